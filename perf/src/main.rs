@@ -1,0 +1,2 @@
+//! Load generator and benchmarks (to be written).
+fn main() {}

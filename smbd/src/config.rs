@@ -1,0 +1,1 @@
+//! Server configuration (to be written).

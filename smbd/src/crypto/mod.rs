@@ -1,0 +1,1 @@
+//! Signing, encryption and key derivation behind a provider (to be written).

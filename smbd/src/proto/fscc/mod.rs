@@ -1,0 +1,1 @@
+//! MS-FSCC information classes (to be written).

@@ -1,0 +1,1 @@
+//! Named pipes over IPC$: DCE/RPC and srvsvc (to be written).

@@ -1,0 +1,2 @@
+//! Admin command-line tools for the SMB server.
+fn main() {}

@@ -1,0 +1,79 @@
+//! The storage seam of the server.
+//!
+//! [`Vfs`] is what a share is served from; [`VfsFile`] is one open file or directory. Paths are
+//! relative to the share root, as components separated by `/`, already checked by the server to
+//! hold no empty, `.` or `..` component; backends check again and never reach outside the root.
+//! Names are matched case-insensitively and stored case-preserving.
+
+mod types;
+
+pub use types::*;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// A share's storage backend.
+#[async_trait]
+pub trait Vfs: Send + Sync + 'static {
+    /// Opens or creates `path` with `opts`, following CREATE's disposition semantics
+    /// (MS-FSA 2.1.5.1). The empty path is the share root.
+    async fn open(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened>;
+
+    /// Metadata of `path` without opening it.
+    async fn stat(&self, path: &str) -> VfsResult<FileStat>;
+
+    /// Renames `from` to `to`. With `replace`, an existing file at `to` is replaced (never a
+    /// non-empty directory); without it an existing target is [`VfsError::Exists`].
+    async fn rename(&self, from: &str, to: &str, replace: bool) -> VfsResult<()>;
+
+    /// Removes the file or empty directory at `path`.
+    async fn remove(&self, path: &str) -> VfsResult<()>;
+
+    /// Size and free space of the filesystem that holds the share.
+    async fn fs_info(&self) -> VfsResult<FsInfo>;
+}
+
+/// One open file or directory.
+#[async_trait]
+pub trait VfsFile: Send + Sync + 'static {
+    /// Current metadata.
+    async fn stat(&self) -> VfsResult<FileStat>;
+
+    /// Reads up to `len` bytes at `offset`; fewer at end of file, none past it.
+    async fn read_at(&self, offset: u64, len: usize) -> VfsResult<Vec<u8>>;
+
+    /// Writes all of `data` at `offset`, extending the file as needed; returns bytes written.
+    async fn write_at(&self, offset: u64, data: Vec<u8>) -> VfsResult<usize>;
+
+    /// Makes written data and metadata durable (fsync).
+    async fn flush(&self) -> VfsResult<()>;
+
+    /// Sets the end of file, truncating or extending with zeros.
+    async fn set_len(&self, len: u64) -> VfsResult<()>;
+
+    /// Reserves space so the allocation size is at least `len` without changing the size.
+    async fn allocate(&self, len: u64) -> VfsResult<()>;
+
+    /// Sets the times that are `Some` (FILETIME, 100 ns units since 1601).
+    async fn set_times(&self, times: SetTimes) -> VfsResult<()>;
+
+    /// Stores the DOS attributes (FILE_ATTRIBUTE_* less DIRECTORY, which follows the type).
+    async fn set_attributes(&self, attributes: u32) -> VfsResult<()>;
+
+    /// Lists a directory: up to `max` entries after resume `cookie` (0 = from the start), in a
+    /// stable order; "." and ".." are not included. Each entry carries the cookie that resumes
+    /// after it.
+    async fn read_dir(&self, cookie: u64, max: usize) -> VfsResult<Vec<DirEntry>>;
+
+    /// Reads the named metadata blob (e.g. "security.sd"); `None` if absent.
+    async fn get_meta(&self, name: &str) -> VfsResult<Option<Vec<u8>>>;
+
+    /// Stores the named metadata blob.
+    async fn set_meta(&self, name: &str, value: Vec<u8>) -> VfsResult<()>;
+}
+
+/// A shared handle to an open file.
+pub type FileRef = Arc<dyn VfsFile>;
+
+pub mod mem;
+pub mod posix;

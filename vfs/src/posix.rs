@@ -1,0 +1,1 @@
+//! Local POSIX backend (to be written).
