@@ -8,6 +8,18 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+pub mod asn1;
+pub mod ntlm;
+pub mod spnego;
+#[cfg(test)]
+mod test_client;
+#[cfg(test)]
+mod tests;
+
+pub use spnego::SpnegoAcceptor;
+#[cfg(test)]
+pub use test_client::{TestNtlmClient, ntlm_self_test_client};
+
 /// A local account that may log on with NTLM.
 #[derive(Clone)]
 pub struct LocalAccount {
@@ -144,18 +156,20 @@ impl SpnegoProvider {
 
 impl AuthProvider for SpnegoProvider {
     fn negotiate_blob(&self) -> Vec<u8> {
-        let _ = &self.config;
-        Vec::new()
+        spnego::tokens::encode_negotiate_blob()
     }
 
     fn start(&self) -> Box<dyn Authenticator> {
-        todo!("SPNEGO/NTLM acceptor")
+        Box::new(SpnegoAcceptor::new(Arc::clone(&self.config)))
     }
 }
 
 /// Computes the NT hash (MD4 of UTF-16LE) of a password.
 pub fn nt_hash(password: &str) -> [u8; 16] {
     use md4::{Digest, Md4};
-    let utf16: Vec<u8> = password.encode_utf16().flat_map(|c| c.to_le_bytes()).collect();
+    let utf16: Vec<u8> = password
+        .encode_utf16()
+        .flat_map(|c| c.to_le_bytes())
+        .collect();
     Md4::digest(&utf16).into()
 }

@@ -1,0 +1,276 @@
+//! The SPNEGO acceptor (RFC 4178, MS-SPNG) driving the NTLM acceptor.
+//!
+//! Accepted first legs: a GSS-wrapped or bare NegTokenInit with an NTLM NEGOTIATE as optimistic
+//! token; a NegTokenInit listing NTLM without a usable token (answered with supportedMech NTLM
+//! and no token, the NEGOTIATE then arrives in a NegTokenResp); a raw NTLMSSP NEGOTIATE (the
+//! Linux cifs client), after which the exchange stays bare.
+//!
+//! mechListMIC (RFC 4178 section 5): when NTLM is not the client's first mechanism the first
+//! reply says request-mic and the client's mechListMIC becomes mandatory. A client mechListMIC is
+//! always verified (client-to-server key, sequence 0); the server sends its own (server-to-client
+//! key, sequence 0) when the client sent one, when the NTLM MIC was used, or when it was required.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::tokens::{self, ClientToken, NegState, NegTokenResp, OID_NTLMSSP};
+use crate::ntlm::messages::is_ntlmssp;
+use crate::ntlm::{ExpectAuthenticate, ExpectNegotiate, NtlmSuccess};
+use crate::{AcceptorConfig, AuthError, Authenticator, Step};
+
+/// How the client frames its tokens, decided by its first leg.
+enum Framing {
+    /// Raw NTLMSSP messages both ways.
+    Bare,
+    /// SPNEGO; `mech_list` is the DER of the client's MechTypeList.
+    Spnego {
+        mech_list: Vec<u8>,
+        mic_required: bool,
+    },
+}
+
+/// Where the exchange stands.
+enum State {
+    /// Nothing received yet.
+    ExpectFirst,
+    /// SPNEGO agreed on NTLM but the NEGOTIATE has not arrived yet.
+    ExpectNtlmNegotiate {
+        mech_list: Vec<u8>,
+        mic_required: bool,
+    },
+    /// CHALLENGE sent; the AUTHENTICATE comes next.
+    ExpectAuthenticate {
+        ntlm: ExpectAuthenticate,
+        framing: Framing,
+    },
+    /// Done or failed; nothing more is accepted.
+    Finished,
+}
+
+/// One SPNEGO/NTLM acceptor exchange.
+pub struct SpnegoAcceptor {
+    config: Arc<AcceptorConfig>,
+    state: State,
+}
+
+fn invalid(e: tokens::SpnegoError) -> AuthError {
+    AuthError::InvalidToken(e.describe())
+}
+
+fn resp(state: NegState, mech: Option<&[u8]>, token: Option<&[u8]>, mic: Option<&[u8]>) -> Vec<u8> {
+    tokens::encode_resp(&NegTokenResp {
+        neg_state: Some(state),
+        supported_mech: mech,
+        response_token: token,
+        mech_list_mic: mic,
+    })
+}
+
+impl SpnegoAcceptor {
+    /// A fresh exchange over `config`.
+    pub fn new(config: Arc<AcceptorConfig>) -> Self {
+        Self {
+            config,
+            state: State::ExpectFirst,
+        }
+    }
+
+    fn first(&self, now: SystemTime, input: &[u8]) -> Result<(State, Step), AuthError> {
+        if is_ntlmssp(input) {
+            let (ntlm, challenge) = ExpectNegotiate.negotiate(&self.config, now, input)?;
+            let state = State::ExpectAuthenticate {
+                ntlm,
+                framing: Framing::Bare,
+            };
+            return Ok((state, Step::Continue(challenge)));
+        }
+        let init = match tokens::parse_client_token(input).map_err(invalid)? {
+            ClientToken::Init(init) => init,
+            ClientToken::Resp(_) => {
+                return Err(AuthError::InvalidToken(
+                    "first SPNEGO token is not a NegTokenInit",
+                ));
+            }
+        };
+        let position = init.mech_types.iter().position(|m| *m == OID_NTLMSSP);
+        let Some(position) = position else {
+            return Err(AuthError::NotAccepted(
+                "client offers no mechanism the server supports",
+            ));
+        };
+        let mech_list = init.mech_list_der.to_vec();
+        let mic_required = position != 0;
+        match init.mech_token {
+            Some(token) if position == 0 => {
+                let (ntlm, challenge) = ExpectNegotiate.negotiate(&self.config, now, token)?;
+                let out = resp(
+                    NegState::AcceptIncomplete,
+                    Some(OID_NTLMSSP),
+                    Some(&challenge),
+                    None,
+                );
+                let framing = Framing::Spnego {
+                    mech_list,
+                    mic_required,
+                };
+                Ok((
+                    State::ExpectAuthenticate { ntlm, framing },
+                    Step::Continue(out),
+                ))
+            }
+            // No token, or an optimistic token for another mechanism: select NTLM, send no token.
+            _ => {
+                let neg_state = if mic_required {
+                    NegState::RequestMic
+                } else {
+                    NegState::AcceptIncomplete
+                };
+                let out = resp(neg_state, Some(OID_NTLMSSP), None, None);
+                Ok((
+                    State::ExpectNtlmNegotiate {
+                        mech_list,
+                        mic_required,
+                    },
+                    Step::Continue(out),
+                ))
+            }
+        }
+    }
+
+    fn later_resp(input: &[u8]) -> Result<NegTokenResp<'_>, AuthError> {
+        match tokens::parse_client_token(input).map_err(invalid)? {
+            ClientToken::Resp(r) if r.neg_state == Some(NegState::Reject) => {
+                Err(AuthError::NotAccepted("client rejected the negotiation"))
+            }
+            ClientToken::Resp(r) => Ok(r),
+            ClientToken::Init(_) => Err(AuthError::InvalidToken("unexpected NegTokenInit")),
+        }
+    }
+
+    fn ntlm_negotiate(
+        &self,
+        now: SystemTime,
+        input: &[u8],
+        mech_list: Vec<u8>,
+        mic_required: bool,
+    ) -> Result<(State, Step), AuthError> {
+        let r = Self::later_resp(input)?;
+        let token = r
+            .response_token
+            .ok_or(AuthError::InvalidToken("NegTokenResp without token"))?;
+        let (ntlm, challenge) = ExpectNegotiate.negotiate(&self.config, now, token)?;
+        let out = resp(NegState::AcceptIncomplete, None, Some(&challenge), None);
+        let framing = Framing::Spnego {
+            mech_list,
+            mic_required,
+        };
+        Ok((
+            State::ExpectAuthenticate { ntlm, framing },
+            Step::Continue(out),
+        ))
+    }
+
+    fn authenticate(
+        &self,
+        input: &[u8],
+        ntlm: ExpectAuthenticate,
+        framing: Framing,
+    ) -> Result<(State, Step), AuthError> {
+        let (mech_list, mic_required) = match framing {
+            Framing::Bare => {
+                if !is_ntlmssp(input) {
+                    return Err(AuthError::InvalidToken(
+                        "expected a raw NTLMSSP AUTHENTICATE",
+                    ));
+                }
+                let done = ntlm.authenticate(&self.config, input)?;
+                let step = Step::Done {
+                    out: Vec::new(),
+                    auth: Box::new(done.auth),
+                };
+                return Ok((State::Finished, step));
+            }
+            Framing::Spnego {
+                mech_list,
+                mic_required,
+            } => (mech_list, mic_required),
+        };
+        let r = Self::later_resp(input)?;
+        let token = r
+            .response_token
+            .ok_or(AuthError::InvalidToken("NegTokenResp without token"))?;
+        let NtlmSuccess {
+            auth,
+            security,
+            mic_present,
+        } = ntlm.authenticate(&self.config, token)?;
+        let out = match security {
+            Some(mut sec) => {
+                match r.mech_list_mic {
+                    Some(mic) if !sec.client.verify(0, &mech_list, mic) => {
+                        return Err(AuthError::LogonFailure("SPNEGO mechListMIC mismatch"));
+                    }
+                    None if mic_required => {
+                        return Err(AuthError::InvalidToken(
+                            "SPNEGO mechListMIC required but absent",
+                        ));
+                    }
+                    _ => {}
+                }
+                let send = r.mech_list_mic.is_some() || mic_present || mic_required;
+                let mic = send.then(|| sec.server.sign(0, &mech_list));
+                resp(
+                    NegState::AcceptCompleted,
+                    None,
+                    None,
+                    mic.as_ref().map(|m| &m[..]),
+                )
+            }
+            None if mic_required && !auth.session_key.is_empty() => {
+                return Err(AuthError::NotAccepted(
+                    "mechListMIC required but NTLM signing not negotiated",
+                ));
+            }
+            None => resp(NegState::AcceptCompleted, None, None, None),
+        };
+        Ok((
+            State::Finished,
+            Step::Done {
+                out,
+                auth: Box::new(auth),
+            },
+        ))
+    }
+
+    fn advance(
+        &self,
+        state: State,
+        now: SystemTime,
+        input: &[u8],
+    ) -> Result<(State, Step), AuthError> {
+        match state {
+            State::ExpectFirst => self.first(now, input),
+            State::ExpectNtlmNegotiate {
+                mech_list,
+                mic_required,
+            } => self.ntlm_negotiate(now, input, mech_list, mic_required),
+            State::ExpectAuthenticate { ntlm, framing } => self.authenticate(input, ntlm, framing),
+            State::Finished => Err(AuthError::InvalidToken(
+                "authentication exchange already finished",
+            )),
+        }
+    }
+}
+
+impl Authenticator for SpnegoAcceptor {
+    fn step(&mut self, now: SystemTime, input: &[u8]) -> Step {
+        let state = std::mem::replace(&mut self.state, State::Finished);
+        match self.advance(state, now, input) {
+            Ok((next, step)) => {
+                self.state = next;
+                step
+            }
+            Err(e) => Step::Failed(e),
+        }
+    }
+}
