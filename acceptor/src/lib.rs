@@ -3,6 +3,19 @@
 //!
 //! The server creates one [`Authenticator`] per SESSION_SETUP exchange and feeds it each security
 //! blob; the authenticator answers with the next blob until it is done or has failed.
+//!
+//! Policy choices:
+//! - Local accounts are matched by user name alone, case-insensitively; any domain the client
+//!   sends (the server name, empty, or another) is accepted, as Samba does for local accounts.
+//!   The NTLMv2 proof is checked with the domain exactly as sent, since the client hashed that.
+//! - Only NTLMv2 is implemented: 24-byte (NTLMv1) and LM-only responses are refused with
+//!   [`AuthError::NotAccepted`] even when [`AcceptorConfig::allow_ntlmv1`] is set.
+//! - Anonymous logons get the ANONYMOUS LOGON SID with Everyone and NETWORK (not Authenticated
+//!   Users) and an empty session key.
+//! - Raw NTLMSSP first legs (Linux cifs) are answered with raw NTLMSSP and a final empty blob.
+//!
+//! Layout: [`asn1`] (DER), [`spnego`] (token codec and acceptor), [`ntlm`] (messages, crypto and
+//! the NTLM acceptor).
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;

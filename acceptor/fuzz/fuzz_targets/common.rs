@@ -1,0 +1,23 @@
+//! Shared setup for the fuzz targets.
+
+use std::sync::Arc;
+
+use acceptor::{AcceptorConfig, LocalAccount, nt_hash};
+
+/// A configuration with one account and anonymous logons allowed (to reach that path too).
+pub fn config() -> Arc<AcceptorConfig> {
+    Arc::new(AcceptorConfig {
+        server_name: "SERVER".into(),
+        domain_name: "SERVER".into(),
+        dns_name: "server.example.com".into(),
+        machine_sid: "S-1-5-21-1-2-3".parse().expect("valid SID"),
+        accounts: vec![LocalAccount {
+            name: "alice".into(),
+            nt_hash: nt_hash("Secret123"),
+            rid: 1001,
+            groups: Vec::new(),
+        }],
+        allow_ntlmv1: false,
+        allow_anonymous: true,
+    })
+}
