@@ -382,3 +382,19 @@ fn truncated_and_garbage_tokens_fail_cleanly() {
         assert!(matches!(a.step(now(), garbage), Step::Failed(_)));
     }
 }
+
+#[test]
+fn unwrapped_negtokeninit_is_accepted() {
+    let mut client = ntlm_self_test_client("alice", "", "Secret123");
+    let gss = gss_init(&[OID_NTLMSSP], Some(&client.negotiate()));
+    // Strip the [APPLICATION 0] header and the SPNEGO OID: what remains is the a0 choice.
+    let outer = asn1::read_single(&gss, asn1::TAG_APPLICATION_0).unwrap();
+    let bare = &outer.content[OID_SPNEGO.len()..];
+    assert_eq!(bare[0], 0xa0);
+    let mut auth = provider(config()).start();
+    let first = cont(auth.step(now(), bare));
+    let msg = client.authenticate(parse_resp(&first).response_token.unwrap());
+    let mic = client.mech_list_mic(&mech_list(&[OID_NTLMSSP]));
+    let step = auth.step(now(), &resp_token(Some(&msg), Some(&mic)));
+    assert!(matches!(step, Step::Done { .. }));
+}
