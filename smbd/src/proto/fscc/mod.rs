@@ -1,1 +1,28 @@
-//! MS-FSCC information classes (to be written).
+//! MS-FSCC information classes for QUERY_INFO, SET_INFO and QUERY_DIRECTORY.
+//!
+//! Pure encode/decode functions over `vfs` metadata: no I/O happens here. The caller applies
+//! the SMB2 buffer rules (MS-SMB2 3.3.5.20): a client buffer smaller than
+//! [`file_info_min_size`] / [`fs_info_min_size`] is STATUS_INFO_LENGTH_MISMATCH; a buffer that
+//! holds the fixed part but not the whole variable part gets truncated data and
+//! STATUS_BUFFER_OVERFLOW.
+
+mod classes;
+mod dir_info;
+mod error;
+mod file_info;
+mod fs_info;
+mod set_info;
+mod utf16;
+mod wildcard;
+mod wire;
+
+pub use classes::{FileInfoClass, FsInfoClass};
+pub use dir_info::{dir_entry_fixed_size, DirListWriter};
+pub use error::FsccError;
+pub use file_info::{encode_file_info, file_info_min_size, FileInfoContext};
+pub use fs_info::{
+    encode_fs_info, fs_attribute_flags, fs_info_min_size, FsInfoContext, FS_ATTRIBUTES,
+};
+pub use set_info::{decode_set_file_info, BasicInfo, SetFileInfo};
+pub use utf16::{utf16le_decode, utf16le_encode};
+pub use wildcard::wildcard_match;
