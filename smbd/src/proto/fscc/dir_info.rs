@@ -3,7 +3,7 @@
 
 use super::file_info::{file_id_128, wire_attributes};
 use super::utf16::{utf16le_encode, utf16le_len};
-use super::wire::{align8, patch_u32, put_u16, put_u32, put_u64, put_u8, put_zeros};
+use super::wire::{align8, patch_u32, put_u8, put_u16, put_u32, put_u64, put_zeros};
 use super::{FileInfoClass, FsccError};
 use vfs::FileStat;
 

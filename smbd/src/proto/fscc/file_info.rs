@@ -1,9 +1,9 @@
 //! QUERY_INFO encoders for file information classes (MS-FSCC 2.4).
 
 use super::utf16::{utf16le_encode, utf16le_len};
-use super::wire::{put_u16, put_u32, put_u64, put_u8, put_zeros};
+use super::wire::{put_u8, put_u16, put_u32, put_u64, put_zeros};
 use super::{FileInfoClass, FsccError};
-use vfs::{attr, FileStat};
+use vfs::{FileStat, attr};
 
 /// What a QUERY_INFO on one open needs besides the file's metadata.
 #[derive(Debug, Clone, Copy)]
@@ -162,11 +162,7 @@ pub(super) fn file_id_128(id: u64) -> [u8; 16] {
 
 /// End of file as sent: 0 for directories.
 fn end_of_file(st: &FileStat) -> u64 {
-    if st.is_dir {
-        0
-    } else {
-        st.size
-    }
+    if st.is_dir { 0 } else { st.size }
 }
 
 /// NumberOfLinks: 1 for directories, one fewer while delete is pending.
@@ -176,11 +172,7 @@ fn link_count(ctx: &FileInfoContext<'_>) -> u32 {
     } else {
         ctx.stat.links.max(1)
     };
-    if ctx.delete_pending {
-        links - 1
-    } else {
-        links
-    }
+    if ctx.delete_pending { links - 1 } else { links }
 }
 
 /// `\` + the share-relative path.
@@ -395,7 +387,10 @@ mod tests {
             (FileInfoClass::FILE_POSITION_INFORMATION, "1000000000000000"),
             (FileInfoClass::FILE_MODE_INFORMATION, "20000000"),
             (FileInfoClass::FILE_ALIGNMENT_INFORMATION, "00000000"),
-            (FileInfoClass::FILE_ATTRIBUTE_TAG_INFORMATION, "2000000000000000"),
+            (
+                FileInfoClass::FILE_ATTRIBUTE_TAG_INFORMATION,
+                "2000000000000000",
+            ),
         ];
         for (class, want) in cases {
             let out = enc(class, &c).unwrap();
@@ -438,7 +433,9 @@ mod tests {
         want.extend(hex("20000000")); // Mode
         want.extend(hex("00000000")); // Alignment
         assert_eq!(want.len(), 96);
-        want.extend(hex("14000000 5c00 6400 6900 7200 5c00 6100 2e00 7400 7800 7400"));
+        want.extend(hex(
+            "14000000 5c00 6400 6900 7200 5c00 6100 2e00 7400 7800 7400",
+        ));
         assert_eq!(out, want);
     }
 
@@ -465,9 +462,11 @@ mod tests {
             is_dir: true,
             ..file_stat()
         };
-        assert!(enc(FileInfoClass::FILE_STREAM_INFORMATION, &ctx(&dir))
-            .unwrap()
-            .is_empty());
+        assert!(
+            enc(FileInfoClass::FILE_STREAM_INFORMATION, &ctx(&dir))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

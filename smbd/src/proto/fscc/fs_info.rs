@@ -1,7 +1,7 @@
 //! QUERY_INFO encoders for file system information classes (MS-FSCC 2.5).
 
 use super::utf16::{utf16le_encode, utf16le_len};
-use super::wire::{put_u32, put_u64, put_u8, put_zeros};
+use super::wire::{put_u8, put_u32, put_u64, put_zeros};
 use super::{FsInfoClass, FsccError};
 use vfs::FsInfo;
 
@@ -34,7 +34,8 @@ const FILE_READ_ONLY_VOLUME: u32 = 0x0008_0000;
 /// The FileSystemAttributes we can honour: names keep their case, are Unicode, and security
 /// descriptors persist. Not claimed: case-sensitive search, sparse files, object ids, named
 /// streams, hard links, reparse points, EAs (the VFS offers none of them).
-pub const FS_ATTRIBUTES: u32 = FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK | FILE_PERSISTENT_ACLS;
+pub const FS_ATTRIBUTES: u32 =
+    FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK | FILE_PERSISTENT_ACLS;
 
 /// FileSystemAttributes for a share: [`FS_ATTRIBUTES`] plus FILE_READ_ONLY_VOLUME if read-only.
 pub fn fs_attribute_flags(read_only: bool) -> u32 {
@@ -87,7 +88,7 @@ fn sector_geometry(block_size: u32) -> (u32, u32) {
     } else {
         block_size
     };
-    if bs % SECTOR == 0 {
+    if bs.is_multiple_of(SECTOR) {
         (bs / SECTOR, SECTOR)
     } else {
         (1, bs)
@@ -249,10 +250,7 @@ mod tests {
     #[test]
     fn attribute() {
         let out = enc(FsInfoClass::FILE_FS_ATTRIBUTE_INFORMATION, &ctx(&FS, false)).unwrap();
-        assert_eq!(
-            out,
-            hex("0e000000 ff000000 08000000 4e00 5400 4600 5300")
-        );
+        assert_eq!(out, hex("0e000000 ff000000 08000000 4e00 5400 4600 5300"));
         let out = enc(FsInfoClass::FILE_FS_ATTRIBUTE_INFORMATION, &ctx(&FS, true)).unwrap();
         assert_eq!(out[..4], hex("0e000800"));
     }
@@ -281,10 +279,7 @@ mod tests {
             FsInfoClass::FILE_FS_OBJECT_ID_INFORMATION,
             FsInfoClass::FILE_FS_SECTOR_SIZE_INFORMATION,
         ] {
-            assert_eq!(
-                Some(enc(class, &c).unwrap().len()),
-                fs_info_min_size(class)
-            );
+            assert_eq!(Some(enc(class, &c).unwrap().len()), fs_info_min_size(class));
         }
     }
 

@@ -17,12 +17,12 @@ mod wildcard;
 mod wire;
 
 pub use classes::{FileInfoClass, FsInfoClass};
-pub use dir_info::{dir_entry_fixed_size, DirListWriter};
+pub use dir_info::{DirListWriter, dir_entry_fixed_size};
 pub use error::FsccError;
-pub use file_info::{encode_file_info, file_info_min_size, FileInfoContext};
+pub use file_info::{FileInfoContext, encode_file_info, file_info_min_size};
 pub use fs_info::{
-    encode_fs_info, fs_attribute_flags, fs_info_min_size, FsInfoContext, FS_ATTRIBUTES,
+    FS_ATTRIBUTES, FsInfoContext, encode_fs_info, fs_attribute_flags, fs_info_min_size,
 };
-pub use set_info::{decode_set_file_info, BasicInfo, SetFileInfo};
+pub use set_info::{BasicInfo, SetFileInfo, decode_set_file_info};
 pub use utf16::{utf16le_decode, utf16le_encode};
 pub use wildcard::wildcard_match;

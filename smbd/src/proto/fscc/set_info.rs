@@ -1,7 +1,7 @@
 //! SET_INFO input decoders for file information classes (MS-FSCC 2.4).
 
 use super::utf16::utf16le_decode;
-use super::wire::{get_i64, get_u32, get_u8};
+use super::wire::{get_i64, get_u8, get_u32};
 use super::{FileInfoClass, FsccError};
 
 /// FILE_BASIC_INFORMATION as a client sets it (MS-FSCC 2.4.7).
@@ -312,7 +312,10 @@ mod tests {
             Err(FsccError::InfoLengthMismatch)
         );
         assert_eq!(
-            dec(FileInfoClass::FILE_DISPOSITION_INFORMATION_EX, &hex("13000000")),
+            dec(
+                FileInfoClass::FILE_DISPOSITION_INFORMATION_EX,
+                &hex("13000000")
+            ),
             Ok(SetFileInfo::DispositionEx { flags: 0x13 })
         );
         assert_eq!(
@@ -327,9 +330,18 @@ mod tests {
         let neg = hex("ffffffffffffffff");
         type Make = fn(u64) -> SetFileInfo;
         let cases: [(FileInfoClass, Make); 4] = [
-            (FileInfoClass::FILE_END_OF_FILE_INFORMATION, SetFileInfo::EndOfFile),
-            (FileInfoClass::FILE_ALLOCATION_INFORMATION, SetFileInfo::Allocation),
-            (FileInfoClass::FILE_POSITION_INFORMATION, SetFileInfo::Position),
+            (
+                FileInfoClass::FILE_END_OF_FILE_INFORMATION,
+                SetFileInfo::EndOfFile,
+            ),
+            (
+                FileInfoClass::FILE_ALLOCATION_INFORMATION,
+                SetFileInfo::Allocation,
+            ),
+            (
+                FileInfoClass::FILE_POSITION_INFORMATION,
+                SetFileInfo::Position,
+            ),
             (
                 FileInfoClass::FILE_VALID_DATA_LENGTH_INFORMATION,
                 SetFileInfo::ValidDataLength,
@@ -372,7 +384,10 @@ mod tests {
             Err(FsccError::InfoLengthMismatch)
         );
         assert_eq!(
-            dec(FileInfoClass::FILE_SHORT_NAME_INFORMATION, &hex("06000000 4100")),
+            dec(
+                FileInfoClass::FILE_SHORT_NAME_INFORMATION,
+                &hex("06000000 4100")
+            ),
             Err(FsccError::InvalidParameter)
         );
         let ea = hex("00000000 00 01 0100 41 00 5a");

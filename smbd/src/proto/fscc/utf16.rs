@@ -18,7 +18,7 @@ pub(super) fn utf16le_len(s: &str) -> usize {
 /// Decodes UTF-16LE bytes; an odd length or an unpaired surrogate is
 /// [`FsccError::InvalidParameter`].
 pub fn utf16le_decode(b: &[u8]) -> Result<String, FsccError> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(FsccError::InvalidParameter);
     }
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
