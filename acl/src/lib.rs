@@ -4,6 +4,7 @@
 //! already owns the SID and token types that the acceptor and the server share.
 #![forbid(unsafe_code)]
 
+pub mod access;
 mod sid;
 mod token;
 

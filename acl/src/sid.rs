@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Maximum number of sub-authorities a SID may carry (MS-DTYP 2.4.2.2).
-pub const MAX_SUB_AUTHORITIES: usize = 15;
+pub(crate) const MAX_SUB_AUTHORITIES: usize = 15;
 
 /// A security identifier: revision 1, a 48-bit identifier authority and up to 15 sub-authorities.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

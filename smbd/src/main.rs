@@ -1,7 +1,111 @@
-//! The `smbd` binary.
+//! The `smbd` binary: `smbd --config FILE`, or `smbd --quick-start [--port N] [--share DIR]
+//! [--state DIR]` to serve a local folder with a demo account.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
 use mimalloc::MiMalloc;
+use smbd::config::{self, Config};
 
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
-fn main() {}
+const USAGE: &str = "usage: smbd --config FILE\n       smbd --quick-start [--port N] [--share DIR] [--state DIR]";
+
+fn parse_args() -> Result<(Config, Option<String>), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut config = None;
+    let mut quick = false;
+    let mut port = 4445u16;
+    let mut share = PathBuf::from("demo-share");
+    let mut state = None;
+    let mut i = 0;
+    while i < args.len() {
+        let val = |i: usize| args.get(i + 1).cloned().ok_or_else(|| format!("{} needs a value\n{USAGE}", args[i]));
+        match args[i].as_str() {
+            "--config" => config = Some(PathBuf::from(val(i)?)),
+            "--quick-start" => {
+                quick = true;
+                i += 1;
+                continue;
+            }
+            "--port" => port = val(i)?.parse().map_err(|_| format!("bad port\n{USAGE}"))?,
+            "--share" => share = PathBuf::from(val(i)?),
+            "--state" => state = Some(PathBuf::from(val(i)?)),
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+        i += 2;
+    }
+    if quick {
+        std::fs::create_dir_all(&share).map_err(|e| format!("{}: {e}", share.display()))?;
+        let share = share.canonicalize().map_err(|e| format!("{}: {e}", share.display()))?;
+        let state = state.unwrap_or_else(|| share.with_file_name(".smbd-demo-state"));
+        let cfg = Config::quick_start(share, state, port);
+        let hint = format!(
+            "connect with: smbclient //127.0.0.1/share -p {port} -U demo%demo -m SMB3_11"
+        );
+        return Ok((cfg, Some(hint)));
+    }
+    let path = config.ok_or_else(|| USAGE.to_string())?;
+    let cfg = Config::load(&path).map_err(|e| e.to_string())?;
+    cfg.check_paths().map_err(|e| e.to_string())?;
+    Ok((cfg, None))
+}
+
+fn main() -> ExitCode {
+    let (cfg, hint) = match parse_args() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log_level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let guid = match config::load_or_create_server_guid(&cfg.state_dir) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("state directory {}: {e}", cfg.state_dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async move {
+        let ctx = smbd::setup::build(&cfg, guid)?;
+        let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+        let addr = listener.local_addr()?;
+        eprintln!("smbd: listening on {addr}");
+        if let Some(h) = hint {
+            eprintln!("smbd: {h}");
+        }
+        let opts = smbd::server::ServeOptions { max_connections: cfg.max_connections };
+        smbd::server::serve(ctx, listener, opts, shutdown_signal()).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("smbd: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,2 @@
+//! Access mask bits, shared with the `acl` crate.
+pub use acl::access::*;

@@ -1,0 +1,135 @@
+//! Protocol state of one connection: what was negotiated, its sessions and its credits.
+//! No sockets here: the driver in [`crate::server`] feeds frames in and writes frames out.
+
+pub mod credits;
+pub mod files;
+pub mod session;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use crate::crypto::{Cipher, SigningAlgorithm};
+use crate::proto::negotiate::Dialect;
+use crate::state::ServerContext;
+use credits::CreditWindow;
+use session::Session;
+
+/// What NEGOTIATE settled (MS-SMB2 3.3.1.7 Connection).
+#[derive(Debug, Clone)]
+pub struct Negotiated {
+    /// The dialect, once negotiated.
+    pub dialect: Option<Dialect>,
+    /// An SMB1 negotiate answered with the 2.??? wildcard; an SMB2 NEGOTIATE must follow.
+    pub wildcard_sent: bool,
+    /// ClientGuid.
+    pub client_guid: [u8; 16],
+    /// Client capabilities.
+    pub client_caps: u32,
+    /// Client security mode.
+    pub client_security_mode: u16,
+    /// Dialects the client offered.
+    pub client_dialects: Vec<u16>,
+    /// Capabilities the server answered.
+    pub server_caps: u32,
+    /// Security mode the server answered.
+    pub server_security_mode: u16,
+    /// The cipher for encrypted sessions, if any.
+    pub cipher: Option<Cipher>,
+    /// The signing algorithm.
+    pub signing_alg: Option<SigningAlgorithm>,
+    /// 3.1.1 connection preauth hash after NEGOTIATE.
+    pub preauth: [u8; 64],
+}
+
+impl Default for Negotiated {
+    fn default() -> Self {
+        Self {
+            dialect: None,
+            wildcard_sent: false,
+            client_guid: [0; 16],
+            client_caps: 0,
+            client_security_mode: 0,
+            client_dialects: Vec::new(),
+            server_caps: 0,
+            server_security_mode: 0,
+            cipher: None,
+            signing_alg: None,
+            preauth: [0; 64],
+        }
+    }
+}
+
+impl Negotiated {
+    /// Whether the dialect is 3.x.
+    pub fn is_smb3(&self) -> bool {
+        self.dialect.is_some_and(Dialect::is_smb3)
+    }
+
+    /// Whether the client can encrypt (3.x with encryption negotiated).
+    pub fn can_encrypt(&self) -> bool {
+        self.is_smb3() && self.cipher.is_some()
+    }
+}
+
+/// A pending async operation that CANCEL or a close can complete.
+pub struct Pending {
+    /// MessageId of the request.
+    pub message_id: u64,
+    /// SessionId of the request.
+    pub session_id: u64,
+    /// The open it waits on.
+    pub file_volatile: u64,
+    /// Completes the operation with a status.
+    pub complete: tokio::sync::oneshot::Sender<crate::proto::NtStatus>,
+}
+
+/// One client connection.
+pub struct Connection {
+    /// The server.
+    pub server: Arc<ServerContext>,
+    /// Peer address, for logs.
+    pub peer: String,
+    /// Negotiated state.
+    pub neg: Mutex<Arc<Negotiated>>,
+    /// Sessions by id.
+    pub sessions: Mutex<HashMap<u64, Arc<Session>>>,
+    /// Message id window.
+    pub credits: Mutex<CreditWindow>,
+    /// Pending async operations by async id.
+    pub pending: Mutex<HashMap<u64, Pending>>,
+    /// Frames to send (without the 4-byte transport header).
+    pub out: mpsc::Sender<Vec<u8>>,
+}
+
+impl Connection {
+    /// A new connection that sends its frames to `out`.
+    pub fn new(server: Arc<ServerContext>, peer: String, out: mpsc::Sender<Vec<u8>>) -> Self {
+        let max = server.settings.max_credits;
+        Self {
+            server,
+            peer,
+            neg: Mutex::new(Arc::new(Negotiated::default())),
+            sessions: Mutex::new(HashMap::new()),
+            credits: Mutex::new(CreditWindow::new(max)),
+            pending: Mutex::new(HashMap::new()),
+            out,
+        }
+    }
+
+    /// A snapshot of the negotiated state.
+    pub fn negotiated(&self) -> Arc<Negotiated> {
+        self.neg.lock().unwrap().clone()
+    }
+
+    /// Replaces the negotiated state.
+    pub fn set_negotiated(&self, n: Negotiated) {
+        *self.neg.lock().unwrap() = Arc::new(n);
+    }
+
+    /// The session with this id.
+    pub fn session(&self, id: u64) -> Option<Arc<Session>> {
+        self.sessions.lock().unwrap().get(&id).cloned()
+    }
+}

@@ -1,0 +1,180 @@
+//! Sessions, tree connects and opens of one connection (MS-SMB2 3.3.1.8 - 3.3.1.10).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::crypto::{Cipher, SigningAlgorithm};
+use crate::proto::create::FileId;
+use crate::rpc::Pipe;
+use crate::state::Share;
+
+use super::files::FileEntry;
+
+/// Keys and policy of an authenticated session.
+#[derive(Clone)]
+pub struct SessionSecurity {
+    /// The authenticated identity.
+    pub auth: acceptor::AuthContext,
+    /// Key that signs messages (empty for anonymous sessions).
+    pub signing_key: Vec<u8>,
+    /// Signing algorithm of the connection.
+    pub signing_alg: SigningAlgorithm,
+    /// Key that encrypts server-to-client messages (3.x only).
+    pub encryption_key: Vec<u8>,
+    /// Key that decrypts client-to-server messages (3.x only).
+    pub decryption_key: Vec<u8>,
+    /// Cipher, when the connection negotiated one.
+    pub cipher: Option<Cipher>,
+    /// Every message must be signed.
+    pub signing_required: bool,
+    /// Every message must be encrypted.
+    pub encrypt_data: bool,
+    /// Anonymous or guest: no signing possible.
+    pub is_null: bool,
+}
+
+/// The state of a session's authentication (MS-SMB2 3.3.1.8 Session.State).
+pub enum AuthState {
+    /// An exchange is under way.
+    InProgress {
+        /// The acceptor leg in progress.
+        auth: Box<dyn acceptor::Authenticator>,
+        /// 3.1.1 preauth hash of this session so far.
+        preauth: [u8; 64],
+    },
+    /// Authenticated; no exchange under way.
+    Valid,
+}
+
+/// One session.
+pub struct Session {
+    /// SessionId.
+    pub id: u64,
+    /// Authentication state.
+    pub auth: Mutex<AuthState>,
+    /// Keys and identity once authenticated.
+    pub security: Mutex<Option<Arc<SessionSecurity>>>,
+    /// Tree connects by id.
+    pub trees: Mutex<HashMap<u32, Arc<Tree>>>,
+    /// Opens by volatile id.
+    pub opens: Mutex<HashMap<u64, Arc<Open>>>,
+    next_tree_id: AtomicU32,
+}
+
+impl Session {
+    /// A new session whose first exchange is starting.
+    pub fn new(id: u64, auth: Box<dyn acceptor::Authenticator>, preauth: [u8; 64]) -> Self {
+        Self {
+            id,
+            auth: Mutex::new(AuthState::InProgress { auth, preauth }),
+            security: Mutex::new(None),
+            trees: Mutex::new(HashMap::new()),
+            opens: Mutex::new(HashMap::new()),
+            next_tree_id: AtomicU32::new(1),
+        }
+    }
+
+    /// The session's keys and identity, if authenticated.
+    pub fn security(&self) -> Option<Arc<SessionSecurity>> {
+        self.security.lock().unwrap().clone()
+    }
+
+    /// Allocates a tree id.
+    pub fn next_tree_id(&self) -> u32 {
+        self.next_tree_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The tree connect with this id.
+    pub fn tree(&self, id: u32) -> Option<Arc<Tree>> {
+        self.trees.lock().unwrap().get(&id).cloned()
+    }
+
+    /// The open with this file id.
+    pub fn open(&self, id: FileId) -> Option<Arc<Open>> {
+        let o = self.opens.lock().unwrap().get(&id.volatile).cloned()?;
+        (o.id.persistent == id.persistent).then_some(o)
+    }
+}
+
+/// One tree connect.
+pub struct Tree {
+    /// TreeId.
+    pub id: u32,
+    /// The share.
+    pub share: Arc<Share>,
+    /// Requests on this tree must be encrypted.
+    pub encrypt_data: bool,
+    /// The most access any open on this tree can get.
+    pub max_access: u32,
+}
+
+/// What an open refers to.
+pub enum OpenKind {
+    /// A file or directory on a disk share.
+    File(vfs::FileRef),
+    /// A named pipe on IPC$.
+    Pipe(Mutex<Pipe>),
+}
+
+/// Enumeration state of a directory open (MS-SMB2 3.3.1.10 Open.EnumerationLocation etc.).
+#[derive(Debug, Clone, Default)]
+pub struct DirCursor {
+    /// The search pattern in force.
+    pub pattern: Option<String>,
+    /// Resume cookie of the backend listing.
+    pub cookie: u64,
+    /// How many of "." and ".." were returned.
+    pub dots_done: u8,
+    /// Whether any entry was returned since the last restart.
+    pub returned_any: bool,
+    /// Whether the listing reached its end.
+    pub exhausted: bool,
+}
+
+/// One open file, directory or pipe.
+pub struct Open {
+    /// FileId.
+    pub id: FileId,
+    /// The tree it was opened on.
+    pub tree_id: u32,
+    /// The share.
+    pub share: Arc<Share>,
+    /// The object.
+    pub kind: OpenKind,
+    /// Path from the share root as stored ('/' separated; "" for the root).
+    pub path: Mutex<String>,
+    /// Whether it is a directory.
+    pub is_dir: bool,
+    /// Granted access mask.
+    pub access: u32,
+    /// Share access given at open.
+    pub share_access: u32,
+    /// CreateOptions given at open.
+    pub options: u32,
+    /// Delete when the last handle closes.
+    pub delete_on_close: AtomicBool,
+    /// FilePositionInformation.
+    pub position: AtomicU64,
+    /// Directory enumeration state.
+    pub cursor: Mutex<DirCursor>,
+    /// The shared per-file entry (share modes, delete pending, locks), for disk files.
+    pub entry: Option<Arc<FileEntry>>,
+    /// Unique id among all opens of the server.
+    pub uid: u64,
+}
+
+impl Open {
+    /// The VFS file, for disk opens.
+    pub fn file(&self) -> Option<&vfs::FileRef> {
+        match &self.kind {
+            OpenKind::File(f) => Some(f),
+            OpenKind::Pipe(_) => None,
+        }
+    }
+
+    /// The path from the share root.
+    pub fn path(&self) -> String {
+        self.path.lock().unwrap().clone()
+    }
+}

@@ -1,0 +1,222 @@
+//! CREATE (MS-SMB2 3.3.5.9) as a pipeline: decode -> validate -> path -> access -> share mode
+//! -> open -> contexts -> reply.
+
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Mutex};
+
+use super::{Ctx, HResult, Reply, bad_request, path};
+use crate::access::{DELETE, FILE_APPEND_DATA, FILE_WRITE_DATA, MAXIMUM_ALLOWED, WRITE_RIGHTS, map_generic};
+use crate::conn::session::{DirCursor, Open, OpenKind, Tree};
+use crate::proto::NtStatus;
+use crate::proto::codec::WriteLe;
+use crate::proto::create::{CreateRequest, CreateResponse, FileId, ResponseContext, options};
+use vfs::{CreateAction, Disposition, Kind, OpenOptions};
+
+/// Access bits a client may ask for (MS-SMB2 2.2.13.1); others are refused.
+const VALID_ACCESS: u32 = 0xF21F_01FF;
+/// CreateOptions bits the server refuses with NOT_SUPPORTED (MS-SMB2 3.3.5.9).
+const UNSUPPORTED_OPTIONS: u32 = 0x0010_0000 | 0x0080_0000;
+/// Valid FILE_ATTRIBUTE_* bits on create.
+const VALID_ATTRIBUTES: u32 = 0x0000_7FB7;
+
+fn disposition(v: u32) -> Result<Disposition, NtStatus> {
+    Ok(match v {
+        0 => Disposition::Supersede,
+        1 => Disposition::Open,
+        2 => Disposition::Create,
+        3 => Disposition::OpenIf,
+        4 => Disposition::Overwrite,
+        5 => Disposition::OverwriteIf,
+        _ => return Err(NtStatus::INVALID_PARAMETER),
+    })
+}
+
+fn action_code(a: CreateAction) -> u32 {
+    match a {
+        CreateAction::Superseded => 0,
+        CreateAction::Opened => 1,
+        CreateAction::Created => 2,
+        CreateAction::Overwritten => 3,
+    }
+}
+
+/// CREATE.
+pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
+    let req = CreateRequest::decode(ctx.msg).map_err(bad_request)?;
+    let tree = ctx.tree()?.clone();
+    if req.impersonation_level > 3 {
+        return Err(NtStatus(0xC000_00A5)); // STATUS_BAD_IMPERSONATION_LEVEL
+    }
+    let disp = disposition(req.disposition)?;
+    if req.options & options::DIRECTORY_FILE != 0 && req.options & options::NON_DIRECTORY_FILE != 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if req.options & UNSUPPORTED_OPTIONS != 0 {
+        return Err(NtStatus::NOT_SUPPORTED);
+    }
+    if req.desired_access & !VALID_ACCESS != 0 || req.desired_access == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if req.file_attributes & !VALID_ATTRIBUTES != 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let mut granted = map_generic(req.desired_access);
+    if granted & MAXIMUM_ALLOWED != 0 {
+        granted = (granted & !MAXIMUM_ALLOWED) | tree.max_access;
+    }
+    if req.options & options::DELETE_ON_CLOSE != 0 && granted & DELETE == 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if tree.share.is_ipc() {
+        return open_pipe(ctx, out, &tree, &req, granted);
+    }
+    if req.context(b"TWrp").is_some() {
+        return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+    }
+    let vpath = path::to_vfs_path(&req.name)?;
+    let creates = !matches!(disp, Disposition::Open);
+    if tree.share.read_only && (granted & WRITE_RIGHTS != 0 || (creates && disp != Disposition::OpenIf)) {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if granted & !tree.max_access & !MAXIMUM_ALLOWED != 0 && req.desired_access & MAXIMUM_ALLOWED == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    let fs = tree.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?;
+    let server = ctx.conn.server.clone();
+    let uid = server.next_id();
+    let entry = server.files.get_or_create(tree.share.index, &vpath);
+    if let Err(c) = entry.add_holder(uid, granted, req.share_access) {
+        server.files.release(tree.share.index, &vpath, &entry);
+        return Err(conflict_status(c));
+    }
+    let kind = if req.options & options::DIRECTORY_FILE != 0 {
+        Kind::Directory
+    } else if req.options & options::NON_DIRECTORY_FILE != 0 {
+        Kind::File
+    } else {
+        Kind::Any
+    };
+    let allocation_size = req
+        .context(b"AlSi")
+        .and_then(|d| d.get(..8))
+        .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
+    let opts = OpenOptions {
+        disposition: disp,
+        kind,
+        read: true,
+        write: granted & (FILE_WRITE_DATA | FILE_APPEND_DATA) != 0
+            || matches!(disp, Disposition::Overwrite | Disposition::OverwriteIf | Disposition::Supersede),
+        attributes: req.file_attributes,
+        allocation_size,
+    };
+    let opened = match fs.open(&vpath, &opts).await {
+        Ok(o) => o,
+        Err(e) => {
+            entry.remove_holder(uid);
+            server.files.release(tree.share.index, &vpath, &entry);
+            return Err(NtStatus::from(&e));
+        }
+    };
+    if req.options & options::DELETE_ON_CLOSE != 0 && opened.stat.attributes & vfs::attr::READONLY != 0 {
+        entry.remove_holder(uid);
+        server.files.release(tree.share.index, &vpath, &entry);
+        return Err(NtStatus::CANNOT_DELETE);
+    }
+    let id = FileId { persistent: uid, volatile: uid };
+    let open = Arc::new(Open {
+        id,
+        tree_id: tree.id,
+        share: tree.share.clone(),
+        kind: OpenKind::File(opened.file),
+        path: Mutex::new(opened.path),
+        is_dir: opened.stat.is_dir,
+        access: granted,
+        share_access: req.share_access,
+        options: req.options,
+        delete_on_close: AtomicBool::new(req.options & options::DELETE_ON_CLOSE != 0),
+        position: AtomicU64::new(0),
+        cursor: Mutex::new(DirCursor::default()),
+        entry: Some(entry),
+        uid,
+    });
+    ctx.session()?.opens.lock().unwrap().insert(uid, open);
+    ctx.created = Some(id);
+    let st = &opened.stat;
+    let mut contexts = Vec::new();
+    if req.context(b"MxAc").is_some() {
+        let mut d = Vec::with_capacity(8);
+        d.put_u32(0);
+        d.put_u32(tree.max_access);
+        contexts.push(ResponseContext { name: b"MxAc".to_vec(), data: d });
+    }
+    if req.context(b"QFid").is_some() {
+        let mut d = Vec::with_capacity(32);
+        d.put_u64(st.file_id);
+        d.put_u64(0);
+        d.put_u64(tree.share.index as u64 + 1);
+        d.put_u64(0);
+        contexts.push(ResponseContext { name: b"QFid".to_vec(), data: d });
+    }
+    let resp = CreateResponse {
+        oplock_level: 0,
+        create_action: action_code(opened.action),
+        creation_time: st.creation_time,
+        last_access_time: st.last_access_time,
+        last_write_time: st.last_write_time,
+        change_time: st.change_time,
+        allocation_size: st.allocation_size,
+        end_of_file: st.size,
+        file_attributes: st.attributes,
+        persistent_id: id.persistent,
+        volatile_id: id.volatile,
+        contexts,
+    };
+    resp.encode(out, 0);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}
+
+/// Maps a share-mode or lock conflict to its status.
+pub(crate) fn conflict_status(c: crate::conn::files::FileConflict) -> NtStatus {
+    use crate::conn::files::FileConflict as C;
+    match c {
+        C::Sharing => NtStatus::SHARING_VIOLATION,
+        C::DeletePending => NtStatus::DELETE_PENDING,
+        C::Locked => NtStatus::LOCK_NOT_GRANTED,
+        C::NotLocked => NtStatus::RANGE_NOT_LOCKED,
+    }
+}
+
+fn open_pipe(ctx: &mut Ctx<'_>, out: &mut Vec<u8>, tree: &Arc<Tree>, req: &CreateRequest<'_>, granted: u32) -> HResult {
+    let name = req.name.trim_start_matches('\\');
+    let pipe = crate::rpc::Pipe::open(name, ctx.conn.server.identity.clone()).ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+    let uid = ctx.conn.server.next_id();
+    let id = FileId { persistent: uid, volatile: uid };
+    let open = Arc::new(Open {
+        id,
+        tree_id: tree.id,
+        share: tree.share.clone(),
+        kind: OpenKind::Pipe(Mutex::new(pipe)),
+        path: Mutex::new(name.to_string()),
+        is_dir: false,
+        access: granted,
+        share_access: req.share_access,
+        options: req.options,
+        delete_on_close: AtomicBool::new(false),
+        position: AtomicU64::new(0),
+        cursor: Mutex::new(DirCursor::default()),
+        entry: None,
+        uid,
+    });
+    ctx.session()?.opens.lock().unwrap().insert(uid, open);
+    ctx.created = Some(id);
+    let resp = CreateResponse {
+        create_action: 1,
+        allocation_size: 4096,
+        file_attributes: vfs::attr::NORMAL,
+        persistent_id: id.persistent,
+        volatile_id: id.volatile,
+        ..CreateResponse::default()
+    };
+    resp.encode(out, 0);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}

@@ -1,0 +1,45 @@
+//! ECHO (MS-SMB2 3.3.5.17), FLUSH (3.3.5.11) and CANCEL (3.3.5.16).
+
+use super::{Ctx, HResult, Reply, bad_request};
+use crate::access::{FILE_APPEND_DATA, FILE_WRITE_DATA};
+use crate::conn::Connection;
+use crate::proto::NtStatus;
+use crate::proto::header::Header;
+use crate::proto::io::{decode_flush, encode_flush_response};
+use crate::proto::session::encode_fixed4;
+
+/// ECHO.
+pub(crate) fn echo(out: &mut Vec<u8>) -> HResult {
+    encode_fixed4(out);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}
+
+/// FLUSH: data and metadata reach the disk.
+pub(crate) async fn flush(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
+    let id = decode_flush(ctx.msg).map_err(bad_request)?;
+    let open = ctx.open(id)?;
+    if open.access & (FILE_WRITE_DATA | FILE_APPEND_DATA) == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if let Some(f) = open.file() {
+        f.flush().await.map_err(NtStatus::from)?;
+    }
+    encode_flush_response(out);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}
+
+/// CANCEL: completes the pending operation it names with STATUS_CANCELLED. No response of its own.
+pub(crate) fn cancel(conn: &Connection, hdr: &Header) {
+    let mut pending = conn.pending.lock().unwrap();
+    let key = if hdr.is_async() {
+        pending.contains_key(&hdr.async_id).then_some(hdr.async_id)
+    } else {
+        pending
+            .iter()
+            .find(|(_, p)| p.message_id == hdr.message_id && p.session_id == hdr.session_id)
+            .map(|(k, _)| *k)
+    };
+    if let Some(p) = key.and_then(|k| pending.remove(&k)) {
+        let _ = p.complete.send(NtStatus::CANCELLED);
+    }
+}

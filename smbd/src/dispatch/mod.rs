@@ -1,0 +1,435 @@
+//! From a received frame to the frames sent back: transform decryption, compound chains,
+//! the per-message checks of MS-SMB2 3.3.5.2 (credits, session, signature, encryption, tree),
+//! one handler per command, and response signing and encryption.
+//!
+//! Every check happens here, before a handler runs; handlers see typed requests.
+
+mod close;
+mod create;
+mod ioctl;
+mod lock;
+mod misc;
+mod negotiate;
+mod notify;
+mod path;
+mod query_dir;
+mod query_info;
+mod read;
+mod session_setup;
+mod set_info;
+mod tree_connect;
+mod write;
+
+use std::sync::Arc;
+
+use crate::conn::Connection;
+use crate::conn::session::{Open, Session, SessionSecurity, Tree};
+use crate::crypto;
+use crate::proto::create::FileId;
+use crate::proto::header::{self, Command, HEADER_LEN, Header, flags};
+use crate::proto::session::encode_error;
+use crate::proto::{NtStatus, WriteLe};
+
+/// The connection must be dropped: the client broke the protocol in a way that has no reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Disconnect(pub &'static str);
+
+/// How a handler finished.
+pub(crate) enum Reply {
+    /// The body is in the output buffer; answer with this status.
+    Done(NtStatus),
+    /// Answer with an interim STATUS_PENDING carrying this async id; the final response is
+    /// sent later by whoever completes the operation.
+    Pending(u64),
+}
+
+/// A handler's result: a reply, or an error status answered with an ERROR body.
+pub(crate) type HResult = Result<Reply, NtStatus>;
+
+/// State carried from one message of a compound chain to the next related one.
+#[derive(Default)]
+pub(crate) struct Chain {
+    session_id: u64,
+    tree_id: u32,
+    file_id: Option<FileId>,
+    status: NtStatus,
+}
+
+/// What a handler sees of its request.
+pub(crate) struct Ctx<'a> {
+    /// The connection.
+    pub conn: &'a Arc<Connection>,
+    /// The request header, with related ids substituted.
+    pub hdr: Header,
+    /// The request message, header included.
+    pub msg: &'a [u8],
+    /// The session, when the command needs one (or SESSION_SETUP found one).
+    pub session: Option<Arc<Session>>,
+    /// The session's keys, when it is valid.
+    pub security: Option<Arc<SessionSecurity>>,
+    /// The tree connect, when the command needs one.
+    pub tree: Option<Arc<Tree>>,
+    /// Whether the request arrived encrypted.
+    pub encrypted: bool,
+    /// Sign the response with these keys.
+    pub sign_with: Option<Arc<SessionSecurity>>,
+    /// Hash the response into this session's preauth hash (3.1.1 SESSION_SETUP legs).
+    pub preauth_session: Option<Arc<Session>>,
+    /// Hash the response into the connection's preauth hash (3.1.1 NEGOTIATE).
+    pub preauth_connection: bool,
+    /// The file id a CREATE produced, for related requests that follow.
+    pub created: Option<FileId>,
+    /// Previous file id in the chain.
+    chain_file: Option<FileId>,
+}
+
+impl Ctx<'_> {
+    /// The server.
+    pub(crate) fn server(&self) -> &crate::state::ServerContext {
+        &self.conn.server
+    }
+
+    /// The session (present for every command past SESSION_SETUP).
+    pub(crate) fn session(&self) -> Result<&Arc<Session>, NtStatus> {
+        self.session.as_ref().ok_or(NtStatus::USER_SESSION_DELETED)
+    }
+
+    /// The tree (present for every command that needs one).
+    pub(crate) fn tree(&self) -> Result<&Arc<Tree>, NtStatus> {
+        self.tree.as_ref().ok_or(NtStatus::NETWORK_NAME_DELETED)
+    }
+
+    /// Resolves a request's file id (the all-ones id in a related chain means the previous
+    /// request's file) to an open of this session and tree.
+    pub(crate) fn open(&self, id: FileId) -> Result<Arc<Open>, NtStatus> {
+        let id = if id == FileId::RELATED {
+            self.chain_file.ok_or(NtStatus::INVALID_PARAMETER)?
+        } else {
+            id
+        };
+        let open = self.session()?.open(id).ok_or(NtStatus::FILE_CLOSED)?;
+        if open.tree_id != self.hdr.tree_id {
+            return Err(NtStatus::FILE_CLOSED);
+        }
+        Ok(open)
+    }
+}
+
+/// One built response message and how to protect it.
+struct Built {
+    msg: Vec<u8>,
+    sign_with: Option<Arc<SessionSecurity>>,
+}
+
+/// Handles one frame from the transport; replies are sent on the connection's channel.
+pub async fn handle_frame(conn: &Arc<Connection>, frame: Vec<u8>) -> Result<(), Disconnect> {
+    if frame.len() < 4 {
+        return Err(Disconnect("frame shorter than a protocol id"));
+    }
+    let id: [u8; 4] = frame[..4].try_into().unwrap_or_default();
+    match id {
+        header::PROTOCOL_ID => process_chain(conn, &frame, None).await,
+        header::TRANSFORM_ID => {
+            let (session_id, plain) = decrypt(conn, &frame)?;
+            process_chain(conn, &plain, Some(session_id)).await
+        }
+        header::SMB1_ID => negotiate::smb1(conn, &frame).await,
+        _ => Err(Disconnect("unknown protocol id")),
+    }
+}
+
+fn decrypt(conn: &Connection, frame: &[u8]) -> Result<(u64, Vec<u8>), Disconnect> {
+    let th = crypto::TransformHeader::parse(frame).map_err(|_| Disconnect("bad transform header"))?;
+    let session = conn.session(th.session_id).ok_or(Disconnect("transform for unknown session"))?;
+    let sec = session.security().ok_or(Disconnect("transform before session is valid"))?;
+    let cipher = sec.cipher.ok_or(Disconnect("transform without a cipher"))?;
+    let plain = crypto::decrypt_message(conn.server.crypto, cipher, &sec.decryption_key, frame)
+        .map_err(|_| Disconnect("decryption failed"))?;
+    Ok((th.session_id, plain))
+}
+
+async fn process_chain(conn: &Arc<Connection>, buf: &[u8], encrypted: Option<u64>) -> Result<(), Disconnect> {
+    let mut built: Vec<Built> = Vec::new();
+    let mut chain = Chain::default();
+    let mut pos = 0usize;
+    loop {
+        let rest = &buf[pos..];
+        let hdr = Header::decode(rest).map_err(|_| Disconnect("bad SMB2 header"))?;
+        let next = hdr.next_command as usize;
+        let end = if next == 0 { rest.len() } else { next };
+        if next != 0 && (next % 8 != 0 || next < HEADER_LEN || next > rest.len()) {
+            return Err(Disconnect("bad NextCommand"));
+        }
+        if let Some(sid) = encrypted {
+            if hdr.session_id != sid && !(hdr.is_related() && hdr.session_id == u64::MAX) {
+                return Err(Disconnect("encrypted message for another session"));
+            }
+        }
+        if let Some(b) = process_message(conn, hdr, &rest[..end], encrypted.is_some(), &mut chain, pos == 0).await? {
+            built.push(b);
+        }
+        if next == 0 {
+            break;
+        }
+        pos += next;
+    }
+    if built.is_empty() {
+        return Ok(());
+    }
+    let frame = assemble(conn, built, encrypted);
+    conn.out.send(frame).await.map_err(|_| Disconnect("connection closed"))
+}
+
+/// Chains the responses (8-byte aligned, NextCommand set), signs each and encrypts the whole
+/// when the request was encrypted.
+fn assemble(conn: &Connection, built: Vec<Built>, encrypted: Option<u64>) -> Vec<u8> {
+    let n = built.len();
+    let mut frame = Vec::with_capacity(built.iter().map(|b| b.msg.len() + 8).sum());
+    for (i, mut b) in built.into_iter().enumerate() {
+        if i + 1 < n {
+            b.msg.pad_to(8);
+            let len = b.msg.len() as u32;
+            b.msg.patch_u32(header::NEXT_COMMAND_OFFSET, len);
+        }
+        if encrypted.is_none() {
+            if let Some(sec) = &b.sign_with {
+                sign(conn, sec, &mut b.msg);
+            }
+        }
+        frame.extend_from_slice(&b.msg);
+    }
+    match encrypted {
+        Some(session_id) => encrypt_frame(conn, session_id, &frame).unwrap_or(frame),
+        None => frame,
+    }
+}
+
+fn sign(conn: &Connection, sec: &SessionSecurity, msg: &mut [u8]) {
+    let f = u32::from_le_bytes(msg[16..20].try_into().unwrap_or_default()) | flags::SIGNED;
+    msg[16..20].copy_from_slice(&f.to_le_bytes());
+    crypto::sign_message(conn.server.crypto, sec.signing_alg, &sec.signing_key, msg);
+}
+
+/// Encrypts a whole frame for a session, when it has encryption keys.
+pub(crate) fn encrypt_frame(conn: &Connection, session_id: u64, frame: &[u8]) -> Option<Vec<u8>> {
+    let sec = conn.session(session_id)?.security()?;
+    let cipher = sec.cipher?;
+    Some(crypto::encrypt_message(conn.server.crypto, cipher, &sec.encryption_key, session_id, frame))
+}
+
+/// Sends a late (async) final response, signed and encrypted as its session requires.
+pub(crate) async fn send_async_final(conn: &Connection, mut hdr: Header, status: NtStatus, body: &[u8], encrypted: bool) {
+    hdr.status = status.0;
+    hdr.credits = 0;
+    hdr.next_command = 0;
+    let mut msg = Vec::with_capacity(HEADER_LEN + body.len());
+    hdr.encode(&mut msg);
+    msg.extend_from_slice(body);
+    let sec = conn.session(hdr.session_id).and_then(|s| s.security());
+    let frame = match (&sec, encrypted) {
+        (Some(_), true) => encrypt_frame(conn, hdr.session_id, &msg).unwrap_or(msg),
+        (Some(sec), false) if !sec.is_null && (sec.signing_required || hdr.is_signed()) => {
+            sign(conn, sec, &mut msg);
+            msg
+        }
+        _ => msg,
+    };
+    let _ = conn.out.send(frame).await;
+}
+
+async fn process_message(
+    conn: &Arc<Connection>,
+    mut hdr: Header,
+    msg: &[u8],
+    encrypted: bool,
+    chain: &mut Chain,
+    first: bool,
+) -> Result<Option<Built>, Disconnect> {
+    if hdr.flags & flags::SERVER_TO_REDIR != 0 {
+        return Err(Disconnect("response flag on a request"));
+    }
+    let related = hdr.is_related() && !first;
+    if related {
+        if hdr.session_id == u64::MAX {
+            hdr.session_id = chain.session_id;
+        }
+        if hdr.tree_id == u32::MAX {
+            hdr.tree_id = chain.tree_id;
+        }
+    }
+    if hdr.command == Command::Cancel {
+        misc::cancel(conn, &hdr);
+        return Ok(None);
+    }
+    conn.credits
+        .lock()
+        .unwrap()
+        .consume(hdr.message_id, hdr.credit_charge)
+        .map_err(|_| Disconnect("message id outside the credit window"))?;
+
+    let mut out = Vec::with_capacity(HEADER_LEN + 128);
+    out.resize(HEADER_LEN, 0);
+    let mut ctx = Ctx {
+        conn,
+        hdr: hdr.clone(),
+        msg,
+        session: None,
+        security: None,
+        tree: None,
+        encrypted,
+        sign_with: None,
+        preauth_session: None,
+        preauth_connection: false,
+        created: None,
+        chain_file: if related { chain.file_id } else { None },
+    };
+    let result = if hdr.is_related() && first {
+        Err(NtStatus::INVALID_PARAMETER)
+    } else if related && chain.status.is_error() {
+        Err(chain.status)
+    } else {
+        match check(&mut ctx) {
+            Ok(()) => dispatch(&mut ctx, &mut out).await?,
+            Err(s) => Err(s),
+        }
+    };
+
+    let mut rh = hdr.response(NtStatus::SUCCESS);
+    if related {
+        rh.flags |= flags::RELATED_OPERATIONS;
+    }
+    let status = match result {
+        Ok(Reply::Done(s)) => s,
+        Ok(Reply::Pending(async_id)) => {
+            rh.flags |= flags::ASYNC_COMMAND;
+            rh.async_id = async_id;
+            out.truncate(HEADER_LEN);
+            encode_error(&mut out);
+            NtStatus::PENDING
+        }
+        Err(s) => {
+            out.truncate(HEADER_LEN);
+            encode_error(&mut out);
+            s
+        }
+    };
+    rh.status = status.0;
+    if hdr.command == Command::SessionSetup || hdr.command == Command::Negotiate {
+        // The session id may have been assigned by the handler.
+        rh.session_id = ctx.hdr.session_id;
+    }
+    if hdr.command == Command::TreeConnect {
+        rh.tree_id = ctx.hdr.tree_id;
+    }
+    let charge = hdr.credit_charge.max(1);
+    let request = hdr.credits.max(charge);
+    rh.credits = conn.credits.lock().unwrap().grant(request);
+    let mut head = Vec::with_capacity(HEADER_LEN);
+    rh.encode(&mut head);
+    out[..HEADER_LEN].copy_from_slice(&head);
+
+    chain.session_id = rh.session_id;
+    chain.tree_id = rh.tree_id;
+    chain.status = if status == NtStatus::PENDING { NtStatus::SUCCESS } else { status };
+    if let Some(f) = ctx.created {
+        chain.file_id = Some(f);
+    } else if !related {
+        chain.file_id = None;
+    }
+
+    if ctx.preauth_connection {
+        negotiate::preauth_response(conn, &out);
+    }
+    if let Some(s) = &ctx.preauth_session {
+        session_setup::preauth_response(conn, s, &out);
+    }
+    let sign_with = ctx.sign_with.clone().or_else(|| {
+        let sec = ctx.security.as_ref()?;
+        (!encrypted && !sec.is_null && (hdr.is_signed() || sec.signing_required)).then(|| sec.clone())
+    });
+    Ok(Some(Built { msg: out, sign_with }))
+}
+
+/// The checks of MS-SMB2 3.3.5.2.4 - 3.3.5.2.11 before a handler runs.
+fn check(ctx: &mut Ctx<'_>) -> Result<(), NtStatus> {
+    let cmd = ctx.hdr.command;
+    let neg = ctx.conn.negotiated();
+    if cmd != Command::Negotiate && neg.dialect.is_none() {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let needs_session = !matches!(cmd, Command::Negotiate | Command::SessionSetup | Command::Echo);
+    if cmd != Command::Negotiate && ctx.hdr.session_id != 0 {
+        ctx.session = ctx.conn.session(ctx.hdr.session_id);
+        ctx.security = ctx.session.as_ref().and_then(|s| s.security());
+    }
+    if needs_session && ctx.security.is_none() {
+        return Err(NtStatus::USER_SESSION_DELETED);
+    }
+    if let Some(sec) = ctx.security.clone() {
+        if !ctx.encrypted && !sec.is_null {
+            if ctx.hdr.is_signed() {
+                if !crypto::verify_message(ctx.conn.server.crypto, sec.signing_alg, &sec.signing_key, ctx.msg) {
+                    tracing::warn!(peer = %ctx.conn.peer, command = ?cmd, "bad signature");
+                    return Err(NtStatus::ACCESS_DENIED);
+                }
+            } else if sec.signing_required && cmd != Command::Echo {
+                return Err(NtStatus::ACCESS_DENIED);
+            }
+        }
+        if sec.encrypt_data && !ctx.encrypted && cmd != Command::SessionSetup && cmd != Command::Echo {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+    }
+    let needs_tree = !matches!(
+        cmd,
+        Command::Negotiate | Command::SessionSetup | Command::Logoff | Command::TreeConnect | Command::Echo
+    );
+    if needs_tree {
+        let tree = ctx.session()?.tree(ctx.hdr.tree_id).ok_or(NtStatus::NETWORK_NAME_DELETED)?;
+        if tree.encrypt_data && !ctx.encrypted {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+        ctx.tree = Some(tree);
+    }
+    Ok(())
+}
+
+async fn dispatch(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult, Disconnect> {
+    Ok(match ctx.hdr.command {
+        Command::Negotiate => return negotiate::negotiate(ctx, out),
+        Command::SessionSetup => session_setup::session_setup(ctx, out),
+        Command::Logoff => session_setup::logoff(ctx, out),
+        Command::TreeConnect => tree_connect::tree_connect(ctx, out),
+        Command::TreeDisconnect => tree_connect::tree_disconnect(ctx, out).await,
+        Command::Create => create::create(ctx, out).await,
+        Command::Close => close::close(ctx, out).await,
+        Command::Flush => misc::flush(ctx, out).await,
+        Command::Read => read::read(ctx, out).await,
+        Command::Write => write::write(ctx, out).await,
+        Command::Lock => lock::lock(ctx, out),
+        Command::Ioctl => ioctl::ioctl(ctx, out).await,
+        Command::Echo => misc::echo(out),
+        Command::QueryDirectory => query_dir::query_directory(ctx, out).await,
+        Command::ChangeNotify => notify::change_notify(ctx),
+        Command::QueryInfo => query_info::query_info(ctx, out).await,
+        Command::SetInfo => set_info::set_info(ctx, out).await,
+        Command::OplockBreak => Err(NtStatus::INVALID_OPLOCK_PROTOCOL),
+        // CANCEL never reaches here; unknown commands are invalid.
+        _ => Err(NtStatus::INVALID_PARAMETER),
+    })
+}
+
+/// Maps a decode error of a request body to the status the client gets.
+pub(crate) fn bad_request(_e: crate::proto::DecodeError) -> NtStatus {
+    NtStatus::INVALID_PARAMETER
+}
+
+/// Cleans up after a connection ends: pending operations are dropped and every open of every
+/// session is closed.
+pub fn connection_closed(conn: &Arc<Connection>) {
+    notify::drop_all(conn);
+    let sessions: Vec<Arc<Session>> = conn.sessions.lock().unwrap().drain().map(|(_, s)| s).collect();
+    for s in sessions {
+        close::close_all(conn, &s, None);
+    }
+}

@@ -1,0 +1,66 @@
+//! CHANGE_NOTIFY (MS-SMB2 3.3.5.19): answered STATUS_PENDING and completed by CANCEL, by the
+//! close of its directory, or by the end of the session.
+//!
+//! Change events themselves are not reported yet: a watch stays pending until one of those.
+
+use tokio::sync::oneshot;
+
+use super::{Ctx, HResult, Reply, bad_request};
+use crate::conn::{Connection, Pending};
+use crate::proto::NtStatus;
+use crate::proto::dir::ChangeNotifyRequest;
+use crate::proto::header::flags;
+use crate::proto::session::encode_error;
+
+/// CHANGE_NOTIFY.
+pub(crate) fn change_notify(ctx: &mut Ctx<'_>) -> HResult {
+    let req = ChangeNotifyRequest::decode(ctx.msg).map_err(bad_request)?;
+    let open = ctx.open(req.file_id)?;
+    if !open.is_dir {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let async_id = ctx.conn.server.next_id();
+    let (tx, rx) = oneshot::channel();
+    ctx.conn.pending.lock().unwrap().insert(
+        async_id,
+        Pending {
+            message_id: ctx.hdr.message_id,
+            session_id: ctx.hdr.session_id,
+            file_volatile: open.id.volatile,
+            complete: tx,
+        },
+    );
+    let mut hdr = ctx.hdr.response(NtStatus::PENDING);
+    hdr.flags |= flags::ASYNC_COMMAND;
+    hdr.async_id = async_id;
+    let conn = ctx.conn.clone();
+    let encrypted = ctx.encrypted;
+    let signed = ctx.hdr.is_signed();
+    tokio::spawn(async move {
+        let status = rx.await.unwrap_or(NtStatus::NOTIFY_CLEANUP);
+        if signed {
+            hdr.flags |= flags::SIGNED;
+        }
+        let mut body = Vec::new();
+        encode_error(&mut body);
+        super::send_async_final(&conn, hdr, status, &body, encrypted).await;
+    });
+    Ok(Reply::Pending(async_id))
+}
+
+/// Completes every pending watch on an open with STATUS_NOTIFY_CLEANUP.
+pub(crate) fn cancel_for_open(conn: &Connection, volatile: u64) {
+    let mut pending = conn.pending.lock().unwrap();
+    let keys: Vec<u64> = pending.iter().filter(|(_, p)| p.file_volatile == volatile).map(|(k, _)| *k).collect();
+    for k in keys {
+        if let Some(p) = pending.remove(&k) {
+            let _ = p.complete.send(NtStatus::NOTIFY_CLEANUP);
+        }
+    }
+}
+
+/// Drops every pending operation of a connection (it is closing).
+pub(crate) fn drop_all(conn: &Connection) {
+    conn.pending.lock().unwrap().clear();
+}
+

@@ -1,0 +1,182 @@
+//! QUERY_INFO (MS-SMB2 3.3.5.20): file, filesystem and security information.
+
+use std::sync::atomic::Ordering;
+
+use super::{Ctx, HResult, Reply, bad_request, path};
+use crate::access::{ACCESS_SYSTEM_SECURITY, READ_CONTROL};
+use crate::conn::session::Open;
+use crate::proto::NtStatus;
+use crate::proto::dir::encode_buffer_response;
+use crate::proto::fscc::{
+    self, FileInfoClass, FileInfoContext, FsInfoClass, FsInfoContext, encode_file_info, encode_fs_info,
+};
+use crate::proto::info::{QueryInfoRequest, info_type};
+
+/// Security information bits (MS-DTYP 2.4.7).
+pub(crate) mod secinfo {
+    /// OWNER_SECURITY_INFORMATION.
+    pub(crate) const OWNER: u32 = 0x1;
+    /// GROUP_SECURITY_INFORMATION.
+    pub(crate) const GROUP: u32 = 0x2;
+    /// DACL_SECURITY_INFORMATION.
+    pub(crate) const DACL: u32 = 0x4;
+    /// SACL_SECURITY_INFORMATION.
+    pub(crate) const SACL: u32 = 0x8;
+}
+
+/// QUERY_INFO.
+pub(crate) async fn query_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
+    let req = QueryInfoRequest::decode(ctx.msg).map_err(bad_request)?;
+    let open = ctx.open(req.file_id)?;
+    let mut buf = Vec::with_capacity(256);
+    let min = match req.info_type {
+        info_type::FILE => {
+            let class = FileInfoClass(req.class);
+            file_info(&open, class, &mut buf).await?;
+            fscc::file_info_min_size(class).unwrap_or(0)
+        }
+        info_type::FILESYSTEM => {
+            fs_info(ctx, &open, FsInfoClass(req.class), &mut buf).await?;
+            0
+        }
+        info_type::SECURITY => {
+            security_info(ctx, &open, req.additional, &mut buf).await?;
+            if buf.len() > req.output_len as usize {
+                // MS-SMB2 3.3.5.20.3: report the size needed.
+                let mut b = Vec::new();
+                b.extend_from_slice(&(buf.len() as u32).to_le_bytes());
+                out.extend_from_slice(&9u16.to_le_bytes());
+                out.extend_from_slice(&0u16.to_le_bytes());
+                out.extend_from_slice(&4u32.to_le_bytes());
+                out.extend_from_slice(&b);
+                return Ok(Reply::Done(NtStatus::BUFFER_TOO_SMALL));
+            }
+            0
+        }
+        _ => return Err(NtStatus::NOT_SUPPORTED),
+    };
+    let limit = req.output_len as usize;
+    if buf.len() > limit {
+        if limit < min || min == 0 {
+            return Err(NtStatus::INFO_LENGTH_MISMATCH);
+        }
+        buf.truncate(limit);
+        encode_buffer_response(out, &buf);
+        return Ok(Reply::Done(NtStatus::BUFFER_OVERFLOW));
+    }
+    encode_buffer_response(out, &buf);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}
+
+async fn file_info(open: &Open, class: FileInfoClass, buf: &mut Vec<u8>) -> Result<(), NtStatus> {
+    let (stat, is_pipe) = match open.file() {
+        Some(f) => (f.stat().await.map_err(NtStatus::from)?, false),
+        None => (
+            vfs::FileStat { attributes: vfs::attr::NORMAL, allocation_size: 4096, links: 1, ..Default::default() },
+            true,
+        ),
+    };
+    let name = path::to_smb_path(&open.path());
+    let c = FileInfoContext {
+        stat: &stat,
+        name: &name,
+        delete_pending: open.entry.as_ref().is_some_and(|e| e.delete_pending()),
+        access_mask: open.access,
+        position: open.position.load(Ordering::Relaxed),
+        mode: open.options & 0x0000_0036,
+        is_pipe,
+        volume_serial: 0,
+    };
+    encode_file_info(class, &c, buf).map_err(|e| NtStatus(e.nt_status()))
+}
+
+async fn fs_info(ctx: &Ctx<'_>, open: &Open, class: FsInfoClass, buf: &mut Vec<u8>) -> Result<(), NtStatus> {
+    let fs = open.share.vfs.clone().ok_or(NtStatus::INVALID_PARAMETER)?;
+    let info = fs.fs_info().await.map_err(NtStatus::from)?;
+    let mut object_id = [0u8; 16];
+    object_id[..16].copy_from_slice(&ctx.server().settings.guid);
+    object_id[0] ^= open.share.index as u8;
+    let c = FsInfoContext {
+        fs: &info,
+        volume_label: &open.share.name,
+        volume_created: 0,
+        fs_name: "NTFS",
+        read_only: open.share.read_only,
+        object_id,
+    };
+    encode_fs_info(class, &c, buf).map_err(|e| NtStatus(e.nt_status()))
+}
+
+/// Name of the stored security descriptor in the backend's metadata.
+pub(crate) const SD_META: &str = "security.sd";
+
+async fn security_info(ctx: &Ctx<'_>, open: &Open, additional: u32, buf: &mut Vec<u8>) -> Result<(), NtStatus> {
+    if additional & secinfo::SACL != 0 && open.access & ACCESS_SYSTEM_SECURITY == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if additional & (secinfo::OWNER | secinfo::GROUP | secinfo::DACL) != 0 && open.access & READ_CONTROL == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if let Some(f) = open.file() {
+        if let Ok(Some(sd)) = f.get_meta(SD_META).await {
+            buf.extend_from_slice(&sd);
+            return Ok(());
+        }
+    }
+    let user = ctx
+        .security
+        .as_ref()
+        .map(|s| s.auth.token.user.clone())
+        .unwrap_or_else(acl::Sid::builtin_administrators);
+    default_descriptor(&user, additional, buf);
+    Ok(())
+}
+
+/// A self-relative descriptor: owner and group the session's user, a DACL granting Everyone
+/// full control. Only the parts asked for are present.
+fn default_descriptor(user: &acl::Sid, additional: u32, buf: &mut Vec<u8>) {
+    let mut control: u16 = 0x8000;
+    let mut owner = Vec::new();
+    let mut group = Vec::new();
+    let mut dacl = Vec::new();
+    if additional & secinfo::OWNER != 0 {
+        user.encode(&mut owner);
+    }
+    if additional & secinfo::GROUP != 0 {
+        user.encode(&mut group);
+    }
+    if additional & secinfo::DACL != 0 {
+        control |= 0x0004;
+        let mut sid = Vec::new();
+        acl::Sid::everyone().encode(&mut sid);
+        let ace_len = 8 + sid.len();
+        dacl.extend_from_slice(&[2, 0]);
+        dacl.extend_from_slice(&((8 + ace_len) as u16).to_le_bytes());
+        dacl.extend_from_slice(&1u16.to_le_bytes());
+        dacl.extend_from_slice(&0u16.to_le_bytes());
+        dacl.extend_from_slice(&[0, 0]);
+        dacl.extend_from_slice(&(ace_len as u16).to_le_bytes());
+        dacl.extend_from_slice(&crate::access::FILE_ALL_ACCESS.to_le_bytes());
+        dacl.extend_from_slice(&sid);
+    }
+    let mut off = 20u32;
+    let mut place = |v: &Vec<u8>| {
+        if v.is_empty() {
+            0
+        } else {
+            let o = off;
+            off += v.len() as u32;
+            o
+        }
+    };
+    let (o_off, g_off, d_off) = (place(&owner), place(&group), place(&dacl));
+    buf.extend_from_slice(&[1, 0]);
+    buf.extend_from_slice(&control.to_le_bytes());
+    buf.extend_from_slice(&o_off.to_le_bytes());
+    buf.extend_from_slice(&g_off.to_le_bytes());
+    buf.extend_from_slice(&0u32.to_le_bytes());
+    buf.extend_from_slice(&d_off.to_le_bytes());
+    buf.extend_from_slice(&owner);
+    buf.extend_from_slice(&group);
+    buf.extend_from_slice(&dacl);
+}

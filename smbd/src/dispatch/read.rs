@@ -1,0 +1,65 @@
+//! READ (MS-SMB2 3.3.5.12).
+
+use super::{Ctx, HResult, Reply, bad_request};
+use crate::access::{FILE_EXECUTE, FILE_READ_DATA};
+use crate::conn::session::OpenKind;
+use crate::proto::NtStatus;
+use crate::proto::io::{ReadRequest, encode_read_response_prefix};
+
+/// Checks a multi-credit request's charge covers its payload (MS-SMB2 3.3.5.2.5).
+pub(crate) fn check_charge(ctx: &Ctx<'_>, len: u32) -> Result<(), NtStatus> {
+    let neg = ctx.conn.negotiated();
+    let large_mtu = neg.server_caps & crate::proto::negotiate::caps::LARGE_MTU != 0;
+    if !large_mtu {
+        return if len > 65536 { Err(NtStatus::INVALID_PARAMETER) } else { Ok(()) };
+    }
+    let needed = len.div_ceil(65536).max(1);
+    if u32::from(ctx.hdr.credit_charge.max(1)) < needed {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    Ok(())
+}
+
+/// READ.
+pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
+    let req = ReadRequest::decode(ctx.msg).map_err(bad_request)?;
+    let open = ctx.open(req.file_id)?;
+    if req.length > ctx.server().settings.max_read {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    check_charge(ctx, req.length)?;
+    if open.access & (FILE_READ_DATA | FILE_EXECUTE) == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    let data = match &open.kind {
+        OpenKind::Pipe(p) => {
+            let r = p.lock().unwrap().read(req.length as usize).map_err(|e| NtStatus(e.nt_status()))?;
+            match r {
+                Some((bytes, more)) => {
+                    encode_read_response_prefix(out, bytes.len() as u32);
+                    out.extend_from_slice(&bytes);
+                    return Ok(Reply::Done(if more { NtStatus::BUFFER_OVERFLOW } else { NtStatus::SUCCESS }));
+                }
+                None => return Err(NtStatus::PIPE_BROKEN),
+            }
+        }
+        OpenKind::File(f) => {
+            if open.is_dir {
+                return Err(NtStatus::INVALID_DEVICE_REQUEST);
+            }
+            if let Some(e) = &open.entry {
+                if e.io_conflicts(open.uid, req.offset, u64::from(req.length), false) {
+                    return Err(NtStatus::FILE_LOCK_CONFLICT);
+                }
+            }
+            f.read_at(req.offset, req.length as usize).await.map_err(NtStatus::from)?
+        }
+    };
+    if (data.is_empty() && req.length > 0) || (data.len() as u32) < req.minimum_count {
+        return Err(NtStatus::END_OF_FILE);
+    }
+    out.reserve(16 + data.len());
+    encode_read_response_prefix(out, data.len() as u32);
+    out.extend_from_slice(&data);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}

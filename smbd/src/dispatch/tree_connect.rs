@@ -1,0 +1,61 @@
+//! TREE_CONNECT (MS-SMB2 3.3.5.7) and TREE_DISCONNECT (3.3.5.8).
+
+use std::sync::Arc;
+
+use super::{Ctx, HResult, Reply, bad_request};
+use crate::access::{FILE_ALL_ACCESS, WRITE_RIGHTS};
+use crate::conn::session::Tree;
+use crate::proto::NtStatus;
+use crate::proto::session::{decode_fixed4, encode_fixed4};
+use crate::proto::tree::{TreeConnectRequest, encode_tree_connect_response, share_flags, share_type};
+use crate::state::EncryptMode;
+
+/// TREE_CONNECT: attaches a share to the session.
+pub(crate) fn tree_connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
+    let req = TreeConnectRequest::decode(ctx.msg).map_err(bad_request)?;
+    let session = ctx.session()?.clone();
+    let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
+    let share = ctx.server().share(req.share_name()).ok_or_else(|| {
+        tracing::info!(peer = %ctx.conn.peer, path = %req.path, "tree connect to unknown share");
+        NtStatus::BAD_NETWORK_NAME
+    })?;
+    let neg = ctx.conn.negotiated();
+    let server_encrypt = ctx.server().settings.encrypt;
+    let wants_encrypt = share.encrypt != EncryptMode::Off || server_encrypt != EncryptMode::Off;
+    let required = share.encrypt == EncryptMode::Required || server_encrypt == EncryptMode::Required;
+    let can = neg.can_encrypt() && !sec.is_null;
+    if required && !can {
+        tracing::info!(peer = %ctx.conn.peer, share = %share.name, "tree connect refused: encryption required");
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    let encrypt_data = wants_encrypt && can && !share.is_ipc();
+    let max_access = if share.read_only { FILE_ALL_ACCESS & !WRITE_RIGHTS } else { FILE_ALL_ACCESS };
+    let id = session.next_tree_id();
+    session
+        .trees
+        .lock()
+        .unwrap()
+        .insert(id, Arc::new(Tree { id, share: share.clone(), encrypt_data, max_access }));
+    ctx.hdr.tree_id = id;
+    let (kind, mut flags) = if share.is_ipc() {
+        (share_type::PIPE, share_flags::NO_CACHING)
+    } else {
+        (share_type::DISK, share_flags::MANUAL_CACHING)
+    };
+    if encrypt_data {
+        flags |= share_flags::ENCRYPT_DATA;
+    }
+    encode_tree_connect_response(out, kind, flags, max_access);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}
+
+/// TREE_DISCONNECT: closes the tree's opens and forgets it.
+pub(crate) async fn tree_disconnect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
+    decode_fixed4(ctx.msg).map_err(bad_request)?;
+    let session = ctx.session()?.clone();
+    let tree = ctx.tree()?.clone();
+    session.trees.lock().unwrap().remove(&tree.id);
+    super::close::close_all(ctx.conn, &session, Some(tree.id));
+    encode_fixed4(out);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}

@@ -1,0 +1,163 @@
+//! NTSTATUS values the server answers with (MS-ERREF 2.3).
+
+crate::wire_enum! {
+    /// An NTSTATUS code.
+    pub struct NtStatus(u32) {
+        /// STATUS_SUCCESS.
+        SUCCESS = 0x0000_0000,
+        /// STATUS_PENDING.
+        PENDING = 0x0000_0103,
+        /// STATUS_NOTIFY_CLEANUP.
+        NOTIFY_CLEANUP = 0x0000_010B,
+        /// STATUS_NOTIFY_ENUM_DIR.
+        NOTIFY_ENUM_DIR = 0x0000_010C,
+        /// STATUS_BUFFER_OVERFLOW.
+        BUFFER_OVERFLOW = 0x8000_0005,
+        /// STATUS_NO_MORE_FILES.
+        NO_MORE_FILES = 0x8000_0006,
+        /// STATUS_UNSUCCESSFUL.
+        UNSUCCESSFUL = 0xC000_0001,
+        /// STATUS_NOT_IMPLEMENTED.
+        NOT_IMPLEMENTED = 0xC000_0002,
+        /// STATUS_INVALID_INFO_CLASS.
+        INVALID_INFO_CLASS = 0xC000_0003,
+        /// STATUS_INFO_LENGTH_MISMATCH.
+        INFO_LENGTH_MISMATCH = 0xC000_0004,
+        /// STATUS_INVALID_HANDLE.
+        INVALID_HANDLE = 0xC000_0008,
+        /// STATUS_INVALID_PARAMETER.
+        INVALID_PARAMETER = 0xC000_000D,
+        /// STATUS_NO_SUCH_FILE.
+        NO_SUCH_FILE = 0xC000_000F,
+        /// STATUS_INVALID_DEVICE_REQUEST.
+        INVALID_DEVICE_REQUEST = 0xC000_0010,
+        /// STATUS_END_OF_FILE.
+        END_OF_FILE = 0xC000_0011,
+        /// STATUS_MORE_PROCESSING_REQUIRED.
+        MORE_PROCESSING_REQUIRED = 0xC000_0016,
+        /// STATUS_NO_MEMORY.
+        NO_MEMORY = 0xC000_0017,
+        /// STATUS_ACCESS_DENIED.
+        ACCESS_DENIED = 0xC000_0022,
+        /// STATUS_BUFFER_TOO_SMALL.
+        BUFFER_TOO_SMALL = 0xC000_0023,
+        /// STATUS_OBJECT_NAME_INVALID.
+        OBJECT_NAME_INVALID = 0xC000_0033,
+        /// STATUS_OBJECT_NAME_NOT_FOUND.
+        OBJECT_NAME_NOT_FOUND = 0xC000_0034,
+        /// STATUS_OBJECT_NAME_COLLISION.
+        OBJECT_NAME_COLLISION = 0xC000_0035,
+        /// STATUS_OBJECT_PATH_INVALID.
+        OBJECT_PATH_INVALID = 0xC000_0039,
+        /// STATUS_OBJECT_PATH_NOT_FOUND.
+        OBJECT_PATH_NOT_FOUND = 0xC000_003A,
+        /// STATUS_OBJECT_PATH_SYNTAX_BAD.
+        OBJECT_PATH_SYNTAX_BAD = 0xC000_003B,
+        /// STATUS_SHARING_VIOLATION.
+        SHARING_VIOLATION = 0xC000_0043,
+        /// STATUS_DELETE_PENDING.
+        DELETE_PENDING = 0xC000_0056,
+        /// STATUS_FILE_LOCK_CONFLICT.
+        FILE_LOCK_CONFLICT = 0xC000_0054,
+        /// STATUS_LOCK_NOT_GRANTED.
+        LOCK_NOT_GRANTED = 0xC000_0055,
+        /// STATUS_PRIVILEGE_NOT_HELD.
+        PRIVILEGE_NOT_HELD = 0xC000_0061,
+        /// STATUS_LOGON_FAILURE.
+        LOGON_FAILURE = 0xC000_006D,
+        /// STATUS_RANGE_NOT_LOCKED.
+        RANGE_NOT_LOCKED = 0xC000_007E,
+        /// STATUS_DISK_FULL.
+        DISK_FULL = 0xC000_007F,
+        /// STATUS_INSUFFICIENT_RESOURCES.
+        INSUFFICIENT_RESOURCES = 0xC000_009A,
+        /// STATUS_MEDIA_WRITE_PROTECTED.
+        MEDIA_WRITE_PROTECTED = 0xC000_00A2,
+        /// STATUS_FILE_IS_A_DIRECTORY.
+        FILE_IS_A_DIRECTORY = 0xC000_00BA,
+        /// STATUS_NOT_SUPPORTED.
+        NOT_SUPPORTED = 0xC000_00BB,
+        /// STATUS_NETWORK_NAME_DELETED.
+        NETWORK_NAME_DELETED = 0xC000_00C9,
+        /// STATUS_BAD_NETWORK_NAME.
+        BAD_NETWORK_NAME = 0xC000_00CC,
+        /// STATUS_REQUEST_NOT_ACCEPTED.
+        REQUEST_NOT_ACCEPTED = 0xC000_00D0,
+        /// STATUS_INTERNAL_ERROR.
+        INTERNAL_ERROR = 0xC000_00E5,
+        /// STATUS_DIRECTORY_NOT_EMPTY.
+        DIRECTORY_NOT_EMPTY = 0xC000_0101,
+        /// STATUS_NOT_A_DIRECTORY.
+        NOT_A_DIRECTORY = 0xC000_0103,
+        /// STATUS_CANCELLED.
+        CANCELLED = 0xC000_0120,
+        /// STATUS_CANNOT_DELETE.
+        CANNOT_DELETE = 0xC000_0121,
+        /// STATUS_FILE_CLOSED.
+        FILE_CLOSED = 0xC000_0128,
+        /// STATUS_INVALID_LEVEL.
+        INVALID_LEVEL = 0xC000_0148,
+        /// STATUS_PIPE_BROKEN.
+        PIPE_BROKEN = 0xC000_014B,
+        /// STATUS_USER_SESSION_DELETED.
+        USER_SESSION_DELETED = 0xC000_0203,
+        /// STATUS_NOT_FOUND.
+        NOT_FOUND = 0xC000_0225,
+        /// STATUS_NOT_A_REPARSE_POINT.
+        NOT_A_REPARSE_POINT = 0xC000_0275,
+        /// STATUS_FS_DRIVER_REQUIRED.
+        FS_DRIVER_REQUIRED = 0xC000_019C,
+        /// STATUS_NETWORK_SESSION_EXPIRED.
+        NETWORK_SESSION_EXPIRED = 0xC000_035C,
+        /// STATUS_INVALID_DEVICE_STATE.
+        INVALID_DEVICE_STATE = 0xC000_0184,
+        /// STATUS_FILE_NOT_AVAILABLE.
+        FILE_NOT_AVAILABLE = 0xC000_0467,
+        /// STATUS_INVALID_OPLOCK_PROTOCOL.
+        INVALID_OPLOCK_PROTOCOL = 0xC000_00E3,
+        /// STATUS_DUPLICATE_OBJECTID.
+        DUPLICATE_OBJECTID = 0xC000_022A,
+        /// STATUS_NO_EAS_ON_FILE.
+        NO_EAS_ON_FILE = 0xC000_0052,
+        /// STATUS_EAS_NOT_SUPPORTED.
+        EAS_NOT_SUPPORTED = 0xC000_004F,
+        /// STATUS_NOT_SAME_DEVICE.
+        NOT_SAME_DEVICE = 0xC000_00D4,
+        /// STATUS_STOPPED_ON_SYMLINK.
+        STOPPED_ON_SYMLINK = 0x8000_002D,
+    }
+}
+
+impl NtStatus {
+    /// Whether the status is an error (severity bits 11).
+    pub fn is_error(self) -> bool {
+        self.0 >> 30 == 3
+    }
+}
+
+impl From<&vfs::VfsError> for NtStatus {
+    fn from(e: &vfs::VfsError) -> Self {
+        use vfs::VfsError as E;
+        match e {
+            E::NotFound => Self::OBJECT_NAME_NOT_FOUND,
+            E::PathNotFound => Self::OBJECT_PATH_NOT_FOUND,
+            E::Exists => Self::OBJECT_NAME_COLLISION,
+            E::NotADirectory => Self::NOT_A_DIRECTORY,
+            E::IsADirectory => Self::FILE_IS_A_DIRECTORY,
+            E::NotEmpty => Self::DIRECTORY_NOT_EMPTY,
+            E::AccessDenied => Self::ACCESS_DENIED,
+            E::Escape => Self::ACCESS_DENIED,
+            E::InvalidName => Self::OBJECT_NAME_INVALID,
+            E::NoSpace => Self::DISK_FULL,
+            E::TooLarge => Self::INVALID_PARAMETER,
+            E::Unsupported => Self::NOT_SUPPORTED,
+            E::Io(_) => Self::UNSUCCESSFUL,
+        }
+    }
+}
+
+impl From<vfs::VfsError> for NtStatus {
+    fn from(e: vfs::VfsError) -> Self {
+        Self::from(&e)
+    }
+}

@@ -1,0 +1,6 @@
+//! The only tokio code: the listener, one driver per connection, and shutdown.
+
+mod driver;
+mod listener;
+
+pub use listener::{ServeOptions, serve};

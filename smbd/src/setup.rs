@@ -1,0 +1,89 @@
+//! From a configuration to a server context: shares on their backends, the acceptor with the
+//! local accounts, the settings NEGOTIATE advertises.
+
+use std::sync::Arc;
+
+use crate::config::{self, Config};
+use crate::crypto::{self, Cipher, SigningAlgorithm};
+use crate::state::{EncryptMode, ServerContext, Settings};
+
+fn encrypt_mode(p: &config::EncryptPolicy) -> EncryptMode {
+    match p {
+        config::EncryptPolicy::Off => EncryptMode::Off,
+        config::EncryptPolicy::Desired => EncryptMode::Desired,
+        config::EncryptPolicy::Required => EncryptMode::Required,
+    }
+}
+
+fn cipher(c: &config::Cipher) -> Cipher {
+    match c {
+        config::Cipher::Aes128Ccm => Cipher::Aes128Ccm,
+        config::Cipher::Aes128Gcm => Cipher::Aes128Gcm,
+        config::Cipher::Aes256Ccm => Cipher::Aes256Ccm,
+        config::Cipher::Aes256Gcm => Cipher::Aes256Gcm,
+    }
+}
+
+fn signing(a: &config::SigningAlg) -> SigningAlgorithm {
+    match a {
+        config::SigningAlg::HmacSha256 => SigningAlgorithm::HmacSha256,
+        config::SigningAlg::AesCmac => SigningAlgorithm::AesCmac,
+        config::SigningAlg::AesGmac => SigningAlgorithm::AesGmac,
+    }
+}
+
+/// The machine SID of the server: S-1-5-21 plus three sub-authorities from its GUID, so it is
+/// stable for the life of the state directory.
+pub fn machine_sid(guid: &[u8; 16]) -> acl::Sid {
+    let w = |i: usize| u32::from_le_bytes([guid[i], guid[i + 1], guid[i + 2], guid[i + 3]]);
+    acl::Sid::new(5, &[21, w(0), w(4), w(8)])
+}
+
+/// Builds the server context from a checked configuration and the persisted server GUID.
+pub fn build(cfg: &Config, guid: [u8; 16]) -> std::io::Result<Arc<ServerContext>> {
+    let settings = Settings {
+        server_name: cfg.server_name.clone(),
+        guid,
+        signing_required: matches!(cfg.signing, config::SigningPolicy::Required),
+        encrypt: encrypt_mode(&cfg.encrypt),
+        ciphers: cfg.ciphers.iter().map(cipher).collect(),
+        signing_algorithms: cfg.signing_algorithms.iter().map(signing).collect(),
+        max_read: cfg.max_read_size,
+        max_write: cfg.max_write_size,
+        max_transact: cfg.max_transact_size,
+        max_credits: cfg.max_credits,
+    };
+    let mut shares = Vec::new();
+    for s in &cfg.shares {
+        let fs: Arc<dyn vfs::Vfs> = Arc::new(vfs::posix::PosixFs::new(s.path.clone())?);
+        shares.push((s.name.clone(), s.comment.clone(), fs, s.read_only, encrypt_mode(&s.encrypt)));
+    }
+    let msid = machine_sid(&guid);
+    let accounts = cfg
+        .accounts
+        .iter()
+        .map(|a| acceptor::LocalAccount {
+            name: a.name.clone(),
+            nt_hash: a.nt_hash,
+            rid: a.rid,
+            groups: a.groups.clone(),
+        })
+        .collect();
+    let acceptor_cfg = acceptor::AcceptorConfig {
+        server_name: cfg.server_name.to_uppercase(),
+        domain_name: cfg.server_name.to_uppercase(),
+        dns_name: cfg.server_name.to_lowercase(),
+        machine_sid: msid,
+        accounts,
+        allow_ntlmv1: cfg.allow_ntlmv1,
+        allow_anonymous: cfg.allow_anonymous,
+    };
+    let auth = Arc::new(acceptor::SpnegoProvider::new(Arc::new(acceptor_cfg)));
+    Ok(Arc::new(ServerContext::new(
+        settings,
+        shares,
+        auth,
+        &crypto::DEFAULT_PROVIDER,
+        cfg.server_comment.clone(),
+    )))
+}

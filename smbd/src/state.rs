@@ -1,0 +1,135 @@
+//! What every connection of the server shares: settings, shares, the authenticator and the
+//! table of open files.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::conn::files::FileTable;
+use crate::crypto::{Cipher, CryptoProvider, SigningAlgorithm};
+use crate::rpc::ServerIdentity;
+
+/// Whether a share or the server encrypts (MS-SMB2 Share.EncryptData, Server.EncryptData).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncryptMode {
+    /// No encryption asked.
+    Off,
+    /// Encrypt with clients that can; others still served.
+    Desired,
+    /// Encrypt; clients that cannot are refused with ACCESS_DENIED.
+    Required,
+}
+
+/// Protocol settings of the server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// NetBIOS name.
+    pub server_name: String,
+    /// ServerGuid.
+    pub guid: [u8; 16],
+    /// Require signing of every session.
+    pub signing_required: bool,
+    /// Server-wide encryption.
+    pub encrypt: EncryptMode,
+    /// Ciphers in order of preference.
+    pub ciphers: Vec<Cipher>,
+    /// Signing algorithms in order of preference (3.1.1).
+    pub signing_algorithms: Vec<SigningAlgorithm>,
+    /// MaxReadSize.
+    pub max_read: u32,
+    /// MaxWriteSize.
+    pub max_write: u32,
+    /// MaxTransactSize.
+    pub max_transact: u32,
+    /// Credit ceiling per connection.
+    pub max_credits: u16,
+}
+
+/// One share.
+pub struct Share {
+    /// Index in the server's share list (stable for the server's life).
+    pub index: usize,
+    /// Name as configured.
+    pub name: String,
+    /// Comment shown in share lists.
+    pub comment: String,
+    /// Storage; `None` for IPC$.
+    pub vfs: Option<Arc<dyn vfs::Vfs>>,
+    /// Refuse writes.
+    pub read_only: bool,
+    /// Encryption policy.
+    pub encrypt: EncryptMode,
+}
+
+impl Share {
+    /// Whether this is the IPC$ share.
+    pub fn is_ipc(&self) -> bool {
+        self.vfs.is_none()
+    }
+}
+
+/// Everything the connections share.
+pub struct ServerContext {
+    /// Protocol settings.
+    pub settings: Settings,
+    /// Shares, IPC$ included.
+    pub shares: Vec<Arc<Share>>,
+    /// Creates authenticators.
+    pub auth: Arc<dyn acceptor::AuthProvider>,
+    /// Crypto primitives.
+    pub crypto: &'static CryptoProvider,
+    /// Open files of every connection.
+    pub files: FileTable,
+    /// What srvsvc tells about the server.
+    pub identity: Arc<ServerIdentity>,
+    next_id: AtomicU64,
+}
+
+impl ServerContext {
+    /// Assembles the context; IPC$ is added to `shares` here.
+    pub fn new(
+        settings: Settings,
+        disk_shares: Vec<(String, String, Arc<dyn vfs::Vfs>, bool, EncryptMode)>,
+        auth: Arc<dyn acceptor::AuthProvider>,
+        crypto: &'static CryptoProvider,
+        server_comment: String,
+    ) -> Self {
+        let mut shares = Vec::new();
+        for (name, comment, fs, read_only, encrypt) in disk_shares {
+            let index = shares.len();
+            shares.push(Arc::new(Share { index, name, comment, vfs: Some(fs), read_only, encrypt }));
+        }
+        let index = shares.len();
+        shares.push(Arc::new(Share {
+            index,
+            name: "IPC$".into(),
+            comment: "IPC Service".into(),
+            vfs: None,
+            read_only: false,
+            encrypt: EncryptMode::Off,
+        }));
+        let identity = Arc::new(ServerIdentity {
+            name: settings.server_name.clone(),
+            comment: server_comment,
+            shares: shares
+                .iter()
+                .map(|s| crate::rpc::ShareEntry {
+                    name: s.name.clone(),
+                    kind: if s.is_ipc() { crate::rpc::ShareKind::Ipc } else { crate::rpc::ShareKind::Disk },
+                    comment: s.comment.clone(),
+                    path: if s.is_ipc() { String::new() } else { format!("C:\\{}", s.name) },
+                })
+                .collect(),
+        });
+        Self { settings, shares, auth, crypto, files: FileTable::default(), identity, next_id: AtomicU64::new(1) }
+    }
+
+    /// The share named `name`, case-insensitively.
+    pub fn share(&self, name: &str) -> Option<Arc<Share>> {
+        self.shares.iter().find(|s| s.name.eq_ignore_ascii_case(name)).cloned()
+    }
+
+    /// A fresh id, unique for the server's life (session ids, file ids, async ids).
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
