@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RO_CONTENT, RO_FILE
+from smbd_server import RO_CONTENT, RO_FILE
 from helpers import ESCAPE_REFUSED, assert_ok, random_file, run_smbclient, sha256_file
 
 BIG_SIZE = 64 * 1024 * 1024
