@@ -163,8 +163,10 @@ def start_server(binary: Path, root: Path, state: Path, log: Path) -> tuple[subp
             if proc.poll() is not None:
                 break
             time.sleep(0.05)
+        code = proc.poll()
         stop(proc)
         last = tail(log)
+        why = f"exited with code {code}" if code is not None else f"was silent for {START_TIMEOUT_S:.0f} s"
         if "in use" not in last.lower():
             break
-    raise StartError(f"server did not print 'listening on' within {START_TIMEOUT_S:.0f} s; log {log}:\n{last}")
+    raise StartError(f"server {why} instead of printing 'listening on'; log {log}:\n{last}")
