@@ -33,10 +33,11 @@ def client_conf(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def big_file(tmp_path_factory) -> tuple[Path, str]:
+def big_file(tmp_path_factory):
     """A 64 MiB random local file and its SHA-256."""
     path = tmp_path_factory.mktemp("big") / "big.bin"
-    return path, random_file(path, BIG_SIZE)
+    yield path, random_file(path, BIG_SIZE)
+    path.unlink()
 
 
 def ids(config):
@@ -67,6 +68,7 @@ def test_file_round_trip(live_server, fresh_dir, big_file, client_conf, tmp_path
     assert "moved.bin" in out and "big.bin" not in out, out
     assert dst.stat().st_size == BIG_SIZE
     assert sha256_file(dst) == digest
+    dst.unlink()  # 64 MiB per dialect: do not leave them in pytest's kept temp dirs
 
     out = smb(f"cd {fresh_dir}; rm moved.bin; rmdir sub; ls")
     assert "moved.bin" not in out and "sub" not in out, out
