@@ -127,9 +127,10 @@ def smbtorture_cmd(host: str, port: int, share: str, suite: str, conf: Path, tim
 
 def run_smbtorture(cmd: list[str], out_path: Path, timeout: int) -> tuple[str, str]:
     """Runs smbtorture in its own process group; returns (output, problem)."""
-    with open(out_path, "wb") as out:
+    # smbtorture leaves scratch folders in its working directory: give it a throwaway one.
+    with open(out_path, "wb") as out, tempfile.TemporaryDirectory(prefix="smbtorture-cwd-") as cwd:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, cwd=cwd)
         problem = ""
         try:
             proc.wait(timeout=timeout)
