@@ -1,5 +1,48 @@
 #!/usr/bin/env bash
-# Runs every test of the project on a fresh Debian 12 machine (installs what it needs).
-set -euo pipefail
+# README command 2 (and CI's .ci/run): every test of the project, on a fresh Debian 12 machine
+# as root. Steps, in order:
+#   1. interop/setup.sh            Debian packages (smbclient, smbtorture, impacket, pytest...)
+#                                  and interop/.venv with smbprotocol
+#   2. cargo test --workspace      unit tests and known-answer vectors of every crate
+#   3. cargo build --release -p smbd
+#   4. pytest interop/tests        smbclient, smbprotocol and impacket against target/release/smbd
+#   5. interop/torture.sh          smbtorture suites (required: smb2.connect, smb2.read)
+# Every step runs even if an earlier one failed (except those that need the binary); the exit
+# code is non-zero if any step failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-cargo test --workspace
+if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
+    PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+failed=()
+step() {
+    local name="$1"
+    shift
+    echo
+    echo "=== run-tests: $name"
+    local start=$SECONDS
+    if "$@"; then
+        echo "=== run-tests: $name: ok ($((SECONDS - start)) s)"
+    else
+        echo "=== run-tests: $name: FAILED ($((SECONDS - start)) s)"
+        failed+=("$name")
+        return 1
+    fi
+}
+
+step "setup" bash interop/setup.sh || { echo "run-tests: setup failed, nothing else can run"; exit 1; }
+step "cargo test" cargo test --workspace
+if step "release build" cargo build --release -p smbd; then
+    step "pytest" bash -c 'cd interop && exec .venv/bin/python -m pytest tests'
+    step "smbtorture" bash interop/torture.sh
+else
+    failed+=("pytest (not run)" "smbtorture (not run)")
+fi
+
+echo
+if ((${#failed[@]})); then
+    echo "run-tests: FAILED steps: ${failed[*]}"
+    exit 1
+fi
+echo "run-tests: every step passed"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what the interop harness needs on a Debian 12 machine (run as root).
+# Idempotent and quiet: when everything is already present it only checks and exits.
+#   - Debian packages: smbclient, samba-testsuite (smbtorture), impacket, pytest, venv, krb5-user
+#   - interop/.venv: a /usr/bin/python3 venv with system site packages plus the pinned PyPI
+#     packages of interop/requirements.txt (smbprotocol)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+# Runs a command with its output kept in a log that is shown only if it fails.
+quiet() {
+    local log
+    log="$(mktemp)"
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "setup: failed: $*" >&2
+        return 1
+    fi
+    rm -f "$log"
+}
+
+apt_packages=(smbclient samba-testsuite python3-impacket python3-pytest python3-venv krb5-user)
+
+missing=()
+for p in "${apt_packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+        missing+=("$p")
+    fi
+done
+if ((${#missing[@]})); then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup: must run as root to install packages" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    quiet apt-get update
+    quiet apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+venv="$here/.venv"
+req="$here/requirements.txt"
+stamp="$venv/.requirements.sha256"
+want="$(sha256sum "$req" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
+    || ! "$venv/bin/python" -c 'import smbprotocol, smbclient, impacket, pytest' 2>/dev/null; then
+    echo "setup: preparing $venv"
+    rm -rf "$venv"
+    quiet /usr/bin/python3 -m venv --system-site-packages "$venv"
+    quiet "$venv/bin/python" -m pip install --disable-pip-version-check -r "$req"
+    quiet "$venv/bin/python" -c 'import smbprotocol, smbclient, impacket, pytest'
+    echo "$want" >"$stamp"
+fi

@@ -1,0 +1,172 @@
+"""Runs the server under test: config generation, start (wait for `listening on`), stop.
+
+Used by the pytest fixture (conftest.py) and by the smbtorture runner (torture.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from accounts import ACCOUNTS, nt_hash
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 20.0
+STOP_TIMEOUT_S = 10.0
+SERVER_NAME = "SMBTEST"
+#: Share name -> (read_only, encrypt) of every share the suites expect.
+SHARES = {"share": (False, "off"), "enc": (False, "required"), "ro": (True, "off")}
+#: A file created in the `ro` share before the server starts.
+RO_FILE = "readme.txt"
+RO_CONTENT = b"this share is read only\n"
+
+
+@dataclass
+class ServerInfo:
+    """How to reach the server under test."""
+
+    host: str
+    port: int
+    server_name: str
+    accounts: dict = field(default_factory=dict)
+    #: Local folder holding one directory per share, or None when unknown (external server).
+    root: Optional[Path] = None
+    #: File with the server's output, or None for an external server.
+    log: Optional[Path] = None
+    process: Optional[subprocess.Popen] = None
+
+    def share_path(self, share: str) -> Optional[Path]:
+        """Local directory behind `share`, when known."""
+        return None if self.root is None else self.root / share
+
+    def user(self, name: str = "alice") -> tuple[str, str]:
+        """(name, password) of a test account."""
+        return name, self.accounts[name]
+
+    def alive(self) -> bool:
+        """False once a server started by the fixture has exited."""
+        return self.process is None or self.process.poll() is None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def toml_str(value: str) -> str:
+    """A TOML basic string holding `value`."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_config(path: Path, port: int, root: Path, state: Path) -> None:
+    """Writes the server's TOML config: the shares of SHARES and the accounts of ACCOUNTS."""
+    level = os.environ.get("SMBD_TEST_LOG_LEVEL", "info")
+    lines = [
+        f'listen = "127.0.0.1:{port}"',
+        f"server_name = {toml_str(SERVER_NAME)}",
+        f"state_dir = {toml_str(str(state))}",
+        'signing = "enabled"',
+        'encrypt = "off"',
+        f"log_level = {toml_str(level)}",
+        "",
+    ]
+    for name, (read_only, encrypt) in SHARES.items():
+        lines += [
+            "[[share]]",
+            f"name = {toml_str(name)}",
+            f"path = {toml_str(str(root / name))}",
+            f"read_only = {'true' if read_only else 'false'}",
+            f"encrypt = {toml_str(encrypt)}",
+            "",
+        ]
+    for name, password in ACCOUNTS.items():
+        lines += ["[[account]]", f"name = {toml_str(name)}", f'nt_hash = "{nt_hash(password)}"', ""]
+    path.write_text("\n".join(lines))
+
+
+def prepare_root(root: Path) -> None:
+    """Creates the share directories and the `ro` share's fixed file."""
+    for name in SHARES:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    ro_file = root / "ro" / RO_FILE
+    if not ro_file.exists():
+        ro_file.write_bytes(RO_CONTENT)
+
+
+def log_dir() -> Path:
+    """Where server logs are kept."""
+    d = Path(os.environ.get("SMBD_TEST_LOG_DIR", REPO / "target" / "interop-logs"))
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def tail(path: Optional[Path], lines: int = 150) -> str:
+    """The last `lines` lines of a log file."""
+    if path is None or not path.exists():
+        return "(no log)"
+    text = path.read_text(errors="replace").splitlines()
+    return "\n".join(text[-lines:])
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """SIGTERM to the server's process group, SIGKILL if it does not exit in time."""
+    if proc.poll() is not None:
+        return
+    for sig, wait in ((signal.SIGTERM, STOP_TIMEOUT_S), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class StartError(Exception):
+    """The server exited or stayed silent instead of listening."""
+
+
+def start_server(binary: Path, root: Path, state: Path, log: Path) -> tuple[subprocess.Popen, int]:
+    """Starts the binary and waits for `listening on`; retries on a port taken meanwhile."""
+    last = ""
+    for _attempt in range(3):
+        port = free_port()
+        cfg = root.parent / "smbd.toml"
+        write_config(cfg, port, root, state)
+        with open(log, "ab") as out:
+            out.write(f"=== {binary} --config {cfg} (port {port})\n".encode())
+            out.flush()
+            proc = subprocess.Popen(
+                [str(binary), "--config", str(cfg)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+                cwd=root.parent,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            text = log.read_text(errors="replace")
+            if re.search(rf"listening on \S*:{port}\b", text) or f"listening on 127.0.0.1:{port}" in text:
+                return proc, port
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        code = proc.poll()
+        stop(proc)
+        last = tail(log)
+        why = f"exited with code {code}" if code is not None else f"was silent for {START_TIMEOUT_S:.0f} s"
+        if "in use" not in last.lower():
+            break
+    raise StartError(f"server {why} instead of printing 'listening on'; log {log}:\n{last}")

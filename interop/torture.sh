@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the smbtorture suites against the server, one suite per fresh server, and compares the
+# results with interop/torture-known-failures.txt. Exits non-zero when a required suite
+# (smb2.connect, smb2.read) has an unexpected failure, hangs past its time limit or crashes the
+# server. Informational suites (smb2.create, dir, getinfo, setinfo, rename) are only counted.
+#
+#   bash interop/torture.sh                       # needs target/release/smbd
+#   TORTURE_TIMEOUT=120 bash interop/torture.sh   # seconds per suite (default 300)
+#   bash interop/torture.sh --required smb2.connect --informational smb2.lock
+#   SMBD_TEST_EXTERNAL=127.0.0.1:4455 SMBD_TEST_ROOT=DIR bash interop/torture.sh  # running server
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bash "$here/setup.sh"
+exec "$here/.venv/bin/python" "$here/torture.py" "$@"
