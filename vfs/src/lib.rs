@@ -5,6 +5,10 @@
 //! hold no empty, `.` or `..` component; backends check again and never reach outside the root.
 //! Names are matched case-insensitively and stored case-preserving.
 
+#![deny(unsafe_code)]
+
+mod listing;
+mod names;
 mod types;
 
 pub use types::*;
