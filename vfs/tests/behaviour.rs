@@ -357,10 +357,10 @@ macro_rules! suite {
 
 suite!(mem, (vfs::mem::MemFs::new(), ()));
 suite!(posix, {
-    let dir = TempDir::new("posix");
+    let dir = super::TempDir::new("posix");
     (vfs::posix::PosixFs::new(dir.0.clone()).unwrap(), dir)
 });
 suite!(posix_no_openat2, {
-    let dir = TempDir::new("walk");
+    let dir = super::TempDir::new("walk");
     (vfs::posix::PosixFs::new_without_openat2(dir.0.clone()).unwrap(), dir)
 });
