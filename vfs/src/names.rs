@@ -4,7 +4,7 @@
 //! Windows' upcase table does: a character whose uppercase form is a single character maps to
 //! it; one whose uppercase form expands (e.g. `ß` -> `SS`) is kept as is.
 
-use crate::{VfsError, VfsResult};
+use crate::{Disposition, Kind, OpenOptions, VfsError, VfsResult};
 
 /// Splits a share-relative path into its components, refusing anything that could leave the root
 /// (absolute paths and `..` are [`VfsError::Escape`]) or name nothing (empty components, `.`,
@@ -27,6 +27,19 @@ pub(crate) fn split_path(path: &str) -> VfsResult<Vec<&str>> {
         out.push(comp);
     }
     Ok(out)
+}
+
+/// Refuses `Kind::Directory` with an overwrite or supersede disposition (MS-FSA 2.1.5.1: an
+/// invalid parameter), reported as [`VfsError::IsADirectory`].
+pub(crate) fn check_directory_disposition(opts: &OpenOptions) -> VfsResult<()> {
+    let overwrites = matches!(
+        opts.disposition,
+        Disposition::Overwrite | Disposition::OverwriteIf | Disposition::Supersede
+    );
+    if opts.kind == Kind::Directory && overwrites {
+        return Err(VfsError::IsADirectory);
+    }
+    Ok(())
 }
 
 /// The case-folded form of a name, used as the key of case-insensitive lookups.

@@ -30,35 +30,68 @@ async fn list<F: Vfs>(fs: &F, dir: &str) -> Vec<String> {
 }
 
 async fn dispositions<F: Vfs>(fs: &F) {
-    assert!(matches!(err(fs.open("a.txt", &opts(D::Open, Kind::Any)).await), VfsError::NotFound));
-    assert!(matches!(err(fs.open("a.txt", &opts(D::Overwrite, Kind::File)).await), VfsError::NotFound));
-    assert!(matches!(err(fs.open("no/a.txt", &opts(D::Open, Kind::Any)).await), VfsError::PathNotFound));
-    assert!(matches!(err(fs.open("no/a.txt", &opts(D::Create, Kind::File)).await), VfsError::PathNotFound));
+    assert!(matches!(
+        err(fs.open("a.txt", &opts(D::Open, Kind::Any)).await),
+        VfsError::NotFound
+    ));
+    assert!(matches!(
+        err(fs.open("a.txt", &opts(D::Overwrite, Kind::File)).await),
+        VfsError::NotFound
+    ));
+    assert!(matches!(
+        err(fs.open("no/a.txt", &opts(D::Open, Kind::Any)).await),
+        VfsError::PathNotFound
+    ));
+    assert!(matches!(
+        err(fs.open("no/a.txt", &opts(D::Create, Kind::File)).await),
+        VfsError::PathNotFound
+    ));
 
-    let o = fs.open("a.txt", &opts(D::Create, Kind::File)).await.unwrap();
+    let o = fs
+        .open("a.txt", &opts(D::Create, Kind::File))
+        .await
+        .unwrap();
     assert_eq!(o.action, CreateAction::Created);
     assert_eq!(o.path, "a.txt");
     assert!(!o.stat.is_dir);
     o.file.write_at(0, b"hello".to_vec()).await.unwrap();
-    assert!(matches!(err(fs.open("a.txt", &opts(D::Create, Kind::File)).await), VfsError::Exists));
-    assert!(matches!(err(fs.open("a.txt/x", &opts(D::Open, Kind::Any)).await), VfsError::PathNotFound));
+    assert!(matches!(
+        err(fs.open("a.txt", &opts(D::Create, Kind::File)).await),
+        VfsError::Exists
+    ));
+    assert!(matches!(
+        err(fs.open("a.txt/x", &opts(D::Open, Kind::Any)).await),
+        VfsError::PathNotFound
+    ));
 
     let o = fs.open("a.txt", &opts(D::Open, Kind::Any)).await.unwrap();
     assert_eq!(o.action, CreateAction::Opened);
     assert_eq!(o.stat.size, 5);
-    let o = fs.open("a.txt", &opts(D::OpenIf, Kind::File)).await.unwrap();
+    let o = fs
+        .open("a.txt", &opts(D::OpenIf, Kind::File))
+        .await
+        .unwrap();
     assert_eq!(o.action, CreateAction::Opened);
     assert_eq!(o.file.read_at(0, 100).await.unwrap(), b"hello");
 
-    let o = fs.open("a.txt", &opts(D::Overwrite, Kind::File)).await.unwrap();
+    let o = fs
+        .open("a.txt", &opts(D::Overwrite, Kind::File))
+        .await
+        .unwrap();
     assert_eq!(o.action, CreateAction::Overwritten);
     assert_eq!(o.stat.size, 0);
     o.file.write_at(0, b"x".to_vec()).await.unwrap();
-    let o = fs.open("a.txt", &opts(D::OverwriteIf, Kind::File)).await.unwrap();
+    let o = fs
+        .open("a.txt", &opts(D::OverwriteIf, Kind::File))
+        .await
+        .unwrap();
     assert_eq!(o.action, CreateAction::Overwritten);
     assert_eq!(o.stat.size, 0);
     o.file.write_at(0, b"y".to_vec()).await.unwrap();
-    let o = fs.open("a.txt", &opts(D::Supersede, Kind::File)).await.unwrap();
+    let o = fs
+        .open("a.txt", &opts(D::Supersede, Kind::File))
+        .await
+        .unwrap();
     assert_eq!(o.action, CreateAction::Superseded);
     assert_eq!(o.stat.size, 0);
 
@@ -69,62 +102,134 @@ async fn dispositions<F: Vfs>(fs: &F) {
 }
 
 async fn kinds<F: Vfs>(fs: &F) {
-    let o = fs.open("dir", &opts(D::Create, Kind::Directory)).await.unwrap();
+    let o = fs
+        .open("dir", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
     assert_eq!(o.action, CreateAction::Created);
     assert!(o.stat.is_dir);
     assert_ne!(o.stat.attributes & attr::DIRECTORY, 0);
-    let o = fs.open("dir2", &opts(D::OpenIf, Kind::Directory)).await.unwrap();
+    let o = fs
+        .open("dir2", &opts(D::OpenIf, Kind::Directory))
+        .await
+        .unwrap();
     assert_eq!(o.action, CreateAction::Created);
     assert!(fs.stat("dir2").await.unwrap().is_dir);
     create_file(fs, "f", b"").await;
 
-    assert!(matches!(err(fs.open("dir", &opts(D::Open, Kind::File)).await), VfsError::IsADirectory));
-    assert!(matches!(err(fs.open("f", &opts(D::Open, Kind::Directory)).await), VfsError::NotADirectory));
-    assert!(matches!(err(fs.open("dir", &opts(D::Overwrite, Kind::Any)).await), VfsError::IsADirectory));
-    assert!(matches!(err(fs.open("dir", &opts(D::Supersede, Kind::Any)).await), VfsError::IsADirectory));
-    assert!(matches!(err(fs.open("dir", &opts(D::Create, Kind::Directory)).await), VfsError::Exists));
+    assert!(matches!(
+        err(fs.open("dir", &opts(D::Open, Kind::File)).await),
+        VfsError::IsADirectory
+    ));
+    assert!(matches!(
+        err(fs.open("f", &opts(D::Open, Kind::Directory)).await),
+        VfsError::NotADirectory
+    ));
+    assert!(matches!(
+        err(fs.open("dir", &opts(D::Overwrite, Kind::Any)).await),
+        VfsError::IsADirectory
+    ));
+    assert!(matches!(
+        err(fs.open("dir", &opts(D::Supersede, Kind::Any)).await),
+        VfsError::IsADirectory
+    ));
+    assert!(matches!(
+        err(fs.open("dir", &opts(D::Create, Kind::Directory)).await),
+        VfsError::Exists
+    ));
+    for d in [D::Overwrite, D::OverwriteIf, D::Supersede] {
+        assert!(matches!(
+            err(fs.open("newdir", &opts(d, Kind::Directory)).await),
+            VfsError::IsADirectory
+        ));
+    }
+    assert!(matches!(err(fs.stat("newdir").await), VfsError::NotFound));
     let o = fs.open("dir", &opts(D::Open, Kind::Any)).await.unwrap();
     assert!(o.stat.is_dir);
     assert_eq!(o.stat.size, 0);
-    assert!(matches!(err(o.file.read_at(0, 10).await), VfsError::IsADirectory));
+    assert!(matches!(
+        err(o.file.read_at(0, 10).await),
+        VfsError::IsADirectory
+    ));
     let f = fs.open("f", &opts(D::Open, Kind::Any)).await.unwrap();
-    assert!(matches!(err(f.file.read_dir(0, 10).await), VfsError::NotADirectory));
+    assert!(matches!(
+        err(f.file.read_dir(0, 10).await),
+        VfsError::NotADirectory
+    ));
 
     let root = fs.open("", &opts(D::Open, Kind::Directory)).await.unwrap();
     assert!(root.stat.is_dir);
     assert_eq!(root.path, "");
-    assert!(matches!(err(fs.open("", &opts(D::Create, Kind::Directory)).await), VfsError::Exists));
-    assert!(matches!(err(fs.open("", &opts(D::Open, Kind::File)).await), VfsError::IsADirectory));
+    assert!(matches!(
+        err(fs.open("", &opts(D::Create, Kind::Directory)).await),
+        VfsError::Exists
+    ));
+    assert!(matches!(
+        err(fs.open("", &opts(D::Open, Kind::File)).await),
+        VfsError::IsADirectory
+    ));
     assert!(fs.stat("").await.unwrap().is_dir);
 }
 
 async fn bad_paths<F: Vfs>(fs: &F) {
     for p in ["/etc/passwd", "..", "a/../b", "../x"] {
-        assert!(matches!(err(fs.open(p, &opts(D::OpenIf, Kind::Any)).await), VfsError::Escape), "{p}");
+        assert!(
+            matches!(
+                err(fs.open(p, &opts(D::OpenIf, Kind::Any)).await),
+                VfsError::Escape
+            ),
+            "{p}"
+        );
     }
     for p in ["a//b", "./a", "a/", "a\0b"] {
-        assert!(matches!(err(fs.open(p, &opts(D::OpenIf, Kind::Any)).await), VfsError::InvalidName), "{p}");
+        assert!(
+            matches!(
+                err(fs.open(p, &opts(D::OpenIf, Kind::Any)).await),
+                VfsError::InvalidName
+            ),
+            "{p}"
+        );
     }
     assert!(matches!(err(fs.stat("..").await), VfsError::Escape));
     assert!(matches!(err(fs.remove("/x").await), VfsError::Escape));
-    assert!(matches!(err(fs.rename("a", "../b", false).await), VfsError::Escape));
+    assert!(matches!(
+        err(fs.rename("a", "../b", false).await),
+        VfsError::Escape
+    ));
 }
 
 async fn case_insensitive<F: Vfs>(fs: &F) {
     create_file(fs, "Hello.TXT", b"hi").await;
-    let o = fs.open("hello.txt", &opts(D::Open, Kind::File)).await.unwrap();
+    let o = fs
+        .open("hello.txt", &opts(D::Open, Kind::File))
+        .await
+        .unwrap();
     assert_eq!(o.path, "Hello.TXT");
-    assert!(matches!(err(fs.open("HELLO.txt", &opts(D::Create, Kind::File)).await), VfsError::Exists));
-    let o = fs.open("HELLO.TXT", &opts(D::OpenIf, Kind::File)).await.unwrap();
+    assert!(matches!(
+        err(fs.open("HELLO.txt", &opts(D::Create, Kind::File)).await),
+        VfsError::Exists
+    ));
+    let o = fs
+        .open("HELLO.TXT", &opts(D::OpenIf, Kind::File))
+        .await
+        .unwrap();
     assert_eq!(o.action, CreateAction::Opened);
     assert_eq!(o.file.read_at(0, 10).await.unwrap(), b"hi");
     assert_eq!(fs.stat("hElLo.TxT").await.unwrap().size, 2);
 
-    fs.open("MyDir", &opts(D::Create, Kind::Directory)).await.unwrap();
-    let o = fs.open("mydir/Sub", &opts(D::Create, Kind::Directory)).await.unwrap();
+    fs.open("MyDir", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
+    let o = fs
+        .open("mydir/Sub", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
     assert_eq!(o.path, "MyDir/Sub");
     create_file(fs, "MYDIR/sub/Deep.bin", b"d").await;
-    let o = fs.open("mydir/SUB/deep.BIN", &opts(D::Open, Kind::Any)).await.unwrap();
+    let o = fs
+        .open("mydir/SUB/deep.BIN", &opts(D::Open, Kind::Any))
+        .await
+        .unwrap();
     assert_eq!(o.path, "MyDir/Sub/Deep.bin");
     assert_eq!(list(fs, "mydir/sub").await, ["Deep.bin"]);
 
@@ -134,7 +239,10 @@ async fn case_insensitive<F: Vfs>(fs: &F) {
     assert!(!list(fs, "").await.contains(&"Hello.TXT".to_owned()));
     assert_eq!(read_all(fs, "hello.txt").await, b"hi");
     fs.rename("mydir", "mYdIr", true).await.unwrap();
-    let o = fs.open("MYDIR/SUB/DEEP.BIN", &opts(D::Open, Kind::Any)).await.unwrap();
+    let o = fs
+        .open("MYDIR/SUB/DEEP.BIN", &opts(D::Open, Kind::Any))
+        .await
+        .unwrap();
     assert_eq!(o.path, "mYdIr/Sub/Deep.bin");
     // A same-name rename is a no-op.
     fs.rename("HELLO.TXT", "HELLO.TXT", false).await.unwrap();
@@ -142,12 +250,21 @@ async fn case_insensitive<F: Vfs>(fs: &F) {
 }
 
 async fn listing<F: Vfs>(fs: &F) {
-    fs.open("big", &opts(D::Create, Kind::Directory)).await.unwrap();
+    fs.open("big", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
     for i in 0..1000 {
-        fs.open(&format!("big/f{i:04}"), &opts(D::Create, Kind::File)).await.unwrap();
+        fs.open(&format!("big/f{i:04}"), &opts(D::Create, Kind::File))
+            .await
+            .unwrap();
     }
-    fs.open("big/zdir", &opts(D::Create, Kind::Directory)).await.unwrap();
-    let o = fs.open("big", &opts(D::Open, Kind::Directory)).await.unwrap();
+    fs.open("big/zdir", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
+    let o = fs
+        .open("big", &opts(D::Open, Kind::Directory))
+        .await
+        .unwrap();
     let mut all = Vec::new();
     let mut cookie = 0;
     let mut calls = 0;
@@ -160,7 +277,9 @@ async fn listing<F: Vfs>(fs: &F) {
         calls += 1;
         // Entries created after the listing began do not disturb the paging.
         if calls == 3 {
-            fs.open("big/a-late", &opts(D::Create, Kind::File)).await.unwrap();
+            fs.open("big/a-late", &opts(D::Create, Kind::File))
+                .await
+                .unwrap();
         }
         cookie = page.last().unwrap().cookie;
         all.extend(page);
@@ -193,27 +312,52 @@ async fn renames<F: Vfs>(fs: &F) {
     fs.rename("a", "c", false).await.unwrap();
     assert!(matches!(err(fs.stat("a").await), VfsError::NotFound));
     assert_eq!(read_all(fs, "c").await, b"A");
-    assert!(matches!(err(fs.rename("c", "b", false).await), VfsError::Exists));
-    assert!(matches!(err(fs.rename("c", "B", false).await), VfsError::Exists));
+    assert!(matches!(
+        err(fs.rename("c", "b", false).await),
+        VfsError::Exists
+    ));
+    assert!(matches!(
+        err(fs.rename("c", "B", false).await),
+        VfsError::Exists
+    ));
     fs.rename("c", "B", true).await.unwrap();
     assert_eq!(read_all(fs, "b").await, b"A");
     assert!(matches!(err(fs.stat("c").await), VfsError::NotFound));
-    assert!(matches!(err(fs.rename("nope", "x", false).await), VfsError::NotFound));
-    assert!(matches!(err(fs.rename("no/pe", "x", false).await), VfsError::PathNotFound));
+    assert!(matches!(
+        err(fs.rename("nope", "x", false).await),
+        VfsError::NotFound
+    ));
+    assert!(matches!(
+        err(fs.rename("no/pe", "x", false).await),
+        VfsError::PathNotFound
+    ));
 
-    fs.open("d", &opts(D::Create, Kind::Directory)).await.unwrap();
-    assert!(matches!(err(fs.rename("b", "d", true).await), VfsError::AccessDenied));
-    assert!(matches!(err(fs.rename("b", "d", false).await), VfsError::Exists));
+    fs.open("d", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
+    assert!(matches!(
+        err(fs.rename("b", "d", true).await),
+        VfsError::AccessDenied
+    ));
+    assert!(matches!(
+        err(fs.rename("b", "d", false).await),
+        VfsError::Exists
+    ));
     fs.rename("b", "d/inner", false).await.unwrap();
     let held = fs.open("d", &opts(D::Open, Kind::Directory)).await.unwrap();
     fs.rename("d", "e", false).await.unwrap();
     assert_eq!(read_all(fs, "E/INNER").await, b"A");
     assert_eq!(held.file.read_dir(0, 10).await.unwrap()[0].name, "inner");
-    assert!(matches!(err(fs.rename("e", "e/sub", false).await), VfsError::AccessDenied));
+    assert!(matches!(
+        err(fs.rename("e", "e/sub", false).await),
+        VfsError::AccessDenied
+    ));
 }
 
 async fn removal<F: Vfs>(fs: &F) {
-    fs.open("d", &opts(D::Create, Kind::Directory)).await.unwrap();
+    fs.open("d", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
     create_file(fs, "d/f", b"x").await;
     assert!(matches!(err(fs.remove("d").await), VfsError::NotEmpty));
     let open = fs.open("d/f", &opts(D::Open, Kind::File)).await.unwrap();
@@ -234,10 +378,16 @@ async fn attributes<F: Vfs>(fs: &F) {
     let created = f.stat.creation_time;
     assert!(created > 0);
     drop(f);
-    assert_eq!(fs.stat("h").await.unwrap().attributes, attr::HIDDEN | attr::ARCHIVE);
+    assert_eq!(
+        fs.stat("h").await.unwrap().attributes,
+        attr::HIDDEN | attr::ARCHIVE
+    );
 
     let f = fs.open("h", &opts(D::Open, Kind::Any)).await.unwrap();
-    f.file.set_attributes(attr::READONLY | attr::DIRECTORY).await.unwrap();
+    f.file
+        .set_attributes(attr::READONLY | attr::DIRECTORY)
+        .await
+        .unwrap();
     drop(f);
     let s = fs.stat("h").await.unwrap();
     assert_eq!(s.attributes, attr::READONLY);
@@ -270,22 +420,51 @@ async fn times<F: Vfs>(fs: &F) {
     let a = unix_to_filetime(1_500_000_000, 123_456_700);
     let w = unix_to_filetime(1_600_000_000, 987_654_300);
     f.file
-        .set_times(SetTimes { creation: Some(c), last_access: Some(a), last_write: Some(w), change: None })
+        .set_times(SetTimes {
+            creation: Some(c),
+            last_access: Some(a),
+            last_write: Some(w),
+            change: None,
+        })
         .await
         .unwrap();
     drop(f);
     let s = fs.stat("T").await.unwrap();
-    assert_eq!((s.creation_time, s.last_access_time, s.last_write_time), (c, a, w));
+    assert_eq!(
+        (s.creation_time, s.last_access_time, s.last_write_time),
+        (c, a, w)
+    );
     let f = fs.open("t", &opts(D::Open, Kind::File)).await.unwrap();
-    f.file.set_times(SetTimes { last_write: Some(c), ..SetTimes::default() }).await.unwrap();
+    f.file
+        .set_times(SetTimes {
+            last_write: Some(c),
+            ..SetTimes::default()
+        })
+        .await
+        .unwrap();
     let s = f.file.stat().await.unwrap();
-    assert_eq!((s.creation_time, s.last_access_time, s.last_write_time), (c, a, c));
+    assert_eq!(
+        (s.creation_time, s.last_access_time, s.last_write_time),
+        (c, a, c)
+    );
     // Times on a directory handle too.
     let d = fs.open("", &opts(D::Open, Kind::Directory)).await.unwrap();
-    fs.open("sub", &opts(D::Create, Kind::Directory)).await.unwrap();
+    fs.open("sub", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
     drop(d);
-    let d = fs.open("sub", &opts(D::Open, Kind::Directory)).await.unwrap();
-    d.file.set_times(SetTimes { creation: Some(a), last_write: Some(w), ..SetTimes::default() }).await.unwrap();
+    let d = fs
+        .open("sub", &opts(D::Open, Kind::Directory))
+        .await
+        .unwrap();
+    d.file
+        .set_times(SetTimes {
+            creation: Some(a),
+            last_write: Some(w),
+            ..SetTimes::default()
+        })
+        .await
+        .unwrap();
     let s = fs.stat("SUB").await.unwrap();
     assert_eq!((s.creation_time, s.last_write_time), (a, w));
 }
@@ -307,7 +486,10 @@ async fn sizes<F: Vfs>(fs: &F) {
     assert_eq!(s.size, 4);
     assert!(s.allocation_size >= 1 << 20, "{}", s.allocation_size);
     f.file.flush().await.unwrap();
-    assert!(matches!(err(f.file.write_at(u64::MAX - 1, b"xx".to_vec()).await), VfsError::TooLarge));
+    assert!(matches!(
+        err(f.file.write_at(u64::MAX - 1, b"xx".to_vec()).await),
+        VfsError::TooLarge
+    ));
 
     let mut o = opts(D::Create, Kind::File);
     o.allocation_size = 65536;
@@ -328,8 +510,14 @@ async fn meta_blobs<F: Vfs>(fs: &F) {
     f.file.set_meta("security.sd", vec![4, 5]).await.unwrap();
     f.file.set_meta("other", vec![]).await.unwrap();
     drop(f);
-    let f = fs.open("M", &vfs::OpenOptions::read_existing()).await.unwrap();
-    assert_eq!(f.file.get_meta("security.sd").await.unwrap(), Some(vec![4, 5]));
+    let f = fs
+        .open("M", &vfs::OpenOptions::read_existing())
+        .await
+        .unwrap();
+    assert_eq!(
+        f.file.get_meta("security.sd").await.unwrap(),
+        Some(vec![4, 5])
+    );
     assert_eq!(f.file.get_meta("other").await.unwrap(), Some(vec![]));
     let d = fs.open("", &opts(D::Open, Kind::Directory)).await.unwrap();
     d.file.set_meta("security.sd", vec![9]).await.unwrap();
@@ -362,5 +550,8 @@ suite!(posix, {
 });
 suite!(posix_no_openat2, {
     let dir = super::TempDir::new("walk");
-    (vfs::posix::PosixFs::new_without_openat2(dir.0.clone()).unwrap(), dir)
+    (
+        vfs::posix::PosixFs::new_without_openat2(dir.0.clone()).unwrap(),
+        dir,
+    )
 });

@@ -34,7 +34,10 @@ async fn names(fs: &PosixFs, dir: &str) -> Vec<String> {
 async fn dotdot_and_absolute_refused() {
     for (_, fs, root) in backends("dotdot") {
         for p in ["..", "../x", "a/../../x", "/etc/passwd", "/tmp"] {
-            assert!(matches!(err(fs.open(p, &opts(D::OpenIf, Kind::File)).await), VfsError::Escape));
+            assert!(matches!(
+                err(fs.open(p, &opts(D::OpenIf, Kind::File)).await),
+                VfsError::Escape
+            ));
             assert!(matches!(err(fs.stat(p).await), VfsError::Escape));
         }
         assert!(!root.0.parent().unwrap().join("x").exists());
@@ -50,23 +53,50 @@ async fn symlinks_out_of_root_refused() {
         symlink(&outside.0, root.0.join("out")).unwrap();
         symlink(format!("../{out_name}"), root.0.join("rel_out")).unwrap();
         symlink(outside.0.join("secret"), root.0.join("secret_link")).unwrap();
-        for p in ["out/secret", "rel_out/secret", "OUT/SECRET", "secret_link", "out", "rel_out"] {
+        for p in [
+            "out/secret",
+            "rel_out/secret",
+            "OUT/SECRET",
+            "secret_link",
+            "out",
+            "rel_out",
+        ] {
             let e = err(fs.open(p, &opts(D::Open, Kind::Any)).await);
             if openat2 {
                 assert!(matches!(e, VfsError::Escape), "{p}: {e:?}");
             }
             assert!(fs.stat(p).await.is_err(), "{p}");
         }
-        assert!(fs.open("out/new", &opts(D::Create, Kind::File)).await.is_err());
-        assert!(fs.open("rel_out/newdir", &opts(D::Create, Kind::Directory)).await.is_err());
-        assert!(fs.open("secret_link", &opts(D::Overwrite, Kind::File)).await.is_err());
-        assert!(fs.open("secret_link", &opts(D::Supersede, Kind::File)).await.is_err());
+        assert!(
+            fs.open("out/new", &opts(D::Create, Kind::File))
+                .await
+                .is_err()
+        );
+        assert!(
+            fs.open("rel_out/newdir", &opts(D::Create, Kind::Directory))
+                .await
+                .is_err()
+        );
+        assert!(
+            fs.open("secret_link", &opts(D::Overwrite, Kind::File))
+                .await
+                .is_err()
+        );
+        assert!(
+            fs.open("secret_link", &opts(D::Supersede, Kind::File))
+                .await
+                .is_err()
+        );
         assert!(fs.rename("out/secret", "stolen", false).await.is_err());
         assert!(!outside.0.join("new").exists() && !outside.0.join("newdir").exists());
         assert_eq!(std::fs::read(outside.0.join("secret")).unwrap(), b"secret");
         // Listing the root neither fails nor shows what lies outside.
         let listed = names(&fs, "").await;
-        assert!(listed.iter().all(|n| n != "out" && n != "rel_out" && n != "secret_link"));
+        assert!(
+            listed
+                .iter()
+                .all(|n| n != "out" && n != "rel_out" && n != "secret_link")
+        );
         // The links themselves may be removed: they live inside the root.
         fs.remove("out").await.unwrap();
         assert!(outside.0.join("secret").exists());
@@ -92,7 +122,10 @@ async fn symlinks_inside_root_followed_or_refused_consistently() {
             assert_eq!(o.file.read_at(0, 10).await.unwrap(), b"T");
             let t = fs.stat("target.txt").await.unwrap();
             assert_eq!(o.stat.file_id, t.file_id);
-            let o = fs.open("dlnk/IN.TXT", &opts(D::Open, Kind::File)).await.unwrap();
+            let o = fs
+                .open("dlnk/IN.TXT", &opts(D::Open, Kind::File))
+                .await
+                .unwrap();
             assert_eq!(o.file.read_at(0, 10).await.unwrap(), b"I");
             let o = fs.open("sub/up", &opts(D::Open, Kind::File)).await.unwrap();
             assert_eq!(o.file.read_at(0, 10).await.unwrap(), b"T");
@@ -103,7 +136,10 @@ async fn symlinks_inside_root_followed_or_refused_consistently() {
             let lnk = all.iter().find(|e| e.name == "lnk").unwrap();
             assert_eq!(lnk.stat.file_id, t.file_id);
             assert!(all.iter().find(|e| e.name == "dlnk").unwrap().stat.is_dir);
-            assert!(matches!(err(fs.open("dangling", &opts(D::Open, Kind::Any)).await), VfsError::NotFound));
+            assert!(matches!(
+                err(fs.open("dangling", &opts(D::Open, Kind::Any)).await),
+                VfsError::NotFound
+            ));
         } else {
             for p in ["lnk", "dlnk/in.txt", "sub/up", "dangling"] {
                 assert!(fs.open(p, &opts(D::Open, Kind::Any)).await.is_err(), "{p}");
@@ -118,33 +154,67 @@ async fn symlinks_inside_root_followed_or_refused_consistently() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn case_cache_follows_renames_and_outside_changes() {
     for (_, fs, root) in backends("cache") {
-        fs.open("Dir", &opts(D::Create, Kind::Directory)).await.unwrap();
-        fs.open("Dir/File.txt", &opts(D::Create, Kind::File)).await.unwrap();
+        fs.open("Dir", &opts(D::Create, Kind::Directory))
+            .await
+            .unwrap();
+        fs.open("Dir/File.txt", &opts(D::Create, Kind::File))
+            .await
+            .unwrap();
         // Misses build the cache for the root and for Dir.
-        let o = fs.open("dir/file.TXT", &opts(D::Open, Kind::Any)).await.unwrap();
+        let o = fs
+            .open("dir/file.TXT", &opts(D::Open, Kind::Any))
+            .await
+            .unwrap();
         assert_eq!(o.path, "Dir/File.txt");
         fs.rename("DIR", "Other", false).await.unwrap();
-        let o = fs.open("other/FILE.TXT", &opts(D::Open, Kind::Any)).await.unwrap();
+        let o = fs
+            .open("other/FILE.TXT", &opts(D::Open, Kind::Any))
+            .await
+            .unwrap();
         assert_eq!(o.path, "Other/File.txt");
-        assert!(matches!(err(fs.open("dir/file.txt", &opts(D::Open, Kind::Any)).await), VfsError::PathNotFound));
+        assert!(matches!(
+            err(fs.open("dir/file.txt", &opts(D::Open, Kind::Any)).await),
+            VfsError::PathNotFound
+        ));
 
         // Changes made behind the server's back are seen (the cache checks the dir's mtime).
         std::fs::rename(root.0.join("Other"), root.0.join("Moved")).unwrap();
         assert!(fs.stat("other").await.is_err());
-        assert_eq!(fs.open("MOVED/file.txt", &opts(D::Open, Kind::Any)).await.unwrap().path, "Moved/File.txt");
+        assert_eq!(
+            fs.open("MOVED/file.txt", &opts(D::Open, Kind::Any))
+                .await
+                .unwrap()
+                .path,
+            "Moved/File.txt"
+        );
         std::fs::write(root.0.join("Moved/Late.bin"), b"").unwrap();
         assert!(fs.stat("moved/late.BIN").await.is_ok());
         std::fs::remove_file(root.0.join("Moved/Late.bin")).unwrap();
-        assert!(matches!(err(fs.stat("moved/late.bin").await), VfsError::NotFound));
+        assert!(matches!(
+            err(fs.stat("moved/late.bin").await),
+            VfsError::NotFound
+        ));
 
         // Names differing only in case on disk: the exact one wins, else one is chosen stably.
         std::fs::write(root.0.join("ab"), b"lower").unwrap();
         std::fs::write(root.0.join("AB"), b"upper").unwrap();
-        assert_eq!(fs.open("ab", &opts(D::Open, Kind::Any)).await.unwrap().path, "ab");
-        assert_eq!(fs.open("AB", &opts(D::Open, Kind::Any)).await.unwrap().path, "AB");
-        assert_eq!(fs.open("Ab", &opts(D::Open, Kind::Any)).await.unwrap().path, "AB");
+        assert_eq!(
+            fs.open("ab", &opts(D::Open, Kind::Any)).await.unwrap().path,
+            "ab"
+        );
+        assert_eq!(
+            fs.open("AB", &opts(D::Open, Kind::Any)).await.unwrap().path,
+            "AB"
+        );
+        assert_eq!(
+            fs.open("Ab", &opts(D::Open, Kind::Any)).await.unwrap().path,
+            "AB"
+        );
         fs.remove("AB").await.unwrap();
-        assert_eq!(fs.open("Ab", &opts(D::Open, Kind::Any)).await.unwrap().path, "ab");
+        assert_eq!(
+            fs.open("Ab", &opts(D::Open, Kind::Any)).await.unwrap().path,
+            "ab"
+        );
     }
 }
 
@@ -152,7 +222,9 @@ async fn case_cache_follows_renames_and_outside_changes() {
 async fn handles_survive_renames_and_attributes_survive_restart() {
     let root = TempDir::new("persist");
     let fs = PosixFs::new(root.0.clone()).unwrap();
-    fs.open("d", &opts(D::Create, Kind::Directory)).await.unwrap();
+    fs.open("d", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
     let mut o = opts(D::Create, Kind::File);
     o.attributes = attr::HIDDEN | attr::SYSTEM;
     let f = fs.open("d/f", &o).await.unwrap();
@@ -181,14 +253,23 @@ async fn outside_files_get_default_attributes() {
     assert_eq!(plain.attributes, attr::ARCHIVE);
     assert_eq!(plain.links, 1);
     assert!(plain.creation_time > 0 && plain.file_id != 0);
-    assert_eq!(fs.stat("ro").await.unwrap().attributes, attr::ARCHIVE | attr::READONLY);
+    assert_eq!(
+        fs.stat("ro").await.unwrap().attributes,
+        attr::ARCHIVE | attr::READONLY
+    );
     assert_eq!(fs.stat("dir").await.unwrap().attributes, attr::DIRECTORY);
     // Special files are neither listed nor opened.
     let fifo = root.0.join("fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success());
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
     if made && Path::new(&fifo).exists() {
         assert!(!names(&fs, "").await.contains(&"fifo".to_owned()));
-        assert!(matches!(err(fs.open("fifo", &opts(D::Open, Kind::Any)).await), VfsError::AccessDenied));
+        assert!(matches!(
+            err(fs.open("fifo", &opts(D::Open, Kind::Any)).await),
+            VfsError::AccessDenied
+        ));
     }
 }
 
@@ -197,9 +278,21 @@ async fn read_only_handles_refuse_writes() {
     let root = TempDir::new("ro-handle");
     let fs = PosixFs::new(root.0.clone()).unwrap();
     fs.open("f", &opts(D::Create, Kind::File)).await.unwrap();
-    let f = fs.open("f", &vfs::OpenOptions::read_existing()).await.unwrap();
-    assert!(matches!(err(f.file.write_at(0, b"x".to_vec()).await), VfsError::AccessDenied));
-    assert!(matches!(err(f.file.set_len(3).await), VfsError::AccessDenied));
+    let f = fs
+        .open("f", &vfs::OpenOptions::read_existing())
+        .await
+        .unwrap();
+    assert!(matches!(
+        err(f.file.write_at(0, b"x".to_vec()).await),
+        VfsError::AccessDenied
+    ));
+    assert!(matches!(
+        err(f.file.set_len(3).await),
+        VfsError::AccessDenied
+    ));
     assert!(f.file.read_at(0, 4).await.unwrap().is_empty());
-    assert!(matches!(err(f.file.set_meta("bad name", vec![]).await), VfsError::InvalidName));
+    assert!(matches!(
+        err(f.file.set_meta("bad name", vec![]).await),
+        VfsError::InvalidName
+    ));
 }

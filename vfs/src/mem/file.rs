@@ -2,8 +2,8 @@
 
 use super::lock_tree;
 use super::tree::{BLOCK, Data, MAX_FILE_SIZE, Tree};
+use crate::listing::ListingCache;
 use crate::names::now_filetime;
-use crate::listing::page;
 use crate::{DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, attr};
 use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,7 @@ pub(crate) struct MemFile {
     tree: Arc<Mutex<Tree>>,
     id: u64,
     /// The directory listing taken at the first `read_dir` (or the last restart).
-    listing: Mutex<Option<Arc<Vec<(String, FileStat)>>>>,
+    listing: ListingCache,
 }
 
 impl MemFile {
@@ -22,7 +22,7 @@ impl MemFile {
         Self {
             tree,
             id,
-            listing: Mutex::new(None),
+            listing: ListingCache::default(),
         }
     }
 
@@ -76,7 +76,9 @@ impl VfsFile for MemFile {
 
     async fn read_at(&self, offset: u64, len: usize) -> VfsResult<Vec<u8>> {
         self.with_file(|bytes| {
-            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
             let end = start.saturating_add(len).min(bytes.len());
             Ok(bytes.get(start..end).unwrap_or_default().to_vec())
         })
@@ -149,22 +151,7 @@ impl VfsFile for MemFile {
     }
 
     async fn read_dir(&self, cookie: u64, max: usize) -> VfsResult<Vec<DirEntry>> {
-        let listing = {
-            let cached = self
-                .listing
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            match cached {
-                Some(l) if cookie != 0 => l,
-                _ => {
-                    let fresh = Arc::new(self.snapshot()?);
-                    *self.listing.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
-                    fresh
-                }
-            }
-        };
-        Ok(page(&listing, cookie, max))
+        self.listing.read(cookie, max, || self.snapshot())
     }
 
     async fn get_meta(&self, name: &str) -> VfsResult<Option<Vec<u8>>> {

@@ -5,7 +5,7 @@
 mod file;
 mod tree;
 
-use crate::names::{join, now_filetime, split_path};
+use crate::names::{check_directory_disposition, join, now_filetime, split_path};
 use crate::{
     CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, Vfs, VfsError,
     VfsResult, attr,
@@ -42,7 +42,13 @@ impl MemFs {
         lock_tree(&self.tree)
     }
 
-    fn opened(&self, tree: &Tree, id: u64, action: CreateAction, path: String) -> VfsResult<Opened> {
+    fn opened(
+        &self,
+        tree: &Tree,
+        id: u64,
+        action: CreateAction,
+        path: String,
+    ) -> VfsResult<Opened> {
         let stat = tree.node(id)?.stat(id);
         Ok(Opened {
             file: Arc::new(MemFile::new(self.tree.clone(), id)),
@@ -71,6 +77,7 @@ fn check_kind(kind: Kind, is_dir: bool) -> VfsResult<()> {
 impl Vfs for MemFs {
     async fn open(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
         let comps = split_path(path)?;
+        check_directory_disposition(opts)?;
         let mut tree = self.lock();
         let located = if comps.is_empty() {
             None
@@ -157,7 +164,10 @@ impl Vfs for MemFs {
             return Err(VfsError::AccessDenied);
         }
         let mut tree = self.lock();
-        let src = tree.locate(&from_comps)?.existing.ok_or(VfsError::NotFound)?;
+        let src = tree
+            .locate(&from_comps)?
+            .existing
+            .ok_or(VfsError::NotFound)?;
         let dst = tree.locate(&to_comps)?;
         let new_name = to_comps.last().copied().unwrap_or_default();
         if tree.is_within(dst.parent, src) {
@@ -186,10 +196,10 @@ impl Vfs for MemFs {
         }
         let mut tree = self.lock();
         let id = tree.locate(&comps)?.existing.ok_or(VfsError::NotFound)?;
-        if let Data::Dir(children) = &tree.node(id)?.data {
-            if !children.is_empty() {
-                return Err(VfsError::NotEmpty);
-            }
+        if let Data::Dir(children) = &tree.node(id)?.data
+            && !children.is_empty()
+        {
+            return Err(VfsError::NotEmpty);
         }
         tree.unlink(id)
     }

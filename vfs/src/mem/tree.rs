@@ -84,7 +84,10 @@ impl Node {
         }
         FileStat {
             size,
-            allocation_size: size.div_ceil(BLOCK).saturating_mul(BLOCK).max(self.reserved),
+            allocation_size: size
+                .div_ceil(BLOCK)
+                .saturating_mul(BLOCK)
+                .max(self.reserved),
             creation_time: self.creation,
             last_access_time: self.access,
             last_write_time: self.write,
@@ -173,7 +176,8 @@ impl Tree {
     pub(crate) fn create(&mut self, parent: u64, name: &str, is_dir: bool, attributes: u32) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
-        self.nodes.insert(id, Node::new(name, parent, is_dir, attributes));
+        self.nodes
+            .insert(id, Node::new(name, parent, is_dir, attributes));
         if let Some(Node {
             data: Data::Dir(children),
             ..

@@ -56,7 +56,12 @@ impl CaseCache {
 
     /// Stores the names of directory `key` as of `mtime`. Of several names that fold alike the
     /// smallest is kept, so the choice is stable.
-    pub(crate) fn insert(&mut self, key: DirKey, mtime: Mtime, names: impl IntoIterator<Item = String>) {
+    pub(crate) fn insert(
+        &mut self,
+        key: DirKey,
+        mtime: Mtime,
+        names: impl IntoIterator<Item = String>,
+    ) {
         let mut map: HashMap<String, String> = HashMap::new();
         for name in names {
             let entry = map.entry(fold(&name)).or_insert_with(|| name.clone());
@@ -64,10 +69,15 @@ impl CaseCache {
                 *entry = name;
             }
         }
-        if !self.dirs.contains_key(&key) && self.dirs.len() >= self.cap {
-            if let Some(oldest) = self.dirs.iter().min_by_key(|(_, n)| n.used).map(|(k, _)| *k) {
-                self.dirs.remove(&oldest);
-            }
+        if !self.dirs.contains_key(&key)
+            && self.dirs.len() >= self.cap
+            && let Some(oldest) = self
+                .dirs
+                .iter()
+                .min_by_key(|(_, n)| n.used)
+                .map(|(k, _)| *k)
+        {
+            self.dirs.remove(&oldest);
         }
         self.tick += 1;
         self.dirs.insert(

@@ -1,11 +1,11 @@
 //! An open file or directory of the POSIX backend. Each operation is one `spawn_blocking` job.
 
+use super::blocking;
 use super::errors::{is_no_xattr, map_io};
 use super::meta::{self, DosInfo, build_stat, read_dos, write_dos};
 use super::resolve::{Root, cstr, fd_dir_path};
 use super::sys::{self, XattrTarget};
-use super::blocking;
-use crate::listing::page;
+use crate::listing::ListingCache;
 use crate::names::join;
 use crate::{DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, attr, filetime_to_unix};
 use async_trait::async_trait;
@@ -13,7 +13,7 @@ use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Largest xattr value (XATTR_SIZE_MAX).
 const MAX_META_VALUE: usize = 65_536;
@@ -36,7 +36,7 @@ pub(crate) struct Handle {
     path: String,
     is_dir: bool,
     access: Access,
-    listing: Mutex<Option<Arc<Vec<(String, FileStat)>>>>,
+    listing: ListingCache,
 }
 
 /// One open file or directory.
@@ -46,7 +46,13 @@ pub(crate) struct PosixFile {
 
 impl PosixFile {
     /// Wraps an open descriptor; `path` is the on-disk path relative to the root.
-    pub(crate) fn new(root: Arc<Root>, fd: OwnedFd, path: String, is_dir: bool, access: Access) -> Self {
+    pub(crate) fn new(
+        root: Arc<Root>,
+        fd: OwnedFd,
+        path: String,
+        is_dir: bool,
+        access: Access,
+    ) -> Self {
         Self {
             h: Arc::new(Handle {
                 root,
@@ -54,7 +60,7 @@ impl PosixFile {
                 path,
                 is_dir,
                 access,
-                listing: Mutex::new(None),
+                listing: ListingCache::default(),
             }),
         }
     }
@@ -72,7 +78,10 @@ impl Handle {
     /// Current metadata of the handle.
     pub(crate) fn stat(&self) -> VfsResult<FileStat> {
         let st = sys::fstatx(self.file.as_fd()).map_err(map_io)?;
-        Ok(build_stat(&st, read_dos(XattrTarget::Fd(self.file.as_fd())).as_ref()))
+        Ok(build_stat(
+            &st,
+            read_dos(XattrTarget::Fd(self.file.as_fd())).as_ref(),
+        ))
     }
 
     fn dos(&self) -> VfsResult<DosInfo> {
@@ -222,24 +231,14 @@ impl Handle {
         if !(meta::is_dir(&st) || meta::is_file(&st)) {
             return None;
         }
-        Some(build_stat(&st, read_dos(XattrTarget::Fd(fd.as_fd())).as_ref()))
+        Some(build_stat(
+            &st,
+            read_dos(XattrTarget::Fd(fd.as_fd())).as_ref(),
+        ))
     }
 
     fn read_dir(&self, cookie: u64, max: usize) -> VfsResult<Vec<DirEntry>> {
-        let cached = self
-            .listing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let listing = match cached {
-            Some(l) if cookie != 0 => l,
-            _ => {
-                let fresh = Arc::new(self.snapshot()?);
-                *self.listing.lock().unwrap_or_else(|p| p.into_inner()) = Some(fresh.clone());
-                fresh
-            }
-        };
-        Ok(page(&listing, cookie, max))
+        self.listing.read(cookie, max, || self.snapshot())
     }
 
     fn get_meta(&self, name: &str) -> VfsResult<Option<Vec<u8>>> {

@@ -5,8 +5,11 @@ use super::file::{Access, PosixFile};
 use super::meta::{self, DosInfo, build_stat, dev_ino, read_dos, write_dos};
 use super::resolve::{Located, Root, cstr};
 use super::sys::{self, XattrTarget};
-use crate::names::{join, now_filetime, split_path};
-use crate::{CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, VfsError, VfsResult, attr};
+use crate::names::{check_directory_disposition, join, now_filetime, split_path};
+use crate::{
+    CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, VfsError, VfsResult,
+    attr,
+};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
@@ -46,7 +49,13 @@ fn opened(
 ) -> VfsResult<Opened> {
     let stat = stat_fd(fd.as_fd())?;
     Ok(Opened {
-        file: Arc::new(PosixFile::new(root.clone(), fd, path.clone(), is_dir, access)),
+        file: Arc::new(PosixFile::new(
+            root.clone(),
+            fd,
+            path.clone(),
+            is_dir,
+            access,
+        )),
         action,
         stat,
         path,
@@ -68,6 +77,7 @@ fn reserve(fd: BorrowedFd<'_>, len: u64) -> VfsResult<()> {
 /// CREATE: opens or creates `path` per `opts` (MS-FSA 2.1.5.1).
 pub(crate) fn open(root: &Arc<Root>, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
     let comps = split_path(path)?;
+    check_directory_disposition(opts)?;
     if comps.is_empty() {
         if opts.disposition == Disposition::Create {
             return Err(VfsError::Exists);
@@ -79,7 +89,14 @@ pub(crate) fn open(root: &Arc<Root>, path: &str, opts: &OpenOptions) -> VfsResul
         let fd = root
             .open_beneath("", libc::O_PATH | libc::O_DIRECTORY)
             .map_err(map_io)?;
-        return opened(root, fd, String::new(), true, Access::PathOnly, CreateAction::Opened);
+        return opened(
+            root,
+            fd,
+            String::new(),
+            true,
+            Access::PathOnly,
+            CreateAction::Opened,
+        );
     }
     // A create that loses a race with another creator retries once as an open.
     for _ in 0..2 {
@@ -95,7 +112,12 @@ pub(crate) fn open(root: &Arc<Root>, path: &str, opts: &OpenOptions) -> VfsResul
     Err(VfsError::Exists)
 }
 
-fn open_existing(root: &Arc<Root>, loc: &Located, disk: &str, opts: &OpenOptions) -> VfsResult<Opened> {
+fn open_existing(
+    root: &Arc<Root>,
+    loc: &Located,
+    disk: &str,
+    opts: &OpenOptions,
+) -> VfsResult<Opened> {
     if opts.disposition == Disposition::Create {
         return Err(VfsError::Exists);
     }
@@ -133,7 +155,8 @@ fn open_existing(root: &Arc<Root>, loc: &Located, disk: &str, opts: &OpenOptions
                 flags |= libc::O_TRUNC;
             }
             // Reopen the very inode checked above through its /proc magic link.
-            sys::open_path(&sys::proc_path(opath.as_fd()), flags | libc::O_NOCTTY).map_err(map_io)?
+            sys::open_path(&sys::proc_path(opath.as_fd()), flags | libc::O_NOCTTY)
+                .map_err(map_io)?
         }
     };
     if truncate {

@@ -108,7 +108,12 @@ impl Root {
             let fd = if last {
                 sys::openat(dir, &name, flags | libc::O_NOFOLLOW, 0)?
             } else {
-                sys::openat(dir, &name, libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?
+                sys::openat(
+                    dir,
+                    &name,
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                    0,
+                )?
             };
             if last && flags & libc::O_PATH != 0 && is_symlink(&sys::fstatx(fd.as_fd())?) {
                 return Err(io::Error::from_raw_os_error(libc::ELOOP));
@@ -168,12 +173,12 @@ impl Root {
                 .find_name(cur.as_fd(), comp)?
                 .ok_or(VfsError::PathNotFound)?;
             path = join(&path, &disk);
-            cur = self.open_beneath(&path, dir_flags).map_err(|e| {
-                match e.raw_os_error() {
+            cur = self
+                .open_beneath(&path, dir_flags)
+                .map_err(|e| match e.raw_os_error() {
                     Some(libc::ENOENT | libc::ENOTDIR) => VfsError::PathNotFound,
                     _ => map_io(e),
-                }
-            })?;
+                })?;
         }
         Ok((cur, path))
     }

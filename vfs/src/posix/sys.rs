@@ -88,7 +88,11 @@ pub(crate) fn open_path(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> 
 }
 
 /// statx(2) of `name` in `dir`; an empty name with AT_EMPTY_PATH stats `dir` itself.
-pub(crate) fn statx(dir: BorrowedFd<'_>, name: &CStr, flags: libc::c_int) -> io::Result<libc::statx> {
+pub(crate) fn statx(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    flags: libc::c_int,
+) -> io::Result<libc::statx> {
     // SAFETY: statx is plain integers; all-zero is valid and the kernel fills it.
     let mut st: libc::statx = unsafe { std::mem::zeroed() };
     // SAFETY: valid fd, NUL-terminated name, pointer to a live statx.
@@ -130,7 +134,11 @@ pub(crate) fn renameat2(
     to: &CStr,
     no_replace: bool,
 ) -> io::Result<()> {
-    let flags = if no_replace { libc::RENAME_NOREPLACE } else { 0 };
+    let flags = if no_replace {
+        libc::RENAME_NOREPLACE
+    } else {
+        0
+    };
     // SAFETY: valid fds and NUL-terminated names.
     check(unsafe {
         libc::renameat2(
@@ -250,8 +258,17 @@ pub(crate) fn set_xattr(fd: BorrowedFd<'_>, name: &CStr, value: &[u8]) -> io::Re
 }
 
 /// fallocate(2).
-pub(crate) fn fallocate(fd: BorrowedFd<'_>, keep_size: bool, offset: i64, len: i64) -> io::Result<()> {
-    let mode = if keep_size { libc::FALLOC_FL_KEEP_SIZE } else { 0 };
+pub(crate) fn fallocate(
+    fd: BorrowedFd<'_>,
+    keep_size: bool,
+    offset: i64,
+    len: i64,
+) -> io::Result<()> {
+    let mode = if keep_size {
+        libc::FALLOC_FL_KEEP_SIZE
+    } else {
+        0
+    };
     // SAFETY: valid fd; plain integers.
     check(unsafe { libc::fallocate(fd.as_raw_fd(), mode, offset, len) }).map(drop)
 }
