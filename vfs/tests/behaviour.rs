@@ -476,6 +476,7 @@ async fn sizes<F: Vfs>(fs: &F) {
     assert_eq!(f.file.read_at(6, 1).await.unwrap(), b"b");
     assert!(f.file.read_at(8, 10).await.unwrap().is_empty());
     assert!(f.file.read_at(1 << 40, 10).await.unwrap().is_empty());
+    assert_eq!(f.file.read_at(0, usize::MAX / 2).await.unwrap().len(), 8);
     f.file.set_len(100).await.unwrap();
     assert_eq!(f.file.stat().await.unwrap().size, 100);
     assert_eq!(f.file.read_at(90, 20).await.unwrap(), vec![0u8; 10]);

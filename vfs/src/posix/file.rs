@@ -109,6 +109,9 @@ impl Handle {
         if offset > i64::MAX as u64 {
             return Ok(Vec::new());
         }
+        // Never allocate more than the file holds past `offset`, whatever `len` asks.
+        let size = self.file.metadata().map_err(map_io)?.len();
+        let len = len.min(usize::try_from(size.saturating_sub(offset)).unwrap_or(usize::MAX));
         let mut buf = vec![0u8; len];
         let mut got = 0;
         while got < len {
