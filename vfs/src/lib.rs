@@ -5,6 +5,10 @@
 //! hold no empty, `.` or `..` component; backends check again and never reach outside the root.
 //! Names are matched case-insensitively and stored case-preserving.
 
+#![deny(unsafe_code)]
+
+mod listing;
+mod names;
 mod types;
 
 pub use types::*;
@@ -17,6 +21,12 @@ use std::sync::Arc;
 pub trait Vfs: Send + Sync + 'static {
     /// Opens or creates `path` with `opts`, following CREATE's disposition semantics
     /// (MS-FSA 2.1.5.1). The empty path is the share root.
+    ///
+    /// Errors: `NotFound` (last component missing), `PathNotFound` (a directory on the way
+    /// missing or a file), `Exists` (Create), `IsADirectory` (a file required, or an
+    /// overwrite/supersede of a directory, or `Kind::Directory` with an overwrite/supersede
+    /// disposition, which MS-FSA calls an invalid parameter), `NotADirectory` (a directory
+    /// required), `Escape`/`InvalidName` (bad path).
     async fn open(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened>;
 
     /// Metadata of `path` without opening it.

@@ -76,13 +76,8 @@ pub mod attr {
     /// FILE_ATTRIBUTE_ENCRYPTED.
     pub const ENCRYPTED: u32 = 0x4000;
     /// The bits a client may set and the backends persist.
-    pub const SETTABLE: u32 = READONLY
-        | HIDDEN
-        | SYSTEM
-        | ARCHIVE
-        | TEMPORARY
-        | OFFLINE
-        | NOT_CONTENT_INDEXED;
+    pub const SETTABLE: u32 =
+        READONLY | HIDDEN | SYSTEM | ARCHIVE | TEMPORARY | OFFLINE | NOT_CONTENT_INDEXED;
 }
 
 /// Metadata of a file or directory. Times are FILETIME: 100 ns units since 1601-01-01 UTC.

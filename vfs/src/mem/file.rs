@@ -1,0 +1,167 @@
+//! An open handle on a memory node.
+
+use super::lock_tree;
+use super::tree::{BLOCK, Data, MAX_FILE_SIZE, Tree};
+use crate::listing::ListingCache;
+use crate::names::now_filetime;
+use crate::{DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, attr};
+use async_trait::async_trait;
+use std::sync::{Arc, Mutex};
+
+/// One open memory file or directory.
+pub(crate) struct MemFile {
+    tree: Arc<Mutex<Tree>>,
+    id: u64,
+    /// The directory listing taken at the first `read_dir` (or the last restart).
+    listing: ListingCache,
+}
+
+impl MemFile {
+    /// A handle on node `id`.
+    pub(crate) fn new(tree: Arc<Mutex<Tree>>, id: u64) -> Self {
+        Self {
+            tree,
+            id,
+            listing: ListingCache::default(),
+        }
+    }
+
+    fn snapshot(&self) -> VfsResult<Vec<(String, FileStat)>> {
+        let tree = lock_tree(&self.tree);
+        let Data::Dir(children) = &tree.node(self.id)?.data else {
+            return Err(VfsError::NotADirectory);
+        };
+        let mut out = Vec::with_capacity(children.len());
+        for &child in children.values() {
+            let node = tree.node(child)?;
+            out.push((node.name.clone(), node.stat(child)));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    fn with_file<T>(&self, f: impl FnOnce(&mut Vec<u8>) -> VfsResult<T>) -> VfsResult<T> {
+        let mut tree = lock_tree(&self.tree);
+        match &mut tree.node_mut(self.id)?.data {
+            Data::File(bytes) => f(bytes),
+            Data::Dir(_) => Err(VfsError::IsADirectory),
+        }
+    }
+
+    fn touch_write(&self) -> VfsResult<()> {
+        let now = now_filetime();
+        let mut tree = lock_tree(&self.tree);
+        let node = tree.node_mut(self.id)?;
+        node.write = now;
+        node.change = now;
+        Ok(())
+    }
+}
+
+/// Checks that `offset + len` stays within the memory backend's file size limit.
+fn end_of(offset: u64, len: usize) -> VfsResult<usize> {
+    let end = offset.checked_add(len as u64).ok_or(VfsError::TooLarge)?;
+    if end > MAX_FILE_SIZE {
+        return Err(VfsError::TooLarge);
+    }
+    usize::try_from(end).map_err(|_| VfsError::TooLarge)
+}
+
+#[async_trait]
+impl VfsFile for MemFile {
+    async fn stat(&self) -> VfsResult<FileStat> {
+        let tree = lock_tree(&self.tree);
+        Ok(tree.node(self.id)?.stat(self.id))
+    }
+
+    async fn read_at(&self, offset: u64, len: usize) -> VfsResult<Vec<u8>> {
+        self.with_file(|bytes| {
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            let end = start.saturating_add(len).min(bytes.len());
+            Ok(bytes.get(start..end).unwrap_or_default().to_vec())
+        })
+    }
+
+    async fn write_at(&self, offset: u64, data: Vec<u8>) -> VfsResult<usize> {
+        let end = end_of(offset, data.len())?;
+        let start = end - data.len();
+        self.with_file(|bytes| {
+            if bytes.len() < end {
+                bytes.resize(end, 0);
+            }
+            if let Some(dst) = bytes.get_mut(start..end) {
+                dst.copy_from_slice(&data);
+            }
+            Ok(())
+        })?;
+        self.touch_write()?;
+        Ok(data.len())
+    }
+
+    async fn flush(&self) -> VfsResult<()> {
+        lock_tree(&self.tree).node(self.id).map(drop)
+    }
+
+    async fn set_len(&self, len: u64) -> VfsResult<()> {
+        let new_len = end_of(len, 0)?;
+        self.with_file(|bytes| {
+            bytes.resize(new_len, 0);
+            Ok(())
+        })?;
+        self.touch_write()
+    }
+
+    async fn allocate(&self, len: u64) -> VfsResult<()> {
+        end_of(len, 0)?;
+        let mut tree = lock_tree(&self.tree);
+        let node = tree.node_mut(self.id)?;
+        if node.is_dir() {
+            return Err(VfsError::IsADirectory);
+        }
+        node.reserved = node.reserved.max(len.div_ceil(BLOCK) * BLOCK);
+        Ok(())
+    }
+
+    async fn set_times(&self, times: SetTimes) -> VfsResult<()> {
+        let mut tree = lock_tree(&self.tree);
+        let node = tree.node_mut(self.id)?;
+        if let Some(t) = times.creation {
+            node.creation = t;
+        }
+        if let Some(t) = times.last_access {
+            node.access = t;
+        }
+        if let Some(t) = times.last_write {
+            node.write = t;
+        }
+        if let Some(t) = times.change {
+            node.change = t;
+        }
+        Ok(())
+    }
+
+    async fn set_attributes(&self, attributes: u32) -> VfsResult<()> {
+        let mut tree = lock_tree(&self.tree);
+        let node = tree.node_mut(self.id)?;
+        node.attributes = attributes & attr::SETTABLE;
+        node.change = now_filetime();
+        Ok(())
+    }
+
+    async fn read_dir(&self, cookie: u64, max: usize) -> VfsResult<Vec<DirEntry>> {
+        self.listing.read(cookie, max, || self.snapshot())
+    }
+
+    async fn get_meta(&self, name: &str) -> VfsResult<Option<Vec<u8>>> {
+        let tree = lock_tree(&self.tree);
+        Ok(tree.node(self.id)?.meta.get(name).cloned())
+    }
+
+    async fn set_meta(&self, name: &str, value: Vec<u8>) -> VfsResult<()> {
+        let mut tree = lock_tree(&self.tree);
+        tree.node_mut(self.id)?.meta.insert(name.to_owned(), value);
+        Ok(())
+    }
+}

@@ -1,0 +1,219 @@
+//! In-memory backend, for the server's unit tests: a tree behind one mutex, nothing persisted.
+//!
+//! A removed file stays readable through handles already open on it, as on POSIX.
+
+mod file;
+mod tree;
+
+use crate::names::{check_directory_disposition, join, now_filetime, split_path};
+use crate::{
+    CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, Vfs, VfsError,
+    VfsResult, attr,
+};
+use async_trait::async_trait;
+use file::MemFile;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tree::{Data, ROOT, Tree};
+
+/// Total size the memory backend reports, in bytes.
+const CAPACITY: u64 = 4 << 30;
+
+/// An in-memory filesystem.
+#[derive(Clone)]
+pub struct MemFs {
+    tree: Arc<Mutex<Tree>>,
+}
+
+impl Default for MemFs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemFs {
+    /// An empty filesystem (just the root directory).
+    pub fn new() -> Self {
+        Self {
+            tree: Arc::new(Mutex::new(Tree::new())),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Tree> {
+        lock_tree(&self.tree)
+    }
+
+    fn opened(
+        &self,
+        tree: &Tree,
+        id: u64,
+        action: CreateAction,
+        path: String,
+    ) -> VfsResult<Opened> {
+        let stat = tree.node(id)?.stat(id);
+        Ok(Opened {
+            file: Arc::new(MemFile::new(self.tree.clone(), id)),
+            action,
+            stat,
+            path,
+        })
+    }
+}
+
+/// Locks the tree, recovering from a panicked holder (the tree stays consistent per operation).
+pub(crate) fn lock_tree(tree: &Mutex<Tree>) -> MutexGuard<'_, Tree> {
+    tree.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Checks an existing object against the requested kind.
+fn check_kind(kind: Kind, is_dir: bool) -> VfsResult<()> {
+    match (kind, is_dir) {
+        (Kind::File, true) => Err(VfsError::IsADirectory),
+        (Kind::Directory, false) => Err(VfsError::NotADirectory),
+        _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl Vfs for MemFs {
+    async fn open(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
+        let comps = split_path(path)?;
+        check_directory_disposition(opts)?;
+        let mut tree = self.lock();
+        let located = if comps.is_empty() {
+            None
+        } else {
+            Some(tree.locate(&comps)?)
+        };
+        let existing = match &located {
+            None => Some(ROOT),
+            Some(l) => l.existing,
+        };
+        match existing {
+            Some(id) => {
+                let node = tree.node(id)?;
+                let is_dir = node.is_dir();
+                let disk_path = match &located {
+                    Some(l) => join(&l.parent_path, &node.name),
+                    None => String::new(),
+                };
+                if opts.disposition == Disposition::Create {
+                    return Err(VfsError::Exists);
+                }
+                check_kind(opts.kind, is_dir)?;
+                let action = match opts.disposition {
+                    Disposition::Open | Disposition::OpenIf | Disposition::Create => {
+                        CreateAction::Opened
+                    }
+                    Disposition::Overwrite | Disposition::OverwriteIf => CreateAction::Overwritten,
+                    Disposition::Supersede => CreateAction::Superseded,
+                };
+                if action != CreateAction::Opened {
+                    if is_dir {
+                        return Err(VfsError::IsADirectory);
+                    }
+                    let now = now_filetime();
+                    let node = tree.node_mut(id)?;
+                    node.data = Data::File(Vec::new());
+                    node.attributes = (opts.attributes & attr::SETTABLE) | attr::ARCHIVE;
+                    node.reserved = opts.allocation_size;
+                    node.write = now;
+                    node.change = now;
+                    if action == CreateAction::Superseded {
+                        node.creation = now;
+                    }
+                }
+                self.opened(&tree, id, action, disk_path)
+            }
+            None => {
+                if matches!(opts.disposition, Disposition::Open | Disposition::Overwrite) {
+                    return Err(VfsError::NotFound);
+                }
+                let (Some(l), Some(name)) = (located, comps.last()) else {
+                    return Err(VfsError::NotFound);
+                };
+                let is_dir = opts.kind == Kind::Directory;
+                let attributes = if is_dir {
+                    opts.attributes
+                } else {
+                    opts.attributes | attr::ARCHIVE
+                };
+                let id = tree.create(l.parent, name, is_dir, attributes);
+                if !is_dir {
+                    tree.node_mut(id)?.reserved = opts.allocation_size;
+                }
+                self.opened(&tree, id, CreateAction::Created, join(&l.parent_path, name))
+            }
+        }
+    }
+
+    async fn stat(&self, path: &str) -> VfsResult<FileStat> {
+        let comps = split_path(path)?;
+        let tree = self.lock();
+        let id = if comps.is_empty() {
+            ROOT
+        } else {
+            tree.locate(&comps)?.existing.ok_or(VfsError::NotFound)?
+        };
+        Ok(tree.node(id)?.stat(id))
+    }
+
+    async fn rename(&self, from: &str, to: &str, replace: bool) -> VfsResult<()> {
+        let from_comps = split_path(from)?;
+        let to_comps = split_path(to)?;
+        if from_comps.is_empty() || to_comps.is_empty() {
+            return Err(VfsError::AccessDenied);
+        }
+        let mut tree = self.lock();
+        let src = tree
+            .locate(&from_comps)?
+            .existing
+            .ok_or(VfsError::NotFound)?;
+        let dst = tree.locate(&to_comps)?;
+        let new_name = to_comps.last().copied().unwrap_or_default();
+        if tree.is_within(dst.parent, src) {
+            return Err(VfsError::AccessDenied);
+        }
+        match dst.existing {
+            Some(target) if target == src => {}
+            Some(target) => {
+                if !replace {
+                    return Err(VfsError::Exists);
+                }
+                if tree.node(target)?.is_dir() {
+                    return Err(VfsError::AccessDenied);
+                }
+                tree.unlink(target)?;
+            }
+            None => {}
+        }
+        tree.relink(src, dst.parent, new_name)
+    }
+
+    async fn remove(&self, path: &str) -> VfsResult<()> {
+        let comps = split_path(path)?;
+        if comps.is_empty() {
+            return Err(VfsError::AccessDenied);
+        }
+        let mut tree = self.lock();
+        let id = tree.locate(&comps)?.existing.ok_or(VfsError::NotFound)?;
+        if let Data::Dir(children) = &tree.node(id)?.data
+            && !children.is_empty()
+        {
+            return Err(VfsError::NotEmpty);
+        }
+        tree.unlink(id)
+    }
+
+    async fn fs_info(&self) -> VfsResult<FsInfo> {
+        let used = self.lock().used_bytes();
+        let total = CAPACITY / tree::BLOCK;
+        let free = CAPACITY.saturating_sub(used) / tree::BLOCK;
+        Ok(FsInfo {
+            block_size: tree::BLOCK as u32,
+            total_blocks: total,
+            available_blocks: free,
+            free_blocks: free,
+            serial: 0x4d45_4d46,
+        })
+    }
+}

@@ -1,0 +1,243 @@
+//! The in-memory tree: nodes addressed by id, directories mapping folded names to children.
+
+use crate::names::{fold, join, now_filetime};
+use crate::{FileStat, VfsError, VfsResult, attr};
+use std::collections::HashMap;
+
+/// Id of the root directory.
+pub(crate) const ROOT: u64 = 1;
+/// Largest file the memory backend holds (writes and `set_len` past it are `TooLarge`).
+pub(crate) const MAX_FILE_SIZE: u64 = 256 << 20;
+/// Allocation unit reported for memory files.
+pub(crate) const BLOCK: u64 = 4096;
+
+/// The contents of a node.
+pub(crate) enum Data {
+    /// A file's bytes.
+    File(Vec<u8>),
+    /// A directory: folded name -> child id.
+    Dir(HashMap<String, u64>),
+}
+
+/// One file or directory.
+pub(crate) struct Node {
+    /// The name as created (case preserved).
+    pub(crate) name: String,
+    /// Parent directory id (the root is its own parent).
+    pub(crate) parent: u64,
+    /// Contents.
+    pub(crate) data: Data,
+    /// Stored DOS attributes (SETTABLE bits only).
+    pub(crate) attributes: u32,
+    /// FILETIME stamps.
+    pub(crate) creation: u64,
+    pub(crate) access: u64,
+    pub(crate) write: u64,
+    pub(crate) change: u64,
+    /// Named metadata blobs.
+    pub(crate) meta: HashMap<String, Vec<u8>>,
+    /// Space reserved by `allocate`.
+    pub(crate) reserved: u64,
+    /// False once removed from its directory (open handles keep working).
+    pub(crate) linked: bool,
+}
+
+impl Node {
+    fn new(name: &str, parent: u64, is_dir: bool, attributes: u32) -> Self {
+        let now = now_filetime();
+        Self {
+            name: name.to_owned(),
+            parent,
+            data: if is_dir {
+                Data::Dir(HashMap::new())
+            } else {
+                Data::File(Vec::new())
+            },
+            attributes: attributes & attr::SETTABLE,
+            creation: now,
+            access: now,
+            write: now,
+            change: now,
+            meta: HashMap::new(),
+            reserved: 0,
+            linked: true,
+        }
+    }
+
+    /// Whether this node is a directory.
+    pub(crate) fn is_dir(&self) -> bool {
+        matches!(self.data, Data::Dir(_))
+    }
+
+    /// Metadata as the trait reports it.
+    pub(crate) fn stat(&self, id: u64) -> FileStat {
+        let (size, is_dir) = match &self.data {
+            Data::File(v) => (v.len() as u64, false),
+            Data::Dir(_) => (0, true),
+        };
+        let mut attributes = self.attributes & attr::SETTABLE;
+        if is_dir {
+            attributes |= attr::DIRECTORY;
+        }
+        if attributes == 0 {
+            attributes = attr::NORMAL;
+        }
+        FileStat {
+            size,
+            allocation_size: size
+                .div_ceil(BLOCK)
+                .saturating_mul(BLOCK)
+                .max(self.reserved),
+            creation_time: self.creation,
+            last_access_time: self.access,
+            last_write_time: self.write,
+            change_time: self.change,
+            attributes,
+            file_id: id,
+            links: u32::from(self.linked),
+            is_dir,
+        }
+    }
+}
+
+/// Where a path's last component is, or would be.
+pub(crate) struct Located {
+    /// Parent directory id.
+    pub(crate) parent: u64,
+    /// Parent path as stored.
+    pub(crate) parent_path: String,
+    /// The existing child, if any.
+    pub(crate) existing: Option<u64>,
+}
+
+/// All nodes of one memory filesystem.
+pub(crate) struct Tree {
+    nodes: HashMap<u64, Node>,
+    next_id: u64,
+}
+
+impl Tree {
+    /// A tree holding only an empty root.
+    pub(crate) fn new() -> Self {
+        let mut nodes = HashMap::new();
+        nodes.insert(ROOT, Node::new("", ROOT, true, 0));
+        Self {
+            nodes,
+            next_id: ROOT + 1,
+        }
+    }
+
+    /// The node `id` (NotFound if it vanished).
+    pub(crate) fn node(&self, id: u64) -> VfsResult<&Node> {
+        self.nodes.get(&id).ok_or(VfsError::NotFound)
+    }
+
+    /// The node `id`, mutably.
+    pub(crate) fn node_mut(&mut self, id: u64) -> VfsResult<&mut Node> {
+        self.nodes.get_mut(&id).ok_or(VfsError::NotFound)
+    }
+
+    /// The child of directory `dir` whose name folds like `name`.
+    pub(crate) fn child(&self, dir: u64, name: &str) -> Option<u64> {
+        match &self.nodes.get(&dir)?.data {
+            Data::Dir(children) => children.get(&fold(name)).copied(),
+            Data::File(_) => None,
+        }
+    }
+
+    /// Walks directory components; a missing one or a file on the way is `PathNotFound`.
+    pub(crate) fn resolve_dir(&self, comps: &[&str]) -> VfsResult<(u64, String)> {
+        let mut cur = ROOT;
+        let mut path = String::new();
+        for comp in comps {
+            let next = self.child(cur, comp).ok_or(VfsError::PathNotFound)?;
+            let node = self.node(next)?;
+            if !node.is_dir() {
+                return Err(VfsError::PathNotFound);
+            }
+            path = join(&path, &node.name);
+            cur = next;
+        }
+        Ok((cur, path))
+    }
+
+    /// Locates the last of non-empty `comps`.
+    pub(crate) fn locate(&self, comps: &[&str]) -> VfsResult<Located> {
+        let (last, dirs) = comps.split_last().ok_or(VfsError::InvalidName)?;
+        let (parent, parent_path) = self.resolve_dir(dirs)?;
+        Ok(Located {
+            parent,
+            parent_path,
+            existing: self.child(parent, last),
+        })
+    }
+
+    /// Creates `name` in directory `parent`.
+    pub(crate) fn create(&mut self, parent: u64, name: &str, is_dir: bool, attributes: u32) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.nodes
+            .insert(id, Node::new(name, parent, is_dir, attributes));
+        if let Some(Node {
+            data: Data::Dir(children),
+            ..
+        }) = self.nodes.get_mut(&parent)
+        {
+            children.insert(fold(name), id);
+        }
+        id
+    }
+
+    /// Detaches `id` from its directory. The node stays for handles still open on it.
+    pub(crate) fn unlink(&mut self, id: u64) -> VfsResult<()> {
+        let (parent, key) = {
+            let node = self.node_mut(id)?;
+            node.linked = false;
+            (node.parent, fold(&node.name))
+        };
+        if let Data::Dir(children) = &mut self.node_mut(parent)?.data {
+            children.remove(&key);
+        }
+        Ok(())
+    }
+
+    /// Moves `id` into `parent` under `name`.
+    pub(crate) fn relink(&mut self, id: u64, parent: u64, name: &str) -> VfsResult<()> {
+        self.unlink(id)?;
+        let now = now_filetime();
+        let node = self.node_mut(id)?;
+        node.name = name.to_owned();
+        node.parent = parent;
+        node.linked = true;
+        node.change = now;
+        if let Data::Dir(children) = &mut self.node_mut(parent)?.data {
+            children.insert(fold(name), id);
+        }
+        Ok(())
+    }
+
+    /// Whether `ancestor` is `id` or one of its parents.
+    pub(crate) fn is_within(&self, id: u64, ancestor: u64) -> bool {
+        let mut cur = id;
+        loop {
+            if cur == ancestor {
+                return true;
+            }
+            match self.nodes.get(&cur) {
+                Some(n) if cur != ROOT => cur = n.parent,
+                _ => return false,
+            }
+        }
+    }
+
+    /// Bytes held by all files (for `fs_info`).
+    pub(crate) fn used_bytes(&self) -> u64 {
+        self.nodes
+            .values()
+            .map(|n| match &n.data {
+                Data::File(v) => (v.len() as u64).max(n.reserved),
+                Data::Dir(_) => 0,
+            })
+            .sum()
+    }
+}

@@ -1,1 +1,0 @@
-//! Local POSIX backend (to be written).

@@ -1,0 +1,317 @@
+//! An open file or directory of the POSIX backend. Each operation is one `spawn_blocking` job.
+
+use super::blocking;
+use super::errors::{is_no_xattr, map_io};
+use super::meta::{self, DosInfo, build_stat, read_dos, write_dos};
+use super::resolve::{Root, cstr, fd_dir_path};
+use super::sys::{self, XattrTarget};
+use crate::listing::ListingCache;
+use crate::names::join;
+use crate::{DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, attr, filetime_to_unix};
+use async_trait::async_trait;
+use std::ffi::CString;
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+
+/// Largest xattr value (XATTR_SIZE_MAX).
+const MAX_META_VALUE: usize = 65_536;
+
+/// What the descriptor of a handle can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// O_PATH: metadata only (directories and attribute-only opens).
+    PathOnly,
+    /// O_RDONLY.
+    Read,
+    /// O_RDWR.
+    ReadWrite,
+}
+
+/// The state of one open handle.
+pub(crate) struct Handle {
+    root: Arc<Root>,
+    file: File,
+    path: String,
+    is_dir: bool,
+    access: Access,
+    listing: ListingCache,
+}
+
+/// One open file or directory.
+pub(crate) struct PosixFile {
+    h: Arc<Handle>,
+}
+
+impl PosixFile {
+    /// Wraps an open descriptor; `path` is the on-disk path relative to the root.
+    pub(crate) fn new(
+        root: Arc<Root>,
+        fd: OwnedFd,
+        path: String,
+        is_dir: bool,
+        access: Access,
+    ) -> Self {
+        Self {
+            h: Arc::new(Handle {
+                root,
+                file: File::from(fd),
+                path,
+                is_dir,
+                access,
+                listing: ListingCache::default(),
+            }),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Handle) -> VfsResult<T> + Send + 'static,
+    ) -> VfsResult<T> {
+        let h = self.h.clone();
+        blocking(move || f(&h)).await
+    }
+}
+
+impl Handle {
+    /// Current metadata of the handle.
+    pub(crate) fn stat(&self) -> VfsResult<FileStat> {
+        let st = sys::fstatx(self.file.as_fd()).map_err(map_io)?;
+        Ok(build_stat(
+            &st,
+            read_dos(XattrTarget::Fd(self.file.as_fd())).as_ref(),
+        ))
+    }
+
+    fn dos(&self) -> VfsResult<DosInfo> {
+        let stat = self.stat()?;
+        Ok(DosInfo {
+            attributes: stat.attributes & attr::SETTABLE,
+            creation: stat.creation_time,
+        })
+    }
+
+    fn writable_file(&self) -> VfsResult<()> {
+        if self.is_dir {
+            return Err(VfsError::IsADirectory);
+        }
+        if self.access != Access::ReadWrite {
+            return Err(VfsError::AccessDenied);
+        }
+        Ok(())
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> VfsResult<Vec<u8>> {
+        if self.is_dir {
+            return Err(VfsError::IsADirectory);
+        }
+        if offset > i64::MAX as u64 {
+            return Ok(Vec::new());
+        }
+        // Never allocate more than the file holds past `offset`, whatever `len` asks.
+        let size = self.file.metadata().map_err(map_io)?.len();
+        let len = len.min(usize::try_from(size.saturating_sub(offset)).unwrap_or(usize::MAX));
+        let mut buf = vec![0u8; len];
+        let mut got = 0;
+        while got < len {
+            match self.file.read_at(&mut buf[got..], offset + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(map_io(e)),
+            }
+        }
+        buf.truncate(got);
+        Ok(buf)
+    }
+
+    fn write_at(&self, offset: u64, data: &[u8]) -> VfsResult<usize> {
+        self.writable_file()?;
+        let end = offset
+            .checked_add(data.len() as u64)
+            .ok_or(VfsError::TooLarge)?;
+        if end > i64::MAX as u64 {
+            return Err(VfsError::TooLarge);
+        }
+        self.file.write_all_at(data, offset).map_err(map_io)?;
+        Ok(data.len())
+    }
+
+    fn flush(&self) -> VfsResult<()> {
+        if self.is_dir || self.access == Access::PathOnly {
+            return Ok(());
+        }
+        self.file.sync_all().map_err(map_io)
+    }
+
+    fn set_len(&self, len: u64) -> VfsResult<()> {
+        self.writable_file()?;
+        if len > i64::MAX as u64 {
+            return Err(VfsError::TooLarge);
+        }
+        self.file.set_len(len).map_err(map_io)
+    }
+
+    fn allocate(&self, len: u64) -> VfsResult<()> {
+        self.writable_file()?;
+        let len = i64::try_from(len).map_err(|_| VfsError::TooLarge)?;
+        if len == 0 {
+            return Ok(());
+        }
+        match sys::fallocate(self.file.as_fd(), true, 0, len) {
+            Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => Ok(()),
+            other => other.map_err(map_io),
+        }
+    }
+
+    fn set_times(&self, times: SetTimes) -> VfsResult<()> {
+        if let Some(creation) = times.creation {
+            let dos = DosInfo {
+                creation,
+                ..self.dos()?
+            };
+            write_dos(self.file.as_fd(), &dos)?;
+        }
+        let atime = times.last_access.map(filetime_to_unix);
+        let mtime = times.last_write.map(filetime_to_unix);
+        if atime.is_some() || mtime.is_some() {
+            sys::set_file_times(self.file.as_fd(), atime, mtime).map_err(map_io)?;
+        }
+        Ok(())
+    }
+
+    fn set_attributes(&self, attributes: u32) -> VfsResult<()> {
+        let dos = DosInfo {
+            attributes: attributes & attr::SETTABLE,
+            ..self.dos()?
+        };
+        write_dos(self.file.as_fd(), &dos)
+    }
+
+    /// Lists the directory once: sorted by name, "." and ".." excluded, symlinks followed only
+    /// when they resolve inside the root, other special files and unreadable entries skipped.
+    fn snapshot(&self) -> VfsResult<Vec<(String, FileStat)>> {
+        if !self.is_dir {
+            return Err(VfsError::NotADirectory);
+        }
+        let dir = self.file.as_fd();
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(fd_dir_path(dir)).map_err(map_io)? {
+            let entry = entry.map_err(map_io)?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let Ok(cname) = cstr(&name) else { continue };
+            let Ok(st) = sys::statx(dir, &cname, libc::AT_SYMLINK_NOFOLLOW) else {
+                continue;
+            };
+            let stat = if meta::is_symlink(&st) {
+                match self.follow_inside(&name) {
+                    Some(s) => s,
+                    None => continue,
+                }
+            } else if meta::is_dir(&st) || meta::is_file(&st) {
+                let Ok(p) = CString::new(format!("{}/{name}", fd_dir_path(dir).display())) else {
+                    continue;
+                };
+                build_stat(&st, read_dos(XattrTarget::NoFollowPath(&p)).as_ref())
+            } else {
+                continue;
+            };
+            out.push((name, stat));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    fn follow_inside(&self, name: &str) -> Option<FileStat> {
+        let fd = self
+            .root
+            .open_beneath(&join(&self.path, name), libc::O_PATH)
+            .ok()?;
+        let st = sys::fstatx(fd.as_fd()).ok()?;
+        if !(meta::is_dir(&st) || meta::is_file(&st)) {
+            return None;
+        }
+        Some(build_stat(
+            &st,
+            read_dos(XattrTarget::Fd(fd.as_fd())).as_ref(),
+        ))
+    }
+
+    fn read_dir(&self, cookie: u64, max: usize) -> VfsResult<Vec<DirEntry>> {
+        self.listing.read(cookie, max, || self.snapshot())
+    }
+
+    fn get_meta(&self, name: &str) -> VfsResult<Option<Vec<u8>>> {
+        let key = meta::meta_xattr_name(name)?;
+        match sys::get_xattr(XattrTarget::Fd(self.file.as_fd()), &key) {
+            Ok(v) => Ok(v),
+            Err(e) if is_no_xattr(&e) => Ok(None),
+            Err(e) => Err(map_io(e)),
+        }
+    }
+
+    fn set_meta(&self, name: &str, value: &[u8]) -> VfsResult<()> {
+        let key = meta::meta_xattr_name(name)?;
+        if value.len() > MAX_META_VALUE {
+            return Err(VfsError::TooLarge);
+        }
+        match sys::set_xattr(self.file.as_fd(), &key, value) {
+            Ok(()) => Ok(()),
+            Err(e) if is_no_xattr(&e) => Err(VfsError::Unsupported),
+            Err(e) if e.raw_os_error() == Some(libc::E2BIG) => Err(VfsError::TooLarge),
+            Err(e) => Err(map_io(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl VfsFile for PosixFile {
+    async fn stat(&self) -> VfsResult<FileStat> {
+        self.run(Handle::stat).await
+    }
+
+    async fn read_at(&self, offset: u64, len: usize) -> VfsResult<Vec<u8>> {
+        self.run(move |h| h.read_at(offset, len)).await
+    }
+
+    async fn write_at(&self, offset: u64, data: Vec<u8>) -> VfsResult<usize> {
+        self.run(move |h| h.write_at(offset, &data)).await
+    }
+
+    async fn flush(&self) -> VfsResult<()> {
+        self.run(Handle::flush).await
+    }
+
+    async fn set_len(&self, len: u64) -> VfsResult<()> {
+        self.run(move |h| h.set_len(len)).await
+    }
+
+    async fn allocate(&self, len: u64) -> VfsResult<()> {
+        self.run(move |h| h.allocate(len)).await
+    }
+
+    async fn set_times(&self, times: SetTimes) -> VfsResult<()> {
+        self.run(move |h| h.set_times(times)).await
+    }
+
+    async fn set_attributes(&self, attributes: u32) -> VfsResult<()> {
+        self.run(move |h| h.set_attributes(attributes)).await
+    }
+
+    async fn read_dir(&self, cookie: u64, max: usize) -> VfsResult<Vec<DirEntry>> {
+        self.run(move |h| h.read_dir(cookie, max)).await
+    }
+
+    async fn get_meta(&self, name: &str) -> VfsResult<Option<Vec<u8>>> {
+        let name = name.to_owned();
+        self.run(move |h| h.get_meta(&name)).await
+    }
+
+    async fn set_meta(&self, name: &str, value: Vec<u8>) -> VfsResult<()> {
+        let name = name.to_owned();
+        self.run(move |h| h.set_meta(&name, &value)).await
+    }
+}

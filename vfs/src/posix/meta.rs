@@ -1,0 +1,186 @@
+//! DOS attributes and creation time kept in an extended attribute, named metadata blobs, and the
+//! building of [`FileStat`] from statx.
+//!
+//! `user.smbd.dosattrib` holds: version (u8, = 1), attributes (u32 LE), creation FILETIME (u64 LE).
+
+use super::errors::{is_no_xattr, map_io};
+use super::sys::{self, XattrTarget};
+use crate::{FileStat, VfsError, VfsResult, attr, unix_to_filetime};
+use std::ffi::{CStr, CString};
+use std::os::fd::BorrowedFd;
+
+/// Name of the attribute holding [`DosInfo`].
+pub(crate) const DOS_XATTR: &CStr = c"user.smbd.dosattrib";
+const DOS_VERSION: u8 = 1;
+const DOS_LEN: usize = 13;
+/// Longest metadata blob name accepted.
+const MAX_META_NAME: usize = 200;
+
+/// What the dosattrib attribute stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DosInfo {
+    /// FILE_ATTRIBUTE_* (SETTABLE bits).
+    pub(crate) attributes: u32,
+    /// Creation time, FILETIME.
+    pub(crate) creation: u64,
+}
+
+impl DosInfo {
+    /// The stored form.
+    pub(crate) fn encode(&self) -> [u8; DOS_LEN] {
+        let mut out = [0u8; DOS_LEN];
+        out[0] = DOS_VERSION;
+        out[1..5].copy_from_slice(&self.attributes.to_le_bytes());
+        out[5..13].copy_from_slice(&self.creation.to_le_bytes());
+        out
+    }
+
+    /// Parses the stored form; `None` for an unknown version or a short value.
+    pub(crate) fn decode(b: &[u8]) -> Option<Self> {
+        if b.first() != Some(&DOS_VERSION) {
+            return None;
+        }
+        let attributes = u32::from_le_bytes(b.get(1..5)?.try_into().ok()?);
+        let creation = u64::from_le_bytes(b.get(5..13)?.try_into().ok()?);
+        Some(Self {
+            attributes,
+            creation,
+        })
+    }
+}
+
+/// Reads the dosattrib attribute; absent, unreadable or unsupported all give `None`.
+pub(crate) fn read_dos(target: XattrTarget<'_>) -> Option<DosInfo> {
+    sys::get_xattr(target, DOS_XATTR)
+        .ok()
+        .flatten()
+        .and_then(|v| DosInfo::decode(&v))
+}
+
+/// Writes the dosattrib attribute; a filesystem without xattrs is silently tolerated.
+pub(crate) fn write_dos(fd: BorrowedFd<'_>, info: &DosInfo) -> VfsResult<()> {
+    match sys::set_xattr(fd, DOS_XATTR, &info.encode()) {
+        Ok(()) => Ok(()),
+        Err(e) if is_no_xattr(&e) => Ok(()),
+        Err(e) => Err(map_io(e)),
+    }
+}
+
+/// The xattr name for metadata blob `name` ("user.smbd.<name>"); the name must be printable
+/// ASCII without spaces, at most 200 bytes, and not "dosattrib" (kept by the backend itself).
+pub(crate) fn meta_xattr_name(name: &str) -> VfsResult<CString> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_META_NAME
+        && name != "dosattrib"
+        && name.bytes().all(|b| b.is_ascii_graphic());
+    if !ok {
+        return Err(VfsError::InvalidName);
+    }
+    CString::new(format!("user.smbd.{name}")).map_err(|_| VfsError::InvalidName)
+}
+
+fn ts(t: &libc::statx_timestamp) -> u64 {
+    unix_to_filetime(t.tv_sec, t.tv_nsec)
+}
+
+/// Modification time in nanoseconds (the case cache's validator).
+pub(crate) fn mtime_ns(st: &libc::statx) -> i128 {
+    i128::from(st.stx_mtime.tv_sec) * 1_000_000_000 + i128::from(st.stx_mtime.tv_nsec)
+}
+
+/// (device, inode) of a statx result.
+pub(crate) fn dev_ino(st: &libc::statx) -> (u64, u64) {
+    (
+        (u64::from(st.stx_dev_major) << 32) | u64::from(st.stx_dev_minor),
+        st.stx_ino,
+    )
+}
+
+/// Whether statx describes a directory.
+pub(crate) fn is_dir(st: &libc::statx) -> bool {
+    u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFDIR
+}
+
+/// Whether statx describes a regular file.
+pub(crate) fn is_file(st: &libc::statx) -> bool {
+    u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFREG
+}
+
+/// Whether statx describes a symbolic link.
+pub(crate) fn is_symlink(st: &libc::statx) -> bool {
+    u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFLNK
+}
+
+/// Builds the trait's metadata. Without stored attributes a file shows ARCHIVE (plus READONLY
+/// when no write bit is set); without a stored creation time, birth time or else change time.
+pub(crate) fn build_stat(st: &libc::statx, dos: Option<&DosInfo>) -> FileStat {
+    let dir = is_dir(st);
+    let mut attributes = match dos {
+        Some(d) => d.attributes & attr::SETTABLE,
+        None if dir => 0,
+        None => {
+            let ro = if u32::from(st.stx_mode) & 0o222 == 0 {
+                attr::READONLY
+            } else {
+                0
+            };
+            attr::ARCHIVE | ro
+        }
+    };
+    if dir {
+        attributes |= attr::DIRECTORY;
+    }
+    if attributes == 0 {
+        attributes = attr::NORMAL;
+    }
+    let creation_time = match dos {
+        Some(d) if d.creation != 0 => d.creation,
+        _ if st.stx_mask & libc::STATX_BTIME != 0 => ts(&st.stx_btime),
+        _ => ts(&st.stx_ctime),
+    };
+    FileStat {
+        size: if dir { 0 } else { st.stx_size },
+        allocation_size: st.stx_blocks.saturating_mul(512),
+        creation_time,
+        last_access_time: ts(&st.stx_atime),
+        last_write_time: ts(&st.stx_mtime),
+        change_time: ts(&st.stx_ctime),
+        attributes,
+        file_id: st.stx_ino,
+        links: st.stx_nlink,
+        is_dir: dir,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dos_round_trip_and_rejects() {
+        let d = DosInfo {
+            attributes: attr::HIDDEN | attr::ARCHIVE,
+            creation: 0x01d9_0000_1234_5678,
+        };
+        let enc = d.encode();
+        assert_eq!(enc[0], 1);
+        assert_eq!(DosInfo::decode(&enc), Some(d));
+        assert_eq!(DosInfo::decode(&enc[..12]), None);
+        assert_eq!(DosInfo::decode(&[]), None);
+        let mut bad = enc;
+        bad[0] = 2;
+        assert_eq!(DosInfo::decode(&bad), None);
+    }
+
+    #[test]
+    fn meta_names() {
+        assert_eq!(
+            meta_xattr_name("security.sd").unwrap().as_bytes(),
+            b"user.smbd.security.sd"
+        );
+        assert!(meta_xattr_name("").is_err());
+        assert!(meta_xattr_name("a b").is_err());
+        assert!(meta_xattr_name("dosattrib").is_err());
+        assert!(meta_xattr_name(&"x".repeat(201)).is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! Local POSIX (Linux) backend, confined to one directory.
+//!
+//! Paths are resolved with openat2(2) RESOLVE_BENEATH relative to an O_PATH descriptor of the
+//! root (a component-by-component O_NOFOLLOW walk where openat2 is missing), looked up
+//! case-insensitively through a per-directory cache, and all blocking work runs in one
+//! `spawn_blocking` job per operation. DOS attributes and creation time live in the xattr
+//! `user.smbd.dosattrib`, metadata blobs in `user.smbd.<name>`. Needs `/proc` (to reopen O_PATH
+//! descriptors and list directories by descriptor).
+
+mod case_cache;
+mod errors;
+mod file;
+mod meta;
+mod ops;
+mod resolve;
+mod sys;
+
+use crate::{FileStat, FsInfo, OpenOptions, Opened, Vfs, VfsError, VfsResult};
+use async_trait::async_trait;
+use resolve::Root;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A share served from a local directory.
+#[derive(Clone)]
+pub struct PosixFs {
+    root: Arc<Root>,
+}
+
+impl PosixFs {
+    /// Serves the directory `root`, which must exist.
+    pub fn new(root: PathBuf) -> io::Result<Self> {
+        Self::with_openat2(root, true)
+    }
+
+    /// Like [`PosixFs::new`] but never uses openat2, walking paths component by component and
+    /// refusing every symlink (what kernels older than 5.6 get; used to test that path).
+    pub fn new_without_openat2(root: PathBuf) -> io::Result<Self> {
+        Self::with_openat2(root, false)
+    }
+
+    fn with_openat2(root: PathBuf, try_openat2: bool) -> io::Result<Self> {
+        let dir = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+            .open(&root)?;
+        Ok(Self {
+            root: Arc::new(Root::new(OwnedFd::from(dir), try_openat2)),
+        })
+    }
+}
+
+/// Runs blocking filesystem work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> VfsResult<T> + Send + 'static,
+) -> VfsResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| VfsError::Io(io::Error::other(e)))?
+}
+
+#[async_trait]
+impl Vfs for PosixFs {
+    async fn open(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
+        let (root, path, opts) = (self.root.clone(), path.to_owned(), opts.clone());
+        blocking(move || ops::open(&root, &path, &opts)).await
+    }
+
+    async fn stat(&self, path: &str) -> VfsResult<FileStat> {
+        let (root, path) = (self.root.clone(), path.to_owned());
+        blocking(move || ops::stat(&root, &path)).await
+    }
+
+    async fn rename(&self, from: &str, to: &str, replace: bool) -> VfsResult<()> {
+        let (root, from, to) = (self.root.clone(), from.to_owned(), to.to_owned());
+        blocking(move || ops::rename(&root, &from, &to, replace)).await
+    }
+
+    async fn remove(&self, path: &str) -> VfsResult<()> {
+        let (root, path) = (self.root.clone(), path.to_owned());
+        blocking(move || ops::remove(&root, &path)).await
+    }
+
+    async fn fs_info(&self) -> VfsResult<FsInfo> {
+        let root = self.root.clone();
+        blocking(move || ops::fs_info(&root)).await
+    }
+}

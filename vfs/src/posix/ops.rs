@@ -1,0 +1,319 @@
+//! The blocking bodies of the [`crate::Vfs`] operations of the POSIX backend.
+
+use super::errors::map_io;
+use super::file::{Access, PosixFile};
+use super::meta::{self, DosInfo, build_stat, dev_ino, read_dos, write_dos};
+use super::resolve::{Located, Root, cstr};
+use super::sys::{self, XattrTarget};
+use crate::names::{check_directory_disposition, join, now_filetime, split_path};
+use crate::{
+    CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, VfsError, VfsResult,
+    attr,
+};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
+
+/// Mode of new directories and files, before the process umask.
+const DIR_MODE: u32 = 0o777;
+const FILE_MODE: u32 = 0o666;
+
+fn check_kind(kind: Kind, is_dir: bool) -> VfsResult<()> {
+    match (kind, is_dir) {
+        (Kind::File, true) => Err(VfsError::IsADirectory),
+        (Kind::Directory, false) => Err(VfsError::NotADirectory),
+        _ => Ok(()),
+    }
+}
+
+/// What an existing object gets for `disposition` (`Create` was refused before).
+fn existing_action(disposition: Disposition) -> CreateAction {
+    match disposition {
+        Disposition::Open | Disposition::OpenIf | Disposition::Create => CreateAction::Opened,
+        Disposition::Overwrite | Disposition::OverwriteIf => CreateAction::Overwritten,
+        Disposition::Supersede => CreateAction::Superseded,
+    }
+}
+
+fn stat_fd(fd: BorrowedFd<'_>) -> VfsResult<FileStat> {
+    let st = sys::fstatx(fd).map_err(map_io)?;
+    Ok(build_stat(&st, read_dos(XattrTarget::Fd(fd)).as_ref()))
+}
+
+fn opened(
+    root: &Arc<Root>,
+    fd: OwnedFd,
+    path: String,
+    is_dir: bool,
+    access: Access,
+    action: CreateAction,
+) -> VfsResult<Opened> {
+    let stat = stat_fd(fd.as_fd())?;
+    Ok(Opened {
+        file: Arc::new(PosixFile::new(
+            root.clone(),
+            fd,
+            path.clone(),
+            is_dir,
+            access,
+        )),
+        action,
+        stat,
+        path,
+    })
+}
+
+/// Reserves `len` bytes for a new or overwritten file; unsupported is ignored.
+fn reserve(fd: BorrowedFd<'_>, len: u64) -> VfsResult<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let len = i64::try_from(len).map_err(|_| VfsError::TooLarge)?;
+    match sys::fallocate(fd, true, 0, len) {
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => Ok(()),
+        other => other.map_err(map_io),
+    }
+}
+
+/// CREATE: opens or creates `path` per `opts` (MS-FSA 2.1.5.1).
+pub(crate) fn open(root: &Arc<Root>, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
+    let comps = split_path(path)?;
+    check_directory_disposition(opts)?;
+    if comps.is_empty() {
+        if opts.disposition == Disposition::Create {
+            return Err(VfsError::Exists);
+        }
+        check_kind(opts.kind, true)?;
+        if existing_action(opts.disposition) != CreateAction::Opened {
+            return Err(VfsError::IsADirectory);
+        }
+        let fd = root
+            .open_beneath("", libc::O_PATH | libc::O_DIRECTORY)
+            .map_err(map_io)?;
+        return opened(
+            root,
+            fd,
+            String::new(),
+            true,
+            Access::PathOnly,
+            CreateAction::Opened,
+        );
+    }
+    // A create that loses a race with another creator retries once as an open.
+    for _ in 0..2 {
+        let loc = root.locate(&comps)?;
+        match &loc.disk {
+            Some(disk) => return open_existing(root, &loc, disk, opts),
+            None => match create_new(root, &loc, opts) {
+                Err(VfsError::Exists) if opts.disposition != Disposition::Create => continue,
+                other => return other,
+            },
+        }
+    }
+    Err(VfsError::Exists)
+}
+
+fn open_existing(
+    root: &Arc<Root>,
+    loc: &Located,
+    disk: &str,
+    opts: &OpenOptions,
+) -> VfsResult<Opened> {
+    if opts.disposition == Disposition::Create {
+        return Err(VfsError::Exists);
+    }
+    let full = join(&loc.parent_path, disk);
+    let opath = root.open_beneath(&full, libc::O_PATH).map_err(map_io)?;
+    let st = sys::fstatx(opath.as_fd()).map_err(map_io)?;
+    let is_dir = meta::is_dir(&st);
+    if !is_dir && !meta::is_file(&st) {
+        return Err(VfsError::AccessDenied);
+    }
+    check_kind(opts.kind, is_dir)?;
+    let action = existing_action(opts.disposition);
+    let truncate = action != CreateAction::Opened;
+    if truncate && is_dir {
+        return Err(VfsError::IsADirectory);
+    }
+    let access = if is_dir {
+        Access::PathOnly
+    } else if opts.write || truncate {
+        Access::ReadWrite
+    } else if opts.read {
+        Access::Read
+    } else {
+        Access::PathOnly
+    };
+    let fd = match access {
+        Access::PathOnly => opath,
+        Access::Read | Access::ReadWrite => {
+            let mut flags = if access == Access::Read {
+                libc::O_RDONLY
+            } else {
+                libc::O_RDWR
+            };
+            if truncate {
+                flags |= libc::O_TRUNC;
+            }
+            // Reopen the very inode checked above through its /proc magic link.
+            sys::open_path(&sys::proc_path(opath.as_fd()), flags | libc::O_NOCTTY)
+                .map_err(map_io)?
+        }
+    };
+    if truncate {
+        let creation = if action == CreateAction::Superseded {
+            now_filetime()
+        } else {
+            build_stat(&st, read_dos(XattrTarget::Fd(fd.as_fd())).as_ref()).creation_time
+        };
+        let dos = DosInfo {
+            attributes: (opts.attributes & attr::SETTABLE) | attr::ARCHIVE,
+            creation,
+        };
+        write_dos(fd.as_fd(), &dos)?;
+        reserve(fd.as_fd(), opts.allocation_size)?;
+    }
+    opened(root, fd, full, is_dir, access, action)
+}
+
+fn create_new(root: &Arc<Root>, loc: &Located, opts: &OpenOptions) -> VfsResult<Opened> {
+    if matches!(opts.disposition, Disposition::Open | Disposition::Overwrite) {
+        return Err(VfsError::NotFound);
+    }
+    let name = cstr(&loc.name)?;
+    let parent = loc.parent.as_fd();
+    let is_dir = opts.kind == Kind::Directory;
+    let (fd, access) = if is_dir {
+        sys::mkdirat(parent, &name, DIR_MODE).map_err(map_io)?;
+        let fd = sys::openat(
+            parent,
+            &name,
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            0,
+        )
+        .map_err(map_io)?;
+        (fd, Access::PathOnly)
+    } else {
+        let flags = libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_NOCTTY;
+        let fd = sys::openat(parent, &name, flags, FILE_MODE).map_err(map_io)?;
+        (fd, Access::ReadWrite)
+    };
+    root.invalidate(parent);
+    let mut attributes = opts.attributes & attr::SETTABLE;
+    if !is_dir {
+        attributes |= attr::ARCHIVE;
+        reserve(fd.as_fd(), opts.allocation_size)?;
+    }
+    let dos = DosInfo {
+        attributes,
+        creation: now_filetime(),
+    };
+    write_dos(fd.as_fd(), &dos)?;
+    let path = join(&loc.parent_path, &loc.name);
+    opened(root, fd, path, is_dir, access, CreateAction::Created)
+}
+
+/// Metadata of `path`.
+pub(crate) fn stat(root: &Root, path: &str) -> VfsResult<FileStat> {
+    let comps = split_path(path)?;
+    let full = if comps.is_empty() {
+        String::new()
+    } else {
+        let loc = root.locate(&comps)?;
+        let disk = loc.disk.ok_or(VfsError::NotFound)?;
+        join(&loc.parent_path, &disk)
+    };
+    let fd = root.open_beneath(&full, libc::O_PATH).map_err(map_io)?;
+    stat_fd(fd.as_fd())
+}
+
+fn map_rename(e: std::io::Error) -> VfsError {
+    match e.raw_os_error() {
+        // Another mount inside the share, or a directory moved into itself.
+        Some(libc::EXDEV | libc::EINVAL) => VfsError::AccessDenied,
+        _ => map_io(e),
+    }
+}
+
+/// Renames `from` to `to` (see [`crate::Vfs::rename`]).
+pub(crate) fn rename(root: &Root, from: &str, to: &str, replace: bool) -> VfsResult<()> {
+    let from_comps = split_path(from)?;
+    let to_comps = split_path(to)?;
+    if from_comps.is_empty() || to_comps.is_empty() {
+        return Err(VfsError::AccessDenied);
+    }
+    let src = root.locate(&from_comps)?;
+    let src_disk = src.disk.as_deref().ok_or(VfsError::NotFound)?;
+    let dst = root.locate(&to_comps)?;
+    let src_name = cstr(src_disk)?;
+    let new_name = cstr(&dst.name)?;
+    let (sp, dp) = (src.parent.as_fd(), dst.parent.as_fd());
+    let src_st = sys::statx(sp, &src_name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+    match dst.disk.as_deref() {
+        Some(target) => {
+            let target_name = cstr(target)?;
+            let tst = sys::statx(dp, &target_name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+            if dev_ino(&tst) == dev_ino(&src_st) {
+                // The same object: a case-only rename, or a no-op.
+                let same_dir = sys::fstatx(sp).map(|s| dev_ino(&s)).ok()
+                    == sys::fstatx(dp).map(|s| dev_ino(&s)).ok();
+                if !(same_dir && src_disk == dst.name) {
+                    sys::renameat2(sp, &src_name, dp, &new_name, false).map_err(map_rename)?;
+                }
+            } else {
+                if !replace {
+                    return Err(VfsError::Exists);
+                }
+                if meta::is_dir(&tst) {
+                    return Err(VfsError::AccessDenied);
+                }
+                sys::renameat2(sp, &src_name, dp, &target_name, false).map_err(map_rename)?;
+                if target != dst.name {
+                    // Take the case the client asked for; the replace itself already happened.
+                    let _ = sys::renameat2(dp, &target_name, dp, &new_name, true);
+                }
+            }
+        }
+        None => match sys::renameat2(sp, &src_name, dp, &new_name, true) {
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                // The filesystem lacks RENAME_NOREPLACE; the lookup above found no target.
+                sys::renameat2(sp, &src_name, dp, &new_name, false).map_err(map_rename)?
+            }
+            other => other.map_err(map_rename)?,
+        },
+    }
+    root.invalidate(sp);
+    root.invalidate(dp);
+    Ok(())
+}
+
+/// Removes the file or empty directory at `path`.
+pub(crate) fn remove(root: &Root, path: &str) -> VfsResult<()> {
+    let comps = split_path(path)?;
+    if comps.is_empty() {
+        return Err(VfsError::AccessDenied);
+    }
+    let loc = root.locate(&comps)?;
+    let disk = loc.disk.as_deref().ok_or(VfsError::NotFound)?;
+    let name = cstr(disk)?;
+    let parent = loc.parent.as_fd();
+    let st = sys::statx(parent, &name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+    sys::unlinkat(parent, &name, meta::is_dir(&st)).map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOTEMPTY | libc::EEXIST) => VfsError::NotEmpty,
+        _ => map_io(e),
+    })?;
+    root.invalidate(parent);
+    Ok(())
+}
+
+/// Space figures from fstatvfs of the root.
+pub(crate) fn fs_info(root: &Root) -> VfsResult<FsInfo> {
+    let s = sys::fstatvfs(root.fd()).map_err(map_io)?;
+    let fsid: u64 = s.f_fsid;
+    Ok(FsInfo {
+        block_size: u32::try_from(s.f_frsize).unwrap_or(4096),
+        total_blocks: s.f_blocks,
+        available_blocks: s.f_bavail,
+        free_blocks: s.f_bfree,
+        serial: (fsid ^ (fsid >> 32)) as u32,
+    })
+}

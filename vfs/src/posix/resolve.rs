@@ -1,0 +1,210 @@
+//! Confined, case-insensitive path resolution beneath the share root.
+//!
+//! Every open goes through [`Root::open_beneath`]: openat2(2) with RESOLVE_BENEATH |
+//! RESOLVE_NO_MAGICLINKS relative to the root's O_PATH descriptor, so symlinks that stay inside
+//! the root work and ones that leave it fail (EXDEV -> `Escape`). Without openat2 (ENOSYS) the
+//! path is walked one component at a time with O_NOFOLLOW and symlinks are refused.
+
+use super::case_cache::{CaseCache, Lookup};
+use super::errors::map_io;
+use super::meta::{dev_ino, is_symlink, mtime_ns};
+use super::sys;
+use crate::names::{fold, join};
+use crate::{VfsError, VfsResult};
+use std::ffi::{CString, OsStr};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// Directories whose names the case cache holds at most.
+const CASE_CACHE_DIRS: usize = 4096;
+
+/// A name as a C string (names never hold NUL: paths are checked first).
+pub(crate) fn cstr(name: &str) -> VfsResult<CString> {
+    CString::new(name).map_err(|_| VfsError::InvalidName)
+}
+
+/// `/proc/self/fd/N` as a filesystem path.
+pub(crate) fn fd_dir_path(fd: BorrowedFd<'_>) -> std::path::PathBuf {
+    Path::new(OsStr::from_bytes(sys::proc_path(fd).as_bytes())).to_path_buf()
+}
+
+/// Where the last component of a path is, or would be.
+pub(crate) struct Located {
+    /// The parent directory (O_PATH).
+    pub(crate) parent: OwnedFd,
+    /// The parent's path in on-disk case.
+    pub(crate) parent_path: String,
+    /// The last component as the client gave it.
+    pub(crate) name: String,
+    /// The existing entry's on-disk name, if one folds alike.
+    pub(crate) disk: Option<String>,
+}
+
+/// The share root and the state shared by all opens beneath it.
+pub(crate) struct Root {
+    fd: OwnedFd,
+    cache: Mutex<CaseCache>,
+    openat2: AtomicBool,
+}
+
+impl Root {
+    /// Wraps an O_PATH descriptor of the root; probes openat2 unless told not to use it.
+    pub(crate) fn new(fd: OwnedFd, try_openat2: bool) -> Self {
+        let usable = try_openat2
+            && match sys::openat2_beneath(fd.as_fd(), c".", libc::O_PATH | libc::O_DIRECTORY, 0) {
+                Ok(_) => true,
+                Err(e) => !matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)),
+            };
+        Self {
+            fd,
+            cache: Mutex::new(CaseCache::new(CASE_CACHE_DIRS)),
+            openat2: AtomicBool::new(usable),
+        }
+    }
+
+    /// The root descriptor.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    fn cache(&self) -> MutexGuard<'_, CaseCache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Opens the on-disk relative path `disk` ("" = the root) with `flags`, never leaving the root.
+    pub(crate) fn open_beneath(&self, disk: &str, flags: libc::c_int) -> io::Result<OwnedFd> {
+        let rel = if disk.is_empty() { "." } else { disk };
+        let c = CString::new(rel).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+        if self.openat2.load(Ordering::Relaxed) {
+            match sys::openat2_beneath(self.fd(), &c, flags, 0) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                    self.openat2.store(false, Ordering::Relaxed);
+                }
+                other => return other,
+            }
+        }
+        self.walk_no_symlinks(disk, flags)
+    }
+
+    /// The fallback: one openat per component, O_NOFOLLOW everywhere, symlinks refused (ELOOP).
+    fn walk_no_symlinks(&self, disk: &str, flags: libc::c_int) -> io::Result<OwnedFd> {
+        if disk.is_empty() {
+            return sys::openat(self.fd(), c".", flags, 0);
+        }
+        let comps: Vec<&str> = disk.split('/').collect();
+        let mut cur: Option<OwnedFd> = None;
+        for (i, comp) in comps.iter().enumerate() {
+            if comp.is_empty() || *comp == "." || *comp == ".." {
+                return Err(io::Error::from_raw_os_error(libc::EXDEV));
+            }
+            let name =
+                CString::new(*comp).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+            let dir = cur.as_ref().map_or(self.fd(), |f| f.as_fd());
+            let last = i + 1 == comps.len();
+            let fd = if last {
+                sys::openat(dir, &name, flags | libc::O_NOFOLLOW, 0)?
+            } else {
+                sys::openat(
+                    dir,
+                    &name,
+                    libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                    0,
+                )?
+            };
+            if last && flags & libc::O_PATH != 0 && is_symlink(&sys::fstatx(fd.as_fd())?) {
+                return Err(io::Error::from_raw_os_error(libc::ELOOP));
+            }
+            cur = Some(fd);
+        }
+        cur.ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
+    }
+
+    /// The on-disk name in `dir` that folds like `name`: the exact name if present (one statx),
+    /// else through the case cache; `None` if there is none.
+    pub(crate) fn find_name(&self, dir: BorrowedFd<'_>, name: &str) -> VfsResult<Option<String>> {
+        match sys::statx(dir, &cstr(name)?, libc::AT_SYMLINK_NOFOLLOW) {
+            Ok(_) => return Ok(Some(name.to_owned())),
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(map_io(e)),
+        }
+        let st = sys::fstatx(dir).map_err(map_io)?;
+        let (key, mtime) = (dev_ino(&st), mtime_ns(&st));
+        let folded = fold(name);
+        if let Lookup::Hit(found) = self.cache().lookup(key, mtime, &folded) {
+            return Ok(found);
+        }
+        let names = list_names(dir)?;
+        let mut found: Option<&String> = None;
+        for n in names.iter().filter(|n| fold(n) == folded) {
+            if found.is_none_or(|f| n < f) {
+                found = Some(n);
+            }
+        }
+        let found = found.cloned();
+        self.cache().insert(key, mtime, names);
+        Ok(found)
+    }
+
+    /// Forgets the cached names of directory `dir` (after this server changed it).
+    pub(crate) fn invalidate(&self, dir: BorrowedFd<'_>) {
+        if let Ok(st) = sys::fstatx(dir) {
+            self.cache().invalidate(dev_ino(&st));
+        }
+    }
+
+    /// Opens the directory named by `comps` (O_PATH) and returns its on-disk path. A missing
+    /// component, or one that is not a directory, is `PathNotFound`.
+    pub(crate) fn resolve_dir(&self, comps: &[&str]) -> VfsResult<(OwnedFd, String)> {
+        let given = comps.join("/");
+        let dir_flags = libc::O_PATH | libc::O_DIRECTORY;
+        match self.open_beneath(&given, dir_flags) {
+            Ok(fd) => return Ok((fd, given)),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => {}
+            Err(e) => return Err(map_io(e)),
+        }
+        let mut cur = self.open_beneath("", dir_flags).map_err(map_io)?;
+        let mut path = String::new();
+        for comp in comps {
+            let disk = self
+                .find_name(cur.as_fd(), comp)?
+                .ok_or(VfsError::PathNotFound)?;
+            path = join(&path, &disk);
+            cur = self
+                .open_beneath(&path, dir_flags)
+                .map_err(|e| match e.raw_os_error() {
+                    Some(libc::ENOENT | libc::ENOTDIR) => VfsError::PathNotFound,
+                    _ => map_io(e),
+                })?;
+        }
+        Ok((cur, path))
+    }
+
+    /// Resolves the parent of non-empty `comps` and looks up the last component in it.
+    pub(crate) fn locate(&self, comps: &[&str]) -> VfsResult<Located> {
+        let (name, dirs) = comps.split_last().ok_or(VfsError::InvalidName)?;
+        let (parent, parent_path) = self.resolve_dir(dirs)?;
+        let disk = self.find_name(parent.as_fd(), name)?;
+        Ok(Located {
+            parent,
+            parent_path,
+            name: (*name).to_owned(),
+            disk,
+        })
+    }
+}
+
+/// The UTF-8 names in directory `dir` (others cannot be named by a client and are skipped).
+fn list_names(dir: BorrowedFd<'_>) -> VfsResult<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(fd_dir_path(dir)).map_err(map_io)? {
+        let entry = entry.map_err(map_io)?;
+        if let Ok(name) = entry.file_name().into_string() {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,312 @@
+//! The only module with `unsafe` code: small safe wrappers over the Linux system calls the POSIX
+//! backend needs (openat2, openat, statx, mkdirat, unlinkat, renameat2, xattrs, fallocate,
+//! utimensat, fstatvfs). Each wrapper checks its result and returns `io::Result`.
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, CString};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// Largest extended attribute value Linux allows (XATTR_SIZE_MAX).
+const XATTR_SIZE_MAX: usize = 65_536;
+
+fn check(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+fn owned(fd: libc::c_long) -> io::Result<OwnedFd> {
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let raw = RawFd::try_from(fd).map_err(|_| io::Error::from_raw_os_error(libc::EBADF))?;
+    // SAFETY: the kernel just returned this descriptor to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// `/proc/self/fd/N`: a path naming exactly the object behind `fd`.
+pub(crate) fn proc_path(fd: BorrowedFd<'_>) -> CString {
+    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default()
+}
+
+/// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS: `path` may not leave `dir`.
+pub(crate) fn openat2_beneath(
+    dir: BorrowedFd<'_>,
+    path: &CStr,
+    flags: libc::c_int,
+    mode: u32,
+) -> io::Result<OwnedFd> {
+    // SAFETY: open_how is plain integers; all-zero is a valid value.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.mode = if flags & libc::O_CREAT != 0 {
+        u64::from(mode)
+    } else {
+        0
+    };
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: valid fd, NUL-terminated path, pointer and size of a live open_how.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            &how as *const libc::open_how,
+            size_of::<libc::open_how>(),
+        )
+    };
+    owned(r)
+}
+
+/// openat(2) relative to `dir` (which may be an O_PATH descriptor).
+pub(crate) fn openat(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    flags: libc::c_int,
+    mode: u32,
+) -> io::Result<OwnedFd> {
+    // SAFETY: valid fd and NUL-terminated name.
+    let r = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            flags | libc::O_CLOEXEC,
+            mode,
+        )
+    };
+    owned(libc::c_long::from(r))
+}
+
+/// open(2) of an absolute path (used only for `/proc/self/fd/N` reopens).
+pub(crate) fn open_path(path: &CStr, flags: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: NUL-terminated path.
+    let r = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC) };
+    owned(libc::c_long::from(r))
+}
+
+/// statx(2) of `name` in `dir`; an empty name with AT_EMPTY_PATH stats `dir` itself.
+pub(crate) fn statx(
+    dir: BorrowedFd<'_>,
+    name: &CStr,
+    flags: libc::c_int,
+) -> io::Result<libc::statx> {
+    // SAFETY: statx is plain integers; all-zero is valid and the kernel fills it.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd, NUL-terminated name, pointer to a live statx.
+    check(unsafe {
+        libc::statx(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            flags | libc::AT_STATX_SYNC_AS_STAT,
+            libc::STATX_BASIC_STATS | libc::STATX_BTIME,
+            &mut st,
+        )
+    })?;
+    Ok(st)
+}
+
+/// statx(2) of the object behind `fd` itself.
+pub(crate) fn fstatx(fd: BorrowedFd<'_>) -> io::Result<libc::statx> {
+    statx(fd, c"", libc::AT_EMPTY_PATH)
+}
+
+/// mkdirat(2).
+pub(crate) fn mkdirat(dir: BorrowedFd<'_>, name: &CStr, mode: u32) -> io::Result<()> {
+    // SAFETY: valid fd and NUL-terminated name.
+    check(unsafe { libc::mkdirat(dir.as_raw_fd(), name.as_ptr(), mode) }).map(drop)
+}
+
+/// unlinkat(2); `dir_flag` removes a directory (AT_REMOVEDIR).
+pub(crate) fn unlinkat(dir: BorrowedFd<'_>, name: &CStr, remove_dir: bool) -> io::Result<()> {
+    let flags = if remove_dir { libc::AT_REMOVEDIR } else { 0 };
+    // SAFETY: valid fd and NUL-terminated name.
+    check(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), flags) }).map(drop)
+}
+
+/// renameat2(2); `no_replace` sets RENAME_NOREPLACE.
+pub(crate) fn renameat2(
+    from_dir: BorrowedFd<'_>,
+    from: &CStr,
+    to_dir: BorrowedFd<'_>,
+    to: &CStr,
+    no_replace: bool,
+) -> io::Result<()> {
+    let flags = if no_replace {
+        libc::RENAME_NOREPLACE
+    } else {
+        0
+    };
+    // SAFETY: valid fds and NUL-terminated names.
+    check(unsafe {
+        libc::renameat2(
+            from_dir.as_raw_fd(),
+            from.as_ptr(),
+            to_dir.as_raw_fd(),
+            to.as_ptr(),
+            flags,
+        )
+    })
+    .map(drop)
+}
+
+/// Where an extended attribute lives.
+#[derive(Clone, Copy)]
+pub(crate) enum XattrTarget<'a> {
+    /// An open descriptor (an O_PATH one falls back to its /proc path).
+    Fd(BorrowedFd<'a>),
+    /// A path whose last component is not followed if it is a symlink.
+    NoFollowPath(&'a CStr),
+}
+
+/// Reads an extended attribute; `None` when it is absent.
+pub(crate) fn get_xattr(target: XattrTarget<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
+    match get_xattr_once(target, name) {
+        Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
+            if let XattrTarget::Fd(fd) = target {
+                let path = proc_path(fd);
+                return get_xattr_follow(&path, name);
+            }
+            Err(e)
+        }
+        other => other,
+    }
+}
+
+fn get_xattr_follow(path: &CStr, name: &CStr) -> io::Result<Option<Vec<u8>>> {
+    xattr_read_loop(|buf, len| {
+        // SAFETY: NUL-terminated strings; buf is valid for len bytes (or null with len 0).
+        unsafe { libc::getxattr(path.as_ptr(), name.as_ptr(), buf, len) }
+    })
+}
+
+fn get_xattr_once(target: XattrTarget<'_>, name: &CStr) -> io::Result<Option<Vec<u8>>> {
+    match target {
+        XattrTarget::Fd(fd) => xattr_read_loop(|buf, len| {
+            // SAFETY: valid fd, NUL-terminated name; buf is valid for len bytes (or null, 0).
+            unsafe { libc::fgetxattr(fd.as_raw_fd(), name.as_ptr(), buf, len) }
+        }),
+        XattrTarget::NoFollowPath(path) => xattr_read_loop(|buf, len| {
+            // SAFETY: NUL-terminated strings; buf is valid for len bytes (or null, 0).
+            unsafe { libc::lgetxattr(path.as_ptr(), name.as_ptr(), buf, len) }
+        }),
+    }
+}
+
+/// Asks the size, allocates at most XATTR_SIZE_MAX, reads; retries if it grew meanwhile.
+fn xattr_read_loop(
+    mut call: impl FnMut(*mut libc::c_void, usize) -> libc::ssize_t,
+) -> io::Result<Option<Vec<u8>>> {
+    for _ in 0..4 {
+        let size = call(std::ptr::null_mut(), 0);
+        if size < 0 {
+            let e = io::Error::last_os_error();
+            return if e.raw_os_error() == Some(libc::ENODATA) {
+                Ok(None)
+            } else {
+                Err(e)
+            };
+        }
+        let size = usize::try_from(size).unwrap_or(0).min(XATTR_SIZE_MAX);
+        let mut buf = vec![0u8; size];
+        let got = call(buf.as_mut_ptr().cast(), buf.len());
+        if got < 0 {
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::ERANGE) => continue,
+                Some(libc::ENODATA) => return Ok(None),
+                _ => return Err(e),
+            }
+        }
+        buf.truncate(usize::try_from(got).unwrap_or(0));
+        return Ok(Some(buf));
+    }
+    Err(io::Error::from_raw_os_error(libc::ERANGE))
+}
+
+/// Writes an extended attribute on `fd` (an O_PATH one through its /proc path).
+pub(crate) fn set_xattr(fd: BorrowedFd<'_>, name: &CStr, value: &[u8]) -> io::Result<()> {
+    // SAFETY: valid fd, NUL-terminated name, value valid for its length.
+    let r = unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    match check(r) {
+        Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
+            let path = proc_path(fd);
+            // SAFETY: NUL-terminated strings, value valid for its length.
+            let r = unsafe {
+                libc::setxattr(
+                    path.as_ptr(),
+                    name.as_ptr(),
+                    value.as_ptr().cast(),
+                    value.len(),
+                    0,
+                )
+            };
+            check(r).map(drop)
+        }
+        other => other.map(drop),
+    }
+}
+
+/// fallocate(2).
+pub(crate) fn fallocate(
+    fd: BorrowedFd<'_>,
+    keep_size: bool,
+    offset: i64,
+    len: i64,
+) -> io::Result<()> {
+    let mode = if keep_size {
+        libc::FALLOC_FL_KEEP_SIZE
+    } else {
+        0
+    };
+    // SAFETY: valid fd; plain integers.
+    check(unsafe { libc::fallocate(fd.as_raw_fd(), mode, offset, len) }).map(drop)
+}
+
+/// Sets access and modification times (seconds, nanoseconds); `None` leaves one unchanged.
+pub(crate) fn set_file_times(
+    fd: BorrowedFd<'_>,
+    atime: Option<(i64, u32)>,
+    mtime: Option<(i64, u32)>,
+) -> io::Result<()> {
+    let spec = |t: Option<(i64, u32)>| match t {
+        Some((s, ns)) => libc::timespec {
+            tv_sec: s,
+            tv_nsec: libc::c_long::from(ns.min(999_999_999)),
+        },
+        None => libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+    };
+    let times = [spec(atime), spec(mtime)];
+    // SAFETY: valid fd and a live array of two timespecs.
+    match check(unsafe { libc::futimens(fd.as_raw_fd(), times.as_ptr()) }) {
+        Err(e) if e.raw_os_error() == Some(libc::EBADF) => {
+            let path = proc_path(fd);
+            // SAFETY: NUL-terminated path and a live array of two timespecs.
+            check(unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times.as_ptr(), 0) })
+                .map(drop)
+        }
+        other => other.map(drop),
+    }
+}
+
+/// fstatvfs(3) of the filesystem holding `fd`.
+pub(crate) fn fstatvfs(fd: BorrowedFd<'_>) -> io::Result<libc::statvfs> {
+    // SAFETY: statvfs is plain integers; all-zero is valid.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid fd and pointer to a live statvfs.
+    check(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) })?;
+    Ok(st)
+}
