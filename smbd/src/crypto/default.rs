@@ -35,8 +35,8 @@ struct RustCryptoMac;
 impl MacProvider for RustCryptoMac {
     fn hmac_sha256(&self, key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
         // HMAC hashes over-long keys and pads short ones, so every key length is valid.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
-            .expect("HMAC accepts keys of any length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts keys of any length");
         for part in parts {
             mac.update(part);
         }
@@ -241,7 +241,10 @@ mod tests {
             let (a, b) = msg[..len].split_at(len / 3);
             assert_eq!(mac.aes_cmac(&key, &[a, &[], b]).unwrap(), got);
         }
-        assert_eq!(mac.aes_cmac(&key[..15], &[]), Err(CryptoError::BadKeyLength));
+        assert_eq!(
+            mac.aes_cmac(&key[..15], &[]),
+            Err(CryptoError::BadKeyLength)
+        );
     }
 
     /// RFC 4231 section 4.2 (HMAC-SHA256 test case 1).
@@ -261,8 +264,10 @@ mod tests {
         let got = DEFAULT_PROVIDER.hash.sha512(&[b"a", b"bc"]);
         assert_eq!(
             got.to_vec(),
-            hex("ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
-                 2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f")
+            hex(
+                "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
+                 2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+            )
         );
     }
 
@@ -344,7 +349,14 @@ mod tests {
             Err(CryptoError::BadNonceLength)
         );
         assert_eq!(
-            aead.open_in_place(Cipher::Aes128Gcm, &[0; 16], &[0; 11], &[], &mut buf, &[0; 16]),
+            aead.open_in_place(
+                Cipher::Aes128Gcm,
+                &[0; 16],
+                &[0; 11],
+                &[],
+                &mut buf,
+                &[0; 16]
+            ),
             Err(CryptoError::BadNonceLength)
         );
     }

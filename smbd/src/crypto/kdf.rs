@@ -199,8 +199,13 @@ mod tests {
         let full: Vec<u8> = (0..32).collect();
         let preauth = [7u8; 64];
         for cipher in [Cipher::Aes256Ccm, Cipher::Aes256Gcm] {
-            let keys =
-                derive_session_keys(&DEFAULT_PROVIDER, 0x0311, &full, Some(&preauth), Some(cipher));
+            let keys = derive_session_keys(
+                &DEFAULT_PROVIDER,
+                0x0311,
+                &full,
+                Some(&preauth),
+                Some(cipher),
+            );
             assert_eq!(keys.encryption.len(), 32);
             assert_eq!(keys.decryption.len(), 32);
             assert_eq!(keys.signing.len(), 16);

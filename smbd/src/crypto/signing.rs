@@ -99,11 +99,7 @@ pub fn verify_message(p: &CryptoProvider, alg: SigningAlgorithm, key: &[u8], msg
         return false;
     };
     let zero = [0u8; 16];
-    let parts: [&[u8]; 3] = [
-        &msg[..SIGNATURE_OFFSET],
-        &zero,
-        &msg[HEADER_LEN..],
-    ];
+    let parts: [&[u8]; 3] = [&msg[..SIGNATURE_OFFSET], &zero, &msg[HEADER_LEN..]];
     match compute(p, alg, key, &header, &parts) {
         Ok(expected) => bool::from(expected.ct_eq(&header[SIGNATURE_OFFSET..])),
         Err(_) => false,
@@ -142,12 +138,18 @@ mod tests {
             msg[SIGNATURE_OFFSET..HEADER_LEN].fill(0xEE); // stale signature is overwritten
             sign_message(&DEFAULT_PROVIDER, alg, &key, &mut msg).unwrap();
             assert_ne!(&msg[SIGNATURE_OFFSET..HEADER_LEN], &[0u8; 16]);
-            assert!(verify_message(&DEFAULT_PROVIDER, alg, &key, &msg), "{alg:?}");
+            assert!(
+                verify_message(&DEFAULT_PROVIDER, alg, &key, &msg),
+                "{alg:?}"
+            );
 
             for at in [0usize, 20, SIGNATURE_OFFSET, 70, 99] {
                 let mut bad = msg.clone();
                 bad[at] ^= 0x01;
-                assert!(!verify_message(&DEFAULT_PROVIDER, alg, &key, &bad), "{alg:?} {at}");
+                assert!(
+                    !verify_message(&DEFAULT_PROVIDER, alg, &key, &bad),
+                    "{alg:?} {at}"
+                );
             }
             let mut wrong_key = key;
             wrong_key[0] ^= 1;
@@ -160,15 +162,30 @@ mod tests {
     fn short_message_and_bad_key_are_errors() {
         let mut short = [0u8; 63];
         assert_eq!(
-            sign_message(&DEFAULT_PROVIDER, SigningAlgorithm::AesCmac, &[0; 16], &mut short),
+            sign_message(
+                &DEFAULT_PROVIDER,
+                SigningAlgorithm::AesCmac,
+                &[0; 16],
+                &mut short
+            ),
             Err(CryptoError::Short)
         );
         let mut msg = sample_message(0, 1, 1);
         assert_eq!(
-            sign_message(&DEFAULT_PROVIDER, SigningAlgorithm::AesGmac, &[0; 15], &mut msg),
+            sign_message(
+                &DEFAULT_PROVIDER,
+                SigningAlgorithm::AesGmac,
+                &[0; 15],
+                &mut msg
+            ),
             Err(CryptoError::BadKeyLength)
         );
-        assert!(!verify_message(&DEFAULT_PROVIDER, SigningAlgorithm::AesCmac, &[0; 3], &msg));
+        assert!(!verify_message(
+            &DEFAULT_PROVIDER,
+            SigningAlgorithm::AesCmac,
+            &[0; 3],
+            &msg
+        ));
     }
 
     #[test]
@@ -188,11 +205,26 @@ mod tests {
     fn gmac_role_bit_changes_signature() {
         let key = [9u8; 16];
         let mut resp = sample_message(FLAG_SERVER_TO_REDIR, 5, 3);
-        sign_message(&DEFAULT_PROVIDER, SigningAlgorithm::AesGmac, &key, &mut resp).unwrap();
+        sign_message(
+            &DEFAULT_PROVIDER,
+            SigningAlgorithm::AesGmac,
+            &key,
+            &mut resp,
+        )
+        .unwrap();
         let mut as_request = resp.clone();
         as_request[FLAGS_OFFSET] &= !1;
         let mut resigned = as_request.clone();
-        sign_message(&DEFAULT_PROVIDER, SigningAlgorithm::AesGmac, &key, &mut resigned).unwrap();
-        assert_ne!(resigned[SIGNATURE_OFFSET..HEADER_LEN], resp[SIGNATURE_OFFSET..HEADER_LEN]);
+        sign_message(
+            &DEFAULT_PROVIDER,
+            SigningAlgorithm::AesGmac,
+            &key,
+            &mut resigned,
+        )
+        .unwrap();
+        assert_ne!(
+            resigned[SIGNATURE_OFFSET..HEADER_LEN],
+            resp[SIGNATURE_OFFSET..HEADER_LEN]
+        );
     }
 }

@@ -12,6 +12,6 @@ pub(crate) fn hex(text: &str) -> Vec<u8> {
             _ => panic!("not a hex digit: {b}"),
         })
         .collect();
-    assert!(digits.len() % 2 == 0, "odd number of hex digits");
+    assert_eq!(digits.len() & 1, 0, "odd number of hex digits");
     digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect()
 }

@@ -91,8 +91,7 @@ fn split_header(
         return Err(CryptoError::Short);
     }
     let (head, body) = buf.split_at_mut(TRANSFORM_HEADER_LEN);
-    let head: &mut [u8; TRANSFORM_HEADER_LEN] =
-        head.try_into().map_err(|_| CryptoError::Short)?;
+    let head: &mut [u8; TRANSFORM_HEADER_LEN] = head.try_into().map_err(|_| CryptoError::Short)?;
     Ok((head, body))
 }
 
@@ -120,13 +119,9 @@ pub fn encrypt_in_place(
         session_id,
     };
     header.write(head);
-    let tag = p.aead.seal_in_place(
-        cipher,
-        key,
-        &nonce[..nonce_len],
-        &head[AAD_OFFSET..],
-        body,
-    )?;
+    let tag = p
+        .aead
+        .seal_in_place(cipher, key, &nonce[..nonce_len], &head[AAD_OFFSET..], body)?;
     head[4..20].copy_from_slice(&tag);
     Ok(())
 }
@@ -257,7 +252,10 @@ mod tests {
         }
         let mut bad = out.clone();
         bad[0] = 0xFE;
-        assert_eq!(TransformHeader::parse(&bad), Err(CryptoError::BadProtocolId));
+        assert_eq!(
+            TransformHeader::parse(&bad),
+            Err(CryptoError::BadProtocolId)
+        );
         let mut bad = out.clone();
         bad[42] = 2;
         assert_eq!(TransformHeader::parse(&bad), Err(CryptoError::BadFlags));

@@ -152,8 +152,7 @@ fn enc30_responses() {
          74657374696E67",
     );
     let mut buf = read_resp.clone();
-    let header =
-        decrypt_in_place(&DEFAULT_PROVIDER, Cipher::Aes128Ccm, &key, &mut buf).unwrap();
+    let header = decrypt_in_place(&DEFAULT_PROVIDER, Cipher::Aes128Ccm, &key, &mut buf).unwrap();
     assert_eq!(header.original_size, 0x67);
     assert_eq!(&buf[TRANSFORM_HEADER_LEN..], &read_plain[..]);
 }
@@ -173,8 +172,8 @@ fn encrypt_message_with_fixed_nonce_is_reproducible() {
     };
     let key = hex("8FE2B57EC34D2DB5B1A9727F526BBDB5");
     let plain = b"\xfeSMB some response bytes".to_vec();
-    let sealed = encrypt_message(&provider, Cipher::Aes128Ccm, &key, 0x8e40014000011, &plain)
-        .unwrap();
+    let sealed =
+        encrypt_message(&provider, Cipher::Aes128Ccm, &key, 0x8e40014000011, &plain).unwrap();
     let header = TransformHeader::parse(&sealed).unwrap();
     assert_eq!(header.nonce[..11], NONCE);
     assert_eq!(header.nonce[11..], [0; 5]);
@@ -321,7 +320,9 @@ fn anatomy_smb311_second_channel_negotiate_hash() {
     preauth_update(&DEFAULT_PROVIDER, &mut hash, &request);
     assert_eq!(
         hash.to_vec(),
-        hex("F035C2B2BAB116E0DCF6A74E26670604D1BF6DDA065913AF7C30E93C1F025AC3CE2DD44D4DE26524
-             A785E5D8E06AF0BE1C74296FEF05B045C3793A12B32C49DF")
+        hex(
+            "F035C2B2BAB116E0DCF6A74E26670604D1BF6DDA065913AF7C30E93C1F025AC3CE2DD44D4DE26524
+             A785E5D8E06AF0BE1C74296FEF05B045C3793A12B32C49DF"
+        )
     );
 }
