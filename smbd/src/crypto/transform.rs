@@ -347,4 +347,30 @@ mod tests {
         let opened = decrypt_message(&DEFAULT_PROVIDER, Cipher::Aes256Ccm, &key, &sealed).unwrap();
         assert!(opened.is_empty());
     }
+
+    /// Arbitrary bytes (with and without a valid header prefix) never panic.
+    #[test]
+    fn arbitrary_input_is_an_error_not_a_panic() {
+        let mut state: u32 = 0x1234_5678;
+        for len in 0..160usize {
+            let mut msg: Vec<u8> = (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (state >> 24) as u8
+                })
+                .collect();
+            if len >= TRANSFORM_HEADER_LEN && len % 2 == 0 {
+                msg[..4].copy_from_slice(&PROTOCOL_ID);
+                msg[42..44].copy_from_slice(&1u16.to_le_bytes());
+                let size = (len - TRANSFORM_HEADER_LEN) as u32;
+                msg[36..40].copy_from_slice(&size.to_le_bytes());
+            }
+            for cipher in CIPHERS {
+                let key = vec![0u8; cipher.key_len()];
+                assert!(decrypt_message(&DEFAULT_PROVIDER, cipher, &key, &msg).is_err());
+                let mut copy = msg.clone();
+                assert!(decrypt_in_place(&DEFAULT_PROVIDER, cipher, &key, &mut copy).is_err());
+            }
+        }
+    }
 }
