@@ -1,1 +1,78 @@
-//! Signing, encryption and key derivation behind a provider (to be written).
+//! Signing, encryption and key derivation of the SMB2/3 channel, behind a provider.
+//!
+//! The primitives (MACs, AEADs, SHA-512, randomness) are reached only through a
+//! [`CryptoProvider`], a struct of `&'static dyn Trait` objects, so they can be swapped:
+//! [`DEFAULT_PROVIDER`] uses the RustCrypto crates, [`NULL_PROVIDER`] is an insecure stand-in
+//! for fuzzing and benchmarks. On top of the provider this module implements the SMB
+//! constructions: key derivation (MS-SMB2 3.1.4.2, 3.3.5.5.3), message signing
+//! (3.1.4.1, 3.1.5.1), the transform header and encryption (2.2.41, 3.1.4.3, 3.3.5.2.1.1) and
+//! the 3.1.1 pre-authentication integrity hash (3.3.5.4, 3.3.5.5).
+
+mod algorithms;
+mod default;
+mod kdf;
+mod null;
+mod preauth;
+mod provider;
+mod signing;
+mod transform;
+
+#[cfg(test)]
+mod test_util;
+#[cfg(test)]
+mod vectors;
+
+pub use algorithms::{Cipher, SigningAlgorithm};
+pub use default::DEFAULT_PROVIDER;
+pub use kdf::{SessionKeys, derive_session_keys, kdf};
+pub use null::NULL_PROVIDER;
+pub use preauth::preauth_update;
+pub use provider::{AeadProvider, CryptoProvider, HashProvider, MacProvider, RandomSource};
+pub use signing::{sign_message, verify_message};
+pub use transform::{
+    TRANSFORM_HEADER_LEN, TransformHeader, decrypt_in_place, decrypt_message, encrypt_in_place,
+    encrypt_message,
+};
+
+/// Why a cryptographic operation or the parsing of a transform message failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CryptoError {
+    /// The input is shorter than the structure it must hold (e.g. < 52 bytes for a
+    /// transform header, < 64 bytes for a message to sign).
+    Short,
+    /// The transform header's ProtocolId is not 0xFD 'S' 'M' 'B'.
+    BadProtocolId,
+    /// The transform header's Flags/EncryptionAlgorithm field is not 0x0001 (encrypted).
+    BadFlags,
+    /// OriginalMessageSize does not equal the length of the ciphertext that follows.
+    SizeMismatch,
+    /// The AEAD tag (transform Signature) did not authenticate the message.
+    Auth,
+    /// A key has the wrong length for the algorithm it is used with.
+    BadKeyLength,
+    /// A nonce has the wrong length for the cipher it is used with.
+    BadNonceLength,
+    /// The message is too large for the cipher (or for OriginalMessageSize, a u32).
+    TooLarge,
+    /// The random source failed.
+    Random,
+}
+
+impl core::fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let text = match self {
+            Self::Short => "input too short",
+            Self::BadProtocolId => "transform header has a wrong ProtocolId",
+            Self::BadFlags => "transform header Flags is not 'encrypted'",
+            Self::SizeMismatch => "OriginalMessageSize does not match the ciphertext length",
+            Self::Auth => "message authentication failed",
+            Self::BadKeyLength => "key has the wrong length for the algorithm",
+            Self::BadNonceLength => "nonce has the wrong length for the cipher",
+            Self::TooLarge => "message too large",
+            Self::Random => "random source failed",
+        };
+        f.write_str(text)
+    }
+}
+
+impl std::error::Error for CryptoError {}
