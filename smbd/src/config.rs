@@ -1,1 +1,0 @@
-//! Server configuration (to be written).

@@ -1,0 +1,264 @@
+//! Server configuration: a TOML file (see `smbd/smbd.example.toml`) read into [`Config`].
+//!
+//! [`Config::parse`] is pure: it checks syntax, keys, types, ranges and names, and reports each
+//! problem as a [`ConfigError`] naming the file, line and key. [`Config::check_paths`] checks
+//! the file system separately. [`load_or_create_server_guid`] keeps the server GUID in the state
+//! directory.
+
+mod error;
+mod guid;
+mod parse;
+mod policy;
+mod reader;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+pub use error::ConfigError;
+pub use guid::{SERVER_GUID_FILE, load_or_create_server_guid};
+pub use parse::{
+    format_hex, parse_nt_hash, validate_account_name, validate_server_name, validate_share_name,
+};
+pub use policy::{Cipher, EncryptPolicy, Named, SigningAlg, SigningPolicy};
+
+/// Default listening address.
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 4445);
+/// Default for each of the maximum read, write and transact sizes (8 MiB).
+pub const DEFAULT_MAX_IO_SIZE: u32 = 8 * 1024 * 1024;
+/// Smallest allowed maximum read, write or transact size (64 KiB, the SMB 2.0.2 limit).
+pub const MIN_MAX_IO_SIZE: u32 = 64 * 1024;
+/// Largest allowed maximum read, write or transact size (16 MiB).
+pub const MAX_MAX_IO_SIZE: u32 = 16 * 1024 * 1024;
+/// Longest server name (a NetBIOS name has 15 usable characters).
+pub const MAX_SERVER_NAME_LEN: usize = 15;
+/// The RID of the first account that gives none: account `i` (0-based) defaults to `1000 + i`.
+pub const FIRST_ACCOUNT_RID: u32 = 1000;
+
+/// The whole server configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Address and port to listen on (`listen`).
+    pub listen: SocketAddr,
+    /// NetBIOS-style server name, upper case, at most 15 characters (`server_name`).
+    pub server_name: String,
+    /// Server comment shown in share enumeration (`server_comment`).
+    pub server_comment: String,
+    /// Directory for persistent state such as the server GUID (`state_dir`).
+    pub state_dir: PathBuf,
+    /// Whether signing is required (`signing`).
+    pub signing: SigningPolicy,
+    /// Server-wide encryption (`encrypt`).
+    pub encrypt: EncryptPolicy,
+    /// Ciphers in preference order (`ciphers`), never empty.
+    pub ciphers: Vec<Cipher>,
+    /// Signing algorithms in preference order (`signing_algorithms`), never empty.
+    pub signing_algorithms: Vec<SigningAlg>,
+    /// Largest READ the server offers (`max_read_size`).
+    pub max_read_size: u32,
+    /// Largest WRITE the server offers (`max_write_size`).
+    pub max_write_size: u32,
+    /// Largest IOCTL/QUERY_INFO/QUERY_DIRECTORY buffer the server offers (`max_transact_size`).
+    pub max_transact_size: u32,
+    /// Most simultaneous connections (`max_connections`).
+    pub max_connections: usize,
+    /// The credit ceiling granted per connection (`max_credits`).
+    pub max_credits: u16,
+    /// A tracing `EnvFilter` directive (`log_level`).
+    pub log_level: String,
+    /// Accept anonymous (null) sessions (`allow_anonymous`).
+    pub allow_anonymous: bool,
+    /// Accept NTLMv1 responses (`allow_ntlmv1`).
+    pub allow_ntlmv1: bool,
+    /// The shares (`[[share]]` tables).
+    pub shares: Vec<ShareConfig>,
+    /// The local accounts (`[[account]]` tables).
+    pub accounts: Vec<AccountConfig>,
+}
+
+/// One disk share.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareConfig {
+    /// Share name as clients see it (case-insensitive, unique).
+    pub name: String,
+    /// The directory the share exports.
+    pub path: PathBuf,
+    /// Refuse every modification through this share.
+    pub read_only: bool,
+    /// Encryption for this share (combined with the server-wide policy by the server).
+    pub encrypt: EncryptPolicy,
+    /// Comment shown in share enumeration.
+    pub comment: String,
+}
+
+/// One local account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountConfig {
+    /// User name, matched case-insensitively.
+    pub name: String,
+    /// NT hash (MD4 of the UTF-16LE password), from the `nt_hash` hex key.
+    pub nt_hash: [u8; 16],
+    /// Relative identifier under the machine SID.
+    pub rid: u32,
+    /// Extra group SIDs for the account's token.
+    pub groups: Vec<acl::Sid>,
+}
+
+impl std::fmt::Debug for AccountConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountConfig")
+            .field("name", &self.name)
+            .field("rid", &self.rid)
+            .field("groups", &self.groups)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccountConfig {
+    /// The account in the form the acceptor takes.
+    pub fn to_local_account(&self) -> acceptor::LocalAccount {
+        acceptor::LocalAccount {
+            name: self.name.clone(),
+            nt_hash: self.nt_hash,
+            rid: self.rid,
+            groups: self.groups.clone(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and parses the configuration file at `path`.
+    ///
+    /// Relative `state_dir` and share paths are taken relative to the file's directory, so the
+    /// meaning of a configuration does not depend on the current directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::file_level(&file, format!("cannot read: {e}")))?;
+        let mut config = Self::parse(&text, &file)?;
+        if let Some(base) = path.parent() {
+            config.resolve_relative_to(base);
+        }
+        Ok(config)
+    }
+
+    /// Parses configuration `text`; `file_name` is used in error messages only.
+    pub fn parse(text: &str, file_name: &str) -> Result<Self, ConfigError> {
+        parse::parse(text, file_name)
+    }
+
+    /// The zero-config quick start: share `share` at `share_dir`, state in `state_dir`, listen
+    /// on 127.0.0.1:`port`, account `demo` with password `demo`, signing enabled.
+    pub fn quick_start(share_dir: PathBuf, state_dir: PathBuf, port: u16) -> Self {
+        let mut config = Self::defaults();
+        config.listen = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port);
+        config.state_dir = state_dir;
+        config.signing = SigningPolicy::Enabled;
+        config.shares.push(ShareConfig {
+            name: "share".to_owned(),
+            path: share_dir,
+            read_only: false,
+            encrypt: EncryptPolicy::Off,
+            comment: "Quick start share".to_owned(),
+        });
+        config.accounts.push(AccountConfig {
+            name: "demo".to_owned(),
+            nt_hash: acceptor::nt_hash("demo"),
+            rid: FIRST_ACCOUNT_RID,
+            groups: Vec::new(),
+        });
+        config
+    }
+
+    /// The configuration every optional key defaults to, with no shares and no accounts.
+    pub fn defaults() -> Self {
+        Self {
+            listen: DEFAULT_LISTEN,
+            server_name: default_server_name(),
+            server_comment: "Rust SMB server".to_owned(),
+            state_dir: PathBuf::from("/var/lib/smbd"),
+            signing: SigningPolicy::Enabled,
+            encrypt: EncryptPolicy::Off,
+            ciphers: Cipher::DEFAULT_ORDER.to_vec(),
+            signing_algorithms: SigningAlg::DEFAULT_ORDER.to_vec(),
+            max_read_size: DEFAULT_MAX_IO_SIZE,
+            max_write_size: DEFAULT_MAX_IO_SIZE,
+            max_transact_size: DEFAULT_MAX_IO_SIZE,
+            max_connections: 10_000,
+            max_credits: 512,
+            log_level: "info".to_owned(),
+            allow_anonymous: false,
+            allow_ntlmv1: false,
+            shares: Vec::new(),
+            accounts: Vec::new(),
+        }
+    }
+
+    /// Checks that every share path exists and is a directory. The error names the share's
+    /// `path` key (without a line: the configuration may not come from a file).
+    pub fn check_paths(&self) -> Result<(), ConfigError> {
+        for (i, share) in self.shares.iter().enumerate() {
+            let problem = match std::fs::metadata(&share.path) {
+                Ok(meta) if meta.is_dir() => continue,
+                Ok(_) => "is not a directory".to_owned(),
+                Err(e) => format!("cannot be used: {e}"),
+            };
+            return Err(ConfigError {
+                file: String::new(),
+                line: None,
+                key: Some(format!("share[{i}].path")),
+                message: format!("{} {problem}", share.path.display()),
+            });
+        }
+        Ok(())
+    }
+
+    /// The local accounts in the form the acceptor takes.
+    pub fn local_accounts(&self) -> Vec<acceptor::LocalAccount> {
+        self.accounts
+            .iter()
+            .map(AccountConfig::to_local_account)
+            .collect()
+    }
+
+    fn resolve_relative_to(&mut self, base: &Path) {
+        if base.as_os_str().is_empty() {
+            return;
+        }
+        if self.state_dir.is_relative() {
+            self.state_dir = base.join(&self.state_dir);
+        }
+        for share in &mut self.shares {
+            if share.path.is_relative() {
+                share.path = base.join(&share.path);
+            }
+        }
+    }
+}
+
+/// The host name's first label, upper-cased, cut to 15 characters; `SMBD` when unknown.
+pub fn default_server_name() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    netbios_name_from_host(&raw)
+}
+
+fn netbios_name_from_host(host: &str) -> String {
+    let label = host.trim().split('.').next().unwrap_or("");
+    let name: String = label
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(MAX_SERVER_NAME_LEN)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if name.is_empty() {
+        "SMBD".to_owned()
+    } else {
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests;

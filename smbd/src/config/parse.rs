@@ -1,0 +1,299 @@
+//! Reading the TOML document into a [`Config`], with every semantic check.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use toml_edit::ImDocument;
+
+use super::error::{ConfigError, line_of};
+use super::reader::{Source, TableView};
+use super::{
+    AccountConfig, Config, EncryptPolicy, FIRST_ACCOUNT_RID, MAX_MAX_IO_SIZE, MAX_SERVER_NAME_LEN,
+    MIN_MAX_IO_SIZE, ShareConfig,
+};
+
+const TOP_KEYS: &[&str] = &[
+    "listen",
+    "server_name",
+    "server_comment",
+    "state_dir",
+    "signing",
+    "encrypt",
+    "ciphers",
+    "signing_algorithms",
+    "max_read_size",
+    "max_write_size",
+    "max_transact_size",
+    "max_connections",
+    "max_credits",
+    "log_level",
+    "allow_anonymous",
+    "allow_ntlmv1",
+    "share",
+    "account",
+];
+const SHARE_KEYS: &[&str] = &["name", "path", "read_only", "encrypt", "comment"];
+const ACCOUNT_KEYS: &[&str] = &["name", "nt_hash", "rid", "groups"];
+const PASSWORD_REFUSED: &str = "plain-text passwords are not accepted; store the NT hash with \
+     `smbd-tools add-account --config FILE --user NAME --password-stdin`";
+
+/// Characters a share name may not contain (MS-SRVS 2.2.4.23 share names are file-name like).
+const SHARE_NAME_FORBIDDEN: &[char] = &['\\', '/', ':', '*', '?', '"', '<', '>', '|'];
+/// Characters an account name may not contain (the Windows user-name rules).
+const ACCOUNT_NAME_FORBIDDEN: &[char] = &[
+    '\\', '/', ':', '*', '?', '"', '<', '>', '|', '[', ']', ';', '=', ',', '+', '@',
+];
+
+/// Parses and checks the whole configuration text.
+pub(super) fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
+    let doc = ImDocument::parse(text).map_err(|e| ConfigError {
+        file: file.to_owned(),
+        line: line_of(text, e.span()),
+        key: None,
+        message: e.message().trim().to_owned(),
+    })?;
+    let src = Source { text, file };
+    let root = TableView::root(&src, doc.as_table());
+    root.check_keys(TOP_KEYS, &[])?;
+
+    let mut config = Config::defaults();
+    read_server(&root, &mut config)?;
+    read_limits(&root, &mut config)?;
+    config.shares = read_shares(&root)?;
+    config.accounts = read_accounts(&root)?;
+    Ok(config)
+}
+
+fn read_server(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigError> {
+    if let Some(at) = root.string("listen")? {
+        config.listen = at.value.parse::<SocketAddr>().map_err(|_| {
+            root.value_error(
+                &at,
+                "not an address and port such as \"127.0.0.1:445\" or \"[::]:445\"",
+            )
+        })?;
+    }
+    if let Some(at) = root.string("server_name")? {
+        validate_server_name(&at.value).map_err(|m| root.value_error(&at, m))?;
+        config.server_name = at.value.to_ascii_uppercase();
+    }
+    if let Some(at) = root.string("server_comment")? {
+        config.server_comment = at.value;
+    }
+    if let Some(at) = root.string("state_dir")? {
+        if at.value.is_empty() {
+            return Err(root.value_error(&at, "must not be empty"));
+        }
+        config.state_dir = PathBuf::from(at.value);
+    }
+    if let Some(v) = root.choice("signing")? {
+        config.signing = v;
+    }
+    if let Some(v) = root.choice("encrypt")? {
+        config.encrypt = v;
+    }
+    if let Some(v) = root.choice_list("ciphers")? {
+        config.ciphers = v;
+    }
+    if let Some(v) = root.choice_list("signing_algorithms")? {
+        config.signing_algorithms = v;
+    }
+    if let Some(at) = root.string("log_level")? {
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&at.value) {
+            return Err(root.value_error(&at, format!("not a log filter directive: {e}")));
+        }
+        config.log_level = at.value;
+    }
+    if let Some(v) = root.bool("allow_anonymous")? {
+        config.allow_anonymous = v;
+    }
+    if let Some(v) = root.bool("allow_ntlmv1")? {
+        config.allow_ntlmv1 = v;
+    }
+    Ok(())
+}
+
+fn read_limits(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigError> {
+    let io_range = i64::from(MIN_MAX_IO_SIZE)..=i64::from(MAX_MAX_IO_SIZE);
+    for (key, slot) in [
+        ("max_read_size", &mut config.max_read_size),
+        ("max_write_size", &mut config.max_write_size),
+        ("max_transact_size", &mut config.max_transact_size),
+    ] {
+        if let Some(n) = root.integer(key, io_range.clone())? {
+            *slot = u32::try_from(n).unwrap_or(MAX_MAX_IO_SIZE);
+        }
+    }
+    if let Some(n) = root.integer("max_connections", 1..=1_000_000)? {
+        config.max_connections = usize::try_from(n).unwrap_or(1);
+    }
+    if let Some(n) = root.integer("max_credits", 1..=8192)? {
+        config.max_credits = u16::try_from(n).unwrap_or(1);
+    }
+    Ok(())
+}
+
+fn read_shares(root: &TableView<'_>) -> Result<Vec<ShareConfig>, ConfigError> {
+    let mut shares: Vec<ShareConfig> = Vec::new();
+    for table in root.tables("share")? {
+        table.check_keys(SHARE_KEYS, &[])?;
+        let name = table.required_string("name")?;
+        validate_share_name(&name.value).map_err(|m| table.value_error(&name, m))?;
+        if shares
+            .iter()
+            .any(|s| s.name.eq_ignore_ascii_case(&name.value))
+        {
+            let m = format!(
+                "share \"{}\" is defined twice (names ignore case)",
+                name.value
+            );
+            return Err(table.value_error(&name, m));
+        }
+        let path = table.required_string("path")?;
+        if path.value.is_empty() {
+            return Err(table.value_error(&path, "must not be empty"));
+        }
+        shares.push(ShareConfig {
+            name: name.value,
+            path: PathBuf::from(path.value),
+            read_only: table.bool("read_only")?.unwrap_or(false),
+            encrypt: table.choice("encrypt")?.unwrap_or(EncryptPolicy::Off),
+            comment: table
+                .string("comment")?
+                .map(|a| a.value)
+                .unwrap_or_default(),
+        });
+    }
+    Ok(shares)
+}
+
+fn read_accounts(root: &TableView<'_>) -> Result<Vec<AccountConfig>, ConfigError> {
+    let mut accounts: Vec<AccountConfig> = Vec::new();
+    for (index, table) in root.tables("account")?.into_iter().enumerate() {
+        table.check_keys(ACCOUNT_KEYS, &[("password", PASSWORD_REFUSED)])?;
+        let name = table.required_string("name")?;
+        validate_account_name(&name.value).map_err(|m| table.value_error(&name, m))?;
+        if accounts
+            .iter()
+            .any(|a| a.name.eq_ignore_ascii_case(&name.value))
+        {
+            let m = format!(
+                "account \"{}\" is defined twice (names ignore case)",
+                name.value
+            );
+            return Err(table.value_error(&name, m));
+        }
+        let hash = table.required_string("nt_hash")?;
+        let nt_hash = parse_nt_hash(&hash.value)
+            .ok_or_else(|| table.value_error(&hash, "must be exactly 32 hexadecimal digits"))?;
+        let default_rid = u32::try_from(index)
+            .ok()
+            .and_then(|i| i.checked_add(FIRST_ACCOUNT_RID));
+        let rid = match table.integer("rid", 1..=i64::from(u32::MAX))? {
+            Some(n) => u32::try_from(n).ok(),
+            None => default_rid,
+        };
+        let Some(rid) = rid else {
+            return Err(table.error_at(None, "rid", "no default RID is left; give one"));
+        };
+        if let Some(other) = accounts.iter().find(|a| a.rid == rid) {
+            let m = format!("RID {rid} is already used by account \"{}\"", other.name);
+            return Err(table.error_at(table.span_of("rid"), "rid", m));
+        }
+        let mut groups = Vec::new();
+        for sid in table.string_list("groups")?.unwrap_or_default() {
+            match sid.value.parse::<acl::Sid>() {
+                Ok(s) => groups.push(s),
+                Err(e) => return Err(table.value_error(&sid, format!("\"{}\": {e}", sid.value))),
+            }
+        }
+        accounts.push(AccountConfig {
+            name: name.value,
+            nt_hash,
+            rid,
+            groups,
+        });
+    }
+    Ok(accounts)
+}
+
+/// Checks a server name: 1 to 15 characters, no spaces, none of `\ / : * ? " < > | .`.
+pub fn validate_server_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > MAX_SERVER_NAME_LEN {
+        return Err(format!(
+            "must be 1 to {MAX_SERVER_NAME_LEN} characters long"
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !c.is_ascii_graphic() || SHARE_NAME_FORBIDDEN.contains(c) || *c == '.')
+    {
+        return Err(format!(
+            "must not contain {c:?} (ASCII letters, digits and - _ only)"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a share name: 1 to 80 characters, no control characters, none of
+/// `\ / : * ? " < > |`, and not the reserved `IPC$`.
+pub fn validate_share_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err("must be 1 to 80 characters long".to_owned());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_control() || SHARE_NAME_FORBIDDEN.contains(c))
+    {
+        return Err(format!("must not contain {c:?}"));
+    }
+    if name.eq_ignore_ascii_case("IPC$") {
+        return Err("\"IPC$\" is reserved for the server".to_owned());
+    }
+    Ok(())
+}
+
+/// Checks an account name: 1 to 64 characters, no control characters, none of
+/// `\ / : * ? " < > | [ ] ; = , + @`.
+pub fn validate_account_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err("must be 1 to 64 characters long".to_owned());
+    }
+    if name.trim() != name {
+        return Err("must not begin or end with spaces".to_owned());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_control() || ACCOUNT_NAME_FORBIDDEN.contains(c))
+    {
+        return Err(format!("must not contain {c:?}"));
+    }
+    Ok(())
+}
+
+/// Decodes an NT hash written as exactly 32 hexadecimal digits.
+pub fn parse_nt_hash(hex: &str) -> Option<[u8; 16]> {
+    let bytes = hex.as_bytes();
+    if bytes.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (slot, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let [hi, lo] = pair else { return None };
+        let hi = char::from(*hi).to_digit(16)?;
+        let lo = char::from(*lo).to_digit(16)?;
+        *slot = u8::try_from(hi * 16 + lo).ok()?;
+    }
+    Some(out)
+}
+
+/// Encodes an NT hash (or any bytes) as lower-case hexadecimal.
+pub fn format_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
