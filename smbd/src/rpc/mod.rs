@@ -175,10 +175,25 @@ mod identity_tests {
 
     #[test]
     fn pipe_names() {
-        for n in ["srvsvc", "SRVSVC", "\\srvsvc", "\\PIPE\\srvsvc", "PIPE\\SrvSvc", "wkssvc"] {
+        for n in [
+            "srvsvc",
+            "SRVSVC",
+            "\\srvsvc",
+            "\\PIPE\\srvsvc",
+            "PIPE\\SrvSvc",
+            "wkssvc",
+        ] {
             assert!(is_known_pipe(n), "{n}");
         }
-        for n in ["lsarpc", "", "\\", "PIPE\\", "srvsvc2", "\\\\srvsvc", "PIPé\\x"] {
+        for n in [
+            "lsarpc",
+            "",
+            "\\",
+            "PIPE\\",
+            "srvsvc2",
+            "\\\\srvsvc",
+            "PIPé\\x",
+        ] {
             assert!(!is_known_pipe(n), "{n}");
         }
     }

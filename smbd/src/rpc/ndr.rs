@@ -178,9 +178,8 @@ impl NdrWriter {
 
     /// Pads with zeros to a multiple of `n` (a power of two) from the start of the stub.
     pub fn align(&mut self, n: usize) {
-        while self.buf.len() % n != 0 {
-            self.buf.push(0);
-        }
+        let pad = (n - self.buf.len() % n) % n;
+        self.buf.resize(self.buf.len() + pad, 0);
     }
 
     /// Writes an aligned little-endian u32.

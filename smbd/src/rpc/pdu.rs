@@ -221,9 +221,8 @@ fn finish(mut v: Vec<u8>) -> Vec<u8> {
 }
 
 fn pad4(v: &mut Vec<u8>) {
-    while v.len() % 4 != 0 {
-        v.push(0);
-    }
+    let pad = (4 - v.len() % 4) % 4;
+    v.resize(v.len() + pad, 0);
 }
 
 fn truncated(needed: usize, available: usize) -> RpcError {
@@ -268,7 +267,9 @@ impl Bind {
         let mut pos = 12;
         let mut contexts = Vec::with_capacity(n);
         for _ in 0..n {
-            let fixed = body.get(pos..pos + 24).ok_or(truncated(pos + 24, body.len()))?;
+            let fixed = body
+                .get(pos..pos + 24)
+                .ok_or(truncated(pos + 24, body.len()))?;
             let cont_id = u16::from_le_bytes([fixed[0], fixed[1]]);
             let n_ts = usize::from(fixed[2]);
             let abstract_syntax =
@@ -406,7 +407,12 @@ pub fn encode_fault(call_id: u32, cont_id: u16, status: u32, did_not_execute: bo
 /// Encodes the response to a call as one or more fragments of at most `max_xmit_frag` bytes
 /// (C706 12.6.4.10). Every fragment but the last carries a multiple of 8 stub bytes;
 /// alloc_hint is the stub length still to come, this fragment included.
-pub fn encode_response(call_id: u32, cont_id: u16, stub: &[u8], max_xmit_frag: u16) -> Vec<Vec<u8>> {
+pub fn encode_response(
+    call_id: u32,
+    cont_id: u16,
+    stub: &[u8],
+    max_xmit_frag: u16,
+) -> Vec<Vec<u8>> {
     let room = usize::from(max_xmit_frag).saturating_sub(RESPONSE_HEADER_LEN);
     let chunk = (room / 8 * 8).max(8);
     let mut frags = Vec::with_capacity(stub.len() / chunk + 1);
@@ -444,8 +450,8 @@ mod tests {
         assert_eq!(
             NDR20.uuid,
             [
-                0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b,
-                0x10, 0x48, 0x60
+                0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10,
+                0x48, 0x60
             ]
         );
     }

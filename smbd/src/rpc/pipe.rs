@@ -188,7 +188,11 @@ impl Pipe {
             }
             pdu::PTYPE_REQUEST => self.request(hdr, body),
             pdu::PTYPE_CO_CANCEL | pdu::PTYPE_ORPHANED => {
-                if self.pending.as_ref().is_some_and(|p| p.call_id == hdr.call_id) {
+                if self
+                    .pending
+                    .as_ref()
+                    .is_some_and(|p| p.call_id == hdr.call_id)
+                {
                     self.pending = None;
                 }
                 Ok(())
@@ -213,15 +217,17 @@ impl Pipe {
             transfer_syntax: SyntaxId::NULL,
         };
         // MS-RPCE 3.3.1.5.3: one transfer syntax 6cb71c2c-9812-4540-<bitmask> v1.0.
-        if let [ts] = ctx.transfer_syntaxes.as_slice() {
-            if ts.uuid[..8] == BIND_TIME_FEATURE_PREFIX {
-                let offered = u16::from_le_bytes([ts.uuid[8], ts.uuid[9]]);
-                return ContextResult {
-                    result: pdu::RESULT_NEGOTIATE_ACK,
-                    reason: offered & FEATURE_KEEP_CONNECTION_ON_ORPHAN,
-                    transfer_syntax: SyntaxId::NULL,
-                };
-            }
+        let feature_syntax = match ctx.transfer_syntaxes.as_slice() {
+            [ts] if ts.uuid[..8] == BIND_TIME_FEATURE_PREFIX => Some(ts),
+            _ => None,
+        };
+        if let Some(ts) = feature_syntax {
+            let offered = u16::from_le_bytes([ts.uuid[8], ts.uuid[9]]);
+            return ContextResult {
+                result: pdu::RESULT_NEGOTIATE_ACK,
+                reason: offered & FEATURE_KEEP_CONNECTION_ON_ORPHAN,
+                transfer_syntax: SyntaxId::NULL,
+            };
         }
         let iface = self.interface();
         if ctx.abstract_syntax.uuid != iface.uuid || ctx.abstract_syntax.major != iface.major {
@@ -264,8 +270,11 @@ impl Pipe {
                 NEXT_ASSOC_GROUP.fetch_add(1, Ordering::Relaxed).max(1)
             };
         }
-        let results: Vec<ContextResult> =
-            bind.contexts.iter().map(|c| self.context_result(c)).collect();
+        let results: Vec<ContextResult> = bind
+            .contexts
+            .iter()
+            .map(|c| self.context_result(c))
+            .collect();
         let sec_addr = if alter {
             String::new()
         } else {
@@ -327,12 +336,9 @@ impl Pipe {
         let reply = self.execute(&call);
         match reply {
             Ok(stub) => {
-                for frag in pdu::encode_response(
-                    call.call_id,
-                    call.cont_id,
-                    &stub,
-                    self.max_xmit_frag,
-                ) {
+                for frag in
+                    pdu::encode_response(call.call_id, call.cont_id, &stub, self.max_xmit_frag)
+                {
                     self.push_out(frag)?;
                 }
                 Ok(())

@@ -68,7 +68,13 @@ fn share_fields(level: u32, s: &ShareEntry) -> Option<Vec<Field<'_>>> {
         // permissions, max_uses, current_uses, path, passwd.
         2 => [
             &head[..],
-            &[Word(0), Word(SHI_USES_UNLIMITED), Word(0), Str(&s.path), Null],
+            &[
+                Word(0),
+                Word(SHI_USES_UNLIMITED),
+                Word(0),
+                Str(&s.path),
+                Null,
+            ],
         ]
         .concat(),
         // shi501_flags: manual caching.
@@ -76,7 +82,13 @@ fn share_fields(level: u32, s: &ShareEntry) -> Option<Vec<Field<'_>>> {
         // ..., shi502_reserved (security descriptor length) 0, security descriptor NULL.
         502 => [
             &head[..],
-            &[Word(0), Word(SHI_USES_UNLIMITED), Word(0), Str(&s.path), Null],
+            &[
+                Word(0),
+                Word(SHI_USES_UNLIMITED),
+                Word(0),
+                Str(&s.path),
+                Null,
+            ],
             &[Word(0), Null],
         ]
         .concat(),

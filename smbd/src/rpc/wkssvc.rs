@@ -4,7 +4,9 @@
 use super::ServerIdentity;
 use super::ndr::{Field, NdrError, NdrReader, NdrWriter};
 use super::pdu::{NCA_S_FAULT_NDR, NCA_S_OP_RNG_ERROR, SyntaxId};
-use super::srvsvc::{ERROR_INVALID_LEVEL, PLATFORM_ID_NT, VERSION_MAJOR, VERSION_MINOR, server_name};
+use super::srvsvc::{
+    ERROR_INVALID_LEVEL, PLATFORM_ID_NT, VERSION_MAJOR, VERSION_MINOR, server_name,
+};
 
 /// The wkssvc abstract syntax.
 pub(super) const WKSSVC: SyntaxId = SyntaxId::new(
