@@ -138,6 +138,8 @@ pub const FEATURE_KEEP_CONNECTION_ON_ORPHAN: u16 = 0x0002;
 /// The 16-byte common header of every connection-oriented PDU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
+    /// rpc_vers_minor (0 or 1); replies echo it.
+    pub minor: u8,
     /// PTYPE.
     pub ptype: u8,
     /// pfc_flags.
@@ -182,6 +184,7 @@ impl Header {
             });
         }
         Ok(Self {
+            minor: b[1],
             ptype: b[2],
             flags: b[3],
             frag_length,

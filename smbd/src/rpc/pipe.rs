@@ -50,6 +50,8 @@ pub struct Pipe {
     assoc_group_id: u32,
     pending: Option<PendingCall>,
     broken: bool,
+    /// rpc_vers_minor of the PDU being answered, echoed in replies.
+    reply_minor: u8,
 }
 
 impl Pipe {
@@ -70,6 +72,7 @@ impl Pipe {
             assoc_group_id: 0,
             pending: None,
             broken: false,
+            reply_minor: 0,
         })
     }
 
@@ -164,7 +167,10 @@ impl Pipe {
         result
     }
 
-    fn push_out(&mut self, pdu: Vec<u8>) -> Result<(), RpcError> {
+    fn push_out(&mut self, mut pdu: Vec<u8>) -> Result<(), RpcError> {
+        if let Some(minor) = pdu.get_mut(1) {
+            *minor = self.reply_minor;
+        }
         self.out_bytes += pdu.len();
         if self.out_bytes > MAX_OUTPUT_BACKLOG {
             return Err(RpcError::OutputBacklog {
@@ -177,6 +183,7 @@ impl Pipe {
 
     fn handle(&mut self, hdr: &Header, pdu: &[u8]) -> Result<(), RpcError> {
         let body = hdr.body(pdu);
+        self.reply_minor = hdr.minor;
         match hdr.ptype {
             pdu::PTYPE_BIND => {
                 let reply = self.bind(hdr, body, false)?;

@@ -208,6 +208,11 @@ fn bind_ack_accepts_ndr_rejects_ndr64_and_acks_features() {
         "NDR64: provider rejection, transfer syntaxes"
     );
     assert_eq!(res(2), (3, 2), "negotiate_ack, KeepConnectionOnOrphan");
+    // A 5.1 client gets 5.1 replies.
+    let mut bind = hex(BIND_SRVSVC);
+    bind[1] = 1;
+    let mut p = Pipe::open("srvsvc", server()).unwrap();
+    assert_eq!(p.transceive(&bind, 4280).unwrap().0[..2], [5, 1]);
     assert!(
         ack[72..92].iter().chain(&ack[96..]).all(|&b| b == 0),
         "null syntaxes"
