@@ -207,14 +207,16 @@ fn assemble(conn: &Connection, built: Vec<Built>, encrypted: Option<u64>) -> Vec
 fn sign(conn: &Connection, sec: &SessionSecurity, msg: &mut [u8]) {
     let f = u32::from_le_bytes(msg[16..20].try_into().unwrap_or_default()) | flags::SIGNED;
     msg[16..20].copy_from_slice(&f.to_le_bytes());
-    crypto::sign_message(conn.server.crypto, sec.signing_alg, &sec.signing_key, msg);
+    if let Err(e) = crypto::sign_message(conn.server.crypto, sec.signing_alg, &sec.signing_key, msg) {
+        tracing::error!(error = ?e, "signing failed");
+    }
 }
 
 /// Encrypts a whole frame for a session, when it has encryption keys.
 pub(crate) fn encrypt_frame(conn: &Connection, session_id: u64, frame: &[u8]) -> Option<Vec<u8>> {
     let sec = conn.session(session_id)?.security()?;
     let cipher = sec.cipher?;
-    Some(crypto::encrypt_message(conn.server.crypto, cipher, &sec.encryption_key, session_id, frame))
+    crypto::encrypt_message(conn.server.crypto, cipher, &sec.encryption_key, session_id, frame).ok()
 }
 
 /// Sends a late (async) final response, signed and encrypted as its session requires.

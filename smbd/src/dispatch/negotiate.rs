@@ -112,7 +112,9 @@ pub(crate) fn negotiate(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult,
                 return Ok(Err(NtStatus::INVALID_PARAMETER));
             }
             let mut salt = [0u8; 32];
-            conn.server.crypto.random.fill(&mut salt);
+            if conn.server.crypto.random.fill(&mut salt).is_err() {
+                return Ok(Err(NtStatus::INSUFFICIENT_RESOURCES));
+            }
             resp.preauth_salt = Some(salt);
             if let Some(offered) = &req.ciphers {
                 let chosen = settings.ciphers.iter().copied().find(|c| offered.contains(&c.to_wire()));
