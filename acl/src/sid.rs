@@ -41,8 +41,14 @@ impl Sid {
     ///
     /// Panics if more than 15 sub-authorities are given (a programming error, not input).
     pub fn new(authority: u64, subs: &[u32]) -> Self {
-        assert!(subs.len() <= MAX_SUB_AUTHORITIES, "too many sub-authorities");
-        Self { authority: authority & 0xFFFF_FFFF_FFFF, subs: subs.to_vec() }
+        assert!(
+            subs.len() <= MAX_SUB_AUTHORITIES,
+            "too many sub-authorities"
+        );
+        Self {
+            authority: authority & 0xFFFF_FFFF_FFFF,
+            subs: subs.to_vec(),
+        }
     }
 
     /// The 48-bit identifier authority.
@@ -67,7 +73,10 @@ impl Sid {
         }
         let mut subs = self.subs.clone();
         subs.push(rid);
-        Ok(Self { authority: self.authority, subs })
+        Ok(Self {
+            authority: self.authority,
+            subs,
+        })
     }
 
     /// Length of the binary form in bytes.
@@ -107,7 +116,13 @@ impl Sid {
             .chunks_exact(4)
             .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        Ok((Self { authority: u64::from_be_bytes(auth), subs }, len))
+        Ok((
+            Self {
+                authority: u64::from_be_bytes(auth),
+                subs,
+            },
+            len,
+        ))
     }
 
     /// Everyone (S-1-1-0).
@@ -178,9 +193,14 @@ impl FromStr for Sid {
             return Err(SidParseError::Revision);
         }
         let auth_text = parts.next().ok_or(SidParseError::Syntax)?;
-        let authority = match auth_text.strip_prefix("0x").or_else(|| auth_text.strip_prefix("0X")) {
+        let authority = match auth_text
+            .strip_prefix("0x")
+            .or_else(|| auth_text.strip_prefix("0X"))
+        {
             Some(hex) => u64::from_str_radix(hex, 16).map_err(|_| SidParseError::Syntax)?,
-            None => auth_text.parse::<u64>().map_err(|_| SidParseError::Syntax)?,
+            None => auth_text
+                .parse::<u64>()
+                .map_err(|_| SidParseError::Syntax)?,
         };
         if authority >= 1 << 48 {
             return Err(SidParseError::Syntax);
@@ -202,8 +222,13 @@ mod tests {
 
     #[test]
     fn text_and_binary_round_trip() {
-        let sid: Sid = "S-1-5-21-1004336348-1177238915-682003330-512".parse().unwrap();
-        assert_eq!(sid.to_string(), "S-1-5-21-1004336348-1177238915-682003330-512");
+        let sid: Sid = "S-1-5-21-1004336348-1177238915-682003330-512"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            sid.to_string(),
+            "S-1-5-21-1004336348-1177238915-682003330-512"
+        );
         let mut bin = Vec::new();
         sid.encode(&mut bin);
         assert_eq!(bin.len(), sid.binary_len());
@@ -218,7 +243,13 @@ mod tests {
         assert!("S-2-5".parse::<Sid>().is_err());
         assert!("X-1-5".parse::<Sid>().is_err());
         assert!("S-1-5-x".parse::<Sid>().is_err());
-        assert_eq!(Sid::decode(&[1, 16, 0, 0, 0, 0, 0, 5]), Err(SidParseError::Length));
-        assert_eq!(Sid::decode(&[1, 1, 0, 0, 0, 0, 0, 5]), Err(SidParseError::Length));
+        assert_eq!(
+            Sid::decode(&[1, 16, 0, 0, 0, 0, 0, 5]),
+            Err(SidParseError::Length)
+        );
+        assert_eq!(
+            Sid::decode(&[1, 1, 0, 0, 0, 0, 0, 5]),
+            Err(SidParseError::Length)
+        );
     }
 }

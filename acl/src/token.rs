@@ -70,7 +70,10 @@ impl Token {
     /// Whether the SID is the user or an enabled group of this token.
     pub fn contains(&self, sid: &Sid) -> bool {
         &self.user == sid
-            || self.groups.iter().any(|g| &g.sid == sid && g.attributes.is_enabled())
+            || self
+                .groups
+                .iter()
+                .any(|g| &g.sid == sid && g.attributes.is_enabled())
     }
 }
 
@@ -83,7 +86,10 @@ mod tests {
         let user: Sid = "S-1-5-21-1-2-3-1001".parse().unwrap();
         let t = Token::network_logon(
             user.clone(),
-            vec![TokenGroup { sid: Sid::everyone(), attributes: GroupAttributes::DEFAULT }],
+            vec![TokenGroup {
+                sid: Sid::everyone(),
+                attributes: GroupAttributes::DEFAULT,
+            }],
         );
         assert_eq!(t.groups.len(), 4);
         assert!(t.contains(&user));

@@ -10,7 +10,8 @@ use smbd::config::{self, Config};
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
-const USAGE: &str = "usage: smbd --config FILE\n       smbd --quick-start [--port N] [--share DIR] [--state DIR]";
+const USAGE: &str =
+    "usage: smbd --config FILE\n       smbd --quick-start [--port N] [--share DIR] [--state DIR]";
 
 fn parse_args() -> Result<(Config, Option<String>), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,7 +22,11 @@ fn parse_args() -> Result<(Config, Option<String>), String> {
     let mut state = None;
     let mut i = 0;
     while i < args.len() {
-        let val = |i: usize| args.get(i + 1).cloned().ok_or_else(|| format!("{} needs a value\n{USAGE}", args[i]));
+        let val = |i: usize| {
+            args.get(i + 1)
+                .cloned()
+                .ok_or_else(|| format!("{} needs a value\n{USAGE}", args[i]))
+        };
         match args[i].as_str() {
             "--config" => config = Some(PathBuf::from(val(i)?)),
             "--quick-start" => {
@@ -39,12 +44,13 @@ fn parse_args() -> Result<(Config, Option<String>), String> {
     }
     if quick {
         std::fs::create_dir_all(&share).map_err(|e| format!("{}: {e}", share.display()))?;
-        let share = share.canonicalize().map_err(|e| format!("{}: {e}", share.display()))?;
+        let share = share
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", share.display()))?;
         let state = state.unwrap_or_else(|| share.with_file_name(".smbd-demo-state"));
         let cfg = Config::quick_start(share, state, port);
-        let hint = format!(
-            "connect with: smbclient //127.0.0.1/share -p {port} -U demo%demo -m SMB3_11"
-        );
+        let hint =
+            format!("connect with: smbclient //127.0.0.1/share -p {port} -U demo%demo -m SMB3_11");
         return Ok((cfg, Some(hint)));
     }
     let path = config.ok_or_else(|| USAGE.to_string())?;
@@ -63,7 +69,10 @@ fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let guid = match config::load_or_create_server_guid(&cfg.state_dir) {
         Ok(g) => g,
         Err(e) => {
@@ -71,7 +80,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("runtime: {e}");
@@ -86,7 +98,9 @@ fn main() -> ExitCode {
         if let Some(h) = hint {
             eprintln!("smbd: {h}");
         }
-        let opts = smbd::server::ServeOptions { max_connections: cfg.max_connections };
+        let opts = smbd::server::ServeOptions {
+            max_connections: cfg.max_connections,
+        };
         smbd::server::serve(ctx, listener, opts, shutdown_signal()).await
     });
     match result {

@@ -56,7 +56,13 @@ pub fn build(cfg: &Config, guid: [u8; 16]) -> std::io::Result<Arc<ServerContext>
     let mut shares = Vec::new();
     for s in &cfg.shares {
         let fs: Arc<dyn vfs::Vfs> = Arc::new(vfs::posix::PosixFs::new(s.path.clone())?);
-        shares.push((s.name.clone(), s.comment.clone(), fs, s.read_only, encrypt_mode(&s.encrypt)));
+        shares.push((
+            s.name.clone(),
+            s.comment.clone(),
+            fs,
+            s.read_only,
+            encrypt_mode(&s.encrypt),
+        ));
     }
     let msid = machine_sid(&guid);
     let accounts = cfg

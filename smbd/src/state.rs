@@ -96,7 +96,14 @@ impl ServerContext {
         let mut shares = Vec::new();
         for (name, comment, fs, read_only, encrypt) in disk_shares {
             let index = shares.len();
-            shares.push(Arc::new(Share { index, name, comment, vfs: Some(fs), read_only, encrypt }));
+            shares.push(Arc::new(Share {
+                index,
+                name,
+                comment,
+                vfs: Some(fs),
+                read_only,
+                encrypt,
+            }));
         }
         let index = shares.len();
         shares.push(Arc::new(Share {
@@ -114,18 +121,37 @@ impl ServerContext {
                 .iter()
                 .map(|s| crate::rpc::ShareEntry {
                     name: s.name.clone(),
-                    kind: if s.is_ipc() { crate::rpc::ShareKind::Ipc } else { crate::rpc::ShareKind::Disk },
+                    kind: if s.is_ipc() {
+                        crate::rpc::ShareKind::Ipc
+                    } else {
+                        crate::rpc::ShareKind::Disk
+                    },
                     comment: s.comment.clone(),
-                    path: if s.is_ipc() { String::new() } else { format!("C:\\{}", s.name) },
+                    path: if s.is_ipc() {
+                        String::new()
+                    } else {
+                        format!("C:\\{}", s.name)
+                    },
                 })
                 .collect(),
         });
-        Self { settings, shares, auth, crypto, files: FileTable::default(), identity, next_id: AtomicU64::new(1) }
+        Self {
+            settings,
+            shares,
+            auth,
+            crypto,
+            files: FileTable::default(),
+            identity,
+            next_id: AtomicU64::new(1),
+        }
     }
 
     /// The share named `name`, case-insensitively.
     pub fn share(&self, name: &str) -> Option<Arc<Share>> {
-        self.shares.iter().find(|s| s.name.eq_ignore_ascii_case(name)).cloned()
+        self.shares
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+            .cloned()
     }
 
     /// A fresh id, unique for the server's life (session ids, file ids, async ids).

@@ -27,13 +27,20 @@ pub enum CreditError {
 impl CreditWindow {
     /// A new window granting message id 0 only, with `max` credits at most outstanding.
     pub fn new(max: u16) -> Self {
-        Self { low: 0, high: 1, used: BTreeSet::new(), max: u64::from(max.max(1)) }
+        Self {
+            low: 0,
+            high: 1,
+            used: BTreeSet::new(),
+            max: u64::from(max.max(1)),
+        }
     }
 
     /// Consumes `charge` ids from `message_id` (a charge of 0 counts as 1).
     pub fn consume(&mut self, message_id: u64, charge: u16) -> Result<(), CreditError> {
         let charge = u64::from(charge.max(1));
-        let end = message_id.checked_add(charge).ok_or(CreditError::OutsideWindow)?;
+        let end = message_id
+            .checked_add(charge)
+            .ok_or(CreditError::OutsideWindow)?;
         if message_id < self.low || end > self.high {
             return Err(CreditError::OutsideWindow);
         }

@@ -71,7 +71,8 @@ pub enum FileConflict {
     NotLocked,
 }
 
-const DATA_ACCESS: u32 = FILE_READ_DATA | FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_EXECUTE | DELETE;
+const DATA_ACCESS: u32 =
+    FILE_READ_DATA | FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_EXECUTE | DELETE;
 
 fn conflicts(a: &Holder, access: u32, share: u32) -> bool {
     let clash = |acc: u32, sh: u32| {
@@ -119,7 +120,12 @@ impl FileEntry {
 
     /// Whether other opens than `uid` exist.
     pub fn has_other_holders(&self, uid: u64) -> bool {
-        self.state.lock().unwrap().holders.iter().any(|h| h.uid != uid)
+        self.state
+            .lock()
+            .unwrap()
+            .holders
+            .iter()
+            .any(|h| h.uid != uid)
     }
 
     /// Takes a lock; refuses if it overlaps an exclusive lock of anyone, or if exclusive and it
@@ -128,7 +134,11 @@ impl FileEntry {
         let mut s = self.state.lock().unwrap();
         let clash = s.locks.iter().any(|o| {
             o.overlaps(l.offset, l.length) && (l.exclusive || o.exclusive)
-                || (o.offset == l.offset && o.length == 0 && l.length == 0 && (o.exclusive || l.exclusive) && o.owner != l.owner)
+                || (o.offset == l.offset
+                    && o.length == 0
+                    && l.length == 0
+                    && (o.exclusive || l.exclusive)
+                    && o.owner != l.owner)
         });
         if clash {
             return Err(FileConflict::Locked);
@@ -178,7 +188,11 @@ impl FileTable {
 
     /// The entry for `path`, if any open exists.
     pub fn get(&self, share: usize, path: &str) -> Option<Arc<FileEntry>> {
-        self.entries.lock().unwrap().get(&(share, fold(path))).cloned()
+        self.entries
+            .lock()
+            .unwrap()
+            .get(&(share, fold(path)))
+            .cloned()
     }
 
     /// Drops the entry for `path` if it is `entry` and no open holds it.
@@ -216,22 +230,55 @@ mod tests {
     fn share_modes() {
         let e = FileEntry::default();
         e.add_holder(1, FILE_READ_DATA, SHARE_READ).unwrap();
-        assert_eq!(e.add_holder(2, FILE_WRITE_DATA, SHARE_READ | SHARE_WRITE), Err(FileConflict::Sharing));
-        e.add_holder(3, FILE_READ_DATA, SHARE_READ | SHARE_WRITE).unwrap();
+        assert_eq!(
+            e.add_holder(2, FILE_WRITE_DATA, SHARE_READ | SHARE_WRITE),
+            Err(FileConflict::Sharing)
+        );
+        e.add_holder(3, FILE_READ_DATA, SHARE_READ | SHARE_WRITE)
+            .unwrap();
         // attribute-only opens never conflict
         e.add_holder(4, 0x80, 0).unwrap();
         assert_eq!(e.remove_holder(1), 2);
         e.set_delete_pending(true);
-        assert_eq!(e.add_holder(5, FILE_READ_DATA, 7), Err(FileConflict::DeletePending));
+        assert_eq!(
+            e.add_holder(5, FILE_READ_DATA, 7),
+            Err(FileConflict::DeletePending)
+        );
     }
 
     #[test]
     fn locks() {
         let e = FileEntry::default();
-        e.lock(ByteLock { owner: 1, offset: 0, length: 10, exclusive: true }).unwrap();
-        assert!(e.lock(ByteLock { owner: 2, offset: 5, length: 10, exclusive: false }).is_err());
-        e.lock(ByteLock { owner: 2, offset: 10, length: 10, exclusive: false }).unwrap();
-        e.lock(ByteLock { owner: 3, offset: 10, length: 10, exclusive: false }).unwrap();
+        e.lock(ByteLock {
+            owner: 1,
+            offset: 0,
+            length: 10,
+            exclusive: true,
+        })
+        .unwrap();
+        assert!(
+            e.lock(ByteLock {
+                owner: 2,
+                offset: 5,
+                length: 10,
+                exclusive: false
+            })
+            .is_err()
+        );
+        e.lock(ByteLock {
+            owner: 2,
+            offset: 10,
+            length: 10,
+            exclusive: false,
+        })
+        .unwrap();
+        e.lock(ByteLock {
+            owner: 3,
+            offset: 10,
+            length: 10,
+            exclusive: false,
+        })
+        .unwrap();
         assert!(e.io_conflicts(2, 0, 1, false));
         assert!(!e.io_conflicts(1, 0, 1, true));
         assert_eq!(e.unlock(1, 0, 9), Err(FileConflict::NotLocked));

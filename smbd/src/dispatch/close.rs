@@ -13,7 +13,11 @@ use crate::proto::create::{CLOSE_FLAG_POSTQUERY_ATTRIB, decode_close, encode_clo
 pub(crate) async fn close(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let (flags, id) = decode_close(ctx.msg).map_err(bad_request)?;
     let open = ctx.open(id)?;
-    ctx.session()?.opens.lock().unwrap().remove(&open.id.volatile);
+    ctx.session()?
+        .opens
+        .lock()
+        .unwrap()
+        .remove(&open.id.volatile);
     let deleted = finish(ctx.conn, &open).await;
     let stat = if flags & CLOSE_FLAG_POSTQUERY_ATTRIB != 0 && !deleted {
         match open.file() {
@@ -57,8 +61,11 @@ pub(crate) async fn finish(conn: &Connection, open: &Open) -> bool {
 pub(crate) fn close_all(conn: &Arc<Connection>, session: &Session, tree: Option<u32>) {
     let opens: Vec<Arc<Open>> = {
         let mut m = session.opens.lock().unwrap();
-        let ids: Vec<u64> =
-            m.iter().filter(|(_, o)| tree.is_none_or(|t| o.tree_id == t)).map(|(k, _)| *k).collect();
+        let ids: Vec<u64> = m
+            .iter()
+            .filter(|(_, o)| tree.is_none_or(|t| o.tree_id == t))
+            .map(|(k, _)| *k)
+            .collect();
         ids.into_iter().filter_map(|k| m.remove(&k)).collect()
     };
     if opens.is_empty() {

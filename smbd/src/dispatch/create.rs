@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use super::{Ctx, HResult, Reply, bad_request, path};
-use crate::access::{DELETE, FILE_APPEND_DATA, FILE_WRITE_DATA, MAXIMUM_ALLOWED, WRITE_RIGHTS, map_generic};
+use crate::access::{
+    DELETE, FILE_APPEND_DATA, FILE_WRITE_DATA, MAXIMUM_ALLOWED, WRITE_RIGHTS, map_generic,
+};
 use crate::conn::session::{DirCursor, Open, OpenKind, Tree};
 use crate::proto::NtStatus;
 use crate::proto::codec::WriteLe;
@@ -48,7 +50,8 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         return Err(NtStatus(0xC000_00A5)); // STATUS_BAD_IMPERSONATION_LEVEL
     }
     let disp = disposition(req.disposition)?;
-    if req.options & options::DIRECTORY_FILE != 0 && req.options & options::NON_DIRECTORY_FILE != 0 {
+    if req.options & options::DIRECTORY_FILE != 0 && req.options & options::NON_DIRECTORY_FILE != 0
+    {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     if req.options & UNSUPPORTED_OPTIONS != 0 {
@@ -75,10 +78,14 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     }
     let vpath = path::to_vfs_path(&req.name)?;
     let creates = !matches!(disp, Disposition::Open);
-    if tree.share.read_only && (granted & WRITE_RIGHTS != 0 || (creates && disp != Disposition::OpenIf)) {
+    if tree.share.read_only
+        && (granted & WRITE_RIGHTS != 0 || (creates && disp != Disposition::OpenIf))
+    {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    if granted & !tree.max_access & !MAXIMUM_ALLOWED != 0 && req.desired_access & MAXIMUM_ALLOWED == 0 {
+    if granted & !tree.max_access & !MAXIMUM_ALLOWED != 0
+        && req.desired_access & MAXIMUM_ALLOWED == 0
+    {
         return Err(NtStatus::ACCESS_DENIED);
     }
     let fs = tree.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?;
@@ -105,7 +112,10 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         kind,
         read: true,
         write: granted & (FILE_WRITE_DATA | FILE_APPEND_DATA) != 0
-            || matches!(disp, Disposition::Overwrite | Disposition::OverwriteIf | Disposition::Supersede),
+            || matches!(
+                disp,
+                Disposition::Overwrite | Disposition::OverwriteIf | Disposition::Supersede
+            ),
         attributes: req.file_attributes,
         allocation_size,
     };
@@ -117,12 +127,17 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             return Err(NtStatus::from(&e));
         }
     };
-    if req.options & options::DELETE_ON_CLOSE != 0 && opened.stat.attributes & vfs::attr::READONLY != 0 {
+    if req.options & options::DELETE_ON_CLOSE != 0
+        && opened.stat.attributes & vfs::attr::READONLY != 0
+    {
         entry.remove_holder(uid);
         server.files.release(tree.share.index, &vpath, &entry);
         return Err(NtStatus::CANNOT_DELETE);
     }
-    let id = FileId { persistent: uid, volatile: uid };
+    let id = FileId {
+        persistent: uid,
+        volatile: uid,
+    };
     let open = Arc::new(Open {
         id,
         tree_id: tree.id,
@@ -147,7 +162,10 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         let mut d = Vec::with_capacity(8);
         d.put_u32(0);
         d.put_u32(tree.max_access);
-        contexts.push(ResponseContext { name: b"MxAc".to_vec(), data: d });
+        contexts.push(ResponseContext {
+            name: b"MxAc".to_vec(),
+            data: d,
+        });
     }
     if req.context(b"QFid").is_some() {
         let mut d = Vec::with_capacity(32);
@@ -155,7 +173,10 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         d.put_u64(0);
         d.put_u64(tree.share.index as u64 + 1);
         d.put_u64(0);
-        contexts.push(ResponseContext { name: b"QFid".to_vec(), data: d });
+        contexts.push(ResponseContext {
+            name: b"QFid".to_vec(),
+            data: d,
+        });
     }
     let resp = CreateResponse {
         oplock_level: 0,
@@ -186,11 +207,21 @@ pub(crate) fn conflict_status(c: crate::conn::files::FileConflict) -> NtStatus {
     }
 }
 
-fn open_pipe(ctx: &mut Ctx<'_>, out: &mut Vec<u8>, tree: &Arc<Tree>, req: &CreateRequest<'_>, granted: u32) -> HResult {
+fn open_pipe(
+    ctx: &mut Ctx<'_>,
+    out: &mut Vec<u8>,
+    tree: &Arc<Tree>,
+    req: &CreateRequest<'_>,
+    granted: u32,
+) -> HResult {
     let name = req.name.trim_start_matches('\\');
-    let pipe = crate::rpc::Pipe::open(name, ctx.conn.server.identity.clone()).ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+    let pipe = crate::rpc::Pipe::open(name, ctx.conn.server.identity.clone())
+        .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
     let uid = ctx.conn.server.next_id();
-    let id = FileId { persistent: uid, volatile: uid };
+    let id = FileId {
+        persistent: uid,
+        volatile: uid,
+    };
     let open = Arc::new(Open {
         id,
         tree_id: tree.id,

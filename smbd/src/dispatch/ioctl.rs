@@ -18,17 +18,32 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     }
     let max_out = req.max_output_response as usize;
     let (output, status) = match req.ctl_code {
-        Fsctl::VALIDATE_NEGOTIATE_INFO => (validate_negotiate(ctx, &req).map_err(|_| NtStatus::ACCESS_DENIED)?, NtStatus::SUCCESS),
+        Fsctl::VALIDATE_NEGOTIATE_INFO => (
+            validate_negotiate(ctx, &req).map_err(|_| NtStatus::ACCESS_DENIED)?,
+            NtStatus::SUCCESS,
+        ),
         Fsctl::PIPE_TRANSCEIVE => {
             let open = ctx.open(req.file_id)?;
             let OpenKind::Pipe(p) = &open.kind else {
                 return Err(NtStatus::INVALID_DEVICE_REQUEST);
             };
-            let (data, more) =
-                p.lock().unwrap().transceive(req.input, max_out).map_err(|e| NtStatus(e.nt_status()))?;
-            (data, if more { NtStatus::BUFFER_OVERFLOW } else { NtStatus::SUCCESS })
+            let (data, more) = p
+                .lock()
+                .unwrap()
+                .transceive(req.input, max_out)
+                .map_err(|e| NtStatus(e.nt_status()))?;
+            (
+                data,
+                if more {
+                    NtStatus::BUFFER_OVERFLOW
+                } else {
+                    NtStatus::SUCCESS
+                },
+            )
         }
-        Fsctl::DFS_GET_REFERRALS | Fsctl::DFS_GET_REFERRALS_EX => return Err(NtStatus::FS_DRIVER_REQUIRED),
+        Fsctl::DFS_GET_REFERRALS | Fsctl::DFS_GET_REFERRALS_EX => {
+            return Err(NtStatus::FS_DRIVER_REQUIRED);
+        }
         Fsctl::QUERY_NETWORK_INTERFACE_INFO => return Err(NtStatus::NOT_SUPPORTED),
         Fsctl::SET_SPARSE => {
             ctx.open(req.file_id)?;
@@ -60,7 +75,8 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
 /// FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2 3.3.5.15.12): a mismatch means a downgrade attempt, and
 /// the connection is dropped.
 fn validate_negotiate(ctx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u8>, Disconnect> {
-    let v = ValidateNegotiateInfo::decode(req.input).map_err(|_| Disconnect("bad validate negotiate"))?;
+    let v = ValidateNegotiateInfo::decode(req.input)
+        .map_err(|_| Disconnect("bad validate negotiate"))?;
     let neg = ctx.conn.negotiated();
     let dialect = neg.dialect.ok_or(Disconnect("not negotiated"))?;
     if v.capabilities != neg.client_caps
@@ -95,4 +111,3 @@ async fn allocated_ranges(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u
     }
     Ok(v)
 }
-

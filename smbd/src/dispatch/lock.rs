@@ -10,7 +10,10 @@ use crate::proto::io::{decode_lock, lock_flags};
 pub(crate) fn lock(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let (id, locks) = decode_lock(ctx.msg).map_err(bad_request)?;
     let open = ctx.open(id)?;
-    let entry = open.entry.as_ref().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
+    let entry = open
+        .entry
+        .as_ref()
+        .ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
     let unlocking = locks[0].flags & lock_flags::UNLOCK != 0;
     for (i, l) in locks.iter().enumerate() {
         let flags = l.flags & !lock_flags::FAIL_IMMEDIATELY;

@@ -139,16 +139,25 @@ pub async fn handle_frame(conn: &Arc<Connection>, frame: Vec<u8>) -> Result<(), 
 }
 
 fn decrypt(conn: &Connection, frame: &[u8]) -> Result<(u64, Vec<u8>), Disconnect> {
-    let th = crypto::TransformHeader::parse(frame).map_err(|_| Disconnect("bad transform header"))?;
-    let session = conn.session(th.session_id).ok_or(Disconnect("transform for unknown session"))?;
-    let sec = session.security().ok_or(Disconnect("transform before session is valid"))?;
+    let th =
+        crypto::TransformHeader::parse(frame).map_err(|_| Disconnect("bad transform header"))?;
+    let session = conn
+        .session(th.session_id)
+        .ok_or(Disconnect("transform for unknown session"))?;
+    let sec = session
+        .security()
+        .ok_or(Disconnect("transform before session is valid"))?;
     let cipher = sec.cipher.ok_or(Disconnect("transform without a cipher"))?;
     let plain = crypto::decrypt_message(conn.server.crypto, cipher, &sec.decryption_key, frame)
         .map_err(|_| Disconnect("decryption failed"))?;
     Ok((th.session_id, plain))
 }
 
-async fn process_chain(conn: &Arc<Connection>, buf: &[u8], encrypted: Option<u64>) -> Result<(), Disconnect> {
+async fn process_chain(
+    conn: &Arc<Connection>,
+    buf: &[u8],
+    encrypted: Option<u64>,
+) -> Result<(), Disconnect> {
     let mut built: Vec<Built> = Vec::new();
     let mut chain = Chain::default();
     let mut pos = 0usize;
@@ -165,7 +174,16 @@ async fn process_chain(conn: &Arc<Connection>, buf: &[u8], encrypted: Option<u64
                 return Err(Disconnect("encrypted message for another session"));
             }
         }
-        if let Some(b) = process_message(conn, hdr, &rest[..end], encrypted.is_some(), &mut chain, pos == 0).await? {
+        if let Some(b) = process_message(
+            conn,
+            hdr,
+            &rest[..end],
+            encrypted.is_some(),
+            &mut chain,
+            pos == 0,
+        )
+        .await?
+        {
             built.push(b);
         }
         if next == 0 {
@@ -177,7 +195,10 @@ async fn process_chain(conn: &Arc<Connection>, buf: &[u8], encrypted: Option<u64
         return Ok(());
     }
     let frame = assemble(conn, built, encrypted);
-    conn.out.send(frame).await.map_err(|_| Disconnect("connection closed"))
+    conn.out
+        .send(frame)
+        .await
+        .map_err(|_| Disconnect("connection closed"))
 }
 
 /// Chains the responses (8-byte aligned, NextCommand set), signs each and encrypts the whole
@@ -207,7 +228,8 @@ fn assemble(conn: &Connection, built: Vec<Built>, encrypted: Option<u64>) -> Vec
 fn sign(conn: &Connection, sec: &SessionSecurity, msg: &mut [u8]) {
     let f = u32::from_le_bytes(msg[16..20].try_into().unwrap_or_default()) | flags::SIGNED;
     msg[16..20].copy_from_slice(&f.to_le_bytes());
-    if let Err(e) = crypto::sign_message(conn.server.crypto, sec.signing_alg, &sec.signing_key, msg) {
+    if let Err(e) = crypto::sign_message(conn.server.crypto, sec.signing_alg, &sec.signing_key, msg)
+    {
         tracing::error!(error = ?e, "signing failed");
     }
 }
@@ -216,11 +238,24 @@ fn sign(conn: &Connection, sec: &SessionSecurity, msg: &mut [u8]) {
 pub(crate) fn encrypt_frame(conn: &Connection, session_id: u64, frame: &[u8]) -> Option<Vec<u8>> {
     let sec = conn.session(session_id)?.security()?;
     let cipher = sec.cipher?;
-    crypto::encrypt_message(conn.server.crypto, cipher, &sec.encryption_key, session_id, frame).ok()
+    crypto::encrypt_message(
+        conn.server.crypto,
+        cipher,
+        &sec.encryption_key,
+        session_id,
+        frame,
+    )
+    .ok()
 }
 
 /// Sends a late (async) final response, signed and encrypted as its session requires.
-pub(crate) async fn send_async_final(conn: &Connection, mut hdr: Header, status: NtStatus, body: &[u8], encrypted: bool) {
+pub(crate) async fn send_async_final(
+    conn: &Connection,
+    mut hdr: Header,
+    status: NtStatus,
+    body: &[u8],
+    encrypted: bool,
+) {
     hdr.status = status.0;
     hdr.credits = 0;
     hdr.next_command = 0;
@@ -332,7 +367,11 @@ async fn process_message(
 
     chain.session_id = rh.session_id;
     chain.tree_id = rh.tree_id;
-    chain.status = if status == NtStatus::PENDING { NtStatus::SUCCESS } else { status };
+    chain.status = if status == NtStatus::PENDING {
+        NtStatus::SUCCESS
+    } else {
+        status
+    };
     if let Some(f) = ctx.created {
         chain.file_id = Some(f);
     } else if !related {
@@ -347,9 +386,13 @@ async fn process_message(
     }
     let sign_with = ctx.sign_with.clone().or_else(|| {
         let sec = ctx.security.as_ref()?;
-        (!encrypted && !sec.is_null && (hdr.is_signed() || sec.signing_required)).then(|| sec.clone())
+        (!encrypted && !sec.is_null && (hdr.is_signed() || sec.signing_required))
+            .then(|| sec.clone())
     });
-    Ok(Some(Built { msg: out, sign_with }))
+    Ok(Some(Built {
+        msg: out,
+        sign_with,
+    }))
 }
 
 /// The checks of MS-SMB2 3.3.5.2.4 - 3.3.5.2.11 before a handler runs.
@@ -359,7 +402,10 @@ fn check(ctx: &mut Ctx<'_>) -> Result<(), NtStatus> {
     if cmd != Command::Negotiate && neg.dialect.is_none() {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    let needs_session = !matches!(cmd, Command::Negotiate | Command::SessionSetup | Command::Echo);
+    let needs_session = !matches!(
+        cmd,
+        Command::Negotiate | Command::SessionSetup | Command::Echo
+    );
     if cmd != Command::Negotiate && ctx.hdr.session_id != 0 {
         ctx.session = ctx.conn.session(ctx.hdr.session_id);
         ctx.security = ctx.session.as_ref().and_then(|s| s.security());
@@ -370,7 +416,12 @@ fn check(ctx: &mut Ctx<'_>) -> Result<(), NtStatus> {
     if let Some(sec) = ctx.security.clone() {
         if !ctx.encrypted && !sec.is_null {
             if ctx.hdr.is_signed() {
-                if !crypto::verify_message(ctx.conn.server.crypto, sec.signing_alg, &sec.signing_key, ctx.msg) {
+                if !crypto::verify_message(
+                    ctx.conn.server.crypto,
+                    sec.signing_alg,
+                    &sec.signing_key,
+                    ctx.msg,
+                ) {
                     tracing::warn!(peer = %ctx.conn.peer, command = ?cmd, "bad signature");
                     return Err(NtStatus::ACCESS_DENIED);
                 }
@@ -378,16 +429,27 @@ fn check(ctx: &mut Ctx<'_>) -> Result<(), NtStatus> {
                 return Err(NtStatus::ACCESS_DENIED);
             }
         }
-        if sec.encrypt_data && !ctx.encrypted && cmd != Command::SessionSetup && cmd != Command::Echo {
+        if sec.encrypt_data
+            && !ctx.encrypted
+            && cmd != Command::SessionSetup
+            && cmd != Command::Echo
+        {
             return Err(NtStatus::ACCESS_DENIED);
         }
     }
     let needs_tree = !matches!(
         cmd,
-        Command::Negotiate | Command::SessionSetup | Command::Logoff | Command::TreeConnect | Command::Echo
+        Command::Negotiate
+            | Command::SessionSetup
+            | Command::Logoff
+            | Command::TreeConnect
+            | Command::Echo
     );
     if needs_tree {
-        let tree = ctx.session()?.tree(ctx.hdr.tree_id).ok_or(NtStatus::NETWORK_NAME_DELETED)?;
+        let tree = ctx
+            .session()?
+            .tree(ctx.hdr.tree_id)
+            .ok_or(NtStatus::NETWORK_NAME_DELETED)?;
         if tree.encrypt_data && !ctx.encrypted {
             return Err(NtStatus::ACCESS_DENIED);
         }
@@ -430,7 +492,13 @@ pub(crate) fn bad_request(_e: crate::proto::DecodeError) -> NtStatus {
 /// session is closed.
 pub fn connection_closed(conn: &Arc<Connection>) {
     notify::drop_all(conn);
-    let sessions: Vec<Arc<Session>> = conn.sessions.lock().unwrap().drain().map(|(_, s)| s).collect();
+    let sessions: Vec<Arc<Session>> = conn
+        .sessions
+        .lock()
+        .unwrap()
+        .drain()
+        .map(|(_, s)| s)
+        .collect();
     for s in sessions {
         close::close_all(conn, &s, None);
     }

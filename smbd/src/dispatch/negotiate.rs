@@ -9,32 +9,49 @@ use crate::crypto::{self, Cipher, SigningAlgorithm};
 use crate::proto::NtStatus;
 use crate::proto::header::{Command, Header, flags};
 use crate::proto::negotiate::{
-    Dialect, HASH_SHA512, NegotiateRequest, NegotiateResponse, caps, security_mode, smb1_negotiate_dialect,
+    Dialect, HASH_SHA512, NegotiateRequest, NegotiateResponse, caps, security_mode,
+    smb1_negotiate_dialect,
 };
 use crate::state::EncryptMode;
 
 /// Dialects the server speaks, best first.
-const DIALECTS: [Dialect; 5] = [Dialect::Smb311, Dialect::Smb302, Dialect::Smb300, Dialect::Smb210, Dialect::Smb202];
+const DIALECTS: [Dialect; 5] = [
+    Dialect::Smb311,
+    Dialect::Smb302,
+    Dialect::Smb300,
+    Dialect::Smb210,
+    Dialect::Smb202,
+];
 
 /// Largest read/write/transact for 2.0.2, which has no multi-credit requests.
 const SMB202_MAX_IO: u32 = 65536;
 
 /// Current time as FILETIME.
 pub(crate) fn now_filetime() -> u64 {
-    let d = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
     vfs::unix_to_filetime(d.as_secs() as i64, d.subsec_nanos())
 }
 
 fn base_response(conn: &Connection, dialect: Dialect) -> NegotiateResponse {
     let s = &conn.server.settings;
     let (rd, wr, tr) = if dialect == Dialect::Smb202 || dialect == Dialect::Wildcard {
-        (s.max_read.min(SMB202_MAX_IO), s.max_write.min(SMB202_MAX_IO), s.max_transact.min(SMB202_MAX_IO))
+        (
+            s.max_read.min(SMB202_MAX_IO),
+            s.max_write.min(SMB202_MAX_IO),
+            s.max_transact.min(SMB202_MAX_IO),
+        )
     } else {
         (s.max_read, s.max_write, s.max_transact)
     };
     NegotiateResponse {
         security_mode: security_mode::SIGNING_ENABLED
-            | if s.signing_required { security_mode::SIGNING_REQUIRED } else { 0 },
+            | if s.signing_required {
+                security_mode::SIGNING_REQUIRED
+            } else {
+                0
+            },
         dialect,
         server_guid: s.guid,
         capabilities: 0,
@@ -55,7 +72,11 @@ pub(crate) async fn smb1(conn: &Arc<Connection>, frame: &[u8]) -> Result<(), Dis
         return Err(Disconnect("SMB1 after negotiation"));
     }
     let dialect = smb1_negotiate_dialect(frame).ok_or(Disconnect("SMB1 negotiate without SMB2"))?;
-    conn.credits.lock().unwrap().consume(0, 1).map_err(|_| Disconnect("credits"))?;
+    conn.credits
+        .lock()
+        .unwrap()
+        .consume(0, 1)
+        .map_err(|_| Disconnect("credits"))?;
     let mut resp = base_response(conn, dialect);
     let mut n = Negotiated::default();
     if dialect == Dialect::Smb202 {
@@ -76,7 +97,10 @@ pub(crate) async fn smb1(conn: &Arc<Connection>, frame: &[u8]) -> Result<(), Dis
     let mut out = Vec::with_capacity(256);
     hdr.encode(&mut out);
     resp.encode(&mut out);
-    conn.out.send(out).await.map_err(|_| Disconnect("connection closed"))
+    conn.out
+        .send(out)
+        .await
+        .map_err(|_| Disconnect("connection closed"))
 }
 
 /// SMB2 NEGOTIATE.
@@ -108,7 +132,11 @@ pub(crate) fn negotiate(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult,
     }
     match dialect {
         Dialect::Smb311 => {
-            if !req.preauth_hashes.as_ref().is_some_and(|h| h.contains(&HASH_SHA512)) {
+            if !req
+                .preauth_hashes
+                .as_ref()
+                .is_some_and(|h| h.contains(&HASH_SHA512))
+            {
                 return Ok(Err(NtStatus::INVALID_PARAMETER));
             }
             let mut salt = [0u8; 32];
@@ -117,7 +145,11 @@ pub(crate) fn negotiate(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult,
             }
             resp.preauth_salt = Some(salt);
             if let Some(offered) = &req.ciphers {
-                let chosen = settings.ciphers.iter().copied().find(|c| offered.contains(&c.to_wire()));
+                let chosen = settings
+                    .ciphers
+                    .iter()
+                    .copied()
+                    .find(|c| offered.contains(&c.to_wire()));
                 n.cipher = chosen;
                 resp.cipher = Some(chosen.map_or(0, Cipher::to_wire));
             }
@@ -125,7 +157,11 @@ pub(crate) fn negotiate(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult,
                 .signing_algorithms
                 .as_ref()
                 .and_then(|offered| {
-                    settings.signing_algorithms.iter().copied().find(|a| offered.contains(&a.to_wire()))
+                    settings
+                        .signing_algorithms
+                        .iter()
+                        .copied()
+                        .find(|a| offered.contains(&a.to_wire()))
                 })
                 .unwrap_or(SigningAlgorithm::AesCmac);
             if req.signing_algorithms.is_some() {
@@ -134,7 +170,9 @@ pub(crate) fn negotiate(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult,
             n.signing_alg = Some(alg);
         }
         Dialect::Smb300 | Dialect::Smb302 => {
-            if req.capabilities & caps::ENCRYPTION != 0 && settings.ciphers.contains(&Cipher::Aes128Ccm) {
+            if req.capabilities & caps::ENCRYPTION != 0
+                && settings.ciphers.contains(&Cipher::Aes128Ccm)
+            {
                 resp.capabilities |= caps::ENCRYPTION;
                 n.cipher = Some(Cipher::Aes128Ccm);
             }

@@ -51,7 +51,11 @@ pub(crate) fn change_notify(ctx: &mut Ctx<'_>) -> HResult {
 /// Completes every pending watch on an open with STATUS_NOTIFY_CLEANUP.
 pub(crate) fn cancel_for_open(conn: &Connection, volatile: u64) {
     let mut pending = conn.pending.lock().unwrap();
-    let keys: Vec<u64> = pending.iter().filter(|(_, p)| p.file_volatile == volatile).map(|(k, _)| *k).collect();
+    let keys: Vec<u64> = pending
+        .iter()
+        .filter(|(_, p)| p.file_volatile == volatile)
+        .map(|(k, _)| *k)
+        .collect();
     for k in keys {
         if let Some(p) = pending.remove(&k) {
             let _ = p.complete.send(NtStatus::NOTIFY_CLEANUP);
@@ -63,4 +67,3 @@ pub(crate) fn cancel_for_open(conn: &Connection, volatile: u64) {
 pub(crate) fn drop_all(conn: &Connection) {
     conn.pending.lock().unwrap().clear();
 }
-

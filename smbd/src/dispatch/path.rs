@@ -19,7 +19,11 @@ pub(crate) fn to_vfs_path(name: &str) -> Result<String, NtStatus> {
     let comps: Vec<&str> = name.split('\\').collect();
     let last = comps.len() - 1;
     for (i, c) in comps.into_iter().enumerate() {
-        let c = if i == last { strip_default_stream(c)? } else { c };
+        let c = if i == last {
+            strip_default_stream(c)?
+        } else {
+            c
+        };
         match c {
             "" => return Err(NtStatus::OBJECT_NAME_INVALID),
             "." => {}
@@ -40,7 +44,9 @@ pub(crate) fn to_vfs_path(name: &str) -> Result<String, NtStatus> {
 fn strip_default_stream(c: &str) -> Result<&str, NtStatus> {
     match c.split_once(':') {
         None => Ok(c),
-        Some((base, stream)) if stream.eq_ignore_ascii_case(":$DATA") || stream.is_empty() => Ok(base),
+        Some((base, stream)) if stream.eq_ignore_ascii_case(":$DATA") || stream.is_empty() => {
+            Ok(base)
+        }
         Some(_) => Err(NtStatus::OBJECT_NAME_INVALID),
     }
 }
@@ -49,7 +55,9 @@ fn check_component(c: &str) -> Result<(), NtStatus> {
     if c.encode_utf16().count() > MAX_COMPONENT {
         return Err(NtStatus::OBJECT_NAME_INVALID);
     }
-    let bad = |ch: char| matches!(ch, '<' | '>' | ':' | '"' | '|' | '?' | '*' | '/') || (ch as u32) < 0x20;
+    let bad = |ch: char| {
+        matches!(ch, '<' | '>' | ':' | '"' | '|' | '?' | '*' | '/') || (ch as u32) < 0x20
+    };
     if c.chars().any(bad) {
         return Err(NtStatus::OBJECT_NAME_INVALID);
     }
@@ -72,8 +80,14 @@ mod tests {
         assert_eq!(to_vfs_path("a\\.\\b\\").unwrap(), "a/b");
         assert_eq!(to_vfs_path("a\\..\\b").unwrap(), "b");
         assert_eq!(to_vfs_path("f::$DATA").unwrap(), "f");
-        assert_eq!(to_vfs_path("..\\etc\\passwd"), Err(NtStatus::OBJECT_PATH_SYNTAX_BAD));
-        assert_eq!(to_vfs_path("a\\..\\..\\x"), Err(NtStatus::OBJECT_PATH_SYNTAX_BAD));
+        assert_eq!(
+            to_vfs_path("..\\etc\\passwd"),
+            Err(NtStatus::OBJECT_PATH_SYNTAX_BAD)
+        );
+        assert_eq!(
+            to_vfs_path("a\\..\\..\\x"),
+            Err(NtStatus::OBJECT_PATH_SYNTAX_BAD)
+        );
         assert_eq!(to_vfs_path("a\\\\b"), Err(NtStatus::OBJECT_NAME_INVALID));
         assert_eq!(to_vfs_path("a*"), Err(NtStatus::OBJECT_NAME_INVALID));
         assert_eq!(to_vfs_path("f:s"), Err(NtStatus::OBJECT_NAME_INVALID));

@@ -30,12 +30,20 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
     if max == 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    let mut writer = DirListWriter::new(FileInfoClass(req.class), max).map_err(|e| NtStatus(e.nt_status()))?;
+    let mut writer =
+        DirListWriter::new(FileInfoClass(req.class), max).map_err(|e| NtStatus(e.nt_status()))?;
     let mut cur: DirCursor = open.cursor.lock().unwrap().clone();
     let restart = req.flags & (qd_flags::RESTART_SCANS | qd_flags::REOPEN) != 0;
     if restart || cur.pattern.is_none() {
-        let pattern = if req.pattern.is_empty() { "*".to_string() } else { req.pattern.clone() };
-        cur = DirCursor { pattern: Some(pattern), ..DirCursor::default() };
+        let pattern = if req.pattern.is_empty() {
+            "*".to_string()
+        } else {
+            req.pattern.clone()
+        };
+        cur = DirCursor {
+            pattern: Some(pattern),
+            ..DirCursor::default()
+        };
     }
     let pattern = cur.pattern.clone().unwrap_or_else(|| "*".into());
     let single = req.flags & qd_flags::RETURN_SINGLE_ENTRY != 0;
@@ -62,7 +70,11 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
         if !(single && added > 0) {
             let fs = open.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?;
             let dir = open.path();
-            let child = if dir.is_empty() { pattern.clone() } else { format!("{dir}/{pattern}") };
+            let child = if dir.is_empty() {
+                pattern.clone()
+            } else {
+                format!("{dir}/{pattern}")
+            };
             if let Ok(o) = fs.open(&child, &vfs::OpenOptions::read_existing()).await {
                 let name = o.path.rsplit('/').next().unwrap_or(&o.path).to_string();
                 if writer.push(&name, &o.stat, 0) {
@@ -76,7 +88,10 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
     }
 
     while !cur.exhausted && !full && !(single && added > 0) {
-        let batch = file.read_dir(cur.cookie, BATCH).await.map_err(NtStatus::from)?;
+        let batch = file
+            .read_dir(cur.cookie, BATCH)
+            .await
+            .map_err(NtStatus::from)?;
         if batch.is_empty() {
             cur.exhausted = true;
             break;

@@ -8,7 +8,8 @@ use crate::conn::session::Open;
 use crate::proto::NtStatus;
 use crate::proto::dir::encode_buffer_response;
 use crate::proto::fscc::{
-    self, FileInfoClass, FileInfoContext, FsInfoClass, FsInfoContext, encode_file_info, encode_fs_info,
+    self, FileInfoClass, FileInfoContext, FsInfoClass, FsInfoContext, encode_file_info,
+    encode_fs_info,
 };
 use crate::proto::info::{QueryInfoRequest, info_type};
 
@@ -36,8 +37,9 @@ pub(crate) async fn query_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult 
             fscc::file_info_min_size(class).unwrap_or(0)
         }
         info_type::FILESYSTEM => {
-            fs_info(ctx, &open, FsInfoClass(req.class), &mut buf).await?;
-            0
+            let class = FsInfoClass(req.class);
+            fs_info(ctx, &open, class, &mut buf).await?;
+            fscc::fs_info_min_size(class).unwrap_or(0)
         }
         info_type::SECURITY => {
             security_info(ctx, &open, req.additional, &mut buf).await?;
@@ -72,7 +74,12 @@ async fn file_info(open: &Open, class: FileInfoClass, buf: &mut Vec<u8>) -> Resu
     let (stat, is_pipe) = match open.file() {
         Some(f) => (f.stat().await.map_err(NtStatus::from)?, false),
         None => (
-            vfs::FileStat { attributes: vfs::attr::NORMAL, allocation_size: 4096, links: 1, ..Default::default() },
+            vfs::FileStat {
+                attributes: vfs::attr::NORMAL,
+                allocation_size: 4096,
+                links: 1,
+                ..Default::default()
+            },
             true,
         ),
     };
@@ -90,7 +97,12 @@ async fn file_info(open: &Open, class: FileInfoClass, buf: &mut Vec<u8>) -> Resu
     encode_file_info(class, &c, buf).map_err(|e| NtStatus(e.nt_status()))
 }
 
-async fn fs_info(ctx: &Ctx<'_>, open: &Open, class: FsInfoClass, buf: &mut Vec<u8>) -> Result<(), NtStatus> {
+async fn fs_info(
+    ctx: &Ctx<'_>,
+    open: &Open,
+    class: FsInfoClass,
+    buf: &mut Vec<u8>,
+) -> Result<(), NtStatus> {
     let fs = open.share.vfs.clone().ok_or(NtStatus::INVALID_PARAMETER)?;
     let info = fs.fs_info().await.map_err(NtStatus::from)?;
     let mut object_id = [0u8; 16];
@@ -110,11 +122,18 @@ async fn fs_info(ctx: &Ctx<'_>, open: &Open, class: FsInfoClass, buf: &mut Vec<u
 /// Name of the stored security descriptor in the backend's metadata.
 pub(crate) const SD_META: &str = "security.sd";
 
-async fn security_info(ctx: &Ctx<'_>, open: &Open, additional: u32, buf: &mut Vec<u8>) -> Result<(), NtStatus> {
+async fn security_info(
+    ctx: &Ctx<'_>,
+    open: &Open,
+    additional: u32,
+    buf: &mut Vec<u8>,
+) -> Result<(), NtStatus> {
     if additional & secinfo::SACL != 0 && open.access & ACCESS_SYSTEM_SECURITY == 0 {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    if additional & (secinfo::OWNER | secinfo::GROUP | secinfo::DACL) != 0 && open.access & READ_CONTROL == 0 {
+    if additional & (secinfo::OWNER | secinfo::GROUP | secinfo::DACL) != 0
+        && open.access & READ_CONTROL == 0
+    {
         return Err(NtStatus::ACCESS_DENIED);
     }
     if let Some(f) = open.file() {

@@ -11,7 +11,11 @@ pub(crate) fn check_charge(ctx: &Ctx<'_>, len: u32) -> Result<(), NtStatus> {
     let neg = ctx.conn.negotiated();
     let large_mtu = neg.server_caps & crate::proto::negotiate::caps::LARGE_MTU != 0;
     if !large_mtu {
-        return if len > 65536 { Err(NtStatus::INVALID_PARAMETER) } else { Ok(()) };
+        return if len > 65536 {
+            Err(NtStatus::INVALID_PARAMETER)
+        } else {
+            Ok(())
+        };
     }
     let needed = len.div_ceil(65536).max(1);
     if u32::from(ctx.hdr.credit_charge.max(1)) < needed {
@@ -33,12 +37,20 @@ pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     }
     let data = match &open.kind {
         OpenKind::Pipe(p) => {
-            let r = p.lock().unwrap().read(req.length as usize).map_err(|e| NtStatus(e.nt_status()))?;
+            let r = p
+                .lock()
+                .unwrap()
+                .read(req.length as usize)
+                .map_err(|e| NtStatus(e.nt_status()))?;
             match r {
                 Some((bytes, more)) => {
                     encode_read_response_prefix(out, bytes.len() as u32);
                     out.extend_from_slice(&bytes);
-                    return Ok(Reply::Done(if more { NtStatus::BUFFER_OVERFLOW } else { NtStatus::SUCCESS }));
+                    return Ok(Reply::Done(if more {
+                        NtStatus::BUFFER_OVERFLOW
+                    } else {
+                        NtStatus::SUCCESS
+                    }));
                 }
                 None => return Err(NtStatus::PIPE_BROKEN),
             }
@@ -52,7 +64,9 @@ pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                     return Err(NtStatus::FILE_LOCK_CONFLICT);
                 }
             }
-            f.read_at(req.offset, req.length as usize).await.map_err(NtStatus::from)?
+            f.read_at(req.offset, req.length as usize)
+                .await
+                .map_err(NtStatus::from)?
         }
     };
     if (data.is_empty() && req.length > 0) || (data.len() as u32) < req.minimum_count {

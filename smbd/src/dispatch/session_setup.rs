@@ -10,7 +10,8 @@ use crate::crypto::{self, SigningAlgorithm};
 use crate::proto::NtStatus;
 use crate::proto::negotiate::{Dialect, security_mode};
 use crate::proto::session::{
-    SESSION_FLAG_BINDING, SessionSetupRequest, encode_fixed4, encode_session_setup_response, session_flags,
+    SESSION_FLAG_BINDING, SessionSetupRequest, encode_fixed4, encode_session_setup_response,
+    session_flags,
 };
 use crate::state::EncryptMode;
 
@@ -31,11 +32,16 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         ctx.hdr.session_id = id;
         s
     } else {
-        let s = conn.session(ctx.hdr.session_id).ok_or(NtStatus::USER_SESSION_DELETED)?;
+        let s = conn
+            .session(ctx.hdr.session_id)
+            .ok_or(NtStatus::USER_SESSION_DELETED)?;
         let mut st = s.auth.lock().unwrap();
         if matches!(*st, AuthState::Valid) {
             // Reauthentication keeps the session and its keys (MS-SMB2 3.3.5.5.2).
-            *st = AuthState::InProgress { auth: conn.server.auth.start(), preauth: neg.preauth };
+            *st = AuthState::InProgress {
+                auth: conn.server.auth.start(),
+                preauth: neg.preauth,
+            };
         }
         drop(st);
         s
@@ -65,14 +71,18 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             Err(NtStatus::LOGON_FAILURE)
         }
         acceptor::Step::Done { out: blob, auth } => {
-            let preauth = match std::mem::replace(&mut *session.auth.lock().unwrap(), AuthState::Valid) {
-                AuthState::InProgress { preauth, .. } => preauth,
-                AuthState::Valid => neg.preauth,
-            };
+            let preauth =
+                match std::mem::replace(&mut *session.auth.lock().unwrap(), AuthState::Valid) {
+                    AuthState::InProgress { preauth, .. } => preauth,
+                    AuthState::Valid => neg.preauth,
+                };
             let existing = session.security();
             let sec = match existing {
                 // Reauthentication: identity may change, keys stay.
-                Some(old) => Arc::new(SessionSecurity { auth: *auth, ..(*old).clone() }),
+                Some(old) => Arc::new(SessionSecurity {
+                    auth: *auth,
+                    ..(*old).clone()
+                }),
                 None => match new_security(conn, &req, dialect, *auth, &preauth) {
                     Ok(s) => Arc::new(s),
                     Err(status) => {
@@ -131,7 +141,13 @@ fn new_security(
         None
     } else {
         let pre = (dialect == Dialect::Smb311).then_some(preauth);
-        Some(crypto::derive_session_keys(conn.server.crypto, dialect.0, &auth.session_key, pre, neg.cipher))
+        Some(crypto::derive_session_keys(
+            conn.server.crypto,
+            dialect.0,
+            &auth.session_key,
+            pre,
+            neg.cipher,
+        ))
     };
     let (signing_key, encryption_key, decryption_key) = match keys {
         Some(k) => (k.signing, k.encryption, k.decryption),

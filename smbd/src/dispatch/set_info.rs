@@ -4,7 +4,9 @@
 use std::sync::atomic::Ordering;
 
 use super::{Ctx, HResult, Reply, bad_request, path};
-use crate::access::{DELETE, FILE_APPEND_DATA, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, WRITE_DAC, WRITE_OWNER};
+use crate::access::{
+    DELETE, FILE_APPEND_DATA, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, WRITE_DAC, WRITE_OWNER,
+};
 use crate::conn::session::Open;
 use crate::proto::NtStatus;
 use crate::proto::fscc::{FileInfoClass, SetFileInfo, decode_set_file_info};
@@ -24,17 +26,27 @@ pub(crate) async fn set_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let open = ctx.open(req.file_id)?;
     match req.info_type {
         info_type::FILE => {
-            let info = decode_set_file_info(FileInfoClass(req.class), req.buffer).map_err(|e| NtStatus(e.nt_status()))?;
+            let info = decode_set_file_info(FileInfoClass(req.class), req.buffer)
+                .map_err(|e| NtStatus(e.nt_status()))?;
             set_file_info(ctx, &open, info).await?;
         }
         info_type::SECURITY => {
-            let needs = if req.additional & 0x3 != 0 { WRITE_OWNER } else { 0 }
-                | if req.additional & 0x4 != 0 { WRITE_DAC } else { 0 };
+            let needs = if req.additional & 0x3 != 0 {
+                WRITE_OWNER
+            } else {
+                0
+            } | if req.additional & 0x4 != 0 {
+                WRITE_DAC
+            } else {
+                0
+            };
             if open.access & needs != needs || open.share.read_only {
                 return Err(NtStatus::ACCESS_DENIED);
             }
             let f = open.file().ok_or(NtStatus::INVALID_PARAMETER)?;
-            f.set_meta(super::query_info::SD_META, req.buffer.to_vec()).await.map_err(NtStatus::from)?;
+            f.set_meta(super::query_info::SD_META, req.buffer.to_vec())
+                .await
+                .map_err(NtStatus::from)?;
         }
         _ => return Err(NtStatus::NOT_SUPPORTED),
     }
@@ -43,7 +55,11 @@ pub(crate) async fn set_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
 }
 
 fn need(open: &Open, mask: u32) -> Result<(), NtStatus> {
-    if open.access & mask == 0 { Err(NtStatus::ACCESS_DENIED) } else { Ok(()) }
+    if open.access & mask == 0 {
+        Err(NtStatus::ACCESS_DENIED)
+    } else {
+        Ok(())
+    }
 }
 
 fn time(v: i64) -> Option<u64> {
@@ -69,10 +85,15 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
                 if is_dir_attr && !open.is_dir {
                     return Err(NtStatus::INVALID_PARAMETER);
                 }
-                f.set_attributes(b.attributes & !vfs::attr::DIRECTORY).await.map_err(NtStatus::from)?;
+                f.set_attributes(b.attributes & !vfs::attr::DIRECTORY)
+                    .await
+                    .map_err(NtStatus::from)?;
             }
         }
-        SetFileInfo::Rename { replace_if_exists, file_name } => {
+        SetFileInfo::Rename {
+            replace_if_exists,
+            file_name,
+        } => {
             need(open, DELETE)?;
             rename(ctx, open, replace_if_exists, &file_name).await?;
         }
@@ -107,13 +128,20 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
         }
         SetFileInfo::Position(p) => open.position.store(p, Ordering::Relaxed),
         SetFileInfo::Mode(_) | SetFileInfo::ValidDataLength(_) => {}
-        SetFileInfo::Link { .. } | SetFileInfo::ShortName(_) => return Err(NtStatus::NOT_SUPPORTED),
+        SetFileInfo::Link { .. } | SetFileInfo::ShortName(_) => {
+            return Err(NtStatus::NOT_SUPPORTED);
+        }
         SetFileInfo::FullEa(_) => return Err(NtStatus::EAS_NOT_SUPPORTED),
     }
     Ok(())
 }
 
-async fn set_delete(open: &Open, delete: bool, on_close: bool, ignore_readonly: bool) -> Result<(), NtStatus> {
+async fn set_delete(
+    open: &Open,
+    delete: bool,
+    on_close: bool,
+    ignore_readonly: bool,
+) -> Result<(), NtStatus> {
     need(open, DELETE)?;
     let f = open.file().ok_or(NtStatus::INVALID_PARAMETER)?;
     let entry = open.entry.as_ref().ok_or(NtStatus::INVALID_PARAMETER)?;
@@ -154,7 +182,11 @@ async fn rename(ctx: &Ctx<'_>, open: &Open, replace: bool, target: &str) -> Resu
         if let Some(target_entry) = files.get(share, &to) {
             // The target is open: Windows refuses to replace it.
             let _ = target_entry;
-            return Err(if replace { NtStatus::ACCESS_DENIED } else { NtStatus::OBJECT_NAME_COLLISION });
+            return Err(if replace {
+                NtStatus::ACCESS_DENIED
+            } else {
+                NtStatus::OBJECT_NAME_COLLISION
+            });
         }
     }
     if open.is_dir && files.has_open_below(share, &from) {

@@ -7,7 +7,9 @@ use crate::access::{FILE_ALL_ACCESS, WRITE_RIGHTS};
 use crate::conn::session::Tree;
 use crate::proto::NtStatus;
 use crate::proto::session::{decode_fixed4, encode_fixed4};
-use crate::proto::tree::{TreeConnectRequest, encode_tree_connect_response, share_flags, share_type};
+use crate::proto::tree::{
+    TreeConnectRequest, encode_tree_connect_response, share_flags, share_type,
+};
 use crate::state::EncryptMode;
 
 /// TREE_CONNECT: attaches a share to the session.
@@ -22,20 +24,29 @@ pub(crate) fn tree_connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let neg = ctx.conn.negotiated();
     let server_encrypt = ctx.server().settings.encrypt;
     let wants_encrypt = share.encrypt != EncryptMode::Off || server_encrypt != EncryptMode::Off;
-    let required = share.encrypt == EncryptMode::Required || server_encrypt == EncryptMode::Required;
+    let required =
+        share.encrypt == EncryptMode::Required || server_encrypt == EncryptMode::Required;
     let can = neg.can_encrypt() && !sec.is_null;
     if required && !can {
         tracing::info!(peer = %ctx.conn.peer, share = %share.name, "tree connect refused: encryption required");
         return Err(NtStatus::ACCESS_DENIED);
     }
     let encrypt_data = wants_encrypt && can && !share.is_ipc();
-    let max_access = if share.read_only { FILE_ALL_ACCESS & !WRITE_RIGHTS } else { FILE_ALL_ACCESS };
+    let max_access = if share.read_only {
+        FILE_ALL_ACCESS & !WRITE_RIGHTS
+    } else {
+        FILE_ALL_ACCESS
+    };
     let id = session.next_tree_id();
-    session
-        .trees
-        .lock()
-        .unwrap()
-        .insert(id, Arc::new(Tree { id, share: share.clone(), encrypt_data, max_access }));
+    session.trees.lock().unwrap().insert(
+        id,
+        Arc::new(Tree {
+            id,
+            share: share.clone(),
+            encrypt_data,
+            max_access,
+        }),
+    );
     ctx.hdr.tree_id = id;
     let (kind, mut flags) = if share.is_ipc() {
         (share_type::PIPE, share_flags::NO_CACHING)

@@ -22,7 +22,11 @@ pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         return Err(NtStatus::ACCESS_DENIED);
     }
     let written = match &open.kind {
-        OpenKind::Pipe(p) => p.lock().unwrap().write(req.data).map_err(|e| NtStatus(e.nt_status()))?,
+        OpenKind::Pipe(p) => p
+            .lock()
+            .unwrap()
+            .write(req.data)
+            .map_err(|e| NtStatus(e.nt_status()))?,
         OpenKind::File(f) => {
             if open.is_dir {
                 return Err(NtStatus::INVALID_DEVICE_REQUEST);
@@ -40,8 +44,13 @@ pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                     return Err(NtStatus::FILE_LOCK_CONFLICT);
                 }
             }
-            let n = f.write_at(offset, req.data.to_vec()).await.map_err(NtStatus::from)?;
-            if req.flags & WRITEFLAG_WRITE_THROUGH != 0 || open.options & options::WRITE_THROUGH != 0 {
+            let n = f
+                .write_at(offset, req.data.to_vec())
+                .await
+                .map_err(NtStatus::from)?;
+            if req.flags & WRITEFLAG_WRITE_THROUGH != 0
+                || open.options & options::WRITE_THROUGH != 0
+            {
                 f.flush().await.map_err(NtStatus::from)?;
             }
             n

@@ -25,15 +25,24 @@ pub enum DecodeErrorKind {
 impl DecodeError {
     /// A truncation error for `what`.
     pub fn truncated(what: &'static str) -> Self {
-        Self { what, kind: DecodeErrorKind::Truncated }
+        Self {
+            what,
+            kind: DecodeErrorKind::Truncated,
+        }
     }
     /// An out-of-bounds offset/length error for `what`.
     pub fn bounds(what: &'static str) -> Self {
-        Self { what, kind: DecodeErrorKind::OutOfBounds }
+        Self {
+            what,
+            kind: DecodeErrorKind::OutOfBounds,
+        }
     }
     /// An invalid-value error for `what`.
     pub fn invalid(what: &'static str) -> Self {
-        Self { what, kind: DecodeErrorKind::Invalid }
+        Self {
+            what,
+            kind: DecodeErrorKind::Invalid,
+        }
     }
 }
 
@@ -61,7 +70,10 @@ impl<'a> Reader<'a> {
 
     /// A reader positioned at `pos` within `buf`.
     pub fn at_pos(buf: &'a [u8], pos: usize) -> Self {
-        Self { buf, pos: pos.min(buf.len()) }
+        Self {
+            buf,
+            pos: pos.min(buf.len()),
+        }
     }
 
     /// Current position from the start of the message.
@@ -124,7 +136,12 @@ impl<'a> Reader<'a> {
 
     /// The `len` bytes at `offset` from the start of the message. A zero length gives an empty
     /// slice whatever the offset.
-    pub fn at(&self, offset: usize, len: usize, what: &'static str) -> Result<&'a [u8], DecodeError> {
+    pub fn at(
+        &self,
+        offset: usize,
+        len: usize,
+        what: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
         if len == 0 {
             return Ok(&[]);
         }

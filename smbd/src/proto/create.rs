@@ -91,7 +91,10 @@ impl<'a> CreateRequest<'a> {
 
     /// The data of the context named `name`, if present.
     pub fn context(&self, name: &[u8]) -> Option<&'a [u8]> {
-        self.contexts.iter().find(|c| c.name == name).map(|c| c.data)
+        self.contexts
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.data)
     }
 }
 
@@ -110,7 +113,11 @@ pub fn decode_contexts(buf: &[u8]) -> Result<Vec<CreateContext<'_>>, DecodeError
         r.skip(2, "Reserved")?;
         let data_off = r.u16("DataOffset")? as usize;
         let data_len = r.u32("DataLength")? as usize;
-        let end = if next == 0 { buf.len() } else { pos.checked_add(next).ok_or(DecodeError::bounds("Next"))? };
+        let end = if next == 0 {
+            buf.len()
+        } else {
+            pos.checked_add(next).ok_or(DecodeError::bounds("Next"))?
+        };
         if end > buf.len() || (next != 0 && next < 16) {
             return Err(DecodeError::bounds("Next"));
         }
@@ -236,11 +243,17 @@ pub struct FileId {
 
 impl FileId {
     /// The all-ones id that refers to the previous operation's file in a related compound.
-    pub const RELATED: Self = Self { persistent: u64::MAX, volatile: u64::MAX };
+    pub const RELATED: Self = Self {
+        persistent: u64::MAX,
+        volatile: u64::MAX,
+    };
 
     /// Reads a 16-byte file id.
     pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self { persistent: r.u64("FileId.Persistent")?, volatile: r.u64("FileId.Volatile")? })
+        Ok(Self {
+            persistent: r.u64("FileId.Persistent")?,
+            volatile: r.u64("FileId.Volatile")?,
+        })
     }
 }
 
@@ -258,7 +271,11 @@ pub fn decode_close(msg: &[u8]) -> Result<(u16, FileId), DecodeError> {
 /// Appends a CLOSE response; `stat` is `Some` when POSTQUERY_ATTRIB was asked.
 pub fn encode_close_response(out: &mut Vec<u8>, stat: Option<&vfs::FileStat>) {
     out.put_u16(60);
-    out.put_u16(if stat.is_some() { CLOSE_FLAG_POSTQUERY_ATTRIB } else { 0 });
+    out.put_u16(if stat.is_some() {
+        CLOSE_FLAG_POSTQUERY_ATTRIB
+    } else {
+        0
+    });
     out.put_u32(0);
     match stat {
         Some(s) => {
@@ -282,8 +299,14 @@ mod tests {
     fn response_contexts_decode_back() {
         let resp = CreateResponse {
             contexts: vec![
-                ResponseContext { name: b"MxAc".to_vec(), data: vec![0; 8] },
-                ResponseContext { name: b"QFid".to_vec(), data: vec![1; 32] },
+                ResponseContext {
+                    name: b"MxAc".to_vec(),
+                    data: vec![0; 8],
+                },
+                ResponseContext {
+                    name: b"QFid".to_vec(),
+                    data: vec![1; 32],
+                },
             ],
             ..Default::default()
         };

@@ -48,7 +48,14 @@ impl QueryDirectoryRequest {
         let len = r.u16("FileNameLength")? as usize;
         let output_len = r.u32("OutputBufferLength")?;
         let pattern = utf16le(r.at(off, len, "FileName")?, "FileName")?;
-        Ok(Self { class, flags, file_index, file_id, pattern, output_len })
+        Ok(Self {
+            class,
+            flags,
+            file_index,
+            file_id,
+            pattern,
+            output_len,
+        })
     }
 }
 
@@ -56,7 +63,11 @@ impl QueryDirectoryRequest {
 /// CHANGE_NOTIFY share this layout: StructureSize 9, offset u16, length u32).
 pub fn encode_buffer_response(out: &mut Vec<u8>, data: &[u8]) {
     out.put_u16(9);
-    out.put_u16(if data.is_empty() { 0 } else { (HEADER_LEN + 8) as u16 });
+    out.put_u16(if data.is_empty() {
+        0
+    } else {
+        (HEADER_LEN + 8) as u16
+    });
     out.put_u32(data.len() as u32);
     out.extend_from_slice(data);
     if data.is_empty() {
@@ -88,6 +99,11 @@ impl ChangeNotifyRequest {
         let output_len = r.u32("OutputBufferLength")?;
         let file_id = FileId::read(&mut r)?;
         let filter = r.u32("CompletionFilter")?;
-        Ok(Self { flags, output_len, file_id, filter })
+        Ok(Self {
+            flags,
+            output_len,
+            file_id,
+            filter,
+        })
     }
 }

@@ -186,7 +186,8 @@ impl Header {
             status: status.0,
             command: self.command,
             credits: 0,
-            flags: flags::SERVER_TO_REDIR | (self.flags & (flags::PRIORITY_MASK | flags::ASYNC_COMMAND)),
+            flags: flags::SERVER_TO_REDIR
+                | (self.flags & (flags::PRIORITY_MASK | flags::ASYNC_COMMAND)),
             next_command: 0,
             message_id: self.message_id,
             async_id: self.async_id,
@@ -225,7 +226,12 @@ mod tests {
         h.encode(&mut v);
         assert_eq!(v.len(), HEADER_LEN);
         assert_eq!(Header::decode(&v).unwrap(), h);
-        let a = Header { flags: flags::ASYNC_COMMAND, async_id: 42, tree_id: 0, ..h };
+        let a = Header {
+            flags: flags::ASYNC_COMMAND,
+            async_id: 42,
+            tree_id: 0,
+            ..h
+        };
         let mut v = Vec::new();
         a.encode(&mut v);
         assert_eq!(Header::decode(&v).unwrap(), a);

@@ -52,7 +52,15 @@ impl<'a> QueryInfoRequest<'a> {
         let flags = r.u32("Flags")?;
         let file_id = FileId::read(&mut r)?;
         let input = r.at(in_off, in_len, "InputBuffer")?;
-        Ok(Self { info_type, class, output_len, additional, flags, file_id, input })
+        Ok(Self {
+            info_type,
+            class,
+            output_len,
+            additional,
+            flags,
+            file_id,
+            input,
+        })
     }
 }
 
@@ -86,7 +94,13 @@ impl<'a> SetInfoRequest<'a> {
         let additional = r.u32("AdditionalInformation")?;
         let file_id = FileId::read(&mut r)?;
         let buffer = r.at(off, len, "Buffer")?;
-        Ok(Self { info_type, class, additional, file_id, buffer })
+        Ok(Self {
+            info_type,
+            class,
+            additional,
+            file_id,
+            buffer,
+        })
     }
 }
 

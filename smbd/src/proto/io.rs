@@ -30,7 +30,12 @@ impl ReadRequest {
         let offset = r.u64("Offset")?;
         let file_id = FileId::read(&mut r)?;
         let minimum_count = r.u32("MinimumCount")?;
-        Ok(Self { length, offset, file_id, minimum_count })
+        Ok(Self {
+            length,
+            offset,
+            file_id,
+            minimum_count,
+        })
     }
 }
 
@@ -74,7 +79,12 @@ impl<'a> WriteRequest<'a> {
         r.skip(12, "Channel/RemainingBytes/WriteChannelInfo")?;
         let flags = r.u32("Flags")?;
         let data = r.at(data_off, len, "Buffer")?;
-        Ok(Self { offset, file_id, flags, data })
+        Ok(Self {
+            offset,
+            file_id,
+            flags,
+            data,
+        })
     }
 }
 
@@ -148,7 +158,11 @@ pub fn decode_lock(msg: &[u8]) -> Result<(FileId, Vec<LockElement>), DecodeError
         let length = r.u64("Length")?;
         let flags = r.u32("Flags")?;
         r.skip(4, "Reserved")?;
-        locks.push(LockElement { offset, length, flags });
+        locks.push(LockElement {
+            offset,
+            length,
+            flags,
+        });
     }
     Ok((file_id, locks))
 }

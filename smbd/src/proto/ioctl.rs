@@ -96,7 +96,14 @@ impl<'a> IoctlRequest<'a> {
         let max_output_response = r.u32("MaxOutputResponse")?;
         let flags = r.u32("Flags")?;
         let input = r.at(in_off, in_len, "Input")?;
-        Ok(Self { ctl_code, file_id, input, max_input_response, max_output_response, flags })
+        Ok(Self {
+            ctl_code,
+            file_id,
+            input,
+            max_input_response,
+            max_output_response,
+            flags,
+        })
     }
 }
 
@@ -141,13 +148,25 @@ impl ValidateNegotiateInfo {
         if count == 0 || r.remaining() < count * 2 {
             return Err(DecodeError::invalid("DialectCount"));
         }
-        let dialects = (0..count).map(|_| r.u16("Dialects")).collect::<Result<_, _>>()?;
-        Ok(Self { capabilities, guid, security_mode, dialects })
+        let dialects = (0..count)
+            .map(|_| r.u16("Dialects"))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            capabilities,
+            guid,
+            security_mode,
+            dialects,
+        })
     }
 }
 
 /// Encodes the VALIDATE_NEGOTIATE_INFO response (MS-SMB2 2.2.32.6).
-pub fn encode_validate_negotiate_response(caps: u32, guid: &[u8; 16], security_mode: u16, dialect: u16) -> Vec<u8> {
+pub fn encode_validate_negotiate_response(
+    caps: u32,
+    guid: &[u8; 16],
+    security_mode: u16,
+    dialect: u16,
+) -> Vec<u8> {
     let mut v = Vec::with_capacity(24);
     v.put_u32(caps);
     v.extend_from_slice(guid);

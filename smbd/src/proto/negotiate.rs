@@ -120,14 +120,25 @@ impl NegotiateRequest {
         for _ in 0..count {
             dialects.push(Dialect(r.u16("Dialects")?));
         }
-        let mut req = Self { security_mode, capabilities, client_guid, dialects, ..Self::default() };
+        let mut req = Self {
+            security_mode,
+            capabilities,
+            client_guid,
+            dialects,
+            ..Self::default()
+        };
         if req.dialects.contains(&Dialect::Smb311) && ctx_count > 0 {
             req.decode_contexts(msg, ctx_offset, ctx_count)?;
         }
         Ok(req)
     }
 
-    fn decode_contexts(&mut self, msg: &[u8], offset: usize, count: usize) -> Result<(), DecodeError> {
+    fn decode_contexts(
+        &mut self,
+        msg: &[u8],
+        offset: usize,
+        count: usize,
+    ) -> Result<(), DecodeError> {
         let mut pos = offset;
         for i in 0..count {
             if i > 0 {
@@ -174,7 +185,11 @@ impl NegotiateRequest {
     }
 }
 
-fn read_u16_list(r: &mut Reader<'_>, n: usize, what: &'static str) -> Result<Vec<u16>, DecodeError> {
+fn read_u16_list(
+    r: &mut Reader<'_>,
+    n: usize,
+    what: &'static str,
+) -> Result<Vec<u16>, DecodeError> {
     if r.remaining() < n * 2 {
         return Err(DecodeError::truncated(what));
     }
@@ -358,7 +373,10 @@ mod tests {
         enc.put_u16(2);
         enc.put_u16(2);
         enc.put_u16(1);
-        let m = request(&[0x0202, 0x0311], &[(1, pre), (0x99, vec![1, 2, 3]), (2, enc)]);
+        let m = request(
+            &[0x0202, 0x0311],
+            &[(1, pre), (0x99, vec![1, 2, 3]), (2, enc)],
+        );
         let r = NegotiateRequest::decode(&m).unwrap();
         assert_eq!(r.dialects, vec![Dialect::Smb202, Dialect::Smb311]);
         assert_eq!(r.preauth_hashes, Some(vec![1]));

@@ -46,7 +46,13 @@ impl<'a> SessionSetupRequest<'a> {
         let len = r.u16("SecurityBufferLength")? as usize;
         let previous_session_id = r.u64("PreviousSessionId")?;
         let security_buffer = r.at(off, len, "SecurityBuffer")?;
-        Ok(Self { flags, security_mode, capabilities, previous_session_id, security_buffer })
+        Ok(Self {
+            flags,
+            security_mode,
+            capabilities,
+            previous_session_id,
+            security_buffer,
+        })
     }
 }
 

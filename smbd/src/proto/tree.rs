@@ -64,7 +64,12 @@ impl TreeConnectRequest {
 }
 
 /// Appends a TREE_CONNECT response body.
-pub fn encode_tree_connect_response(out: &mut Vec<u8>, share_type: u8, flags: u32, max_access: u32) {
+pub fn encode_tree_connect_response(
+    out: &mut Vec<u8>,
+    share_type: u8,
+    flags: u32,
+    max_access: u32,
+) {
     out.put_u16(16);
     out.push(share_type);
     out.push(0);

@@ -17,7 +17,12 @@ const MAX_FRAME: usize = 16 * 1024 * 1024 + 64 * 1024;
 const IN_FLIGHT: usize = 128;
 
 /// Runs a connection until the peer closes it, it breaks the protocol, or the server stops.
-pub(super) async fn run(ctx: Arc<ServerContext>, stream: TcpStream, peer: String, mut stop: broadcast::Receiver<()>) {
+pub(super) async fn run(
+    ctx: Arc<ServerContext>,
+    stream: TcpStream,
+    peer: String,
+    mut stop: broadcast::Receiver<()>,
+) {
     tracing::debug!(%peer, "connected");
     let (mut rd, wr) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(IN_FLIGHT);

@@ -86,7 +86,7 @@ pub fn file_info_min_size(class: FileInfoClass) -> Option<usize> {
 /// servers send it over SMB2; FileNormalizedNameInformation carries it without the leading
 /// backslash (`dir\file.txt`, empty for the root). Returns [`FsccError::InvalidClass`] for a
 /// class this module does not encode, [`FsccError::NotFound`] for FileAlternateNameInformation
-/// (no 8.3 names here) and [`FsccError::InvalidParameter`] for pipe classes on a non-pipe.
+/// of the root and [`FsccError::InvalidParameter`] for pipe classes on a non-pipe.
 /// On error nothing is appended.
 pub fn encode_file_info(
     class: FileInfoClass,
@@ -106,7 +106,11 @@ pub fn encode_file_info(
         // FILE_BYTE_ALIGNMENT: no alignment requirement.
         FileInfoClass::FILE_ALIGNMENT_INFORMATION => put_u32(out, 0),
         FileInfoClass::FILE_ALL_INFORMATION => put_all(out, ctx),
-        FileInfoClass::FILE_ALTERNATE_NAME_INFORMATION => return Err(FsccError::NotFound),
+        FileInfoClass::FILE_ALTERNATE_NAME_INFORMATION => {
+            let last = ctx.name.rsplit('\\').next().unwrap_or("");
+            let short = super::short_name::short_name(last).ok_or(FsccError::NotFound)?;
+            put_name(out, &short)
+        }
         FileInfoClass::FILE_STREAM_INFORMATION => put_streams(out, st),
         FileInfoClass::FILE_PIPE_INFORMATION => {
             require_pipe(ctx)?;
@@ -440,10 +444,14 @@ mod tests {
     }
 
     #[test]
-    fn alternate_name_not_found() {
+    fn alternate_name_not_found_for_root() {
         let st = file_stat();
+        let root = FileInfoContext {
+            name: "",
+            ..ctx(&st)
+        };
         assert_eq!(
-            enc(FileInfoClass::FILE_ALTERNATE_NAME_INFORMATION, &ctx(&st)),
+            enc(FileInfoClass::FILE_ALTERNATE_NAME_INFORMATION, &root),
             Err(FsccError::NotFound)
         );
         assert_eq!(FsccError::NotFound.nt_status(), 0xC000_0034);
