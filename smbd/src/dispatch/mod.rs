@@ -345,6 +345,7 @@ async fn process_message(
             NtStatus::PENDING
         }
         Err(s) => {
+            tracing::debug!(peer = %conn.peer, command = ?hdr.command, status = ?s, "request failed");
             out.truncate(HEADER_LEN);
             encode_error(&mut out);
             s

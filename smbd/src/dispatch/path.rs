@@ -14,6 +14,10 @@ pub(crate) fn to_vfs_path(name: &str) -> Result<String, NtStatus> {
     if name.is_empty() {
         return Ok(String::new());
     }
+    if name.starts_with('\\') {
+        // MS-SMB2 3.3.5.9: a leading separator is invalid.
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
     let name = name.strip_suffix('\\').unwrap_or(name);
     let mut parts: Vec<&str> = Vec::new();
     let comps: Vec<&str> = name.split('\\').collect();

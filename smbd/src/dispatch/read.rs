@@ -72,6 +72,11 @@ pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     if (data.is_empty() && req.length > 0) || (data.len() as u32) < req.minimum_count {
         return Err(NtStatus::END_OF_FILE);
     }
+    // The current position follows the last read (smbtorture smb2.read.position).
+    open.position.store(
+        req.offset + data.len() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     out.reserve(16 + data.len());
     encode_read_response_prefix(out, data.len() as u32);
     out.extend_from_slice(&data);
