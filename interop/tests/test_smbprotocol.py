@@ -178,4 +178,7 @@ STATUS_REFUSED = {
     0xC0000033,  # STATUS_OBJECT_NAME_INVALID
     0xC000003A,  # STATUS_OBJECT_PATH_NOT_FOUND
     0xC0000034,  # STATUS_OBJECT_NAME_NOT_FOUND
+    # A name with a leading backslash is refused before it is resolved (MS-SMB2 3.3.5.9;
+    # smbtorture smb2.create.leading-slash expects this status).
+    0xC000000D,  # STATUS_INVALID_PARAMETER
 }
