@@ -156,6 +156,8 @@ pub struct Open {
     pub delete_on_close: AtomicBool,
     /// FilePositionInformation.
     pub position: AtomicU64,
+    /// FileModeInformation.
+    pub mode: AtomicU32,
     /// Directory enumeration state.
     pub cursor: Mutex<DirCursor>,
     /// The shared per-file entry (share modes, delete pending, locks), for disk files.

@@ -1,7 +1,7 @@
 //! CREATE (MS-SMB2 3.3.5.9) as a pipeline: decode -> validate -> path -> access -> share mode
 //! -> open -> contexts -> reply.
 
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use super::{Ctx, HResult, Reply, bad_request, path};
@@ -18,6 +18,8 @@ use vfs::{CreateAction, Disposition, Kind, OpenOptions};
 const VALID_ACCESS: u32 = 0xF21F_01FF;
 /// CreateOptions bits the server refuses with NOT_SUPPORTED (MS-SMB2 3.3.5.9).
 const UNSUPPORTED_OPTIONS: u32 = 0x0010_0000 | 0x0080_0000;
+/// CreateOptions bits that FileModeInformation reports (MS-FSCC 2.4.26).
+const MODE_OPTIONS: u32 = 0x0000_103E;
 /// Valid FILE_ATTRIBUTE_* bits on create.
 const VALID_ATTRIBUTES: u32 = 0x0000_7FB7;
 
@@ -68,6 +70,10 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         granted = (granted & !MAXIMUM_ALLOWED) | tree.max_access;
     }
     if req.options & options::DELETE_ON_CLOSE != 0 && granted & DELETE == 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if req.contexts.iter().any(|c| c.name.len() < 4) {
+        // MS-SMB2 2.2.13.2: context names are at least four bytes (smbtorture smb2.create.blob).
         return Err(NtStatus::INVALID_PARAMETER);
     }
     if tree.share.is_ipc() {
@@ -150,6 +156,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         options: req.options,
         delete_on_close: AtomicBool::new(req.options & options::DELETE_ON_CLOSE != 0),
         position: AtomicU64::new(0),
+        mode: AtomicU32::new(req.options & MODE_OPTIONS),
         cursor: Mutex::new(DirCursor::default()),
         entry: Some(entry),
         uid,
@@ -234,6 +241,7 @@ fn open_pipe(
         options: req.options,
         delete_on_close: AtomicBool::new(false),
         position: AtomicU64::new(0),
+        mode: AtomicU32::new(req.options & MODE_OPTIONS),
         cursor: Mutex::new(DirCursor::default()),
         entry: None,
         uid,

@@ -90,7 +90,7 @@ async fn file_info(open: &Open, class: FileInfoClass, buf: &mut Vec<u8>) -> Resu
         delete_pending: open.entry.as_ref().is_some_and(|e| e.delete_pending()),
         access_mask: open.access,
         position: open.position.load(Ordering::Relaxed),
-        mode: open.options & 0x0000_0036,
+        mode: open.mode.load(Ordering::Relaxed),
         is_pipe,
         volume_serial: 0,
     };

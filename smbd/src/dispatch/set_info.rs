@@ -77,9 +77,8 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
                 last_write: time(b.last_write),
                 change: time(b.change),
             };
-            if times != SetTimes::default() {
-                f.set_times(times).await.map_err(NtStatus::from)?;
-            }
+            // Attributes first: storing them moves the real ctime, which would void a
+            // ChangeTime set just before.
             if b.attributes != 0 {
                 let is_dir_attr = b.attributes & vfs::attr::DIRECTORY != 0;
                 if is_dir_attr && !open.is_dir {
@@ -88,6 +87,9 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
                 f.set_attributes(b.attributes & !vfs::attr::DIRECTORY)
                     .await
                     .map_err(NtStatus::from)?;
+            }
+            if times != SetTimes::default() {
+                f.set_times(times).await.map_err(NtStatus::from)?;
             }
         }
         SetFileInfo::Rename {
@@ -127,7 +129,8 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
             }
         }
         SetFileInfo::Position(p) => open.position.store(p, Ordering::Relaxed),
-        SetFileInfo::Mode(_) | SetFileInfo::ValidDataLength(_) => {}
+        SetFileInfo::Mode(m) => open.mode.store(m, Ordering::Relaxed),
+        SetFileInfo::ValidDataLength(_) => {}
         SetFileInfo::Link { .. } | SetFileInfo::ShortName(_) => {
             return Err(NtStatus::NOT_SUPPORTED);
         }

@@ -7,7 +7,10 @@ use super::resolve::{Root, cstr, fd_dir_path};
 use super::sys::{self, XattrTarget};
 use crate::listing::ListingCache;
 use crate::names::join;
-use crate::{DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, attr, filetime_to_unix};
+use crate::{
+    DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, attr, filetime_to_unix,
+    unix_to_filetime,
+};
 use async_trait::async_trait;
 use std::ffi::CString;
 use std::fs::File;
@@ -166,17 +169,25 @@ impl Handle {
     }
 
     fn set_times(&self, times: SetTimes) -> VfsResult<()> {
-        if let Some(creation) = times.creation {
-            let dos = DosInfo {
-                creation,
-                ..self.dos()?
-            };
-            write_dos(self.file.as_fd(), &dos)?;
-        }
-        let atime = times.last_access.map(filetime_to_unix);
-        let mtime = times.last_write.map(filetime_to_unix);
-        if atime.is_some() || mtime.is_some() {
-            sys::set_file_times(self.file.as_fd(), atime, mtime).map_err(map_io)?;
+        self.keeping_change_time(|| {
+            if let Some(creation) = times.creation {
+                let dos = DosInfo {
+                    creation,
+                    ..self.dos()?
+                };
+                write_dos(self.file.as_fd(), &dos)?;
+            }
+            let atime = times.last_access.map(filetime_to_unix);
+            let mtime = times.last_write.map(filetime_to_unix);
+            if atime.is_some() || mtime.is_some() {
+                sys::set_file_times(self.file.as_fd(), atime, mtime).map_err(map_io)?;
+            }
+            Ok(())
+        })?;
+        if let Some(change) = times.change {
+            // Set last: every change above moved the real ctime.
+            let st = sys::fstatx(self.file.as_fd()).map_err(map_io)?;
+            super::change_time::set(meta::dev_ino(&st), change, ctime(&st));
         }
         Ok(())
     }
@@ -186,7 +197,22 @@ impl Handle {
             attributes: attributes & attr::SETTABLE,
             ..self.dos()?
         };
-        write_dos(self.file.as_fd(), &dos)
+        self.keeping_change_time(|| write_dos(self.file.as_fd(), &dos))
+    }
+
+    /// Runs a metadata update that moves the real ctime without voiding a ChangeTime a client
+    /// set explicitly (NTFS keeps such a time until the data changes).
+    fn keeping_change_time<T>(&self, op: impl FnOnce() -> VfsResult<T>) -> VfsResult<T> {
+        let fd = self.file.as_fd();
+        let before = sys::fstatx(fd).map_err(map_io)?;
+        let key = meta::dev_ino(&before);
+        let kept = super::change_time::active(key, ctime(&before));
+        let out = op()?;
+        if let Some(change) = kept {
+            let after = sys::fstatx(fd).map_err(map_io)?;
+            super::change_time::set(key, change, ctime(&after));
+        }
+        Ok(out)
     }
 
     /// Lists the directory once: sorted by name, "." and ".." excluded, symlinks followed only
@@ -258,12 +284,12 @@ impl Handle {
         if value.len() > MAX_META_VALUE {
             return Err(VfsError::TooLarge);
         }
-        match sys::set_xattr(self.file.as_fd(), &key, value) {
+        self.keeping_change_time(|| match sys::set_xattr(self.file.as_fd(), &key, value) {
             Ok(()) => Ok(()),
             Err(e) if is_no_xattr(&e) => Err(VfsError::Unsupported),
             Err(e) if e.raw_os_error() == Some(libc::E2BIG) => Err(VfsError::TooLarge),
             Err(e) => Err(map_io(e)),
-        }
+        })
     }
 }
 
@@ -314,4 +340,9 @@ impl VfsFile for PosixFile {
         let name = name.to_owned();
         self.run(move |h| h.set_meta(&name, &value)).await
     }
+}
+
+/// The real ctime of a statx result as FILETIME.
+fn ctime(st: &libc::statx) -> u64 {
+    unix_to_filetime(st.stx_ctime.tv_sec, st.stx_ctime.tv_nsec)
 }

@@ -144,7 +144,7 @@ pub(crate) fn build_stat(st: &libc::statx, dos: Option<&DosInfo>) -> FileStat {
         creation_time,
         last_access_time: ts(&st.stx_atime),
         last_write_time: ts(&st.stx_mtime),
-        change_time: ts(&st.stx_ctime),
+        change_time: super::change_time::get(dev_ino(st), ts(&st.stx_ctime)),
         attributes,
         file_id: st.stx_ino,
         links: st.stx_nlink,

@@ -8,6 +8,7 @@
 //! descriptors and list directories by descriptor).
 
 mod case_cache;
+mod change_time;
 mod errors;
 mod file;
 mod meta;

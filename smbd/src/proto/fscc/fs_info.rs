@@ -64,14 +64,15 @@ const SECTOR: u32 = 512;
 const DEFAULT_BLOCK: u32 = 4096;
 
 /// The smallest output buffer a client may offer for `class`, or `None` if this module cannot
-/// encode it. Variable classes use MS-FSA 2.1.5.13: FileFsVolumeInformation
-/// BlockAlign(18, 8) = 24 and FileFsAttributeInformation BlockAlign(12, 4) = 12.
+/// encode it. Variable classes use the sizes Windows enforces (smbtorture
+/// smb2.getinfo.qfs_buffercheck): FileFsVolumeInformation 24 and FileFsAttributeInformation 16.
 pub fn fs_info_min_size(class: FsInfoClass) -> Option<usize> {
     let n = match class {
         FsInfoClass::FILE_FS_VOLUME_INFORMATION => 24,
         FsInfoClass::FILE_FS_SIZE_INFORMATION => 24,
         FsInfoClass::FILE_FS_DEVICE_INFORMATION => 8,
-        FsInfoClass::FILE_FS_ATTRIBUTE_INFORMATION => 12,
+        FsInfoClass::FILE_FS_ATTRIBUTE_INFORMATION => 16,
+        FsInfoClass::FILE_FS_CONTROL_INFORMATION => 48,
         FsInfoClass::FILE_FS_FULL_SIZE_INFORMATION => 32,
         FsInfoClass::FILE_FS_OBJECT_ID_INFORMATION => 64,
         FsInfoClass::FILE_FS_SECTOR_SIZE_INFORMATION => 28,
@@ -120,6 +121,16 @@ pub fn encode_fs_info(
             put_u64(out, fs.available_blocks);
             put_u32(out, sectors_per_unit);
             put_u32(out, bytes_per_sector);
+        }
+        // FILE_FS_CONTROL_INFORMATION (MS-FSCC 2.5.2): no quotas, no content indexing.
+        FsInfoClass::FILE_FS_CONTROL_INFORMATION => {
+            put_u64(out, 0); // FreeSpaceStartFiltering
+            put_u64(out, 0); // FreeSpaceThreshold
+            put_u64(out, 0); // FreeSpaceStopFiltering
+            put_u64(out, u64::MAX); // DefaultQuotaThreshold
+            put_u64(out, u64::MAX); // DefaultQuotaLimit
+            put_u32(out, 0); // FileSystemControlFlags
+            put_u32(out, 0); // Padding
         }
         // FILE_FS_DEVICE_INFORMATION (MS-FSCC 2.5.10).
         FsInfoClass::FILE_FS_DEVICE_INFORMATION => {
