@@ -100,6 +100,16 @@ impl FileEntry {
         Ok(())
     }
 
+    /// Whether an open with `access` and `share` would conflict with the existing opens.
+    pub fn would_conflict(&self, access: u32, share: u32) -> bool {
+        self.state
+            .lock()
+            .unwrap()
+            .holders
+            .iter()
+            .any(|h| conflicts(h, access, share))
+    }
+
     /// Removes an open and its locks; returns how many opens remain.
     pub fn remove_holder(&self, uid: u64) -> usize {
         let mut s = self.state.lock().unwrap();

@@ -16,8 +16,11 @@ use vfs::{CreateAction, Disposition, Kind, OpenOptions};
 
 /// Access bits a client may ask for (MS-SMB2 2.2.13.1); others are refused.
 const VALID_ACCESS: u32 = 0xF21F_01FF;
-/// CreateOptions bits the server refuses with NOT_SUPPORTED (MS-SMB2 3.3.5.9).
-const UNSUPPORTED_OPTIONS: u32 = 0x0010_0000 | 0x0080_0000;
+/// CreateOptions bits the server refuses with NOT_SUPPORTED: FILE_CREATE_TREE_CONNECTION,
+/// FILE_OPEN_BY_FILE_ID and FILE_RESERVE_OPFILTER (MS-SMB2 3.3.5.9; smbtorture gentest).
+const UNSUPPORTED_OPTIONS: u32 = 0x0010_2080;
+/// CreateOptions bits that are invalid (the top byte).
+const INVALID_OPTIONS: u32 = 0xFF00_0000;
 /// CreateOptions bits that FileModeInformation reports (MS-FSCC 2.4.26).
 const MODE_OPTIONS: u32 = 0x0000_103E;
 /// Valid FILE_ATTRIBUTE_* bits on create.
@@ -54,6 +57,9 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let disp = disposition(req.disposition)?;
     if req.options & options::DIRECTORY_FILE != 0 && req.options & options::NON_DIRECTORY_FILE != 0
     {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if req.options & INVALID_OPTIONS != 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     if req.options & UNSUPPORTED_OPTIONS != 0 {

@@ -70,7 +70,23 @@ pub(crate) async fn query_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult 
     Ok(Reply::Done(NtStatus::SUCCESS))
 }
 
+/// The access a file information class needs (MS-FSA 2.1.5.12).
+fn class_access(class: FileInfoClass) -> u32 {
+    match class {
+        FileInfoClass::FILE_BASIC_INFORMATION
+        | FileInfoClass::FILE_ALL_INFORMATION
+        | FileInfoClass::FILE_NETWORK_OPEN_INFORMATION
+        | FileInfoClass::FILE_ATTRIBUTE_TAG_INFORMATION => crate::access::FILE_READ_ATTRIBUTES,
+        FileInfoClass::FILE_FULL_EA_INFORMATION => crate::access::FILE_READ_EA,
+        _ => 0,
+    }
+}
+
 async fn file_info(open: &Open, class: FileInfoClass, buf: &mut Vec<u8>) -> Result<(), NtStatus> {
+    let needs = class_access(class);
+    if open.access & needs != needs {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
     let (stat, is_pipe) = match open.file() {
         Some(f) => (f.stat().await.map_err(NtStatus::from)?, false),
         None => (

@@ -7,6 +7,7 @@ use super::{Ctx, HResult, Reply, bad_request, path};
 use crate::access::{
     DELETE, FILE_APPEND_DATA, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, WRITE_DAC, WRITE_OWNER,
 };
+use crate::conn::files::{SHARE_READ, SHARE_WRITE};
 use crate::conn::session::Open;
 use crate::proto::NtStatus;
 use crate::proto::fscc::{FileInfoClass, SetFileInfo, decode_set_file_info};
@@ -82,6 +83,10 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
             if b.attributes != 0 {
                 let is_dir_attr = b.attributes & vfs::attr::DIRECTORY != 0;
                 if is_dir_attr && !open.is_dir {
+                    return Err(NtStatus::INVALID_PARAMETER);
+                }
+                if open.is_dir && b.attributes & vfs::attr::TEMPORARY != 0 {
+                    // Directories cannot be temporary (MS-FSA 2.1.5.15.1).
                     return Err(NtStatus::INVALID_PARAMETER);
                 }
                 f.set_attributes(b.attributes & !vfs::attr::DIRECTORY)
@@ -190,6 +195,14 @@ async fn rename(ctx: &Ctx<'_>, open: &Open, replace: bool, target: &str) -> Resu
             } else {
                 NtStatus::OBJECT_NAME_COLLISION
             });
+        }
+    }
+    // Renaming takes the parent directory as an open with DELETE access that shares read and
+    // write but not delete (MS-FSA 2.1.5.14.11; smbtorture smb2.rename.*delete_access*).
+    let (parent, _) = from.rsplit_once('/').unwrap_or(("", &from));
+    if let Some(p) = files.get(share, parent) {
+        if p.would_conflict(DELETE, SHARE_READ | SHARE_WRITE) {
+            return Err(NtStatus::SHARING_VIOLATION);
         }
     }
     if open.is_dir && files.has_open_below(share, &from) {

@@ -140,7 +140,11 @@ pub(crate) fn build_stat(st: &libc::statx, dos: Option<&DosInfo>) -> FileStat {
     };
     FileStat {
         size: if dir { 0 } else { st.stx_size },
-        allocation_size: st.stx_blocks.saturating_mul(512),
+        allocation_size: if dir {
+            0
+        } else {
+            st.stx_blocks.saturating_mul(512)
+        },
         creation_time,
         last_access_time: ts(&st.stx_atime),
         last_write_time: ts(&st.stx_mtime),

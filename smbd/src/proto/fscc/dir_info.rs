@@ -171,11 +171,11 @@ impl DirListWriter {
             Layout::Full => put_u32(out, 0),
             Layout::Both => {
                 put_u32(out, 0);
-                put_short_name(out);
+                put_short_name(out, name);
             }
             Layout::IdBoth => {
                 put_u32(out, 0);
-                put_short_name(out);
+                put_short_name(out, name);
                 put_u16(out, 0); // Reserved2
                 put_u64(out, st.file_id);
             }
@@ -189,7 +189,7 @@ impl DirListWriter {
                 put_u32(out, 0); // ReparsePointTag
                 out.extend_from_slice(&file_id_128(st.file_id));
                 if self.layout == Layout::IdExtdBoth {
-                    put_short_name(out);
+                    put_short_name(out, name);
                 }
             }
             Layout::Id64Extd | Layout::Id64ExtdBoth => {
@@ -197,7 +197,7 @@ impl DirListWriter {
                 put_u32(out, 0); // ReparsePointTag
                 put_u64(out, st.file_id);
                 if self.layout == Layout::Id64ExtdBoth {
-                    put_short_name(out);
+                    put_short_name(out, name);
                 }
             }
             Layout::IdAllExtd | Layout::IdAllExtdBoth => {
@@ -206,7 +206,7 @@ impl DirListWriter {
                 put_u64(out, st.file_id);
                 out.extend_from_slice(&file_id_128(st.file_id));
                 if self.layout == Layout::IdAllExtdBoth {
-                    put_short_name(out);
+                    put_short_name(out, name);
                 }
             }
         }
@@ -214,11 +214,25 @@ impl DirListWriter {
     }
 }
 
-/// An empty 8.3 name: ShortNameLength 0, one reserved byte, 24 bytes of ShortName.
-fn put_short_name(out: &mut Vec<u8>) {
+/// The 8.3 name field: ShortNameLength, one reserved byte, 24 bytes of ShortName. Names that
+/// already fit 8.3 (and "." and "..") carry none, as on NTFS; others carry the mangled name that
+/// FileAlternateNameInformation reports.
+fn put_short_name(out: &mut Vec<u8>, name: &str) {
+    let short = if name == "." || name == ".." || super::short_name::is_8_3(name) {
+        None
+    } else {
+        super::short_name::short_name(name)
+    };
+    let mut field = Vec::with_capacity(24);
+    if let Some(s) = short {
+        utf16le_encode(&s, &mut field);
+        field.truncate(24);
+    }
+    put_u8(out, field.len() as u8);
     put_u8(out, 0);
-    put_u8(out, 0);
-    put_zeros(out, 24);
+    let n = field.len();
+    out.extend_from_slice(&field);
+    put_zeros(out, 24 - n);
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ fn valid_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || EXTRA.contains(c)
 }
 
-fn fits_8_3(name: &str) -> bool {
+/// Whether `name` is already a valid 8.3 name (case aside).
+pub fn is_8_3(name: &str) -> bool {
     let (base, ext) = match name.rsplit_once('.') {
         Some((b, e)) => (b, e),
         None => (name, ""),
@@ -29,7 +30,7 @@ pub fn short_name(name: &str) -> Option<String> {
     if name.is_empty() || name == "." || name == ".." {
         return None;
     }
-    if fits_8_3(name) {
+    if is_8_3(name) {
         return Some(name.to_ascii_uppercase());
     }
     let (base, ext) = match name.rsplit_once('.') {
