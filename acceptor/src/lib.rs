@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 pub mod asn1;
+pub mod krb5;
 pub mod ntlm;
 pub mod spnego;
 #[cfg(test)]

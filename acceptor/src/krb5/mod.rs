@@ -1,0 +1,4 @@
+//! Kerberos 5 acceptor pieces (RFC 4120, RFC 4121, MS-KILE): the cryptosystem, keytabs,
+//! message codecs and the AP-REQ check.
+
+pub mod crypto;
