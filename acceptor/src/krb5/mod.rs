@@ -2,3 +2,4 @@
 //! message codecs and the AP-REQ check.
 
 pub mod crypto;
+pub mod keytab;
