@@ -3,3 +3,4 @@
 
 pub mod crypto;
 pub mod keytab;
+pub mod messages;
