@@ -24,6 +24,7 @@ use std::time::SystemTime;
 pub mod asn1;
 pub mod krb5;
 pub mod ntlm;
+pub mod pac;
 pub mod spnego;
 #[cfg(test)]
 mod test_client;
