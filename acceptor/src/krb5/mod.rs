@@ -4,3 +4,6 @@
 pub mod crypto;
 pub mod keytab;
 pub mod messages;
+pub mod ap_req;
+pub mod gss;
+pub mod replay;
