@@ -7,3 +7,5 @@ pub mod messages;
 pub mod ap_req;
 pub mod gss;
 pub mod replay;
+#[cfg(test)]
+mod tests;
