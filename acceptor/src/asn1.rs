@@ -328,7 +328,20 @@ mod integer_tests {
 
     #[test]
     fn integers_round_trip() {
-        for v in [0i64, 1, 127, 128, 255, 256, -1, -128, -129, -138, 0x7FFF_FFFF, 0xFFFF_FFFF] {
+        for v in [
+            0i64,
+            1,
+            127,
+            128,
+            255,
+            256,
+            -1,
+            -128,
+            -129,
+            -138,
+            0x7FFF_FFFF,
+            0xFFFF_FFFF,
+        ] {
             let enc = encode_integer(v);
             let e = read_single(&enc, TAG_INTEGER).unwrap();
             assert_eq!(integer_value(e.content).unwrap(), v);

@@ -122,26 +122,39 @@ pub fn accept(
     }
     let (service_key, plain) =
         found.ok_or(fail(KRB_AP_ERR_BAD_INTEGRITY, "ticket does not decrypt"))?;
-    let ticket = messages::parse_enc_ticket_part(&plain).map_err(|_| invalid("bad EncTicketPart"))?;
+    let ticket =
+        messages::parse_enc_ticket_part(&plain).map_err(|_| invalid("bad EncTicketPart"))?;
     let session_key = Key::new(Etype(ticket.key.keytype), &ticket.key.keyvalue)
         .map_err(|_| fail(KRB_AP_ERR_NOKEY, "unsupported session key type"))?;
     if session_key.etype() == Etype::RC4_HMAC && !config.allow_rc4 {
-        return Err(fail(KRB_AP_ERR_NOKEY, "rc4-hmac session keys are not allowed"));
+        return Err(fail(
+            KRB_AP_ERR_NOKEY,
+            "rc4-hmac session keys are not allowed",
+        ));
     }
     if Etype(ap.authenticator.etype) != session_key.etype() {
-        return Err(fail(KRB_AP_ERR_BAD_INTEGRITY, "authenticator enctype mismatch"));
+        return Err(fail(
+            KRB_AP_ERR_BAD_INTEGRITY,
+            "authenticator enctype mismatch",
+        ));
     }
     let auth_plain = session_key
         .decrypt(USAGE_AUTHENTICATOR, ap.authenticator.cipher)
         .map_err(|e| match e {
-            CryptoError::IntegrityFailure => fail(KRB_AP_ERR_BAD_INTEGRITY, "authenticator does not decrypt"),
+            CryptoError::IntegrityFailure => {
+                fail(KRB_AP_ERR_BAD_INTEGRITY, "authenticator does not decrypt")
+            }
             _ => invalid("authenticator undecodable"),
         })?;
-    let authn = messages::parse_authenticator(&auth_plain).map_err(|_| invalid("bad Authenticator"))?;
+    let authn =
+        messages::parse_authenticator(&auth_plain).map_err(|_| invalid("bad Authenticator"))?;
     if authn.cname.components != ticket.cname.components
         || !authn.crealm.eq_ignore_ascii_case(&ticket.crealm)
     {
-        return Err(fail(KRB_AP_ERR_BAD_INTEGRITY, "authenticator client differs from ticket"));
+        return Err(fail(
+            KRB_AP_ERR_BAD_INTEGRITY,
+            "authenticator client differs from ticket",
+        ));
     }
     let (now_s, now_us) = unix(now);
     let skew = config.clock_skew.as_secs() as i64;
@@ -162,12 +175,12 @@ pub fn accept(
         return Err(fail(KRB_AP_ERR_TKT_EXPIRED, "ticket expired"));
     }
     let mut gss_flags = 0;
-    if let Some(ck) = &authn.cksum {
-        if ck.cksumtype == CKSUM_GSS {
-            gss_flags = gss::parse_checksum(&ck.checksum)
-                .map_err(|_| invalid("bad GSS authenticator checksum"))?
-                .flags;
-        }
+    if let Some(ck) = &authn.cksum
+        && ck.cksumtype == CKSUM_GSS
+    {
+        gss_flags = gss::parse_checksum(&ck.checksum)
+            .map_err(|_| invalid("bad GSS authenticator checksum"))?
+            .flags;
     }
     let client = format!("{}@{}", ticket.cname.components.join("/"), ticket.crealm);
     let fp = fingerprint(&client, authn.ctime, authn.cusec, ap.authenticator.cipher);
@@ -188,7 +201,10 @@ pub fn accept(
             .encrypt(USAGE_AP_REP, &part)
             .map_err(|_| fail(KRB_AP_ERR_MODIFIED, "AP-REP encryption failed"))?;
         let enc = messages::encode_encrypted(session_key.etype().0, None, &enc);
-        Some(gss::wrap_initial(TOK_AP_REP, &messages::encode_ap_rep(&enc)))
+        Some(gss::wrap_initial(
+            TOK_AP_REP,
+            &messages::encode_ap_rep(&enc),
+        ))
     } else {
         None
     };
@@ -212,7 +228,8 @@ fn find_pac(ticket: &EncTicketPart) -> Result<Option<Vec<u8>>, Rejected> {
         if ad.ad_type != AD_IF_RELEVANT {
             continue;
         }
-        let inner = messages::parse_auth_data(&ad.ad_data).map_err(|_| invalid("bad AD-IF-RELEVANT"))?;
+        let inner =
+            messages::parse_auth_data(&ad.ad_data).map_err(|_| invalid("bad AD-IF-RELEVANT"))?;
         if let Some(p) = inner.into_iter().find(|a| a.ad_type == AD_WIN2K_PAC) {
             return Ok(Some(p.ad_data));
         }
@@ -231,7 +248,10 @@ fn identity(config: &AcceptorConfig, ticket: &EncTicketPart, key: &Key) -> Resul
             if let Some(ci) = &pac.client_info {
                 let name = ticket.cname.components.join("/");
                 if !ci.name.eq_ignore_ascii_case(&name) || ci.auth_time != ticket.authtime {
-                    return Err(fail(KRB_AP_ERR_MODIFIED, "PAC client info does not match the ticket"));
+                    return Err(fail(
+                        KRB_AP_ERR_MODIFIED,
+                        "PAC client info does not match the ticket",
+                    ));
                 }
             }
             Some(pac)
@@ -254,22 +274,25 @@ fn identity(config: &AcceptorConfig, ticket: &EncTicketPart, key: &Key) -> Resul
                     .collect();
                 Token::network_logon(user.clone(), groups)
             })
-            .ok_or(fail(KRB_AP_ERR_MODIFIED, "ticket has no LOGON_INFO and the principal is not mapped"));
+            .ok_or(fail(
+                KRB_AP_ERR_MODIFIED,
+                "ticket has no LOGON_INFO and the principal is not mapped",
+            ));
     };
-    let domain = info
-        .logon_domain_id
-        .as_ref()
-        .ok_or(fail(KRB_AP_ERR_MODIFIED, "LOGON_INFO without LogonDomainId"))?;
+    let domain = info.logon_domain_id.as_ref().ok_or(fail(
+        KRB_AP_ERR_MODIFIED,
+        "LOGON_INFO without LogonDomainId",
+    ))?;
     let rid = |r: u32| {
         domain
             .with_rid(r)
             .map_err(|_| fail(KRB_AP_ERR_MODIFIED, "LogonDomainId too long"))
     };
     let user = rid(info.user_id)?;
-    if let Some(req) = pac.as_ref().and_then(|p| p.requestor.as_ref()) {
-        if *req != user {
-            return Err(fail(KRB_AP_ERR_MODIFIED, "PAC requestor is not the user"));
-        }
+    if let Some(req) = pac.as_ref().and_then(|p| p.requestor.as_ref())
+        && *req != user
+    {
+        return Err(fail(KRB_AP_ERR_MODIFIED, "PAC requestor is not the user"));
     }
     let mut groups = Vec::new();
     let add = |groups: &mut Vec<TokenGroup>, sid, attrs| {
@@ -278,8 +301,16 @@ fn identity(config: &AcceptorConfig, ticket: &EncTicketPart, key: &Key) -> Resul
             attributes: GroupAttributes(attrs),
         });
     };
-    if !info.group_ids.iter().any(|(r, _)| *r == info.primary_group_id) {
-        add(&mut groups, rid(info.primary_group_id)?, GroupAttributes::DEFAULT.0);
+    if !info
+        .group_ids
+        .iter()
+        .any(|(r, _)| *r == info.primary_group_id)
+    {
+        add(
+            &mut groups,
+            rid(info.primary_group_id)?,
+            GroupAttributes::DEFAULT.0,
+        );
     }
     for &(r, a) in &info.group_ids {
         add(&mut groups, rid(r)?, a);
@@ -289,14 +320,14 @@ fn identity(config: &AcceptorConfig, ticket: &EncTicketPart, key: &Key) -> Resul
             add(&mut groups, sid.clone(), *a);
         }
     }
-    if info.user_flags & crate::pac::logon_info::LOGON_RESOURCE_GROUPS != 0 {
-        if let Some(res) = &info.resource_group_domain_sid {
-            for &(r, a) in &info.resource_group_ids {
-                let sid = res
-                    .with_rid(r)
-                    .map_err(|_| fail(KRB_AP_ERR_MODIFIED, "resource domain SID too long"))?;
-                add(&mut groups, sid, a | GroupAttributes::RESOURCE);
-            }
+    if info.user_flags & crate::pac::logon_info::LOGON_RESOURCE_GROUPS != 0
+        && let Some(res) = &info.resource_group_domain_sid
+    {
+        for &(r, a) in &info.resource_group_ids {
+            let sid = res
+                .with_rid(r)
+                .map_err(|_| fail(KRB_AP_ERR_MODIFIED, "resource domain SID too long"))?;
+            add(&mut groups, sid, a | GroupAttributes::RESOURCE);
         }
     }
     Ok(Token::network_logon(user, groups))

@@ -88,7 +88,9 @@ pub fn parse_checksum(b: &[u8]) -> Result<GssChecksum, GssError> {
     let flags = u32::from_le_bytes([f[0], f[1], f[2], f[3]]);
     let mut delegated = false;
     if flags & GSS_DELEG != 0 && b.len() > 24 {
-        let opt = b.get(24..28).ok_or(GssError::BadChecksum("delegation truncated"))?;
+        let opt = b
+            .get(24..28)
+            .ok_or(GssError::BadChecksum("delegation truncated"))?;
         let dlg_opt = u16::from_le_bytes([opt[0], opt[1]]);
         let len = usize::from(u16::from_le_bytes([opt[2], opt[3]]));
         if dlg_opt != 1 || len > MAX_DELEG_LEN || b.len() < 28 + len {

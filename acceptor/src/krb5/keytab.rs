@@ -273,7 +273,7 @@ impl Keytab {
                 return exact;
             }
         }
-        all.sort_by(|a, b| b.kvno.cmp(&a.kvno));
+        all.sort_by_key(|e| std::cmp::Reverse(e.kvno));
         all
     }
 
@@ -289,8 +289,7 @@ impl Keytab {
     pub fn has_principal(&self, components: &[String]) -> bool {
         self.entries.iter().any(|e| {
             e.principal.components.len() == components.len()
-                && e
-                    .principal
+                && e.principal
                     .components
                     .iter()
                     .zip(components)
@@ -448,17 +447,16 @@ impl KeytabSource {
     /// most). A file that fails to parse leaves the previous keys in place.
     pub fn current(&self) -> Arc<Keytab> {
         let mut st = self.lock();
-        if let Some(path) = &self.path {
-            if st.checked.elapsed() >= CHECK_INTERVAL {
-                st.checked = Instant::now();
-                if let Ok(stamp) = file_stamp(path) {
-                    if Some(stamp) != st.stamp {
-                        if let Ok(kt) = read_file(path) {
-                            st.keytab = Arc::new(kt);
-                            st.stamp = Some(stamp);
-                        }
-                    }
-                }
+        if let Some(path) = &self.path
+            && st.checked.elapsed() >= CHECK_INTERVAL
+        {
+            st.checked = Instant::now();
+            if let Ok(stamp) = file_stamp(path)
+                && Some(stamp) != st.stamp
+                && let Ok(kt) = read_file(path)
+            {
+                st.keytab = Arc::new(kt);
+                st.stamp = Some(stamp);
             }
         }
         Arc::clone(&st.keytab)
@@ -516,8 +514,14 @@ mod tests {
         // An absent kvno falls back to every key of the etype, newest first.
         let any = back.keys_for(&comps, "EXAMPLE.COM", Some(9), Etype::AES256_SHA1);
         assert_eq!(any.iter().map(|e| e.kvno).collect::<Vec<_>>(), vec![4, 3]);
-        assert!(back.keys_for(&comps, "EXAMPLE.COM", None, Etype(20)).is_empty());
-        assert_eq!(back.all_keys(&comps, "OTHER.ORG", Etype::AES256_SHA1).len(), 1);
+        assert!(
+            back.keys_for(&comps, "EXAMPLE.COM", None, Etype(20))
+                .is_empty()
+        );
+        assert_eq!(
+            back.all_keys(&comps, "OTHER.ORG", Etype::AES256_SHA1).len(),
+            1
+        );
         // The default salt makes the same key as an explicit one.
         let e = KeytabEntry::from_password(
             p("cifs/fs.example.com@EXAMPLE.COM"),
@@ -572,10 +576,7 @@ mod tests {
         huge.extend_from_slice(&i32::MAX.to_be_bytes());
         assert!(Keytab::parse(&huge).is_err());
         let mut zero = vec![5, 2, 0, 0, 0, 2, 0, 0];
-        assert_eq!(
-            Keytab::parse(&zero),
-            Err(KeytabError::BadComponentCount(0))
-        );
+        assert_eq!(Keytab::parse(&zero), Err(KeytabError::BadComponentCount(0)));
         zero[6] = 0xFF;
         assert!(Keytab::parse(&zero).is_err());
     }

@@ -11,7 +11,9 @@ use super::messages::{self, AuthData, Authenticator, EncTicketPart, EncryptionKe
 use crate::asn1::{self, context};
 use crate::pac::tests::{build_pac, sample_logon_info};
 use crate::pac::{ClientInfo, LogonInfo};
-use crate::spnego::tokens::{self, ClientToken, NegState, OID_KRB5, OID_MS_KRB5, OID_NTLMSSP, OID_SPNEGO};
+use crate::spnego::tokens::{
+    self, ClientToken, NegState, OID_KRB5, OID_MS_KRB5, OID_NTLMSSP, OID_SPNEGO,
+};
 use crate::*;
 
 const NOW: i64 = 1_700_000_000;
@@ -100,7 +102,13 @@ fn ap_req(r: &Req) -> Vec<u8> {
         name: r.pac_client.clone(),
     };
     let user = "S-1-5-21-100-200-300-1105".parse().unwrap();
-    let mut pac = build_pac(r.logon.as_ref(), &client, Some(&user), &service_entry().key().unwrap(), &kdc_key);
+    let mut pac = build_pac(
+        r.logon.as_ref(),
+        &client,
+        Some(&user),
+        &service_entry().key().unwrap(),
+        &kdc_key,
+    );
     if r.tamper_pac {
         let n = pac.len();
         pac[n - 70] ^= 0x01;
@@ -155,7 +163,9 @@ fn ap_req(r: &Req) -> Vec<u8> {
         }),
         seq_number: Some(77),
     };
-    let enc_auth = sk.encrypt(11, &messages::encode_authenticator(&authn)).unwrap();
+    let enc_auth = sk
+        .encrypt(11, &messages::encode_authenticator(&authn))
+        .unwrap();
     let ap = messages::encode_ap_req(
         0,
         &ticket,
@@ -186,7 +196,9 @@ fn spnego_init(r: &Req) -> Vec<u8> {
 }
 
 fn run(cfg: Arc<AcceptorConfig>, r: &Req) -> Step {
-    SpnegoProvider::new(cfg).start().step(now(), &spnego_init(r))
+    SpnegoProvider::new(cfg)
+        .start()
+        .step(now(), &spnego_init(r))
 }
 
 fn done(step: Step) -> (Vec<u8>, AuthContext) {
@@ -224,17 +236,26 @@ fn negotiate_blob_offers_kerberos_first() {
 fn valid_ticket_gives_expected_sids_session_key_and_ap_rep() {
     let (out, auth) = done(run(config(Vec::new()), &Req::default()));
     assert_eq!(auth.method, AuthMethod::Kerberos);
-    assert_eq!((auth.user.as_str(), auth.domain.as_str()), ("alice", "EXAMPLE.COM"));
+    assert_eq!(
+        (auth.user.as_str(), auth.domain.as_str()),
+        ("alice", "EXAMPLE.COM")
+    );
     assert_eq!(auth.session_key, session_key().bytes());
     let t = &auth.token;
     assert_eq!(t.user.to_string(), "S-1-5-21-100-200-300-1105");
     let sids: Vec<String> = t.groups.iter().map(|g| g.sid.to_string()).collect();
-    let mut expected: Vec<String> = (513..516).map(|r| format!("S-1-5-21-100-200-300-{r}")).collect();
+    let mut expected: Vec<String> = (513..516)
+        .map(|r| format!("S-1-5-21-100-200-300-{r}"))
+        .collect();
     expected.extend(["S-1-18-1".into(), "S-1-5-21-9-9-9-1000".into()]);
     expected.extend(["S-1-5-21-7-7-7-2001".into(), "S-1-5-21-7-7-7-2002".into()]);
     expected.extend(["S-1-1-0", "S-1-5-11", "S-1-5-2", "S-1-5-15"].map(String::from));
     assert_eq!(sids, expected);
-    let res = t.groups.iter().find(|g| g.sid.to_string() == "S-1-5-21-7-7-7-2001").unwrap();
+    let res = t
+        .groups
+        .iter()
+        .find(|g| g.sid.to_string() == "S-1-5-21-7-7-7-2001")
+        .unwrap();
     assert_ne!(res.attributes.0 & acl::GroupAttributes::RESOURCE, 0);
     // accept-completed, the client's first mech, and an AP-REP that decrypts with usage 12.
     let r = resp(&out);
@@ -285,7 +306,10 @@ fn expired_and_future_tickets_are_refused() {
         endtime: NOW - 600,
         ..Req::default()
     };
-    assert_eq!(failed(run(cfg.clone(), &r)), AuthError::LogonFailure("ticket expired"));
+    assert_eq!(
+        failed(run(cfg.clone(), &r)),
+        AuthError::LogonFailure("ticket expired")
+    );
     let r = Req {
         authtime: NOW + 3600,
         ..Req::default()
@@ -346,7 +370,10 @@ fn other_spn_wrong_key_tampered_pac_and_client_mismatch_are_refused() {
     ];
     for (i, r) in cases.iter().enumerate() {
         let e = failed(run(cfg.clone(), r));
-        assert!(matches!(e, AuthError::LogonFailure(_) | AuthError::InvalidToken(_)), "case {i}: {e:?}");
+        assert!(
+            matches!(e, AuthError::LogonFailure(_) | AuthError::InvalidToken(_)),
+            "case {i}: {e:?}"
+        );
     }
 }
 
@@ -356,10 +383,17 @@ fn no_logon_info_needs_a_principal_map() {
         logon: None,
         ..Req::default()
     };
-    assert!(matches!(failed(run(config(Vec::new()), &r)), AuthError::LogonFailure(_)));
+    assert!(matches!(
+        failed(run(config(Vec::new()), &r)),
+        AuthError::LogonFailure(_)
+    ));
     let user: acl::Sid = "S-1-5-21-1-2-3-1500".parse().unwrap();
     let group: acl::Sid = "S-1-5-21-1-2-3-1600".parse().unwrap();
-    let cfg = config(vec![("Alice@example.com".into(), user.clone(), vec![group.clone()])]);
+    let cfg = config(vec![(
+        "Alice@example.com".into(),
+        user.clone(),
+        vec![group.clone()],
+    )]);
     let (_, auth) = done(run(cfg, &r));
     assert_eq!(auth.token.user, user);
     assert!(auth.token.contains(&group));

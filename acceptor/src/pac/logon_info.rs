@@ -47,7 +47,11 @@ fn ustring_header(r: &mut Ndr<'_>) -> Result<bool, PacError> {
 }
 
 fn opt_string(r: &mut Ndr<'_>, present: bool) -> Result<String, PacError> {
-    if present { r.string() } else { Ok(String::new()) }
+    if present {
+        r.string()
+    } else {
+        Ok(String::new())
+    }
 }
 
 fn memberships(r: &mut Ndr<'_>, expected: u32) -> Result<Vec<(u32, u32)>, PacError> {
@@ -75,7 +79,9 @@ pub fn parse(buf: &[u8]) -> Result<LogonInfo, PacError> {
         .get(8..12)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
         .ok_or(PacError::Truncated("NDR private header"))?;
-    let body = buf.get(16..).ok_or(PacError::Truncated("NDR private header"))?;
+    let body = buf
+        .get(16..)
+        .ok_or(PacError::Truncated("NDR private header"))?;
     let body = body.get(..len).ok_or(PacError::Truncated("NDR object"))?;
     let mut r = Ndr::new(body);
     if r.u32("top-level pointer")? == 0 {
@@ -171,7 +177,7 @@ pub(crate) mod encode {
 
     impl W {
         fn align(&mut self, n: usize) {
-            while self.0.len() % n != 0 {
+            while !self.0.len().is_multiple_of(n) {
                 self.0.push(0);
             }
         }
@@ -235,7 +241,11 @@ pub(crate) mod encode {
         w.ustr_head(&info.logon_server, &mut ptr);
         w.ustr_head(&info.logon_domain_name, &mut ptr);
         ptr += 4;
-        w.u32(if info.logon_domain_id.is_some() { ptr } else { 0 });
+        w.u32(if info.logon_domain_id.is_some() {
+            ptr
+        } else {
+            0
+        });
         w.0.extend_from_slice(&[0; 8]);
         w.u32(info.user_account_control);
         w.u32(0);
@@ -246,10 +256,18 @@ pub(crate) mod encode {
         ptr += 4;
         w.u32(if info.extra_sids.is_empty() { 0 } else { ptr });
         ptr += 4;
-        w.u32(if info.resource_group_domain_sid.is_some() { ptr } else { 0 });
+        w.u32(if info.resource_group_domain_sid.is_some() {
+            ptr
+        } else {
+            0
+        });
         w.u32(info.resource_group_ids.len() as u32);
         ptr += 4;
-        w.u32(if info.resource_group_ids.is_empty() { 0 } else { ptr });
+        w.u32(if info.resource_group_ids.is_empty() {
+            0
+        } else {
+            ptr
+        });
         for n in names {
             w.ustr(n);
         }

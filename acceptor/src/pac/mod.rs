@@ -160,7 +160,9 @@ fn parse_client_info(b: &[u8]) -> Result<ClientInfo, PacError> {
     let lo = u64::from(le32(b, 0, "ClientId")?);
     let hi = u64::from(le32(b, 4, "ClientId")?);
     let n = usize::from(le16(b, 8, "NameLength")?);
-    let name = b.get(10..10 + n).ok_or(PacError::Truncated("client name"))?;
+    let name = b
+        .get(10..10 + n)
+        .ok_or(PacError::Truncated("client name"))?;
     Ok(ClientInfo {
         auth_time: filetime_to_unix(hi << 32 | lo),
         name: utf16(name),

@@ -27,7 +27,10 @@ impl<'a> Ndr<'a> {
     /// Takes `n` raw bytes.
     pub fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], PacError> {
         let end = self.pos.checked_add(n).ok_or(PacError::Truncated(what))?;
-        let b = self.data.get(self.pos..end).ok_or(PacError::Truncated(what))?;
+        let b = self
+            .data
+            .get(self.pos..end)
+            .ok_or(PacError::Truncated(what))?;
         self.pos = end;
         Ok(b)
     }
@@ -82,6 +85,8 @@ impl<'a> Ndr<'a> {
         if usize::from(b[1]) != n {
             return Err(PacError::BadSid);
         }
-        acl::Sid::decode(b).map(|(s, _)| s).map_err(|_| PacError::BadSid)
+        acl::Sid::decode(b)
+            .map(|(s, _)| s)
+            .map_err(|_| PacError::BadSid)
     }
 }

@@ -13,10 +13,17 @@ pub(crate) fn build_pac(
 ) -> Vec<u8> {
     let mut bufs: Vec<(u32, Vec<u8>)> = Vec::new();
     if let Some(i) = info {
-        bufs.push((buffer_type::LOGON_INFO, logon_info::encode::logon_info(i, false)));
+        bufs.push((
+            buffer_type::LOGON_INFO,
+            logon_info::encode::logon_info(i, false),
+        ));
     }
     let mut ci = unix_to_filetime(client.auth_time).to_le_bytes().to_vec();
-    let name: Vec<u8> = client.name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let name: Vec<u8> = client
+        .name
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
     ci.extend_from_slice(&(name.len() as u16).to_le_bytes());
     ci.extend_from_slice(&name);
     bufs.push((buffer_type::CLIENT_INFO, ci));

@@ -13,7 +13,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::tokens::{self, ClientToken, NegState, NegTokenResp, OID_KRB5, OID_MS_KRB5, OID_NTLMSSP};
+use super::tokens::{
+    self, ClientToken, NegState, NegTokenResp, OID_KRB5, OID_MS_KRB5, OID_NTLMSSP,
+};
 use crate::krb5::ap_req::{self, Rejected};
 use crate::krb5::gss;
 use crate::krb5::replay::ReplayCache;
@@ -171,17 +173,18 @@ impl SpnegoAcceptor {
         };
         // Kerberos when the client prefers it and sent its AP-REQ optimistically.
         let first_mech = init.mech_types.first().copied().unwrap_or_default();
-        if self.config.keytab.is_some() && (first_mech == OID_KRB5 || first_mech == OID_MS_KRB5) {
-            if let Some(token) = init.mech_token {
-                return self.kerberos(
-                    now,
-                    token,
-                    first_mech.to_vec(),
-                    init.mech_list_der.to_vec(),
-                    init.mech_list_mic,
-                    true,
-                );
-            }
+        if self.config.keytab.is_some()
+            && (first_mech == OID_KRB5 || first_mech == OID_MS_KRB5)
+            && let Some(token) = init.mech_token
+        {
+            return self.kerberos(
+                now,
+                token,
+                first_mech.to_vec(),
+                init.mech_list_der.to_vec(),
+                init.mech_list_mic,
+                true,
+            );
         }
         let position = init.mech_types.iter().position(|m| *m == OID_NTLMSSP);
         let Some(position) = position else {

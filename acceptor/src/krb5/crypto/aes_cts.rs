@@ -145,8 +145,14 @@ mod tests {
         let input = b"I would like the General Gau's Chicken, please, and wonton soup.";
         let cases: [(usize, &str); 6] = [
             (17, "c6353568f2bf8cb4d8a580362da7ff7f97"),
-            (31, "fc00783e0efdb2c1d445d4c8eff7ed2297687268d6ecccc0c07b25e25ecfe5"),
-            (32, "39312523a78662d5be7fcbcc98ebf5a897687268d6ecccc0c07b25e25ecfe584"),
+            (
+                31,
+                "fc00783e0efdb2c1d445d4c8eff7ed2297687268d6ecccc0c07b25e25ecfe5",
+            ),
+            (
+                32,
+                "39312523a78662d5be7fcbcc98ebf5a897687268d6ecccc0c07b25e25ecfe584",
+            ),
             (
                 47,
                 "97687268d6ecccc0c07b25e25ecfe584b3fffd940c16a18c1b5549d2f838029e39312523a78662d5be7fcbcc98ebf5",

@@ -199,9 +199,7 @@ impl Key {
     /// The keyed checksum of `data` for `usage`, of this enctype's checksum type.
     pub fn checksum(&self, usage: u32, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
         match self.etype {
-            Etype::AES128_SHA1 | Etype::AES256_SHA1 => {
-                sha1_aes::checksum(&self.bytes, usage, data)
-            }
+            Etype::AES128_SHA1 | Etype::AES256_SHA1 => sha1_aes::checksum(&self.bytes, usage, data),
             Etype::AES128_SHA256 | Etype::AES256_SHA384 => {
                 sha2_aes::checksum(self.etype, &self.bytes, usage, data)
             }

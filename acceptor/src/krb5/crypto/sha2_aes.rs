@@ -20,15 +20,26 @@ fn name(etype: Etype) -> &'static [u8] {
 
 /// Length of the integrity tag and of Kc/Ki (16 bytes for SHA-256, 24 for SHA-384).
 fn tag_len(etype: Etype) -> usize {
-    if etype == Etype::AES256_SHA384 { 24 } else { 16 }
+    if etype == Etype::AES256_SHA384 {
+        24
+    } else {
+        16
+    }
 }
 
 fn key_len(etype: Etype) -> usize {
-    if etype == Etype::AES256_SHA384 { 32 } else { 16 }
+    if etype == Etype::AES256_SHA384 {
+        32
+    } else {
+        16
+    }
 }
 
 fn hmac(etype: Etype, key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, CryptoError> {
-    fn run<M: Mac + hmac::digest::KeyInit>(key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, CryptoError> {
+    fn run<M: Mac + hmac::digest::KeyInit>(
+        key: &[u8],
+        parts: &[&[u8]],
+    ) -> Result<Vec<u8>, CryptoError> {
         let mut mac = <M as hmac::digest::KeyInit>::new_from_slice(key)
             .map_err(|_| CryptoError::BadKeyLength)?;
         for p in parts {

@@ -109,12 +109,22 @@ fn rfc8009_key_derivation() {
     let (ke, ki) = sha2_aes::ke_ki(Etype::AES128_SHA256, &hex(K128), 2).unwrap();
     assert_eq!(ke, hex(KE128));
     assert_eq!(ki, hex(KI128));
-    let kc = sha2_aes::kdf(Etype::AES128_SHA256, &hex(K128), &usage_constant(2, 0x99), 16);
+    let kc = sha2_aes::kdf(
+        Etype::AES128_SHA256,
+        &hex(K128),
+        &usage_constant(2, 0x99),
+        16,
+    );
     assert_eq!(kc.unwrap(), hex("B31A018A48F54776F403E9A396325DC3"));
     let (ke, ki) = sha2_aes::ke_ki(Etype::AES256_SHA384, &hex(K256), 2).unwrap();
     assert_eq!(ke, hex(KE256));
     assert_eq!(ki, hex(KI256));
-    let kc = sha2_aes::kdf(Etype::AES256_SHA384, &hex(K256), &usage_constant(2, 0x99), 24);
+    let kc = sha2_aes::kdf(
+        Etype::AES256_SHA384,
+        &hex(K256),
+        &usage_constant(2, 0x99),
+        24,
+    );
     assert_eq!(
         kc.unwrap(),
         hex("EF5718BE86CC84963D8BBB5031E9F5C4BA41F28FAF69E73D")
