@@ -368,8 +368,18 @@ fn other_spn_wrong_key_tampered_pac_and_client_mismatch_are_refused() {
             ..Req::default()
         },
     ];
+    let expected = [
+        "ticket is for another service",
+        "ticket does not decrypt",
+        "PAC server signature does not verify",
+        "PAC client info does not match the ticket",
+        "ticket is for another service",
+    ];
     for (i, r) in cases.iter().enumerate() {
         let e = failed(run(cfg.clone(), r));
+        if i < 4 {
+            assert_eq!(e, AuthError::LogonFailure(expected[i]), "case {i}");
+        }
         assert!(
             matches!(e, AuthError::LogonFailure(_) | AuthError::InvalidToken(_)),
             "case {i}: {e:?}"
