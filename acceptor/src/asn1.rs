@@ -63,6 +63,44 @@ pub const TAG_GENERAL_STRING: u8 = 0x1B;
 /// DER tag of `[APPLICATION 0]` constructed, the GSS-API InitialContextToken.
 pub const TAG_APPLICATION_0: u8 = 0x60;
 
+/// DER tag of an INTEGER.
+pub const TAG_INTEGER: u8 = 0x02;
+/// DER tag of a GeneralizedTime.
+pub const TAG_GENERALIZED_TIME: u8 = 0x18;
+
+/// The tag of a constructed application element `[APPLICATION n]` (n below 31).
+pub const fn application(n: u8) -> u8 {
+    0x60 | (n & 0x1F)
+}
+
+/// Decodes the content of an INTEGER that fits in an `i64`.
+pub fn integer_value(content: &[u8]) -> Result<i64, Asn1Error> {
+    if content.is_empty() || content.len() > 8 {
+        return Err(Asn1Error::BadInteger);
+    }
+    let first = content[0];
+    let mut v: i64 = if first & 0x80 != 0 { -1 } else { 0 };
+    for &b in content {
+        v = (v << 8) | i64::from(b);
+    }
+    Ok(v)
+}
+
+/// Encodes an INTEGER element in minimal two's complement.
+pub fn encode_integer(v: i64) -> Vec<u8> {
+    let bytes = v.to_be_bytes();
+    let mut start = 0;
+    while start < 7 {
+        let (b, next) = (bytes[start], bytes[start + 1]);
+        if (b == 0 && next & 0x80 == 0) || (b == 0xFF && next & 0x80 != 0) {
+            start += 1;
+        } else {
+            break;
+        }
+    }
+    encode(TAG_INTEGER, &bytes[start..])
+}
+
 /// The tag of a constructed context-specific element `[n]` (n below 31).
 pub const fn context(n: u8) -> u8 {
     0xA0 | (n & 0x1F)
@@ -281,5 +319,35 @@ mod tests {
         assert_eq!(enumerated_value(&[0, 0x80]), Ok(0x80));
         assert!(enumerated_value(&[]).is_err());
         assert!(enumerated_value(&[1, 2, 3]).is_err());
+    }
+}
+
+#[cfg(test)]
+mod integer_tests {
+    use super::*;
+
+    #[test]
+    fn integers_round_trip() {
+        for v in [
+            0i64,
+            1,
+            127,
+            128,
+            255,
+            256,
+            -1,
+            -128,
+            -129,
+            -138,
+            0x7FFF_FFFF,
+            0xFFFF_FFFF,
+        ] {
+            let enc = encode_integer(v);
+            let e = read_single(&enc, TAG_INTEGER).unwrap();
+            assert_eq!(integer_value(e.content).unwrap(), v);
+        }
+        assert_eq!(encode_integer(128), [2, 2, 0, 0x80]);
+        assert_eq!(encode_integer(-138), [2, 2, 0xFF, 0x76]);
+        assert!(integer_value(&[]).is_err());
     }
 }

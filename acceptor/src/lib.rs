@@ -22,7 +22,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 pub mod asn1;
+pub mod krb5;
 pub mod ntlm;
+pub mod pac;
 pub mod spnego;
 #[cfg(test)]
 mod test_client;
@@ -73,7 +75,19 @@ pub struct AcceptorConfig {
     pub allow_ntlmv1: bool,
     /// Accept anonymous (null) sessions.
     pub allow_anonymous: bool,
+    /// The service keys; Kerberos is offered only when set.
+    pub keytab: Option<Arc<krb5::keytab::KeytabSource>>,
+    /// Accept rc4-hmac tickets and session keys (off by default: RC4 is weak).
+    pub allow_rc4: bool,
+    /// Allowed clock difference for Kerberos tickets and authenticators (5 minutes by default).
+    pub clock_skew: std::time::Duration,
+    /// Identities for principals whose tickets carry no LOGON_INFO (an MIT KDC's PAC):
+    /// `("user@REALM", user SID, group SIDs)`. Other such tickets are refused.
+    pub principal_map: Vec<(String, acl::Sid, Vec<acl::Sid>)>,
 }
+
+/// The default Kerberos clock skew.
+pub const DEFAULT_CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// How a session was authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,24 +170,38 @@ pub trait AuthProvider: Send + Sync {
 }
 
 /// The server's default provider: SPNEGO offering NTLM (bare NTLMSSP tokens are accepted too).
+///
+/// With a keytab in the configuration it offers Kerberos first and keeps one replay cache for
+/// every exchange.
 pub struct SpnegoProvider {
     config: Arc<AcceptorConfig>,
+    replay: Arc<krb5::replay::ReplayCache>,
 }
 
 impl SpnegoProvider {
     /// Creates a provider over the given configuration.
     pub fn new(config: Arc<AcceptorConfig>) -> Self {
-        Self { config }
+        Self {
+            config,
+            replay: Arc::new(krb5::replay::ReplayCache::default()),
+        }
     }
 }
 
 impl AuthProvider for SpnegoProvider {
     fn negotiate_blob(&self) -> Vec<u8> {
-        spnego::tokens::encode_negotiate_blob()
+        if self.config.keytab.is_some() {
+            spnego::tokens::encode_negotiate_blob_for(spnego::tokens::SERVER_MECHS_KRB5)
+        } else {
+            spnego::tokens::encode_negotiate_blob()
+        }
     }
 
     fn start(&self) -> Box<dyn Authenticator> {
-        Box::new(SpnegoAcceptor::new(Arc::clone(&self.config)))
+        Box::new(SpnegoAcceptor::with_replay_cache(
+            Arc::clone(&self.config),
+            Arc::clone(&self.replay),
+        ))
     }
 }
 

@@ -24,6 +24,10 @@ fn config() -> Arc<AcceptorConfig> {
         }],
         allow_ntlmv1: false,
         allow_anonymous: false,
+        keytab: None,
+        allow_rc4: false,
+        clock_skew: DEFAULT_CLOCK_SKEW,
+        principal_map: Vec::new(),
     })
 }
 

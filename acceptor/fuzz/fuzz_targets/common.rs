@@ -19,5 +19,9 @@ pub fn config() -> Arc<AcceptorConfig> {
         }],
         allow_ntlmv1: false,
         allow_anonymous: true,
+        keytab: None,
+        allow_rc4: false,
+        clock_skew: acceptor::DEFAULT_CLOCK_SKEW,
+        principal_map: Vec::new(),
     })
 }

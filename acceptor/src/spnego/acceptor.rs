@@ -13,7 +13,12 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::tokens::{self, ClientToken, NegState, NegTokenResp, OID_NTLMSSP};
+use super::tokens::{
+    self, ClientToken, NegState, NegTokenResp, OID_KRB5, OID_MS_KRB5, OID_NTLMSSP,
+};
+use crate::krb5::ap_req::{self, Rejected};
+use crate::krb5::gss;
+use crate::krb5::replay::ReplayCache;
 use crate::ntlm::messages::is_ntlmssp;
 use crate::ntlm::{ExpectAuthenticate, ExpectNegotiate, NtlmSuccess};
 use crate::{AcceptorConfig, AuthError, Authenticator, Step};
@@ -43,6 +48,8 @@ enum State {
         ntlm: ExpectAuthenticate,
         framing: Framing,
     },
+    /// A KRB-ERROR (clock skew) was sent; one more AP-REQ may come in a NegTokenResp.
+    ExpectKerberosRetry { mech: Vec<u8>, mech_list: Vec<u8> },
     /// Done or failed; nothing more is accepted.
     Finished,
 }
@@ -50,6 +57,7 @@ enum State {
 /// One SPNEGO/NTLM acceptor exchange.
 pub struct SpnegoAcceptor {
     config: Arc<AcceptorConfig>,
+    replay: Arc<ReplayCache>,
     state: State,
 }
 
@@ -69,10 +77,81 @@ fn resp(state: NegState, mech: Option<&[u8]>, token: Option<&[u8]>, mic: Option<
 impl SpnegoAcceptor {
     /// A fresh exchange over `config`.
     pub fn new(config: Arc<AcceptorConfig>) -> Self {
+        Self::with_replay_cache(config, Arc::new(ReplayCache::default()))
+    }
+
+    /// A fresh exchange sharing the server's Kerberos replay cache.
+    pub fn with_replay_cache(config: Arc<AcceptorConfig>, replay: Arc<ReplayCache>) -> Self {
         Self {
             config,
+            replay,
             state: State::ExpectFirst,
         }
+    }
+
+    /// Checks an AP-REQ (optimistic token or retry) and builds the SPNEGO answer.
+    fn kerberos(
+        &self,
+        now: SystemTime,
+        token: &[u8],
+        mech: Vec<u8>,
+        mech_list: Vec<u8>,
+        client_mic: Option<&[u8]>,
+        may_retry: bool,
+    ) -> Result<(State, Step), AuthError> {
+        match ap_req::accept(&self.config, &self.replay, now, token) {
+            Ok(acc) => {
+                if let Some(mic) = client_mic {
+                    gss::verify_mic(&acc.mic_key, &mech_list, mic)
+                        .map_err(|_| AuthError::LogonFailure("mechListMIC does not verify"))?;
+                }
+                let ours = client_mic.map(|_| {
+                    gss::make_mic(
+                        &acc.mic_key,
+                        gss::USAGE_ACCEPTOR_SIGN,
+                        gss::MIC_SENT_BY_ACCEPTOR,
+                        acc.seq,
+                        &mech_list,
+                    )
+                });
+                let out = resp(
+                    NegState::AcceptCompleted,
+                    Some(&mech),
+                    acc.ap_rep.as_deref(),
+                    ours.as_deref(),
+                );
+                Ok((
+                    State::Finished,
+                    Step::Done {
+                        out,
+                        auth: Box::new(acc.auth),
+                    },
+                ))
+            }
+            Err(Rejected::Skew(err)) if may_retry => {
+                let out = resp(NegState::AcceptIncomplete, Some(&mech), Some(&err), None);
+                Ok((
+                    State::ExpectKerberosRetry { mech, mech_list },
+                    Step::Continue(out),
+                ))
+            }
+            Err(Rejected::Skew(_)) => Err(AuthError::LogonFailure("Kerberos clock skew too great")),
+            Err(Rejected::Failed { error, .. }) => Err(error),
+        }
+    }
+
+    fn kerberos_retry(
+        &self,
+        now: SystemTime,
+        input: &[u8],
+        mech: Vec<u8>,
+        mech_list: Vec<u8>,
+    ) -> Result<(State, Step), AuthError> {
+        let r = Self::later_resp(input)?;
+        let token = r
+            .response_token
+            .ok_or(AuthError::InvalidToken("NegTokenResp without token"))?;
+        self.kerberos(now, token, mech, mech_list, r.mech_list_mic, false)
     }
 
     fn first(&self, now: SystemTime, input: &[u8]) -> Result<(State, Step), AuthError> {
@@ -92,6 +171,21 @@ impl SpnegoAcceptor {
                 ));
             }
         };
+        // Kerberos when the client prefers it and sent its AP-REQ optimistically.
+        let first_mech = init.mech_types.first().copied().unwrap_or_default();
+        if self.config.keytab.is_some()
+            && (first_mech == OID_KRB5 || first_mech == OID_MS_KRB5)
+            && let Some(token) = init.mech_token
+        {
+            return self.kerberos(
+                now,
+                token,
+                first_mech.to_vec(),
+                init.mech_list_der.to_vec(),
+                init.mech_list_mic,
+                true,
+            );
+        }
         let position = init.mech_types.iter().position(|m| *m == OID_NTLMSSP);
         let Some(position) = position else {
             return Err(AuthError::NotAccepted(
@@ -255,6 +349,9 @@ impl SpnegoAcceptor {
                 mic_required,
             } => self.ntlm_negotiate(now, input, mech_list, mic_required),
             State::ExpectAuthenticate { ntlm, framing } => self.authenticate(input, ntlm, framing),
+            State::ExpectKerberosRetry { mech, mech_list } => {
+                self.kerberos_retry(now, input, mech, mech_list)
+            }
             State::Finished => Err(AuthError::InvalidToken(
                 "authentication exchange already finished",
             )),

@@ -262,10 +262,18 @@ pub fn encode_resp(resp: &NegTokenResp<'_>) -> Vec<u8> {
 /// The Kerberos issue adds [`OID_MS_KRB5`] and [`OID_KRB5`] in front of NTLMSSP here.
 pub const SERVER_MECHS: &[&[u8]] = &[OID_NTLMSSP];
 
+/// The mechanisms advertised when a keytab is configured: MS Kerberos, Kerberos, NTLMSSP.
+pub const SERVER_MECHS_KRB5: &[&[u8]] = &[OID_MS_KRB5, OID_KRB5, OID_NTLMSSP];
+
 /// The GSS-API InitialContextToken (RFC 2743 3.1) wrapping the server's NegTokenInit2
-/// (MS-SPNG 2.2.1) for the SMB2 NEGOTIATE response.
+/// (MS-SPNG 2.2.1) for the SMB2 NEGOTIATE response, offering NTLM only.
 pub fn encode_negotiate_blob() -> Vec<u8> {
-    let mech_list = asn1::encode(asn1::TAG_SEQUENCE, &SERVER_MECHS.concat());
+    encode_negotiate_blob_for(SERVER_MECHS)
+}
+
+/// The NEGOTIATE response's blob offering `mechs` in that order.
+pub fn encode_negotiate_blob_for(mechs: &[&[u8]]) -> Vec<u8> {
+    let mech_list = asn1::encode(asn1::TAG_SEQUENCE, &mechs.concat());
     let hint = asn1::encode(
         context(0),
         &asn1::encode(asn1::TAG_GENERAL_STRING, HINT_NAME),
