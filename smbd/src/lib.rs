@@ -17,3 +17,4 @@ pub mod rpc;
 pub mod server;
 pub mod setup;
 pub mod state;
+pub mod status;

@@ -91,7 +91,25 @@ fn main() -> ExitCode {
         }
     };
     let result = rt.block_on(async move {
-        let ctx = smbd::setup::build(&cfg, guid)?;
+        let (ctx, keytab) = smbd::setup::build_with_keytab(&cfg, guid)?;
+        let reload: std::sync::Arc<dyn Fn() -> String + Send + Sync> = {
+            let keytab = keytab.clone();
+            std::sync::Arc::new(move || match &keytab {
+                Some(k) => match k.reload() {
+                    Ok(()) => "keytabs reloaded\n".to_string(),
+                    Err(e) => format!("keytab reload failed: {e:?}\n"),
+                },
+                None => "no keytabs configured\n".to_string(),
+            })
+        };
+        let admin = cfg.admin_socket_path();
+        if let Err(e) = smbd::server::admin::spawn(ctx.clone(), &admin, reload.clone()) {
+            eprintln!(
+                "smbd: admin socket {}: {e} (status unavailable)",
+                admin.display()
+            );
+        }
+        tokio::spawn(reload_on_sighup(reload));
         let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
         let addr = listener.local_addr()?;
         eprintln!("smbd: listening on {addr}");
@@ -109,6 +127,17 @@ fn main() -> ExitCode {
             eprintln!("smbd: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Re-reads the keytabs on every SIGHUP (key rotation without a restart).
+async fn reload_on_sighup(reload: std::sync::Arc<dyn Fn() -> String + Send + Sync>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        tracing::info!("SIGHUP: {}", reload().trim());
     }
 }
 

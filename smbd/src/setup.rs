@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::{self, Config};
 use crate::crypto::{self, Cipher, SigningAlgorithm};
-use crate::state::{EncryptMode, ServerContext, Settings};
+use crate::state::{DiskShare, EncryptMode, ServerContext, Settings};
 
 fn encrypt_mode(p: &config::EncryptPolicy) -> EncryptMode {
     match p {
@@ -41,6 +41,18 @@ pub fn machine_sid(guid: &[u8; 16]) -> acl::Sid {
 
 /// Builds the server context from a checked configuration and the persisted server GUID.
 pub fn build(cfg: &Config, guid: [u8; 16]) -> std::io::Result<Arc<ServerContext>> {
+    let (ctx, _) = build_with_keytab(cfg, guid)?;
+    Ok(ctx)
+}
+
+/// Like [`build`], also returning the keytab source so the caller can reload it on SIGHUP.
+pub fn build_with_keytab(
+    cfg: &Config,
+    guid: [u8; 16],
+) -> std::io::Result<(
+    Arc<ServerContext>,
+    Option<Arc<acceptor::krb5::keytab::KeytabSource>>,
+)> {
     let settings = Settings {
         server_name: cfg.server_name.clone(),
         guid,
@@ -56,13 +68,13 @@ pub fn build(cfg: &Config, guid: [u8; 16]) -> std::io::Result<Arc<ServerContext>
     let mut shares = Vec::new();
     for s in &cfg.shares {
         let fs: Arc<dyn vfs::Vfs> = Arc::new(vfs::posix::PosixFs::new(s.path.clone())?);
-        shares.push((
-            s.name.clone(),
-            s.comment.clone(),
-            fs,
-            s.read_only,
-            encrypt_mode(&s.encrypt),
-        ));
+        shares.push(DiskShare {
+            name: s.name.clone(),
+            comment: s.comment.clone(),
+            vfs: fs,
+            read_only: s.read_only,
+            encrypt: encrypt_mode(&s.encrypt),
+        });
     }
     let msid = machine_sid(&guid);
     let accounts = cfg
@@ -75,6 +87,13 @@ pub fn build(cfg: &Config, guid: [u8; 16]) -> std::io::Result<Arc<ServerContext>
             groups: a.groups.clone(),
         })
         .collect();
+    let keytab = if cfg.keytabs.is_empty() {
+        None
+    } else {
+        let source = acceptor::krb5::keytab::KeytabSource::open_many(cfg.keytabs.clone())
+            .map_err(|e| std::io::Error::other(format!("keytab: {e:?}")))?;
+        Some(Arc::new(source))
+    };
     let acceptor_cfg = acceptor::AcceptorConfig {
         server_name: cfg.server_name.to_uppercase(),
         domain_name: cfg.server_name.to_uppercase(),
@@ -83,13 +102,23 @@ pub fn build(cfg: &Config, guid: [u8; 16]) -> std::io::Result<Arc<ServerContext>
         accounts,
         allow_ntlmv1: cfg.allow_ntlmv1,
         allow_anonymous: cfg.allow_anonymous,
+        keytab,
+        allow_rc4: cfg.allow_rc4,
+        clock_skew: std::time::Duration::from_secs(cfg.clock_skew_seconds),
+        principal_map: cfg
+            .principals
+            .iter()
+            .map(|p| (p.name.clone(), p.sid.clone(), p.groups.clone()))
+            .collect(),
     };
+    let keytab = acceptor_cfg.keytab.clone();
     let auth = Arc::new(acceptor::SpnegoProvider::new(Arc::new(acceptor_cfg)));
-    Ok(Arc::new(ServerContext::new(
+    let ctx = Arc::new(ServerContext::new(
         settings,
         shares,
         auth,
         &crypto::DEFAULT_PROVIDER,
         cfg.server_comment.clone(),
-    )))
+    ));
+    Ok((ctx, keytab))
 }

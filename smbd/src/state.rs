@@ -67,6 +67,20 @@ impl Share {
     }
 }
 
+/// A disk share to serve, as [`ServerContext::new`] takes it.
+pub struct DiskShare {
+    /// Name as configured.
+    pub name: String,
+    /// Comment shown in share lists.
+    pub comment: String,
+    /// Storage.
+    pub vfs: Arc<dyn vfs::Vfs>,
+    /// Refuse writes.
+    pub read_only: bool,
+    /// Encryption policy.
+    pub encrypt: EncryptMode,
+}
+
 /// Everything the connections share.
 pub struct ServerContext {
     /// Protocol settings.
@@ -81,6 +95,9 @@ pub struct ServerContext {
     pub files: FileTable,
     /// What srvsvc tells about the server.
     pub identity: Arc<ServerIdentity>,
+    /// Live connections by id, for the admin status report.
+    pub connections:
+        std::sync::Mutex<std::collections::HashMap<u64, std::sync::Weak<crate::conn::Connection>>>,
     next_id: AtomicU64,
 }
 
@@ -88,21 +105,21 @@ impl ServerContext {
     /// Assembles the context; IPC$ is added to `shares` here.
     pub fn new(
         settings: Settings,
-        disk_shares: Vec<(String, String, Arc<dyn vfs::Vfs>, bool, EncryptMode)>,
+        disk_shares: Vec<DiskShare>,
         auth: Arc<dyn acceptor::AuthProvider>,
         crypto: &'static CryptoProvider,
         server_comment: String,
     ) -> Self {
         let mut shares = Vec::new();
-        for (name, comment, fs, read_only, encrypt) in disk_shares {
+        for d in disk_shares {
             let index = shares.len();
             shares.push(Arc::new(Share {
                 index,
-                name,
-                comment,
-                vfs: Some(fs),
-                read_only,
-                encrypt,
+                name: d.name,
+                comment: d.comment,
+                vfs: Some(d.vfs),
+                read_only: d.read_only,
+                encrypt: d.encrypt,
             }));
         }
         let index = shares.len();
@@ -142,6 +159,7 @@ impl ServerContext {
             crypto,
             files: FileTable::default(),
             identity,
+            connections: Default::default(),
             next_id: AtomicU64::new(1),
         }
     }

@@ -1,4 +1,5 @@
-//! Admin command-line tools for the SMB server: `add-account`, `nt-hash` and `check-config`.
+//! Admin command-line tools for the SMB server: `add-account`, `nt-hash`, `check-config`,
+//! `keytab add|list`, `status` and `reload-keytabs`.
 //!
 //! The binary is a thin wrapper over [`run`], so every command is testable with in-memory
 //! streams.
@@ -7,6 +8,8 @@
 pub mod account;
 pub mod args;
 pub mod error;
+pub mod keytab;
+pub mod status;
 
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -25,7 +28,11 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let result = args::parse(args).and_then(|cmd| execute(cmd, stdin, out));
+    let result = match args.split_first() {
+        Some((c, rest)) if c == "keytab" => keytab::run(rest, stdin, out),
+        Some((c, rest)) if c == "status" || c == "reload-keytabs" => status::run(c, rest, out),
+        _ => args::parse(args).and_then(|cmd| execute(cmd, stdin, out)),
+    };
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -40,6 +47,10 @@ fn execute(cmd: Command, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result
     match cmd {
         Command::Help => {
             out.write_all(args::USAGE.as_bytes()).map_err(stdout_err)?;
+            out.write_all(keytab::USAGE.as_bytes())
+                .map_err(stdout_err)?;
+            out.write_all(status::USAGE.as_bytes())
+                .map_err(stdout_err)?;
             Ok(0)
         }
         Command::NtHash => {
@@ -137,8 +148,13 @@ fn write_atomically(path: &Path, bytes: &[u8], existing: bool) -> Result<(), Too
     })
 }
 
+/// Writes a new file readable by its owner only, replacing `path` atomically.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ToolError> {
+    write_atomically(path, bytes, false)
+}
+
 /// Reads one line from `stdin` as a password, without its line ending.
-fn read_password(stdin: &mut dyn BufRead) -> Result<String, ToolError> {
+pub(crate) fn read_password(stdin: &mut dyn BufRead) -> Result<String, ToolError> {
     let mut line = String::new();
     let n = stdin
         .read_line(&mut line)

@@ -375,7 +375,7 @@ const CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 struct Loaded {
     keytab: Arc<Keytab>,
-    stamp: Option<(SystemTime, u64)>,
+    stamp: Option<Vec<(SystemTime, u64)>>,
     checked: Instant,
 }
 
@@ -384,14 +384,14 @@ struct Loaded {
 /// Rotation works as in MIT: the new kvno is added while the old entries stay, so tickets
 /// issued under either kvno keep working.
 pub struct KeytabSource {
-    path: Option<PathBuf>,
+    paths: Vec<PathBuf>,
     state: Mutex<Loaded>,
 }
 
 impl std::fmt::Debug for KeytabSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeytabSource")
-            .field("path", &self.path)
+            .field("paths", &self.paths)
             .finish_non_exhaustive()
     }
 }
@@ -400,6 +400,24 @@ fn file_stamp(path: &PathBuf) -> Result<(SystemTime, u64), KeytabError> {
     let md = std::fs::metadata(path).map_err(|e| KeytabError::Io(e.kind()))?;
     let mtime = md.modified().map_err(|e| KeytabError::Io(e.kind()))?;
     Ok((mtime, md.len()))
+}
+
+/// The stamps of every file, in order.
+fn stamps(paths: &[PathBuf]) -> Result<Vec<(SystemTime, u64)>, KeytabError> {
+    paths.iter().map(file_stamp).collect()
+}
+
+/// Reads every file and merges their entries into one keytab.
+fn read_files(paths: &[PathBuf]) -> Result<Keytab, KeytabError> {
+    let mut merged: Option<Keytab> = None;
+    for p in paths {
+        let kt = read_file(p)?;
+        match &mut merged {
+            None => merged = Some(kt),
+            Some(m) => m.entries.extend(kt.entries),
+        }
+    }
+    merged.ok_or(KeytabError::Io(std::io::ErrorKind::NotFound))
 }
 
 fn read_file(path: &PathBuf) -> Result<Keytab, KeytabError> {
@@ -414,11 +432,15 @@ fn read_file(path: &PathBuf) -> Result<Keytab, KeytabError> {
 impl KeytabSource {
     /// Loads the keytab at `path`.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, KeytabError> {
-        let path = path.into();
-        let stamp = file_stamp(&path)?;
-        let keytab = read_file(&path)?;
+        Self::open_many(vec![path.into()])
+    }
+
+    /// Loads several keytabs as one: the server holds keys for every principal of every file.
+    pub fn open_many(paths: Vec<PathBuf>) -> Result<Self, KeytabError> {
+        let stamp = stamps(&paths)?;
+        let keytab = read_files(&paths)?;
         Ok(Self {
-            path: Some(path),
+            paths,
             state: Mutex::new(Loaded {
                 keytab: Arc::new(keytab),
                 stamp: Some(stamp),
@@ -430,7 +452,7 @@ impl KeytabSource {
     /// A fixed in-memory keytab (tests, or keys from elsewhere).
     pub fn fixed(keytab: Keytab) -> Self {
         Self {
-            path: None,
+            paths: Vec::new(),
             state: Mutex::new(Loaded {
                 keytab: Arc::new(keytab),
                 stamp: None,
@@ -447,13 +469,11 @@ impl KeytabSource {
     /// most). A file that fails to parse leaves the previous keys in place.
     pub fn current(&self) -> Arc<Keytab> {
         let mut st = self.lock();
-        if let Some(path) = &self.path
-            && st.checked.elapsed() >= CHECK_INTERVAL
-        {
+        if !self.paths.is_empty() && st.checked.elapsed() >= CHECK_INTERVAL {
             st.checked = Instant::now();
-            if let Ok(stamp) = file_stamp(path)
-                && Some(stamp) != st.stamp
-                && let Ok(kt) = read_file(path)
+            if let Ok(stamp) = stamps(&self.paths)
+                && Some(&stamp) != st.stamp.as_ref()
+                && let Ok(kt) = read_files(&self.paths)
             {
                 st.keytab = Arc::new(kt);
                 st.stamp = Some(stamp);
@@ -464,11 +484,11 @@ impl KeytabSource {
 
     /// Re-reads the file now; on error the previous keys stay in use.
     pub fn reload(&self) -> Result<(), KeytabError> {
-        let Some(path) = &self.path else {
+        if self.paths.is_empty() {
             return Ok(());
-        };
-        let stamp = file_stamp(path)?;
-        let kt = read_file(path)?;
+        }
+        let stamp = stamps(&self.paths)?;
+        let kt = read_files(&self.paths)?;
         let mut st = self.lock();
         st.keytab = Arc::new(kt);
         st.stamp = Some(stamp);

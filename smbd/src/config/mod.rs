@@ -74,6 +74,28 @@ pub struct Config {
     pub shares: Vec<ShareConfig>,
     /// The local accounts (`[[account]]` tables).
     pub accounts: Vec<AccountConfig>,
+    /// MIT keytabs holding the service keys for Kerberos (`keytabs`); none disables Kerberos.
+    pub keytabs: Vec<PathBuf>,
+    /// Accept rc4-hmac tickets (`allow_rc4`); off by default since their PAC checksums are
+    /// forgeable.
+    pub allow_rc4: bool,
+    /// Largest clock difference accepted in Kerberos authenticators (`clock_skew_seconds`).
+    pub clock_skew_seconds: u64,
+    /// Principals whose tickets carry no LOGON_INFO mapped to SIDs (`[[principal]]` tables).
+    pub principals: Vec<PrincipalMapping>,
+    /// Unix socket of the admin interface (`admin_socket`; default `<state_dir>/admin.sock`).
+    pub admin_socket: Option<PathBuf>,
+}
+
+/// A Kerberos principal mapped to SIDs, for tickets whose PAC has no LOGON_INFO (an MIT KDC's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalMapping {
+    /// `user@REALM`, matched case-insensitively.
+    pub name: String,
+    /// The user SID.
+    pub sid: acl::Sid,
+    /// Group SIDs.
+    pub groups: Vec<acl::Sid>,
 }
 
 /// One disk share.
@@ -191,7 +213,19 @@ impl Config {
             allow_ntlmv1: false,
             shares: Vec::new(),
             accounts: Vec::new(),
+            keytabs: Vec::new(),
+            allow_rc4: false,
+            clock_skew_seconds: 300,
+            principals: Vec::new(),
+            admin_socket: None,
         }
+    }
+
+    /// The admin socket path: `admin_socket`, or `admin.sock` in the state directory.
+    pub fn admin_socket_path(&self) -> PathBuf {
+        self.admin_socket
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("admin.sock"))
     }
 
     /// Checks that every share path exists and is a directory. The error names the share's
@@ -227,6 +261,16 @@ impl Config {
         }
         if self.state_dir.is_relative() {
             self.state_dir = base.join(&self.state_dir);
+        }
+        for k in &mut self.keytabs {
+            if k.is_relative() {
+                *k = base.join(&*k);
+            }
+        }
+        if let Some(a) = &mut self.admin_socket
+            && a.is_relative()
+        {
+            *a = base.join(&*a);
         }
         for share in &mut self.shares {
             if share.path.is_relative() {

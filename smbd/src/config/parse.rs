@@ -31,7 +31,13 @@ const TOP_KEYS: &[&str] = &[
     "allow_ntlmv1",
     "share",
     "account",
+    "keytabs",
+    "allow_rc4",
+    "clock_skew_seconds",
+    "principal",
+    "admin_socket",
 ];
+const PRINCIPAL_KEYS: &[&str] = &["name", "sid", "groups"];
 const SHARE_KEYS: &[&str] = &["name", "path", "read_only", "encrypt", "comment"];
 const ACCOUNT_KEYS: &[&str] = &["name", "nt_hash", "rid", "groups"];
 const PASSWORD_REFUSED: &str = "plain-text passwords are not accepted; store the NT hash with \
@@ -61,6 +67,7 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
     read_limits(&root, &mut config)?;
     config.shares = read_shares(&root)?;
     config.accounts = read_accounts(&root)?;
+    read_kerberos(&root, &mut config)?;
     Ok(config)
 }
 
@@ -109,6 +116,52 @@ fn read_server(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigEr
     }
     if let Some(v) = root.bool("allow_ntlmv1")? {
         config.allow_ntlmv1 = v;
+    }
+    Ok(())
+}
+
+fn read_kerberos(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigError> {
+    for k in root.string_list("keytabs")?.unwrap_or_default() {
+        if k.value.is_empty() {
+            return Err(root.value_error(&k, "must not be empty"));
+        }
+        config.keytabs.push(PathBuf::from(k.value));
+    }
+    if let Some(v) = root.bool("allow_rc4")? {
+        config.allow_rc4 = v;
+    }
+    if let Some(n) = root.integer("clock_skew_seconds", 0..=86_400)? {
+        config.clock_skew_seconds = u64::try_from(n).unwrap_or(300);
+    }
+    if let Some(at) = root.string("admin_socket")? {
+        if at.value.is_empty() {
+            return Err(root.value_error(&at, "must not be empty"));
+        }
+        config.admin_socket = Some(PathBuf::from(at.value));
+    }
+    for table in root.tables("principal")? {
+        table.check_keys(PRINCIPAL_KEYS, &[])?;
+        let name = table.required_string("name")?;
+        if !name.value.contains('@') {
+            return Err(table.value_error(&name, "must be user@REALM"));
+        }
+        let sid_at = table.required_string("sid")?;
+        let sid = sid_at
+            .value
+            .parse::<acl::Sid>()
+            .map_err(|e| table.value_error(&sid_at, format!("\"{}\": {e}", sid_at.value)))?;
+        let mut groups = Vec::new();
+        for g in table.string_list("groups")?.unwrap_or_default() {
+            match g.value.parse::<acl::Sid>() {
+                Ok(s) => groups.push(s),
+                Err(e) => return Err(table.value_error(&g, format!("\"{}\": {e}", g.value))),
+            }
+        }
+        config.principals.push(super::PrincipalMapping {
+            name: name.value,
+            sid,
+            groups,
+        });
     }
     Ok(())
 }

@@ -209,10 +209,11 @@ impl FileTable {
     pub fn release(&self, share: usize, path: &str, entry: &Arc<FileEntry>) {
         let mut m = self.entries.lock().unwrap();
         let key = (share, fold(path));
-        if let Some(e) = m.get(&key) {
-            if Arc::ptr_eq(e, entry) && e.state.lock().unwrap().holders.is_empty() {
-                m.remove(&key);
-            }
+        if let Some(e) = m.get(&key)
+            && Arc::ptr_eq(e, entry)
+            && e.state.lock().unwrap().holders.is_empty()
+        {
+            m.remove(&key);
         }
     }
 

@@ -45,12 +45,13 @@ pub(crate) async fn finish(conn: &Connection, open: &Open) -> bool {
     let remaining = entry.remove_holder(open.uid);
     let path = open.path();
     let mut deleted = false;
-    if remaining == 0 && entry.delete_pending() {
-        if let Some(fs) = &open.share.vfs {
-            match fs.remove(&path).await {
-                Ok(()) => deleted = true,
-                Err(e) => tracing::info!(path = %path, error = %e, "delete on close failed"),
-            }
+    if remaining == 0
+        && entry.delete_pending()
+        && let Some(fs) = &open.share.vfs
+    {
+        match fs.remove(&path).await {
+            Ok(()) => deleted = true,
+            Err(e) => tracing::info!(path = %path, error = %e, "delete on close failed"),
         }
     }
     conn.server.files.release(open.share.index, &path, entry);

@@ -166,13 +166,14 @@ async fn process_chain(
         let hdr = Header::decode(rest).map_err(|_| Disconnect("bad SMB2 header"))?;
         let next = hdr.next_command as usize;
         let end = if next == 0 { rest.len() } else { next };
-        if next != 0 && (next % 8 != 0 || next < HEADER_LEN || next > rest.len()) {
+        if next != 0 && (!next.is_multiple_of(8) || next < HEADER_LEN || next > rest.len()) {
             return Err(Disconnect("bad NextCommand"));
         }
-        if let Some(sid) = encrypted {
-            if hdr.session_id != sid && !(hdr.is_related() && hdr.session_id == u64::MAX) {
-                return Err(Disconnect("encrypted message for another session"));
-            }
+        if let Some(sid) = encrypted
+            && hdr.session_id != sid
+            && !(hdr.is_related() && hdr.session_id == u64::MAX)
+        {
+            return Err(Disconnect("encrypted message for another session"));
         }
         if let Some(b) = process_message(
             conn,
@@ -212,10 +213,10 @@ fn assemble(conn: &Connection, built: Vec<Built>, encrypted: Option<u64>) -> Vec
             let len = b.msg.len() as u32;
             b.msg.patch_u32(header::NEXT_COMMAND_OFFSET, len);
         }
-        if encrypted.is_none() {
-            if let Some(sec) = &b.sign_with {
-                sign(conn, sec, &mut b.msg);
-            }
+        if encrypted.is_none()
+            && let Some(sec) = &b.sign_with
+        {
+            sign(conn, sec, &mut b.msg);
         }
         frame.extend_from_slice(&b.msg);
     }

@@ -87,7 +87,7 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
         }
     }
 
-    while !cur.exhausted && !full && !(single && added > 0) {
+    while !(cur.exhausted || full || (single && added > 0)) {
         let batch = file
             .read_dir(cur.cookie, BATCH)
             .await

@@ -152,11 +152,11 @@ async fn security_info(
     {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    if let Some(f) = open.file() {
-        if let Ok(Some(sd)) = f.get_meta(SD_META).await {
-            buf.extend_from_slice(&sd);
-            return Ok(());
-        }
+    if let Some(f) = open.file()
+        && let Ok(Some(sd)) = f.get_meta(SD_META).await
+    {
+        buf.extend_from_slice(&sd);
+        return Ok(());
     }
     let user = ctx
         .security

@@ -59,10 +59,10 @@ pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             if open.is_dir {
                 return Err(NtStatus::INVALID_DEVICE_REQUEST);
             }
-            if let Some(e) = &open.entry {
-                if e.io_conflicts(open.uid, req.offset, u64::from(req.length), false) {
-                    return Err(NtStatus::FILE_LOCK_CONFLICT);
-                }
+            if let Some(e) = &open.entry
+                && e.io_conflicts(open.uid, req.offset, u64::from(req.length), false)
+            {
+                return Err(NtStatus::FILE_LOCK_CONFLICT);
             }
             f.read_at(req.offset, req.length as usize)
                 .await

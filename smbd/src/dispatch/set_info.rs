@@ -186,33 +186,32 @@ async fn rename(ctx: &Ctx<'_>, open: &Open, replace: bool, target: &str) -> Resu
     let files = &ctx.server().files;
     let share = open.share.index;
     let same_file = crate::conn::files::fold(&to) == crate::conn::files::fold(&from);
-    if !same_file {
-        if let Some(target_entry) = files.get(share, &to) {
-            // The target is open: Windows refuses to replace it.
-            let _ = target_entry;
-            return Err(if replace {
-                NtStatus::ACCESS_DENIED
-            } else {
-                NtStatus::OBJECT_NAME_COLLISION
-            });
-        }
+    if !same_file && let Some(target_entry) = files.get(share, &to) {
+        // The target is open: Windows refuses to replace it.
+        let _ = target_entry;
+        return Err(if replace {
+            NtStatus::ACCESS_DENIED
+        } else {
+            NtStatus::OBJECT_NAME_COLLISION
+        });
     }
     // Renaming takes the parent directory as an open with DELETE access that shares read and
     // write but not delete (MS-FSA 2.1.5.14.11; smbtorture smb2.rename.*delete_access*).
     let (parent, _) = from.rsplit_once('/').unwrap_or(("", &from));
-    if let Some(p) = files.get(share, parent) {
-        if p.would_conflict(DELETE, SHARE_READ | SHARE_WRITE) {
-            return Err(NtStatus::SHARING_VIOLATION);
-        }
+    if let Some(p) = files.get(share, parent)
+        && p.would_conflict(DELETE, SHARE_READ | SHARE_WRITE)
+    {
+        return Err(NtStatus::SHARING_VIOLATION);
     }
     if open.is_dir && files.has_open_below(share, &from) {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    if let Some(e) = &open.entry {
-        if e.has_other_holders(open.uid) && !same_file {
-            // Other opens without FILE_SHARE_DELETE would have conflicted at their open; the
-            // rename is allowed as Windows allows it with share-delete.
-        }
+    if let Some(e) = &open.entry
+        && e.has_other_holders(open.uid)
+        && !same_file
+    {
+        // Other opens without FILE_SHARE_DELETE would have conflicted at their open; the
+        // rename is allowed as Windows allows it with share-delete.
     }
     fs.rename(&from, &to, replace).await.map_err(|e| match e {
         vfs::VfsError::Exists => NtStatus::OBJECT_NAME_COLLISION,

@@ -39,10 +39,10 @@ pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                 }
                 req.offset
             };
-            if let Some(e) = &open.entry {
-                if e.io_conflicts(open.uid, offset, req.data.len() as u64, true) {
-                    return Err(NtStatus::FILE_LOCK_CONFLICT);
-                }
+            if let Some(e) = &open.entry
+                && e.io_conflicts(open.uid, offset, req.data.len() as u64, true)
+            {
+                return Err(NtStatus::FILE_LOCK_CONFLICT);
             }
             let n = f
                 .write_at(offset, req.data.to_vec())

@@ -188,7 +188,7 @@ impl WriteLe for Vec<u8> {
         self[pos..pos + 4].copy_from_slice(&v.to_le_bytes());
     }
     fn pad_to(&mut self, align: usize) {
-        while self.len() % align != 0 {
+        while !self.len().is_multiple_of(align) {
             self.push(0);
         }
     }
@@ -196,7 +196,7 @@ impl WriteLe for Vec<u8> {
 
 /// Decodes UTF-16LE text; odd lengths and unpaired surrogates are errors.
 pub fn utf16le(b: &[u8], what: &'static str) -> Result<String, DecodeError> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(DecodeError::invalid(what));
     }
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));

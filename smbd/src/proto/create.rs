@@ -200,7 +200,7 @@ impl CreateResponse {
         let start = out.len();
         let mut prev: Option<usize> = None;
         for c in &self.contexts {
-            while (out.len() - start) % 8 != 0 {
+            while !(out.len() - start).is_multiple_of(8) {
                 out.push(0);
             }
             let here = out.len();
@@ -217,7 +217,7 @@ impl CreateResponse {
             out.put_u16(0);
             out.put_u32(c.data.len() as u32);
             out.extend_from_slice(&c.name);
-            while (out.len() - here) % 8 != 0 {
+            while !(out.len() - here).is_multiple_of(8) {
                 out.push(0);
             }
             let data_off = (out.len() - here) as u16;

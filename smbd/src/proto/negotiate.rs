@@ -258,7 +258,7 @@ impl NegotiateResponse {
         let mut count = 0u16;
         let mut first = true;
         let mut begin_ctx = |out: &mut Vec<u8>, kind: u16, data: &[u8]| {
-            while (out.len() - base) % 8 != 0 {
+            while !(out.len() - base).is_multiple_of(8) {
                 out.push(0);
             }
             if first {

@@ -26,7 +26,12 @@ pub(super) async fn run(
     tracing::debug!(%peer, "connected");
     let (mut rd, wr) = stream.into_split();
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(IN_FLIGHT);
-    let conn = Arc::new(Connection::new(ctx, peer.clone(), tx));
+    let conn = Arc::new(Connection::new(ctx.clone(), peer.clone(), tx));
+    let conn_id = ctx.next_id();
+    ctx.connections
+        .lock()
+        .unwrap()
+        .insert(conn_id, Arc::downgrade(&conn));
     let (dead_tx, mut dead_rx) = mpsc::channel::<&'static str>(1);
 
     let writer = tokio::spawn(async move {
@@ -55,7 +60,7 @@ pub(super) async fn run(
             break "peer closed";
         }
         let n = u32::from_be_bytes(len) as usize;
-        if n > MAX_FRAME || n < 4 {
+        if !(4..=MAX_FRAME).contains(&n) {
             break "frame length out of range";
         }
         let mut frame = vec![0u8; n];
@@ -76,6 +81,7 @@ pub(super) async fn run(
         });
     };
     tracing::debug!(%peer, reason, "disconnected");
+    ctx.connections.lock().unwrap().remove(&conn_id);
     dispatch::connection_closed(&conn);
     drop(conn);
     writer.abort();

@@ -1,5 +1,6 @@
 //! The only tokio code: the listener, one driver per connection, and shutdown.
 
+pub mod admin;
 mod driver;
 mod listener;
 

@@ -1,0 +1,178 @@
+//! The session report behind `smbd-tools status` (like Samba's smbstatus): who is connected,
+//! how they authenticated, and what protects their channel.
+
+use std::fmt::Write as _;
+
+use crate::crypto::{Cipher, SigningAlgorithm};
+use crate::state::ServerContext;
+
+/// One session as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// SessionId.
+    pub session_id: u64,
+    /// User name as the client gave it (the principal name for Kerberos).
+    pub user: String,
+    /// Domain or realm.
+    pub domain: String,
+    /// "kerberos", "ntlmv2", "ntlmv1" or "anonymous".
+    pub auth: &'static str,
+    /// Dialect, e.g. "3.1.1".
+    pub dialect: String,
+    /// Signing algorithm name.
+    pub signing: &'static str,
+    /// Cipher name, when the connection negotiated one.
+    pub cipher: Option<&'static str>,
+    /// Whether the session encrypts every message.
+    pub encrypted: bool,
+    /// Peer address.
+    pub peer: String,
+    /// User SID.
+    pub user_sid: String,
+    /// Group SIDs of the token.
+    pub groups: Vec<String>,
+}
+
+fn signing_name(a: SigningAlgorithm) -> &'static str {
+    match a {
+        SigningAlgorithm::HmacSha256 => "HMAC-SHA256",
+        SigningAlgorithm::AesCmac => "AES-CMAC",
+        SigningAlgorithm::AesGmac => "AES-GMAC",
+    }
+}
+
+fn cipher_name(c: Cipher) -> &'static str {
+    match c {
+        Cipher::Aes128Ccm => "AES-128-CCM",
+        Cipher::Aes128Gcm => "AES-128-GCM",
+        Cipher::Aes256Ccm => "AES-256-CCM",
+        Cipher::Aes256Gcm => "AES-256-GCM",
+    }
+}
+
+fn dialect_name(d: u16) -> String {
+    match d {
+        0x0202 => "2.0.2".into(),
+        0x0210 => "2.1".into(),
+        0x0300 => "3.0".into(),
+        0x0302 => "3.0.2".into(),
+        0x0311 => "3.1.1".into(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
+/// Every authenticated session of every live connection, ordered by session id.
+pub fn sessions(ctx: &ServerContext) -> Vec<SessionInfo> {
+    let conns: Vec<_> = ctx
+        .connections
+        .lock()
+        .unwrap()
+        .values()
+        .filter_map(|w| w.upgrade())
+        .collect();
+    let mut out = Vec::new();
+    for conn in conns {
+        let neg = conn.negotiated();
+        let sessions: Vec<_> = conn.sessions.lock().unwrap().values().cloned().collect();
+        for s in sessions {
+            let Some(sec) = s.security() else { continue };
+            let auth = match sec.auth.method {
+                acceptor::AuthMethod::Kerberos => "kerberos",
+                acceptor::AuthMethod::Ntlmv2 => "ntlmv2",
+                acceptor::AuthMethod::Ntlmv1 => "ntlmv1",
+                acceptor::AuthMethod::Anonymous => "anonymous",
+            };
+            out.push(SessionInfo {
+                session_id: s.id,
+                user: sec.auth.user.clone(),
+                domain: sec.auth.domain.clone(),
+                auth,
+                dialect: neg
+                    .dialect
+                    .map_or_else(|| "-".into(), |d| dialect_name(d.0)),
+                signing: signing_name(sec.signing_alg),
+                cipher: sec.cipher.map(cipher_name),
+                encrypted: sec.encrypt_data,
+                peer: conn.peer.clone(),
+                user_sid: sec.auth.token.user.to_string(),
+                groups: sec
+                    .auth
+                    .token
+                    .groups
+                    .iter()
+                    .map(|g| g.sid.to_string())
+                    .collect(),
+            });
+        }
+    }
+    out.sort_by_key(|s| s.session_id);
+    out
+}
+
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl SessionInfo {
+    /// One JSON object on one line.
+    pub fn to_json(&self) -> String {
+        let mut o = String::from("{");
+        let _ = write!(o, "\"session_id\":{},\"user\":", self.session_id);
+        json_str(&mut o, &self.user);
+        o.push_str(",\"domain\":");
+        json_str(&mut o, &self.domain);
+        let _ = write!(
+            o,
+            ",\"auth\":\"{}\",\"dialect\":\"{}\",\"signing\":\"{}\",\"cipher\":",
+            self.auth, self.dialect, self.signing
+        );
+        match self.cipher {
+            Some(c) => {
+                let _ = write!(o, "\"{c}\"");
+            }
+            None => o.push_str("null"),
+        }
+        let _ = write!(o, ",\"encrypted\":{},\"peer\":", self.encrypted);
+        json_str(&mut o, &self.peer);
+        o.push_str(",\"user_sid\":");
+        json_str(&mut o, &self.user_sid);
+        o.push_str(",\"groups\":[");
+        for (i, g) in self.groups.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            json_str(&mut o, g);
+        }
+        o.push_str("]}");
+        o
+    }
+
+    /// A readable block of text.
+    pub fn to_text(&self) -> String {
+        format!(
+            "session {} {}\\{} via {} from {}\n  dialect {}, signing {}, cipher {}{}\n  user {}\n  groups {}\n",
+            self.session_id,
+            self.domain,
+            self.user,
+            self.auth,
+            self.peer,
+            self.dialect,
+            self.signing,
+            self.cipher.unwrap_or("-"),
+            if self.encrypted { " (encrypting)" } else { "" },
+            self.user_sid,
+            self.groups.join(" "),
+        )
+    }
+}
