@@ -1,0 +1,1 @@
+//! Cross-module tests: binary and SDDL round trips, access checks, inheritance.
