@@ -184,7 +184,10 @@ mod tests {
         assert_eq!(map_generic(GENERIC_READ), FILE_GENERIC_READ);
         assert_eq!(map_generic(GENERIC_ALL | SYNCHRONIZE), FILE_ALL_ACCESS);
         assert_eq!(map_generic(FILE_READ_DATA), FILE_READ_DATA);
-        assert_eq!(GenericMapping::FILE.map(GENERIC_READ | GENERIC_EXECUTE), 0x0012_00A9);
+        assert_eq!(
+            GenericMapping::FILE.map(GENERIC_READ | GENERIC_EXECUTE),
+            0x0012_00A9
+        );
         assert_eq!(
             GenericMapping::FILE.map(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE | DELETE),
             0x0013_01BF

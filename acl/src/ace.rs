@@ -199,8 +199,9 @@ impl Ace {
     /// Length of the binary form, which is what AceSize holds.
     pub fn binary_len(&self) -> usize {
         let object = self.object.as_ref().map_or(0, |o| {
-            4 + 16 * (usize::from(o.object_type.is_some())
-                + usize::from(o.inherited_object_type.is_some()))
+            4 + 16
+                * (usize::from(o.object_type.is_some())
+                    + usize::from(o.inherited_object_type.is_some()))
         });
         8 + object + self.sid.binary_len() + self.application_data.len()
     }
@@ -220,7 +221,10 @@ impl Ace {
                 f |= ACE_INHERITED_OBJECT_TYPE_PRESENT;
             }
             out.extend_from_slice(&f.to_le_bytes());
-            for g in [&o.object_type, &o.inherited_object_type].into_iter().flatten() {
+            for g in [&o.object_type, &o.inherited_object_type]
+                .into_iter()
+                .flatten()
+            {
                 out.extend_from_slice(&g.0);
             }
         }
@@ -250,9 +254,7 @@ impl Ace {
                 if !present {
                     return Ok(None);
                 }
-                let g = body
-                    .get(pos..pos + 16)
-                    .ok_or(AceError::BadSize { size })?;
+                let g = body.get(pos..pos + 16).ok_or(AceError::BadSize { size })?;
                 pos += 16;
                 let mut b = [0u8; 16];
                 b.copy_from_slice(g);

@@ -95,7 +95,11 @@ pub fn access_check_with_privileges(
     if privileges.contains(Privileges::RESTORE) {
         by_privilege |= RESTORE_RIGHTS & !ACCESS_SYSTEM_SECURITY;
     }
-    granted |= if max { by_privilege } else { by_privilege & wanted };
+    granted |= if max {
+        by_privilege
+    } else {
+        by_privilege & wanted
+    };
 
     let Some(dacl) = &sd.dacl else {
         // Absent or NULL DACL: no policy, everything is granted.
@@ -117,11 +121,7 @@ pub fn access_check_with_privileges(
         if ace.is_inherit_only() {
             return false;
         }
-        if ace
-            .object
-            .as_ref()
-            .is_some_and(|o| o.object_type.is_some())
-        {
+        if ace.object.as_ref().is_some_and(|o| o.object_type.is_some()) {
             return false;
         }
         if ace.sid == owner_rights {

@@ -1,11 +1,11 @@
 //! Descriptors for files that have none stored, and well-known layouts.
 
-use crate::access::FILE_ALL_ACCESS;
-use crate::ace::{flags, Ace};
-use crate::acl::Acl;
-use crate::descriptor::{control, SecurityDescriptor};
-use crate::sddl::{SddlError, SddlFormatError};
 use crate::Sid;
+use crate::access::FILE_ALL_ACCESS;
+use crate::ace::{Ace, flags};
+use crate::acl::Acl;
+use crate::descriptor::{SecurityDescriptor, control};
+use crate::sddl::{SddlError, SddlFormatError};
 
 /// The share-root layout FSLogix recommends for profile containers: owner Administrators,
 /// group SYSTEM; Users may create their folder in the root only (Modify, this folder only);
@@ -25,10 +25,14 @@ impl SecurityDescriptor {
         } else {
             0
         };
-        let aces = [owner.clone(), Sid::new(5, &[18]), Sid::builtin_administrators()]
-            .into_iter()
-            .map(|sid| Ace::allow(f, FILE_ALL_ACCESS, sid))
-            .collect();
+        let aces = [
+            owner.clone(),
+            Sid::new(5, &[18]),
+            Sid::builtin_administrators(),
+        ]
+        .into_iter()
+        .map(|sid| Ace::allow(f, FILE_ALL_ACCESS, sid))
+        .collect();
         Self {
             control: control::SELF_RELATIVE | control::DACL_PRESENT,
             rm_control: 0,

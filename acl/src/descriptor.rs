@@ -6,9 +6,9 @@
 //! accepts the parts in any order and at any offset, checking each offset and length against
 //! the buffer; decoding a canonical encoding and encoding again gives the same bytes.
 
+use crate::Sid;
 use crate::ace::{Ace, AceType};
 use crate::acl::{Acl, AclError};
-use crate::Sid;
 
 /// SECURITY_DESCRIPTOR_CONTROL bits (MS-DTYP 2.4.6).
 pub mod control {
@@ -285,7 +285,12 @@ impl SecurityDescriptor {
                     || (info & si::SCOPE != 0 && kind == AceType::SYSTEM_SCOPED_POLICY_ID)
             };
             if let Some(sacl) = &self.sacl {
-                let aces: Vec<Ace> = sacl.aces.iter().filter(|a| wanted(a.kind)).cloned().collect();
+                let aces: Vec<Ace> = sacl
+                    .aces
+                    .iter()
+                    .filter(|a| wanted(a.kind))
+                    .cloned()
+                    .collect();
                 out.control |= self.control & control::SACL_BITS;
                 out.sacl = Some(Acl {
                     revision: sacl.revision,

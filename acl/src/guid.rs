@@ -90,7 +90,15 @@ mod tests {
             "BF967ABA-0DE6-11D0-A285-00AA003049E2".parse::<Guid>(),
             Ok(g)
         );
-        assert!("bf967aba-0de6-11d0-a285-00aa003049e".parse::<Guid>().is_err());
-        assert!("+f967aba-0de6-11d0-a285-00aa003049e2".parse::<Guid>().is_err());
+        assert!(
+            "bf967aba-0de6-11d0-a285-00aa003049e"
+                .parse::<Guid>()
+                .is_err()
+        );
+        assert!(
+            "+f967aba-0de6-11d0-a285-00aa003049e2"
+                .parse::<Guid>()
+                .is_err()
+        );
     }
 }

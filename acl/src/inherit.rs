@@ -22,10 +22,10 @@
 //!   inherit-only so it keeps propagating. Effective copies on files are substituted and mapped
 //!   the same way. Explicit creator ACEs are treated alike (without `ID`).
 
-use crate::access::{GenericMapping, FILE_ALL_ACCESS};
-use crate::ace::{flags, Ace};
+use crate::access::{FILE_ALL_ACCESS, GenericMapping};
+use crate::ace::{Ace, flags};
 use crate::acl::Acl;
-use crate::descriptor::{control, SecurityDescriptor};
+use crate::descriptor::{SecurityDescriptor, control};
 use crate::{Sid, Token};
 
 const GENERIC_BITS: u32 = 0xF000_0000;
@@ -169,7 +169,7 @@ impl Ctx<'_> {
         let auto = parent.control & w.auto_inherited != 0 || creator_control & w.auto_req != 0;
         let auto_bit = if auto { w.auto_inherited } else { 0 };
         let inherited = (w.get)(parent)
-            .map(|acl| self.from_parent(acl))
+            .map(|acl| self.inherited_from_parent(acl))
             .unwrap_or_default();
         let creator_acl = creator.and_then(|c| (w.get)(c));
         let creator_present = creator_control & w.present != 0 || creator_acl.is_some();
@@ -184,7 +184,7 @@ impl Ctx<'_> {
                     control: w.present | (creator_control & w.protected),
                 };
             };
-            let mut aces = self.from_creator(acl, auto);
+            let mut aces = self.explicit_from_creator(acl, auto);
             let protected = creator_control & w.protected != 0;
             if !protected && auto {
                 aces.extend(inherited);
@@ -204,7 +204,7 @@ impl Ctx<'_> {
         }
         if let Some(acl) = creator_acl {
             return Computed {
-                acl: Some(Acl::new(self.from_creator(acl, auto))),
+                acl: Some(Acl::new(self.explicit_from_creator(acl, auto))),
                 present: true,
                 control: w.present | w.defaulted | auto_bit,
             };
@@ -217,7 +217,7 @@ impl Ctx<'_> {
     }
 
     /// ComputeInheritedACLfromParent: the ACEs a child inherits from its parent's ACL.
-    fn from_parent(&self, acl: &Acl) -> Vec<Ace> {
+    fn inherited_from_parent(&self, acl: &Acl) -> Vec<Ace> {
         let mut out = Vec::new();
         for ace in &acl.aces {
             let f = ace.flags;
@@ -231,7 +231,10 @@ impl Ctx<'_> {
                     out.push(self.effective(ace, flags::INHERITED));
                     out.push(with_flags(ace, f | flags::INHERIT_ONLY | flags::INHERITED));
                 } else if ci {
-                    out.push(with_flags(ace, (f & !flags::INHERIT_ONLY) | flags::INHERITED));
+                    out.push(with_flags(
+                        ace,
+                        (f & !flags::INHERIT_ONLY) | flags::INHERITED,
+                    ));
                 } else if oi && !np {
                     out.push(with_flags(ace, f | flags::INHERIT_ONLY | flags::INHERITED));
                 }
@@ -243,7 +246,7 @@ impl Ctx<'_> {
     }
 
     /// ComputeInheritedACLfromCreator: the creator's explicit ACEs, substituted and mapped.
-    fn from_creator(&self, acl: &Acl, auto: bool) -> Vec<Ace> {
+    fn explicit_from_creator(&self, acl: &Acl, auto: bool) -> Vec<Ace> {
         let mut out = Vec::new();
         for ace in &acl.aces {
             if auto && ace.flags & flags::INHERITED != 0 {

@@ -25,6 +25,7 @@ mod acl;
 mod check;
 mod defaults;
 pub mod descriptor;
+pub mod fuzzing;
 mod guid;
 mod inherit;
 pub mod sddl;
@@ -33,8 +34,8 @@ mod token;
 
 pub use access::{GenericMapping, Privileges};
 pub use ace::{Ace, AceError, AceType, ObjectAceData};
-pub use acl::{Acl, AclError, ACL_REVISION, ACL_REVISION_DS};
-pub use check::{access_check, access_check_with_privileges, maximum_allowed, AccessDenied};
+pub use acl::{ACL_REVISION, ACL_REVISION_DS, Acl, AclError};
+pub use check::{AccessDenied, access_check, access_check_with_privileges, maximum_allowed};
 pub use defaults::FSLOGIX_ROOT_SDDL;
 pub use descriptor::{SdError, SecurityDescriptor};
 pub use guid::{Guid, GuidParseError};

@@ -3,9 +3,8 @@
 use crate::access::*;
 use crate::descriptor::{control, security_information as si};
 use crate::{
-    access_check, access_check_with_privileges, inherit, maximum_allowed, AccessDenied,
-    GenericMapping, GroupAttributes, Privileges, SdError, SecurityDescriptor, Sid, Token,
-    TokenGroup,
+    AccessDenied, GenericMapping, GroupAttributes, Privileges, SdError, SecurityDescriptor, Sid,
+    Token, TokenGroup, access_check, access_check_with_privileges, inherit, maximum_allowed,
 };
 
 const M: &GenericMapping = &GenericMapping::FILE;
@@ -43,14 +42,22 @@ fn admin() -> Token {
 
 #[test]
 fn decode_checks_every_offset() {
-    let good = sd("O:BAG:SYD:(A;;FA;;;WD)S:(AU;FA;FA;;;WD)").encode().unwrap();
-    assert_eq!(SecurityDescriptor::decode(&good[..19]), Err(SdError::TruncatedHeader));
+    let good = sd("O:BAG:SYD:(A;;FA;;;WD)S:(AU;FA;FA;;;WD)")
+        .encode()
+        .unwrap();
+    assert_eq!(
+        SecurityDescriptor::decode(&good[..19]),
+        Err(SdError::TruncatedHeader)
+    );
     let mut bad = good.clone();
     bad[0] = 2;
     assert_eq!(SecurityDescriptor::decode(&bad), Err(SdError::Revision(2)));
     let mut bad = good.clone();
     bad[3] &= 0x7F;
-    assert_eq!(SecurityDescriptor::decode(&bad), Err(SdError::NotSelfRelative));
+    assert_eq!(
+        SecurityDescriptor::decode(&bad),
+        Err(SdError::NotSelfRelative)
+    );
     for (field, part) in [(4, "owner"), (8, "group"), (12, "sacl"), (16, "dacl")] {
         for off in [4u32, good.len() as u32, u32::MAX] {
             let mut bad = good.clone();
@@ -82,14 +89,19 @@ fn decode_checks_every_offset() {
 fn decode_accepts_any_part_order_and_encodes_canonically() {
     // Owner first, then the DACL (as Samba and some clients write it).
     let owner = Sid::builtin_administrators();
-    let mut bytes = vec![1, 0, 0x04, 0x80, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 36, 0, 0, 0];
+    let mut bytes = vec![
+        1, 0, 0x04, 0x80, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 36, 0, 0, 0,
+    ];
     owner.encode(&mut bytes);
     bytes.extend_from_slice(&[2, 0, 8, 0, 0, 0, 0, 0]);
     let parsed = SecurityDescriptor::decode(&bytes).unwrap();
     assert_eq!(sddl(&parsed), "O:BAD:");
     let canonical = parsed.encode().unwrap();
     assert_eq!(SecurityDescriptor::decode(&canonical).unwrap(), parsed);
-    assert_eq!(canonical[16], 20, "the DACL comes first in the canonical layout");
+    assert_eq!(
+        canonical[16], 20,
+        "the DACL comes first in the canonical layout"
+    );
     // A DACL offset without SE_DACL_PRESENT is ignored.
     bytes[2] = 0;
     assert_eq!(SecurityDescriptor::decode(&bytes).unwrap().dacl, None);
@@ -123,7 +135,10 @@ fn deny_before_allow_wins_and_allow_before_deny_grants() {
             missing: FILE_WRITE_DATA
         })
     );
-    assert_eq!(access_check(&deny_first, &t, FILE_READ_DATA, M), Ok(FILE_READ_DATA));
+    assert_eq!(
+        access_check(&deny_first, &t, FILE_READ_DATA, M),
+        Ok(FILE_READ_DATA)
+    );
     let allow_first = sd("D:(A;;FA;;;BU)(D;;FW;;;BU)");
     assert_eq!(
         access_check(&allow_first, &t, FILE_WRITE_DATA, M),
@@ -131,7 +146,10 @@ fn deny_before_allow_wins_and_allow_before_deny_grants() {
     );
     // A deny for a bit that is already granted does not matter; one for a pending bit does.
     let partial = sd("D:(A;;FR;;;BU)(D;;FA;;;WD)(A;;FW;;;BU)");
-    assert_eq!(access_check(&partial, &t, FILE_READ_DATA, M), Ok(FILE_READ_DATA));
+    assert_eq!(
+        access_check(&partial, &t, FILE_READ_DATA, M),
+        Ok(FILE_READ_DATA)
+    );
     assert_eq!(
         access_check(&partial, &t, FILE_READ_DATA | FILE_WRITE_DATA, M)
             .unwrap_err()
@@ -146,7 +164,10 @@ fn inherit_only_aces_are_skipped() {
     let io = sd("D:(A;OICIIO;FA;;;BU)");
     assert!(access_check(&io, &t, FILE_READ_DATA, M).is_err());
     let io_deny = sd("D:(D;OICIIO;FA;;;BU)(A;;FA;;;BU)");
-    assert_eq!(access_check(&io_deny, &t, FILE_ALL_ACCESS, M), Ok(FILE_ALL_ACCESS));
+    assert_eq!(
+        access_check(&io_deny, &t, FILE_ALL_ACCESS, M),
+        Ok(FILE_ALL_ACCESS)
+    );
 }
 
 #[test]
@@ -187,10 +208,7 @@ fn owner_gets_read_control_and_write_dac_unless_owner_rights_ace() {
     // An OWNER RIGHTS ACE replaces the implicit rights.
     let owner_rights = sd("O:S-1-5-21-1-2-3-1001D:(A;;FR;;;OW)");
     assert!(access_check(&owner_rights, &owner, WRITE_DAC, M).is_err());
-    assert_eq!(
-        maximum_allowed(&owner_rights, &owner, M),
-        FILE_GENERIC_READ
-    );
+    assert_eq!(maximum_allowed(&owner_rights, &owner, M), FILE_GENERIC_READ);
     assert!(access_check(&owner_rights, &other, FILE_READ_DATA, M).is_err());
     // ... but an inherit-only OWNER RIGHTS ACE does not.
     let io_owner_rights = sd("O:S-1-5-21-1-2-3-1001D:(A;OICIIO;FR;;;OW)");
@@ -200,7 +218,10 @@ fn owner_gets_read_control_and_write_dac_unless_owner_rights_ace() {
     );
     // The owner may also be a group of the token.
     let group_owned = sd("O:BUD:");
-    assert_eq!(access_check(&group_owned, &other, READ_CONTROL, M), Ok(READ_CONTROL));
+    assert_eq!(
+        access_check(&group_owned, &other, READ_CONTROL, M),
+        Ok(READ_CONTROL)
+    );
 }
 
 #[test]
@@ -231,28 +252,42 @@ fn maximum_allowed_collects_grants_and_respects_denies() {
 fn null_dacl_grants_everything_empty_dacl_nothing() {
     let t = token(1001, &[]);
     let null = sd("O:BAD:NO_ACCESS_CONTROL");
-    assert_eq!(access_check(&null, &t, FILE_ALL_ACCESS, M), Ok(FILE_ALL_ACCESS));
+    assert_eq!(
+        access_check(&null, &t, FILE_ALL_ACCESS, M),
+        Ok(FILE_ALL_ACCESS)
+    );
     assert_eq!(maximum_allowed(&null, &t, M), FILE_ALL_ACCESS);
     let absent = sd("O:BA");
-    assert_eq!(access_check(&absent, &t, GENERIC_ALL, M), Ok(FILE_ALL_ACCESS));
+    assert_eq!(
+        access_check(&absent, &t, GENERIC_ALL, M),
+        Ok(FILE_ALL_ACCESS)
+    );
     let empty = sd("O:BAD:");
     assert!(access_check(&empty, &t, FILE_READ_DATA, M).is_err());
     assert!(access_check(&empty, &t, READ_CONTROL, M).is_err());
-    assert_eq!(access_check(&empty, &admin(), READ_CONTROL, M), Ok(READ_CONTROL));
+    assert_eq!(
+        access_check(&empty, &admin(), READ_CONTROL, M),
+        Ok(READ_CONTROL)
+    );
 }
 
 #[test]
 fn generic_bits_in_aces_and_in_the_request() {
     let t = token(1001, &[]);
     let ga = sd("D:(A;;GA;;;BU)");
-    assert_eq!(access_check(&ga, &t, FILE_ALL_ACCESS, M), Ok(FILE_ALL_ACCESS));
+    assert_eq!(
+        access_check(&ga, &t, FILE_ALL_ACCESS, M),
+        Ok(FILE_ALL_ACCESS)
+    );
     let grgx = sd("D:(A;;GXGR;;;BU)");
     assert_eq!(
         access_check(&grgx, &t, GENERIC_READ, M),
         Ok(FILE_GENERIC_READ)
     );
     assert_eq!(
-        access_check(&grgx, &t, GENERIC_WRITE, M).unwrap_err().missing,
+        access_check(&grgx, &t, GENERIC_WRITE, M)
+            .unwrap_err()
+            .missing,
         FILE_GENERIC_WRITE & !FILE_GENERIC_READ
     );
     let deny_gw = sd("D:(D;;GW;;;BU)(A;;FA;;;BU)");
@@ -299,7 +334,13 @@ fn backup_restore_and_take_ownership_privileges() {
     assert!(access_check_with_privileges(&locked, &t, backup, FILE_WRITE_DATA, M).is_err());
     let restore = Privileges::RESTORE;
     assert_eq!(
-        access_check_with_privileges(&locked, &t, restore, WRITE_DAC | DELETE | FILE_WRITE_DATA, M),
+        access_check_with_privileges(
+            &locked,
+            &t,
+            restore,
+            WRITE_DAC | DELETE | FILE_WRITE_DATA,
+            M
+        ),
         Ok(WRITE_DAC | DELETE | FILE_WRITE_DATA)
     );
     assert_eq!(
@@ -307,7 +348,10 @@ fn backup_restore_and_take_ownership_privileges() {
         Ok(WRITE_OWNER)
     );
     let max = access_check_with_privileges(&locked, &t, backup | restore, MAXIMUM_ALLOWED, M);
-    assert_eq!(max, Ok((BACKUP_RIGHTS | RESTORE_RIGHTS) & !ACCESS_SYSTEM_SECURITY));
+    assert_eq!(
+        max,
+        Ok((BACKUP_RIGHTS | RESTORE_RIGHTS) & !ACCESS_SYSTEM_SECURITY)
+    );
 }
 
 #[test]
@@ -344,15 +388,39 @@ fn child(parent: &str, is_dir: bool) -> String {
 fn inheritance_flag_combinations() {
     let cases = [
         // (parent DACL, directory child, file child)
-        ("D:(A;OI;FA;;;BA)", "D:(A;OIIOID;FA;;;BA)", "D:(A;ID;FA;;;BA)"),
+        (
+            "D:(A;OI;FA;;;BA)",
+            "D:(A;OIIOID;FA;;;BA)",
+            "D:(A;ID;FA;;;BA)",
+        ),
         ("D:(A;CI;FA;;;BA)", "D:(A;CIID;FA;;;BA)", "D:(A;ID;FA;;;SY)"),
-        ("D:(A;OICI;FA;;;BA)", "D:(A;OICIID;FA;;;BA)", "D:(A;ID;FA;;;BA)"),
-        ("D:(A;OICINP;FA;;;BA)", "D:(A;ID;FA;;;BA)", "D:(A;ID;FA;;;BA)"),
+        (
+            "D:(A;OICI;FA;;;BA)",
+            "D:(A;OICIID;FA;;;BA)",
+            "D:(A;ID;FA;;;BA)",
+        ),
+        (
+            "D:(A;OICINP;FA;;;BA)",
+            "D:(A;ID;FA;;;BA)",
+            "D:(A;ID;FA;;;BA)",
+        ),
         ("D:(A;OINP;FA;;;BA)", "D:(A;ID;FA;;;SY)", "D:(A;ID;FA;;;BA)"),
         ("D:(A;CINP;FA;;;BA)", "D:(A;ID;FA;;;BA)", "D:(A;ID;FA;;;SY)"),
-        ("D:(A;OICIIO;FA;;;BA)", "D:(A;OICIID;FA;;;BA)", "D:(A;ID;FA;;;BA)"),
-        ("D:(A;OIIO;FA;;;BA)", "D:(A;OIIOID;FA;;;BA)", "D:(A;ID;FA;;;BA)"),
-        ("D:(A;CIIO;FA;;;BA)", "D:(A;CIID;FA;;;BA)", "D:(A;ID;FA;;;SY)"),
+        (
+            "D:(A;OICIIO;FA;;;BA)",
+            "D:(A;OICIID;FA;;;BA)",
+            "D:(A;ID;FA;;;BA)",
+        ),
+        (
+            "D:(A;OIIO;FA;;;BA)",
+            "D:(A;OIIOID;FA;;;BA)",
+            "D:(A;ID;FA;;;BA)",
+        ),
+        (
+            "D:(A;CIIO;FA;;;BA)",
+            "D:(A;CIID;FA;;;BA)",
+            "D:(A;ID;FA;;;SY)",
+        ),
         ("D:(A;;FA;;;BA)", "D:(A;ID;FA;;;SY)", "D:(A;ID;FA;;;SY)"),
         // CREATOR OWNER / CREATOR GROUP: effective substituted copy, then the inherit-only one.
         (
@@ -365,14 +433,22 @@ fn inheritance_flag_combinations() {
             "D:(A;ID;FR;;;S-1-5-21-1-2-3-513)(A;OICIIOID;FR;;;CG)",
             "D:(A;ID;FR;;;S-1-5-21-1-2-3-513)",
         ),
-        ("D:(A;OIIO;GA;;;CO)", "D:(A;OIIOID;GA;;;CO)", "D:(A;ID;FA;;;S-1-5-21-1-2-3-1001)"),
+        (
+            "D:(A;OIIO;GA;;;CO)",
+            "D:(A;OIIOID;GA;;;CO)",
+            "D:(A;ID;FA;;;S-1-5-21-1-2-3-1001)",
+        ),
         (
             "D:(A;OICINPIO;GA;;;CO)",
             "D:(A;ID;FA;;;S-1-5-21-1-2-3-1001)",
             "D:(A;ID;FA;;;S-1-5-21-1-2-3-1001)",
         ),
         // Deny ACEs and audit flags travel the same way.
-        ("D:(D;OICI;SD;;;WD)", "D:(D;OICIID;SD;;;WD)", "D:(D;ID;SD;;;WD)"),
+        (
+            "D:(D;OICI;SD;;;WD)",
+            "D:(D;OICIID;SD;;;WD)",
+            "D:(D;ID;SD;;;WD)",
+        ),
     ];
     // When nothing is inherited the token default DACL (owner and SYSTEM) is used.
     let fallback = |s: &str| {
@@ -404,10 +480,7 @@ fn windows_ntfs_volume_root_children() {
         "D:AI(A;ID;0x1301bf;;;AU)(A;ID;FA;;;SY)(A;ID;FA;;;BA)(A;ID;0x1200a9;;;BU)"
     );
     // The child directory's own children: the inherited inheritable ACEs propagate again.
-    let dir = format!(
-        "O:SYG:SY{}",
-        child(root, true)
-    );
+    let dir = format!("O:SYG:SY{}", child(root, true));
     assert_eq!(
         child(&dir, false),
         "D:AI(A;ID;0x1301bf;;;AU)(A;ID;FA;;;SY)(A;ID;FA;;;BA)(A;ID;0x1200a9;;;BU)"
@@ -417,7 +490,10 @@ fn windows_ntfs_volume_root_children() {
 #[test]
 fn protected_parent_still_passes_its_aces_down() {
     // P stops the parent inheriting from above; its own inheritable ACEs still flow down.
-    assert_eq!(child("D:PAI(A;OICI;FA;;;BA)", true), "D:AI(A;OICIID;FA;;;BA)");
+    assert_eq!(
+        child("D:PAI(A;OICI;FA;;;BA)", true),
+        "D:AI(A;OICIID;FA;;;BA)"
+    );
     assert_eq!(child("D:P(A;OICI;FA;;;BA)", false), "D:(A;ID;FA;;;BA)");
 }
 
@@ -436,7 +512,10 @@ fn explicit_creator_descriptor_is_merged() {
     // Protected: the explicit DACL alone; owner and group from the creator.
     let creator = sd("O:BAG:BUD:P(A;;GA;;;CO)");
     let out = inherit(&parent, Some(&creator), &t, true, M);
-    assert_eq!(sddl(&out), "O:BAG:BUD:PAI(A;;FA;;;BA)S:AI(AU;OICIIDSA;FA;;;WD)");
+    assert_eq!(
+        sddl(&out),
+        "O:BAG:BUD:PAI(A;;FA;;;BA)S:AI(AU;OICIIDSA;FA;;;WD)"
+    );
     // Explicit inheritable CREATOR OWNER ACE on a new directory splits like an inherited one.
     let creator = sd("D:P(A;OICI;GA;;;CO)");
     let out = inherit(&parent, Some(&creator), &t, true, M);
@@ -466,9 +545,14 @@ fn default_descriptor_for_unstored_files() {
          (A;;FA;;;SY)(A;;FA;;;BA)"
     );
     let dir = SecurityDescriptor::default_for(&owner, &group, true);
-    assert!(sddl(&dir).ends_with("D:(A;OICI;FA;;;S-1-5-21-1-2-3-1001)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"));
+    assert!(
+        sddl(&dir).ends_with("D:(A;OICI;FA;;;S-1-5-21-1-2-3-1001)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)")
+    );
     let t = token(1001, &[]);
-    assert_eq!(access_check(&file, &t, FILE_ALL_ACCESS, M), Ok(FILE_ALL_ACCESS));
+    assert_eq!(
+        access_check(&file, &t, FILE_ALL_ACCESS, M),
+        Ok(FILE_ALL_ACCESS)
+    );
     assert!(access_check(&file, &token(1002, &[]), FILE_READ_DATA, M).is_err());
     assert!(access_check(&file, &admin(), FILE_ALL_ACCESS, M).is_ok());
 }
@@ -480,7 +564,15 @@ fn fslogix_profile_share() {
     let b = token(1002, &[]);
     let admins = admin();
     // Any user may list the root and create a folder in it.
-    assert!(access_check(&root, &a, FILE_LIST_DIRECTORY | FILE_ADD_SUBDIRECTORY | FILE_TRAVERSE, M).is_ok());
+    assert!(
+        access_check(
+            &root,
+            &a,
+            FILE_LIST_DIRECTORY | FILE_ADD_SUBDIRECTORY | FILE_TRAVERSE,
+            M
+        )
+        .is_ok()
+    );
     // But may not delete other folders through the root or change its ACL.
     assert!(access_check(&root, &a, FILE_DELETE_CHILD, M).is_err());
     assert!(access_check(&root, &a, WRITE_DAC, M).is_err());
@@ -501,7 +593,10 @@ fn fslogix_profile_share() {
         })
     );
     assert_eq!(maximum_allowed(&folder, &b, M), 0);
-    assert_eq!(access_check(&folder, &admins, FILE_GENERIC_READ, M), Ok(FILE_GENERIC_READ));
+    assert_eq!(
+        access_check(&folder, &admins, FILE_GENERIC_READ, M),
+        Ok(FILE_GENERIC_READ)
+    );
 
     // A's VHDX inside the folder: A and the administrators only.
     let vhd = inherit(&folder, None, &a, false, M);

@@ -1,7 +1,7 @@
 //! The SDDL alias tables of MS-DTYP 2.5.1.1 (SIDs) and 2.5.1.1 / 2.4.3 (access rights).
 
-use crate::access::*;
 use crate::Sid;
+use crate::access::*;
 
 /// A well-known SID alias: the two letters and the SID, with authority and sub-authorities.
 pub(super) struct SidAlias {
@@ -103,7 +103,11 @@ pub(super) fn sid_for_alias(alias: &str, domain: Option<&Sid>) -> Option<Result<
     let (_, rid) = DOMAIN_RELATIVE
         .iter()
         .find(|(name, _)| name.eq_ignore_ascii_case(alias))?;
-    Some(domain.ok_or(()).and_then(|d| d.with_rid(*rid).map_err(|_| ())))
+    Some(
+        domain
+            .ok_or(())
+            .and_then(|d| d.with_rid(*rid).map_err(|_| ())),
+    )
 }
 
 /// The alias Windows prints for `sid`, if it has one.

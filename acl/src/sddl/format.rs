@@ -2,12 +2,12 @@
 
 use std::fmt::Write;
 
-use super::aliases::{alias_for_sid, BITS, LABEL_BITS, WHOLE_MASK};
-use super::{SddlFormatError, ACE_FLAGS, ACE_TYPES};
+use super::aliases::{BITS, LABEL_BITS, WHOLE_MASK, alias_for_sid};
+use super::{ACE_FLAGS, ACE_TYPES, SddlFormatError};
+use crate::Sid;
 use crate::ace::{Ace, AceType};
 use crate::acl::Acl;
-use crate::descriptor::{control, SecurityDescriptor};
-use crate::Sid;
+use crate::descriptor::{SecurityDescriptor, control};
 
 /// Formats `sd` as SDDL. `domain` lets domain-relative SIDs print as their aliases.
 pub fn format(sd: &SecurityDescriptor, domain: Option<&Sid>) -> Result<String, SddlFormatError> {
@@ -115,11 +115,9 @@ fn push_rights(out: &mut String, mask: u32, label: bool) {
     if mask == 0 {
         return;
     }
-    if !label {
-        if let Some((name, _)) = WHOLE_MASK.iter().find(|(_, v)| *v == mask) {
-            out.push_str(name);
-            return;
-        }
+    if let Some((name, _)) = WHOLE_MASK.iter().find(|(_, v)| !label && *v == mask) {
+        out.push_str(name);
+        return;
     }
     let table = if label { LABEL_BITS } else { BITS };
     let covered = table.iter().fold(0, |acc, (_, v)| acc | v);

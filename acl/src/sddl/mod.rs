@@ -124,7 +124,10 @@ impl std::fmt::Display for SddlFormatError {
         match self {
             Self::UnnamedAceType(t) => write!(f, "ACE type 0x{t:02x} has no SDDL name"),
             Self::ApplicationData(t) => {
-                write!(f, "ACE type 0x{t:02x} carries data SDDL printing does not support")
+                write!(
+                    f,
+                    "ACE type 0x{t:02x} carries data SDDL printing does not support"
+                )
             }
         }
     }

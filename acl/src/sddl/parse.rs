@@ -1,10 +1,10 @@
 //! SDDL text to [`SecurityDescriptor`].
 
-use super::aliases::{sid_for_alias, BITS, LABEL_BITS, WHOLE_MASK};
-use super::{SddlError, ACE_FLAGS, ACE_TYPES};
+use super::aliases::{BITS, LABEL_BITS, WHOLE_MASK, sid_for_alias};
+use super::{ACE_FLAGS, ACE_TYPES, SddlError};
 use crate::ace::{Ace, AceType, ObjectAceData};
 use crate::acl::Acl;
-use crate::descriptor::{control, SecurityDescriptor};
+use crate::descriptor::{SecurityDescriptor, control};
 use crate::{Guid, Sid};
 
 /// Parses SDDL text. `domain` resolves the domain-relative aliases (DA, DU, LA, ...).
@@ -267,8 +267,7 @@ impl Parser<'_> {
         let sid = sid_text(s, self.domain, at)?;
         if fields.len() == 7 {
             let (at, extra) = field(6);
-            let allows_extra =
-                kind.is_callback() || kind == AceType::SYSTEM_RESOURCE_ATTRIBUTE;
+            let allows_extra = kind.is_callback() || kind == AceType::SYSTEM_RESOURCE_ATTRIBUTE;
             if !allows_extra {
                 return Err(SddlError::FieldCount { at });
             }

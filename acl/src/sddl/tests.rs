@@ -1,6 +1,6 @@
-use crate::ace::{flags, AceType};
+use crate::ace::{AceType, flags};
 use crate::descriptor::control;
-use crate::{Sid, SecurityDescriptor, SddlError, SddlFormatError};
+use crate::{SddlError, SddlFormatError, SecurityDescriptor, Sid};
 
 const USER: &str = "S-1-5-21-1111111111-2222222222-3333333333-1001";
 const TI: &str = "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464";
@@ -81,11 +81,15 @@ fn known_binary_encoding() {
     let sd = SecurityDescriptor::from_sddl("O:BAG:SYD:(A;;FA;;;WD)", None).unwrap();
     let expected: Vec<u8> = [
         // Revision 1, Sbz1, control SR|DP, owner 48, group 64, SACL 0, DACL 20.
-        &[1u8, 0, 0x04, 0x80, 48, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0][..],
+        &[
+            1u8, 0, 0x04, 0x80, 48, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0,
+        ][..],
         // ACL: revision 2, size 28, one ACE.
         &[2, 0, 28, 0, 1, 0, 0, 0],
         // ACCESS_ALLOWED, no flags, size 20, 0x001F01FF, S-1-1-0.
-        &[0, 0, 20, 0, 0xFF, 0x01, 0x1F, 0x00, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0],
+        &[
+            0, 0, 20, 0, 0xFF, 0x01, 0x1F, 0x00, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
+        ],
         // S-1-5-32-544, S-1-5-18.
         &[1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0],
         &[1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0],
@@ -112,7 +116,10 @@ fn canonicalises_what_windows_canonicalises() {
         ("D:(A;;0X1200A9;;;bu)", "D:(A;;0x1200a9;;;BU)"),
         ("D:(A;;1179817;;;BU)", "D:(A;;0x1200a9;;;BU)"),
         ("D:(A;;FRFX;;;BU)", "D:(A;;0x1200a9;;;BU)"),
-        ("d:ai (a;;fa;;;sy) (A;;FA;;;s-1-5-32-544)", "D:AI(A;;FA;;;SY)(A;;FA;;;BA)"),
+        (
+            "d:ai (a;;fa;;;sy) (A;;FA;;;s-1-5-32-544)",
+            "D:AI(A;;FA;;;SY)(A;;FA;;;BA)",
+        ),
         ("D:AIARP", "D:PARAI"),
         ("S:(ML;;0x1;;;S-1-16-4096)", "S:(ML;;NW;;;LW)"),
         ("S:(ML;;0x8;;;LW)", "S:(ML;;0x8;;;LW)"),
@@ -127,7 +134,8 @@ fn canonicalises_what_windows_canonicalises() {
         ("S:(AU;TP;FA;;;WD)", "S:(AU;SA;FA;;;WD)"),
     ];
     for (input, want) in cases {
-        let sd = SecurityDescriptor::from_sddl(input, None).unwrap_or_else(|e| panic!("{input}: {e}"));
+        let sd =
+            SecurityDescriptor::from_sddl(input, None).unwrap_or_else(|e| panic!("{input}: {e}"));
         assert_eq!(sd.to_sddl(None).unwrap(), want, "{input}");
     }
 }
@@ -135,8 +143,9 @@ fn canonicalises_what_windows_canonicalises() {
 #[test]
 fn domain_relative_aliases() {
     let d = domain();
-    let sd = SecurityDescriptor::from_sddl("O:DAG:DUD:(A;;FA;;;LA)(A;;FA;;;EA)(A;;FA;;;RO)", Some(&d))
-        .unwrap();
+    let sd =
+        SecurityDescriptor::from_sddl("O:DAG:DUD:(A;;FA;;;LA)(A;;FA;;;EA)(A;;FA;;;RO)", Some(&d))
+            .unwrap();
     assert_eq!(sd.owner.as_ref().unwrap().to_string(), "S-1-5-21-1-2-3-512");
     assert_eq!(sd.group.as_ref().unwrap().to_string(), "S-1-5-21-1-2-3-513");
     let dacl = sd.dacl.as_ref().unwrap();
@@ -233,16 +242,29 @@ fn parse_errors_name_the_place() {
         ("D:(A;;QQ;;;WD)", SddlError::Rights { at: 6 }),
         ("D:(A;;0x1g;;;WD)", SddlError::Rights { at: 6 }),
         ("D:(A;;0x100000000;;;WD)", SddlError::Rights { at: 6 }),
-        ("D:(A;;FA;4c164200-20c0-11d0-a768-00aa006e0529;;WD)", SddlError::Guid { at: 9 }),
+        (
+            "D:(A;;FA;4c164200-20c0-11d0-a768-00aa006e0529;;WD)",
+            SddlError::Guid { at: 9 },
+        ),
         ("D:(OA;;FA;nope;;WD)", SddlError::Guid { at: 10 }),
         ("D:(A;;FA;;;WD;x)", SddlError::FieldCount { at: 14 }),
-        ("D:(XA;;FA;;;WD;(Member_of {SID(BA)}))", SddlError::Unsupported { at: 15 }),
-        ("D:NO_ACCESS_CONTROL(A;;FA;;;WD)", SddlError::AcesInNullAcl { at: 19 }),
+        (
+            "D:(XA;;FA;;;WD;(Member_of {SID(BA)}))",
+            SddlError::Unsupported { at: 15 },
+        ),
+        (
+            "D:NO_ACCESS_CONTROL(A;;FA;;;WD)",
+            SddlError::AcesInNullAcl { at: 19 },
+        ),
         ("D:(A;;FA;;;)", SddlError::BadSid { at: 11 }),
         ("D:(A;;FA;;;WD)x", SddlError::ExpectedPart { at: 14 }),
     ];
     for (text, err) in cases {
-        assert_eq!(SecurityDescriptor::from_sddl(text, None), Err(err), "{text}");
+        assert_eq!(
+            SecurityDescriptor::from_sddl(text, None),
+            Err(err),
+            "{text}"
+        );
     }
 }
 
@@ -261,7 +283,10 @@ fn null_and_absent_acls() {
 fn unprintable_aces_are_reported() {
     let mut sd = SecurityDescriptor::from_sddl("D:(XA;;FA;;;WD)", None).unwrap();
     sd.dacl.as_mut().unwrap().aces[0].application_data = b"artx".to_vec();
-    assert_eq!(sd.to_sddl(None), Err(SddlFormatError::ApplicationData(0x09)));
+    assert_eq!(
+        sd.to_sddl(None),
+        Err(SddlFormatError::ApplicationData(0x09))
+    );
     sd.dacl.as_mut().unwrap().aces[0].kind = AceType::ACCESS_DENIED_CALLBACK_OBJECT;
     assert_eq!(sd.to_sddl(None), Err(SddlFormatError::UnnamedAceType(0x0C)));
 }
