@@ -17,7 +17,9 @@
 //!    ACE masks are generic-mapped before use. Object ACEs with an ObjectType GUID do not apply
 //!    (there is no object tree for files); callback ACEs are not evaluated: an allow-callback
 //!    never grants and a deny-callback always applies (its condition counts as unknown).
-//! 6. Any wanted bit left ungranted fails the request with those bits.
+//! 6. Any wanted bit left ungranted fails the request with those bits. A request for no
+//!    rights at all succeeds with 0 (whether a zero DesiredAccess is acceptable is the
+//!    caller's protocol decision); MAXIMUM_ALLOWED that yields nothing fails.
 //!
 //! Mandatory labels are not enforced: network tokens carry no integrity level.
 
