@@ -79,6 +79,102 @@ pub fn map_generic(mask: u32) -> u32 {
     m
 }
 
+/// The four generic rights of one object class and the specific rights each stands for
+/// (MS-DTYP 2.5.3.1 GENERIC_MAPPING).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GenericMapping {
+    /// What GENERIC_READ means.
+    pub read: u32,
+    /// What GENERIC_WRITE means.
+    pub write: u32,
+    /// What GENERIC_EXECUTE means.
+    pub execute: u32,
+    /// What GENERIC_ALL means.
+    pub all: u32,
+}
+
+impl GenericMapping {
+    /// Files (the I/O manager's file object mapping).
+    pub const FILE: Self = Self {
+        read: FILE_GENERIC_READ,
+        write: FILE_GENERIC_WRITE,
+        execute: FILE_GENERIC_EXECUTE,
+        all: FILE_ALL_ACCESS,
+    };
+    /// Directories: Windows uses the file object mapping for them too.
+    pub const DIRECTORY: Self = Self::FILE;
+
+    /// Replaces the generic bits of `mask` with the rights they stand for.
+    pub fn map(&self, mask: u32) -> u32 {
+        let mut m = mask & !(GENERIC_ALL | GENERIC_EXECUTE | GENERIC_WRITE | GENERIC_READ);
+        for (bit, rights) in [
+            (GENERIC_READ, self.read),
+            (GENERIC_WRITE, self.write),
+            (GENERIC_EXECUTE, self.execute),
+            (GENERIC_ALL, self.all),
+        ] {
+            if mask & bit != 0 {
+                m |= rights;
+            }
+        }
+        m
+    }
+}
+
+/// Privileges held by the caller that the access check honours (a subset of MS-LSAD's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Privileges(pub u32);
+
+impl Privileges {
+    /// No privileges.
+    pub const NONE: Self = Self(0);
+    /// SeSecurityPrivilege: ACCESS_SYSTEM_SECURITY (read and write the SACL).
+    pub const SECURITY: Self = Self(0x1);
+    /// SeBackupPrivilege, to be passed only for opens with FILE_OPEN_FOR_BACKUP_INTENT:
+    /// grants [`BACKUP_RIGHTS`].
+    pub const BACKUP: Self = Self(0x2);
+    /// SeRestorePrivilege, to be passed only for opens with FILE_OPEN_FOR_BACKUP_INTENT:
+    /// grants [`RESTORE_RIGHTS`].
+    pub const RESTORE: Self = Self(0x4);
+    /// SeTakeOwnershipPrivilege: WRITE_OWNER.
+    pub const TAKE_OWNERSHIP: Self = Self(0x8);
+
+    /// Whether every privilege of `other` is held.
+    pub fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl std::ops::BitOr for Privileges {
+    type Output = Self;
+
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+/// What SeBackupPrivilege grants to a backup-intent open: every read right.
+pub const BACKUP_RIGHTS: u32 =
+    READ_CONTROL | ACCESS_SYSTEM_SECURITY | FILE_GENERIC_READ | FILE_EXECUTE;
+/// What SeRestorePrivilege grants to a backup-intent open: every write right.
+pub const RESTORE_RIGHTS: u32 = WRITE_DAC
+    | WRITE_OWNER
+    | ACCESS_SYSTEM_SECURITY
+    | FILE_GENERIC_WRITE
+    | FILE_ADD_FILE
+    | FILE_ADD_SUBDIRECTORY
+    | DELETE;
+/// FILE_ADD_FILE (directories; same bit as FILE_WRITE_DATA).
+pub const FILE_ADD_FILE: u32 = FILE_WRITE_DATA;
+/// FILE_ADD_SUBDIRECTORY (directories; same bit as FILE_APPEND_DATA).
+pub const FILE_ADD_SUBDIRECTORY: u32 = FILE_APPEND_DATA;
+/// FILE_LIST_DIRECTORY (directories; same bit as FILE_READ_DATA).
+pub const FILE_LIST_DIRECTORY: u32 = FILE_READ_DATA;
+/// FILE_TRAVERSE (directories; same bit as FILE_EXECUTE).
+pub const FILE_TRAVERSE: u32 = FILE_EXECUTE;
+/// The "Modify" right set (0x1301BF) that Windows shows as M in icacls.
+pub const FILE_MODIFY: u32 = FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_GENERIC_EXECUTE | DELETE;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +184,15 @@ mod tests {
         assert_eq!(map_generic(GENERIC_READ), FILE_GENERIC_READ);
         assert_eq!(map_generic(GENERIC_ALL | SYNCHRONIZE), FILE_ALL_ACCESS);
         assert_eq!(map_generic(FILE_READ_DATA), FILE_READ_DATA);
+        assert_eq!(
+            GenericMapping::FILE.map(GENERIC_READ | GENERIC_EXECUTE),
+            0x0012_00A9
+        );
+        assert_eq!(
+            GenericMapping::FILE.map(GENERIC_READ | GENERIC_WRITE | GENERIC_EXECUTE | DELETE),
+            0x0013_01BF
+        );
+        assert_eq!(FILE_MODIFY, 0x0013_01BF);
+        assert_eq!(GenericMapping::DIRECTORY.map(GENERIC_ALL), FILE_ALL_ACCESS);
     }
 }

@@ -15,6 +15,8 @@ impl GroupAttributes {
     pub const ENABLED: u32 = 0x0000_0004;
     /// SE_GROUP_OWNER.
     pub const OWNER: u32 = 0x0000_0008;
+    /// SE_GROUP_USE_FOR_DENY_ONLY: the group matches deny ACEs only.
+    pub const USE_FOR_DENY_ONLY: u32 = 0x0000_0010;
     /// SE_GROUP_RESOURCE.
     pub const RESOURCE: u32 = 0x2000_0000;
     /// The attributes Windows gives an ordinary enabled group.
