@@ -64,6 +64,7 @@ pub fn build_with_keytab(
         max_write: cfg.max_write_size,
         max_transact: cfg.max_transact_size,
         max_credits: cfg.max_credits,
+        admin_groups: cfg.admin_groups.clone(),
     };
     let mut shares = Vec::new();
     for s in &cfg.shares {
@@ -74,6 +75,8 @@ pub fn build_with_keytab(
             vfs: fs,
             read_only: s.read_only,
             encrypt: encrypt_mode(&s.encrypt),
+            sddl: s.sddl.clone(),
+            root_sddl: s.root_sddl.clone(),
         });
     }
     let msid = machine_sid(&guid);

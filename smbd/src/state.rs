@@ -42,6 +42,8 @@ pub struct Settings {
     pub max_transact: u32,
     /// Credit ceiling per connection.
     pub max_credits: u16,
+    /// Members of these groups hold the security, backup and restore privileges.
+    pub admin_groups: Vec<acl::Sid>,
 }
 
 /// One share.
@@ -58,6 +60,10 @@ pub struct Share {
     pub read_only: bool,
     /// Encryption policy.
     pub encrypt: EncryptMode,
+    /// Share-level permissions, intersected with every file's access check.
+    pub share_sd: acl::SecurityDescriptor,
+    /// The root's descriptor when none is stored on it.
+    pub root_default: acl::SecurityDescriptor,
 }
 
 impl Share {
@@ -65,6 +71,22 @@ impl Share {
     pub fn is_ipc(&self) -> bool {
         self.vfs.is_none()
     }
+}
+
+/// Share-level permissions when none are configured: Authenticated Users full control.
+pub const DEFAULT_SHARE_SDDL: &str = "O:BAG:BAD:(A;;FA;;;AU)";
+/// The share root's descriptor when none is stored or configured: Authenticated Users, SYSTEM
+/// and Administrators full control, inherited by everything below.
+pub const DEFAULT_ROOT_SDDL: &str = "O:BAG:BAD:(A;OICI;FA;;;AU)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
+
+fn parse_sd(text: &str) -> acl::SecurityDescriptor {
+    acl::SecurityDescriptor::from_sddl(text, None).unwrap_or_else(|_| {
+        acl::SecurityDescriptor::default_for(
+            &acl::Sid::builtin_administrators(),
+            &acl::Sid::builtin_administrators(),
+            true,
+        )
+    })
 }
 
 /// A disk share to serve, as [`ServerContext::new`] takes it.
@@ -79,6 +101,10 @@ pub struct DiskShare {
     pub read_only: bool,
     /// Encryption policy.
     pub encrypt: EncryptMode,
+    /// Share-level permissions as SDDL (default [`DEFAULT_SHARE_SDDL`]).
+    pub sddl: Option<String>,
+    /// The root's descriptor as SDDL when none is stored (default [`DEFAULT_ROOT_SDDL`]).
+    pub root_sddl: Option<String>,
 }
 
 /// Everything the connections share.
@@ -120,6 +146,8 @@ impl ServerContext {
                 vfs: Some(d.vfs),
                 read_only: d.read_only,
                 encrypt: d.encrypt,
+                share_sd: parse_sd(d.sddl.as_deref().unwrap_or(DEFAULT_SHARE_SDDL)),
+                root_default: parse_sd(d.root_sddl.as_deref().unwrap_or(DEFAULT_ROOT_SDDL)),
             }));
         }
         let index = shares.len();
@@ -130,6 +158,8 @@ impl ServerContext {
             vfs: None,
             read_only: false,
             encrypt: EncryptMode::Off,
+            share_sd: parse_sd(DEFAULT_SHARE_SDDL),
+            root_default: parse_sd(DEFAULT_ROOT_SDDL),
         }));
         let identity = Arc::new(ServerIdentity {
             name: settings.server_name.clone(),

@@ -85,6 +85,8 @@ pub struct Config {
     pub principals: Vec<PrincipalMapping>,
     /// Unix socket of the admin interface (`admin_socket`; default `<state_dir>/admin.sock`).
     pub admin_socket: Option<PathBuf>,
+    /// Groups whose members hold the security, backup and restore privileges (`admin_groups`).
+    pub admin_groups: Vec<acl::Sid>,
 }
 
 /// A Kerberos principal mapped to SIDs, for tickets whose PAC has no LOGON_INFO (an MIT KDC's).
@@ -111,6 +113,12 @@ pub struct ShareConfig {
     pub encrypt: EncryptPolicy,
     /// Comment shown in share enumeration.
     pub comment: String,
+    /// Share-level permissions as SDDL (`sddl`), checked at TREE_CONNECT and intersected with
+    /// every file's access check; `None` means Authenticated Users full control.
+    pub sddl: Option<String>,
+    /// Descriptor for the share root as SDDL (`root_sddl`), written at start when the root has
+    /// none stored yet.
+    pub root_sddl: Option<String>,
 }
 
 /// One local account.
@@ -182,6 +190,8 @@ impl Config {
             read_only: false,
             encrypt: EncryptPolicy::Off,
             comment: "Quick start share".to_owned(),
+            sddl: None,
+            root_sddl: None,
         });
         config.accounts.push(AccountConfig {
             name: "demo".to_owned(),
@@ -218,6 +228,7 @@ impl Config {
             clock_skew_seconds: 300,
             principals: Vec::new(),
             admin_socket: None,
+            admin_groups: Vec::new(),
         }
     }
 

@@ -36,9 +36,18 @@ const TOP_KEYS: &[&str] = &[
     "clock_skew_seconds",
     "principal",
     "admin_socket",
+    "admin_groups",
 ];
 const PRINCIPAL_KEYS: &[&str] = &["name", "sid", "groups"];
-const SHARE_KEYS: &[&str] = &["name", "path", "read_only", "encrypt", "comment"];
+const SHARE_KEYS: &[&str] = &[
+    "name",
+    "path",
+    "read_only",
+    "encrypt",
+    "comment",
+    "sddl",
+    "root_sddl",
+];
 const ACCOUNT_KEYS: &[&str] = &["name", "nt_hash", "rid", "groups"];
 const PASSWORD_REFUSED: &str = "plain-text passwords are not accepted; store the NT hash with \
      `smbd-tools add-account --config FILE --user NAME --password-stdin`";
@@ -139,6 +148,12 @@ fn read_kerberos(root: &TableView<'_>, config: &mut Config) -> Result<(), Config
         }
         config.admin_socket = Some(PathBuf::from(at.value));
     }
+    for g in root.string_list("admin_groups")?.unwrap_or_default() {
+        match g.value.parse::<acl::Sid>() {
+            Ok(s) => config.admin_groups.push(s),
+            Err(e) => return Err(root.value_error(&g, format!("\"{}\": {e}", g.value))),
+        }
+    }
     for table in root.tables("principal")? {
         table.check_keys(PRINCIPAL_KEYS, &[])?;
         let name = table.required_string("name")?;
@@ -215,9 +230,21 @@ fn read_shares(root: &TableView<'_>) -> Result<Vec<ShareConfig>, ConfigError> {
                 .string("comment")?
                 .map(|a| a.value)
                 .unwrap_or_default(),
+            sddl: sddl_key(&table, "sddl")?,
+            root_sddl: sddl_key(&table, "root_sddl")?,
         });
     }
     Ok(shares)
+}
+
+/// An optional SDDL key, checked to parse.
+fn sddl_key(table: &TableView<'_>, key: &str) -> Result<Option<String>, ConfigError> {
+    let Some(at) = table.string(key)? else {
+        return Ok(None);
+    };
+    acl::SecurityDescriptor::from_sddl(&at.value, None)
+        .map_err(|e| table.value_error(&at, format!("not valid SDDL: {e}")))?;
+    Ok(Some(at.value))
 }
 
 fn read_accounts(root: &TableView<'_>) -> Result<Vec<AccountConfig>, ConfigError> {

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex};
 
-use super::{Ctx, HResult, Reply, bad_request, path};
+use super::{Ctx, HResult, Reply, bad_request, create_access, path, security};
 use crate::access::{
     DELETE, FILE_APPEND_DATA, FILE_WRITE_DATA, MAXIMUM_ALLOWED, WRITE_RIGHTS, map_generic,
 };
@@ -71,11 +71,8 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     if req.file_attributes & !VALID_ATTRIBUTES != 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    let mut granted = map_generic(req.desired_access);
-    if granted & MAXIMUM_ALLOWED != 0 {
-        granted = (granted & !MAXIMUM_ALLOWED) | tree.max_access;
-    }
-    if req.options & options::DELETE_ON_CLOSE != 0 && granted & DELETE == 0 {
+    let desired = map_generic(req.desired_access);
+    if req.options & options::DELETE_ON_CLOSE != 0 && desired & DELETE == 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     if req.contexts.iter().any(|c| c.name.len() < 4) {
@@ -83,6 +80,11 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     if tree.share.is_ipc() {
+        let granted = if desired & MAXIMUM_ALLOWED != 0 {
+            tree.max_access
+        } else {
+            desired
+        };
         return open_pipe(ctx, out, &tree, &req, granted);
     }
     if req.context(b"TWrp").is_some() {
@@ -91,23 +93,12 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let vpath = path::to_vfs_path(&req.name)?;
     let creates = !matches!(disp, Disposition::Open);
     if tree.share.read_only
-        && (granted & WRITE_RIGHTS != 0 || (creates && disp != Disposition::OpenIf))
-    {
-        return Err(NtStatus::ACCESS_DENIED);
-    }
-    if granted & !tree.max_access & !MAXIMUM_ALLOWED != 0
-        && req.desired_access & MAXIMUM_ALLOWED == 0
+        && (desired & WRITE_RIGHTS != 0 || (creates && disp != Disposition::OpenIf))
     {
         return Err(NtStatus::ACCESS_DENIED);
     }
     let fs = tree.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?;
     let server = ctx.conn.server.clone();
-    let uid = server.next_id();
-    let entry = server.files.get_or_create(tree.share.index, &vpath);
-    if let Err(c) = entry.add_holder(uid, granted, req.share_access) {
-        server.files.release(tree.share.index, &vpath, &entry);
-        return Err(conflict_status(c));
-    }
     let kind = if req.options & options::DIRECTORY_FILE != 0 {
         Kind::Directory
     } else if req.options & options::NON_DIRECTORY_FILE != 0 {
@@ -115,6 +106,33 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     } else {
         Kind::Any
     };
+    let creator_sd = match req.context(b"SecD") {
+        Some(b) => {
+            Some(acl::SecurityDescriptor::decode(b).map_err(|_| security::INVALID_SECURITY_DESCR)?)
+        }
+        None => None,
+    };
+    let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
+    let who = security::Subject::of(&server, &sec);
+    let auth = create_access::authorize(
+        &tree.share,
+        fs.as_ref(),
+        &vpath,
+        disp,
+        kind,
+        req.desired_access,
+        creator_sd.as_ref(),
+        &who,
+        tree.max_access,
+    )
+    .await?;
+    let granted = auth.granted;
+    let uid = server.next_id();
+    let entry = server.files.get_or_create(tree.share.index, &vpath);
+    if let Err(c) = entry.add_holder(uid, granted, req.share_access) {
+        server.files.release(tree.share.index, &vpath, &entry);
+        return Err(conflict_status(c));
+    }
     let allocation_size = req
         .context(b"AlSi")
         .and_then(|d| d.get(..8))
@@ -131,7 +149,16 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         attributes: req.file_attributes,
         allocation_size,
     };
-    let opened = match fs.open(&vpath, &opts).await {
+    let reuse = matches!(disp, Disposition::Open | Disposition::OpenIf) && !opts.write;
+    let opened = match auth.existing {
+        Some(existing) if reuse => match (kind, existing.stat.is_dir) {
+            (Kind::File, true) => Err(vfs::VfsError::IsADirectory),
+            (Kind::Directory, false) => Err(vfs::VfsError::NotADirectory),
+            _ => Ok(existing),
+        },
+        _ => fs.open(&vpath, &opts).await,
+    };
+    let opened = match opened {
         Ok(o) => o,
         Err(e) => {
             entry.remove_holder(uid);
@@ -139,6 +166,9 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             return Err(NtStatus::from(&e));
         }
     };
+    if let (Some(sd), CreateAction::Created) = (&auth.new_sd, opened.action) {
+        security::store(&opened.file, sd).await?;
+    }
     if req.options & options::DELETE_ON_CLOSE != 0
         && opened.stat.attributes & vfs::attr::READONLY != 0
     {
@@ -174,7 +204,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     if req.context(b"MxAc").is_some() {
         let mut d = Vec::with_capacity(8);
         d.put_u32(0);
-        d.put_u32(tree.max_access);
+        d.put_u32(auth.maximal);
         contexts.push(ResponseContext {
             name: b"MxAc".to_vec(),
             data: d,

@@ -6,6 +6,7 @@
 
 mod close;
 mod create;
+mod create_access;
 mod ioctl;
 mod lock;
 mod misc;
@@ -15,6 +16,7 @@ mod path;
 mod query_dir;
 mod query_info;
 mod read;
+mod security;
 mod session_setup;
 mod set_info;
 mod tree_connect;

@@ -135,9 +135,6 @@ async fn fs_info(
     encode_fs_info(class, &c, buf).map_err(|e| NtStatus(e.nt_status()))
 }
 
-/// Name of the stored security descriptor in the backend's metadata.
-pub(crate) const SD_META: &str = "security.sd";
-
 async fn security_info(
     ctx: &Ctx<'_>,
     open: &Open,
@@ -152,66 +149,13 @@ async fn security_info(
     {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    if let Some(f) = open.file()
-        && let Ok(Some(sd)) = f.get_meta(SD_META).await
-    {
-        buf.extend_from_slice(&sd);
-        return Ok(());
-    }
-    let user = ctx
-        .security
-        .as_ref()
-        .map(|s| s.auth.token.user.clone())
-        .unwrap_or_else(acl::Sid::builtin_administrators);
-    default_descriptor(&user, additional, buf);
+    let f = open.file().ok_or(NtStatus::INVALID_PARAMETER)?;
+    let _ = ctx;
+    let sd = super::security::descriptor(&open.share, f, &open.path(), open.is_dir).await;
+    let bytes = sd
+        .filtered(additional)
+        .encode()
+        .map_err(|_| NtStatus::INTERNAL_ERROR)?;
+    buf.extend_from_slice(&bytes);
     Ok(())
-}
-
-/// A self-relative descriptor: owner and group the session's user, a DACL granting Everyone
-/// full control. Only the parts asked for are present.
-fn default_descriptor(user: &acl::Sid, additional: u32, buf: &mut Vec<u8>) {
-    let mut control: u16 = 0x8000;
-    let mut owner = Vec::new();
-    let mut group = Vec::new();
-    let mut dacl = Vec::new();
-    if additional & secinfo::OWNER != 0 {
-        user.encode(&mut owner);
-    }
-    if additional & secinfo::GROUP != 0 {
-        user.encode(&mut group);
-    }
-    if additional & secinfo::DACL != 0 {
-        control |= 0x0004;
-        let mut sid = Vec::new();
-        acl::Sid::everyone().encode(&mut sid);
-        let ace_len = 8 + sid.len();
-        dacl.extend_from_slice(&[2, 0]);
-        dacl.extend_from_slice(&((8 + ace_len) as u16).to_le_bytes());
-        dacl.extend_from_slice(&1u16.to_le_bytes());
-        dacl.extend_from_slice(&0u16.to_le_bytes());
-        dacl.extend_from_slice(&[0, 0]);
-        dacl.extend_from_slice(&(ace_len as u16).to_le_bytes());
-        dacl.extend_from_slice(&crate::access::FILE_ALL_ACCESS.to_le_bytes());
-        dacl.extend_from_slice(&sid);
-    }
-    let mut off = 20u32;
-    let mut place = |v: &Vec<u8>| {
-        if v.is_empty() {
-            0
-        } else {
-            let o = off;
-            off += v.len() as u32;
-            o
-        }
-    };
-    let (o_off, g_off, d_off) = (place(&owner), place(&group), place(&dacl));
-    buf.extend_from_slice(&[1, 0]);
-    buf.extend_from_slice(&control.to_le_bytes());
-    buf.extend_from_slice(&o_off.to_le_bytes());
-    buf.extend_from_slice(&g_off.to_le_bytes());
-    buf.extend_from_slice(&0u32.to_le_bytes());
-    buf.extend_from_slice(&d_off.to_le_bytes());
-    buf.extend_from_slice(&owner);
-    buf.extend_from_slice(&group);
-    buf.extend_from_slice(&dacl);
 }

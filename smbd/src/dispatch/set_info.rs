@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Ctx, HResult, Reply, bad_request, path};
+use super::{Ctx, HResult, Reply, bad_request, path, security};
 use crate::access::{
     DELETE, FILE_APPEND_DATA, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, WRITE_DAC, WRITE_OWNER,
 };
@@ -31,28 +31,68 @@ pub(crate) async fn set_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                 .map_err(|e| NtStatus(e.nt_status()))?;
             set_file_info(ctx, &open, info).await?;
         }
-        info_type::SECURITY => {
-            let needs = if req.additional & 0x3 != 0 {
-                WRITE_OWNER
-            } else {
-                0
-            } | if req.additional & 0x4 != 0 {
-                WRITE_DAC
-            } else {
-                0
-            };
-            if open.access & needs != needs || open.share.read_only {
-                return Err(NtStatus::ACCESS_DENIED);
-            }
-            let f = open.file().ok_or(NtStatus::INVALID_PARAMETER)?;
-            f.set_meta(super::query_info::SD_META, req.buffer.to_vec())
-                .await
-                .map_err(NtStatus::from)?;
-        }
+        info_type::SECURITY => set_security(ctx, &open, req.additional, req.buffer).await?,
         _ => return Err(NtStatus::NOT_SUPPORTED),
     }
     encode_set_info_response(out);
     Ok(Reply::Done(NtStatus::SUCCESS))
+}
+
+/// DACL control bits (present, defaulted, auto-inherit-req, auto-inherited, protected).
+const DACL_CONTROL: u16 = 0x0004 | 0x0008 | 0x0100 | 0x0400 | 0x1000;
+/// SACL control bits.
+const SACL_CONTROL: u16 = 0x0010 | 0x0020 | 0x0200 | 0x0800 | 0x2000;
+
+/// SET_INFO of security information: the parts named by `additional` replace the stored ones
+/// (MS-SMB2 3.3.5.21.3, MS-FSA 2.1.5.16).
+async fn set_security(
+    ctx: &Ctx<'_>,
+    open: &Open,
+    additional: u32,
+    buffer: &[u8],
+) -> Result<(), NtStatus> {
+    use super::query_info::secinfo;
+    let mut needs = 0;
+    if additional & (secinfo::OWNER | secinfo::GROUP) != 0 {
+        needs |= WRITE_OWNER;
+    }
+    if additional & secinfo::DACL != 0 {
+        needs |= WRITE_DAC;
+    }
+    if additional & secinfo::SACL != 0 {
+        needs |= crate::access::ACCESS_SYSTEM_SECURITY;
+    }
+    if open.access & needs != needs || open.share.read_only {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    let f = open.file().ok_or(NtStatus::INVALID_PARAMETER)?;
+    let new =
+        acl::SecurityDescriptor::decode(buffer).map_err(|_| security::INVALID_SECURITY_DESCR)?;
+    let mut cur = security::descriptor(&open.share, f, &open.path(), open.is_dir).await;
+    if additional & secinfo::OWNER != 0 {
+        let owner = new.owner.clone().ok_or(security::INVALID_OWNER)?;
+        let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
+        let who = security::Subject::of(ctx.server(), &sec);
+        let allowed = owner == who.token.user
+            || who.token.contains(&owner)
+            || who.privileges.contains(acl::Privileges::RESTORE);
+        if !allowed {
+            return Err(security::INVALID_OWNER);
+        }
+        cur.owner = Some(owner);
+    }
+    if additional & secinfo::GROUP != 0 {
+        cur.group = new.group.clone();
+    }
+    if additional & secinfo::DACL != 0 {
+        cur.dacl = new.dacl.clone();
+        cur.control = (cur.control & !DACL_CONTROL) | (new.control & DACL_CONTROL) | 0x0004;
+    }
+    if additional & secinfo::SACL != 0 {
+        cur.sacl = new.sacl.clone();
+        cur.control = (cur.control & !SACL_CONTROL) | (new.control & SACL_CONTROL);
+    }
+    security::store(f, &cur).await
 }
 
 fn need(open: &Open, mask: u32) -> Result<(), NtStatus> {

@@ -32,11 +32,15 @@ pub(crate) fn tree_connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         return Err(NtStatus::ACCESS_DENIED);
     }
     let encrypt_data = wants_encrypt && can && !share.is_ipc();
-    let max_access = if share.read_only {
-        FILE_ALL_ACCESS & !WRITE_RIGHTS
-    } else {
-        FILE_ALL_ACCESS
-    };
+    let who = super::security::Subject::of(ctx.server(), &sec);
+    let mut max_access = super::security::share_access(&share, &who) & FILE_ALL_ACCESS;
+    if share.read_only {
+        max_access &= !WRITE_RIGHTS;
+    }
+    if max_access == 0 {
+        tracing::info!(peer = %ctx.conn.peer, share = %share.name, "tree connect refused by share permissions");
+        return Err(NtStatus::ACCESS_DENIED);
+    }
     let id = session.next_tree_id();
     session.trees.lock().unwrap().insert(
         id,

@@ -299,16 +299,16 @@ mod tests {
         let c = ctx(&FS, false);
         let out = enc(FsInfoClass::FILE_FS_CONTROL_INFORMATION, &c).unwrap();
         assert_eq!(out.len(), 48);
-        assert_eq!(fs_info_min_size(FsInfoClass::FILE_FS_CONTROL_INFORMATION), Some(48));
+        assert_eq!(
+            fs_info_min_size(FsInfoClass::FILE_FS_CONTROL_INFORMATION),
+            Some(48)
+        );
     }
 
     #[test]
     fn unsupported() {
         let c = ctx(&FS, false);
-        for class in [
-            FsInfoClass::FILE_FS_LABEL_INFORMATION,
-            FsInfoClass(99),
-        ] {
+        for class in [FsInfoClass::FILE_FS_LABEL_INFORMATION, FsInfoClass(99)] {
             assert_eq!(enc(class, &c), Err(FsccError::InvalidClass));
             assert_eq!(fs_info_min_size(class), None);
         }

@@ -1,0 +1,177 @@
+//! NT security on every open: the descriptor of a file (stored, or derived from the share
+//! root's), the access check against the session's token, inheritance for new files, and the
+//! share-level permissions that every check is intersected with.
+
+use acl::{GenericMapping, Privileges, SecurityDescriptor};
+
+use crate::access::{DELETE, FILE_DELETE_CHILD, MAXIMUM_ALLOWED};
+use crate::conn::session::SessionSecurity;
+use crate::proto::NtStatus;
+use crate::state::{ServerContext, Share};
+
+/// Name of the stored security descriptor in the backend's metadata.
+pub(crate) const SD_META: &str = "security.sd";
+
+/// STATUS_INVALID_OWNER.
+pub(crate) const INVALID_OWNER: NtStatus = NtStatus(0xC000_005A);
+/// STATUS_INVALID_SECURITY_DESCR.
+pub(crate) const INVALID_SECURITY_DESCR: NtStatus = NtStatus(0xC000_0079);
+
+/// The token and privileges a session acts with.
+pub(crate) struct Subject<'a> {
+    /// The token.
+    pub token: &'a acl::Token,
+    /// Privileges from the configured admin groups.
+    pub privileges: Privileges,
+}
+
+impl<'a> Subject<'a> {
+    /// The subject of a session.
+    pub(crate) fn of(server: &ServerContext, sec: &'a SessionSecurity) -> Self {
+        let token = &sec.auth.token;
+        let admin = server
+            .settings
+            .admin_groups
+            .iter()
+            .any(|g| token.contains(g));
+        let privileges = if admin {
+            Privileges(
+                Privileges::SECURITY.0
+                    | Privileges::BACKUP.0
+                    | Privileges::RESTORE.0
+                    | Privileges::TAKE_OWNERSHIP.0,
+            )
+        } else {
+            Privileges::NONE
+        };
+        Self { token, privileges }
+    }
+}
+
+/// The descriptor stored on an open file, or the default for `path` on `share`: the root's
+/// default for the root, and for anything else what it would have inherited from the root.
+pub(crate) async fn descriptor(
+    share: &Share,
+    file: &vfs::FileRef,
+    path: &str,
+    is_dir: bool,
+) -> SecurityDescriptor {
+    if let Ok(Some(bytes)) = file.get_meta(SD_META).await {
+        if let Ok(sd) = SecurityDescriptor::decode(&bytes) {
+            return sd;
+        }
+        tracing::warn!(
+            path,
+            "stored security descriptor does not decode; using the default"
+        );
+    }
+    default_descriptor(share, path, is_dir).await
+}
+
+/// The default descriptor of `path` (see [`descriptor`]).
+pub(crate) async fn default_descriptor(
+    share: &Share,
+    path: &str,
+    is_dir: bool,
+) -> SecurityDescriptor {
+    let root = root_descriptor(share).await;
+    if path.is_empty() {
+        return root;
+    }
+    let owner = root
+        .owner
+        .clone()
+        .unwrap_or_else(acl::Sid::builtin_administrators);
+    let group = root
+        .group
+        .clone()
+        .unwrap_or_else(acl::Sid::builtin_administrators);
+    acl::inherit_with_defaults(&root, None, &owner, &group, is_dir, &GenericMapping::FILE)
+}
+
+async fn root_descriptor(share: &Share) -> SecurityDescriptor {
+    if let Some(fs) = &share.vfs {
+        if let Ok(o) = fs.open("", &vfs::OpenOptions::read_existing()).await {
+            if let Ok(Some(bytes)) = o.file.get_meta(SD_META).await {
+                if let Ok(sd) = SecurityDescriptor::decode(&bytes) {
+                    return sd;
+                }
+            }
+        }
+    }
+    share.root_default.clone()
+}
+
+/// The access granted for `desired` on an object with `sd`, intersected with the share's
+/// permissions (`share_max`). `parent` is consulted for DELETE through FILE_DELETE_CHILD.
+pub(crate) fn check(
+    sd: &SecurityDescriptor,
+    parent: Option<&SecurityDescriptor>,
+    who: &Subject<'_>,
+    desired: u32,
+    share_max: u32,
+) -> Result<u32, NtStatus> {
+    let map = &GenericMapping::FILE;
+    let wanted = map.map(desired);
+    // DELETE may come from the parent's FILE_DELETE_CHILD (MS-FSA 2.1.5.1.2.1).
+    let parent_delete = wanted & DELETE != 0
+        && parent.is_some_and(|p| {
+            acl::access_check_with_privileges(p, who.token, who.privileges, FILE_DELETE_CHILD, map)
+                .is_ok()
+        });
+    let ask = if parent_delete {
+        wanted & !DELETE
+    } else {
+        wanted
+    };
+    let mut granted =
+        match acl::access_check_with_privileges(sd, who.token, who.privileges, ask, map) {
+            Ok(g) => g,
+            Err(e) => {
+                return Err(if e.missing & crate::access::ACCESS_SYSTEM_SECURITY != 0 {
+                    NtStatus::PRIVILEGE_NOT_HELD
+                } else {
+                    NtStatus::ACCESS_DENIED
+                });
+            }
+        };
+    if parent_delete {
+        granted |= DELETE;
+    }
+    if wanted & MAXIMUM_ALLOWED != 0 {
+        return Ok(granted & share_max);
+    }
+    if granted & !share_max & wanted != 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    Ok(granted & share_max)
+}
+
+/// Everything `who` may do to an object with `sd`, within the share's permissions.
+pub(crate) fn maximal(sd: &SecurityDescriptor, who: &Subject<'_>, share_max: u32) -> u32 {
+    acl::access_check_with_privileges(
+        sd,
+        who.token,
+        who.privileges,
+        MAXIMUM_ALLOWED,
+        &GenericMapping::FILE,
+    )
+    .unwrap_or(0)
+        & share_max
+}
+
+/// Encodes and stores a descriptor on an open file.
+pub(crate) async fn store(file: &vfs::FileRef, sd: &SecurityDescriptor) -> Result<(), NtStatus> {
+    let bytes = sd.encode().map_err(|_| INVALID_SECURITY_DESCR)?;
+    match file.set_meta(SD_META, bytes).await {
+        Ok(()) => Ok(()),
+        // A filesystem without xattrs keeps working with defaults.
+        Err(vfs::VfsError::Unsupported) => Ok(()),
+        Err(e) => Err(NtStatus::from(&e)),
+    }
+}
+
+/// What a session gets at TREE_CONNECT from the share-level permissions.
+pub(crate) fn share_access(share: &Share, who: &Subject<'_>) -> u32 {
+    maximal(&share.share_sd, who, u32::MAX)
+}
