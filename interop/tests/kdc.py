@@ -27,6 +27,7 @@ import os
 import shutil
 import socket
 import stat
+import struct
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -322,6 +323,40 @@ def start_realm(base: Path) -> Realm:
         stop_realm(realm)
         raise
     return realm
+
+
+def keytab_keys(path: Path) -> list:
+    """The entries of an MIT keytab (version 0x502) as (principal, kvno, etype, key bytes);
+    used to check that the tests derive the same service keys as kadmin did."""
+    data = path.read_bytes()
+    if data[:2] != b"\x05\x02":
+        raise RealmError(f"{path}: not a version 0x502 keytab")
+    out, pos = [], 2
+    while pos + 4 <= len(data):
+        (size,) = struct.unpack_from(">i", data, pos)
+        pos += 4
+        if size < 0:  # a hole left by a removed entry
+            pos += -size
+            continue
+        rec, pos = data[pos : pos + size], pos + size
+        p = 0
+
+        def counted() -> bytes:
+            nonlocal p
+            (n,) = struct.unpack_from(">H", rec, p)
+            p += 2 + n
+            return rec[p - n : p]
+
+        (ncomp,) = struct.unpack_from(">H", rec, p)
+        p += 2
+        realm = counted().decode()
+        comps = [counted().decode() for _ in range(ncomp)]
+        _name_type, _stamp, vno8, etype = struct.unpack_from(">IIBH", rec, p)
+        p += 11
+        key = counted()
+        kvno = struct.unpack_from(">I", rec, p)[0] if len(rec) - p >= 4 else vno8
+        out.append((f"{'/'.join(comps)}@{realm}", kvno, etype, key))
+    return out
 
 
 def add_hosts(names: Sequence[str], hosts_file: Path = Path("/etc/hosts")) -> list:
