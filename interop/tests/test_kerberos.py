@@ -68,7 +68,7 @@ from impacket.spnego import SPNEGO_NegTokenInit, SPNEGO_NegTokenResp, TypesMech
 
 import kdc as realm_mod
 from helpers import assert_ok, random_file, run_smbclient, sha256_file
-from kdc import AES128, AES256, HOST, KVNO, OTHER_HOST, REALM, SHA384, WRONGKEY_HOST, kdc  # noqa: F401
+from kdc import AES256, HOST, KVNO, OTHER_HOST, REALM, WRONGKEY_HOST, kdc  # noqa: F401 (kdc: the fixture)
 from smbd_server import REPO, SERVER_NAME, ServerInfo, StartError, log_dir, prepare_root, start_server, stop, tail
 from accounts import ACCOUNTS
 
