@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the interop harness needs on a Debian 12 machine (run as root).
 # Idempotent and quiet: when everything is already present it only checks and exits.
-#   - Debian packages: smbclient, samba-testsuite (smbtorture), impacket, pytest, venv, krb5-user
+#   - Debian packages: smbclient, samba-testsuite (smbtorture), impacket (with its examples, e.g.
+#     ticketer.py), pytest, venv; for the Kerberos tests krb5-user, krb5-kdc, krb5-admin-server
+#     (a private MIT KDC) and faketime (the clock skew case)
 #   - interop/.venv: a /usr/bin/python3 venv with system site packages plus the pinned PyPI
 #     packages of interop/requirements.txt (smbprotocol)
 set -euo pipefail
@@ -20,7 +22,8 @@ quiet() {
     rm -f "$log"
 }
 
-apt_packages=(smbclient samba-testsuite python3-impacket python3-pytest python3-venv krb5-user)
+apt_packages=(smbclient samba-testsuite python3-impacket python3-pytest python3-venv krb5-user
+    krb5-kdc krb5-admin-server faketime)
 
 missing=()
 for p in "${apt_packages[@]}"; do

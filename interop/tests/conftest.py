@@ -41,6 +41,12 @@ from smbd_server import (
 )
 
 SERVER_KEY = pytest.StashKey[ServerInfo]()
+
+
+def pytest_configure(config):
+    """Registers the suites' markers."""
+    config.addinivalue_line("markers", "kerberos: needs the private MIT realm of kdc.py (test_kerberos.py)")
+
 FAILED_KEY = pytest.StashKey[bool]()
 
 

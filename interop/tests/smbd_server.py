@@ -13,7 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from accounts import ACCOUNTS, nt_hash
 
@@ -67,8 +67,14 @@ def toml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_config(path: Path, port: int, root: Path, state: Path) -> None:
-    """Writes the server's TOML config: the shares of SHARES and the accounts of ACCOUNTS."""
+def write_config(
+    path: Path, port: int, root: Path, state: Path, top_level: Sequence[str] = (), tables: Sequence[str] = ()
+) -> None:
+    """Writes the server's TOML config: the shares of SHARES and the accounts of ACCOUNTS.
+
+    `top_level` lines go among the top-level keys (before any table), `tables` lines at the end
+    (e.g. `[[principal]]` tables); the Kerberos tests use both.
+    """
     level = os.environ.get("SMBD_TEST_LOG_LEVEL", "info")
     lines = [
         f'listen = "127.0.0.1:{port}"',
@@ -77,6 +83,7 @@ def write_config(path: Path, port: int, root: Path, state: Path) -> None:
         'signing = "enabled"',
         'encrypt = "off"',
         f"log_level = {toml_str(level)}",
+        *top_level,
         "",
     ]
     for name, (read_only, encrypt) in SHARES.items():
@@ -90,6 +97,7 @@ def write_config(path: Path, port: int, root: Path, state: Path) -> None:
         ]
     for name, password in ACCOUNTS.items():
         lines += ["[[account]]", f"name = {toml_str(name)}", f'nt_hash = "{nt_hash(password)}"', ""]
+    lines += list(tables)
     path.write_text("\n".join(lines))
 
 
@@ -137,13 +145,21 @@ class StartError(Exception):
     """The server exited or stayed silent instead of listening."""
 
 
-def start_server(binary: Path, root: Path, state: Path, log: Path) -> tuple[subprocess.Popen, int]:
-    """Starts the binary and waits for `listening on`; retries on a port taken meanwhile."""
+def start_server(
+    binary: Path,
+    root: Path,
+    state: Path,
+    log: Path,
+    top_level: Sequence[str] = (),
+    tables: Sequence[str] = (),
+) -> tuple[subprocess.Popen, int]:
+    """Starts the binary and waits for `listening on`; retries on a port taken meanwhile.
+    `top_level` and `tables` are extra config lines (see write_config)."""
     last = ""
     for _attempt in range(3):
         port = free_port()
         cfg = root.parent / "smbd.toml"
-        write_config(cfg, port, root, state)
+        write_config(cfg, port, root, state, top_level, tables)
         with open(log, "ab") as out:
             out.write(f"=== {binary} --config {cfg} (port {port})\n".encode())
             out.flush()
