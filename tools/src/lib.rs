@@ -1,11 +1,12 @@
 //! Admin command-line tools for the SMB server: `add-account`, `nt-hash`, `check-config`,
-//! `keytab add|list`, `status` and `reload-keytabs`.
+//! `keytab add|list`, `acl get|set`, `status` and `reload-keytabs`.
 //!
 //! The binary is a thin wrapper over [`run`], so every command is testable with in-memory
 //! streams.
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod acls;
 pub mod args;
 pub mod error;
 pub mod keytab;
@@ -30,6 +31,7 @@ pub fn run(
 ) -> i32 {
     let result = match args.split_first() {
         Some((c, rest)) if c == "keytab" => keytab::run(rest, stdin, out),
+        Some((c, rest)) if c == "acl" => acls::run(rest, out),
         Some((c, rest)) if c == "status" || c == "reload-keytabs" => status::run(c, rest, out),
         _ => args::parse(args).and_then(|cmd| execute(cmd, stdin, out)),
     };

@@ -478,6 +478,8 @@ fn check_paths_finds_missing_and_non_directories() {
         read_only: false,
         encrypt: EncryptPolicy::Off,
         comment: String::new(),
+        sddl: None,
+        root_sddl: None,
     });
     let e = c.check_paths().unwrap_err();
     assert_eq!(e.key.as_deref(), Some("share[1].path"));

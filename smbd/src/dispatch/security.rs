@@ -90,14 +90,12 @@ pub(crate) async fn default_descriptor(
 }
 
 async fn root_descriptor(share: &Share) -> SecurityDescriptor {
-    if let Some(fs) = &share.vfs {
-        if let Ok(o) = fs.open("", &vfs::OpenOptions::read_existing()).await {
-            if let Ok(Some(bytes)) = o.file.get_meta(SD_META).await {
-                if let Ok(sd) = SecurityDescriptor::decode(&bytes) {
-                    return sd;
-                }
-            }
-        }
+    if let Some(fs) = &share.vfs
+        && let Ok(o) = fs.open("", &vfs::OpenOptions::read_existing()).await
+        && let Ok(Some(bytes)) = o.file.get_meta(SD_META).await
+        && let Ok(sd) = SecurityDescriptor::decode(&bytes)
+    {
+        return sd;
     }
     share.root_default.clone()
 }
