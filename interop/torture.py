@@ -28,7 +28,15 @@ from accounts import ACCOUNTS  # noqa: E402
 from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, stop, tail  # noqa: E402
 
 REQUIRED = ["smb2.connect", "smb2.read"]
-INFORMATIONAL = ["smb2.create", "smb2.dir", "smb2.getinfo", "smb2.setinfo", "smb2.rename"]
+#: NT security suites: informational, run as an administrator (see ADMIN_SUITES).
+ACL_SUITES = ["smb2.acls", "smb2.sdread", "smb2.maximum_allowed", "smb2.create.aclfile", "smb2.create.acldir",
+              "smb2.create.nulldacl"]
+INFORMATIONAL = ["smb2.create", "smb2.dir", "smb2.getinfo", "smb2.setinfo", "smb2.rename", *ACL_SUITES]
+#: Suites whose user (alice) is made a member of BUILTIN\Administrators, the configured admin
+#: group (security, backup, restore and take-ownership privileges), as Samba's own selftest runs
+#: them as its administrator: they set owners, read SACLs and expect full control of the share.
+ADMIN_SUITES = set(ACL_SUITES) if os.environ.get("TORTURE_ACL_ADMIN", "1") == "1" else set()
+ADMIN_GROUP = "S-1-5-32-544"
 KNOWN_FILE = Path(os.environ.get("TORTURE_KNOWN_FAILURES", Path(__file__).resolve().parent / "torture-known-failures.txt"))
 RESULT_RE = re.compile(r"^(success|successful|failure|error|skip|xfail|uxsuccess|todo):\s*(\S+)")
 #: subunit outcome word -> our bucket.
@@ -177,7 +185,11 @@ def run_suite(suite: str, required: bool, args, known: list[str], conf: Path, lo
             server_log = logs / f"torture-{safe}-smbd.log"
             server_log.write_text("")
             try:
-                proc, port = start_server(args.binary, root, base / "state", server_log)
+                extra = {}
+                if suite in ADMIN_SUITES:
+                    extra = {"top_level": [f'admin_groups = ["{ADMIN_GROUP}"]'],
+                             "account_lines": {"alice": [f'groups = ["{ADMIN_GROUP}"]']}}
+                proc, port = start_server(args.binary, root, base / "state", server_log, **extra)
             except StartError as e:
                 return SuiteResult(suite, required, problem=f"server did not start: {e}")
         text, problem = run_smbtorture(smbtorture_cmd(host, port, "share", suite, conf, args.timeout), out_path,
