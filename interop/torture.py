@@ -28,7 +28,16 @@ from accounts import ACCOUNTS  # noqa: E402
 from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, stop, tail  # noqa: E402
 
 REQUIRED = ["smb2.connect", "smb2.read"]
-INFORMATIONAL = ["smb2.create", "smb2.dir", "smb2.getinfo", "smb2.setinfo", "smb2.rename"]
+#: NT security suites (informational).
+ACL_SUITES = ["smb2.acls", "smb2.sdread", "smb2.maximum_allowed", "smb2.create.aclfile", "smb2.create.acldir",
+              "smb2.create.nulldacl", "smb2.acls_non_canonical"]
+INFORMATIONAL = ["smb2.create", "smb2.dir", "smb2.getinfo", "smb2.setinfo", "smb2.rename", *ACL_SUITES]
+#: With TORTURE_ACL_ADMIN=1 the ACL suites' user (alice) is made a member of BUILTIN\\Administrators,
+#: the configured admin group (security, backup, restore and take-ownership privileges). Off by
+#: default: smbtorture learns a user's privileges through LSA, which the server does not offer,
+#: so it expects an administrator to be refused what the privileges grant.
+ADMIN_SUITES = set(ACL_SUITES) if os.environ.get("TORTURE_ACL_ADMIN", "0") == "1" else set()
+ADMIN_GROUP = "S-1-5-32-544"
 KNOWN_FILE = Path(os.environ.get("TORTURE_KNOWN_FAILURES", Path(__file__).resolve().parent / "torture-known-failures.txt"))
 RESULT_RE = re.compile(r"^(success|successful|failure|error|skip|xfail|uxsuccess|todo):\s*(\S+)")
 #: subunit outcome word -> our bucket.
@@ -177,7 +186,11 @@ def run_suite(suite: str, required: bool, args, known: list[str], conf: Path, lo
             server_log = logs / f"torture-{safe}-smbd.log"
             server_log.write_text("")
             try:
-                proc, port = start_server(args.binary, root, base / "state", server_log)
+                extra = {}
+                if suite in ADMIN_SUITES:
+                    extra = {"top_level": [f'admin_groups = ["{ADMIN_GROUP}"]'],
+                             "account_lines": {"alice": [f'groups = ["{ADMIN_GROUP}"]']}}
+                proc, port = start_server(args.binary, root, base / "state", server_log, **extra)
             except StartError as e:
                 return SuiteResult(suite, required, problem=f"server did not start: {e}")
         text, problem = run_smbtorture(smbtorture_cmd(host, port, "share", suite, conf, args.timeout), out_path,

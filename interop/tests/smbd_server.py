@@ -13,7 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from accounts import ACCOUNTS, nt_hash
 
@@ -55,10 +55,10 @@ class ServerInfo:
         return self.process is None or self.process.poll() is None
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on `host` that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -68,16 +68,27 @@ def toml_str(value: str) -> str:
 
 
 def write_config(
-    path: Path, port: int, root: Path, state: Path, top_level: Sequence[str] = (), tables: Sequence[str] = ()
+    path: Path,
+    port: int,
+    root: Path,
+    state: Path,
+    top_level: Sequence[str] = (),
+    tables: Sequence[str] = (),
+    host: str = "127.0.0.1",
+    accounts: Optional[Mapping[str, str]] = None,
+    account_lines: Optional[Mapping[str, Sequence[str]]] = None,
 ) -> None:
-    """Writes the server's TOML config: the shares of SHARES and the accounts of ACCOUNTS.
+    """Writes the server's TOML config: the shares of SHARES and the accounts of `accounts`
+    (name -> password, default ACCOUNTS), each followed by its `account_lines` (e.g. `groups`).
 
     `top_level` lines go among the top-level keys (before any table), `tables` lines at the end
-    (e.g. `[[principal]]` tables); the Kerberos tests use both.
+    (e.g. `[[principal]]` or more `[[share]]` tables); the Kerberos and ACL tests use both.
     """
+    accounts = ACCOUNTS if accounts is None else accounts
+    account_lines = account_lines or {}
     level = os.environ.get("SMBD_TEST_LOG_LEVEL", "info")
     lines = [
-        f'listen = "127.0.0.1:{port}"',
+        f'listen = "{host}:{port}"',
         f"server_name = {toml_str(SERVER_NAME)}",
         f"state_dir = {toml_str(str(state))}",
         'signing = "enabled"',
@@ -95,8 +106,9 @@ def write_config(
             f"encrypt = {toml_str(encrypt)}",
             "",
         ]
-    for name, password in ACCOUNTS.items():
-        lines += ["[[account]]", f"name = {toml_str(name)}", f'nt_hash = "{nt_hash(password)}"', ""]
+    for name, password in accounts.items():
+        lines += ["[[account]]", f"name = {toml_str(name)}", f'nt_hash = "{nt_hash(password)}"']
+        lines += [*account_lines.get(name, ()), ""]
     lines += list(tables)
     path.write_text("\n".join(lines))
 
@@ -152,14 +164,20 @@ def start_server(
     log: Path,
     top_level: Sequence[str] = (),
     tables: Sequence[str] = (),
+    host: str = "127.0.0.1",
+    port: Optional[int] = None,
+    accounts: Optional[Mapping[str, str]] = None,
+    account_lines: Optional[Mapping[str, Sequence[str]]] = None,
 ) -> tuple[subprocess.Popen, int]:
-    """Starts the binary and waits for `listening on`; retries on a port taken meanwhile.
-    `top_level` and `tables` are extra config lines (see write_config)."""
+    """Starts the binary listening on `host` and waits for `listening on`; on a free port
+    (retried when taken meanwhile) unless `port` is given. `top_level`, `tables`, `accounts` and
+    `account_lines` shape the config (see write_config)."""
     last = ""
+    fixed_port = port
     for _attempt in range(3):
-        port = free_port()
+        port = fixed_port if fixed_port is not None else free_port(host)
         cfg = root.parent / "smbd.toml"
-        write_config(cfg, port, root, state, top_level, tables)
+        write_config(cfg, port, root, state, top_level, tables, host, accounts, account_lines)
         with open(log, "ab") as out:
             out.write(f"=== {binary} --config {cfg} (port {port})\n".encode())
             out.flush()
@@ -174,7 +192,7 @@ def start_server(
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             text = log.read_text(errors="replace")
-            if re.search(rf"listening on \S*:{port}\b", text) or f"listening on 127.0.0.1:{port}" in text:
+            if re.search(rf"listening on \S*:{port}\b", text) or f"listening on {host}:{port}" in text:
                 return proc, port
             if proc.poll() is not None:
                 break
@@ -183,6 +201,6 @@ def start_server(
         stop(proc)
         last = tail(log)
         why = f"exited with code {code}" if code is not None else f"was silent for {START_TIMEOUT_S:.0f} s"
-        if "in use" not in last.lower():
+        if fixed_port is not None or "in use" not in last.lower():
             break
     raise StartError(f"server {why} instead of printing 'listening on'; log {log}:\n{last}")
