@@ -42,7 +42,7 @@ impl std::fmt::Display for AclError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::TruncatedHeader => f.write_str("ACL header truncated"),
-            Self::Revision(r) => write!(f, "ACL revision {r} is not 2 or 4"),
+            Self::Revision(r) => write!(f, "ACL revision {r} is not 2, 3 or 4"),
             Self::BadSize(s) => write!(f, "ACL size {s} is invalid"),
             Self::TooManyAces(n) => write!(f, "{n} ACEs do not fit in the ACL size"),
             Self::Ace { index, error } => write!(f, "ACE {index}: {error}"),
@@ -95,7 +95,8 @@ impl Acl {
     pub fn decode(data: &[u8]) -> Result<Self, AclError> {
         let h = data.get(..8).ok_or(AclError::TruncatedHeader)?;
         let revision = h[0];
-        if revision != ACL_REVISION && revision != ACL_REVISION_DS {
+        // Windows accepts revisions 2 to 4 (ACL_REVISION3 included; smbcacls sends it).
+        if !(ACL_REVISION..=ACL_REVISION_DS).contains(&revision) {
             return Err(AclError::Revision(revision));
         }
         let size = u16::from_le_bytes([h[2], h[3]]);
@@ -141,9 +142,11 @@ mod tests {
     fn rejects_bad_headers() {
         assert_eq!(Acl::decode(&[2, 0, 8, 0]), Err(AclError::TruncatedHeader));
         assert_eq!(
-            Acl::decode(&[3, 0, 8, 0, 0, 0, 0, 0]),
-            Err(AclError::Revision(3))
+            Acl::decode(&[5, 0, 8, 0, 0, 0, 0, 0]),
+            Err(AclError::Revision(5))
         );
+        // ACL_REVISION3 is accepted as Windows does (smbcacls sends it).
+        assert!(Acl::decode(&[3, 0, 8, 0, 0, 0, 0, 0]).is_ok());
         assert_eq!(
             Acl::decode(&[2, 0, 9, 0, 0, 0, 0, 0]),
             Err(AclError::BadSize(9))

@@ -15,7 +15,7 @@ use crate::proto::create::{CreateRequest, CreateResponse, FileId, ResponseContex
 use vfs::{CreateAction, Disposition, Kind, OpenOptions};
 
 /// Access bits a client may ask for (MS-SMB2 2.2.13.1); others are refused.
-const VALID_ACCESS: u32 = 0xF21F_01FF;
+const VALID_ACCESS: u32 = 0xF31F_01FF;
 /// CreateOptions bits the server refuses with NOT_SUPPORTED: FILE_CREATE_TREE_CONNECTION,
 /// FILE_OPEN_BY_FILE_ID and FILE_RESERVE_OPFILTER (MS-SMB2 3.3.5.9; smbtorture gentest).
 const UNSUPPORTED_OPTIONS: u32 = 0x0010_2080;
@@ -113,7 +113,8 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         None => None,
     };
     let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
-    let who = security::Subject::of(&server, &sec);
+    let who = security::Subject::of(&server, &sec)
+        .with_backup_intent(req.options & options::OPEN_FOR_BACKUP_INTENT != 0);
     let auth = create_access::authorize(
         &tree.share,
         fs.as_ref(),

@@ -42,9 +42,21 @@ pub(crate) async fn authorize(
             }
             let is_dir = existing.stat.is_dir;
             let sd = security::descriptor(share, &existing.file, &existing.path, is_dir).await;
+            if matches!(
+                disposition,
+                Disposition::Overwrite | Disposition::OverwriteIf | Disposition::Supersede
+            ) && existing.stat.attributes & vfs::attr::READONLY != 0
+            {
+                // A read-only file is not overwritten (MS-FSA 2.1.5.1.2).
+                return Err(NtStatus::ACCESS_DENIED);
+            }
             let granted = match security::check(&sd, None, who, desired, share_max) {
                 Ok(g) => g,
-                Err(e) if desired & crate::access::DELETE != 0 && !existing.path.is_empty() => {
+                Err(e)
+                    if desired & (crate::access::DELETE | crate::access::FILE_READ_ATTRIBUTES)
+                        != 0
+                        && !existing.path.is_empty() =>
+                {
                     let parent = parent_descriptor(share, fs, &existing.path).await;
                     security::check(&sd, Some(&parent), who, desired, share_max).map_err(|_| e)?
                 }

@@ -4,7 +4,10 @@
 
 use acl::{GenericMapping, Privileges, SecurityDescriptor};
 
-use crate::access::{DELETE, FILE_DELETE_CHILD, MAXIMUM_ALLOWED};
+use crate::access::{
+    DELETE, FILE_DELETE_CHILD, FILE_READ_ATTRIBUTES, FILE_READ_DATA as FILE_LIST_DIRECTORY,
+    MAXIMUM_ALLOWED,
+};
 use crate::conn::session::SessionSecurity;
 use crate::proto::NtStatus;
 use crate::state::{ServerContext, Share};
@@ -23,10 +26,13 @@ pub(crate) struct Subject<'a> {
     pub token: &'a acl::Token,
     /// Privileges from the configured admin groups.
     pub privileges: Privileges,
+    /// Member of an admin group.
+    admin: bool,
 }
 
 impl<'a> Subject<'a> {
-    /// The subject of a session.
+    /// The subject of a session: members of the admin groups hold the security and
+    /// take-ownership privileges (and backup/restore, see [`Subject::with_backup_intent`]).
     pub(crate) fn of(server: &ServerContext, sec: &'a SessionSecurity) -> Self {
         let token = &sec.auth.token;
         let admin = server
@@ -35,16 +41,29 @@ impl<'a> Subject<'a> {
             .iter()
             .any(|g| token.contains(g));
         let privileges = if admin {
-            Privileges(
-                Privileges::SECURITY.0
-                    | Privileges::BACKUP.0
-                    | Privileges::RESTORE.0
-                    | Privileges::TAKE_OWNERSHIP.0,
-            )
+            Privileges(Privileges::SECURITY.0 | Privileges::TAKE_OWNERSHIP.0)
         } else {
             Privileges::NONE
         };
-        Self { token, privileges }
+        Self {
+            token,
+            privileges,
+            admin,
+        }
+    }
+
+    /// Backup and restore privileges apply only to opens with FILE_OPEN_FOR_BACKUP_INTENT.
+    pub(crate) fn with_backup_intent(mut self, intent: bool) -> Self {
+        if intent && self.admin {
+            self.privileges =
+                Privileges(self.privileges.0 | Privileges::BACKUP.0 | Privileges::RESTORE.0);
+        }
+        self
+    }
+
+    /// Whether the subject may set any owner (an admin holds the restore privilege).
+    pub(crate) fn may_set_any_owner(&self) -> bool {
+        self.admin
     }
 }
 
@@ -111,17 +130,27 @@ pub(crate) fn check(
 ) -> Result<u32, NtStatus> {
     let map = &GenericMapping::FILE;
     let wanted = map.map(desired);
-    // DELETE may come from the parent's FILE_DELETE_CHILD (MS-FSA 2.1.5.1.2.1).
-    let parent_delete = wanted & DELETE != 0
-        && parent.is_some_and(|p| {
-            acl::access_check_with_privileges(p, who.token, who.privileges, FILE_DELETE_CHILD, map)
-                .is_ok()
-        });
-    let ask = if parent_delete {
-        wanted & !DELETE
-    } else {
-        wanted
+    if wanted & crate::access::ACCESS_SYSTEM_SECURITY != 0
+        && !who.privileges.contains(Privileges::SECURITY)
+    {
+        return Err(NtStatus::PRIVILEGE_NOT_HELD);
+    }
+    let parent_grants = |bit: u32| {
+        parent.is_some_and(|p| {
+            acl::access_check_with_privileges(p, who.token, who.privileges, bit, map).is_ok()
+        })
     };
+    // DELETE may come from the parent's FILE_DELETE_CHILD, FILE_READ_ATTRIBUTES from its
+    // FILE_LIST_DIRECTORY (MS-FSA 2.1.5.1.2.1).
+    let parent_delete = wanted & DELETE != 0 && parent_grants(FILE_DELETE_CHILD);
+    let parent_attrs = wanted & FILE_READ_ATTRIBUTES != 0 && parent_grants(FILE_LIST_DIRECTORY);
+    let mut ask = wanted;
+    if parent_delete {
+        ask &= !DELETE;
+    }
+    if parent_attrs {
+        ask &= !FILE_READ_ATTRIBUTES;
+    }
     let mut granted =
         match acl::access_check_with_privileges(sd, who.token, who.privileges, ask, map) {
             Ok(g) => g,
@@ -135,6 +164,9 @@ pub(crate) fn check(
         };
     if parent_delete {
         granted |= DELETE;
+    }
+    if parent_attrs {
+        granted |= FILE_READ_ATTRIBUTES;
     }
     if wanted & MAXIMUM_ALLOWED != 0 {
         return Ok(granted & share_max);
@@ -171,5 +203,12 @@ pub(crate) async fn store(file: &vfs::FileRef, sd: &SecurityDescriptor) -> Resul
 
 /// What a session gets at TREE_CONNECT from the share-level permissions.
 pub(crate) fn share_access(share: &Share, who: &Subject<'_>) -> u32 {
-    maximal(&share.share_sd, who, u32::MAX)
+    // Privileges do not lift share-level permissions.
+    acl::access_check(
+        &share.share_sd,
+        who.token,
+        MAXIMUM_ALLOWED,
+        &GenericMapping::FILE,
+    )
+    .unwrap_or(0)
 }

@@ -73,9 +73,8 @@ async fn set_security(
         let owner = new.owner.clone().ok_or(security::INVALID_OWNER)?;
         let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
         let who = security::Subject::of(ctx.server(), &sec);
-        let allowed = owner == who.token.user
-            || who.token.contains(&owner)
-            || who.privileges.contains(acl::Privileges::RESTORE);
+        let allowed =
+            owner == who.token.user || who.token.contains(&owner) || who.may_set_any_owner();
         if !allowed {
             return Err(security::INVALID_OWNER);
         }

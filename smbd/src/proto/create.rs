@@ -13,6 +13,8 @@ pub mod options {
     pub const NON_DIRECTORY_FILE: u32 = 0x0000_0040;
     /// FILE_DELETE_ON_CLOSE.
     pub const DELETE_ON_CLOSE: u32 = 0x0000_1000;
+    /// FILE_OPEN_FOR_BACKUP_INTENT.
+    pub const OPEN_FOR_BACKUP_INTENT: u32 = 0x0000_4000;
     /// FILE_OPEN_BY_FILE_ID.
     pub const OPEN_BY_FILE_ID: u32 = 0x0000_2000;
     /// FILE_OPEN_REPARSE_POINT.
