@@ -1,0 +1,334 @@
+//! `crypto-bench`: single-core throughput of every implementation of each SMB primitive.
+//!
+//! Run it optimised: `cargo run --release -p smbd --bin crypto-bench` (add
+//! `--features ring-bench` to measure `ring` as well). It prints one row per primitive and
+//! implementation with MB/s (10^6 bytes per second) on 4 KiB, 64 KiB and 1 MiB buffers, then
+//! the cost of one key schedule. Each cell is the best of several timed runs, so a busy
+//! machine disturbs it less. `CRYPTO_BENCH_MS` sets the time per run (default 60 ms).
+//!
+//! "per call" rows go through the provider traits, which take the key on every call and so
+//! redo the key schedule; "prepared" rows use `AeadProvider::prepare` once per key, as a
+//! session that caches its keys would. "3 parts" GMAC is the verification path, where the
+//! message reaches the MAC as header, zeroed signature and body.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use smbd::crypto::{
+    AWS_LC_PROVIDER, Cipher, CryptoProvider, DEFAULT_PROVIDER, RUSTCRYPTO_PROVIDER,
+};
+
+/// Buffer sizes of the table's columns.
+const SIZES: [usize; 3] = [4 << 10, 64 << 10, 1 << 20];
+/// Timed runs per cell; the best is kept.
+const RUNS: usize = 5;
+
+/// One operation to time: it processes `len` bytes of the buffer it is given.
+type Op<'a> = Box<dyn FnMut(&mut [u8]) + 'a>;
+
+/// The time budget of one run, from `CRYPTO_BENCH_MS`.
+fn run_time() -> Duration {
+    let ms = std::env::var("CRYPTO_BENCH_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    Duration::from_millis(ms)
+}
+
+/// Seconds per call of `op` on `buf`: the best of [`RUNS`] runs of about `budget` each.
+fn seconds_per_call(op: &mut Op<'_>, buf: &mut [u8], budget: Duration) -> f64 {
+    // Warm up and estimate how many calls fill one run.
+    let start = Instant::now();
+    let mut calls = 0u64;
+    while start.elapsed() < budget / 4 {
+        op(buf);
+        calls += 1;
+    }
+    let per_call = start.elapsed().as_secs_f64() / calls as f64;
+    let batch = ((budget.as_secs_f64() / per_call) as u64).max(1);
+    let mut best = f64::INFINITY;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        for _ in 0..batch {
+            op(buf);
+        }
+        best = best.min(start.elapsed().as_secs_f64() / batch as f64);
+    }
+    best
+}
+
+/// Prints one table row: MB/s of `make(len)` for each size.
+fn row(primitive: &str, implementation: &str, make: impl FnMut(usize) -> Op<'static>) {
+    timed_row(primitive, implementation, false, make);
+}
+
+/// Prints one row of an operation that starts by copying its input into the buffer (an
+/// open must start from ciphertext every time); the time of that copy is subtracted.
+fn row_after_copy(primitive: &str, implementation: &str, make: impl FnMut(usize) -> Op<'static>) {
+    timed_row(primitive, implementation, true, make);
+}
+
+/// Times `make(len)` for each size and prints the row.
+fn timed_row(
+    primitive: &str,
+    implementation: &str,
+    minus_copy: bool,
+    mut make: impl FnMut(usize) -> Op<'static>,
+) {
+    let budget = run_time();
+    let mut cells = String::new();
+    for len in SIZES {
+        let mut buf: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+        let mut op = make(len);
+        let mut secs = seconds_per_call(&mut op, &mut buf, budget);
+        if minus_copy {
+            let source = buf.clone();
+            let mut copy: Op<'_> = Box::new(move |b| {
+                b.copy_from_slice(&source);
+                black_box(&b[0]);
+            });
+            secs -= seconds_per_call(&mut copy, &mut buf, budget);
+        }
+        cells.push_str(&format!(" {:>9.0} |", len as f64 / secs / 1e6));
+    }
+    println!("| {primitive:<16} | {implementation:<26} |{cells}");
+}
+
+/// A 32-byte key; AES-128 users take its first 16 bytes.
+static KEY: [u8; 32] = [0x42; 32];
+/// The transform header bytes the AEAD authenticates.
+static AAD: [u8; 32] = [0x11; 32];
+
+/// The providers measured, by name.
+const PROVIDERS: [(&str, &CryptoProvider); 3] = [
+    ("rustcrypto", &RUSTCRYPTO_PROVIDER),
+    ("aws-lc", &AWS_LC_PROVIDER),
+    ("default", &DEFAULT_PROVIDER),
+];
+
+/// Rows for one AEAD cipher: seal and open, per call and prepared, for every provider.
+fn aead_rows(cipher: Cipher, name: &str) {
+    let key = &KEY[..cipher.key_len()];
+    let nonce = vec![7u8; cipher.nonce_len()];
+    for (pname, p) in PROVIDERS {
+        let n = nonce.clone();
+        row(
+            &format!("{name} seal"),
+            &format!("{pname} per call"),
+            |_| {
+                let n = n.clone();
+                Box::new(move |buf| {
+                    black_box(p.aead.seal_in_place(cipher, key, &n, &AAD, buf).unwrap());
+                })
+            },
+        );
+        let prepared = p.aead.prepare(cipher, key).unwrap();
+        let prepared: &'static _ = Box::leak(prepared);
+        let n = nonce.clone();
+        row(
+            &format!("{name} seal"),
+            &format!("{pname} prepared"),
+            |_| {
+                let n = n.clone();
+                Box::new(move |buf| {
+                    black_box(prepared.seal_in_place(&n, &AAD, buf).unwrap());
+                })
+            },
+        );
+        // Open starts from the same ciphertext every time (the copy is not counted).
+        let n = nonce.clone();
+        row_after_copy(
+            &format!("{name} open"),
+            &format!("{pname} per call"),
+            |len| {
+                let n = n.clone();
+                let mut sealed: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+                let tag = prepared.seal_in_place(&n, &AAD, &mut sealed).unwrap();
+                Box::new(move |buf| {
+                    buf.copy_from_slice(&sealed);
+                    p.aead
+                        .open_in_place(cipher, key, &n, &AAD, buf, &tag)
+                        .unwrap();
+                    black_box(&buf[0]);
+                })
+            },
+        );
+        let n = nonce.clone();
+        row_after_copy(
+            &format!("{name} open"),
+            &format!("{pname} prepared"),
+            |len| {
+                let n = n.clone();
+                let mut sealed: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+                let tag = prepared.seal_in_place(&n, &AAD, &mut sealed).unwrap();
+                Box::new(move |buf| {
+                    buf.copy_from_slice(&sealed);
+                    prepared.open_in_place(&n, &AAD, buf, &tag).unwrap();
+                    black_box(&buf[0]);
+                })
+            },
+        );
+    }
+}
+
+/// Rows for the MACs and SHA-512.
+fn mac_rows() {
+    let key = &KEY[..16];
+    let nonce = [3u8; 12];
+    for (pname, p) in PROVIDERS {
+        row("AES-128-GMAC", &format!("{pname} 1 part"), |_| {
+            Box::new(move |buf| {
+                black_box(p.mac.aes_gmac(key, &nonce, &[buf]).unwrap());
+            })
+        });
+        row("AES-128-GMAC", &format!("{pname} 3 parts"), |_| {
+            Box::new(move |buf| {
+                let (head, body) = buf.split_at(64);
+                let parts: [&[u8]; 3] = [&head[..48], &[0; 16], body];
+                black_box(p.mac.aes_gmac(key, &nonce, &parts).unwrap());
+            })
+        });
+    }
+    for (pname, p) in PROVIDERS {
+        row("AES-128-CMAC", pname, |_| {
+            Box::new(move |buf| {
+                black_box(p.mac.aes_cmac(key, &[buf]).unwrap());
+            })
+        });
+    }
+    for (pname, p) in PROVIDERS {
+        row("HMAC-SHA256", pname, |_| {
+            Box::new(move |buf| {
+                black_box(p.mac.hmac_sha256(key, &[buf]));
+            })
+        });
+    }
+    for (pname, p) in PROVIDERS {
+        row("SHA-512", pname, |_| {
+            Box::new(move |buf| {
+                black_box(p.hash.sha512(&[buf]));
+            })
+        });
+    }
+}
+
+/// Nanoseconds per call of `f`, best of [`RUNS`].
+fn nanos_per_call(mut f: impl FnMut()) -> f64 {
+    let budget = run_time();
+    let mut op: Op<'_> = Box::new(move |_| f());
+    seconds_per_call(&mut op, &mut [], budget) * 1e9
+}
+
+/// The cost of one key schedule: `prepare` alone, and a GMAC of an empty message.
+fn key_setup_rows() {
+    println!();
+    println!("| key schedule                 | implementation |   ns/call |");
+    println!("|------------------------------|----------------|-----------|");
+    for (pname, p) in PROVIDERS {
+        for cipher in [Cipher::Aes128Gcm, Cipher::Aes256Gcm, Cipher::Aes128Ccm] {
+            let key = &KEY[..cipher.key_len()];
+            let ns = nanos_per_call(|| {
+                black_box(p.aead.prepare(cipher, key).unwrap());
+            });
+            println!(
+                "| prepare {:<20} | {pname:<14} | {ns:>9.0} |",
+                format!("{cipher:?}")
+            );
+        }
+        let ns = nanos_per_call(|| {
+            black_box(p.mac.aes_gmac(&KEY[..16], &[0; 12], &[]).unwrap());
+        });
+        println!("| GMAC of 0 bytes              | {pname:<14} | {ns:>9.0} |");
+        let ns = nanos_per_call(|| {
+            black_box(p.mac.aes_cmac(&KEY[..16], &[]).unwrap());
+        });
+        println!("| CMAC of 0 bytes              | {pname:<14} | {ns:>9.0} |");
+    }
+}
+
+#[cfg(feature = "ring-bench")]
+mod ring_rows {
+    //! The same primitives from `ring`, measured only as a candidate.
+
+    use super::{AAD, KEY, black_box, row, row_after_copy};
+    use ring::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    use ring::{digest, hmac};
+
+    /// ring's AES-GCM seal and open (prepared key), GMAC, HMAC-SHA256 and SHA-512.
+    pub(super) fn rows() {
+        for (name, alg, key_len) in [
+            ("AES-128-GCM", &AES_128_GCM, 16),
+            ("AES-256-GCM", &AES_256_GCM, 32),
+        ] {
+            let key: &'static LessSafeKey = Box::leak(Box::new(LessSafeKey::new(
+                UnboundKey::new(alg, &KEY[..key_len]).unwrap(),
+            )));
+            row(&format!("{name} seal"), "ring prepared", |_| {
+                Box::new(move |buf| {
+                    let nonce = Nonce::assume_unique_for_key([7; 12]);
+                    black_box(
+                        key.seal_in_place_separate_tag(nonce, Aad::from(AAD), buf)
+                            .unwrap(),
+                    );
+                })
+            });
+            row_after_copy(&format!("{name} open"), "ring prepared", |len| {
+                let mut sealed: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+                let nonce = Nonce::assume_unique_for_key([7; 12]);
+                let tag = key
+                    .seal_in_place_separate_tag(nonce, Aad::from(AAD), &mut sealed)
+                    .unwrap();
+                Box::new(move |buf| {
+                    buf.copy_from_slice(&sealed);
+                    let nonce = Nonce::assume_unique_for_key([7; 12]);
+                    key.open_in_place_separate_tag(nonce, Aad::from(AAD), tag, buf, 0..)
+                        .unwrap();
+                    black_box(&buf[0]);
+                })
+            });
+        }
+        let gcm: &'static LessSafeKey = Box::leak(Box::new(LessSafeKey::new(
+            UnboundKey::new(&AES_128_GCM, &KEY[..16]).unwrap(),
+        )));
+        row("AES-128-GMAC", "ring prepared 1 part", |_| {
+            Box::new(move |buf| {
+                let nonce = Nonce::assume_unique_for_key([3; 12]);
+                black_box(
+                    gcm.seal_in_place_separate_tag(nonce, Aad::from(&*buf), &mut [])
+                        .unwrap(),
+                );
+            })
+        });
+        let hkey = hmac::Key::new(hmac::HMAC_SHA256, &KEY[..16]);
+        row("HMAC-SHA256", "ring", |_| {
+            let hkey = hkey.clone();
+            Box::new(move |buf| {
+                black_box(hmac::sign(&hkey, buf));
+            })
+        });
+        row("SHA-512", "ring", |_| {
+            Box::new(move |buf| {
+                black_box(digest::digest(&digest::SHA512, buf));
+            })
+        });
+    }
+}
+
+fn main() {
+    println!("crypto-bench: MB/s on one core, best of {RUNS} runs per cell");
+    println!();
+    println!(
+        "| primitive        | implementation             |     4 KiB |    64 KiB |     1 MiB |"
+    );
+    println!(
+        "|------------------|----------------------------|-----------|-----------|-----------|"
+    );
+    aead_rows(Cipher::Aes128Gcm, "AES-128-GCM");
+    aead_rows(Cipher::Aes256Gcm, "AES-256-GCM");
+    aead_rows(Cipher::Aes128Ccm, "AES-128-CCM");
+    aead_rows(Cipher::Aes256Ccm, "AES-256-CCM");
+    mac_rows();
+    #[cfg(feature = "ring-bench")]
+    ring_rows::rows();
+    key_setup_rows();
+}
