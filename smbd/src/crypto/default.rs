@@ -1,20 +1,22 @@
 //! The default provider: for each primitive, the implementation measured fastest.
 //!
-//! Measured with `crypto-bench` (release, one core, CPU time; x86-64 with AES-NI, VAES and
-//! VPCLMULQDQ, a 2-core machine shared with other builds), MB/s at 256 B / 4 KiB / 1 MiB:
-//! * AES-128-GCM seal: AWS-LC 560 / 4700 / 12000 per call (1470 / 7500 / 12800 prepared),
-//!   RustCrypto 430 / 880 / 960, ring 2500 / 8200 / 8600 prepared. AES-256-GCM alike.
-//!   AWS-LC at every size.
-//! * AES-CCM: RustCrypto, about 800 (128) and 640 (256) at 4 KiB and up; AWS-LC has no CCM.
-//! * AES-GMAC: AWS-LC 1050 / 10900 / 28000, RustCrypto 690 / 1050 / 1270, ring 1700 /
-//!   2000 / 1900. AWS-LC costs about 275 ns per call (key schedule and GHASH table) against
-//!   130 ns for RustCrypto, so RustCrypto wins below [`GMAC_AWS_LC_FROM`] bytes. A message in
-//!   several pieces (verification) is joined first for AWS-LC and still runs at 8700 / 12000.
-//! * AES-CMAC: AWS-LC 550 / 990 / 1160, RustCrypto 490 / 620 / 600; AWS-LC's 355 ns per call
-//!   against 146 ns puts the crossover at [`CMAC_AWS_LC_FROM`] bytes.
-//! * HMAC-SHA256: RustCrypto 480 / 1200 / 1230, AWS-LC 360 / 1090 / 1310: RustCrypto.
-//! * SHA-512 (preauth hash, small messages): AWS-LC 340 / 480 / 490, RustCrypto 245 / 510 /
-//!   490: AWS-LC.
+//! Measured with `crypto-bench` (release, one core, CPU time, median of 7; x86-64 with
+//! AES-NI, VAES and VPCLMULQDQ, a 2-core machine shared with other builds, so absolute
+//! figures are low), MB/s at 256 B / 4 KiB / 1 MiB:
+//! * AES-128-GCM seal: AWS-LC 670 / 5700 / 11500 per call (1620 / 8400 / 12100 prepared),
+//!   RustCrypto 500 / 890 / 1040, ring 2150 / 7400 / 8500 prepared. AES-256-GCM and open
+//!   alike. AWS-LC at every size.
+//! * AES-CCM: RustCrypto, about 750 (128) and 620 (256) from 4 KiB; AWS-LC has no CCM.
+//! * AES-GMAC: AWS-LC 580 / 6400 / 20700, RustCrypto 620 / 1070 / 1110, ring 1340 / 1680 /
+//!   1630 prepared. AWS-LC costs about 400 ns per call (key schedule and GHASH table)
+//!   against 140 ns for RustCrypto, so RustCrypto wins below [`GMAC_AWS_LC_FROM`] bytes. A
+//!   message in several pieces (verification) is joined first for AWS-LC and still runs at
+//!   5100 / 9600 from 4 KiB.
+//! * AES-CMAC: AWS-LC 370 / 760 / 1030, RustCrypto 410 / 545 / 570; AWS-LC's 420 ns per call
+//!   against 200 ns puts the crossover at [`CMAC_AWS_LC_FROM`] bytes.
+//! * HMAC-SHA256: RustCrypto 440 / 1060 / 1150, AWS-LC 320 / 940 / 1140: RustCrypto.
+//! * SHA-512 (the preauth hash, of small messages): AWS-LC 320 / 370 / 450, RustCrypto
+//!   140 / 235 / 370: AWS-LC.
 
 use super::CryptoError;
 use super::aws::{AwsLcAead, AwsLcHash, AwsLcMac};
