@@ -147,7 +147,7 @@ pub fn derive_session_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::DEFAULT_PROVIDER;
+    use crate::crypto::test_util::each_provider_test;
     use hmac::{Hmac, Mac};
     use sha2::Sha256;
 
@@ -169,43 +169,34 @@ mod tests {
         out
     }
 
-    #[test]
-    fn kdf_matches_reference_construction() {
+    fn kdf_matches_reference_construction(p: &CryptoProvider) {
         let key: Vec<u8> = (0..32).collect();
         for bits in [128, 256, 384, 512] {
             assert_eq!(
-                kdf(&DEFAULT_PROVIDER, &key, b"Label\0", b"Ctx", bits),
+                kdf(p, &key, b"Label\0", b"Ctx", bits),
                 reference_kdf(&key, b"Label\0", b"Ctx", bits),
                 "{bits} bits"
             );
         }
     }
 
-    #[test]
-    fn dialect_2x_uses_padded_session_key() {
-        let keys = derive_session_keys(&DEFAULT_PROVIDER, 0x0210, &[1, 2, 3], None, None);
+    fn dialect_2x_uses_padded_session_key(p: &CryptoProvider) {
+        let keys = derive_session_keys(p, 0x0210, &[1, 2, 3], None, None);
         let mut want = vec![0u8; 16];
         want[..3].copy_from_slice(&[1, 2, 3]);
         assert_eq!(keys.signing, want);
         assert_eq!(keys.application, want);
         assert!(keys.encryption.is_empty() && keys.decryption.is_empty());
         let long: Vec<u8> = (0..32).collect();
-        let keys = derive_session_keys(&DEFAULT_PROVIDER, 0x0202, &long, None, None);
+        let keys = derive_session_keys(p, 0x0202, &long, None, None);
         assert_eq!(keys.signing, long[..16].to_vec());
     }
 
-    #[test]
-    fn aes256_ciphers_get_32_byte_keys_from_the_full_session_key() {
+    fn aes256_ciphers_get_32_byte_keys_from_the_full_session_key(p: &CryptoProvider) {
         let full: Vec<u8> = (0..32).collect();
         let preauth = [7u8; 64];
         for cipher in [Cipher::Aes256Ccm, Cipher::Aes256Gcm] {
-            let keys = derive_session_keys(
-                &DEFAULT_PROVIDER,
-                0x0311,
-                &full,
-                Some(&preauth),
-                Some(cipher),
-            );
+            let keys = derive_session_keys(p, 0x0311, &full, Some(&preauth), Some(cipher));
             assert_eq!(keys.encryption.len(), 32);
             assert_eq!(keys.decryption.len(), 32);
             assert_eq!(keys.signing.len(), 16);
@@ -225,23 +216,23 @@ mod tests {
             );
         }
         // A 128-bit cipher only uses the first 16 bytes of a longer key.
-        let keys = derive_session_keys(
-            &DEFAULT_PROVIDER,
-            0x0311,
-            &full,
-            Some(&preauth),
-            Some(Cipher::Aes128Gcm),
-        );
+        let keys = derive_session_keys(p, 0x0311, &full, Some(&preauth), Some(Cipher::Aes128Gcm));
         assert_eq!(
             keys.encryption,
             reference_kdf(&full[..16], b"SMBS2CCipherKey\0", &preauth, 128)
         );
     }
 
-    #[test]
-    fn debug_hides_keys() {
-        let keys = derive_session_keys(&DEFAULT_PROVIDER, 0x0300, &[0xAB; 16], None, None);
+    fn debug_hides_keys(p: &CryptoProvider) {
+        let keys = derive_session_keys(p, 0x0300, &[0xAB; 16], None, None);
         let text = format!("{keys:?}");
         assert!(text.contains("signing_len: 16") && !text.contains('['));
     }
+
+    each_provider_test!(
+        kdf_matches_reference_construction,
+        dialect_2x_uses_padded_session_key,
+        aes256_ciphers_get_32_byte_keys_from_the_full_session_key,
+        debug_hides_keys
+    );
 }

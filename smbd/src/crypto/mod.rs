@@ -2,36 +2,46 @@
 //!
 //! The primitives (MACs, AEADs, SHA-512, randomness) are reached only through a
 //! [`CryptoProvider`], a struct of `&'static dyn Trait` objects, so they can be swapped:
-//! [`DEFAULT_PROVIDER`] uses the RustCrypto crates, [`NULL_PROVIDER`] is an insecure stand-in
-//! for fuzzing and benchmarks. On top of the provider this module implements the SMB
+//! [`DEFAULT_PROVIDER`] takes each primitive from the implementation measured fastest on
+//! x86-64 (AWS-LC or RustCrypto; `src/bin/crypto-bench.rs` measures them),
+//! [`RUSTCRYPTO_PROVIDER`] and [`AWS_LC_PROVIDER`] are the two whole families, and
+//! [`NULL_PROVIDER`] is an insecure stand-in for fuzzing and benchmarks. On top of the provider this module implements the SMB
 //! constructions: key derivation (MS-SMB2 3.1.4.2, 3.3.5.5.3), message signing
 //! (3.1.4.1, 3.1.5.1), the transform header and encryption (2.2.41, 3.1.4.3, 3.3.5.2.1.1) and
 //! the 3.1.1 pre-authentication integrity hash (3.3.5.4, 3.3.5.5).
 
 mod algorithms;
+mod aws;
 mod default;
 mod kdf;
 mod null;
 mod preauth;
 mod provider;
+mod rustcrypto;
 mod signing;
 mod transform;
 
+#[cfg(test)]
+mod kat;
 #[cfg(test)]
 mod test_util;
 #[cfg(test)]
 mod vectors;
 
 pub use algorithms::{Cipher, SigningAlgorithm};
+pub use aws::AWS_LC_PROVIDER;
 pub use default::DEFAULT_PROVIDER;
 pub use kdf::{SessionKeys, derive_session_keys, kdf};
 pub use null::NULL_PROVIDER;
 pub use preauth::preauth_update;
-pub use provider::{AeadProvider, CryptoProvider, HashProvider, MacProvider, RandomSource};
+pub use provider::{
+    AeadProvider, CryptoProvider, HashProvider, MacProvider, PreparedAead, RandomSource,
+};
+pub use rustcrypto::RUSTCRYPTO_PROVIDER;
 pub use signing::{sign_message, verify_message};
 pub use transform::{
-    TRANSFORM_HEADER_LEN, TransformHeader, decrypt_in_place, decrypt_message, encrypt_in_place,
-    encrypt_message,
+    TRANSFORM_HEADER_LEN, TransformHeader, decrypt_in_place, decrypt_in_place_prepared,
+    decrypt_message, encrypt_in_place, encrypt_in_place_prepared, encrypt_message,
 };
 
 /// Why a cryptographic operation or the parsing of a transform message failed.

@@ -44,6 +44,31 @@ pub trait AeadProvider: Send + Sync {
         buf: &mut [u8],
         tag: &[u8; 16],
     ) -> Result<(), CryptoError>;
+    /// Runs the key schedule of `key` for `cipher` once and returns an object that seals and
+    /// opens under it, for a caller that keeps it per session (the per-call methods above
+    /// redo the key schedule every time). Errors: [`CryptoError::BadKeyLength`].
+    fn prepare(&self, cipher: Cipher, key: &[u8]) -> Result<Box<dyn PreparedAead>, CryptoError>;
+}
+
+/// An AEAD bound to one cipher and key (see [`AeadProvider::prepare`]).
+pub trait PreparedAead: Send + Sync {
+    /// The cipher this key was prepared for.
+    fn cipher(&self) -> Cipher;
+    /// Like [`AeadProvider::seal_in_place`] with the prepared cipher and key.
+    fn seal_in_place(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; 16], CryptoError>;
+    /// Like [`AeadProvider::open_in_place`] with the prepared cipher and key.
+    fn open_in_place(
+        &self,
+        nonce: &[u8],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), CryptoError>;
 }
 
 /// Hash functions.

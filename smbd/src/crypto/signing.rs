@@ -109,7 +109,7 @@ pub fn verify_message(p: &CryptoProvider, alg: SigningAlgorithm, key: &[u8], msg
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::DEFAULT_PROVIDER;
+    use crate::crypto::test_util::each_provider_test;
 
     const ALGS: [SigningAlgorithm; 3] = [
         SigningAlgorithm::HmacSha256,
@@ -130,62 +130,39 @@ mod tests {
         msg
     }
 
-    #[test]
-    fn sign_then_verify_each_algorithm_and_detect_tampering() {
+    fn sign_then_verify_each_algorithm_and_detect_tampering(p: &CryptoProvider) {
         let key = [0x42u8; 16];
         for alg in ALGS {
             let mut msg = sample_message(1, 8, 7);
             msg[SIGNATURE_OFFSET..HEADER_LEN].fill(0xEE); // stale signature is overwritten
-            sign_message(&DEFAULT_PROVIDER, alg, &key, &mut msg).unwrap();
+            sign_message(p, alg, &key, &mut msg).unwrap();
             assert_ne!(&msg[SIGNATURE_OFFSET..HEADER_LEN], &[0u8; 16]);
-            assert!(
-                verify_message(&DEFAULT_PROVIDER, alg, &key, &msg),
-                "{alg:?}"
-            );
+            assert!(verify_message(p, alg, &key, &msg), "{alg:?}");
 
             for at in [0usize, 20, SIGNATURE_OFFSET, 70, 99] {
                 let mut bad = msg.clone();
                 bad[at] ^= 0x01;
-                assert!(
-                    !verify_message(&DEFAULT_PROVIDER, alg, &key, &bad),
-                    "{alg:?} {at}"
-                );
+                assert!(!verify_message(p, alg, &key, &bad), "{alg:?} {at}");
             }
             let mut wrong_key = key;
             wrong_key[0] ^= 1;
-            assert!(!verify_message(&DEFAULT_PROVIDER, alg, &wrong_key, &msg));
-            assert!(!verify_message(&DEFAULT_PROVIDER, alg, &key, &msg[..63]));
+            assert!(!verify_message(p, alg, &wrong_key, &msg));
+            assert!(!verify_message(p, alg, &key, &msg[..63]));
         }
     }
 
-    #[test]
-    fn short_message_and_bad_key_are_errors() {
+    fn short_message_and_bad_key_are_errors(p: &CryptoProvider) {
         let mut short = [0u8; 63];
         assert_eq!(
-            sign_message(
-                &DEFAULT_PROVIDER,
-                SigningAlgorithm::AesCmac,
-                &[0; 16],
-                &mut short
-            ),
+            sign_message(p, SigningAlgorithm::AesCmac, &[0; 16], &mut short),
             Err(CryptoError::Short)
         );
         let mut msg = sample_message(0, 1, 1);
         assert_eq!(
-            sign_message(
-                &DEFAULT_PROVIDER,
-                SigningAlgorithm::AesGmac,
-                &[0; 15],
-                &mut msg
-            ),
+            sign_message(p, SigningAlgorithm::AesGmac, &[0; 15], &mut msg),
             Err(CryptoError::BadKeyLength)
         );
-        assert!(!verify_message(
-            &DEFAULT_PROVIDER,
-            SigningAlgorithm::AesCmac,
-            &[0; 3],
-            &msg
-        ));
+        assert!(!verify_message(p, SigningAlgorithm::AesCmac, &[0; 3], &msg));
     }
 
     #[test]
@@ -201,30 +178,23 @@ mod tests {
 
     /// The GMAC signature of a response differs from the same bytes sent as a request: the
     /// role bit is part of the nonce, so a reflected message does not verify.
-    #[test]
-    fn gmac_role_bit_changes_signature() {
+    fn gmac_role_bit_changes_signature(p: &CryptoProvider) {
         let key = [9u8; 16];
         let mut resp = sample_message(FLAG_SERVER_TO_REDIR, 5, 3);
-        sign_message(
-            &DEFAULT_PROVIDER,
-            SigningAlgorithm::AesGmac,
-            &key,
-            &mut resp,
-        )
-        .unwrap();
+        sign_message(p, SigningAlgorithm::AesGmac, &key, &mut resp).unwrap();
         let mut as_request = resp.clone();
         as_request[FLAGS_OFFSET] &= !1;
         let mut resigned = as_request.clone();
-        sign_message(
-            &DEFAULT_PROVIDER,
-            SigningAlgorithm::AesGmac,
-            &key,
-            &mut resigned,
-        )
-        .unwrap();
+        sign_message(p, SigningAlgorithm::AesGmac, &key, &mut resigned).unwrap();
         assert_ne!(
             resigned[SIGNATURE_OFFSET..HEADER_LEN],
             resp[SIGNATURE_OFFSET..HEADER_LEN]
         );
     }
+
+    each_provider_test!(
+        sign_then_verify_each_algorithm_and_detect_tampering,
+        short_message_and_bad_key_are_errors,
+        gmac_role_bit_changes_signature
+    );
 }

@@ -5,7 +5,7 @@
 //! Flags/EncryptionAlgorithm (42..44), SessionId (44..52). The AEAD's additional data is the
 //! header from the Nonce to its end (bytes 20..52); its tag is the Signature.
 
-use super::{Cipher, CryptoError, CryptoProvider};
+use super::{Cipher, CryptoError, CryptoProvider, PreparedAead, RandomSource};
 
 /// Length of the transform header.
 pub const TRANSFORM_HEADER_LEN: usize = 52;
@@ -106,11 +106,44 @@ pub fn encrypt_in_place(
     session_id: u64,
     buf: &mut [u8],
 ) -> Result<(), CryptoError> {
+    seal_transform(p.random, cipher, session_id, buf, |nonce, aad, body| {
+        p.aead.seal_in_place(cipher, key, nonce, aad, body)
+    })
+}
+
+/// [`encrypt_in_place`] under a key prepared once with [`AeadProvider::prepare`]
+/// (a session can keep it and skip the key schedule per message); `random` draws the nonce.
+///
+/// [`AeadProvider::prepare`]: super::AeadProvider::prepare
+pub fn encrypt_in_place_prepared(
+    random: &dyn RandomSource,
+    aead: &dyn PreparedAead,
+    session_id: u64,
+    buf: &mut [u8],
+) -> Result<(), CryptoError> {
+    seal_transform(
+        random,
+        aead.cipher(),
+        session_id,
+        buf,
+        |nonce, aad, body| aead.seal_in_place(nonce, aad, body),
+    )
+}
+
+/// Fills in the transform header in `buf[..52]` and seals `buf[52..]` with `seal`, which
+/// gets the nonce, the AAD and the body.
+fn seal_transform(
+    random: &dyn RandomSource,
+    cipher: Cipher,
+    session_id: u64,
+    buf: &mut [u8],
+    seal: impl FnOnce(&[u8], &[u8], &mut [u8]) -> Result<[u8; 16], CryptoError>,
+) -> Result<(), CryptoError> {
     let (head, body) = split_header(buf)?;
     let original_size = u32::try_from(body.len()).map_err(|_| CryptoError::TooLarge)?;
     let nonce_len = cipher.nonce_len();
     let mut nonce = [0u8; 16];
-    p.random.fill(&mut nonce[..nonce_len])?;
+    random.fill(&mut nonce[..nonce_len])?;
     let header = TransformHeader {
         signature: [0; 16],
         nonce,
@@ -119,9 +152,7 @@ pub fn encrypt_in_place(
         session_id,
     };
     header.write(head);
-    let tag = p
-        .aead
-        .seal_in_place(cipher, key, &nonce[..nonce_len], &head[AAD_OFFSET..], body)?;
+    let tag = seal(&nonce[..nonce_len], &head[AAD_OFFSET..], body)?;
     head[4..20].copy_from_slice(&tag);
     Ok(())
 }
@@ -162,12 +193,34 @@ pub fn decrypt_in_place(
     key: &[u8],
     buf: &mut [u8],
 ) -> Result<TransformHeader, CryptoError> {
+    open_transform(cipher, buf, |nonce, aad, body, tag| {
+        p.aead.open_in_place(cipher, key, nonce, aad, body, tag)
+    })
+}
+
+/// [`decrypt_in_place`] under a key prepared once with [`AeadProvider::prepare`].
+///
+/// [`AeadProvider::prepare`]: super::AeadProvider::prepare
+pub fn decrypt_in_place_prepared(
+    aead: &dyn PreparedAead,
+    buf: &mut [u8],
+) -> Result<TransformHeader, CryptoError> {
+    open_transform(aead.cipher(), buf, |nonce, aad, body, tag| {
+        aead.open_in_place(nonce, aad, body, tag)
+    })
+}
+
+/// Checks the transform header of `buf` and opens `buf[52..]` with `open`, which gets the
+/// nonce, the AAD, the body and the tag.
+fn open_transform(
+    cipher: Cipher,
+    buf: &mut [u8],
+    open: impl FnOnce(&[u8], &[u8], &mut [u8], &[u8; 16]) -> Result<(), CryptoError>,
+) -> Result<TransformHeader, CryptoError> {
     let header = checked_header(buf)?;
     let (head, body) = split_header(buf)?;
     let nonce_len = cipher.nonce_len();
-    p.aead.open_in_place(
-        cipher,
-        key,
+    open(
         &header.nonce[..nonce_len],
         &head[AAD_OFFSET..],
         body,
@@ -202,7 +255,7 @@ pub fn decrypt_message(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::DEFAULT_PROVIDER;
+    use crate::crypto::test_util::each_provider_test;
 
     const CIPHERS: [Cipher; 4] = [
         Cipher::Aes128Ccm,
@@ -261,12 +314,11 @@ mod tests {
         assert_eq!(TransformHeader::parse(&bad), Err(CryptoError::BadFlags));
     }
 
-    #[test]
-    fn encrypt_decrypt_each_cipher_and_detect_tampering() {
+    fn encrypt_decrypt_each_cipher_and_detect_tampering(p: &CryptoProvider) {
         let msg = plain();
         for cipher in CIPHERS {
             let key: Vec<u8> = (0..cipher.key_len() as u8).collect();
-            let sealed = encrypt_message(&DEFAULT_PROVIDER, cipher, &key, 77, &msg).unwrap();
+            let sealed = encrypt_message(p, cipher, &key, 77, &msg).unwrap();
             assert_eq!(sealed.len(), TRANSFORM_HEADER_LEN + msg.len());
             let header = TransformHeader::parse(&sealed).unwrap();
             assert_eq!(header.session_id, 77);
@@ -274,10 +326,10 @@ mod tests {
             assert!(header.nonce[cipher.nonce_len()..].iter().all(|&b| b == 0));
             assert_ne!(&sealed[TRANSFORM_HEADER_LEN..], &msg[..]);
 
-            let opened = decrypt_message(&DEFAULT_PROVIDER, cipher, &key, &sealed).unwrap();
+            let opened = decrypt_message(p, cipher, &key, &sealed).unwrap();
             assert_eq!(opened, msg, "{cipher:?}");
             let mut in_place = sealed.clone();
-            let h = decrypt_in_place(&DEFAULT_PROVIDER, cipher, &key, &mut in_place).unwrap();
+            let h = decrypt_in_place(p, cipher, &key, &mut in_place).unwrap();
             assert_eq!(h, header);
             assert_eq!(&in_place[TRANSFORM_HEADER_LEN..], &msg[..]);
 
@@ -286,7 +338,7 @@ mod tests {
                 let mut bad = sealed.clone();
                 bad[at] ^= 0x80;
                 assert_eq!(
-                    decrypt_message(&DEFAULT_PROVIDER, cipher, &key, &bad),
+                    decrypt_message(p, cipher, &key, &bad),
                     Err(CryptoError::Auth),
                     "{cipher:?} byte {at}"
                 );
@@ -295,62 +347,58 @@ mod tests {
             let mut bad = sealed.clone();
             bad[40] = 1;
             assert_eq!(
-                decrypt_message(&DEFAULT_PROVIDER, cipher, &key, &bad),
+                decrypt_message(p, cipher, &key, &bad),
                 Err(CryptoError::Auth)
             );
         }
     }
 
-    #[test]
-    fn size_mismatch_truncation_and_wrong_cipher() {
+    fn size_mismatch_truncation_and_wrong_cipher(p: &CryptoProvider) {
         let key = [3u8; 16];
-        let sealed =
-            encrypt_message(&DEFAULT_PROVIDER, Cipher::Aes128Gcm, &key, 5, &plain()).unwrap();
+        let sealed = encrypt_message(p, Cipher::Aes128Gcm, &key, 5, &plain()).unwrap();
         for len in [0, 10, 51] {
             assert_eq!(
-                decrypt_message(&DEFAULT_PROVIDER, Cipher::Aes128Gcm, &key, &sealed[..len]),
+                decrypt_message(p, Cipher::Aes128Gcm, &key, &sealed[..len]),
                 Err(CryptoError::Short)
             );
         }
         for len in [52, 53, sealed.len() - 1] {
             assert_eq!(
-                decrypt_message(&DEFAULT_PROVIDER, Cipher::Aes128Gcm, &key, &sealed[..len]),
+                decrypt_message(p, Cipher::Aes128Gcm, &key, &sealed[..len]),
                 Err(CryptoError::SizeMismatch)
             );
         }
         let mut longer = sealed.clone();
         longer.push(0);
         assert_eq!(
-            decrypt_message(&DEFAULT_PROVIDER, Cipher::Aes128Gcm, &key, &longer),
+            decrypt_message(p, Cipher::Aes128Gcm, &key, &longer),
             Err(CryptoError::SizeMismatch)
         );
         assert_eq!(
-            decrypt_message(&DEFAULT_PROVIDER, Cipher::Aes128Ccm, &key, &sealed),
+            decrypt_message(p, Cipher::Aes128Ccm, &key, &sealed),
             Err(CryptoError::Auth)
         );
         assert_eq!(
-            encrypt_message(&DEFAULT_PROVIDER, Cipher::Aes256Gcm, &key, 5, b"x"),
+            encrypt_message(p, Cipher::Aes256Gcm, &key, 5, b"x"),
             Err(CryptoError::BadKeyLength)
         );
         let mut tiny = [0u8; 51];
         assert_eq!(
-            encrypt_in_place(&DEFAULT_PROVIDER, Cipher::Aes128Gcm, &key, 5, &mut tiny),
+            encrypt_in_place(p, Cipher::Aes128Gcm, &key, 5, &mut tiny),
             Err(CryptoError::Short)
         );
     }
 
-    #[test]
-    fn empty_plaintext_round_trips() {
+    fn empty_plaintext_round_trips(p: &CryptoProvider) {
         let key = [1u8; 32];
-        let sealed = encrypt_message(&DEFAULT_PROVIDER, Cipher::Aes256Ccm, &key, 1, &[]).unwrap();
+        let sealed = encrypt_message(p, Cipher::Aes256Ccm, &key, 1, &[]).unwrap();
         assert_eq!(sealed.len(), TRANSFORM_HEADER_LEN);
-        let opened = decrypt_message(&DEFAULT_PROVIDER, Cipher::Aes256Ccm, &key, &sealed).unwrap();
+        let opened = decrypt_message(p, Cipher::Aes256Ccm, &key, &sealed).unwrap();
         assert!(opened.is_empty());
     }
 
     /// Arbitrary bytes (with and without a valid header prefix) never panic.
-    #[test]
-    fn arbitrary_input_is_an_error_not_a_panic() {
+    fn arbitrary_input_is_an_error_not_a_panic(p: &CryptoProvider) {
         let mut state: u32 = 0x1234_5678;
         for len in 0..160usize {
             let mut msg: Vec<u8> = (0..len)
@@ -367,10 +415,42 @@ mod tests {
             }
             for cipher in CIPHERS {
                 let key = vec![0u8; cipher.key_len()];
-                assert!(decrypt_message(&DEFAULT_PROVIDER, cipher, &key, &msg).is_err());
+                assert!(decrypt_message(p, cipher, &key, &msg).is_err());
                 let mut copy = msg.clone();
-                assert!(decrypt_in_place(&DEFAULT_PROVIDER, cipher, &key, &mut copy).is_err());
+                assert!(decrypt_in_place(p, cipher, &key, &mut copy).is_err());
             }
         }
     }
+
+    /// The prepared path produces messages the per-call path opens, and the reverse.
+    fn prepared_and_per_call_transforms_agree(p: &CryptoProvider) {
+        let msg = plain();
+        for cipher in CIPHERS {
+            let key: Vec<u8> = (0..cipher.key_len() as u8).rev().collect();
+            let prepared = p.aead.prepare(cipher, &key).unwrap();
+            let mut buf = vec![0u8; TRANSFORM_HEADER_LEN];
+            buf.extend_from_slice(&msg);
+            encrypt_in_place_prepared(p.random, prepared.as_ref(), 9, &mut buf).unwrap();
+            assert_eq!(decrypt_message(p, cipher, &key, &buf).unwrap(), msg);
+            let sealed = encrypt_message(p, cipher, &key, 9, &msg).unwrap();
+            let mut copy = sealed.clone();
+            let header = decrypt_in_place_prepared(prepared.as_ref(), &mut copy).unwrap();
+            assert_eq!(header.session_id, 9);
+            assert_eq!(&copy[TRANSFORM_HEADER_LEN..], &msg[..]);
+            copy = sealed;
+            copy[60] ^= 1;
+            assert_eq!(
+                decrypt_in_place_prepared(prepared.as_ref(), &mut copy),
+                Err(CryptoError::Auth)
+            );
+        }
+    }
+
+    each_provider_test!(
+        prepared_and_per_call_transforms_agree,
+        encrypt_decrypt_each_cipher_and_detect_tampering,
+        size_mismatch_truncation_and_wrong_cipher,
+        empty_plaintext_round_trips,
+        arbitrary_input_is_an_error_not_a_panic
+    );
 }

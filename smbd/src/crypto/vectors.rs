@@ -10,7 +10,7 @@
 //! The blogs print keys from the client's side: the client's EncryptionKey is the server's
 //! DecryptionKey and vice versa.
 
-use super::test_util::hex;
+use super::test_util::{each_provider_test, hex};
 use super::*;
 
 /// A random source that always yields the same bytes, so encryption is reproducible.
@@ -26,10 +26,9 @@ impl RandomSource for FixedRandom {
 }
 
 /// The [ANATOMY] 3.0 example, master session: every key of the session.
-#[test]
-fn anatomy_smb30_key_derivation() {
+fn anatomy_smb30_key_derivation(p: &CryptoProvider) {
     let keys = derive_session_keys(
-        &DEFAULT_PROVIDER,
+        p,
         0x0300,
         &hex("7CD451825D0450D235424E44BA6E78CC"),
         None,
@@ -43,7 +42,7 @@ fn anatomy_smb30_key_derivation() {
 
     // Second channel (session binding): its own signing key.
     let bound = derive_session_keys(
-        &DEFAULT_PROVIDER,
+        p,
         0x0300,
         &hex("4E01A2B313BCF660CC250BEF021AEDE6"),
         None,
@@ -53,10 +52,9 @@ fn anatomy_smb30_key_derivation() {
 }
 
 /// The [ENC30] keys.
-#[test]
-fn enc30_key_derivation() {
+fn enc30_key_derivation(p: &CryptoProvider) {
     let keys = derive_session_keys(
-        &DEFAULT_PROVIDER,
+        p,
         0x0300,
         &hex("B4546771B515F766A86735532DD6C4F0"),
         None,
@@ -71,8 +69,7 @@ fn enc30_key_derivation() {
 /// [ENC30] WRITE request (client to server): the AES-128-CCM seal of the SMB2 packet with
 /// the published nonce and AAD gives the published ciphertext and signature, and the
 /// server decrypts the published transformed message back to the packet.
-#[test]
-fn enc30_write_request() {
+fn enc30_write_request(p: &CryptoProvider) {
     let key = hex("261B72350558F2E9DCF613070383EDBF");
     let packet = hex(
         "FE534D4240000100000000000900400008000000000000000400000000000000
@@ -90,7 +87,7 @@ fn enc30_write_request() {
          E33FFE4E7AC2AB",
     );
     let mut buf = packet.clone();
-    let tag = DEFAULT_PROVIDER
+    let tag = p
         .aead
         .seal_in_place(
             Cipher::Aes128Ccm,
@@ -114,14 +111,13 @@ fn enc30_write_request() {
     let header = TransformHeader::parse(&transformed).unwrap();
     assert_eq!(header.session_id, 0x8e40014000011);
     assert_eq!(header.original_size, 0x87);
-    let plain = decrypt_message(&DEFAULT_PROVIDER, Cipher::Aes128Ccm, &key, &transformed).unwrap();
+    let plain = decrypt_message(p, Cipher::Aes128Ccm, &key, &transformed).unwrap();
     assert_eq!(plain, packet);
 }
 
 /// [ENC30] WRITE and READ responses (server to client), decrypted with the server's
 /// EncryptionKey. The server's nonces use all 16 bytes of the Nonce field in the AAD.
-#[test]
-fn enc30_responses() {
+fn enc30_responses(p: &CryptoProvider) {
     let key = hex("8FE2B57EC34D2DB5B1A9727F526BBDB5");
     let write_resp = hex(
         "FD534D42A6015530A18F6D9AFFE22AFAE8E66484860000000000000011000014
@@ -135,7 +131,7 @@ fn enc30_responses() {
          FFFE0000010000001100001400E4080000000000000000000000000000000000
          11000000170000000000000000000000",
     );
-    let got = decrypt_message(&DEFAULT_PROVIDER, Cipher::Aes128Ccm, &key, &write_resp).unwrap();
+    let got = decrypt_message(p, Cipher::Aes128Ccm, &key, &write_resp).unwrap();
     assert_eq!(got, write_plain);
 
     let read_resp = hex(
@@ -152,7 +148,7 @@ fn enc30_responses() {
          74657374696E67",
     );
     let mut buf = read_resp.clone();
-    let header = decrypt_in_place(&DEFAULT_PROVIDER, Cipher::Aes128Ccm, &key, &mut buf).unwrap();
+    let header = decrypt_in_place(p, Cipher::Aes128Ccm, &key, &mut buf).unwrap();
     assert_eq!(header.original_size, 0x67);
     assert_eq!(&buf[TRANSFORM_HEADER_LEN..], &read_plain[..]);
 }
@@ -160,15 +156,14 @@ fn enc30_responses() {
 /// encrypt_message with a fixed "random" nonce (the [ENC30] READ request's CCM nonce):
 /// the header carries the nonce zero-padded to 16 bytes, and the body and Signature equal an
 /// independent AES-128-CCM seal with header bytes 20..52 as AAD.
-#[test]
-fn encrypt_message_with_fixed_nonce_is_reproducible() {
+fn encrypt_message_with_fixed_nonce_is_reproducible(p: &CryptoProvider) {
     static NONCE: [u8; 11] = [
         0xA5, 0x12, 0x3A, 0x25, 0xF9, 0x83, 0xE2, 0x45, 0x98, 0x3F, 0x41,
     ];
     static FIXED: FixedRandom = FixedRandom(&NONCE);
     let provider = CryptoProvider {
         random: &FIXED,
-        ..DEFAULT_PROVIDER
+        ..*p
     };
     let key = hex("8FE2B57EC34D2DB5B1A9727F526BBDB5");
     let plain = b"\xfeSMB some response bytes".to_vec();
@@ -179,7 +174,7 @@ fn encrypt_message_with_fixed_nonce_is_reproducible() {
     assert_eq!(header.nonce[11..], [0; 5]);
     // Independent construction: seal with the header bytes 20..52 as AAD.
     let mut body = plain.clone();
-    let tag = DEFAULT_PROVIDER
+    let tag = p
         .aead
         .seal_in_place(Cipher::Aes128Ccm, &key, &NONCE, &sealed[20..52], &mut body)
         .unwrap();
@@ -190,8 +185,7 @@ fn encrypt_message_with_fixed_nonce_is_reproducible() {
 /// [ANATOMY] 3.1.1 example, master session: the preauth integrity hash over NEGOTIATE and
 /// the three SESSION_SETUP messages, the keys derived from it, and the signature of the
 /// final SESSION_SETUP response.
-#[test]
-fn anatomy_smb311_preauth_keys_and_signature() {
+fn anatomy_smb311_preauth_keys_and_signature(p: &CryptoProvider) {
     let messages = [
         (
             // NEGOTIATE request
@@ -265,12 +259,12 @@ fn anatomy_smb311_preauth_keys_and_signature() {
     ];
     let mut hash = [0u8; 64];
     for (i, (message, want)) in messages.iter().enumerate() {
-        preauth_update(&DEFAULT_PROVIDER, &mut hash, &hex(message));
+        preauth_update(p, &mut hash, &hex(message));
         assert_eq!(hash.to_vec(), hex(want), "after message {i}");
     }
 
     let keys = derive_session_keys(
-        &DEFAULT_PROVIDER,
+        p,
         0x0311,
         &hex("270E1BA896585EEB7AF3472D3B4C75A7"),
         Some(&hash),
@@ -289,26 +283,19 @@ fn anatomy_smb311_preauth_keys_and_signature() {
          00A3120410010000003B453CDC3524164200000000",
     );
     assert!(verify_message(
-        &DEFAULT_PROVIDER,
+        p,
         SigningAlgorithm::AesCmac,
         &keys.signing,
         &response
     ));
     let mut resigned = response.clone();
     resigned[48..64].fill(0);
-    sign_message(
-        &DEFAULT_PROVIDER,
-        SigningAlgorithm::AesCmac,
-        &keys.signing,
-        &mut resigned,
-    )
-    .unwrap();
+    sign_message(p, SigningAlgorithm::AesCmac, &keys.signing, &mut resigned).unwrap();
     assert_eq!(resigned, response);
 }
 
 /// [ANATOMY] 3.1.1 example, second channel: the NEGOTIATE request from a zero hash.
-#[test]
-fn anatomy_smb311_second_channel_negotiate_hash() {
+fn anatomy_smb311_second_channel_negotiate_hash(p: &CryptoProvider) {
     let request = hex(
         "FE534D4240000100000000000000800000000000000000000100000000000000FFFE000000000000
          00000000000000000000000000000000000000000000000024000500010000003F000000ECD86F32
@@ -317,7 +304,7 @@ fn anatomy_smb311_second_channel_negotiate_hash() {
          0200060000000000020002000100",
     );
     let mut hash = [0u8; 64];
-    preauth_update(&DEFAULT_PROVIDER, &mut hash, &request);
+    preauth_update(p, &mut hash, &request);
     assert_eq!(
         hash.to_vec(),
         hex(
@@ -326,3 +313,13 @@ fn anatomy_smb311_second_channel_negotiate_hash() {
         )
     );
 }
+
+each_provider_test!(
+    anatomy_smb30_key_derivation,
+    enc30_key_derivation,
+    enc30_write_request,
+    enc30_responses,
+    encrypt_message_with_fixed_nonce_is_reproducible,
+    anatomy_smb311_preauth_keys_and_signature,
+    anatomy_smb311_second_channel_negotiate_hash
+);
