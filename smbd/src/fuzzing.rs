@@ -659,6 +659,96 @@ pub mod seeds {
         message(Command::Close, message_id, session_id, 1, &b)
     }
 
+    /// NEGOTIATE offering 2.0.2 up to 3.0.2 (3.1.1 needs negotiate contexts).
+    pub fn negotiate_smb3() -> Vec<u8> {
+        let mut m = negotiate();
+        m[66] = 4; // DialectCount
+        m[72] = 0x7f; // Capabilities: every bit of 2.2.3
+        m.extend_from_slice(&[0x00, 0x03, 0x02, 0x03]);
+        m
+    }
+
+    /// An RPC request PDU on context 0: NetrShareEnum (opnum 15) at level 1 with a null
+    /// server name (MS-SRVS 3.1.4.8).
+    pub fn share_enum_request() -> Vec<u8> {
+        let stub: [u32; 8] = [0, 1, 1, 0x0002_0004, 0, 0, u32::MAX, 0];
+        let mut p = vec![5, 0, 0, 3, 0x10, 0, 0, 0];
+        p.extend_from_slice(&(24 + 32u16).to_le_bytes());
+        p.extend_from_slice(&[0, 0, 2, 0, 0, 0]); // auth_length, call_id 2
+        p.extend_from_slice(&32u32.to_le_bytes()); // alloc_hint
+        p.extend_from_slice(&[0, 0, 15, 0]); // context 0, opnum 15
+        p.extend(stub.iter().flat_map(|v| v.to_le_bytes()));
+        p
+    }
+
+    /// Seed inputs per fuzz target: (target, file name, bytes).
+    pub fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
+        let sid = 1;
+        let mut v = vec![
+            ("header", "negotiate", negotiate()),
+            ("request", "negotiate", negotiate()),
+            (
+                "request",
+                "session_setup",
+                session_setup(1, 0, &NTLM_NEGOTIATE),
+            ),
+            ("request", "tree_connect", tree_connect(3, sid, "share")),
+            ("request", "create", create(4, sid, "a.txt")),
+            ("request", "write", write(5, sid, b"data")),
+            ("request", "read", read(6, sid, 4)),
+            ("request", "close", close(7, sid)),
+            ("compound", "create_write_read_close", file_chain(sid)),
+            ("connection", "anonymous_file_io", session()),
+            ("fscc", "basic", [&[4u8][..], &[0; 40]].concat()),
+            ("fscc", "disposition", vec![13, 1]),
+            ("fscc", "end_of_file", [&[20u8][..], &[0x10; 8]].concat()),
+        ];
+        let mut rename = vec![
+            10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 0, 0, 0,
+        ];
+        rename.extend_from_slice(&utf16("b.txt"));
+        v.push(("fscc", "rename", rename));
+        let mut conn3 = session();
+        let neg = negotiate_smb3();
+        let old_len = negotiate().len();
+        conn3.splice(..2 + old_len, framed(&[neg]));
+        v.push(("connection", "smb3_anonymous_file_io", conn3));
+        let sealed = crate::crypto::encrypt_message(
+            &crate::crypto::NULL_PROVIDER,
+            crate::crypto::Cipher::Aes128Gcm,
+            &super::KEY[..16],
+            sid,
+            &negotiate(),
+        );
+        if let Ok(sealed) = sealed {
+            v.push(("transform", "null_sealed_negotiate", sealed));
+        }
+        let bind = super::bind_pdu(false);
+        v.push(("rpc", "srvsvc_bind", [&[0u8, 0][..], &bind].concat()));
+        let enum_req = share_enum_request();
+        v.push((
+            "rpc",
+            "srvsvc_share_enum",
+            [&[2u8, 0][..], &enum_req].concat(),
+        ));
+        let both = [&[0u8, 0][..], &bind, &enum_req].concat();
+        v.push(("rpc", "srvsvc_bind_and_enum", both));
+        v
+    }
+
+    /// CREATE + WRITE + READ + CLOSE as one related compound.
+    pub fn file_chain(sid: u64) -> Vec<u8> {
+        compound(
+            &[
+                create(4, sid, "dir\\..\\a.txt"),
+                write(5, sid, b"hello fuzz"),
+                read(6, sid, 10),
+                close(7, sid),
+            ],
+            true,
+        )
+    }
+
     /// A whole connection: negotiate, anonymous logon (session id 1), tree connect to
     /// `share`, then CREATE + WRITE + READ + CLOSE in one related compound.
     pub fn session() -> Vec<u8> {
@@ -668,15 +758,7 @@ pub mod seeds {
             session_setup(1, 0, &NTLM_NEGOTIATE),
             session_setup(2, sid, &ntlm_anonymous()),
             tree_connect(3, sid, "share"),
-            compound(
-                &[
-                    create(4, sid, "dir\\..\\a.txt"),
-                    write(5, sid, b"hello fuzz"),
-                    read(6, sid, 10),
-                    close(7, sid),
-                ],
-                true,
-            ),
+            file_chain(sid),
         ])
     }
 }
@@ -719,6 +801,46 @@ mod tests {
             rpc_pipe(data);
             transform(data);
             connection(data);
+        }
+    }
+
+    #[test]
+    fn smb3_seed_and_rpc_seed_work() {
+        let seeds = seeds::all();
+        let find = |name: &str| &seeds.iter().find(|s| s.1 == name).expect("seed").2;
+        let replies = connection_replies(find("smb3_anonymous_file_io"));
+        assert_eq!(replies.len(), 5);
+        assert_eq!(replies[0][68..70], [0x02, 0x03], "3.0.2 chosen");
+        assert!(chain(&replies[4]).iter().all(|m| status(m) == 0));
+
+        let identity = Arc::new(ServerIdentity {
+            name: "FUZZ".into(),
+            comment: String::new(),
+            shares: vec![ShareEntry::disk("share", "", "/srv/share")],
+        });
+        let mut pipe = Pipe::open("srvsvc", identity).expect("known pipe");
+        pipe.write(&bind_pdu(false)).expect("bind");
+        pipe.read(4280).expect("read").expect("bind_ack");
+        pipe.write(&seeds::share_enum_request()).expect("request");
+        let (resp, _) = pipe.read(4280).expect("read").expect("a response");
+        assert_eq!(resp[2], crate::rpc::pdu::PTYPE_RESPONSE, "not a fault");
+        for (_, _, data) in seeds {
+            rpc_pipe(&data);
+            fscc(&data);
+        }
+    }
+
+    /// Writes the seed corpora when SMBD_WRITE_FUZZ_SEEDS names a directory (normally
+    /// smbd/fuzz/seeds); otherwise does nothing.
+    #[test]
+    fn write_seeds() {
+        let Some(dir) = std::env::var_os("SMBD_WRITE_FUZZ_SEEDS") else {
+            return;
+        };
+        for (target, name, data) in seeds::all() {
+            let d = std::path::Path::new(&dir).join(target);
+            std::fs::create_dir_all(&d).expect("seed dir");
+            std::fs::write(d.join(name), data).expect("seed file");
         }
     }
 
