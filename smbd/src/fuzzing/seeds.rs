@@ -215,16 +215,20 @@ pub fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let old_len = negotiate().len();
     conn3.splice(..2 + old_len, framed(&[neg]));
     v.push(("connection", "smb3_anonymous_file_io", conn3));
-    let sealed = crate::crypto::encrypt_message(
-        &crate::crypto::NULL_PROVIDER,
-        crate::crypto::Cipher::Aes128Gcm,
-        &super::KEY[..16],
-        sid,
-        &negotiate(),
-    );
-    if let Ok(sealed) = sealed {
-        v.push(("transform", "null_sealed_negotiate", sealed));
-    }
+    // What the null AEAD makes of a NEGOTIATE: the plaintext under a zero tag and nonce
+    // (built by hand so the seed does not depend on the provider's counter).
+    let plain = negotiate();
+    let th = crate::crypto::TransformHeader {
+        signature: [0; 16],
+        nonce: [0; 16],
+        original_size: plain.len() as u32,
+        flags: 1,
+        session_id: sid,
+    };
+    let mut sealed = Vec::new();
+    th.encode(&mut sealed);
+    sealed.extend_from_slice(&plain);
+    v.push(("transform", "null_sealed_negotiate", sealed));
     let bind = super::bind_pdu(false);
     v.push(("rpc", "srvsvc_bind", [&[0u8, 0][..], &bind].concat()));
     let enum_req = share_enum_request();
