@@ -12,6 +12,8 @@ pub mod config;
 pub mod conn;
 pub mod crypto;
 pub mod dispatch;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod proto;
 pub mod rpc;
 pub mod server;

@@ -1,0 +1,6 @@
+//! MS-FSCC SET_INFO buffers (first byte is the class), UTF-16 names, 8.3 names, wildcards.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| smbd::fuzzing::fscc(data));
