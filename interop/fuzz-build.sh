@@ -5,6 +5,11 @@
 #   interop/fuzz-build.sh                  build all, run each target 5 s
 #   FUZZ_SECONDS=60 interop/fuzz-build.sh  longer runs
 #   FUZZ_SECONDS=0 interop/fuzz-build.sh   build only
+#   FUZZ_MODE=plain interop/fuzz-build.sh  CI mode: no cargo-fuzz; a plain release build of the
+#                                          fuzz crates into the workspace's target dir (reusing
+#                                          the release build's artifacts), then each target runs
+#                                          its seeds and FUZZ_SECONDS of libFuzzer's own mutation
+#                                          (without coverage instrumentation)
 #
 # The toolchain is stable, so cargo-fuzz runs with RUSTC_BOOTSTRAP=1 (it needs -Z flags for
 # the sanitizer and coverage instrumentation). cargo-fuzz is installed into ~/.cargo/bin when
@@ -21,6 +26,43 @@ if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
 fi
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-5}"
+FUZZ_MODE="${FUZZ_MODE:-cargo-fuzz}"
+
+if [ "$FUZZ_MODE" = plain ]; then
+    failed=()
+    for dir in smbd/fuzz acceptor/fuzz acl/fuzz; do
+        [ -f "$dir/Cargo.toml" ] || continue
+        # The same dependency versions as the workspace, so its release artifacts are reused.
+        cp Cargo.lock "$dir/Cargo.lock"
+        echo "=== fuzz-build: plain build of $dir"
+        start=$SECONDS
+        if ! cargo build --release --manifest-path "$dir/Cargo.toml" --target-dir target --bins 2>&1 | tail -n 3; then
+            failed+=("build $dir")
+            continue
+        fi
+        echo "=== fuzz-build: $dir: built ($((SECONDS - start)) s)"
+        for target in $(sed -n 's/^name = "\([a-z_0-9]*\)"$/\1/p' "$dir/Cargo.toml"); do
+            bin="target/release/$target"
+            [ -x "$bin" ] || { failed+=("missing $bin"); continue; }
+            seeds=()
+            [ -d "$dir/seeds/$target" ] && seeds+=("$dir/seeds/$target")
+            if ! "$bin" "${seeds[@]}" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+                >"target/fuzz-$target.log" 2>&1; then
+                echo "=== fuzz-build: $dir $target: FAILED (log target/fuzz-$target.log)"
+                tail -n 20 "target/fuzz-$target.log"
+                failed+=("run $dir $target")
+            else
+                echo "=== fuzz-build: $dir $target: $(grep -o 'Done [0-9]* runs' "target/fuzz-$target.log" | tail -n 1)"
+            fi
+        done
+    done
+    if [ ${#failed[@]} -gt 0 ]; then
+        echo "=== fuzz-build: failed: ${failed[*]}"
+        exit 1
+    fi
+    echo "=== fuzz-build: all fuzz targets built and ran"
+    exit 0
+fi
 FUZZ_TARGET_DIR="${FUZZ_TARGET_DIR:-$PWD/target/fuzz}"
 CARGO_FUZZ_VERSION="${CARGO_FUZZ_VERSION:-0.13.2}"
 export RUSTC_BOOTSTRAP=1

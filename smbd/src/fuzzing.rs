@@ -23,7 +23,7 @@ use crate::proto::negotiate::{NegotiateRequest, smb1_negotiate_dialect};
 use crate::proto::session::{SessionSetupRequest, decode_fixed4};
 use crate::proto::tree::TreeConnectRequest;
 use crate::rpc::{Pipe, ServerIdentity, ShareEntry};
-use crate::state::{EncryptMode, ServerContext, Settings};
+use crate::state::{DiskShare, EncryptMode, ServerContext, Settings};
 
 /// Decodes an SMB2 header; when it decodes, re-encodes it and checks the 64 bytes come back
 /// (the sync form's Reserved field is not kept, so it comes back as zero).
@@ -449,24 +449,23 @@ fn fuzz_server() -> Arc<ServerContext> {
         max_write: 65536,
         max_transact: 65536,
         max_credits: 512,
+        admin_groups: Vec::new(),
     };
     let rw: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());
     let ro: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());
+    let disk =
+        |name: &str, vfs: Arc<dyn vfs::Vfs>, read_only: bool, encrypt: EncryptMode| DiskShare {
+            name: name.into(),
+            comment: String::new(),
+            vfs,
+            read_only,
+            encrypt,
+            sddl: None,
+            root_sddl: None,
+        };
     let shares = vec![
-        (
-            "share".into(),
-            "read-write".into(),
-            rw,
-            false,
-            EncryptMode::Off,
-        ),
-        (
-            "ro".into(),
-            "read-only".into(),
-            ro,
-            true,
-            EncryptMode::Desired,
-        ),
+        disk("share", rw, false, EncryptMode::Off),
+        disk("ro", ro, true, EncryptMode::Desired),
     ];
     let account = acceptor::LocalAccount {
         name: "alice".into(),
@@ -485,6 +484,10 @@ fn fuzz_server() -> Arc<ServerContext> {
         accounts: vec![account],
         allow_ntlmv1: false,
         allow_anonymous: true,
+        keytab: None,
+        allow_rc4: false,
+        clock_skew: acceptor::DEFAULT_CLOCK_SKEW,
+        principal_map: Vec::new(),
     }));
     Arc::new(ServerContext::new(
         settings,

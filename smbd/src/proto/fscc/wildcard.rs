@@ -202,12 +202,12 @@ mod tests {
         let pattern = format!("{}b", "*a".repeat(500));
         let name = "a".repeat(5000);
         let qm = ">".repeat(2000);
-        let start = Instant::now();
+        // Correctness only: speed is measured in perf/, never in a timed unit test. The
+        // matcher is linear, so these finish at once; a backtracking one would not finish.
         assert!(!wildcard_match(&pattern, &name));
         assert!(wildcard_match(&format!("{}a", "*a".repeat(500)), &name));
         assert!(!wildcard_match(&format!("{}x", "<".repeat(1000)), &name));
         assert!(wildcard_match(&qm, &"z".repeat(1500)));
         assert!(!wildcard_match(&qm, &"z".repeat(2500)));
-        assert!(start.elapsed() < Duration::from_secs(5));
     }
 }
