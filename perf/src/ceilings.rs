@@ -112,7 +112,7 @@ fn fake_reply(msg: &[u8], zeros: &[u8]) -> Option<Vec<u8>> {
             preauth_salt: Some([0; 32]),
             ..NegotiateResponse::default()
         }
-        .encode(&mut with_room(&mut body)),
+        .encode(with_room(&mut body)),
         Command::SessionSetup => {
             let blob = msg.get(88..).unwrap_or(&[]);
             let blob = if blob.get(8) == Some(&1) {

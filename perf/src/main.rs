@@ -10,20 +10,14 @@
 //!
 //! See perf/README.md.
 
-mod ceilings;
-mod client;
-mod report;
-mod servers;
-mod stats;
-mod workloads;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use client::{ClientConfig, Security};
+use perf::client::{ClientConfig, Security};
+use perf::stats::Outcome;
+use perf::workloads::{Env, Kind, Workload};
+use perf::{ceilings, report, servers, workloads};
 use smbd::crypto::{Cipher, SigningAlgorithm};
-use stats::Outcome;
-use workloads::{Env, Kind, Workload};
 
 const USAGE: &str = "usage:\n  perf smoke --server-bin PATH\n  perf compare --server-bin PATH \
                      [--secs S] [--file-mib N] [--many N] [--samba-many N] [--out DIR] [--only TEXT]\n  \
@@ -56,7 +50,10 @@ fn parse_args() -> Result<Options, String> {
     };
     let mut i = 1;
     while i < args.len() {
-        let value = args.get(i + 1).cloned().ok_or(format!("{} needs a value", args[i]))?;
+        let value = args
+            .get(i + 1)
+            .cloned()
+            .ok_or(format!("{} needs a value", args[i]))?;
         let num = |v: &str| v.parse::<f64>().map_err(|_| format!("bad number {v}"));
         match args[i].as_str() {
             "--server-bin" => o.server_bin = PathBuf::from(value),
@@ -81,7 +78,10 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tokio: {e}");
@@ -148,9 +148,11 @@ fn machine() -> String {
     let os = std::fs::read_to_string("/etc/os-release")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("PRETTY_NAME="))
-                .map(|l| l.trim_start_matches("PRETTY_NAME=").trim_matches('"').to_string())
+            s.lines().find(|l| l.starts_with("PRETTY_NAME=")).map(|l| {
+                l.trim_start_matches("PRETTY_NAME=")
+                    .trim_matches('"')
+                    .to_string()
+            })
         })
         .unwrap_or_default();
     format!("{cpu}, {cores} cores, {mem_gib:.0} GiB, {os}")
@@ -237,7 +239,10 @@ async fn smoke(opts: &Options) -> i32 {
         }
     }
     env.client.dialect = 0x0311;
-    let mut failed = outcomes.iter().filter(|o| o.errors > 0 || o.ops == 0).count();
+    let mut failed = outcomes
+        .iter()
+        .filter(|o| o.errors > 0 || o.ops == 0)
+        .count();
     match workloads::verify_pattern_file(&share.join("bench").join("write.dat")) {
         Ok(Some(sum)) => println!("write.dat checksum {sum:016x} matches the pattern"),
         Ok(None) => {
@@ -282,7 +287,10 @@ async fn measure_ceilings(d: Duration) -> report::Ceilings {
         Ok(v) => c.push(("loopback TCP, 1 stream, 1 MiB writes".into(), v, "MiB/s")),
         Err(e) => eprintln!("tcp blaster: {e}"),
     }
-    for (name, cipher) in [("AES-128-GCM", Cipher::Aes128Gcm), ("AES-256-GCM", Cipher::Aes256Gcm)] {
+    for (name, cipher) in [
+        ("AES-128-GCM", Cipher::Aes128Gcm),
+        ("AES-256-GCM", Cipher::Aes256Gcm),
+    ] {
         let v = tokio::task::spawn_blocking(move || ceilings::aead_speed(cipher, d))
             .await
             .unwrap_or(0.0);
@@ -303,12 +311,21 @@ async fn measure_ceilings(d: Duration) -> report::Ceilings {
             server_pid: None,
         };
         for w in workloads::standard(1) {
-            if (w.kind == Kind::SeqRead && w.qd == 16) || (w.kind == Kind::RandRead && w.io == 4096) {
+            if (w.kind == Kind::SeqRead && w.qd == 16) || (w.kind == Kind::RandRead && w.io == 4096)
+            {
                 let o = workloads::run(&env, &w, Security::Plain, "fake").await;
                 let (v, unit) = o.headline();
-                c.push((format!("generator vs in-memory responder: {}", w.name), v, unit));
+                c.push((
+                    format!("generator vs in-memory responder: {}", w.name),
+                    v,
+                    unit,
+                ));
                 if w.kind == Kind::RandRead {
-                    c.push((format!("generator vs in-memory responder: {} ops", w.name), o.ops_s(), "ops/s"));
+                    c.push((
+                        format!("generator vs in-memory responder: {} ops", w.name),
+                        o.ops_s(),
+                        "ops/s",
+                    ));
                 }
             }
         }
@@ -357,7 +374,10 @@ async fn compare(opts: &Options) -> i32 {
         verify: false,
         server_pid: None,
     };
-    println!("preparing {} MiB files and a 10,000-entry directory...", opts.file_mib);
+    println!(
+        "preparing {} MiB files and a 10,000-entry directory...",
+        opts.file_mib
+    );
     if let Err(e) = workloads::prepare(&base) {
         eprintln!("preparing files: {e}");
         return 1;
@@ -387,7 +407,10 @@ async fn compare(opts: &Options) -> i32 {
                     o.security,
                     o.server,
                     v,
-                    o.error.as_ref().map(|e| format!("  ({e})")).unwrap_or_default()
+                    o.error
+                        .as_ref()
+                        .map(|e| format!("  ({e})"))
+                        .unwrap_or_default()
                 );
                 outcomes.push(o);
             }
@@ -414,7 +437,10 @@ fn write_outputs(
     machine: &str,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("results.json"), report::json(outcomes, ceilings, machine))?;
+    std::fs::write(
+        dir.join("results.json"),
+        report::json(outcomes, ceilings, machine),
+    )?;
     std::fs::write(
         dir.join("results.svg"),
         report::svg(outcomes, &format!("ours vs Samba: {machine}")),

@@ -21,17 +21,32 @@ pub fn table(outcomes: &[Outcome]) -> String {
     let _ = writeln!(
         s,
         "{:<24} {:<10} {:<6} {:>10} {:>6} {:>10} {:>9} {:>9} {:>8} {:>7}",
-        "workload", "security", "server", "figure", "unit", "ops/s", "p50 us", "p99 us", "ratio", "errors"
+        "workload",
+        "security",
+        "server",
+        "figure",
+        "unit",
+        "ops/s",
+        "p50 us",
+        "p99 us",
+        "ratio",
+        "errors"
     );
     for o in outcomes {
         let (v, unit) = o.headline();
         let ratio = if o.server == "samba" {
             outcomes
                 .iter()
-                .find(|x| x.server == "ours" && x.workload == o.workload && x.security == o.security)
+                .find(|x| {
+                    x.server == "ours" && x.workload == o.workload && x.security == o.security
+                })
                 .map(|ours| {
                     let (b, _) = ours.headline();
-                    if v > 0.0 { format!("{:.2}x", b / v) } else { "-".into() }
+                    if v > 0.0 {
+                        format!("{:.2}x", b / v)
+                    } else {
+                        "-".into()
+                    }
                 })
                 .unwrap_or_default()
         } else {
@@ -55,7 +70,10 @@ pub fn table(outcomes: &[Outcome]) -> String {
             ratio,
             o.errors,
             extra,
-            o.error.as_ref().map(|e| format!("  ({e})")).unwrap_or_default(),
+            o.error
+                .as_ref()
+                .map(|e| format!("  ({e})"))
+                .unwrap_or_default(),
         );
     }
     s
@@ -78,7 +96,11 @@ fn json_str(s: &str) -> String {
 }
 
 fn json_num(v: f64) -> String {
-    if v.is_finite() { format!("{v:.3}") } else { "null".into() }
+    if v.is_finite() {
+        format!("{v:.3}")
+    } else {
+        "null".into()
+    }
 }
 
 /// The outcomes and ceilings as a JSON document.
@@ -128,7 +150,9 @@ pub fn json(outcomes: &[Outcome], ceilings: &Ceilings, machine: &str) -> String 
 }
 
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A horizontal bar chart: one group per workload+security, one bar per server, each group
@@ -163,7 +187,11 @@ pub fn svg(outcomes: &[Outcome], title: &str) -> String {
         left + width + 120
     );
     let _ = writeln!(s, "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
-    let _ = writeln!(s, "<text x=\"10\" y=\"20\" font-size=\"14\">{}</text>", xml(title));
+    let _ = writeln!(
+        s,
+        "<text x=\"10\" y=\"20\" font-size=\"14\">{}</text>",
+        xml(title)
+    );
     for (i, server) in servers.iter().enumerate() {
         let x = 10 + i * 110;
         let _ = writeln!(
@@ -181,7 +209,10 @@ pub fn svg(outcomes: &[Outcome], title: &str) -> String {
             .iter()
             .filter(|o| &o.workload == workload && &o.security == security)
             .collect();
-        let max = members.iter().map(|o| o.headline().0).fold(0.0f64, f64::max);
+        let max = members
+            .iter()
+            .map(|o| o.headline().0)
+            .fold(0.0f64, f64::max);
         let _ = writeln!(
             s,
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{} ({})</text>",
@@ -195,7 +226,11 @@ pub fn svg(outcomes: &[Outcome], title: &str) -> String {
                 continue;
             };
             let (v, unit) = o.headline();
-            let w = if max > 0.0 { (v / max * width as f64) as usize } else { 0 };
+            let w = if max > 0.0 {
+                (v / max * width as f64) as usize
+            } else {
+                0
+            };
             let y = y0 + i * bar_h;
             let _ = writeln!(
                 s,

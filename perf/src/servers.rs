@@ -82,14 +82,20 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn wait_listening(addr: SocketAddr, child: &mut Child, what: &'static str) -> Result<(), StartError> {
+fn wait_listening(
+    addr: SocketAddr,
+    child: &mut Child,
+    what: &'static str,
+) -> Result<(), StartError> {
     let until = Instant::now() + Duration::from_secs(15);
     while Instant::now() < until {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
             return Ok(());
         }
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(StartError::Command(format!("{what} exited early: {status}")));
+            return Err(StartError::Command(format!(
+                "{what} exited early: {status}"
+            )));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -218,14 +224,24 @@ pub fn start_samba(share_dir: &Path, work: &Path) -> Result<Server, StartError> 
     let port = free_port().map_err(io("free port"))?;
     let conf = work.join("smb.conf");
     std::fs::write(&conf, samba_conf(&work, share_dir, port)).map_err(io("smb.conf"))?;
-    if Command::new("id").arg(USER).stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| !s.success()).unwrap_or(true) {
+    if Command::new("id")
+        .arg(USER)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
         run(
             Command::new("useradd").args(["-M", "-s", "/usr/sbin/nologin", USER]),
             None,
         )?;
     }
     run(
-        Command::new("smbpasswd").arg("-c").arg(&conf).args(["-a", "-s", USER]),
+        Command::new("smbpasswd")
+            .arg("-c")
+            .arg(&conf)
+            .args(["-a", "-s", USER]),
         Some(&format!("{PASSWORD}\n{PASSWORD}\n")),
     )?;
     let log = std::fs::File::create(work.join("stderr.log")).map_err(io("samba log"))?;

@@ -65,7 +65,8 @@ pub struct Latencies(Vec<u32>);
 impl Latencies {
     /// Records one sample.
     pub fn push(&mut self, d: Duration) {
-        self.0.push(u32::try_from(d.as_micros()).unwrap_or(u32::MAX));
+        self.0
+            .push(u32::try_from(d.as_micros()).unwrap_or(u32::MAX));
     }
 
     /// Merges another set.

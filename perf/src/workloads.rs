@@ -149,7 +149,10 @@ pub fn checksum(data: &[u8]) -> u64 {
 /// Writes a `size`-byte pattern file at `path` (kept if it already has that size).
 pub fn prepare_pattern_file(path: &Path, size: u64) -> std::io::Result<()> {
     use std::io::Write;
-    if std::fs::metadata(path).map(|m| m.len() == size).unwrap_or(false) {
+    if std::fs::metadata(path)
+        .map(|m| m.len() == size)
+        .unwrap_or(false)
+    {
         return Ok(());
     }
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
@@ -356,13 +359,21 @@ async fn data_workload(
     cfg: &ClientConfig,
 ) -> Result<(Outcome, Latencies), ClientError> {
     let write = matches!(w.kind, Kind::SeqWrite | Kind::RandWrite);
-    let name = format!("{}\\{}", env.subdir, if write { "write.dat" } else { "read.dat" });
+    let name = format!(
+        "{}\\{}",
+        env.subdir,
+        if write { "write.dat" } else { "read.dat" }
+    );
     let clients = connect_all(cfg, w.conns).await?;
     let first = clients.first().ok_or(ClientError::Closed)?;
     if std::env::var_os("PERF_TRACE").is_some() {
         eprintln!("  credits after connect: {}", first.credits());
     }
-    let limit = if write { first.max_write } else { first.max_read } as usize;
+    let limit = if write {
+        first.max_write
+    } else {
+        first.max_read
+    } as usize;
     let io = w.io.min(limit).max(4096);
     let fid = first.open_rw(&name, wire::FILE_OPEN).await?;
     let mut fids = vec![fid];
@@ -435,7 +446,9 @@ async fn meta_workload(
     let local = env.share_dir.join(dir.replace('\\', "/"));
     std::fs::create_dir_all(&local).map_err(ClientError::from)?;
     // Files left by create-write-close; stat and delete cycle over them.
-    let existing = std::fs::read_dir(&local).map(|d| d.count() as u64).unwrap_or(0);
+    let existing = std::fs::read_dir(&local)
+        .map(|d| d.count() as u64)
+        .unwrap_or(0);
     let prefix = format!("{dir}\\f");
     let kind = w.kind;
     let verify = env.verify;
@@ -447,7 +460,8 @@ async fn meta_workload(
         Box::pin(async move {
             match kind {
                 Kind::CreateWriteClose => {
-                    c.create_write_close(&format!("{prefix}{n:07}"), &data).await?;
+                    c.create_write_close(&format!("{prefix}{n:07}"), &data)
+                        .await?;
                     Ok(0)
                 }
                 Kind::Stat => {
@@ -552,12 +566,17 @@ async fn many_clients(
     let blocks = (env.file_size / 4096).max(1);
     let verify = env.verify;
     let op: Op = Arc::new(move |c, n| {
-        let idx = active_ids.iter().position(|x| Arc::ptr_eq(x, &c)).unwrap_or(0);
+        let idx = active_ids
+            .iter()
+            .position(|x| Arc::ptr_eq(x, &c))
+            .unwrap_or(0);
         let fid = fids[idx];
         let offset = (mix(n) % blocks) * 4096;
         Box::pin(async move {
             let ok = c
-                .read(&fid, offset, 4096, |d| !verify || matches_pattern(d, offset))
+                .read(&fid, offset, 4096, |d| {
+                    !verify || matches_pattern(d, offset)
+                })
                 .await?;
             if !ok {
                 return Err(ClientError::DataMismatch);
@@ -575,7 +594,8 @@ async fn many_clients(
     }
     if dead > 0 {
         out.errors += dead;
-        out.error.get_or_insert_with(|| format!("{dead} held connections dead"));
+        out.error
+            .get_or_insert_with(|| format!("{dead} held connections dead"));
     }
     if env.server_pid.is_some() {
         let per = after.saturating_sub(before) as f64 / n as f64;

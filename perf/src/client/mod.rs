@@ -144,7 +144,9 @@ fn random<const N: usize>() -> [u8; N] {
 }
 
 fn filetime_now() -> u64 {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     (d.as_secs() + 11_644_473_600) * 10_000_000 + u64::from(d.subsec_nanos() / 100)
 }
 
@@ -159,7 +161,9 @@ impl Client {
         let stream = TcpStream::connect(cfg.addr).await?;
         let t = Transport::new(stream, cfg.verify);
         let (ciphers, signing) = match cfg.security {
-            Security::Encrypted(c) => (vec![c.to_wire()], vec![SigningAlgorithm::AesCmac.to_wire()]),
+            Security::Encrypted(c) => {
+                (vec![c.to_wire()], vec![SigningAlgorithm::AesCmac.to_wire()])
+            }
             Security::Signed(a) => (vec![], vec![a.to_wire()]),
             Security::Plain => (vec![], vec![SigningAlgorithm::AesGmac.to_wire()]),
         };
@@ -172,7 +176,9 @@ impl Client {
             signing,
         };
         let (req, reply) = t
-            .call_raw(Request::new(Command::Negotiate, 1, |m| wire::negotiate(m, &offer)))
+            .call_raw(Request::new(Command::Negotiate, 1, |m| {
+                wire::negotiate(m, &offer)
+            }))
             .await?;
         let reply = reply.expect(NtStatus::SUCCESS)?;
         let neg = wire::negotiate_reply(reply.msg())?;
@@ -182,7 +188,7 @@ impl Client {
             preauth_update(&DEFAULT_PROVIDER, &mut preauth, reply.msg());
         }
         let cipher = match cfg.security {
-            Security::Encrypted(c) if neg.dialect == 0x0311 => {
+            Security::Encrypted(_) if neg.dialect == 0x0311 => {
                 Some(Cipher::from_wire(neg.cipher).ok_or(ClientError::Protocol("no cipher"))?)
             }
             Security::Encrypted(_) => Some(Cipher::Aes128Ccm),
@@ -205,16 +211,20 @@ impl Client {
             _ => SigningAlgorithm::HmacSha256,
         };
         t.protect(Protection {
-            signing: matches!(cfg.security, Security::Signed(_))
+            signing: (neg.dialect == 0x0311 || matches!(cfg.security, Security::Signed(_)))
                 .then(|| (signing_alg, keys.signing.clone())),
+            sign_all: matches!(cfg.security, Security::Signed(_)),
             encryption: cipher.map(|c| (c, keys.decryption.clone(), keys.encryption.clone())),
         });
         let unc = format!("\\\\{}\\{}", cfg.addr.ip(), cfg.share);
         let tree = t
-            .call(Request::new(Command::TreeConnect, 1, |m| wire::tree_connect(m, &unc)))
+            .call(Request::new(Command::TreeConnect, 1, |m| {
+                wire::tree_connect(m, &unc)
+            }))
             .await?
             .expect(NtStatus::SUCCESS)?;
-        t.tree_id.store(u64::from(tree.header.tree_id), Ordering::Relaxed);
+        t.tree_id
+            .store(u64::from(tree.header.tree_id), Ordering::Relaxed);
         let client = Self {
             t,
             dialect: neg.dialect,
@@ -246,7 +256,9 @@ impl Client {
             .await?;
         let reply = reply.expect(NtStatus::MORE_PROCESSING_REQUIRED)?;
         if reply.status() != NtStatus::MORE_PROCESSING_REQUIRED {
-            return Err(ClientError::Protocol("SESSION_SETUP finished after one leg"));
+            return Err(ClientError::Protocol(
+                "SESSION_SETUP finished after one leg",
+            ));
         }
         if hash {
             preauth_update(&DEFAULT_PROVIDER, preauth, &req);
@@ -340,14 +352,21 @@ impl Client {
         let charge = credit_charge(len as usize);
         let r = self
             .t
-            .call(Request::new(Command::Read, charge, |m| wire::read(m, fid, offset, len)))
+            .call(Request::new(Command::Read, charge, |m| {
+                wire::read(m, fid, offset, len)
+            }))
             .await?
             .expect(NtStatus::SUCCESS)?;
         Ok(check(wire::read_reply(r.msg())?))
     }
 
     /// Writes `data` at `offset`; returns the count written.
-    pub async fn write(&self, fid: &[u8; 16], offset: u64, data: &[u8]) -> Result<u32, ClientError> {
+    pub async fn write(
+        &self,
+        fid: &[u8; 16],
+        offset: u64,
+        data: &[u8],
+    ) -> Result<u32, ClientError> {
         let len = u32::try_from(data.len()).map_err(|_| ClientError::Protocol("write size"))?;
         let charge = credit_charge(data.len());
         let req = Request::new(Command::Write, charge, |m| {
@@ -417,20 +436,38 @@ impl Client {
             .compound(vec![
                 Request::new(Command::Create, 1, |m| wire::create(m, &c)),
                 Request::new(Command::QueryInfo, 1, |m| {
-                    wire::query_info(m, &fid, wire::INFO_FILE, wire::FILE_NETWORK_OPEN_INFORMATION, 56)
+                    wire::query_info(
+                        m,
+                        &fid,
+                        wire::INFO_FILE,
+                        wire::FILE_NETWORK_OPEN_INFORMATION,
+                        56,
+                    )
                 })
                 .related(),
                 Request::new(Command::Close, 1, |m| wire::close(m, &fid)).related(),
             ])
             .await?;
         let mut it = replies.into_iter();
-        let created = it.next().ok_or(ClientError::Closed)?.expect(NtStatus::SUCCESS)?;
-        let info = it.next().ok_or(ClientError::Closed)?.expect(NtStatus::SUCCESS)?;
-        it.next().ok_or(ClientError::Closed)?.expect(NtStatus::SUCCESS)?;
+        let created = it
+            .next()
+            .ok_or(ClientError::Closed)?
+            .expect(NtStatus::SUCCESS)?;
+        let info = it
+            .next()
+            .ok_or(ClientError::Closed)?
+            .expect(NtStatus::SUCCESS)?;
+        it.next()
+            .ok_or(ClientError::Closed)?
+            .expect(NtStatus::SUCCESS)?;
         let _ = wire::create_reply(created.msg())?;
         let buf = wire::buffer_reply(info.msg())?;
-        let eof = buf.get(40..48).ok_or(ClientError::Protocol("FileNetworkOpenInformation"))?;
-        Ok(u64::from_le_bytes(eof.try_into().map_err(|_| ClientError::Protocol("eof"))?))
+        let eof = buf
+            .get(40..48)
+            .ok_or(ClientError::Protocol("FileNetworkOpenInformation"))?;
+        Ok(u64::from_le_bytes(
+            eof.try_into().map_err(|_| ClientError::Protocol("eof"))?,
+        ))
     }
 
     /// CREATE(DELETE) + SET_INFO(FileDispositionInformation) + CLOSE as one compound.
@@ -449,7 +486,13 @@ impl Client {
             .compound(vec![
                 Request::new(Command::Create, 1, |m| wire::create(m, &c)),
                 Request::new(Command::SetInfo, 1, |m| {
-                    wire::set_info(m, &fid, wire::INFO_FILE, wire::FILE_DISPOSITION_INFORMATION, &[1])
+                    wire::set_info(
+                        m,
+                        &fid,
+                        wire::INFO_FILE,
+                        wire::FILE_DISPOSITION_INFORMATION,
+                        &[1],
+                    )
                 })
                 .related(),
                 Request::new(Command::Close, 1, |m| wire::close(m, &fid)).related(),

@@ -129,7 +129,14 @@ pub fn authenticate(
     let mut m = Vec::with_capacity(off + nt_response.len() + 128);
     m.extend_from_slice(SIGNATURE);
     m.extend_from_slice(&3u32.to_le_bytes());
-    let payloads: [&[u8]; 6] = [&lm, &nt_response, &domain, &user, &workstation, &encrypted_key];
+    let payloads: [&[u8]; 6] = [
+        &lm,
+        &nt_response,
+        &domain,
+        &user,
+        &workstation,
+        &encrypted_key,
+    ];
     for p in payloads {
         push_field(&mut m, p.len(), off);
         off += p.len();
@@ -192,7 +199,7 @@ mod tests {
             ]
         );
         // 4.2.4.2.3: EncryptedSessionKey = c5dad2544fc9799094ce1ce90bc9d03e.
-        let key_off = u32::from_le_bytes(a.message[52..56].try_into().unwrap()) as usize;
+        let key_off = u32::from_le_bytes(a.message[56..60].try_into().unwrap()) as usize;
         assert_eq!(
             &a.message[key_off..key_off + 16],
             &[

@@ -31,8 +31,11 @@ const EXTRA_CREDITS: u16 = 64;
 /// A session's protection once SESSION_SETUP is done.
 #[derive(Clone)]
 pub struct Protection {
-    /// Signing algorithm and key, if messages are signed.
+    /// Signing algorithm and key of the session.
     pub signing: Option<(SigningAlgorithm, Vec<u8>)>,
+    /// Sign every request; otherwise only TREE_CONNECT is signed, which a 3.1.1 client must
+    /// do for a non-anonymous session (MS-SMB2 3.2.4.1.1; Samba refuses it unsigned).
+    pub sign_all: bool,
     /// Cipher, client-to-server key and server-to-client key, if messages are encrypted.
     pub encryption: Option<(Cipher, Vec<u8>, Vec<u8>)>,
 }
@@ -207,8 +210,13 @@ impl Transport {
     async fn send(
         &self,
         mut reqs: Vec<Request>,
-    ) -> Result<(Vec<Vec<u8>>, Vec<oneshot::Receiver<Result<Reply, ClientError>>>), ClientError>
-    {
+    ) -> Result<
+        (
+            Vec<Vec<u8>>,
+            Vec<oneshot::Receiver<Result<Reply, ClientError>>>,
+        ),
+        ClientError,
+    > {
         let total: u32 = reqs.iter().map(|r| u32::from(r.charge)).sum();
         let permits = self
             .shared
@@ -218,20 +226,29 @@ impl Transport {
             .map_err(|_| ClientError::Closed)?;
         permits.forget();
         let first_id = {
-            let mut next = self.shared.next_id.lock().map_err(|_| ClientError::Closed)?;
+            let mut next = self
+                .shared
+                .next_id
+                .lock()
+                .map_err(|_| ClientError::Closed)?;
             let id = *next;
             *next += u64::from(total);
             id
         };
         let protection = self.shared.protection.get();
         let encrypt = protection.and_then(|p| p.encryption.as_ref());
+        let sign_all = protection.is_some_and(|p| p.sign_all);
         let signing = protection
             .and_then(|p| p.signing.as_ref())
             .filter(|_| encrypt.is_none());
         let session_id = self.session_id();
         let tree_id = u32::try_from(self.tree_id.load(Ordering::Relaxed)).unwrap_or(0);
 
-        let room = 4 + if encrypt.is_some() { TRANSFORM_HEADER_LEN } else { 0 };
+        let room = 4 + if encrypt.is_some() {
+            TRANSFORM_HEADER_LEN
+        } else {
+            0
+        };
         let body_len: usize = reqs.iter().map(|r| r.msg.len().div_ceil(8) * 8).sum();
         let mut frame = Vec::with_capacity(room + body_len);
         frame.resize(room, 0);
@@ -249,7 +266,8 @@ impl Transport {
             } else {
                 0
             };
-            if signing.is_some() {
+            let sign = signing.filter(|_| sign_all || req.command == Command::TreeConnect);
+            if sign.is_some() {
                 flag_bits |= flags::SIGNED;
             }
             let header = Header {
@@ -272,7 +290,7 @@ impl Transport {
             let mut h = Vec::with_capacity(64);
             header.encode(&mut h);
             req.msg[..64].copy_from_slice(&h);
-            if let Some((alg, key)) = signing {
+            if let Some((alg, key)) = sign {
                 sign_message(&DEFAULT_PROVIDER, *alg, key, &mut req.msg)?;
             }
             ids.push(id);
@@ -285,12 +303,17 @@ impl Transport {
         if let Some((cipher, c2s, _)) = encrypt {
             encrypt_in_place(&DEFAULT_PROVIDER, *cipher, c2s, session_id, &mut frame[4..])?;
         }
-        let len = u32::try_from(frame.len() - 4).map_err(|_| ClientError::Protocol("frame size"))?;
+        let len =
+            u32::try_from(frame.len() - 4).map_err(|_| ClientError::Protocol("frame size"))?;
         frame[..4].copy_from_slice(&len.to_be_bytes());
 
         let mut rxs = Vec::with_capacity(ids.len());
         {
-            let mut pending = self.shared.pending.lock().map_err(|_| ClientError::Closed)?;
+            let mut pending = self
+                .shared
+                .pending
+                .lock()
+                .map_err(|_| ClientError::Closed)?;
             for id in &ids {
                 let (tx, rx) = oneshot::channel();
                 pending.insert(*id, tx);
@@ -346,7 +369,7 @@ async fn read_frame(rd: &mut OwnedReadHalf) -> Result<Vec<u8>, ClientError> {
     let mut len = [0u8; 4];
     rd.read_exact(&mut len).await?;
     let len = usize::try_from(u32::from_be_bytes(len)).map_err(|_| ClientError::Protocol("len"))?;
-    if len > MAX_FRAME || len < 4 {
+    if !(4..=MAX_FRAME).contains(&len) {
         return Err(ClientError::Protocol("frame length"));
     }
     let mut frame = vec![0u8; len];
@@ -379,17 +402,21 @@ fn deliver(shared: &Shared, mut frame: Vec<u8>) -> Result<(), ClientError> {
         let end = if next == 0 {
             buf.len()
         } else {
-            start.checked_add(next).filter(|e| *e <= buf.len()).ok_or(ClientError::Protocol("NextCommand"))?
+            start
+                .checked_add(next)
+                .filter(|e| *e <= buf.len())
+                .ok_or(ClientError::Protocol("NextCommand"))?
         };
         shared.credits.add_permits(usize::from(header.credits));
         let interim = header.is_async() && header.status == NtStatus::PENDING.0;
         if !interim {
-            if !encrypted && shared.verify && header.is_signed() {
-                if let Some((alg, key)) = shared.protection.get().and_then(|p| p.signing.as_ref()) {
-                    let msg = buf.get(start..end).unwrap_or(&[]);
-                    if !verify_message(&DEFAULT_PROVIDER, *alg, key, msg) {
-                        return Err(ClientError::BadSignature);
-                    }
+            let key = shared.protection.get().and_then(|p| p.signing.as_ref());
+            if let Some((alg, key)) =
+                key.filter(|_| !encrypted && shared.verify && header.is_signed())
+            {
+                let msg = buf.get(start..end).unwrap_or(&[]);
+                if !verify_message(&DEFAULT_PROVIDER, *alg, key, msg) {
+                    return Err(ClientError::BadSignature);
                 }
             }
             let waiter = shared

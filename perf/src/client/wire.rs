@@ -388,7 +388,8 @@ pub fn buffer_reply(msg: &[u8]) -> Result<&[u8], DecodeError> {
     let mut r = Reader::at_pos(msg, HDR);
     r.u16("StructureSize")?;
     let off = usize::from(r.u16("OutputBufferOffset")?);
-    let len = usize::try_from(r.u32("OutputBufferLength")?).map_err(|_| DecodeError::bounds("len"))?;
+    let len =
+        usize::try_from(r.u32("OutputBufferLength")?).map_err(|_| DecodeError::bounds("len"))?;
     if len == 0 {
         return Ok(&[]);
     }
@@ -401,7 +402,8 @@ pub fn count_dir_entries(buf: &[u8]) -> Result<usize, DecodeError> {
     let mut pos = 0usize;
     loop {
         let mut r = Reader::at_pos(buf, pos);
-        let next = usize::try_from(r.u32("NextEntryOffset")?).map_err(|_| DecodeError::bounds("next"))?;
+        let next =
+            usize::try_from(r.u32("NextEntryOffset")?).map_err(|_| DecodeError::bounds("next"))?;
         n += 1;
         if next == 0 {
             return Ok(n);
@@ -479,14 +481,17 @@ mod tests {
     #[test]
     fn create_and_read_requests_decode_with_the_server_codecs() {
         let m = with_header(|m| {
-            create(m, &Create {
-                name: "dir\\file.txt",
-                access: ACCESS_RW,
-                attributes: 0x80,
-                share: SHARE_ALL,
-                disposition: FILE_OPEN_IF,
-                options: OPT_NON_DIRECTORY,
-            })
+            create(
+                m,
+                &Create {
+                    name: "dir\\file.txt",
+                    access: ACCESS_RW,
+                    attributes: 0x80,
+                    share: SHARE_ALL,
+                    disposition: FILE_OPEN_IF,
+                    options: OPT_NON_DIRECTORY,
+                },
+            )
         });
         let c = smbd::proto::create::CreateRequest::decode(&m).unwrap();
         assert_eq!(c.desired_access, ACCESS_RW);
