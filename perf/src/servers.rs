@@ -2,6 +2,7 @@
 //! `smbd` with its own smb.conf and state under a temporary directory.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -245,7 +246,9 @@ pub fn start_samba(share_dir: &Path, work: &Path) -> Result<Server, StartError> 
         Some(&format!("{PASSWORD}\n{PASSWORD}\n")),
     )?;
     let log = std::fs::File::create(work.join("stderr.log")).map_err(io("samba log"))?;
+    // Its own process group: Samba's parent signals its whole group when it stops.
     let mut child = Command::new(bin)
+        .process_group(0)
         .args(["--foreground", "--no-process-group", "-s"])
         .arg(&conf)
         .stdout(Stdio::null())
