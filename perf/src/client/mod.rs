@@ -1,0 +1,545 @@
+//! A lean async SMB2/3 client: negotiate (2.1, 3.0, 3.0.2, 3.1.1 with preauth integrity),
+//! NTLMv2 session setup, tree connect, and the file operations the workloads need, with
+//! optional signing and encryption and credit-driven pipelining.
+
+pub mod ntlm;
+pub mod transport;
+pub mod wire;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use smbd::crypto::{Cipher, CryptoError, DEFAULT_PROVIDER, SigningAlgorithm};
+use smbd::crypto::{derive_session_keys, preauth_update};
+use smbd::proto::{Command, DecodeError, NtStatus};
+use tokio::net::TcpStream;
+
+pub use transport::{Protection, Reply, Request, Transport};
+use wire::Create;
+
+/// Why a client operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientError {
+    /// The socket failed.
+    Io(std::io::ErrorKind),
+    /// The connection is closed.
+    Closed,
+    /// A response did not parse.
+    Decode(DecodeError),
+    /// Signing or encryption failed (including a reply that does not authenticate).
+    Crypto(CryptoError),
+    /// A signed response carries a wrong signature.
+    BadSignature,
+    /// The server answered with an error status.
+    Status {
+        /// Command code.
+        command: u16,
+        /// NTSTATUS.
+        status: u32,
+    },
+    /// The NTLM exchange failed.
+    Ntlm(ntlm::NtlmClientError),
+    /// The server broke the protocol in the named way.
+    Protocol(&'static str),
+    /// Data read back differs from what was written.
+    DataMismatch,
+    /// The operation did not complete in time.
+    Timeout,
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Status { command, status } => {
+                write!(f, "command {command:#x} failed with status {status:#010x}")
+            }
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+impl From<std::io::Error> for ClientError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e.kind())
+    }
+}
+impl From<DecodeError> for ClientError {
+    fn from(e: DecodeError) -> Self {
+        Self::Decode(e)
+    }
+}
+impl From<CryptoError> for ClientError {
+    fn from(e: CryptoError) -> Self {
+        Self::Crypto(e)
+    }
+}
+
+/// How a session protects its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Neither signed nor encrypted.
+    Plain,
+    /// Signed with the given algorithm (GMAC and HMAC need 3.1.1 resp. 2.x).
+    Signed(SigningAlgorithm),
+    /// Encrypted with the given cipher (3.x).
+    Encrypted(Cipher),
+}
+
+impl Security {
+    /// A short label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Plain => "plain",
+            Self::Signed(SigningAlgorithm::AesGmac) => "sign-gmac",
+            Self::Signed(SigningAlgorithm::AesCmac) => "sign-cmac",
+            Self::Signed(SigningAlgorithm::HmacSha256) => "sign-hmac",
+            Self::Encrypted(Cipher::Aes128Gcm) => "aes128gcm",
+            Self::Encrypted(Cipher::Aes256Gcm) => "aes256gcm",
+            Self::Encrypted(Cipher::Aes128Ccm) => "aes128ccm",
+            Self::Encrypted(Cipher::Aes256Ccm) => "aes256ccm",
+        }
+    }
+}
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Server address.
+    pub addr: SocketAddr,
+    /// Share name.
+    pub share: String,
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+    /// Domain sent in AUTHENTICATE (empty is fine for local accounts).
+    pub domain: String,
+    /// Dialect: 0x0210, 0x0300, 0x0302 or 0x0311.
+    pub dialect: u16,
+    /// Signing or encryption.
+    pub security: Security,
+    /// Check the signatures of signed responses.
+    pub verify: bool,
+}
+
+/// A connected, authenticated client with one tree.
+pub struct Client {
+    t: Transport,
+    /// The negotiated dialect.
+    pub dialect: u16,
+    /// MaxReadSize of the server.
+    pub max_read: u32,
+    /// MaxWriteSize of the server.
+    pub max_write: u32,
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The default provider's random source only fails if the OS does; zeros still work.
+    let _ = DEFAULT_PROVIDER.random.fill(&mut b);
+    b
+}
+
+fn filetime_now() -> u64 {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_secs() + 11_644_473_600) * 10_000_000 + u64::from(d.subsec_nanos() / 100)
+}
+
+/// CreditCharge of a `len`-byte read or write (MS-SMB2 3.1.5.2).
+pub fn credit_charge(len: usize) -> u16 {
+    u16::try_from(len.div_ceil(65536).max(1)).unwrap_or(u16::MAX)
+}
+
+impl Client {
+    /// Connects, negotiates, authenticates and connects the tree.
+    pub async fn connect(cfg: &ClientConfig) -> Result<Self, ClientError> {
+        let stream = TcpStream::connect(cfg.addr).await?;
+        let t = Transport::new(stream, cfg.verify);
+        let (ciphers, signing) = match cfg.security {
+            Security::Encrypted(c) => {
+                (vec![c.to_wire()], vec![SigningAlgorithm::AesCmac.to_wire()])
+            }
+            Security::Signed(a) => (vec![], vec![a.to_wire()]),
+            Security::Plain => (vec![], vec![SigningAlgorithm::AesGmac.to_wire()]),
+        };
+        let offer = wire::NegotiateOffer {
+            dialects: vec![cfg.dialect],
+            security_mode: wire::SIGNING_ENABLED,
+            client_guid: random(),
+            salt: random(),
+            ciphers,
+            signing,
+        };
+        let (req, reply) = t
+            .call_raw(Request::new(Command::Negotiate, 1, |m| {
+                wire::negotiate(m, &offer)
+            }))
+            .await?;
+        let reply = reply.expect(NtStatus::SUCCESS)?;
+        let neg = wire::negotiate_reply(reply.msg())?;
+        let mut preauth = [0u8; 64];
+        if neg.dialect == 0x0311 {
+            preauth_update(&DEFAULT_PROVIDER, &mut preauth, &req);
+            preauth_update(&DEFAULT_PROVIDER, &mut preauth, reply.msg());
+        }
+        let cipher = match cfg.security {
+            Security::Encrypted(_) if neg.dialect == 0x0311 => {
+                Some(Cipher::from_wire(neg.cipher).ok_or(ClientError::Protocol("no cipher"))?)
+            }
+            Security::Encrypted(_) => Some(Cipher::Aes128Ccm),
+            _ => None,
+        };
+        let session_key = Self::authenticate(&t, cfg, &mut preauth, neg.dialect).await?;
+        let keys = derive_session_keys(
+            &DEFAULT_PROVIDER,
+            neg.dialect,
+            &session_key,
+            Some(&preauth),
+            cipher,
+        );
+        let signing_alg = match neg.dialect {
+            0x0311 => neg
+                .signing
+                .and_then(SigningAlgorithm::from_wire)
+                .unwrap_or(SigningAlgorithm::AesCmac),
+            0x0300 | 0x0302 => SigningAlgorithm::AesCmac,
+            _ => SigningAlgorithm::HmacSha256,
+        };
+        t.protect(Protection {
+            signing: (neg.dialect == 0x0311 || matches!(cfg.security, Security::Signed(_)))
+                .then(|| (signing_alg, keys.signing.clone())),
+            sign_all: matches!(cfg.security, Security::Signed(_)),
+            encryption: cipher.map(|c| (c, keys.decryption.clone(), keys.encryption.clone())),
+        });
+        let unc = format!("\\\\{}\\{}", cfg.addr.ip(), cfg.share);
+        let tree = t
+            .call(Request::new(Command::TreeConnect, 1, |m| {
+                wire::tree_connect(m, &unc)
+            }))
+            .await?
+            .expect(NtStatus::SUCCESS)?;
+        t.tree_id
+            .store(u64::from(tree.header.tree_id), Ordering::Relaxed);
+        let client = Self {
+            t,
+            dialect: neg.dialect,
+            max_read: neg.max_read,
+            max_write: neg.max_write,
+        };
+        client.warm_credits(256).await?;
+        Ok(client)
+    }
+
+    /// The NTLMv2 exchange (raw NTLMSSP); folds the 3.1.1 preauth hash; returns the session key.
+    async fn authenticate(
+        t: &Transport,
+        cfg: &ClientConfig,
+        preauth: &mut [u8; 64],
+        dialect: u16,
+    ) -> Result<[u8; 16], ClientError> {
+        let mode = if matches!(cfg.security, Security::Signed(_)) {
+            wire::SIGNING_REQUIRED as u8
+        } else {
+            wire::SIGNING_ENABLED as u8
+        };
+        let hash = dialect == 0x0311;
+        let neg = ntlm::negotiate_message();
+        let (req, reply) = t
+            .call_raw(Request::new(Command::SessionSetup, 1, |m| {
+                wire::session_setup(m, mode, &neg)
+            }))
+            .await?;
+        let reply = reply.expect(NtStatus::MORE_PROCESSING_REQUIRED)?;
+        if reply.status() != NtStatus::MORE_PROCESSING_REQUIRED {
+            return Err(ClientError::Protocol(
+                "SESSION_SETUP finished after one leg",
+            ));
+        }
+        if hash {
+            preauth_update(&DEFAULT_PROVIDER, preauth, &req);
+            preauth_update(&DEFAULT_PROVIDER, preauth, reply.msg());
+        }
+        t.set_session(reply.header.session_id);
+        let (_, challenge) = wire::session_setup_reply(reply.msg())?;
+        let rnd = ntlm::Randomness {
+            client_challenge: random(),
+            session_key: random(),
+            now: filetime_now(),
+        };
+        let auth = ntlm::authenticate(challenge, &cfg.user, &cfg.domain, &cfg.password, &rnd)
+            .map_err(ClientError::Ntlm)?;
+        let (req, reply) = t
+            .call_raw(Request::new(Command::SessionSetup, 1, |m| {
+                wire::session_setup(m, mode, &auth.message)
+            }))
+            .await?;
+        reply.expect(NtStatus::SUCCESS)?;
+        if hash {
+            preauth_update(&DEFAULT_PROVIDER, preauth, &req);
+        }
+        Ok(auth.session_key)
+    }
+
+    /// Sends ECHOs until `target` credits are available or the server stops granting more.
+    async fn warm_credits(&self, target: usize) -> Result<(), ClientError> {
+        let mut last = 0;
+        for _ in 0..16 {
+            let now = self.t.available_credits();
+            if now >= target || (now == last && now > 1) {
+                break;
+            }
+            last = now;
+            self.t
+                .call(Request::new(Command::Echo, 1, wire::echo))
+                .await?
+                .expect(NtStatus::SUCCESS)?;
+        }
+        Ok(())
+    }
+
+    /// Credits available now.
+    pub fn credits(&self) -> usize {
+        self.t.available_credits()
+    }
+
+    /// Opens or creates a file or directory.
+    pub async fn create(&self, c: &Create<'_>) -> Result<wire::Created, ClientError> {
+        let r = self
+            .t
+            .call(Request::new(Command::Create, 1, |m| wire::create(m, c)))
+            .await?
+            .expect(NtStatus::SUCCESS)?;
+        Ok(wire::create_reply(r.msg())?)
+    }
+
+    /// Opens an existing file for reading and writing.
+    pub async fn open_rw(&self, name: &str, disposition: u32) -> Result<[u8; 16], ClientError> {
+        Ok(self
+            .create(&Create {
+                name,
+                access: wire::ACCESS_RW,
+                attributes: 0x80,
+                share: wire::SHARE_ALL,
+                disposition,
+                options: wire::OPT_NON_DIRECTORY,
+            })
+            .await?
+            .file_id)
+    }
+
+    /// Closes a handle.
+    pub async fn close(&self, fid: &[u8; 16]) -> Result<(), ClientError> {
+        self.t
+            .call(Request::new(Command::Close, 1, |m| wire::close(m, fid)))
+            .await?
+            .expect(NtStatus::SUCCESS)?;
+        Ok(())
+    }
+
+    /// Reads up to `len` bytes at `offset`; `check` sees the data.
+    pub async fn read<T>(
+        &self,
+        fid: &[u8; 16],
+        offset: u64,
+        len: u32,
+        check: impl FnOnce(&[u8]) -> T,
+    ) -> Result<T, ClientError> {
+        let charge = credit_charge(len as usize);
+        let r = self
+            .t
+            .call(Request::new(Command::Read, charge, |m| {
+                wire::read(m, fid, offset, len)
+            }))
+            .await?
+            .expect(NtStatus::SUCCESS)?;
+        Ok(check(wire::read_reply(r.msg())?))
+    }
+
+    /// Writes `data` at `offset`; returns the count written.
+    pub async fn write(
+        &self,
+        fid: &[u8; 16],
+        offset: u64,
+        data: &[u8],
+    ) -> Result<u32, ClientError> {
+        let len = u32::try_from(data.len()).map_err(|_| ClientError::Protocol("write size"))?;
+        let charge = credit_charge(data.len());
+        let req = Request::new(Command::Write, charge, |m| {
+            m.reserve(wire::WRITE_FIXED + data.len());
+            wire::write_prefix(m, fid, offset, len);
+            m.extend_from_slice(data);
+        });
+        let r = self.t.call(req).await?.expect(NtStatus::SUCCESS)?;
+        Ok(wire::write_reply(r.msg())?)
+    }
+
+    /// Lists a directory with QUERY_DIRECTORY until STATUS_NO_MORE_FILES; returns the count.
+    pub async fn list(&self, dir: &str) -> Result<usize, ClientError> {
+        let fid = self
+            .create(&Create {
+                name: dir,
+                access: wire::ACCESS_READ,
+                attributes: 0,
+                share: wire::SHARE_ALL,
+                disposition: wire::FILE_OPEN,
+                options: wire::OPT_DIRECTORY,
+            })
+            .await?
+            .file_id;
+        let max = self.max_read.min(65536);
+        let mut total = 0usize;
+        let mut flags = wire::RESTART_SCANS;
+        let result = loop {
+            let req = Request::new(Command::QueryDirectory, 1, |m| {
+                wire::query_directory(m, &fid, flags, "*", max)
+            });
+            let r = match self.t.call(req).await {
+                Ok(r) => r,
+                Err(e) => break Err(e),
+            };
+            if r.status() == NtStatus::NO_MORE_FILES {
+                break Ok(total);
+            }
+            let r = match r.expect(NtStatus::SUCCESS) {
+                Ok(r) => r,
+                Err(e) => break Err(e),
+            };
+            match wire::buffer_reply(r.msg()).and_then(wire::count_dir_entries) {
+                Ok(n) => total += n,
+                Err(e) => break Err(e.into()),
+            }
+            flags = 0;
+        };
+        self.close(&fid).await?;
+        result
+    }
+
+    /// CREATE + QUERY_INFO(FileNetworkOpenInformation) + CLOSE as one compound; returns the
+    /// file's size.
+    pub async fn stat(&self, name: &str) -> Result<u64, ClientError> {
+        let c = Create {
+            name,
+            access: wire::ACCESS_READ_ATTRIBUTES,
+            attributes: 0,
+            share: wire::SHARE_ALL,
+            disposition: wire::FILE_OPEN,
+            options: 0,
+        };
+        let fid = wire::RELATED_FILE_ID;
+        let replies = self
+            .t
+            .compound(vec![
+                Request::new(Command::Create, 1, |m| wire::create(m, &c)),
+                Request::new(Command::QueryInfo, 1, |m| {
+                    wire::query_info(
+                        m,
+                        &fid,
+                        wire::INFO_FILE,
+                        wire::FILE_NETWORK_OPEN_INFORMATION,
+                        56,
+                    )
+                })
+                .related(),
+                Request::new(Command::Close, 1, |m| wire::close(m, &fid)).related(),
+            ])
+            .await?;
+        let mut it = replies.into_iter();
+        let created = it
+            .next()
+            .ok_or(ClientError::Closed)?
+            .expect(NtStatus::SUCCESS)?;
+        let info = it
+            .next()
+            .ok_or(ClientError::Closed)?
+            .expect(NtStatus::SUCCESS)?;
+        it.next()
+            .ok_or(ClientError::Closed)?
+            .expect(NtStatus::SUCCESS)?;
+        let _ = wire::create_reply(created.msg())?;
+        let buf = wire::buffer_reply(info.msg())?;
+        let eof = buf
+            .get(40..48)
+            .ok_or(ClientError::Protocol("FileNetworkOpenInformation"))?;
+        Ok(u64::from_le_bytes(
+            eof.try_into().map_err(|_| ClientError::Protocol("eof"))?,
+        ))
+    }
+
+    /// CREATE(DELETE) + SET_INFO(FileDispositionInformation) + CLOSE as one compound.
+    pub async fn delete(&self, name: &str) -> Result<(), ClientError> {
+        let c = Create {
+            name,
+            access: wire::ACCESS_DELETE,
+            attributes: 0,
+            share: wire::SHARE_ALL,
+            disposition: wire::FILE_OPEN,
+            options: wire::OPT_NON_DIRECTORY,
+        };
+        let fid = wire::RELATED_FILE_ID;
+        let replies = self
+            .t
+            .compound(vec![
+                Request::new(Command::Create, 1, |m| wire::create(m, &c)),
+                Request::new(Command::SetInfo, 1, |m| {
+                    wire::set_info(
+                        m,
+                        &fid,
+                        wire::INFO_FILE,
+                        wire::FILE_DISPOSITION_INFORMATION,
+                        &[1],
+                    )
+                })
+                .related(),
+                Request::new(Command::Close, 1, |m| wire::close(m, &fid)).related(),
+            ])
+            .await?;
+        for r in replies {
+            r.expect(NtStatus::SUCCESS)?;
+        }
+        Ok(())
+    }
+
+    /// CREATE(OVERWRITE_IF) + WRITE + CLOSE as one compound.
+    pub async fn create_write_close(&self, name: &str, data: &[u8]) -> Result<(), ClientError> {
+        let c = Create {
+            name,
+            access: wire::ACCESS_RW,
+            attributes: 0x80,
+            share: wire::SHARE_ALL,
+            disposition: wire::FILE_OVERWRITE_IF,
+            options: wire::OPT_NON_DIRECTORY,
+        };
+        let fid = wire::RELATED_FILE_ID;
+        let len = u32::try_from(data.len()).map_err(|_| ClientError::Protocol("write size"))?;
+        let replies = self
+            .t
+            .compound(vec![
+                Request::new(Command::Create, 1, |m| wire::create(m, &c)),
+                Request::new(Command::Write, credit_charge(data.len()), |m| {
+                    wire::write_prefix(m, &fid, 0, len);
+                    m.extend_from_slice(data);
+                })
+                .related(),
+                Request::new(Command::Close, 1, |m| wire::close(m, &fid)).related(),
+            ])
+            .await?;
+        for r in replies {
+            r.expect(NtStatus::SUCCESS)?;
+        }
+        Ok(())
+    }
+
+    /// One ECHO round trip.
+    pub async fn echo(&self) -> Result<(), ClientError> {
+        self.t
+            .call(Request::new(Command::Echo, 1, wire::echo))
+            .await?
+            .expect(NtStatus::SUCCESS)?;
+        Ok(())
+    }
+}
