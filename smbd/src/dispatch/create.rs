@@ -125,6 +125,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         creator_sd.as_ref(),
         &who,
         tree.max_access,
+        req.context(b"MxAc").is_some(),
     )
     .await?;
     let granted = auth.granted;

@@ -34,6 +34,7 @@ pub(crate) async fn authorize(
     creator_sd: Option<&SecurityDescriptor>,
     who: &Subject<'_>,
     share_max: u32,
+    want_maximal: bool,
 ) -> Result<Authorized, NtStatus> {
     match fs.open(path, &OpenOptions::read_existing()).await {
         Ok(existing) => {
@@ -50,7 +51,16 @@ pub(crate) async fn authorize(
                 // A read-only file is not overwritten (MS-FSA 2.1.5.1.2).
                 return Err(NtStatus::ACCESS_DENIED);
             }
-            let granted = match security::check(&sd, None, who, desired, share_max) {
+            // The parent's FILE_DELETE_CHILD and FILE_LIST_DIRECTORY add to what MAXIMUM_ALLOWED
+            // and MxAc report.
+            let parent = if (want_maximal || desired & crate::access::MAXIMUM_ALLOWED != 0)
+                && !existing.path.is_empty()
+            {
+                Some(parent_descriptor(share, fs, &existing.path).await)
+            } else {
+                None
+            };
+            let granted = match security::check(&sd, parent.as_ref(), who, desired, share_max) {
                 Ok(g) => g,
                 Err(e)
                     if desired & (crate::access::DELETE | crate::access::FILE_READ_ATTRIBUTES)
@@ -62,7 +72,11 @@ pub(crate) async fn authorize(
                 }
                 Err(e) => return Err(e),
             };
-            let maximal = security::maximal(&sd, who, share_max);
+            let maximal = if want_maximal {
+                security::maximal(&sd, parent.as_ref(), who, share_max)
+            } else {
+                0
+            };
             Ok(Authorized {
                 granted,
                 maximal,
@@ -94,7 +108,7 @@ pub(crate) async fn authorize(
             // The creator gets what it asked for on the object it creates.
             let granted = security::check(&new_sd, None, who, desired, share_max)
                 .unwrap_or_else(|_| GenericMapping::FILE.map(desired) & share_max);
-            let maximal = security::maximal(&new_sd, who, share_max);
+            let maximal = security::maximal(&new_sd, Some(&parent), who, share_max);
             Ok(Authorized {
                 granted,
                 maximal,

@@ -142,8 +142,10 @@ pub(crate) fn check(
     };
     // DELETE may come from the parent's FILE_DELETE_CHILD, FILE_READ_ATTRIBUTES from its
     // FILE_LIST_DIRECTORY (MS-FSA 2.1.5.1.2.1).
-    let parent_delete = wanted & DELETE != 0 && parent_grants(FILE_DELETE_CHILD);
-    let parent_attrs = wanted & FILE_READ_ATTRIBUTES != 0 && parent_grants(FILE_LIST_DIRECTORY);
+    let max = wanted & MAXIMUM_ALLOWED != 0;
+    let parent_delete = (max || wanted & DELETE != 0) && parent_grants(FILE_DELETE_CHILD);
+    let parent_attrs =
+        (max || wanted & FILE_READ_ATTRIBUTES != 0) && parent_grants(FILE_LIST_DIRECTORY);
     let mut ask = wanted;
     if parent_delete {
         ask &= !DELETE;
@@ -168,8 +170,13 @@ pub(crate) fn check(
     if parent_attrs {
         granted |= FILE_READ_ATTRIBUTES;
     }
-    if wanted & MAXIMUM_ALLOWED != 0 {
-        return Ok(granted & share_max);
+    if max {
+        let g = granted & share_max;
+        // MAXIMUM_ALLOWED alone with nothing granted is a refusal.
+        if g == 0 {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+        return Ok(g);
     }
     if granted & !share_max & wanted != 0 {
         return Err(NtStatus::ACCESS_DENIED);
@@ -177,17 +184,15 @@ pub(crate) fn check(
     Ok(granted & share_max)
 }
 
-/// Everything `who` may do to an object with `sd`, within the share's permissions.
-pub(crate) fn maximal(sd: &SecurityDescriptor, who: &Subject<'_>, share_max: u32) -> u32 {
-    acl::access_check_with_privileges(
-        sd,
-        who.token,
-        who.privileges,
-        MAXIMUM_ALLOWED,
-        &GenericMapping::FILE,
-    )
-    .unwrap_or(0)
-        & share_max
+/// Everything `who` may do to an object with `sd` (and its parent's grants), within the
+/// share's permissions.
+pub(crate) fn maximal(
+    sd: &SecurityDescriptor,
+    parent: Option<&SecurityDescriptor>,
+    who: &Subject<'_>,
+    share_max: u32,
+) -> u32 {
+    check(sd, parent, who, MAXIMUM_ALLOWED, share_max).unwrap_or(0)
 }
 
 /// Encodes and stores a descriptor on an open file.

@@ -85,6 +85,16 @@ async fn set_security(
     }
     if additional & secinfo::DACL != 0 {
         cur.dacl = new.dacl.clone();
+        // Generic rights in effective ACEs are stored mapped to file rights, as NTFS does;
+        // inherit-only ACEs keep them for their children.
+        if let Some(dacl) = &mut cur.dacl {
+            for ace in &mut dacl.aces {
+                let effective = ace.flags & acl::ace::flags::INHERIT_ONLY == 0;
+                if effective && (ace.kind.is_allow() || ace.kind.is_deny()) {
+                    ace.mask = acl::GenericMapping::FILE.map(ace.mask);
+                }
+            }
+        }
         cur.control = (cur.control & !DACL_CONTROL) | (new.control & DACL_CONTROL) | 0x0004;
     }
     if additional & secinfo::SACL != 0 {

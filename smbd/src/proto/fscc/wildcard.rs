@@ -125,7 +125,6 @@ impl<'p> Matcher<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
 
     #[test]
     fn truth_table() {
