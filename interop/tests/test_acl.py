@@ -64,6 +64,9 @@ ACL_ACCOUNTS = {
 
 FULL = 0x001F01FF
 READ_EXECUTE = 0x001200A9
+#: What MAXIMUM_ALLOWED gives on a file whose DACL grants read-execute, inside a folder that
+#: grants FILE_DELETE_CHILD: DELETE comes from the folder (MS-FSA 2.1.5.1.2.1).
+READ_EXECUTE_DELETE = READ_EXECUTE | 0x00010000
 MODIFY = 0x001301BF
 STATUS_ACCESS_DENIED = 0xC0000022
 
@@ -492,7 +495,7 @@ def test_smbcacls_maximum_access(cacls, tmp_path):
     assert_ok(smb(cacls, "share", f"put {local_file(tmp_path)} {name}", "admin"))
     set_sd(cacls, "share", name,
            f"O:BAG:BAD:P(A;;0x001f01ff;;;BA)(A;;0x001200a9;;;{CUSTOM_GROUP})")
-    for user, want in (("admin", FULL), ("carol", READ_EXECUTE)):
+    for user, want in (("admin", FULL), ("carol", READ_EXECUTE_DELETE)):
         out = smbcacls(cacls, "share", name, user, "-x")
         assert re.search(rf"Maximum access: 0x0*{want:x}\b", out.stdout, re.I), f"{user}:\n{out.stdout}"
 
@@ -574,7 +577,7 @@ def test_maximal_access_context(cacls, tmp_path):
     name = unique("mxac") + ".txt"
     assert_ok(smb(cacls, "share", f"put {local_file(tmp_path)} {name}", "admin"))
     set_sd(cacls, "share", name, f"O:BAG:BAD:P(A;;0x001f01ff;;;BA)(A;;0x001200a9;;;{CUSTOM_GROUP})")
-    for user, want in (("carol", READ_EXECUTE), ("admin", FULL)):
+    for user, want in (("carol", READ_EXECUTE_DELETE), ("admin", FULL)):
         raw = Raw(cacls, user, "share")
         try:
             f, ctx = raw.open(name, FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES, contexts=[mxac_context()])

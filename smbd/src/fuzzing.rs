@@ -460,8 +460,10 @@ fn fuzz_server() -> Arc<ServerContext> {
             vfs,
             read_only,
             encrypt,
-            sddl: None,
-            root_sddl: None,
+            // The fuzz sessions are anonymous: the shares are open to Everyone so the file
+            // handlers are reached.
+            sddl: Some("O:BAG:BAD:(A;;FA;;;WD)".into()),
+            root_sddl: Some("O:BAG:BAD:(A;OICI;FA;;;WD)".into()),
         };
     let shares = vec![
         disk("share", rw, false, EncryptMode::Off),
