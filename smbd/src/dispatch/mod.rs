@@ -309,6 +309,7 @@ async fn process_message(
 
     let mut out = Vec::with_capacity(HEADER_LEN + 128);
     out.resize(HEADER_LEN, 0);
+    let mut async_id: Option<u64> = None;
     let mut ctx = Ctx {
         conn,
         hdr: hdr.clone(),
@@ -329,6 +330,20 @@ async fn process_message(
         Err(chain.status)
     } else {
         match check(&mut ctx) {
+            Ok(()) if first && hdr.next_command == 0 && may_go_async(hdr.command) => {
+                let interim_sec = ctx.security.clone();
+                let fut = dispatch(&mut ctx, &mut out);
+                tokio::pin!(fut);
+                tokio::select! {
+                    r = &mut fut => r?,
+                    _ = tokio::time::sleep(ASYNC_AFTER) => {
+                        let id = conn.server.next_id();
+                        async_id = Some(id);
+                        send_interim(conn, &hdr, id, interim_sec.as_deref(), encrypted).await;
+                        fut.await?
+                    }
+                }
+            }
             Ok(()) => dispatch(&mut ctx, &mut out).await?,
             Err(s) => Err(s),
         }
@@ -364,7 +379,14 @@ async fn process_message(
     }
     let charge = hdr.credit_charge.max(1);
     let request = hdr.credits.max(charge);
-    rh.credits = conn.credits.lock().unwrap().grant(request);
+    if let Some(id) = async_id {
+        // The interim response already granted the credits (MS-SMB2 3.3.4.2).
+        rh.flags |= flags::ASYNC_COMMAND;
+        rh.async_id = id;
+        rh.credits = 0;
+    } else {
+        rh.credits = conn.credits.lock().unwrap().grant(request);
+    }
     let mut head = Vec::with_capacity(HEADER_LEN);
     rh.encode(&mut head);
     out[..HEADER_LEN].copy_from_slice(&head);
@@ -397,6 +419,54 @@ async fn process_message(
         msg: out,
         sign_with,
     }))
+}
+
+/// How long a request may run before it gets an interim STATUS_PENDING response.
+const ASYNC_AFTER: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Commands that can take long enough to be answered asynchronously.
+fn may_go_async(cmd: Command) -> bool {
+    matches!(
+        cmd,
+        Command::Create
+            | Command::Read
+            | Command::Write
+            | Command::Flush
+            | Command::QueryDirectory
+            | Command::Ioctl
+            | Command::SetInfo
+            | Command::QueryInfo
+            | Command::Close
+    )
+}
+
+/// Sends the interim STATUS_PENDING response of a request that goes async (MS-SMB2 3.3.4.2):
+/// it carries the async id and the credits; the final response follows with the same id.
+async fn send_interim(
+    conn: &Connection,
+    hdr: &Header,
+    async_id: u64,
+    sec: Option<&SessionSecurity>,
+    encrypted: bool,
+) {
+    let mut h = hdr.response(NtStatus::PENDING);
+    h.flags |= flags::ASYNC_COMMAND;
+    h.async_id = async_id;
+    let request = hdr.credits.max(hdr.credit_charge.max(1));
+    h.credits = conn.credits.lock().unwrap().grant(request);
+    let mut msg = Vec::with_capacity(HEADER_LEN + 9);
+    h.encode(&mut msg);
+    encode_error(&mut msg);
+    let frame = match sec {
+        Some(_) if encrypted => encrypt_frame(conn, hdr.session_id, &msg).unwrap_or(msg),
+        Some(sec) if !sec.is_null && (sec.signing_required || hdr.is_signed()) => {
+            sign(conn, sec, &mut msg);
+            msg
+        }
+        _ => msg,
+    };
+    tracing::debug!(peer = %conn.peer, command = ?hdr.command, async_id, "answered STATUS_PENDING");
+    let _ = conn.out.send(frame).await;
 }
 
 /// The checks of MS-SMB2 3.3.5.2.4 - 3.3.5.2.11 before a handler runs.
