@@ -172,6 +172,10 @@ pub(crate) fn check(
     }
     if max {
         let g = granted & share_max;
+        // Bits asked for beside MAXIMUM_ALLOWED must be among those granted.
+        if wanted & !MAXIMUM_ALLOWED & !g != 0 {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
         // MAXIMUM_ALLOWED alone with nothing granted is a refusal.
         if g == 0 {
             return Err(NtStatus::ACCESS_DENIED);
