@@ -52,6 +52,21 @@ pub trait VfsFile: Send + Sync + 'static {
     /// Reads up to `len` bytes at `offset`; fewer at end of file, none past it.
     async fn read_at(&self, offset: u64, len: usize) -> VfsResult<Vec<u8>>;
 
+    /// Like [`VfsFile::read_at`], into a buffer whose first `headroom` bytes are reserved (zero)
+    /// for the caller's headers, so a reply can be sent without copying the data again.
+    async fn read_at_with_headroom(
+        &self,
+        offset: u64,
+        len: usize,
+        headroom: usize,
+    ) -> VfsResult<Vec<u8>> {
+        let data = self.read_at(offset, len).await?;
+        let mut v = Vec::with_capacity(headroom + data.len());
+        v.resize(headroom, 0);
+        v.extend_from_slice(&data);
+        Ok(v)
+    }
+
     /// Writes all of `data` at `offset`, extending the file as needed; returns bytes written.
     async fn write_at(&self, offset: u64, data: Vec<u8>) -> VfsResult<usize>;
 

@@ -217,7 +217,7 @@ impl Config {
             max_write_size: DEFAULT_MAX_IO_SIZE,
             max_transact_size: DEFAULT_MAX_IO_SIZE,
             max_connections: 10_000,
-            max_credits: 512,
+            max_credits: 8192,
             log_level: "info".to_owned(),
             allow_anonymous: false,
             allow_ntlmv1: false,

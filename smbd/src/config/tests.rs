@@ -69,7 +69,7 @@ fn example_config_parses() {
     assert_eq!(c.max_write_size, 8 << 20);
     assert_eq!(c.max_transact_size, 8 << 20);
     assert_eq!(c.max_connections, 10_000);
-    assert_eq!(c.max_credits, 512);
+    assert_eq!(c.max_credits, 8192);
     assert_eq!(c.log_level, "info");
     assert!(!c.allow_anonymous && !c.allow_ntlmv1);
 
@@ -97,7 +97,7 @@ fn empty_file_gives_defaults() {
     let d = Config::defaults();
     assert_eq!(c, d);
     assert_eq!(c.listen, DEFAULT_LISTEN);
-    assert_eq!(c.max_credits, 512);
+    assert_eq!(c.max_credits, 8192);
     assert!(c.shares.is_empty() && c.accounts.is_empty());
     assert!(!c.server_name.is_empty() && c.server_name.len() <= 15);
     assert!(!c.server_name.contains(' '));

@@ -208,20 +208,36 @@ async fn process_chain(
 /// when the request was encrypted.
 fn assemble(conn: &Connection, built: Vec<Built>, encrypted: Option<u64>) -> Vec<u8> {
     let n = built.len();
-    let mut frame = Vec::with_capacity(built.iter().map(|b| b.msg.len() + 8).sum());
-    for (i, mut b) in built.into_iter().enumerate() {
-        if i + 1 < n {
-            b.msg.pad_to(8);
-            let len = b.msg.len() as u32;
-            b.msg.patch_u32(header::NEXT_COMMAND_OFFSET, len);
+    let frame = if n == 1 {
+        // The common case: one message, sent as it was built (no copy of a large READ).
+        let mut b = built
+            .into_iter()
+            .next()
+            .map(|b| (b.msg, b.sign_with))
+            .unwrap_or_default();
+        if encrypted.is_none() {
+            if let Some(sec) = &b.1 {
+                sign(conn, sec, &mut b.0);
+            }
         }
-        if encrypted.is_none()
-            && let Some(sec) = &b.sign_with
-        {
-            sign(conn, sec, &mut b.msg);
+        b.0
+    } else {
+        let mut frame = Vec::with_capacity(built.iter().map(|b| b.msg.len() + 8).sum());
+        for (i, mut b) in built.into_iter().enumerate() {
+            if i + 1 < n {
+                b.msg.pad_to(8);
+                let len = b.msg.len() as u32;
+                b.msg.patch_u32(header::NEXT_COMMAND_OFFSET, len);
+            }
+            if encrypted.is_none()
+                && let Some(sec) = &b.sign_with
+            {
+                sign(conn, sec, &mut b.msg);
+            }
+            frame.extend_from_slice(&b.msg);
         }
-        frame.extend_from_slice(&b.msg);
-    }
+        frame
+    };
     match encrypted {
         Some(session_id) => encrypt_frame(conn, session_id, &frame).unwrap_or(frame),
         None => frame,

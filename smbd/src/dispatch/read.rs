@@ -4,6 +4,7 @@ use super::{Ctx, HResult, Reply, bad_request};
 use crate::access::{FILE_EXECUTE, FILE_READ_DATA};
 use crate::conn::session::OpenKind;
 use crate::proto::NtStatus;
+use crate::proto::header::HEADER_LEN;
 use crate::proto::io::{ReadRequest, encode_read_response_prefix};
 
 /// Checks a multi-credit request's charge covers its payload (MS-SMB2 3.3.5.2.5).
@@ -35,7 +36,7 @@ pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     if open.access & (FILE_READ_DATA | FILE_EXECUTE) == 0 {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    let data = match &open.kind {
+    match &open.kind {
         OpenKind::Pipe(p) => {
             let r = p
                 .lock()
@@ -64,21 +65,25 @@ pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             {
                 return Err(NtStatus::FILE_LOCK_CONFLICT);
             }
-            f.read_at(req.offset, req.length as usize)
+            // The data lands after room for the header and the READ response body, so the
+            // reply is sent without copying it again.
+            let headroom = HEADER_LEN + 16;
+            let mut buf = f
+                .read_at_with_headroom(req.offset, req.length as usize, headroom)
                 .await
-                .map_err(NtStatus::from)?
+                .map_err(NtStatus::from)?;
+            let n = buf.len().saturating_sub(headroom);
+            if (n == 0 && req.length > 0) || (n as u32) < req.minimum_count {
+                return Err(NtStatus::END_OF_FILE);
+            }
+            // The current position follows the last read (smbtorture smb2.read.position).
+            open.position
+                .store(req.offset + n as u64, std::sync::atomic::Ordering::Relaxed);
+            let mut prefix = Vec::with_capacity(16);
+            encode_read_response_prefix(&mut prefix, n as u32);
+            buf[HEADER_LEN..headroom].copy_from_slice(&prefix);
+            *out = buf;
         }
-    };
-    if (data.is_empty() && req.length > 0) || (data.len() as u32) < req.minimum_count {
-        return Err(NtStatus::END_OF_FILE);
     }
-    // The current position follows the last read (smbtorture smb2.read.position).
-    open.position.store(
-        req.offset + data.len() as u64,
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    out.reserve(16 + data.len());
-    encode_read_response_prefix(out, data.len() as u32);
-    out.extend_from_slice(&data);
     Ok(Reply::Done(NtStatus::SUCCESS))
 }

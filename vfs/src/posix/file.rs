@@ -105,27 +105,30 @@ impl Handle {
         Ok(())
     }
 
-    fn read_at(&self, offset: u64, len: usize) -> VfsResult<Vec<u8>> {
+    fn read_at(&self, offset: u64, len: usize, headroom: usize) -> VfsResult<Vec<u8>> {
         if self.is_dir {
             return Err(VfsError::IsADirectory);
         }
         if offset > i64::MAX as u64 {
-            return Ok(Vec::new());
+            return Ok(vec![0u8; headroom]);
         }
         // Never allocate more than the file holds past `offset`, whatever `len` asks.
         let size = self.file.metadata().map_err(map_io)?.len();
         let len = len.min(usize::try_from(size.saturating_sub(offset)).unwrap_or(usize::MAX));
-        let mut buf = vec![0u8; len];
+        let mut buf = vec![0u8; headroom + len];
         let mut got = 0;
         while got < len {
-            match self.file.read_at(&mut buf[got..], offset + got as u64) {
+            match self
+                .file
+                .read_at(&mut buf[headroom + got..], offset + got as u64)
+            {
                 Ok(0) => break,
                 Ok(n) => got += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(map_io(e)),
             }
         }
-        buf.truncate(got);
+        buf.truncate(headroom + got);
         Ok(buf)
     }
 
@@ -300,7 +303,16 @@ impl VfsFile for PosixFile {
     }
 
     async fn read_at(&self, offset: u64, len: usize) -> VfsResult<Vec<u8>> {
-        self.run(move |h| h.read_at(offset, len)).await
+        self.run(move |h| h.read_at(offset, len, 0)).await
+    }
+
+    async fn read_at_with_headroom(
+        &self,
+        offset: u64,
+        len: usize,
+        headroom: usize,
+    ) -> VfsResult<Vec<u8>> {
+        self.run(move |h| h.read_at(offset, len, headroom)).await
     }
 
     async fn write_at(&self, offset: u64, data: Vec<u8>) -> VfsResult<usize> {
