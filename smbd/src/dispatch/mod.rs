@@ -215,10 +215,10 @@ fn assemble(conn: &Connection, built: Vec<Built>, encrypted: Option<u64>) -> Vec
             .next()
             .map(|b| (b.msg, b.sign_with))
             .unwrap_or_default();
-        if encrypted.is_none() {
-            if let Some(sec) = &b.1 {
-                sign(conn, sec, &mut b.0);
-            }
+        if encrypted.is_none()
+            && let Some(sec) = &b.1
+        {
+            sign(conn, sec, &mut b.0);
         }
         b.0
     } else {
