@@ -13,6 +13,9 @@ use crate::state::ServerContext;
 
 /// Largest frame accepted: 16 MiB of payload plus headers.
 const MAX_FRAME: usize = 16 * 1024 * 1024 + 64 * 1024;
+/// Bytes the writer gathers small replies into; large frames bypass it. Kept small: it is
+/// memory every idle connection holds.
+const WRITE_BUFFER: usize = 16 * 1024;
 /// Requests of one connection being processed at once.
 const IN_FLIGHT: usize = 128;
 
@@ -35,7 +38,7 @@ pub(super) async fn run(
     let (dead_tx, mut dead_rx) = mpsc::channel::<&'static str>(1);
 
     let writer = tokio::spawn(async move {
-        let mut w = BufWriter::with_capacity(256 * 1024, wr);
+        let mut w = BufWriter::with_capacity(WRITE_BUFFER, wr);
         while let Some(frame) = rx.recv().await {
             let len = (frame.len() as u32).to_be_bytes();
             if w.write_all(&len).await.is_err() || w.write_all(&frame).await.is_err() {
