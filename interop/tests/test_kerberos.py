@@ -275,10 +275,12 @@ def status_sessions(server: KrbServer) -> list:
     return sessions
 
 
-def open_session_status(server: KrbServer, realm, ccache: Path, user: str, conf: Path) -> dict:
+def open_session_status(server: KrbServer, realm, ccache: Path, user: str, conf: Path, *,
+                        host: str = HOST, protection: Optional[str] = None) -> dict:
     """Keeps an smbclient Kerberos session open (commands on stdin) until `status` lists it as a
     Kerberos session of `user`; returns that session's JSON object."""
-    proc = krb_smbclient(server, realm, ccache, None, user=user, conf=conf, stdin=subprocess.PIPE)
+    proc = krb_smbclient(server, realm, ccache, None, user=user, conf=conf, stdin=subprocess.PIPE,
+                         host=host, protection=protection)
     try:
         proc.stdin.write("ls\n")
         proc.stdin.flush()
@@ -611,6 +613,24 @@ def test_mapped_principal_identity(live, kdc, ccache, client_conf):
     assert s["user_sid"] == ALICE_SID, s
     assert set(s["groups"]) == set(ALICE_GROUPS) | WELL_KNOWN, s
     assert len(s["groups"]) == len(set(s["groups"])), f"duplicate groups: {s}"
+
+
+@pytest.mark.parametrize("host,cipher", [
+    (f"fs-aes128.{realm_mod.DOMAIN}", "AES-256-GCM"),
+    (f"fs-aes256.{realm_mod.DOMAIN}", "AES-128-CCM"),
+    (f"fs-sha384.{realm_mod.DOMAIN}", "AES-256-CCM"),
+])
+def test_channel_cipher_independent_of_ticket_etype(live, kdc, ccache, tmp_path, client_conf, host, cipher):
+    """The SMB cipher is negotiated on its own, whatever the ticket's etype: an AES-256-GCM
+    channel over an aes128 ticket, AES-128-CCM over aes256, AES-256-CCM over aes256-sha384."""
+    conf = tmp_path / "smb.conf"
+    conf.write_text(client_conf.read_text() + f"    client smb3 encryption algorithms = {cipher}\n")
+    kdc.service_ticket(ccache, host)
+    s = open_session_status(live, kdc, ccache, "alice", conf, host=host, protection="encrypt")
+    assert s["cipher"] == cipher, s
+    # smbclient encrypts every request of the session itself (--client-protection=encrypt).
+    out = assert_ok(krb_smbclient(live, kdc, ccache, "ls", host=host, protection="encrypt", conf=conf))
+    assert "blocks of size" in out, out
 
 
 def test_unmapped_principal_refused(live, kdc, tmp_path, client_conf):
