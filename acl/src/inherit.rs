@@ -168,9 +168,16 @@ impl Ctx<'_> {
         let creator_control = creator.map_or(0, |c| c.control);
         let auto = parent.control & w.auto_inherited != 0 || creator_control & w.auto_req != 0;
         let auto_bit = if auto { w.auto_inherited } else { 0 };
-        let inherited = (w.get)(parent)
+        let mut inherited = (w.get)(parent)
             .map(|acl| self.inherited_from_parent(acl))
             .unwrap_or_default();
+        if !auto {
+            // Without auto-inheritance the copies are not marked INHERITED, as Windows does
+            // (smbtorture smb2.acls.INHERITANCE).
+            for ace in &mut inherited {
+                ace.flags &= !flags::INHERITED;
+            }
+        }
         let creator_acl = creator.and_then(|c| (w.get)(c));
         let creator_present = creator_control & w.present != 0 || creator_acl.is_some();
         let creator_defaulted = creator_control & w.defaulted != 0;
