@@ -4,6 +4,8 @@
 //!
 //! Every check happens here, before a handler runs; handlers see typed requests.
 
+#[cfg(test)]
+mod async_tests;
 mod close;
 mod create;
 mod create_access;

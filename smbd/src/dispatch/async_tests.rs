@@ -1,0 +1,117 @@
+//! A request that runs longer than the interim threshold gets STATUS_PENDING first, then its
+//! final response with the same async id (MS-SMB2 3.3.4.2).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use crate::conn::Connection;
+use crate::fuzzing::seeds;
+use crate::proto::header::{Header, flags};
+use crate::state::{DiskShare, EncryptMode, ServerContext, Settings};
+
+/// A MemFs whose opens take 700 ms.
+struct SlowFs(vfs::mem::MemFs);
+
+#[async_trait]
+impl vfs::Vfs for SlowFs {
+    async fn open(&self, path: &str, opts: &vfs::OpenOptions) -> vfs::VfsResult<vfs::Opened> {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        self.0.open(path, opts).await
+    }
+    async fn stat(&self, path: &str) -> vfs::VfsResult<vfs::FileStat> {
+        self.0.stat(path).await
+    }
+    async fn rename(&self, from: &str, to: &str, replace: bool) -> vfs::VfsResult<()> {
+        self.0.rename(from, to, replace).await
+    }
+    async fn remove(&self, path: &str) -> vfs::VfsResult<()> {
+        self.0.remove(path).await
+    }
+    async fn fs_info(&self) -> vfs::VfsResult<vfs::FsInfo> {
+        self.0.fs_info().await
+    }
+}
+
+fn server() -> Arc<ServerContext> {
+    let settings = Settings {
+        server_name: "T".into(),
+        guid: [1; 16],
+        signing_required: false,
+        encrypt: EncryptMode::Off,
+        ciphers: vec![crate::crypto::Cipher::Aes128Gcm],
+        signing_algorithms: vec![crate::crypto::SigningAlgorithm::AesCmac],
+        max_read: 65536,
+        max_write: 65536,
+        max_transact: 65536,
+        max_credits: 64,
+        admin_groups: Vec::new(),
+    };
+    let share = DiskShare {
+        name: "share".into(),
+        comment: String::new(),
+        vfs: Arc::new(SlowFs(vfs::mem::MemFs::new())),
+        read_only: false,
+        encrypt: EncryptMode::Off,
+        sddl: Some("O:BAG:BAD:(A;;FA;;;WD)".into()),
+        root_sddl: Some("O:BAG:BAD:(A;OICI;FA;;;WD)".into()),
+    };
+    let auth = acceptor::SpnegoProvider::new(Arc::new(acceptor::AcceptorConfig {
+        server_name: "T".into(),
+        domain_name: "T".into(),
+        dns_name: "t".into(),
+        machine_sid: acl::Sid::new(5, &[21, 1, 2, 3]),
+        accounts: Vec::new(),
+        allow_ntlmv1: false,
+        allow_anonymous: true,
+        keytab: None,
+        allow_rc4: false,
+        clock_skew: acceptor::DEFAULT_CLOCK_SKEW,
+        principal_map: Vec::new(),
+    }));
+    Arc::new(ServerContext::new(
+        settings,
+        vec![share],
+        Arc::new(auth),
+        &crate::crypto::NULL_PROVIDER,
+        String::new(),
+    ))
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_create_gets_an_interim_response() {
+    let (tx, mut rx) = mpsc::channel(16);
+    let conn = Arc::new(Connection::new(server(), "test".into(), tx));
+    let sid = 1;
+    for frame in [
+        seeds::negotiate(),
+        seeds::session_setup(1, 0, &seeds::NTLM_NEGOTIATE),
+        seeds::session_setup(2, sid, &seeds::ntlm_anonymous()),
+        seeds::tree_connect(3, sid, "share"),
+    ] {
+        super::handle_frame(&conn, frame)
+            .await
+            .expect("setup frame");
+        let reply = rx.recv().await.expect("reply");
+        let status = Header::decode(&reply).expect("header").status;
+        assert!(
+            status == 0 || status == 0xC000_0016,
+            "setup status {status:#x}"
+        );
+    }
+    let mut create = seeds::create(4, sid, "slow.txt");
+    // A plain (not related) request on tree 1.
+    let f = u32::from_le_bytes(create[16..20].try_into().unwrap()) & !flags::RELATED_OPERATIONS;
+    create[16..20].copy_from_slice(&f.to_le_bytes());
+    create[36..40].copy_from_slice(&1u32.to_le_bytes());
+    super::handle_frame(&conn, create).await.expect("create");
+    let interim = Header::decode(&rx.recv().await.expect("interim")).expect("header");
+    let last = Header::decode(&rx.recv().await.expect("final")).expect("header");
+    assert_eq!(interim.status, 0x0000_0103, "STATUS_PENDING first");
+    assert!(interim.is_async() && interim.credits > 0);
+    assert_eq!(last.status, 0, "then success");
+    assert!(last.is_async());
+    assert_eq!(last.async_id, interim.async_id);
+    assert_eq!(last.message_id, 4);
+}
