@@ -128,16 +128,6 @@ impl FileEntry {
         self.state.lock().unwrap().delete_pending = on;
     }
 
-    /// Whether other opens than `uid` exist.
-    pub fn has_other_holders(&self, uid: u64) -> bool {
-        self.state
-            .lock()
-            .unwrap()
-            .holders
-            .iter()
-            .any(|h| h.uid != uid)
-    }
-
     /// Takes a lock; refuses if it overlaps an exclusive lock of anyone, or if exclusive and it
     /// overlaps any lock.
     pub fn lock(&self, l: ByteLock) -> Result<(), FileConflict> {

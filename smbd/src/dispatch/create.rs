@@ -160,23 +160,25 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         },
         _ => fs.open(&vpath, &opts).await,
     };
+    // Every failure from here on gives the share-mode claim back.
+    let give_up = |status: NtStatus| {
+        entry.remove_holder(uid);
+        server.files.release(tree.share.index, &vpath, &entry);
+        Err(status)
+    };
     let opened = match opened {
         Ok(o) => o,
-        Err(e) => {
-            entry.remove_holder(uid);
-            server.files.release(tree.share.index, &vpath, &entry);
-            return Err(NtStatus::from(&e));
-        }
+        Err(e) => return give_up(NtStatus::from(&e)),
     };
-    if let (Some(sd), CreateAction::Created) = (&auth.new_sd, opened.action) {
-        security::store(&opened.file, sd).await?;
+    if let (Some(sd), CreateAction::Created) = (&auth.new_sd, opened.action)
+        && let Err(status) = security::store(&opened.file, sd).await
+    {
+        return give_up(status);
     }
     if req.options & options::DELETE_ON_CLOSE != 0
         && opened.stat.attributes & vfs::attr::READONLY != 0
     {
-        entry.remove_holder(uid);
-        server.files.release(tree.share.index, &vpath, &entry);
-        return Err(NtStatus::CANNOT_DELETE);
+        return give_up(NtStatus::CANNOT_DELETE);
     }
     let id = FileId {
         persistent: uid,

@@ -284,15 +284,28 @@ pub(crate) async fn send_async_final(
     hdr.encode(&mut msg);
     msg.extend_from_slice(body);
     let sec = conn.session(hdr.session_id).and_then(|s| s.security());
-    let frame = match (&sec, encrypted) {
-        (Some(_), true) => encrypt_frame(conn, hdr.session_id, &msg).unwrap_or(msg),
-        (Some(sec), false) if !sec.is_null && (sec.signing_required || hdr.is_signed()) => {
+    let frame = protect_out_of_band(conn, &hdr, sec.as_deref(), encrypted, msg);
+    let _ = conn.out.send(frame).await;
+}
+
+/// Protects a response sent outside its request's chain (interim and late async replies):
+/// encrypted when the request was, else signed when the session signs or the request was
+/// signed.
+fn protect_out_of_band(
+    conn: &Connection,
+    hdr: &Header,
+    sec: Option<&SessionSecurity>,
+    encrypted: bool,
+    mut msg: Vec<u8>,
+) -> Vec<u8> {
+    match sec {
+        Some(_) if encrypted => encrypt_frame(conn, hdr.session_id, &msg).unwrap_or(msg),
+        Some(sec) if !sec.is_null && (sec.signing_required || hdr.is_signed()) => {
             sign(conn, sec, &mut msg);
             msg
         }
         _ => msg,
-    };
-    let _ = conn.out.send(frame).await;
+    }
 }
 
 async fn process_message(
@@ -475,14 +488,7 @@ async fn send_interim(
     let mut msg = Vec::with_capacity(HEADER_LEN + 9);
     h.encode(&mut msg);
     encode_error(&mut msg);
-    let frame = match sec {
-        Some(_) if encrypted => encrypt_frame(conn, hdr.session_id, &msg).unwrap_or(msg),
-        Some(sec) if !sec.is_null && (sec.signing_required || hdr.is_signed()) => {
-            sign(conn, sec, &mut msg);
-            msg
-        }
-        _ => msg,
-    };
+    let frame = protect_out_of_band(conn, hdr, sec, encrypted, msg);
     tracing::debug!(peer = %conn.peer, command = ?hdr.command, async_id, "answered STATUS_PENDING");
     let _ = conn.out.send(frame).await;
 }

@@ -77,7 +77,7 @@ pub(crate) async fn smb1(conn: &Arc<Connection>, frame: &[u8]) -> Result<(), Dis
         .unwrap()
         .consume(0, 1)
         .map_err(|_| Disconnect("credits"))?;
-    let mut resp = base_response(conn, dialect);
+    let resp = base_response(conn, dialect);
     let mut n = Negotiated::default();
     if dialect == Dialect::Smb202 {
         n.dialect = Some(Dialect::Smb202);
@@ -86,7 +86,6 @@ pub(crate) async fn smb1(conn: &Arc<Connection>, frame: &[u8]) -> Result<(), Dis
     } else {
         n.wildcard_sent = true;
     }
-    resp.capabilities = 0;
     conn.set_negotiated(n);
     let hdr = Header {
         command: Command::Negotiate,

@@ -42,7 +42,7 @@ pub(crate) async fn query_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult 
             fscc::fs_info_min_size(class).unwrap_or(0)
         }
         info_type::SECURITY => {
-            security_info(ctx, &open, req.additional, &mut buf).await?;
+            security_info(&open, req.additional, &mut buf).await?;
             if buf.len() > req.output_len as usize {
                 // MS-SMB2 3.3.5.20.3: report the size needed.
                 let mut b = Vec::new();
@@ -135,12 +135,7 @@ async fn fs_info(
     encode_fs_info(class, &c, buf).map_err(|e| NtStatus(e.nt_status()))
 }
 
-async fn security_info(
-    ctx: &Ctx<'_>,
-    open: &Open,
-    additional: u32,
-    buf: &mut Vec<u8>,
-) -> Result<(), NtStatus> {
+async fn security_info(open: &Open, additional: u32, buf: &mut Vec<u8>) -> Result<(), NtStatus> {
     if additional & secinfo::SACL != 0 && open.access & ACCESS_SYSTEM_SECURITY == 0 {
         return Err(NtStatus::ACCESS_DENIED);
     }
@@ -150,7 +145,6 @@ async fn security_info(
         return Err(NtStatus::ACCESS_DENIED);
     }
     let f = open.file().ok_or(NtStatus::INVALID_PARAMETER)?;
-    let _ = ctx;
     let sd = super::security::descriptor(&open.share, f, &open.path(), open.is_dir).await;
     let bytes = sd
         .filtered(additional)

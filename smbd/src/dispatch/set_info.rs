@@ -235,9 +235,8 @@ async fn rename(ctx: &Ctx<'_>, open: &Open, replace: bool, target: &str) -> Resu
     let files = &ctx.server().files;
     let share = open.share.index;
     let same_file = crate::conn::files::fold(&to) == crate::conn::files::fold(&from);
-    if !same_file && let Some(target_entry) = files.get(share, &to) {
+    if !same_file && files.get(share, &to).is_some() {
         // The target is open: Windows refuses to replace it.
-        let _ = target_entry;
         return Err(if replace {
             NtStatus::ACCESS_DENIED
         } else {
@@ -254,13 +253,6 @@ async fn rename(ctx: &Ctx<'_>, open: &Open, replace: bool, target: &str) -> Resu
     }
     if open.is_dir && files.has_open_below(share, &from) {
         return Err(NtStatus::ACCESS_DENIED);
-    }
-    if let Some(e) = &open.entry
-        && e.has_other_holders(open.uid)
-        && !same_file
-    {
-        // Other opens without FILE_SHARE_DELETE would have conflicted at their open; the
-        // rename is allowed as Windows allows it with share-delete.
     }
     fs.rename(&from, &to, replace).await.map_err(|e| match e {
         vfs::VfsError::Exists => NtStatus::OBJECT_NAME_COLLISION,
