@@ -371,8 +371,8 @@ pub fn connection_replies(data: &[u8]) -> Vec<Vec<u8>> {
                 tokio::task::yield_now().await;
             }
             while let Ok(reply) = rx.try_recv() {
-                check_reply(&reply);
-                replies.push(reply);
+                check_reply(reply.payload());
+                replies.push(reply.payload().to_vec());
             }
             if result.is_err() {
                 break;
@@ -383,8 +383,8 @@ pub fn connection_replies(data: &[u8]) -> Vec<Vec<u8>> {
             tokio::task::yield_now().await;
         }
         while let Ok(reply) = rx.try_recv() {
-            check_reply(&reply);
-            replies.push(reply);
+            check_reply(reply.payload());
+            replies.push(reply.payload().to_vec());
         }
     });
     replies

@@ -3,7 +3,10 @@
 
 pub mod credits;
 pub mod files;
+pub mod frame;
 pub mod session;
+
+pub use frame::Frame;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -100,12 +103,12 @@ pub struct Connection {
     /// Pending async operations by async id.
     pub pending: Mutex<HashMap<u64, Pending>>,
     /// Frames to send (without the 4-byte transport header).
-    pub out: mpsc::Sender<Vec<u8>>,
+    pub out: mpsc::Sender<Frame>,
 }
 
 impl Connection {
     /// A new connection that sends its frames to `out`.
-    pub fn new(server: Arc<ServerContext>, peer: String, out: mpsc::Sender<Vec<u8>>) -> Self {
+    pub fn new(server: Arc<ServerContext>, peer: String, out: mpsc::Sender<Frame>) -> Self {
         let max = server.settings.max_credits;
         Self {
             server,

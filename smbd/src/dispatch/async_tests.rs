@@ -94,7 +94,7 @@ async fn slow_create_gets_an_interim_response() {
             .await
             .expect("setup frame");
         let reply = rx.recv().await.expect("reply");
-        let status = Header::decode(&reply).expect("header").status;
+        let status = Header::decode(reply.payload()).expect("header").status;
         assert!(
             status == 0 || status == 0xC000_0016,
             "setup status {status:#x}"
@@ -106,8 +106,8 @@ async fn slow_create_gets_an_interim_response() {
     create[16..20].copy_from_slice(&f.to_le_bytes());
     create[36..40].copy_from_slice(&1u32.to_le_bytes());
     super::handle_frame(&conn, create).await.expect("create");
-    let interim = Header::decode(&rx.recv().await.expect("interim")).expect("header");
-    let last = Header::decode(&rx.recv().await.expect("final")).expect("header");
+    let interim = Header::decode(rx.recv().await.expect("interim").payload()).expect("header");
+    let last = Header::decode(rx.recv().await.expect("final").payload()).expect("header");
     assert_eq!(interim.status, 0x0000_0103, "STATUS_PENDING first");
     assert!(interim.is_async() && interim.credits > 0);
     assert_eq!(last.status, 0, "then success");

@@ -201,7 +201,7 @@ async fn process_chain(
     }
     let frame = assemble(conn, built, encrypted);
     conn.out
-        .send(frame)
+        .send(frame.into())
         .await
         .map_err(|_| Disconnect("connection closed"))
 }
@@ -285,7 +285,7 @@ pub(crate) async fn send_async_final(
     msg.extend_from_slice(body);
     let sec = conn.session(hdr.session_id).and_then(|s| s.security());
     let frame = protect_out_of_band(conn, &hdr, sec.as_deref(), encrypted, msg);
-    let _ = conn.out.send(frame).await;
+    let _ = conn.out.send(frame.into()).await;
 }
 
 /// Protects a response sent outside its request's chain (interim and late async replies):
@@ -490,7 +490,7 @@ async fn send_interim(
     encode_error(&mut msg);
     let frame = protect_out_of_band(conn, hdr, sec, encrypted, msg);
     tracing::debug!(peer = %conn.peer, command = ?hdr.command, async_id, "answered STATUS_PENDING");
-    let _ = conn.out.send(frame).await;
+    let _ = conn.out.send(frame.into()).await;
 }
 
 /// The checks of MS-SMB2 3.3.5.2.4 - 3.3.5.2.11 before a handler runs.

@@ -97,7 +97,7 @@ pub(crate) async fn smb1(conn: &Arc<Connection>, frame: &[u8]) -> Result<(), Dis
     hdr.encode(&mut out);
     resp.encode(&mut out);
     conn.out
-        .send(out)
+        .send(out.into())
         .await
         .map_err(|_| Disconnect("connection closed"))
 }

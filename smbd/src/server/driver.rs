@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, broadcast, mpsc};
 
-use crate::conn::Connection;
+use crate::conn::{Connection, Frame};
 use crate::dispatch;
 use crate::state::ServerContext;
 
@@ -28,7 +28,7 @@ pub(super) async fn run(
 ) {
     tracing::debug!(%peer, "connected");
     let (mut rd, wr) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(IN_FLIGHT);
+    let (tx, mut rx) = mpsc::channel::<Frame>(IN_FLIGHT);
     let conn = Arc::new(Connection::new(ctx.clone(), peer.clone(), tx));
     let conn_id = ctx.next_id();
     ctx.connections
@@ -41,7 +41,7 @@ pub(super) async fn run(
         let mut w = BufWriter::with_capacity(WRITE_BUFFER, wr);
         while let Some(frame) = rx.recv().await {
             let len = (frame.len() as u32).to_be_bytes();
-            if w.write_all(&len).await.is_err() || w.write_all(&frame).await.is_err() {
+            if w.write_all(&len).await.is_err() || w.write_all(frame.payload()).await.is_err() {
                 break;
             }
             if rx.is_empty() && w.flush().await.is_err() {
