@@ -62,7 +62,7 @@ def run_smbclient(
     """
     if password is None:
         password = server.accounts[user]
-    args = ["smbclient"]
+    args = [*getattr(server, "exec_prefix", ()), "smbclient"]
     if share:
         args.append(f"//{server.host}/{share}")
     args += ["-p", str(server.port), "-U", f"{user}%{password}"]

@@ -41,6 +41,8 @@ class ServerInfo:
     #: File with the server's output, or None for an external server.
     log: Optional[Path] = None
     process: Optional[subprocess.Popen] = None
+    #: What client commands are prefixed with to reach the server (a network namespace).
+    exec_prefix: Sequence[str] = ()
 
     def share_path(self, share: str) -> Optional[Path]:
         """Local directory behind `share`, when known."""
@@ -168,10 +170,12 @@ def start_server(
     port: Optional[int] = None,
     accounts: Optional[Mapping[str, str]] = None,
     account_lines: Optional[Mapping[str, Sequence[str]]] = None,
+    prefix: Sequence[str] = (),
 ) -> tuple[subprocess.Popen, int]:
     """Starts the binary listening on `host` and waits for `listening on`; on a free port
     (retried when taken meanwhile) unless `port` is given. `top_level`, `tables`, `accounts` and
-    `account_lines` shape the config (see write_config)."""
+    `account_lines` shape the config (see write_config); `prefix` goes before the command line
+    (e.g. `ip netns exec NAME`)."""
     last = ""
     fixed_port = port
     for _attempt in range(3):
@@ -182,7 +186,7 @@ def start_server(
             out.write(f"=== {binary} --config {cfg} (port {port})\n".encode())
             out.flush()
             proc = subprocess.Popen(
-                [str(binary), "--config", str(cfg)],
+                [*prefix, str(binary), "--config", str(cfg)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,

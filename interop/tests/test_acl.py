@@ -8,8 +8,8 @@ Users, as Windows local accounts are) and carol (a custom group S-1-5-21-1111-22
 a fixed server GUID, so that the machine SID and every account's SID are known in advance.
 
 smbcacls has no port option (Samba 4.17 always dials 445, then 139), so the server listens on
-port 445 of a random 127.x.y.z address; without the right to bind port 445 (not root) the
-smbcacls tests are skipped and the rest run on a free port.
+127.0.0.1:445 inside a private network namespace (netns.py), where smbcacls and smbclient run
+too; without root the smbcacls tests are skipped and the rest run on a free port.
 
 Samba 4.17's SDDL codec turns `FA` into 0x1ff (no standard rights), so every mask written here
 is in hex.
@@ -17,8 +17,8 @@ is in hex.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import random
 import re
 import subprocess
 import time
@@ -44,6 +44,7 @@ from smbprotocol.tree import TreeConnect
 
 from accounts import ACCOUNTS
 from helpers import assert_ok, run_smbclient
+from netns import NetNs
 from smbd_server import REPO, SERVER_NAME, ServerInfo, StartError, log_dir, prepare_root, start_server, stop, tail
 
 # ---------------------------------------------------------------------------------------------
@@ -170,6 +171,12 @@ class AclServer:
     info: ServerInfo
     cacls: bool
     client_conf: Path
+    #: The private network namespace the server listens in, if any.
+    netns: Optional[NetNs] = None
+
+    def reach(self):
+        """Context in which in-process clients' sockets reach the server."""
+        return self.netns.entered() if self.netns else contextlib.nullcontext()
 
 
 #: Extra shares: name -> (share-level SDDL, root SDDL); None keeps the default.
@@ -207,7 +214,8 @@ def _config(root: Path) -> tuple[list, list, dict, dict]:
 
 @pytest.fixture(scope="module")
 def acl_server(tmp_path_factory) -> AclServer:
-    """The server started with this module's accounts and shares, on port 445 when allowed."""
+    """The server started with this module's accounts and shares: on 127.0.0.1:445 of a private
+    network namespace when one can be made (root), else on a free loopback port."""
     if os.environ.get("SMBD_TEST_EXTERNAL"):
         pytest.skip("the ACL tests need a server started with their own accounts and shares")
     binary = Path(os.environ.get("SMBD_BIN", REPO / "target" / "release" / "smbd"))
@@ -224,28 +232,25 @@ def acl_server(tmp_path_factory) -> AclServer:
     top, tables, accounts, lines = _config(root)
     conf = base / "client.conf"
     conf.write_text("[global]\n    client min protocol = SMB2_02\n")
-    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    # Port 445 on a random loopback address (smbcacls cannot dial another port); then a free port.
-    attempts = [(f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}", 445)
-                for _ in range(3)] + [("127.0.0.1", None)]
-    errors = []
-    for i, (host, port) in enumerate(attempts):
-        log = log_dir() / f"smbd-acl-{stamp}-{i}.log"
+    log = log_dir() / f"smbd-acl-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    ns = NetNs.create()
+    try:
+        # smbcacls cannot dial another port than 445: inside the namespace, that port is ours.
+        port, prefix = (445, ns.prefix()) if ns else (None, [])
         try:
-            proc, port = start_server(binary, root, state, log, top_level=top, tables=tables, host=host,
-                                      port=port, accounts=accounts, account_lines=lines)
+            proc, port = start_server(binary, root, state, log, top_level=top, tables=tables,
+                                      port=port, accounts=accounts, account_lines=lines, prefix=prefix)
         except StartError as e:
-            errors.append(str(e))
-            if "permission denied" in str(e).lower() and port == 445:
-                attempts[i + 1 : -1] = []  # no right to bind port 445: straight to the free port
-            continue
-        info = ServerInfo(host, port, SERVER_NAME, dict(accounts), root=root, log=log, process=proc)
+            pytest.fail(f"the server does not start with the ACL config:\n{e}")
+        info = ServerInfo("127.0.0.1", port, SERVER_NAME, dict(accounts), root=root, log=log, process=proc,
+                          exec_prefix=prefix)
         try:
-            yield AclServer(info, port == 445, conf)
+            yield AclServer(info, ns is not None, conf, ns)
         finally:
             stop(proc)
-        return
-    pytest.fail("the server does not start with the ACL config:\n" + "\n".join(errors))
+    finally:
+        if ns:
+            ns.delete()
 
 
 @pytest.fixture
@@ -260,7 +265,7 @@ def live(acl_server) -> AclServer:
 def cacls(live) -> AclServer:
     """The ACL server when smbcacls can reach it (port 445)."""
     if not live.cacls:
-        pytest.skip("smbcacls only dials port 445, which this user may not bind")
+        pytest.skip("smbcacls only dials port 445: needs a private network namespace (root and iproute2)")
     return live
 
 
@@ -278,7 +283,7 @@ def smbcacls(server: AclServer, share: str, path: str, user: str, *args: str) ->
     harmless LSA lookup warning (the server has no lsarpc)."""
     pw = server.info.accounts[user]
     out = subprocess.run(
-        ["smbcacls", f"//{server.info.host}/{share}", path, "-U", f"{user}%{pw}", "-s",
+        [*server.info.exec_prefix, "smbcacls", f"//{server.info.host}/{share}", path, "-U", f"{user}%{pw}", "-s",
          str(server.client_conf), *args],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         errors="replace", timeout=30,
@@ -326,7 +331,8 @@ class Raw:
     def __init__(self, server: AclServer, user: str, share: str):
         info = server.info
         self.conn = Connection(uuid.uuid4(), info.host, info.port, require_signing=True)
-        self.conn.connect(timeout=30)
+        with server.reach():
+            self.conn.connect(timeout=30)
         try:
             self.session = Session(self.conn, user, info.accounts[user])
             self.session.connect()
