@@ -2,6 +2,7 @@
 //! 2.4.10, 2.4.14, 2.4.38 and siblings).
 
 use super::file_info::{file_id_128, wire_attributes};
+use super::short_name::{SHORT_NAME_MAX, short_name_into};
 use super::utf16::{utf16le_encode, utf16le_len};
 use super::wire::{align8, patch_u32, put_u8, put_u16, put_u32, put_u64, put_zeros};
 use super::{FileInfoClass, FsccError};
@@ -218,21 +219,19 @@ impl DirListWriter {
 /// already fit 8.3 (and "." and "..") carry none, as on NTFS; others carry the mangled name that
 /// FileAlternateNameInformation reports.
 fn put_short_name(out: &mut Vec<u8>, name: &str) {
-    let short = if name == "." || name == ".." || super::short_name::is_8_3(name) {
+    let mut short = [0u8; SHORT_NAME_MAX];
+    let n = if super::short_name::is_8_3(name) {
         None
     } else {
-        super::short_name::short_name(name)
-    };
-    let mut field = Vec::with_capacity(24);
-    if let Some(s) = short {
-        utf16le_encode(&s, &mut field);
-        field.truncate(24);
+        short_name_into(name, &mut short)
     }
-    put_u8(out, field.len() as u8);
+    .unwrap_or(0);
+    put_u8(out, (n * 2) as u8); // ShortNameLength in bytes (at most 24).
     put_u8(out, 0);
-    let n = field.len();
-    out.extend_from_slice(&field);
-    put_zeros(out, 24 - n);
+    for &b in &short[..n] {
+        put_u16(out, u16::from(b));
+    }
+    put_zeros(out, 24 - n * 2);
 }
 
 #[cfg(test)]

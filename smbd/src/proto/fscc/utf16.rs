@@ -4,6 +4,15 @@ use super::FsccError;
 
 /// Appends `s` as UTF-16LE (no terminator).
 pub fn utf16le_encode(s: &str, out: &mut Vec<u8>) {
+    if s.is_ascii() {
+        // The common case: each byte becomes one code unit, high byte 0.
+        let start = out.len();
+        out.resize(start + s.len() * 2, 0);
+        for (unit, b) in out[start..].chunks_exact_mut(2).zip(s.bytes()) {
+            unit[0] = b;
+        }
+        return;
+    }
     out.reserve(s.len().saturating_mul(2));
     for unit in s.encode_utf16() {
         out.extend_from_slice(&unit.to_le_bytes());
@@ -12,6 +21,9 @@ pub fn utf16le_encode(s: &str, out: &mut Vec<u8>) {
 
 /// The number of bytes `s` takes as UTF-16LE.
 pub(super) fn utf16le_len(s: &str) -> usize {
+    if s.is_ascii() {
+        return s.len().saturating_mul(2);
+    }
     s.encode_utf16().count().saturating_mul(2)
 }
 
@@ -39,6 +51,15 @@ mod tests {
         assert_eq!(out, [0x61, 0x00, 0xE9, 0x00, 0x3D, 0xD8, 0x00, 0xDE]);
         assert_eq!(utf16le_len(s), 8);
         assert_eq!(utf16le_decode(&out).unwrap(), s);
+    }
+
+    #[test]
+    fn ascii_fast_path_appends() {
+        let mut out = vec![0xFF];
+        utf16le_encode("Ab.1", &mut out);
+        assert_eq!(out, [0xFF, b'A', 0, b'b', 0, b'.', 0, b'1', 0]);
+        assert_eq!(utf16le_len("Ab.1"), 8);
+        assert_eq!(utf16le_decode(&out[1..]).unwrap(), "Ab.1");
     }
 
     #[test]
