@@ -25,6 +25,6 @@ pub use fs_info::{
     FS_ATTRIBUTES, FsInfoContext, encode_fs_info, fs_attribute_flags, fs_info_min_size,
 };
 pub use set_info::{BasicInfo, SetFileInfo, decode_set_file_info};
-pub use short_name::{is_8_3, short_name};
+pub use short_name::{SHORT_NAME_MAX, is_8_3, short_name, short_name_into};
 pub use utf16::{utf16le_decode, utf16le_encode};
 pub use wildcard::wildcard_match;
