@@ -15,6 +15,8 @@
 //!   the bits that failed. Privileges ([`Privileges`]) are passed beside the [`Token`].
 //! * [`inherit`]: the descriptor of a new file or directory from its parent's and the
 //!   creator's (MS-DTYP 2.5.3.4), CREATOR OWNER substitution and auto-inheritance included.
+//! * [`SecurityDescriptor::apply_set`]: a SET_INFO of security, with the control bits NTFS
+//!   stores (auto-inherited only with the request bit, protected as given).
 //! * [`SecurityDescriptor::default_for`]: what a file with no stored descriptor is assumed to
 //!   have; [`FSLOGIX_ROOT_SDDL`]: the FSLogix profile share root layout.
 #![forbid(unsafe_code)]
@@ -29,6 +31,7 @@ pub mod fuzzing;
 mod guid;
 mod inherit;
 pub mod sddl;
+mod set;
 mod sid;
 mod token;
 

@@ -38,11 +38,6 @@ pub(crate) async fn set_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     Ok(Reply::Done(NtStatus::SUCCESS))
 }
 
-/// DACL control bits (present, defaulted, auto-inherit-req, auto-inherited, protected).
-const DACL_CONTROL: u16 = 0x0004 | 0x0008 | 0x0100 | 0x0400 | 0x1000;
-/// SACL control bits.
-const SACL_CONTROL: u16 = 0x0010 | 0x0020 | 0x0200 | 0x0800 | 0x2000;
-
 /// SET_INFO of security information: the parts named by `additional` replace the stored ones
 /// (MS-SMB2 3.3.5.21.3, MS-FSA 2.1.5.16).
 async fn set_security(
@@ -70,37 +65,17 @@ async fn set_security(
         acl::SecurityDescriptor::decode(buffer).map_err(|_| security::INVALID_SECURITY_DESCR)?;
     let mut cur = security::descriptor(&open.share, f, &open.path(), open.is_dir).await;
     if additional & secinfo::OWNER != 0 {
-        let owner = new.owner.clone().ok_or(security::INVALID_OWNER)?;
+        let owner = new.owner.as_ref().ok_or(security::INVALID_OWNER)?;
         let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
         let who = security::Subject::of(ctx.server(), &sec);
         let allowed =
-            owner == who.token.user || who.token.contains(&owner) || who.may_set_any_owner();
+            *owner == who.token.user || who.token.contains(owner) || who.may_set_any_owner();
         if !allowed {
             return Err(security::INVALID_OWNER);
         }
-        cur.owner = Some(owner);
     }
-    if additional & secinfo::GROUP != 0 {
-        cur.group = new.group.clone();
-    }
-    if additional & secinfo::DACL != 0 {
-        cur.dacl = new.dacl.clone();
-        // Generic rights in effective ACEs are stored mapped to file rights, as NTFS does;
-        // inherit-only ACEs keep them for their children.
-        if let Some(dacl) = &mut cur.dacl {
-            for ace in &mut dacl.aces {
-                let effective = ace.flags & acl::ace::flags::INHERIT_ONLY == 0;
-                if effective && (ace.kind.is_allow() || ace.kind.is_deny()) {
-                    ace.mask = acl::GenericMapping::FILE.map(ace.mask);
-                }
-            }
-        }
-        cur.control = (cur.control & !DACL_CONTROL) | (new.control & DACL_CONTROL) | 0x0004;
-    }
-    if additional & secinfo::SACL != 0 {
-        cur.sacl = new.sacl.clone();
-        cur.control = (cur.control & !SACL_CONTROL) | (new.control & SACL_CONTROL);
-    }
+    let parts = additional & (secinfo::OWNER | secinfo::GROUP | secinfo::DACL | secinfo::SACL);
+    cur.apply_set(&new, parts, &acl::GenericMapping::FILE);
     security::store(f, &cur).await
 }
 
