@@ -450,7 +450,9 @@ def test_smbcacls_set_sddl_round_trip(cacls, tmp_path):
     # that the order read back is the order the server stored.
     want = (f"O:{alice}G:{PRIMARY_GROUP}D:PAI(D;;0x00000116;;;{sid_of('bob')})(A;;0x001301bf;;;BU)"
             f"(A;;0x001f01ff;;;{alice})(A;;0x001200a9;;;{CUSTOM_GROUP})")
-    set_sd(cacls, "share", name, want, "alice")
+    # AR (auto-inherit requested) is how a client asks the server to keep AI; Windows stores AI
+    # only with it and never stores AR itself.
+    set_sd(cacls, "share", name, want.replace("D:PAI", "D:PARAI"), "alice")
     got = get_sd(cacls, "share", name, "alice")
     assert got == parse_sddl(want), f"set {want}\nread {got}"
 
@@ -514,7 +516,7 @@ FSLOGIX_ROOT = "O:BAG:SYD:PAI(A;;0x001301bf;;;BU)(A;OICIIO;0x001301bf;;;CO)(A;OI
 
 def test_fslogix_profile_layout(cacls, tmp_path):
     """The FSLogix root: users may create their own folder, only its creator (and admins) get in."""
-    set_sd(cacls, "profiles", "", FSLOGIX_ROOT, "admin")
+    set_sd(cacls, "profiles", "", FSLOGIX_ROOT.replace("D:PAI", "D:PARAI"), "admin")
     root, want = get_sd(cacls, "profiles", "", "admin"), parse_sddl(FSLOGIX_ROOT)
     # smbcacls sorts the ACEs before it sends them, so compare them as a set.
     assert (root.owner, root.group, root.dacl_flags) == (want.owner, want.group, want.dacl_flags), root
@@ -553,7 +555,7 @@ def test_group_sid_from_token(cacls, tmp_path):
     """An ACE for carol's configured group grants her exactly read; alice is not in the group."""
     d = unique("grp")
     assert_ok(smb(cacls, "share", f"mkdir {d}", "admin"))
-    set_sd(cacls, "share", d, f"O:BAG:BAD:PAI(A;OICI;0x001f01ff;;;BA)(A;OICI;0x001200a9;;;{CUSTOM_GROUP})")
+    set_sd(cacls, "share", d, f"O:BAG:BAD:PARAI(A;OICI;0x001f01ff;;;BA)(A;OICI;0x001200a9;;;{CUSTOM_GROUP})")
     src = local_file(tmp_path, b"group data\n")
     assert_ok(smb(cacls, "share", f"put {src} {d}\\data.txt", "admin"))
 
