@@ -372,7 +372,12 @@ fn print_ceilings(c: &report::Ceilings) {
 }
 
 /// Starts one peer; `Err` carries why it could not (the compare goes on without it).
-fn start_peer(name: &str, opts: &Options, share: &Path, work: &Path) -> Result<servers::Server, String> {
+fn start_peer(
+    name: &str,
+    opts: &Options,
+    share: &Path,
+    work: &Path,
+) -> Result<servers::Server, String> {
     match name {
         "samba" => servers::start_samba(share, work).map_err(|e| e.to_string()),
         _ => {
@@ -542,7 +547,10 @@ fn write_outputs(
     }
     std::fs::write(
         dir.join("results.svg"),
-        report::svg(outcomes, &format!("ours vs {}: {machine}", peers.join(", "))),
+        report::svg(
+            outcomes,
+            &format!("ours vs {}: {machine}", peers.join(", ")),
+        ),
     )?;
     let mut text = report::table(outcomes);
     text.push_str(&report::summary(outcomes));

@@ -114,11 +114,9 @@ pub fn summary(outcomes: &[Outcome]) -> String {
         }
         let ahead = ratios.iter().filter(|(r, _)| *r > 1.0).count();
         let geo = (ratios.iter().map(|(r, _)| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
-        let (low, worst) = ratios
-            .iter()
-            .fold((f64::INFINITY, None), |(m, w), (r, o)| {
-                if *r < m { (*r, Some(*o)) } else { (m, w) }
-            });
+        let (low, worst) = ratios.iter().fold((f64::INFINITY, None), |(m, w), (r, o)| {
+            if *r < m { (*r, Some(*o)) } else { (m, w) }
+        });
         let worst = worst
             .map(|o| format!(" ({} {})", o.workload, o.security))
             .unwrap_or_default();
@@ -340,7 +338,12 @@ mod tests {
 
     #[test]
     fn json_and_svg_are_escaped() {
-        let j = json(&sample(), &vec![("tcp \"x\"".into(), 1.0, "MiB/s")], "m", &[]);
+        let j = json(
+            &sample(),
+            &vec![("tcp \"x\"".into(), 1.0, "MiB/s")],
+            "m",
+            &[],
+        );
         assert!(j.contains("tcp \\\"x\\\""));
         assert!(j.contains("\"mib_s\": 200.000"));
         let s = svg(&sample(), "t");
@@ -393,8 +396,14 @@ mod tests {
         let s = svg(&v, "t");
         assert!(s.contains(">n/a</text>"), "{s}");
         let sum = summary(&v);
-        assert!(sum.contains("ours/samba: ahead on 1 of 1 runs, geometric mean 2.00x"), "{sum}");
-        assert!(sum.contains("ours/smb-server: ahead on 1 of 1 runs"), "{sum}");
+        assert!(
+            sum.contains("ours/samba: ahead on 1 of 1 runs, geometric mean 2.00x"),
+            "{sum}"
+        );
+        assert!(
+            sum.contains("ours/smb-server: ahead on 1 of 1 runs"),
+            "{sum}"
+        );
         assert!(sum.contains("1 n/a"), "{sum}");
     }
 }

@@ -100,8 +100,7 @@ async fn main() {
             std::process::exit(1);
         }
     }
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("SIGTERM handler: {e}");
@@ -139,7 +138,10 @@ mod tests {
             "--listen 127.0.0.1:1 --path p --share s --user u --password w --max-connections 7",
         ))
         .unwrap();
-        assert_eq!((o.share, o.user, o.password), ("s".into(), "u".into(), "w".into()));
+        assert_eq!(
+            (o.share, o.user, o.password),
+            ("s".into(), "u".into(), "w".into())
+        );
         assert_eq!(o.max_connections, 7);
     }
 

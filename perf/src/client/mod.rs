@@ -630,16 +630,27 @@ mod tests {
         );
         // No SIGNING_CAPABILITIES back means AES-CMAC on 3.1.1.
         let want_cmac = Security::Signed(SigningAlgorithm::AesCmac);
-        assert_eq!(check_offer(want_cmac, 0x0311, &reply(0x0311, 0, None)), Ok(()));
+        assert_eq!(
+            check_offer(want_cmac, 0x0311, &reply(0x0311, 0, None)),
+            Ok(())
+        );
         let gcm = Security::Encrypted(Cipher::Aes256Gcm);
-        let err = check_offer(gcm, 0x0311, &reply(0x0311, Cipher::Aes128Ccm.to_wire(), None));
+        let err = check_offer(
+            gcm,
+            0x0311,
+            &reply(0x0311, Cipher::Aes128Ccm.to_wire(), None),
+        );
         assert!(matches!(err, Err(ClientError::Unsupported(_))), "{err:?}");
         assert!(matches!(
             check_offer(gcm, 0x0311, &reply(0x0311, 0, None)),
             Err(ClientError::Unsupported(_))
         ));
         assert_eq!(
-            check_offer(gcm, 0x0311, &reply(0x0311, Cipher::Aes256Gcm.to_wire(), None)),
+            check_offer(
+                gcm,
+                0x0311,
+                &reply(0x0311, Cipher::Aes256Gcm.to_wire(), None)
+            ),
             Ok(())
         );
         assert!(matches!(
