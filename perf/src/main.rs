@@ -4,8 +4,9 @@
 //! - `perf smoke --server-bin target/release/smbd`: every workload briefly against our server,
 //!   data checked; exits non-zero on any error.
 //! - `perf compare --server-bin target/release/smbd [--secs S] [--file-mib N] [--many N]
-//!   [--samba-many N] [--out DIR] [--only TEXT]`: every workload against our server and a
-//!   private Samba, alternating, with ratios and ceilings.
+//!   [--samba-many N] [--smb-server-many N] [--peers samba,smb-server] [--smb-server-bin PATH]
+//!   [--out DIR] [--only TEXT]`: every workload against our server and the peers (a private
+//!   Samba and the `smb-server` crate), alternating, with ratios ours/peer and ceilings.
 //! - `perf ceilings`: loopback TCP, AES-GCM and the generator's own ceiling.
 //!
 //! See perf/README.md.
@@ -20,8 +21,12 @@ use perf::{ceilings, report, servers, workloads};
 use smbd::crypto::{Cipher, SigningAlgorithm};
 
 const USAGE: &str = "usage:\n  perf smoke --server-bin PATH\n  perf compare --server-bin PATH \
-                     [--secs S] [--file-mib N] [--many N] [--samba-many N] [--out DIR] [--only TEXT]\n  \
-                     perf ceilings";
+                     [--secs S] [--file-mib N] [--many N] [--samba-many N] [--smb-server-many N] \
+                     [--peers samba,smb-server|none] [--smb-server-bin PATH] [--out DIR] \
+                     [--only TEXT]\n  perf ceilings";
+
+/// The peers `compare` knows, in the order they run.
+const PEERS: [&str; 2] = ["samba", servers::SMB_SERVER];
 
 /// Parsed command-line options.
 #[derive(Debug, Clone)]
@@ -32,8 +37,28 @@ struct Options {
     file_mib: u64,
     many: usize,
     samba_many: usize,
+    smb_server_many: Option<usize>,
+    peers: Vec<String>,
+    smb_server_bin: Option<PathBuf>,
     out: PathBuf,
     only: Option<String>,
+}
+
+/// Parses `--peers`: comma-separated names from [`PEERS`], or "none".
+fn parse_peers(v: &str) -> Result<Vec<String>, String> {
+    if v == "none" || v.is_empty() {
+        return Ok(Vec::new());
+    }
+    v.split(',')
+        .map(|p| {
+            let p = p.trim();
+            if PEERS.contains(&p) {
+                Ok(p.to_string())
+            } else {
+                Err(format!("unknown peer {p} (known: {})", PEERS.join(", ")))
+            }
+        })
+        .collect()
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -45,6 +70,9 @@ fn parse_args() -> Result<Options, String> {
         file_mib: 1024,
         many: 10_000,
         samba_many: 1000,
+        smb_server_many: None,
+        peers: PEERS.iter().map(|p| p.to_string()).collect(),
+        smb_server_bin: None,
         out: PathBuf::from("perf-results"),
         only: None,
     };
@@ -61,6 +89,9 @@ fn parse_args() -> Result<Options, String> {
             "--file-mib" => o.file_mib = num(&value)? as u64,
             "--many" => o.many = num(&value)? as usize,
             "--samba-many" => o.samba_many = num(&value)? as usize,
+            "--smb-server-many" => o.smb_server_many = Some(num(&value)? as usize),
+            "--peers" => o.peers = parse_peers(&value)?,
+            "--smb-server-bin" => o.smb_server_bin = Some(PathBuf::from(value)),
             "--out" => o.out = PathBuf::from(value),
             "--only" => o.only = Some(value),
             other => return Err(format!("unknown option {other}\n{USAGE}")),
@@ -340,6 +371,41 @@ fn print_ceilings(c: &report::Ceilings) {
     }
 }
 
+/// Starts one peer; `Err` carries why it could not (the compare goes on without it).
+fn start_peer(
+    name: &str,
+    opts: &Options,
+    share: &Path,
+    work: &Path,
+) -> Result<servers::Server, String> {
+    match name {
+        "samba" => servers::start_samba(share, work).map_err(|e| e.to_string()),
+        _ => {
+            let bin = match &opts.smb_server_bin {
+                Some(b) => b.clone(),
+                None => servers::build_smb_server().map_err(|e| last_lines(&e.to_string(), 6))?,
+            };
+            let conns = opts.smb_server_many.unwrap_or(opts.many);
+            servers::start_smb_server(&bin, share, work, conns + 100).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// The last `n` lines of `text` (a failed build's output is long).
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Connections the many-clients test opens against `label`.
+fn many_for(opts: &Options, label: &str) -> usize {
+    match label {
+        "samba" => opts.samba_many,
+        servers::SMB_SERVER => opts.smb_server_many.unwrap_or(opts.many),
+        _ => opts.many,
+    }
+}
+
 async fn compare(opts: &Options) -> i32 {
     let work = temp_dir("compare");
     let share = work.join("share");
@@ -354,15 +420,20 @@ async fn compare(opts: &Options) -> i32 {
             return 1;
         }
     };
-    let samba = match servers::start_samba(&share, &work) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("starting Samba: {e}");
-            return 1;
+    let mut running = vec![ours];
+    let mut notes = Vec::new();
+    for name in &opts.peers {
+        match start_peer(name, opts, &share, &work) {
+            Ok(s) => running.push(s),
+            Err(e) => {
+                let note = format!("peer {name} not run: {e}");
+                eprintln!("{note}");
+                notes.push(note);
+            }
         }
-    };
+    }
     let base = Env {
-        client: client_config(ours.addr),
+        client: client_config(running[0].addr),
         share_dir: share.clone(),
         subdir: "bench".into(),
         file_size: opts.file_mib << 20,
@@ -391,43 +462,69 @@ async fn compare(opts: &Options) -> i32 {
             if w.kind == Kind::ManyClients && sec != Security::Plain {
                 continue;
             }
-            for server in [&ours, &samba] {
-                let mut env = base.clone();
-                env.client.addr = server.addr;
-                env.server_pid = Some(server.pid());
-                let mut w = w.clone();
-                if w.kind == Kind::ManyClients && server.label == "samba" {
-                    w.conns = opts.samba_many;
-                }
-                let o = run_one(&env, &w, sec, server.label).await;
-                let (v, unit) = o.headline();
-                println!(
-                    "  {:<24} {:<10} {:<6} {:>10.1} {unit}{}",
-                    o.workload,
-                    o.security,
-                    o.server,
-                    v,
-                    o.error
-                        .as_ref()
-                        .map(|e| format!("  ({e})"))
-                        .unwrap_or_default()
-                );
+            for server in running.iter_mut() {
+                let o = match server.exited() {
+                    Some(status) => Outcome {
+                        server: server.label.into(),
+                        workload: w.name.clone(),
+                        security: sec.label().into(),
+                        na: Some(format!("server exited earlier ({status})")),
+                        ..Default::default()
+                    },
+                    None => {
+                        let mut env = base.clone();
+                        env.client.addr = server.addr;
+                        env.server_pid = Some(server.pid());
+                        let mut w = w.clone();
+                        if w.kind == Kind::ManyClients {
+                            w.conns = many_for(opts, server.label);
+                        }
+                        run_one(&env, &w, sec, server.label).await
+                    }
+                };
+                print_progress(&o);
                 outcomes.push(o);
             }
         }
     }
-    drop(ours);
-    drop(samba);
+    drop(running);
     let ceilings = measure_ceilings(Duration::from_secs(1)).await;
     let m = machine();
     println!("\nmachine: {m}");
     print!("{}", report::table(&outcomes));
+    print!("{}", report::summary(&outcomes));
+    for n in &notes {
+        println!("{n}");
+    }
     print_ceilings(&ceilings);
-    if let Err(e) = write_outputs(&opts.out, &outcomes, &ceilings, &m) {
+    if let Err(e) = write_outputs(&opts.out, &outcomes, &ceilings, &m, &notes) {
         eprintln!("writing {}: {e}", opts.out.display());
     }
     let _ = std::fs::remove_dir_all(&work);
     0
+}
+
+/// One line per finished run, as the compare goes.
+fn print_progress(o: &Outcome) {
+    if let Some(why) = &o.na {
+        println!(
+            "  {:<24} {:<10} {:<10} {:>10}  ({why})",
+            o.workload, o.security, o.server, "n/a"
+        );
+        return;
+    }
+    let (v, unit) = o.headline();
+    println!(
+        "  {:<24} {:<10} {:<10} {:>10.1} {unit}{}",
+        o.workload,
+        o.security,
+        o.server,
+        v,
+        o.error
+            .as_ref()
+            .map(|e| format!("  ({e})"))
+            .unwrap_or_default()
+    );
 }
 
 fn write_outputs(
@@ -435,17 +532,31 @@ fn write_outputs(
     outcomes: &[Outcome],
     ceilings: &report::Ceilings,
     machine: &str,
+    notes: &[String],
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(
         dir.join("results.json"),
-        report::json(outcomes, ceilings, machine),
+        report::json(outcomes, ceilings, machine, notes),
     )?;
+    let mut peers: Vec<&str> = Vec::new();
+    for o in outcomes {
+        if o.server != report::OURS && !peers.contains(&o.server.as_str()) {
+            peers.push(&o.server);
+        }
+    }
     std::fs::write(
         dir.join("results.svg"),
-        report::svg(outcomes, &format!("ours vs Samba: {machine}")),
+        report::svg(
+            outcomes,
+            &format!("ours vs {}: {machine}", peers.join(", ")),
+        ),
     )?;
     let mut text = report::table(outcomes);
+    text.push_str(&report::summary(outcomes));
+    for n in notes {
+        text.push_str(&format!("{n}\n"));
+    }
     for (name, v, unit) in ceilings {
         text.push_str(&format!("ceiling: {name}: {v:.0} {unit}\n"));
     }

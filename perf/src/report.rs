@@ -15,12 +15,29 @@ fn fmt_fig(v: f64) -> String {
     }
 }
 
-/// A table of outcomes; when a Samba outcome matches an "ours" one, a ratio column.
+/// Label of our server in outcomes; every other label is a peer compared with it.
+pub const OURS: &str = "ours";
+
+/// For a peer's outcome, ours/peer of the headline figures of the matching "ours" run (same
+/// workload and security); `None` for our own rows, a missing or failed match, or "n/a".
+pub fn ratio(outcomes: &[Outcome], o: &Outcome) -> Option<f64> {
+    if o.server == OURS || o.na.is_some() {
+        return None;
+    }
+    let ours = outcomes.iter().find(|x| {
+        x.server == OURS && x.workload == o.workload && x.security == o.security && x.na.is_none()
+    })?;
+    let (b, _) = ours.headline();
+    let (v, _) = o.headline();
+    (v > 0.0 && b > 0.0).then(|| b / v)
+}
+
+/// A table of outcomes; each peer's row carries the ratio ours/peer, "n/a" rows their reason.
 pub fn table(outcomes: &[Outcome]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<24} {:<10} {:<6} {:>10} {:>6} {:>10} {:>9} {:>9} {:>8} {:>7}",
+        "{:<24} {:<10} {:<10} {:>10} {:>6} {:>10} {:>9} {:>9} {:>8} {:>7}",
         "workload",
         "security",
         "server",
@@ -29,28 +46,23 @@ pub fn table(outcomes: &[Outcome]) -> String {
         "ops/s",
         "p50 us",
         "p99 us",
-        "ratio",
+        "ours/x",
         "errors"
     );
     for o in outcomes {
+        if let Some(why) = &o.na {
+            let _ = writeln!(
+                s,
+                "{:<24} {:<10} {:<10} {:>10} {:>6} {:>10} {:>9} {:>9} {:>8} {:>7}  (n/a: {why})",
+                o.workload, o.security, o.server, "n/a", "", "-", "-", "-", "-", "-",
+            );
+            continue;
+        }
         let (v, unit) = o.headline();
-        let ratio = if o.server == "samba" {
-            outcomes
-                .iter()
-                .find(|x| {
-                    x.server == "ours" && x.workload == o.workload && x.security == o.security
-                })
-                .map(|ours| {
-                    let (b, _) = ours.headline();
-                    if v > 0.0 {
-                        format!("{:.2}x", b / v)
-                    } else {
-                        "-".into()
-                    }
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
+        let ratio = match ratio(outcomes, o) {
+            Some(r) => format!("{r:.2}x"),
+            None if o.server == OURS => String::new(),
+            None => "-".into(),
         };
         let extra = o
             .extra
@@ -58,7 +70,7 @@ pub fn table(outcomes: &[Outcome]) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "{:<24} {:<10} {:<6} {:>10} {:>6} {:>10.0} {:>9} {:>9} {:>8} {:>7}{}{}",
+            "{:<24} {:<10} {:<10} {:>10} {:>6} {:>10.0} {:>9} {:>9} {:>8} {:>7}{}{}",
             o.workload,
             o.security,
             o.server,
@@ -74,6 +86,45 @@ pub fn table(outcomes: &[Outcome]) -> String {
                 .as_ref()
                 .map(|e| format!("  ({e})"))
                 .unwrap_or_default(),
+        );
+    }
+    s
+}
+
+/// One line per peer: how many comparable runs, on how many ours is ahead, the geometric
+/// mean and the lowest ratio ours/peer, and how many runs were "n/a".
+pub fn summary(outcomes: &[Outcome]) -> String {
+    let mut peers: Vec<&str> = Vec::new();
+    for o in outcomes {
+        if o.server != OURS && !peers.contains(&o.server.as_str()) {
+            peers.push(&o.server);
+        }
+    }
+    let mut s = String::new();
+    for peer in peers {
+        let rows: Vec<&Outcome> = outcomes.iter().filter(|o| o.server == peer).collect();
+        let ratios: Vec<(f64, &Outcome)> = rows
+            .iter()
+            .filter_map(|o| ratio(outcomes, o).map(|r| (r, *o)))
+            .collect();
+        let na = rows.iter().filter(|o| o.na.is_some()).count();
+        if ratios.is_empty() {
+            let _ = writeln!(s, "ours/{peer}: no comparable runs ({na} n/a)");
+            continue;
+        }
+        let ahead = ratios.iter().filter(|(r, _)| *r > 1.0).count();
+        let geo = (ratios.iter().map(|(r, _)| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+        let (low, worst) = ratios.iter().fold((f64::INFINITY, None), |(m, w), (r, o)| {
+            if *r < m { (*r, Some(*o)) } else { (m, w) }
+        });
+        let worst = worst
+            .map(|o| format!(" ({} {})", o.workload, o.security))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "ours/{peer}: ahead on {ahead} of {} runs, geometric mean {geo:.2}x, lowest \
+             {low:.2}x{worst}, {na} n/a",
+            ratios.len()
         );
     }
     s
@@ -103,10 +154,12 @@ fn json_num(v: f64) -> String {
     }
 }
 
-/// The outcomes and ceilings as a JSON document.
-pub fn json(outcomes: &[Outcome], ceilings: &Ceilings, machine: &str) -> String {
+/// The outcomes, ceilings and notes (e.g. a peer that did not start) as a JSON document.
+pub fn json(outcomes: &[Outcome], ceilings: &Ceilings, machine: &str, notes: &[String]) -> String {
     let mut s = String::from("{\n");
     let _ = writeln!(s, "  \"machine\": {},", json_str(machine));
+    let notes: Vec<String> = notes.iter().map(|n| json_str(n)).collect();
+    let _ = writeln!(s, "  \"notes\": [{}],", notes.join(", "));
     s.push_str("  \"ceilings\": [\n");
     for (i, (name, v, unit)) in ceilings.iter().enumerate() {
         let _ = write!(
@@ -124,7 +177,7 @@ pub fn json(outcomes: &[Outcome], ceilings: &Ceilings, machine: &str) -> String 
             s,
             "    {{\"server\": {}, \"workload\": {}, \"security\": {}, \"ops\": {}, \"bytes\": {}, \
              \"secs\": {}, \"mib_s\": {}, \"ops_s\": {}, \"p50_us\": {}, \"p99_us\": {}, \
-             \"errors\": {}, \"error\": {}, \"extra\": {}}}",
+             \"errors\": {}, \"error\": {}, \"extra\": {}, \"na\": {}, \"ours_ratio\": {}}}",
             json_str(&o.server),
             json_str(&o.workload),
             json_str(&o.security),
@@ -142,6 +195,8 @@ pub fn json(outcomes: &[Outcome], ceilings: &Ceilings, machine: &str) -> String 
                 json_num(v),
                 json_str(u)
             )),
+            o.na.as_deref().map_or("null".into(), json_str),
+            ratio(outcomes, o).map_or("null".into(), json_num),
         );
         s.push_str(if i + 1 < outcomes.len() { ",\n" } else { "\n" });
     }
@@ -225,13 +280,23 @@ pub fn svg(outcomes: &[Outcome], title: &str) -> String {
             let Some(o) = members.iter().find(|o| &o.server == server) else {
                 continue;
             };
+            let y = y0 + i * bar_h;
+            if o.na.is_some() {
+                let _ = writeln!(
+                    s,
+                    "<text x=\"{}\" y=\"{}\" fill=\"{}\">n/a</text>",
+                    left + 4,
+                    y + bar_h - 3,
+                    colors[i % colors.len()],
+                );
+                continue;
+            }
             let (v, unit) = o.headline();
             let w = if max > 0.0 {
                 (v / max * width as f64) as usize
             } else {
                 0
             };
-            let y = y0 + i * bar_h;
             let _ = writeln!(
                 s,
                 "<rect x=\"{left}\" y=\"{y}\" width=\"{w}\" height=\"{}\" fill=\"{}\"/>\
@@ -273,11 +338,72 @@ mod tests {
 
     #[test]
     fn json_and_svg_are_escaped() {
-        let j = json(&sample(), &vec![("tcp \"x\"".into(), 1.0, "MiB/s")], "m");
+        let j = json(
+            &sample(),
+            &vec![("tcp \"x\"".into(), 1.0, "MiB/s")],
+            "m",
+            &[],
+        );
         assert!(j.contains("tcp \\\"x\\\""));
         assert!(j.contains("\"mib_s\": 200.000"));
         let s = svg(&sample(), "t");
         assert!(s.contains("seq-read &lt;1M&gt;"));
         assert_eq!(s.matches("<rect x=\"300\"").count(), 2);
+    }
+
+    /// Ours, Samba, a second peer at a quarter of ours, and an "n/a" run of that peer.
+    fn with_peer() -> Vec<Outcome> {
+        let mut v = sample();
+        v.push(Outcome {
+            server: "smb-server".into(),
+            workload: "seq-read <1M>".into(),
+            security: "plain".into(),
+            ops: 10,
+            bytes: 50 << 20,
+            secs: 1.0,
+            ..Outcome::default()
+        });
+        v.push(Outcome {
+            server: "smb-server".into(),
+            workload: "seq-read <1M>".into(),
+            security: "sign-gmac".into(),
+            na: Some("AesGmac signing not offered".into()),
+            ..Outcome::default()
+        });
+        v
+    }
+
+    #[test]
+    fn every_peer_gets_its_own_ratio() {
+        let v = with_peer();
+        assert_eq!(ratio(&v, &v[0]), None);
+        assert_eq!(ratio(&v, &v[1]), Some(2.0));
+        assert_eq!(ratio(&v, &v[2]), Some(4.0));
+        assert_eq!(ratio(&v, &v[3]), None);
+        let t = table(&v);
+        assert!(t.contains("2.00x") && t.contains("4.00x"), "{t}");
+        assert!(t.contains("(n/a: AesGmac signing not offered)"), "{t}");
+    }
+
+    #[test]
+    fn na_runs_are_shown_but_not_failures() {
+        let v = with_peer();
+        let j = json(&v, &Vec::new(), "m", &["peer x not run: y".into()]);
+        assert!(j.contains("\"notes\": [\"peer x not run: y\"]"), "{j}");
+        assert!(j.contains("\"na\": \"AesGmac signing not offered\""), "{j}");
+        assert!(j.contains("\"ours_ratio\": 4.000"), "{j}");
+        assert!(j.contains("\"ours_ratio\": null"), "{j}");
+        let s = svg(&v, "t");
+        assert!(s.contains(">n/a</text>"), "{s}");
+        let sum = summary(&v);
+        assert!(
+            sum.contains("ours/samba: ahead on 1 of 1 runs, geometric mean 2.00x"),
+            "{sum}"
+        );
+        assert!(
+            sum.contains("ours/smb-server: ahead on 1 of 1 runs"),
+            "{sum}"
+        );
+        assert!(sum.contains("1 n/a"), "{sum}");
     }
 }

@@ -1,5 +1,6 @@
-//! Starting the servers under test: our `smbd` from a generated config, and a private Samba
-//! `smbd` with its own smb.conf and state under a temporary directory.
+//! Starting the servers under test: our `smbd` from a generated config, a private Samba
+//! `smbd` with its own smb.conf and state under a temporary directory, and the `smb-server`
+//! crate through the harness in `perf/peer-smb-server`.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -46,7 +47,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> StartError {
 
 /// A server process, stopped when dropped.
 pub struct Server {
-    /// "ours" or "samba".
+    /// "ours", "samba" or "smb-server".
     pub label: &'static str,
     /// Where it listens.
     pub addr: SocketAddr,
@@ -256,10 +257,91 @@ pub fn start_samba(share_dir: &Path, work: &Path) -> Result<Server, StartError> 
         .spawn()
         .map_err(io("start samba smbd"))?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    wait_listening(addr, &mut child, "Samba smbd")?;
+    if let Err(e) = wait_listening(addr, &mut child, "Samba smbd") {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
     Ok(Server {
         label: "samba",
         addr,
         child,
     })
+}
+
+/// Label of the `smb-server` crate peer in outcomes.
+pub const SMB_SERVER: &str = "smb-server";
+
+/// The harness package that serves a folder through the `smb-server` crate (not a workspace
+/// member: built on demand by [`build_smb_server`]).
+pub fn smb_server_manifest() -> PathBuf {
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("peer-smb-server/Cargo.toml");
+    if beside.exists() {
+        beside
+    } else {
+        PathBuf::from("perf/peer-smb-server/Cargo.toml")
+    }
+}
+
+/// Builds the `smb-server` harness in release mode (in its own target dir beside its
+/// manifest) and returns the binary's path.
+pub fn build_smb_server() -> Result<PathBuf, StartError> {
+    let manifest = smb_server_manifest();
+    let dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let target = dir.join("target");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    println!("building the smb-server peer ({})...", manifest.display());
+    run(
+        Command::new(cargo)
+            .args(["build", "--release", "--quiet", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target),
+        None,
+    )?;
+    Ok(target.join("release").join("peer-smb-server"))
+}
+
+/// Starts the `smb-server` harness `bin` serving `share_dir` with the account demo/demo.
+pub fn start_smb_server(
+    bin: &Path,
+    share_dir: &Path,
+    work: &Path,
+    max_connections: usize,
+) -> Result<Server, StartError> {
+    let port = free_port().map_err(io("free port"))?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let log = std::fs::File::create(work.join("smb-server.log")).map_err(io("smb-server.log"))?;
+    let mut child = Command::new(bin)
+        .arg("--listen")
+        .arg(addr.to_string())
+        .arg("--path")
+        .arg(share_dir)
+        .args(["--share", SHARE, "--user", USER, "--password", PASSWORD])
+        .arg("--max-connections")
+        .arg(max_connections.to_string())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .map_err(io(format!("start {}", bin.display())))?;
+    if let Err(e) = wait_listening(addr, &mut child, "smb-server peer") {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    Ok(Server {
+        label: SMB_SERVER,
+        addr,
+        child,
+    })
+}
+
+impl Server {
+    /// If the process has exited, how (a peer that crashed mid-run is reported, not timed).
+    pub fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(status.to_string()),
+            _ => None,
+        }
+    }
 }

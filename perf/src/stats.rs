@@ -27,6 +27,9 @@ pub struct Outcome {
     pub error: Option<String>,
     /// A workload-specific figure (e.g. server KiB per connection), with its unit.
     pub extra: Option<(f64, &'static str)>,
+    /// Why the server could not run this at all (a protection or dialect it lacks, or a peer
+    /// that did not start): shown as "n/a" with the reason, not counted as a failure.
+    pub na: Option<String>,
 }
 
 impl Outcome {

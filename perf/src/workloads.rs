@@ -289,6 +289,10 @@ pub async fn run(env: &Env, w: &Workload, security: Security, server: &str) -> O
     let result = run_inner(env, w, &cfg, server).await;
     let mut out = match result {
         Ok(o) => o,
+        Err(ClientError::Unsupported(why)) => Outcome {
+            na: Some(why),
+            ..Outcome::default()
+        },
         Err(e) => Outcome {
             errors: 1,
             error: Some(format!("setup: {e}")),

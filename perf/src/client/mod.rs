@@ -46,6 +46,9 @@ pub enum ClientError {
     DataMismatch,
     /// The operation did not complete in time.
     Timeout,
+    /// The server does not offer what the run asks for (a dialect, signing algorithm or
+    /// cipher): reported as "n/a" with this reason, not as a failure.
+    Unsupported(String),
 }
 
 impl std::fmt::Display for ClientError {
@@ -54,6 +57,7 @@ impl std::fmt::Display for ClientError {
             Self::Status { command, status } => {
                 write!(f, "command {command:#x} failed with status {status:#010x}")
             }
+            Self::Unsupported(why) => write!(f, "not supported: {why}"),
             other => write!(f, "{other:?}"),
         }
     }
@@ -155,6 +159,53 @@ pub fn credit_charge(len: usize) -> u16 {
     u16::try_from(len.div_ceil(65536).max(1)).unwrap_or(u16::MAX)
 }
 
+/// Whether the server chose what the run asked for: the dialect, and on 3.1.1 the signing
+/// algorithm or cipher (a server that lacks them picks another, which would measure the wrong
+/// protection under this run's label).
+fn check_offer(
+    security: Security,
+    dialect: u16,
+    neg: &wire::NegotiateReply,
+) -> Result<(), ClientError> {
+    if neg.dialect != dialect {
+        return Err(ClientError::Unsupported(format!(
+            "dialect {dialect:x} not offered (server chose {:x})",
+            neg.dialect
+        )));
+    }
+    if dialect != 0x0311 {
+        return Ok(());
+    }
+    match security {
+        Security::Signed(want) => {
+            let got = neg
+                .signing
+                .and_then(SigningAlgorithm::from_wire)
+                .unwrap_or(SigningAlgorithm::AesCmac);
+            if got != want {
+                return Err(ClientError::Unsupported(format!(
+                    "{want:?} signing not offered (server chose {got:?})"
+                )));
+            }
+        }
+        Security::Encrypted(want) => match Cipher::from_wire(neg.cipher) {
+            Some(got) if got == want => {}
+            Some(got) => {
+                return Err(ClientError::Unsupported(format!(
+                    "{want:?} not offered (server chose {got:?})"
+                )));
+            }
+            None => {
+                return Err(ClientError::Unsupported(format!(
+                    "{want:?} not offered (server chose no cipher)"
+                )));
+            }
+        },
+        Security::Plain => {}
+    }
+    Ok(())
+}
+
 impl Client {
     /// Connects, negotiates, authenticates and connects the tree.
     pub async fn connect(cfg: &ClientConfig) -> Result<Self, ClientError> {
@@ -180,8 +231,15 @@ impl Client {
                 wire::negotiate(m, &offer)
             }))
             .await?;
-        let reply = reply.expect(NtStatus::SUCCESS)?;
+        let reply = reply.expect(NtStatus::SUCCESS).map_err(|e| match e {
+            ClientError::Status { status, .. } => ClientError::Unsupported(format!(
+                "dialect {:x} refused with status {status:#010x}",
+                cfg.dialect
+            )),
+            other => other,
+        })?;
         let neg = wire::negotiate_reply(reply.msg())?;
+        check_offer(cfg.security, cfg.dialect, &neg)?;
         let mut preauth = [0u8; 64];
         if neg.dialect == 0x0311 {
             preauth_update(&DEFAULT_PROVIDER, &mut preauth, &req);
@@ -541,5 +599,68 @@ impl Client {
             .await?
             .expect(NtStatus::SUCCESS)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(dialect: u16, cipher: u16, signing: Option<u16>) -> wire::NegotiateReply {
+        wire::NegotiateReply {
+            dialect,
+            cipher,
+            signing,
+            ..wire::NegotiateReply::default()
+        }
+    }
+
+    #[test]
+    fn a_server_that_picks_other_protection_is_unsupported_not_failed() {
+        let gmac = Security::Signed(SigningAlgorithm::AesGmac);
+        let cmac = SigningAlgorithm::AesCmac.to_wire();
+        assert!(matches!(
+            check_offer(gmac, 0x0311, &reply(0x0311, 0, Some(cmac))),
+            Err(ClientError::Unsupported(_))
+        ));
+        let gmac_wire = SigningAlgorithm::AesGmac.to_wire();
+        assert_eq!(
+            check_offer(gmac, 0x0311, &reply(0x0311, 0, Some(gmac_wire))),
+            Ok(())
+        );
+        // No SIGNING_CAPABILITIES back means AES-CMAC on 3.1.1.
+        let want_cmac = Security::Signed(SigningAlgorithm::AesCmac);
+        assert_eq!(
+            check_offer(want_cmac, 0x0311, &reply(0x0311, 0, None)),
+            Ok(())
+        );
+        let gcm = Security::Encrypted(Cipher::Aes256Gcm);
+        let err = check_offer(
+            gcm,
+            0x0311,
+            &reply(0x0311, Cipher::Aes128Ccm.to_wire(), None),
+        );
+        assert!(matches!(err, Err(ClientError::Unsupported(_))), "{err:?}");
+        assert!(matches!(
+            check_offer(gcm, 0x0311, &reply(0x0311, 0, None)),
+            Err(ClientError::Unsupported(_))
+        ));
+        assert_eq!(
+            check_offer(
+                gcm,
+                0x0311,
+                &reply(0x0311, Cipher::Aes256Gcm.to_wire(), None)
+            ),
+            Ok(())
+        );
+        assert!(matches!(
+            check_offer(Security::Plain, 0x0311, &reply(0x0302, 0, None)),
+            Err(ClientError::Unsupported(_))
+        ));
+        // Before 3.1.1 the algorithms follow from the dialect.
+        assert_eq!(
+            check_offer(want_cmac, 0x0300, &reply(0x0300, 0, None)),
+            Ok(())
+        );
     }
 }
