@@ -296,3 +296,41 @@ async fn read_only_handles_refuse_writes() {
         VfsError::InvalidName
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_cache_kept_current_by_concurrent_own_changes() {
+    for (_, fs, _root) in backends("cache-own") {
+        let fs = std::sync::Arc::new(fs);
+        fs.open("D", &opts(D::Create, Kind::Directory))
+            .await
+            .unwrap();
+        // A miss builds the cache of D; then 32 creates race in it.
+        assert!(fs.stat("d/none").await.is_err());
+        let tasks: Vec<_> = (0..32)
+            .map(|i| {
+                let fs = fs.clone();
+                tokio::spawn(async move {
+                    fs.open(&format!("D/Name{i}.Txt"), &opts(D::Create, Kind::File))
+                        .await
+                        .map(|_| ())
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        for i in 0..32 {
+            let o = fs
+                .open(&format!("d/NAME{i}.txt"), &opts(D::Open, Kind::Any))
+                .await
+                .unwrap();
+            assert_eq!(o.path, format!("D/Name{i}.Txt"));
+        }
+        // Removals are seen too.
+        fs.remove("D/Name3.Txt").await.unwrap();
+        assert!(matches!(
+            err(fs.open("d/name3.TXT", &opts(D::Open, Kind::Any)).await),
+            VfsError::NotFound
+        ));
+    }
+}

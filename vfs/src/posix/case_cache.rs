@@ -1,9 +1,20 @@
 //! Per-directory map from folded name to on-disk name, so a case-insensitive miss does not scan
 //! the directory each time. Keyed by the directory's (device, inode), valid while the directory's
 //! modification time (ns) is unchanged, bounded by evicting the least recently used directory.
+//!
+//! This server's own creates and removes update an entry in place ([`CaseCache::apply`]) when
+//! it was current just before the change, instead of forcing a rescan of the whole directory on
+//! the next miss (which made every create in a directory of N entries cost O(N)). An external
+//! change that lands in the same instant as ours could be missed that way, or hidden by a coarse
+//! mtime tick; so an entry kept current by updates alone is rescanned once it is
+//! [`MAX_INCREMENTAL_AGE`] old.
 
 use crate::names::fold;
 use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// How long an entry may live on in-place updates before the next miss rescans the directory.
+pub(crate) const MAX_INCREMENTAL_AGE: Duration = Duration::from_secs(2);
 
 /// (device, inode) of a directory.
 pub(crate) type DirKey = (u64, u64);
@@ -13,8 +24,19 @@ pub(crate) type Mtime = i128;
 
 struct Names {
     mtime: Mtime,
-    map: HashMap<String, String>,
+    /// Folded name -> (on-disk name kept, number of on-disk names that fold alike).
+    map: HashMap<String, (String, u32)>,
     used: u64,
+    /// When the directory was last scanned.
+    scanned: Instant,
+}
+
+/// A change this server made to a directory.
+pub(crate) enum Change<'a> {
+    /// `name` was created.
+    Added(&'a str),
+    /// `name` was removed.
+    Removed(&'a str),
 }
 
 /// The result of a cache lookup.
@@ -48,7 +70,7 @@ impl CaseCache {
         match self.dirs.get_mut(&key) {
             Some(n) if n.mtime == mtime => {
                 n.used = self.tick;
-                Lookup::Hit(n.map.get(folded).cloned())
+                Lookup::Hit(n.map.get(folded).map(|(name, _)| name.clone()))
             }
             _ => Lookup::Stale,
         }
@@ -62,12 +84,9 @@ impl CaseCache {
         mtime: Mtime,
         names: impl IntoIterator<Item = String>,
     ) {
-        let mut map: HashMap<String, String> = HashMap::new();
+        let mut map: HashMap<String, (String, u32)> = HashMap::new();
         for name in names {
-            let entry = map.entry(fold(&name)).or_insert_with(|| name.clone());
-            if name < *entry {
-                *entry = name;
-            }
+            add_name(&mut map, name);
         }
         if !self.dirs.contains_key(&key)
             && self.dirs.len() >= self.cap
@@ -86,8 +105,45 @@ impl CaseCache {
                 mtime,
                 map,
                 used: self.tick,
+                scanned: Instant::now(),
             },
         );
+    }
+
+    /// Records `change`, made by this server in directory `key`, whose mtime was `before` just
+    /// before it and is `after` now. The entry is updated in place only if it was current at
+    /// `before` and was scanned less than [`MAX_INCREMENTAL_AGE`] ago; otherwise it is dropped.
+    pub(crate) fn apply(&mut self, key: DirKey, before: Mtime, after: Mtime, change: Change<'_>) {
+        let Some(n) = self.dirs.get_mut(&key) else {
+            return;
+        };
+        let usable = n.mtime == before && n.scanned.elapsed() < MAX_INCREMENTAL_AGE;
+        let applied = usable
+            && match change {
+                Change::Added(name) => {
+                    add_name(&mut n.map, name.to_owned());
+                    true
+                }
+                Change::Removed(name) => {
+                    let folded = fold(name);
+                    match n.map.get(&folded) {
+                        // The only name of its fold: gone.
+                        Some((kept, 1)) if kept == name => {
+                            n.map.remove(&folded);
+                            true
+                        }
+                        // Others fold alike: which one is kept now needs a scan.
+                        Some(_) => false,
+                        // Not known: the entry was wrong.
+                        None => false,
+                    }
+                }
+            };
+        if applied {
+            n.mtime = after;
+        } else {
+            self.dirs.remove(&key);
+        }
     }
 
     /// Forgets directory `key`.
@@ -99,6 +155,16 @@ impl CaseCache {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.dirs.len()
+    }
+}
+
+/// Adds an on-disk name; of several that fold alike the smallest is kept, so the choice is
+/// stable.
+fn add_name(map: &mut HashMap<String, (String, u32)>, name: String) {
+    let entry = map.entry(fold(&name)).or_insert_with(|| (name.clone(), 0));
+    entry.1 += 1;
+    if name < entry.0 {
+        entry.0 = name;
     }
 }
 
@@ -123,5 +189,33 @@ mod tests {
         assert!(matches!(c.lookup((1, 1), 5, "X"), Lookup::Hit(None)));
         c.invalidate((1, 1));
         assert!(matches!(c.lookup((1, 1), 5, "X"), Lookup::Stale));
+    }
+
+    #[test]
+    fn own_changes_update_in_place() {
+        let mut c = CaseCache::new(4);
+        c.insert((1, 1), 5, ["a".to_owned()]);
+        c.apply((1, 1), 5, 6, Change::Added("New.txt"));
+        assert!(
+            matches!(c.lookup((1, 1), 6, "NEW.TXT"), Lookup::Hit(Some(ref n)) if n == "New.txt")
+        );
+        c.apply((1, 1), 6, 7, Change::Removed("a"));
+        assert!(matches!(c.lookup((1, 1), 7, "A"), Lookup::Hit(None)));
+        // Not current before the change (someone else changed it): dropped.
+        c.apply((1, 1), 8, 9, Change::Added("b"));
+        assert!(matches!(c.lookup((1, 1), 9, "B"), Lookup::Stale));
+    }
+
+    #[test]
+    fn removing_one_of_two_names_that_fold_alike_rescans() {
+        let mut c = CaseCache::new(4);
+        c.insert((1, 1), 5, ["X".to_owned(), "x".to_owned()]);
+        assert!(matches!(c.lookup((1, 1), 5, "X"), Lookup::Hit(Some(ref n)) if n == "X"));
+        c.apply((1, 1), 5, 6, Change::Removed("X"));
+        assert!(matches!(c.lookup((1, 1), 6, "X"), Lookup::Stale));
+        // A removal the entry does not know of also drops it.
+        c.insert((1, 1), 6, ["x".to_owned()]);
+        c.apply((1, 1), 6, 7, Change::Removed("zz"));
+        assert!(matches!(c.lookup((1, 1), 7, "X"), Lookup::Stale));
     }
 }

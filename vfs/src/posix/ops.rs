@@ -1,5 +1,6 @@
 //! The blocking bodies of the [`crate::Vfs`] operations of the POSIX backend.
 
+use super::case_cache::Change;
 use super::errors::map_io;
 use super::file::{Access, PosixFile};
 use super::meta::{self, DosInfo, build_stat, dev_ino, read_dos, write_dos};
@@ -183,7 +184,10 @@ fn create_new(root: &Arc<Root>, loc: &Located, opts: &OpenOptions) -> VfsResult<
     let parent = loc.parent.as_fd();
     let is_dir = opts.kind == Kind::Directory;
     let (fd, access) = if is_dir {
-        sys::mkdirat(parent, &name, DIR_MODE).map_err(map_io)?;
+        root.changing(parent, Change::Added(&loc.name), || {
+            sys::mkdirat(parent, &name, DIR_MODE)
+        })
+        .map_err(map_io)?;
         let fd = sys::openat(
             parent,
             &name,
@@ -194,10 +198,13 @@ fn create_new(root: &Arc<Root>, loc: &Located, opts: &OpenOptions) -> VfsResult<
         (fd, Access::PathOnly)
     } else {
         let flags = libc::O_CREAT | libc::O_EXCL | libc::O_RDWR | libc::O_NOCTTY;
-        let fd = sys::openat(parent, &name, flags, FILE_MODE).map_err(map_io)?;
+        let fd = root
+            .changing(parent, Change::Added(&loc.name), || {
+                sys::openat(parent, &name, flags, FILE_MODE)
+            })
+            .map_err(map_io)?;
         (fd, Access::ReadWrite)
     };
-    root.invalidate(parent);
     let mut attributes = opts.attributes & attr::SETTABLE;
     if !is_dir {
         attributes |= attr::ARCHIVE;
@@ -297,11 +304,13 @@ pub(crate) fn remove(root: &Root, path: &str) -> VfsResult<()> {
     let name = cstr(disk)?;
     let parent = loc.parent.as_fd();
     let st = sys::statx(parent, &name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
-    sys::unlinkat(parent, &name, meta::is_dir(&st)).map_err(|e| match e.raw_os_error() {
+    root.changing(parent, Change::Removed(disk), || {
+        sys::unlinkat(parent, &name, meta::is_dir(&st))
+    })
+    .map_err(|e| match e.raw_os_error() {
         Some(libc::ENOTEMPTY | libc::EEXIST) => VfsError::NotEmpty,
         _ => map_io(e),
     })?;
-    root.invalidate(parent);
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 //! the root work and ones that leave it fail (EXDEV -> `Escape`). Without openat2 (ENOSYS) the
 //! path is walked one component at a time with O_NOFOLLOW and symlinks are refused.
 
-use super::case_cache::{CaseCache, Lookup};
+use super::case_cache::{CaseCache, Change, DirKey, Lookup, Mtime};
 use super::errors::map_io;
 use super::meta::{dev_ino, is_symlink, mtime_ns};
 use super::sys;
@@ -21,6 +21,8 @@ use std::sync::{Mutex, MutexGuard};
 
 /// Directories whose names the case cache holds at most.
 const CASE_CACHE_DIRS: usize = 4096;
+/// Locks that serialise this server's changes of one directory (chosen by inode).
+const CHANGE_STRIPES: usize = 64;
 
 /// A name as a C string (names never hold NUL: paths are checked first).
 pub(crate) fn cstr(name: &str) -> VfsResult<CString> {
@@ -48,6 +50,7 @@ pub(crate) struct Located {
 pub(crate) struct Root {
     fd: OwnedFd,
     cache: Mutex<CaseCache>,
+    change_locks: [Mutex<()>; CHANGE_STRIPES],
     openat2: AtomicBool,
 }
 
@@ -62,6 +65,7 @@ impl Root {
         Self {
             fd,
             cache: Mutex::new(CaseCache::new(CASE_CACHE_DIRS)),
+            change_locks: std::array::from_fn(|_| Mutex::new(())),
             openat2: AtomicBool::new(usable),
         }
     }
@@ -154,6 +158,41 @@ impl Root {
         if let Ok(st) = sys::fstatx(dir) {
             self.cache().invalidate(dev_ino(&st));
         }
+    }
+
+    /// The identity and mtime of directory `dir`.
+    fn dir_version(&self, dir: BorrowedFd<'_>) -> Option<(DirKey, Mtime)> {
+        sys::fstatx(dir)
+            .ok()
+            .map(|st| (dev_ino(&st), mtime_ns(&st)))
+    }
+
+    /// Runs `op`, a change of directory `dir` by this server, and records it in the case cache
+    /// in place ([`CaseCache::apply`]). Changes of one directory are serialised here (by a lock
+    /// stripe of its inode; the kernel serialises them anyway) so that the versions taken
+    /// before and after belong to this change alone.
+    pub(crate) fn changing<T>(
+        &self,
+        dir: BorrowedFd<'_>,
+        change: Change<'_>,
+        op: impl FnOnce() -> io::Result<T>,
+    ) -> io::Result<T> {
+        let Some((key, _)) = self.dir_version(dir) else {
+            return op();
+        };
+        let stripe = (key.0 ^ key.1.rotate_left(17)) as usize % CHANGE_STRIPES;
+        let _serial = self.change_locks[stripe]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let before = self.dir_version(dir);
+        let result = op()?;
+        match (before, self.dir_version(dir)) {
+            (Some((k, was)), Some((now_key, now))) if k == now_key => {
+                self.cache().apply(k, was, now, change)
+            }
+            _ => self.cache().invalidate(key),
+        }
+        Ok(result)
     }
 
     /// Opens the directory named by `comps` (O_PATH) and returns its on-disk path. A missing
