@@ -268,6 +268,9 @@ mod tests {
         // Generic write is mapped and refused on a read-only grant.
         let need = required_with_maximum(MAXIMUM_ALLOWED | GENERIC_WRITE, read);
         assert_ne!(need & !read, 0);
-        assert_eq!(required_with_maximum(MAXIMUM_ALLOWED | GENERIC_READ, read) & !read, 0);
+        assert_eq!(
+            required_with_maximum(MAXIMUM_ALLOWED | GENERIC_READ, read) & !read,
+            0
+        );
     }
 }
