@@ -38,6 +38,10 @@ INFORMATIONAL = ["smb2.create", "smb2.dir", "smb2.getinfo", "smb2.setinfo", "smb
 #: so it expects an administrator to be refused what the privileges grant.
 ADMIN_SUITES = set(ACL_SUITES) if os.environ.get("TORTURE_ACL_ADMIN", "0") == "1" else set()
 ADMIN_GROUP = "S-1-5-32-544"
+#: smb2.acls.ACCESSBASED connects to a share `hideunread` with access-based enumeration (Samba's
+#: "hide unreadable"); suites matching these prefixes get it beside `share`.
+ABE_SHARE = "hideunread"
+ABE_SUITES = ("smb2.acls",)
 KNOWN_FILE = Path(os.environ.get("TORTURE_KNOWN_FAILURES", Path(__file__).resolve().parent / "torture-known-failures.txt"))
 RESULT_RE = re.compile(r"^(success|successful|failure|error|skip|xfail|uxsuccess|todo):\s*(\S+)")
 #: subunit outcome word -> our bucket.
@@ -190,6 +194,10 @@ def run_suite(suite: str, required: bool, args, known: list[str], conf: Path, lo
                 if suite in ADMIN_SUITES:
                     extra = {"top_level": [f'admin_groups = ["{ADMIN_GROUP}"]'],
                              "account_lines": {"alice": [f'groups = ["{ADMIN_GROUP}"]']}}
+                if suite.startswith(ABE_SUITES):
+                    (root / ABE_SHARE).mkdir(exist_ok=True)
+                    extra["tables"] = ["[[share]]", f'name = "{ABE_SHARE}"', f'path = "{root / ABE_SHARE}"',
+                                       "access_based_enumeration = true", ""]
                 proc, port = start_server(args.binary, root, base / "state", server_log, **extra)
             except StartError as e:
                 return SuiteResult(suite, required, problem=f"server did not start: {e}")

@@ -464,6 +464,7 @@ fn fuzz_server() -> Arc<ServerContext> {
             // handlers are reached.
             sddl: Some("O:BAG:BAD:(A;;FA;;;WD)".into()),
             root_sddl: Some("O:BAG:BAD:(A;OICI;FA;;;WD)".into()),
+            access_based_enumeration: false,
         };
     let shares = vec![
         disk("share", rw, false, EncryptMode::Off),

@@ -77,6 +77,7 @@ pub fn build_with_keytab(
             encrypt: encrypt_mode(&s.encrypt),
             sddl: s.sddl.clone(),
             root_sddl: s.root_sddl.clone(),
+            access_based_enumeration: s.access_based_enumeration,
         });
     }
     let msid = machine_sid(&guid);

@@ -64,6 +64,8 @@ pub struct Share {
     pub share_sd: acl::SecurityDescriptor,
     /// The root's descriptor when none is stored on it.
     pub root_default: acl::SecurityDescriptor,
+    /// Access-based enumeration: listings show only entries the session may read.
+    pub access_based_enumeration: bool,
 }
 
 impl Share {
@@ -105,6 +107,8 @@ pub struct DiskShare {
     pub sddl: Option<String>,
     /// The root's descriptor as SDDL when none is stored (default [`DEFAULT_ROOT_SDDL`]).
     pub root_sddl: Option<String>,
+    /// Access-based enumeration (off by default).
+    pub access_based_enumeration: bool,
 }
 
 /// Everything the connections share.
@@ -148,6 +152,7 @@ impl ServerContext {
                 encrypt: d.encrypt,
                 share_sd: parse_sd(d.sddl.as_deref().unwrap_or(DEFAULT_SHARE_SDDL)),
                 root_default: parse_sd(d.root_sddl.as_deref().unwrap_or(DEFAULT_ROOT_SDDL)),
+                access_based_enumeration: d.access_based_enumeration,
             }));
         }
         let index = shares.len();
@@ -160,6 +165,7 @@ impl ServerContext {
             encrypt: EncryptMode::Off,
             share_sd: parse_sd(DEFAULT_SHARE_SDDL),
             root_default: parse_sd(DEFAULT_ROOT_SDDL),
+            access_based_enumeration: false,
         }));
         let identity = Arc::new(ServerIdentity {
             name: settings.server_name.clone(),

@@ -119,6 +119,9 @@ pub struct ShareConfig {
     /// Descriptor for the share root as SDDL (`root_sddl`), written at start when the root has
     /// none stored yet.
     pub root_sddl: Option<String>,
+    /// Access-based enumeration (`access_based_enumeration`, Samba's "hide unreadable"):
+    /// listings leave out entries the session may not read.
+    pub access_based_enumeration: bool,
 }
 
 /// One local account.
@@ -192,6 +195,7 @@ impl Config {
             comment: "Quick start share".to_owned(),
             sddl: None,
             root_sddl: None,
+            access_based_enumeration: false,
         });
         config.accounts.push(AccountConfig {
             name: "demo".to_owned(),

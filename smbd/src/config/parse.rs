@@ -47,6 +47,7 @@ const SHARE_KEYS: &[&str] = &[
     "comment",
     "sddl",
     "root_sddl",
+    "access_based_enumeration",
 ];
 const ACCOUNT_KEYS: &[&str] = &["name", "nt_hash", "rid", "groups"];
 const PASSWORD_REFUSED: &str = "plain-text passwords are not accepted; store the NT hash with \
@@ -232,6 +233,7 @@ fn read_shares(root: &TableView<'_>) -> Result<Vec<ShareConfig>, ConfigError> {
                 .unwrap_or_default(),
             sddl: sddl_key(&table, "sddl")?,
             root_sddl: sddl_key(&table, "root_sddl")?,
+            access_based_enumeration: table.bool("access_based_enumeration")?.unwrap_or(false),
         });
     }
     Ok(shares)

@@ -480,6 +480,7 @@ fn check_paths_finds_missing_and_non_directories() {
         comment: String::new(),
         sddl: None,
         root_sddl: None,
+        access_based_enumeration: false,
     });
     let e = c.check_paths().unwrap_err();
     assert_eq!(e.key.as_deref(), Some("share[1].path"));
@@ -520,4 +521,22 @@ fn netbios_names_from_host_names() {
     );
     assert_eq!(netbios_name_from_host(""), "SMBD");
     assert_eq!(netbios_name_from_host("my host"), "MYHOST");
+}
+
+#[test]
+fn access_based_enumeration_is_a_share_flag() {
+    let c = Config::parse(
+        "[[share]]\nname = \"a\"\npath = \"/a\"\naccess_based_enumeration = true\n\
+         [[share]]\nname = \"b\"\npath = \"/b\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert!(c.shares[0].access_based_enumeration);
+    assert!(!c.shares[1].access_based_enumeration);
+    let e = Config::parse(
+        "[[share]]\nname = \"a\"\npath = \"/a\"\naccess_based_enumeration = 1\n",
+        "t.toml",
+    )
+    .unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("share[0].access_based_enumeration"));
 }

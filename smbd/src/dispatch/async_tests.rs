@@ -56,6 +56,7 @@ fn server() -> Arc<ServerContext> {
         encrypt: EncryptMode::Off,
         sddl: Some("O:BAG:BAD:(A;;FA;;;WD)".into()),
         root_sddl: Some("O:BAG:BAD:(A;OICI;FA;;;WD)".into()),
+        access_based_enumeration: false,
     };
     let auth = acceptor::SpnegoProvider::new(Arc::new(acceptor::AcceptorConfig {
         server_name: "T".into(),

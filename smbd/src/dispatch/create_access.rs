@@ -5,10 +5,15 @@
 use acl::{GenericMapping, SecurityDescriptor};
 
 use super::security::{self, Subject};
-use crate::access::{FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY};
+use crate::access::{
+    FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY, FILE_APPEND_DATA, FILE_DELETE_CHILD, FILE_WRITE_DATA,
+};
 use crate::proto::NtStatus;
 use crate::state::Share;
 use vfs::{Disposition, Kind, OpenOptions, Opened, VfsError};
+
+/// What MAXIMUM_ALLOWED does not grant on a read-only file (MS-FSA 2.1.5.1.2.1).
+const READ_ONLY_WITHHELD: u32 = FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_DELETE_CHILD;
 
 /// The outcome of the access step.
 pub(crate) struct Authorized {
@@ -43,13 +48,23 @@ pub(crate) async fn authorize(
             }
             let is_dir = existing.stat.is_dir;
             let sd = security::descriptor(share, &existing.file, &existing.path, is_dir).await;
-            if matches!(
+            let overwrites = matches!(
                 disposition,
                 Disposition::Overwrite | Disposition::OverwriteIf | Disposition::Supersede
-            ) && existing.stat.attributes & vfs::attr::READONLY != 0
+            );
+            let read_only = !is_dir && existing.stat.attributes & vfs::attr::READONLY != 0;
+            if read_only
+                && (overwrites
+                    || GenericMapping::FILE.map(desired) & (FILE_WRITE_DATA | FILE_APPEND_DATA)
+                        != 0)
             {
-                // A read-only file is not overwritten (MS-FSA 2.1.5.1.2).
+                // A read-only file is neither written nor overwritten (MS-FSA 2.1.5.1.2.1).
                 return Err(NtStatus::ACCESS_DENIED);
+            }
+            if overwrites {
+                // Overwriting or superseding replaces the data: it needs the right to write it,
+                // whatever the open asks for (MS-FSA 2.1.5.1.2).
+                security::check(&sd, None, who, FILE_WRITE_DATA, share_max)?;
             }
             // The parent's FILE_DELETE_CHILD and FILE_LIST_DIRECTORY add to what MAXIMUM_ALLOWED
             // and MxAc report.
@@ -71,6 +86,13 @@ pub(crate) async fn authorize(
                     security::check(&sd, Some(&parent), who, desired, share_max).map_err(|_| e)?
                 }
                 Err(e) => return Err(e),
+            };
+            // MAXIMUM_ALLOWED on a read-only file leaves out the rights to change its data
+            // (MS-FSA 2.1.5.1.2.1).
+            let granted = if read_only && desired & crate::access::MAXIMUM_ALLOWED != 0 {
+                granted & !READ_ONLY_WITHHELD
+            } else {
+                granted
             };
             let maximal = if want_maximal {
                 security::maximal(&sd, parent.as_ref(), who, share_max)

@@ -1,8 +1,10 @@
 //! QUERY_DIRECTORY (MS-SMB2 3.3.5.18): listings that resume across calls through the
-//! backend's cookies, with "." and ".." first and wildcard filtering (MS-FSA 2.1.5.6.3).
+//! backend's cookies, with "." and ".." first and wildcard filtering (MS-FSA 2.1.5.6.3). On a
+//! share with access-based enumeration, entries the session may not read are left out.
 
+use super::security::{self, Subject};
 use super::{Ctx, HResult, Reply, bad_request};
-use crate::access::FILE_READ_DATA;
+use crate::access::{FILE_GENERIC_READ, FILE_READ_DATA};
 use crate::conn::session::DirCursor;
 use crate::proto::NtStatus;
 use crate::proto::dir::{QueryDirectoryRequest, encode_buffer_response, qd_flags};
@@ -13,6 +15,46 @@ const BATCH: usize = 512;
 
 fn has_wildcards(p: &str) -> bool {
     p.contains(['*', '?', '<', '>', '"'])
+}
+
+/// Who lists a directory of an access-based-enumeration share, and what the share lets them do.
+struct Viewer<'a> {
+    who: Subject<'a>,
+    share_max: u32,
+}
+
+impl Viewer<'_> {
+    /// Whether the entry `name` of directory `dir` is listed: the session must be able to read
+    /// it (FILE_GENERIC_READ; FILE_LIST_DIRECTORY is the same bit for a directory), as Windows
+    /// decides for SHI1005_FLAGS_ACCESS_BASED_DIRECTORY_ENUM (MS-SRVS 2.2.4.29). The entry is
+    /// only resolved (a path-only open) to read its stored descriptor.
+    async fn may_see(
+        &self,
+        share: &crate::state::Share,
+        fs: &dyn vfs::Vfs,
+        dir: &str,
+        name: &str,
+    ) -> bool {
+        let path = if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        };
+        let path_only = vfs::OpenOptions {
+            read: false,
+            ..vfs::OpenOptions::read_existing()
+        };
+        match fs.open(&path, &path_only).await {
+            Ok(o) => self.may_read(share, &o).await,
+            Err(_) => false,
+        }
+    }
+
+    /// Whether the session may read the already opened entry `o`.
+    async fn may_read(&self, share: &crate::state::Share, o: &vfs::Opened) -> bool {
+        let sd = security::descriptor(share, &o.file, &o.path, o.stat.is_dir).await;
+        security::check(&sd, None, &self.who, FILE_GENERIC_READ, self.share_max).is_ok()
+    }
 }
 
 /// QUERY_DIRECTORY.
@@ -27,6 +69,17 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
         return Err(NtStatus::ACCESS_DENIED);
     }
     let max = (req.output_len as usize).min(ctx.server().settings.max_transact as usize);
+    let sec = ctx.security.clone();
+    let server = ctx.conn.server.clone();
+    let viewer = match (&sec, open.share.access_based_enumeration) {
+        (Some(sec), true) => Some(Viewer {
+            who: Subject::of(&server, sec),
+            share_max: ctx.tree()?.max_access,
+        }),
+        _ => None,
+    };
+    let fs = open.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?;
+    let dir = open.path();
     if max == 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
@@ -68,8 +121,6 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
     if !cur.exhausted && !full && !has_wildcards(&pattern) {
         // An exact name: one lookup instead of a scan.
         if !(single && added > 0) {
-            let fs = open.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?;
-            let dir = open.path();
             let child = if dir.is_empty() {
                 pattern.clone()
             } else {
@@ -77,7 +128,13 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
             };
             if let Ok(o) = fs.open(&child, &vfs::OpenOptions::read_existing()).await {
                 let name = o.path.rsplit('/').next().unwrap_or(&o.path).to_string();
-                if writer.push(&name, &o.stat, 0) {
+                let hidden = match &viewer {
+                    Some(v) => !v.may_read(&open.share, &o).await,
+                    None => false,
+                };
+                if hidden {
+                    cur.exhausted = true;
+                } else if writer.push(&name, &o.stat, 0) {
                     added += 1;
                     cur.exhausted = true;
                 }
@@ -100,7 +157,13 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
             if single && added > 0 {
                 break;
             }
-            if wildcard_match(&pattern, &e.name) {
+            let shown = match &viewer {
+                Some(v) if wildcard_match(&pattern, &e.name) => {
+                    v.may_see(&open.share, fs.as_ref(), &dir, &e.name).await
+                }
+                _ => true,
+            };
+            if shown && wildcard_match(&pattern, &e.name) {
                 if !writer.push(&e.name, &e.stat, e.cookie as u32) {
                     full = true;
                     break;

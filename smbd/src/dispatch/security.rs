@@ -146,7 +146,13 @@ pub(crate) fn check(
     let parent_delete = (max || wanted & DELETE != 0) && parent_grants(FILE_DELETE_CHILD);
     let parent_attrs =
         (max || wanted & FILE_READ_ATTRIBUTES != 0) && parent_grants(FILE_LIST_DIRECTORY);
-    let mut ask = wanted;
+    // With MAXIMUM_ALLOWED the descriptor is asked for everything it grants (MS-DTYP 2.5.3.2);
+    // the other requested bits are compared with that below.
+    let mut ask = if max {
+        MAXIMUM_ALLOWED | (wanted & crate::access::ACCESS_SYSTEM_SECURITY)
+    } else {
+        wanted
+    };
     if parent_delete {
         ask &= !DELETE;
     }
@@ -173,7 +179,7 @@ pub(crate) fn check(
     if max {
         let g = granted & share_max;
         // Bits asked for beside MAXIMUM_ALLOWED must be among those granted.
-        if wanted & !MAXIMUM_ALLOWED & !g != 0 {
+        if required_with_maximum(desired, g) & !g != 0 {
             return Err(NtStatus::ACCESS_DENIED);
         }
         // MAXIMUM_ALLOWED alone with nothing granted is a refusal.
@@ -186,6 +192,24 @@ pub(crate) fn check(
         return Err(NtStatus::ACCESS_DENIED);
     }
     Ok(granted & share_max)
+}
+
+/// The rights that the bits requested beside MAXIMUM_ALLOWED stand for, given the maximum
+/// `granted`: what is not among them fails the open (MS-FSA 2.1.5.1.2.1). Specific and standard
+/// bits stand for themselves; a generic bit stands for its file mapping (MS-DTYP 2.5.3.1), in
+/// which FILE_EXECUTE is met by FILE_READ_DATA: over SMB the right to read a file's data is the
+/// right to run it (a READ needs either, MS-SMB2 3.3.5.12), so a client asking for "the most I
+/// can have, including generic execute" on a readable file gets it, as Windows answers.
+fn required_with_maximum(desired: u32, granted: u32) -> u32 {
+    use crate::access::{FILE_EXECUTE, FILE_READ_DATA, GENERIC_EXECUTE};
+    const GENERIC: u32 = 0xF000_0000;
+    let explicit = desired & !GENERIC & !MAXIMUM_ALLOWED;
+    let mut generic = GenericMapping::FILE.map(desired & GENERIC);
+    if desired & GENERIC_EXECUTE != 0 && granted & FILE_READ_DATA != 0 {
+        let execute_elsewhere = GenericMapping::FILE.map(desired & GENERIC & !GENERIC_EXECUTE);
+        generic &= !(FILE_EXECUTE & !execute_elsewhere);
+    }
+    explicit | generic
 }
 
 /// Everything `who` may do to an object with `sd` (and its parent's grants), within the
@@ -220,4 +244,33 @@ pub(crate) fn share_access(share: &Share, who: &Subject<'_>) -> u32 {
         &GenericMapping::FILE,
     )
     .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::*;
+
+    #[test]
+    fn generic_execute_with_maximum_is_met_by_read() {
+        let read = FILE_GENERIC_READ | WRITE_DAC | DELETE;
+        let need = required_with_maximum(MAXIMUM_ALLOWED | GENERIC_EXECUTE, read);
+        assert_eq!(need & !read, 0);
+        // Without read access, execute is still needed.
+        let attrs = READ_CONTROL | SYNCHRONIZE | FILE_READ_ATTRIBUTES;
+        let need = required_with_maximum(MAXIMUM_ALLOWED | GENERIC_EXECUTE, attrs);
+        assert_eq!(need & !attrs, FILE_EXECUTE);
+        // An explicit FILE_EXECUTE is not met by read, nor GENERIC_ALL's execute.
+        let need = required_with_maximum(MAXIMUM_ALLOWED | FILE_EXECUTE, read);
+        assert_eq!(need & !read, FILE_EXECUTE);
+        let need = required_with_maximum(MAXIMUM_ALLOWED | GENERIC_ALL | GENERIC_EXECUTE, read);
+        assert_ne!(need & !read & FILE_EXECUTE, 0);
+        // Generic write is mapped and refused on a read-only grant.
+        let need = required_with_maximum(MAXIMUM_ALLOWED | GENERIC_WRITE, read);
+        assert_ne!(need & !read, 0);
+        assert_eq!(
+            required_with_maximum(MAXIMUM_ALLOWED | GENERIC_READ, read) & !read,
+            0
+        );
+    }
 }

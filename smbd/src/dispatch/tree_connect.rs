@@ -12,6 +12,9 @@ use crate::proto::tree::{
 };
 use crate::state::EncryptMode;
 
+/// SMB2_SHAREFLAG_ACCESS_BASED_DIRECTORY_ENUM (MS-SMB2 2.2.10).
+const ACCESS_BASED_DIRECTORY_ENUM: u32 = 0x0000_0800;
+
 /// TREE_CONNECT: attaches a share to the session.
 pub(crate) fn tree_connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = TreeConnectRequest::decode(ctx.msg).map_err(bad_request)?;
@@ -59,6 +62,9 @@ pub(crate) fn tree_connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     };
     if encrypt_data {
         flags |= share_flags::ENCRYPT_DATA;
+    }
+    if share.access_based_enumeration {
+        flags |= ACCESS_BASED_DIRECTORY_ENUM;
     }
     encode_tree_connect_response(out, kind, flags, max_access);
     Ok(Reply::Done(NtStatus::SUCCESS))
