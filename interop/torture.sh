@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs the smbtorture suites against the server, one suite per fresh server, and compares the
 # results with interop/torture-known-failures.txt. Exits non-zero when a required suite
-# (smb2.connect, smb2.read) has an unexpected failure, hangs past its time limit or crashes the
-# server. Informational suites (smb2.create, dir, getinfo, setinfo, rename, and the NT security
-# suites smb2.acls, sdread, maximum_allowed, create.aclfile/acldir/nulldacl) are only counted;
-# TORTURE_ACL_ADMIN=1 runs the security suites as a member of BUILTIN\Administrators.
+# (smb2.connect, smb2.read and the NT security suites smb2.acls, sdread, maximum_allowed,
+# create.aclfile/acldir/nulldacl, acls_non_canonical) has an unexpected failure, hangs past its
+# time limit or crashes the server. Informational suites (smb2.create, dir, getinfo, setinfo,
+# rename) are only counted; TORTURE_ACL_ADMIN=1 runs the security suites as a member of
+# BUILTIN\Administrators.
 #
 #   bash interop/torture.sh                       # needs target/release/smbd
 #   TORTURE_TIMEOUT=120 bash interop/torture.sh   # seconds per suite (default 300)
