@@ -230,3 +230,147 @@ async fn write_frames(sink: &mut ReplySink, frames: &mut [Frame]) -> io::Result<
     sink.flush().await
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, DuplexStream, duplex};
+
+    /// Reads one length-prefixed frame.
+    async fn read_frame(rd: &mut DuplexStream) -> Vec<u8> {
+        let mut len = [0u8; 4];
+        rd.read_exact(&mut len).await.unwrap();
+        let mut buf = vec![0u8; u32::from_be_bytes(len) as usize];
+        rd.read_exact(&mut buf).await.unwrap();
+        buf
+    }
+
+    fn outbox(capacity: usize) -> (Arc<Outbox>, DuplexStream) {
+        let (wr, rd) = duplex(capacity);
+        (Arc::new(Outbox::stream(Box::new(wr))), rd)
+    }
+
+    fn queued(out: &Outbox) -> usize {
+        match out {
+            Outbox::Stream(s) => s.state.lock().unwrap().queue.len(),
+            Outbox::Channel(_) => 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_get_their_length_with_or_without_headroom() {
+        let (out, mut rd) = outbox(1024);
+        out.send(Frame::from(vec![1, 2, 3])).await.unwrap();
+        out.send(Frame::with_headroom(vec![9, 9, 9, 9, 9, 4, 5], 5))
+            .await
+            .unwrap();
+        out.send(Frame::with_headroom(vec![9, 9, 6], 2))
+            .await
+            .unwrap();
+        assert_eq!(read_frame(&mut rd).await, [1, 2, 3]);
+        assert_eq!(read_frame(&mut rd).await, [4, 5]);
+        assert_eq!(read_frame(&mut rd).await, [6]);
+    }
+
+    #[tokio::test]
+    async fn concurrent_senders_never_interleave_and_keep_their_order() {
+        // A small pipe: senders queue behind the writer and batches form.
+        let (out, mut rd) = outbox(100);
+        let senders = 40u8;
+        let per_sender = 20u8;
+        let mut tasks = Vec::new();
+        for id in 0..senders {
+            let out = out.clone();
+            tasks.push(tokio::spawn(async move {
+                for seq in 0..per_sender {
+                    // Frames of different sizes, filled with who sent them.
+                    // odd ones with headroom for the length.
+                    let pad = usize::from(seq % 2) * 4;
+                    let len = 8 + usize::from(id) * 7 + usize::from(seq);
+                    let mut buf = vec![id; len];
+                    buf[pad + 1] = seq;
+                    out.send(Frame::with_headroom(buf, pad))
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+        let mut next = vec![0u8; usize::from(senders)];
+        for _ in 0..u32::from(senders) * u32::from(per_sender) {
+            let f = read_frame(&mut rd).await;
+            let (id, seq) = (f[0], f[1]);
+            let pad = usize::from(seq % 2) * 4;
+            assert_eq!(f.len(), 8 + usize::from(id) * 7 + usize::from(seq) - pad);
+            assert!(f[2..].iter().all(|&b| b == id), "frame of {id} mixed");
+            assert_eq!(seq, next[usize::from(id)], "order of sender {id}");
+            next[usize::from(id)] += 1;
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_that_does_not_read_holds_a_bounded_queue() {
+        let (out, mut rd) = outbox(64);
+        let n = QUEUE_MAX + 50;
+        let mut tasks = Vec::new();
+        for i in 0..n {
+            let out = out.clone();
+            tasks.push(tokio::spawn(async move {
+                out.send(Frame::from(vec![(i % 251) as u8; 200])).await
+            }));
+        }
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        assert!(queued(&out) <= QUEUE_MAX);
+        for _ in 0..n {
+            assert_eq!(read_frame(&mut rd).await.len(), 200);
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(queued(&out), 0);
+    }
+
+    #[tokio::test]
+    async fn closed_or_broken_outboxes_refuse_frames() {
+        let (out, rd) = outbox(64);
+        out.close();
+        assert_eq!(out.send(Frame::from(vec![1])).await, Err(Closed));
+        drop(rd);
+
+        let (out, rd) = outbox(64);
+        drop(rd);
+        assert_eq!(out.send(Frame::from(vec![1])).await, Err(Closed));
+        assert_eq!(out.send(Frame::from(vec![2])).await, Err(Closed));
+    }
+
+    #[tokio::test]
+    async fn a_write_cut_short_closes_the_outbox() {
+        let (out, _rd) = outbox(16);
+        let writer = {
+            let out = out.clone();
+            tokio::spawn(async move { out.send(Frame::from(vec![0; 1000])).await })
+        };
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        writer.abort();
+        assert!(writer.await.unwrap_err().is_cancelled());
+        assert_eq!(out.send(Frame::from(vec![1])).await, Err(Closed));
+    }
+
+    #[tokio::test]
+    async fn channel_outboxes_pass_frames_through() {
+        let (tx, mut rx) = mpsc::channel(2);
+        let out = Outbox::from(tx);
+        out.send(Frame::from(vec![7])).await.unwrap();
+        out.close();
+        assert_eq!(rx.recv().await.unwrap().payload(), &[7]);
+        drop(rx);
+        assert_eq!(out.send(Frame::from(vec![8])).await, Err(Closed));
+    }
+}
