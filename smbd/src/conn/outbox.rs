@@ -230,7 +230,6 @@ async fn write_frames(sink: &mut ReplySink, frames: &mut [Frame]) -> io::Result<
     sink.flush().await
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,9 +289,7 @@ mod tests {
                     let len = 8 + usize::from(id) * 7 + usize::from(seq);
                     let mut buf = vec![id; len];
                     buf[pad + 1] = seq;
-                    out.send(Frame::with_headroom(buf, pad))
-                        .await
-                        .unwrap();
+                    out.send(Frame::with_headroom(buf, pad)).await.unwrap();
                 }
             }));
         }
