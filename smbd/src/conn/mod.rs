@@ -4,14 +4,14 @@
 pub mod credits;
 pub mod files;
 pub mod frame;
+pub mod outbox;
 pub mod session;
 
 pub use frame::Frame;
+pub use outbox::Outbox;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-use tokio::sync::mpsc;
 
 use crate::crypto::{Cipher, SigningAlgorithm};
 use crate::proto::negotiate::Dialect;
@@ -102,13 +102,13 @@ pub struct Connection {
     pub credits: Mutex<CreditWindow>,
     /// Pending async operations by async id.
     pub pending: Mutex<HashMap<u64, Pending>>,
-    /// Frames to send (without the 4-byte transport header).
-    pub out: mpsc::Sender<Frame>,
+    /// Where replies go: `out.send(frame).await` (frames without the 4-byte transport header).
+    pub out: Outbox,
 }
 
 impl Connection {
-    /// A new connection that sends its frames to `out`.
-    pub fn new(server: Arc<ServerContext>, peer: String, out: mpsc::Sender<Frame>) -> Self {
+    /// A new connection that sends its frames to `out` (an [`Outbox`] or a channel).
+    pub fn new(server: Arc<ServerContext>, peer: String, out: impl Into<Outbox>) -> Self {
         let max = server.settings.max_credits;
         Self {
             server,
@@ -117,7 +117,7 @@ impl Connection {
             sessions: Mutex::new(HashMap::new()),
             credits: Mutex::new(CreditWindow::new(max)),
             pending: Mutex::new(HashMap::new()),
-            out,
+            out: out.into(),
         }
     }
 

@@ -1,23 +1,51 @@
-//! One connection: reads length-framed messages (MS-SMB2 2.1 Direct TCP), hands each to the
-//! dispatcher in its own task so many requests are in flight at once, and writes the replies.
+//! One connection: reads length-framed messages (MS-SMB2 2.1 Direct TCP) and hands each to the
+//! dispatcher in its own task, so many requests are in flight at once. Replies are written by
+//! the tasks themselves through the connection's [`Outbox`]: an idle connection holds this
+//! task's small future, the connection state and nothing else.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio::sync::{Notify, Semaphore, broadcast};
 
-use crate::conn::{Connection, Frame};
+use crate::conn::{Connection, Outbox};
 use crate::dispatch;
 use crate::state::ServerContext;
 
 /// Largest frame accepted: 16 MiB of payload plus headers.
 const MAX_FRAME: usize = 16 * 1024 * 1024 + 64 * 1024;
-/// Bytes the writer gathers small replies into; large frames bypass it. Kept small: it is
-/// memory every idle connection holds.
-const WRITE_BUFFER: usize = 16 * 1024;
 /// Requests of one connection being processed at once.
 const IN_FLIGHT: usize = 128;
+
+/// What the reader shares with the request tasks it spawns.
+struct Tasks {
+    /// One permit per request in flight.
+    slots: Semaphore,
+    /// Why a request task asked to drop the connection (the first reason wins).
+    why: OnceLock<&'static str>,
+    /// Wakes the reader when `why` is set.
+    dead: Notify,
+}
+
+impl Tasks {
+    /// Asks the reader to drop the connection.
+    fn disconnect(&self, why: &'static str) {
+        let _ = self.why.set(why);
+        self.dead.notify_one();
+    }
+}
+
+/// A request's place among those in flight, given back when its task ends (even by panic).
+/// The permit lives here rather than as an `OwnedSemaphorePermit` so the semaphore can share
+/// one allocation with the rest of [`Tasks`].
+struct Slot(Arc<Tasks>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.slots.add_permits(1);
+    }
+}
 
 /// Runs a connection until the peer closes it, it breaks the protocol, or the server stops.
 pub(super) async fn run(
@@ -28,36 +56,28 @@ pub(super) async fn run(
 ) {
     tracing::debug!(%peer, "connected");
     let (mut rd, wr) = stream.into_split();
-    let (tx, mut rx) = mpsc::channel::<Frame>(IN_FLIGHT);
-    let conn = Arc::new(Connection::new(ctx.clone(), peer.clone(), tx));
+    let conn = Arc::new(Connection::new(
+        ctx.clone(),
+        peer,
+        Outbox::stream(Box::new(wr)),
+    ));
     let conn_id = ctx.next_id();
     ctx.connections
         .lock()
         .unwrap()
         .insert(conn_id, Arc::downgrade(&conn));
-    let (dead_tx, mut dead_rx) = mpsc::channel::<&'static str>(1);
-
-    let writer = tokio::spawn(async move {
-        let mut w = BufWriter::with_capacity(WRITE_BUFFER, wr);
-        while let Some(frame) = rx.recv().await {
-            let len = (frame.len() as u32).to_be_bytes();
-            if w.write_all(&len).await.is_err() || w.write_all(frame.payload()).await.is_err() {
-                break;
-            }
-            if rx.is_empty() && w.flush().await.is_err() {
-                break;
-            }
-        }
-        let _ = w.shutdown().await;
+    let tasks = Arc::new(Tasks {
+        slots: Semaphore::new(IN_FLIGHT),
+        why: OnceLock::new(),
+        dead: Notify::new(),
     });
 
-    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let reason = loop {
         let mut len = [0u8; 4];
         let read = tokio::select! {
             r = rd.read_exact(&mut len) => r,
             _ = stop.recv() => break "server stopping",
-            why = dead_rx.recv() => break why.unwrap_or("closed"),
+            _ = tasks.dead.notified() => break tasks.why.get().copied().unwrap_or("closed"),
         };
         if read.is_err() {
             break "peer closed";
@@ -70,22 +90,22 @@ pub(super) async fn run(
         if rd.read_exact(&mut frame).await.is_err() {
             break "peer closed mid-frame";
         }
-        let Ok(permit) = slots.clone().acquire_owned().await else {
+        let Ok(permit) = tasks.slots.acquire().await else {
             break "closed";
         };
+        permit.forget();
+        let slot = Slot(tasks.clone());
         let conn = conn.clone();
-        let dead = dead_tx.clone();
         tokio::spawn(async move {
             if let Err(dispatch::Disconnect(why)) = dispatch::handle_frame(&conn, frame).await {
                 tracing::info!(peer = %conn.peer, reason = why, "dropping connection");
-                let _ = dead.try_send(why);
+                slot.0.disconnect(why);
             }
-            drop(permit);
+            drop(slot);
         });
     };
-    tracing::debug!(%peer, reason, "disconnected");
+    tracing::debug!(peer = %conn.peer, reason, "disconnected");
     ctx.connections.lock().unwrap().remove(&conn_id);
     dispatch::connection_closed(&conn);
-    drop(conn);
-    writer.abort();
+    conn.out.close();
 }

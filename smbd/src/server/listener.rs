@@ -51,6 +51,10 @@ pub async fn serve(
             drop(stream);
             continue;
         };
+        // Socket buffers are left to the kernel (SO_RCVBUF/SO_SNDBUF unset, so autotuning stays
+        // on: net.ipv4.tcp_rmem/tcp_wmem, 128 KiB / 16 KiB to start on Debian). They are kernel
+        // memory, charged only for bytes actually queued, so an idle connection costs its
+        // socket structures there and none of this process's private memory.
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
         let stop = stop_tx.subscribe();
