@@ -319,6 +319,10 @@ impl VfsFile for PosixFile {
         self.run(move |h| h.write_at(offset, &data)).await
     }
 
+    async fn write_bytes(&self, offset: u64, data: bytes::Bytes) -> VfsResult<usize> {
+        self.run(move |h| h.write_at(offset, &data)).await
+    }
+
     async fn flush(&self) -> VfsResult<()> {
         self.run(Handle::flush).await
     }
