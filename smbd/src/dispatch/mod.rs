@@ -28,13 +28,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::conn::{Connection, Frame};
 use crate::conn::session::{Open, Session, SessionSecurity, Tree};
+use crate::conn::{Connection, Frame};
 use crate::crypto;
+use crate::proto::NtStatus;
 use crate::proto::create::FileId;
 use crate::proto::header::{self, Command, HEADER_LEN, Header, flags};
 use crate::proto::session::encode_error;
-use crate::proto::NtStatus;
 
 /// The connection must be dropped: the client broke the protocol in a way that has no reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -376,7 +376,9 @@ pub(crate) fn seal(
     let region = &mut buf[at..];
     let len = region.len();
     let sealed = heavy(len, || match &sec.seal {
-        Some(aead) => crypto::encrypt_in_place_prepared(p.random, aead.as_ref(), session_id, region),
+        Some(aead) => {
+            crypto::encrypt_in_place_prepared(p.random, aead.as_ref(), session_id, region)
+        }
         None => crypto::encrypt_in_place(p, cipher, &sec.encryption_key, session_id, region),
     });
     match sealed {
