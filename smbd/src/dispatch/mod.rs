@@ -296,9 +296,7 @@ async fn process_chain(
 fn assemble(conn: &Connection, built: Vec<Built>, encrypted: Option<u64>) -> Option<Frame> {
     let n = built.len();
     let (buf, start) = if n == 1 {
-        let Some(mut b) = built.into_iter().next() else {
-            return None;
-        };
+        let mut b = built.into_iter().next()?;
         if encrypted.is_none()
             && let Some(sec) = &b.sign_with
         {
@@ -735,5 +733,65 @@ pub fn connection_closed(conn: &Arc<Connection>) {
         .collect();
     for s in sessions {
         close::close_all(conn, &s, None);
+    }
+}
+
+#[cfg(test)]
+mod data_path_tests {
+    use super::*;
+
+    fn message(command: Command, signed: bool, next: u32, sig: u8) -> Vec<u8> {
+        let h = Header {
+            credit_charge: 1,
+            status: 0,
+            command,
+            credits: 1,
+            flags: if signed { flags::SIGNED } else { 0 },
+            next_command: next,
+            message_id: 3,
+            async_id: 0,
+            tree_id: 1,
+            session_id: 9,
+            signature: [sig; 16],
+        };
+        let mut v = Vec::new();
+        h.encode(&mut v);
+        v.resize(next.max(80) as usize, 0x77);
+        v
+    }
+
+    /// Signed messages give up their signature (the field becomes zero), except
+    /// SESSION_SETUP whose bytes feed the preauth hash; the walk stops at a bad NextCommand.
+    #[test]
+    fn signatures_are_taken_out_of_a_chain() {
+        let mut frame = message(Command::Read, true, 80, 0xA1);
+        frame.extend(message(Command::SessionSetup, true, 80, 0xB2));
+        frame.extend(message(Command::Write, false, 88, 0xC3));
+        frame.extend(message(Command::Close, true, 0, 0xD4));
+        let sigs = take_signatures(&mut frame);
+        assert_eq!(sigs, vec![Some([0xA1; 16]), None, None, Some([0xD4; 16])]);
+        assert_eq!(&frame[48..64], &[0u8; 16]);
+        assert_eq!(&frame[80 + 48..80 + 64], &[0xB2; 16]);
+        assert_eq!(&frame[160 + 48..160 + 64], &[0xC3; 16]);
+        assert_eq!(&frame[248 + 48..248 + 64], &[0u8; 16]);
+
+        let mut bad = message(Command::Read, true, 12, 0xA1);
+        assert_eq!(take_signatures(&mut bad), vec![Some([0xA1; 16])]);
+        assert!(take_signatures(&mut [0u8; 10]).is_empty());
+    }
+
+    /// `heavy` runs its closure on any runtime, and outside one.
+    #[test]
+    fn heavy_runs_everywhere() {
+        assert_eq!(heavy(1 << 30, || 5), 5);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(async { heavy(1 << 30, || 6) }), 6);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(async { heavy(1 << 30, || 7) }), 7);
     }
 }
