@@ -70,6 +70,12 @@ pub trait VfsFile: Send + Sync + 'static {
     /// Writes all of `data` at `offset`, extending the file as needed; returns bytes written.
     async fn write_at(&self, offset: u64, data: Vec<u8>) -> VfsResult<usize>;
 
+    /// Like [`VfsFile::write_at`], from a shared buffer: a caller whose data is part of a
+    /// larger received buffer hands it over without copying it out.
+    async fn write_bytes(&self, offset: u64, data: bytes::Bytes) -> VfsResult<usize> {
+        self.write_at(offset, data.to_vec()).await
+    }
+
     /// Makes written data and metadata durable (fsync).
     async fn flush(&self) -> VfsResult<()>;
 

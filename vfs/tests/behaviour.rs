@@ -526,11 +526,34 @@ async fn meta_blobs<F: Vfs>(fs: &F) {
     assert_eq!(d.file.get_meta("security.sd").await.unwrap(), Some(vec![9]));
 }
 
+/// Reads with headroom (zeroed, data after it, short at end of file, empty past it) and
+/// writes from a slice of a shared buffer.
+async fn data_path<F: Vfs>(fs: &F) {
+    let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
+    let frame = bytes::Bytes::from([&[0xEEu8; 100][..], &data].concat());
+    let o = fs.open("d", &opts(D::Create, Kind::File)).await.unwrap();
+    let n = o.file.write_bytes(0, frame.slice(100..)).await.unwrap();
+    assert_eq!(n, data.len());
+    let buf = o
+        .file
+        .read_at_with_headroom(1000, 200_000, 136)
+        .await
+        .unwrap();
+    assert_eq!(buf.len(), 136 + 200_000);
+    assert!(buf[..136].iter().all(|&b| b == 0));
+    assert_eq!(&buf[136..], &data[1000..201_000]);
+    let tail = o.file.read_at_with_headroom(299_990, 100, 8).await.unwrap();
+    assert_eq!(&tail[8..], &data[299_990..]);
+    let past = o.file.read_at_with_headroom(400_000, 100, 8).await.unwrap();
+    assert_eq!(past, vec![0u8; 8]);
+    assert_eq!(read_all(fs, "d").await, data);
+}
+
 macro_rules! suite {
     ($name:ident, $make:expr) => {
         mod $name {
             suite!(@tests $make; dispositions kinds bad_paths case_insensitive listing renames
-                removal attributes times sizes meta_blobs);
+                removal attributes times sizes meta_blobs data_path);
         }
     };
     (@tests $make:expr; $($t:ident)*) => {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::crypto::{Cipher, SigningAlgorithm};
+use crate::crypto::{Cipher, PreparedAead, SigningAlgorithm, SigningKey};
 use crate::proto::create::FileId;
 use crate::rpc::Pipe;
 use crate::state::Share;
@@ -32,6 +32,12 @@ pub struct SessionSecurity {
     pub encrypt_data: bool,
     /// Anonymous or guest: no signing possible.
     pub is_null: bool,
+    /// The signing key with its schedule run once at SESSION_SETUP.
+    pub signer: SigningKey,
+    /// The server-to-client AEAD, keyed once at SESSION_SETUP (when there is a cipher).
+    pub seal: Option<Arc<dyn PreparedAead>>,
+    /// The client-to-server AEAD, keyed once at SESSION_SETUP (when there is a cipher).
+    pub open: Option<Arc<dyn PreparedAead>>,
 }
 
 /// The state of a session's authentication (MS-SMB2 3.3.1.8 Session.State).

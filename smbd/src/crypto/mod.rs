@@ -38,7 +38,7 @@ pub use provider::{
     AeadProvider, CryptoProvider, HashProvider, MacProvider, PreparedAead, RandomSource,
 };
 pub use rustcrypto::RUSTCRYPTO_PROVIDER;
-pub use signing::{sign_message, verify_message};
+pub use signing::{SigningKey, sign_message, take_signature, verify_message};
 pub use transform::{
     TRANSFORM_HEADER_LEN, TransformHeader, decrypt_in_place, decrypt_in_place_prepared,
     decrypt_message, encrypt_in_place, encrypt_in_place_prepared, encrypt_message,

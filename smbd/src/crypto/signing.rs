@@ -2,7 +2,9 @@
 
 use subtle::ConstantTimeEq;
 
-use super::{CryptoError, CryptoProvider, SigningAlgorithm};
+use std::sync::Arc;
+
+use super::{Cipher, CryptoError, CryptoProvider, PreparedAead, SigningAlgorithm};
 
 /// Length of the SMB2 header.
 const HEADER_LEN: usize = 64;
@@ -106,6 +108,82 @@ pub fn verify_message(p: &CryptoProvider, alg: SigningAlgorithm, key: &[u8], msg
     }
 }
 
+/// A session's signing key with its key schedule run once: AES-GMAC through an AES-128-GCM
+/// key prepared with [`AeadProvider::prepare`] (GMAC is GCM with an empty plaintext and the
+/// message as AAD), so signing and verifying a message set up no key and join no pieces.
+/// HMAC-SHA256 and AES-CMAC go through the provider's MACs with the message as one piece.
+///
+/// [`AeadProvider::prepare`]: super::AeadProvider::prepare
+#[derive(Clone)]
+pub struct SigningKey {
+    alg: SigningAlgorithm,
+    key: Vec<u8>,
+    gmac: Option<Arc<dyn PreparedAead>>,
+}
+
+impl SigningKey {
+    /// Prepares `key` for `alg`. A key the algorithm cannot use is kept as it is, and every
+    /// signature with it fails as [`sign_message`] would.
+    pub fn new(p: &CryptoProvider, alg: SigningAlgorithm, key: &[u8]) -> Self {
+        let gmac = (alg == SigningAlgorithm::AesGmac && key.len() == 16)
+            .then(|| p.aead.prepare(Cipher::Aes128Gcm, key).ok())
+            .flatten()
+            .map(Arc::from);
+        Self {
+            alg,
+            key: key.to_vec(),
+            gmac,
+        }
+    }
+
+    /// The algorithm.
+    pub fn alg(&self) -> SigningAlgorithm {
+        self.alg
+    }
+
+    /// The MAC of `msg`, whose Signature field the caller has zeroed.
+    fn mac(&self, p: &CryptoProvider, msg: &[u8]) -> Result<[u8; 16], CryptoError> {
+        let header = header_of(msg)?;
+        match &self.gmac {
+            Some(aead) => aead.seal_in_place(&gmac_nonce(&header), msg, &mut []),
+            None => compute(p, self.alg, &self.key, &header, &[msg]),
+        }
+    }
+
+    /// Signs one message in place, as [`sign_message`] does.
+    pub fn sign(&self, p: &CryptoProvider, msg: &mut [u8]) -> Result<(), CryptoError> {
+        header_of(msg)?;
+        msg[SIGNATURE_OFFSET..HEADER_LEN].fill(0);
+        let sig = self.mac(p, msg)?;
+        msg[SIGNATURE_OFFSET..HEADER_LEN].copy_from_slice(&sig);
+        Ok(())
+    }
+
+    /// Verifies in constant time a received message whose Signature field was taken out
+    /// (see [`take_signature`]) and zeroed; `expected` is the signature it carried.
+    pub fn verify_zeroed(&self, p: &CryptoProvider, msg: &[u8], expected: &[u8; 16]) -> bool {
+        match self.mac(p, msg) {
+            Ok(mac) => bool::from(mac.ct_eq(expected)),
+            Err(_) => false,
+        }
+    }
+
+    /// Verifies a received message with its signature in place, as [`verify_message`].
+    pub fn verify(&self, p: &CryptoProvider, msg: &[u8]) -> bool {
+        verify_message(p, self.alg, &self.key, msg)
+    }
+}
+
+/// Takes the 16-byte Signature out of a message (at least 64 bytes) and zeroes the field,
+/// so the message can be verified as one piece with [`SigningKey::verify_zeroed`].
+pub fn take_signature(msg: &mut [u8]) -> Option<[u8; 16]> {
+    let field = msg.get_mut(SIGNATURE_OFFSET..HEADER_LEN)?;
+    let mut sig = [0u8; 16];
+    sig.copy_from_slice(field);
+    field.fill(0);
+    Some(sig)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,7 +270,43 @@ mod tests {
         );
     }
 
+    /// A prepared key signs exactly as [`sign_message`] and verifies a message whose
+    /// signature was taken out; tampering and a wrong signature are refused.
+    fn prepared_key_agrees_with_per_call_signing(p: &CryptoProvider) {
+        let key = [0x33u8; 16];
+        for alg in ALGS {
+            let prepared = SigningKey::new(p, alg, &key);
+            assert_eq!(prepared.alg(), alg);
+            for len in [64usize, 100, 4096] {
+                let mut msg = sample_message(1, 8, 11);
+                msg.resize(len, 0x5A);
+                let mut reference = msg.clone();
+                sign_message(p, alg, &key, &mut reference).unwrap();
+                prepared.sign(p, &mut msg).unwrap();
+                assert_eq!(msg, reference, "{alg:?} {len}");
+                assert!(prepared.verify(p, &msg));
+                let sig = take_signature(&mut msg).unwrap();
+                assert!(prepared.verify_zeroed(p, &msg, &sig), "{alg:?} {len}");
+                let mut wrong = sig;
+                wrong[3] ^= 0x80;
+                assert!(!prepared.verify_zeroed(p, &msg, &wrong));
+                msg[len - 1] ^= 1;
+                assert!(!prepared.verify_zeroed(p, &msg, &sig));
+            }
+        }
+        assert!(take_signature(&mut [0u8; 63]).is_none());
+        let bad = SigningKey::new(p, SigningAlgorithm::AesGmac, &[0; 15]);
+        let mut msg = sample_message(0, 1, 1);
+        assert_eq!(bad.sign(p, &mut msg), Err(CryptoError::BadKeyLength));
+        assert!(!bad.verify_zeroed(p, &msg, &[0; 16]));
+        assert_eq!(
+            SigningKey::new(p, SigningAlgorithm::AesCmac, &key).sign(p, &mut [0u8; 10]),
+            Err(CryptoError::Short)
+        );
+    }
+
     each_provider_test!(
+        prepared_key_agrees_with_per_call_signing,
         sign_then_verify_each_algorithm_and_detect_tampering,
         short_message_and_bad_key_are_errors,
         gmac_role_bit_changes_signature

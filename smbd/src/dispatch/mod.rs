@@ -26,13 +26,15 @@ mod write;
 
 use std::sync::Arc;
 
-use crate::conn::Connection;
+use bytes::Bytes;
+
 use crate::conn::session::{Open, Session, SessionSecurity, Tree};
+use crate::conn::{Connection, Frame};
 use crate::crypto;
+use crate::proto::NtStatus;
 use crate::proto::create::FileId;
 use crate::proto::header::{self, Command, HEADER_LEN, Header, flags};
 use crate::proto::session::encode_error;
-use crate::proto::{NtStatus, WriteLe};
 
 /// The connection must be dropped: the client broke the protocol in a way that has no reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +69,12 @@ pub(crate) struct Ctx<'a> {
     pub hdr: Header,
     /// The request message, header included.
     pub msg: &'a [u8],
+    /// The same message as a shared buffer, so a handler can keep part of it without a copy.
+    pub msg_bytes: &'a Bytes,
+    /// Where the response message starts in the output buffer: a handler that replaces the
+    /// buffer with one of its own (READ) leaves this much headroom before the message, so the
+    /// response can be encrypted in place.
+    pub reply_start: usize,
     /// The session, when the command needs one (or SESSION_SETUP found one).
     pub session: Option<Arc<Session>>,
     /// The session's keys, when it is valid.
@@ -103,6 +111,13 @@ impl Ctx<'_> {
         self.tree.as_ref().ok_or(NtStatus::NETWORK_NAME_DELETED)
     }
 
+    /// `part` of the request message (a slice of `msg`) as a shared buffer, without a copy.
+    pub(crate) fn shared(&self, part: &[u8]) -> Option<Bytes> {
+        let off = (part.as_ptr() as usize).checked_sub(self.msg.as_ptr() as usize)?;
+        let end = off.checked_add(part.len())?;
+        (end <= self.msg_bytes.len()).then(|| self.msg_bytes.slice(off..end))
+    }
+
     /// Resolves a request's file id (the all-ones id in a related chain means the previous
     /// request's file) to an open of this session and tree.
     pub(crate) fn open(&self, id: FileId) -> Result<Arc<Open>, NtStatus> {
@@ -119,30 +134,85 @@ impl Ctx<'_> {
     }
 }
 
-/// One built response message and how to protect it.
+/// Bytes a reply buffer keeps free before the message: a transform header and the 4-byte
+/// transport length, so an encrypted reply is sealed in place and the writer can put the
+/// length in front without copying.
+pub(crate) const REPLY_HEADROOM: usize = 4 + crypto::TRANSFORM_HEADER_LEN;
+
+/// Frames at least this large are sealed, opened, signed and verified off the async
+/// worker's core (`block_in_place`), so the connection's other tasks keep running.
+const HEAVY_CRYPTO_FROM: usize = 256 * 1024;
+
+/// Runs `f`, a cryptographic operation over `len` bytes, in a way that does not stall the
+/// runtime's other tasks when it is long.
+fn heavy<R>(len: usize, f: impl FnOnce() -> R) -> R {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+        .unwrap_or(false);
+    if len >= HEAVY_CRYPTO_FROM && multi_thread {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
+/// One built response message and how to protect it: the message is `buf[start..]`.
 struct Built {
-    msg: Vec<u8>,
+    buf: Vec<u8>,
+    start: usize,
     sign_with: Option<Arc<SessionSecurity>>,
 }
 
 /// Handles one frame from the transport; replies are sent on the connection's channel.
-pub async fn handle_frame(conn: &Arc<Connection>, frame: Vec<u8>) -> Result<(), Disconnect> {
+pub async fn handle_frame(conn: &Arc<Connection>, mut frame: Vec<u8>) -> Result<(), Disconnect> {
     if frame.len() < 4 {
         return Err(Disconnect("frame shorter than a protocol id"));
     }
     let id: [u8; 4] = frame[..4].try_into().unwrap_or_default();
     match id {
-        header::PROTOCOL_ID => process_chain(conn, &frame, None).await,
+        header::PROTOCOL_ID => {
+            let signatures = take_signatures(&mut frame);
+            process_chain(conn, Bytes::from(frame), &signatures, None).await
+        }
         header::TRANSFORM_ID => {
-            let (session_id, plain) = decrypt(conn, &frame)?;
-            process_chain(conn, &plain, Some(session_id)).await
+            let session_id = decrypt(conn, &mut frame)?;
+            let plain = Bytes::from(frame).slice(crypto::TRANSFORM_HEADER_LEN..);
+            process_chain(conn, plain, &[], Some(session_id)).await
         }
         header::SMB1_ID => negotiate::smb1(conn, &frame).await,
         _ => Err(Disconnect("unknown protocol id")),
     }
 }
 
-fn decrypt(conn: &Connection, frame: &[u8]) -> Result<(u64, Vec<u8>), Disconnect> {
+/// Takes the signature out of each signed message of a plain chain (zeroing the field), so
+/// it can be verified in place as one piece. NEGOTIATE and SESSION_SETUP keep theirs: their
+/// bytes feed the preauth integrity hash as received. Walks NextCommand as far as it is
+/// sane; `process_chain` rejects a bad chain afterwards.
+fn take_signatures(frame: &mut [u8]) -> Vec<Option<[u8; 16]>> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while let Some(rest) = frame.get_mut(pos..) {
+        let Ok(hdr) = Header::decode(rest) else {
+            break;
+        };
+        let keeps_bytes = matches!(hdr.command, Command::Negotiate | Command::SessionSetup);
+        out.push(if hdr.is_signed() && !keeps_bytes {
+            crypto::take_signature(rest)
+        } else {
+            None
+        });
+        let next = hdr.next_command as usize;
+        if next < HEADER_LEN || !next.is_multiple_of(8) {
+            break;
+        }
+        pos = pos.saturating_add(next);
+    }
+    out
+}
+
+/// Decrypts a transform frame in place with its session's prepared key; the plaintext is
+/// `frame[52..]`. Returns the session id.
+fn decrypt(conn: &Connection, frame: &mut [u8]) -> Result<u64, Disconnect> {
     let th =
         crypto::TransformHeader::parse(frame).map_err(|_| Disconnect("bad transform header"))?;
     let session = conn
@@ -152,19 +222,26 @@ fn decrypt(conn: &Connection, frame: &[u8]) -> Result<(u64, Vec<u8>), Disconnect
         .security()
         .ok_or(Disconnect("transform before session is valid"))?;
     let cipher = sec.cipher.ok_or(Disconnect("transform without a cipher"))?;
-    let plain = crypto::decrypt_message(conn.server.crypto, cipher, &sec.decryption_key, frame)
-        .map_err(|_| Disconnect("decryption failed"))?;
-    Ok((th.session_id, plain))
+    let len = frame.len();
+    heavy(len, || match &sec.open {
+        Some(aead) => crypto::decrypt_in_place_prepared(aead.as_ref(), frame).map(|_| ()),
+        None => crypto::decrypt_in_place(conn.server.crypto, cipher, &sec.decryption_key, frame)
+            .map(|_| ()),
+    })
+    .map_err(|_| Disconnect("decryption failed"))?;
+    Ok(th.session_id)
 }
 
 async fn process_chain(
     conn: &Arc<Connection>,
-    buf: &[u8],
+    buf: Bytes,
+    signatures: &[Option<[u8; 16]>],
     encrypted: Option<u64>,
 ) -> Result<(), Disconnect> {
     let mut built: Vec<Built> = Vec::new();
     let mut chain = Chain::default();
     let mut pos = 0usize;
+    let mut index = 0usize;
     loop {
         let rest = &buf[pos..];
         let hdr = Header::decode(rest).map_err(|_| Disconnect("bad SMB2 header"))?;
@@ -179,10 +256,13 @@ async fn process_chain(
         {
             return Err(Disconnect("encrypted message for another session"));
         }
+        let msg = buf.slice(pos..pos + end);
+        let signature = signatures.get(index).copied().flatten();
         if let Some(b) = process_message(
             conn,
             hdr,
-            &rest[..end],
+            &msg,
+            signature,
             encrypted.is_some(),
             &mut chain,
             pos == 0,
@@ -195,78 +275,118 @@ async fn process_chain(
             break;
         }
         pos += next;
+        index += 1;
     }
+    drop(buf);
     if built.is_empty() {
         return Ok(());
     }
-    let frame = assemble(conn, built, encrypted);
+    let Some(frame) = assemble(conn, built, encrypted) else {
+        return Ok(());
+    };
     conn.out
-        .send(frame.into())
+        .send(frame)
         .await
         .map_err(|_| Disconnect("connection closed"))
 }
 
 /// Chains the responses (8-byte aligned, NextCommand set), signs each and encrypts the whole
-/// when the request was encrypted.
-fn assemble(conn: &Connection, built: Vec<Built>, encrypted: Option<u64>) -> Vec<u8> {
+/// when the request was encrypted. A single response is sent from the buffer it was built
+/// in, sealed in place when it has the headroom.
+fn assemble(conn: &Connection, built: Vec<Built>, encrypted: Option<u64>) -> Option<Frame> {
     let n = built.len();
-    let frame = if n == 1 {
-        // The common case: one message, sent as it was built (no copy of a large READ).
-        let mut b = built
-            .into_iter()
-            .next()
-            .map(|b| (b.msg, b.sign_with))
-            .unwrap_or_default();
+    let (buf, start) = if n == 1 {
+        let mut b = built.into_iter().next()?;
         if encrypted.is_none()
-            && let Some(sec) = &b.1
+            && let Some(sec) = &b.sign_with
         {
-            sign(conn, sec, &mut b.0);
+            sign(conn, sec, &mut b.buf[b.start..]);
         }
-        b.0
+        (b.buf, b.start)
     } else {
-        let mut frame = Vec::with_capacity(built.iter().map(|b| b.msg.len() + 8).sum());
+        let total: usize = built.iter().map(|b| b.buf.len() - b.start + 8).sum();
+        let mut frame = Vec::with_capacity(REPLY_HEADROOM + total);
+        frame.resize(REPLY_HEADROOM, 0);
         for (i, mut b) in built.into_iter().enumerate() {
+            let start = b.start.min(b.buf.len());
+            let msg = &mut b.buf;
             if i + 1 < n {
-                b.msg.pad_to(8);
-                let len = b.msg.len() as u32;
-                b.msg.patch_u32(header::NEXT_COMMAND_OFFSET, len);
+                let len = (msg.len() - start).next_multiple_of(8);
+                msg.resize(start + len, 0);
+                let at = start + header::NEXT_COMMAND_OFFSET;
+                if let Some(field) = msg.get_mut(at..at + 4) {
+                    field.copy_from_slice(&(len as u32).to_le_bytes());
+                }
             }
             if encrypted.is_none()
                 && let Some(sec) = &b.sign_with
             {
-                sign(conn, sec, &mut b.msg);
+                sign(conn, sec, &mut msg[start..]);
             }
-            frame.extend_from_slice(&b.msg);
+            frame.extend_from_slice(&msg[start..]);
         }
-        frame
+        (frame, REPLY_HEADROOM)
     };
     match encrypted {
-        Some(session_id) => encrypt_frame(conn, session_id, &frame).unwrap_or(frame),
-        None => frame,
+        Some(session_id) => seal(conn, session_id, buf, start),
+        None => Some(Frame::with_headroom(buf, start)),
     }
 }
 
 fn sign(conn: &Connection, sec: &SessionSecurity, msg: &mut [u8]) {
-    let f = u32::from_le_bytes(msg[16..20].try_into().unwrap_or_default()) | flags::SIGNED;
+    let Some(f) = msg.get(16..20) else {
+        return;
+    };
+    let f = u32::from_le_bytes(f.try_into().unwrap_or_default()) | flags::SIGNED;
     msg[16..20].copy_from_slice(&f.to_le_bytes());
-    if let Err(e) = crypto::sign_message(conn.server.crypto, sec.signing_alg, &sec.signing_key, msg)
-    {
+    let len = msg.len();
+    if let Err(e) = heavy(len, || sec.signer.sign(conn.server.crypto, msg)) {
         tracing::error!(error = ?e, "signing failed");
     }
 }
 
-/// Encrypts a whole frame for a session, when it has encryption keys.
-pub(crate) fn encrypt_frame(conn: &Connection, session_id: u64, frame: &[u8]) -> Option<Vec<u8>> {
-    let sec = conn.session(session_id)?.security()?;
-    let cipher = sec.cipher?;
-    crypto::encrypt_message(
-        conn.server.crypto,
-        cipher,
-        &sec.encryption_key,
-        session_id,
-        frame,
-    )
-    .ok()
+/// Encrypts the message `buf[start..]` for a session: in place when at least a transform
+/// header of headroom precedes it, else in a new buffer. A session without encryption keys
+/// gets the message as it is; a message that fails to seal (it never should) is not sent.
+pub(crate) fn seal(
+    conn: &Connection,
+    session_id: u64,
+    buf: Vec<u8>,
+    start: usize,
+) -> Option<Frame> {
+    let Some(sec) = conn.session(session_id).and_then(|s| s.security()) else {
+        return Some(Frame::with_headroom(buf, start));
+    };
+    let Some(cipher) = sec.cipher else {
+        return Some(Frame::with_headroom(buf, start));
+    };
+    let th = crypto::TRANSFORM_HEADER_LEN;
+    let (mut buf, at) = if start >= th {
+        (buf, start - th)
+    } else {
+        let mut v = Vec::with_capacity(REPLY_HEADROOM + buf.len() - start);
+        v.resize(REPLY_HEADROOM - th, 0);
+        v.extend_from_slice(&[0u8; crypto::TRANSFORM_HEADER_LEN]);
+        v.extend_from_slice(&buf[start..]);
+        (v, REPLY_HEADROOM - th)
+    };
+    let p = conn.server.crypto;
+    let region = &mut buf[at..];
+    let len = region.len();
+    let sealed = heavy(len, || match &sec.seal {
+        Some(aead) => {
+            crypto::encrypt_in_place_prepared(p.random, aead.as_ref(), session_id, region)
+        }
+        None => crypto::encrypt_in_place(p, cipher, &sec.encryption_key, session_id, region),
+    });
+    match sealed {
+        Ok(()) => Some(Frame::with_headroom(buf, at)),
+        Err(e) => {
+            // Never send the plaintext of a message the client asked to have encrypted.
+            tracing::error!(error = ?e, "encryption failed");
+            None
+        }
+    }
 }
 
 /// Sends a late (async) final response, signed and encrypted as its session requires.
@@ -284,8 +404,9 @@ pub(crate) async fn send_async_final(
     hdr.encode(&mut msg);
     msg.extend_from_slice(body);
     let sec = conn.session(hdr.session_id).and_then(|s| s.security());
-    let frame = protect_out_of_band(conn, &hdr, sec.as_deref(), encrypted, msg);
-    let _ = conn.out.send(frame.into()).await;
+    if let Some(frame) = protect_out_of_band(conn, &hdr, sec.as_deref(), encrypted, msg) {
+        let _ = conn.out.send(frame).await;
+    }
 }
 
 /// Protects a response sent outside its request's chain (interim and late async replies):
@@ -297,25 +418,27 @@ fn protect_out_of_band(
     sec: Option<&SessionSecurity>,
     encrypted: bool,
     mut msg: Vec<u8>,
-) -> Vec<u8> {
+) -> Option<Frame> {
     match sec {
-        Some(_) if encrypted => encrypt_frame(conn, hdr.session_id, &msg).unwrap_or(msg),
+        Some(_) if encrypted => seal(conn, hdr.session_id, msg, 0),
         Some(sec) if !sec.is_null && (sec.signing_required || hdr.is_signed()) => {
             sign(conn, sec, &mut msg);
-            msg
+            Some(msg.into())
         }
-        _ => msg,
+        _ => Some(msg.into()),
     }
 }
 
 async fn process_message(
     conn: &Arc<Connection>,
     mut hdr: Header,
-    msg: &[u8],
+    msg_bytes: &Bytes,
+    signature: Option<[u8; 16]>,
     encrypted: bool,
     chain: &mut Chain,
     first: bool,
 ) -> Result<Option<Built>, Disconnect> {
+    let msg: &[u8] = msg_bytes;
     if hdr.flags & flags::SERVER_TO_REDIR != 0 {
         return Err(Disconnect("response flag on a request"));
     }
@@ -345,6 +468,8 @@ async fn process_message(
         conn,
         hdr: hdr.clone(),
         msg,
+        msg_bytes,
+        reply_start: 0,
         session: None,
         security: None,
         tree: None,
@@ -360,7 +485,7 @@ async fn process_message(
     } else if related && chain.status.is_error() {
         Err(chain.status)
     } else {
-        match check(&mut ctx) {
+        match check(&mut ctx, signature) {
             Ok(()) if first && hdr.next_command == 0 && may_go_async(hdr.command) => {
                 let interim_sec = ctx.security.clone();
                 let fut = dispatch(&mut ctx, &mut out);
@@ -384,18 +509,19 @@ async fn process_message(
     if related {
         rh.flags |= flags::RELATED_OPERATIONS;
     }
+    let start = ctx.reply_start.min(out.len());
     let status = match result {
         Ok(Reply::Done(s)) => s,
         Ok(Reply::Pending(async_id)) => {
             rh.flags |= flags::ASYNC_COMMAND;
             rh.async_id = async_id;
-            out.truncate(HEADER_LEN);
+            out.truncate(start + HEADER_LEN);
             encode_error(&mut out);
             NtStatus::PENDING
         }
         Err(s) => {
             tracing::debug!(peer = %conn.peer, command = ?hdr.command, status = ?s, "request failed");
-            out.truncate(HEADER_LEN);
+            out.truncate(start + HEADER_LEN);
             encode_error(&mut out);
             s
         }
@@ -420,7 +546,10 @@ async fn process_message(
     }
     let mut head = Vec::with_capacity(HEADER_LEN);
     rh.encode(&mut head);
-    out[..HEADER_LEN].copy_from_slice(&head);
+    if out.len() < start + HEADER_LEN {
+        out.resize(start + HEADER_LEN, 0);
+    }
+    out[start..start + HEADER_LEN].copy_from_slice(&head);
 
     chain.session_id = rh.session_id;
     chain.tree_id = rh.tree_id;
@@ -436,10 +565,10 @@ async fn process_message(
     }
 
     if ctx.preauth_connection {
-        negotiate::preauth_response(conn, &out);
+        negotiate::preauth_response(conn, &out[start..]);
     }
     if let Some(s) = &ctx.preauth_session {
-        session_setup::preauth_response(conn, s, &out);
+        session_setup::preauth_response(conn, s, &out[start..]);
     }
     let sign_with = ctx.sign_with.clone().or_else(|| {
         let sec = ctx.security.as_ref()?;
@@ -447,7 +576,8 @@ async fn process_message(
             .then(|| sec.clone())
     });
     Ok(Some(Built {
-        msg: out,
+        buf: out,
+        start,
         sign_with,
     }))
 }
@@ -488,13 +618,16 @@ async fn send_interim(
     let mut msg = Vec::with_capacity(HEADER_LEN + 9);
     h.encode(&mut msg);
     encode_error(&mut msg);
-    let frame = protect_out_of_band(conn, hdr, sec, encrypted, msg);
     tracing::debug!(peer = %conn.peer, command = ?hdr.command, async_id, "answered STATUS_PENDING");
-    let _ = conn.out.send(frame.into()).await;
+    if let Some(frame) = protect_out_of_band(conn, hdr, sec, encrypted, msg) {
+        let _ = conn.out.send(frame).await;
+    }
 }
 
 /// The checks of MS-SMB2 3.3.5.2.4 - 3.3.5.2.11 before a handler runs.
-fn check(ctx: &mut Ctx<'_>) -> Result<(), NtStatus> {
+/// `signature` is the request's signature when it was taken out of the message (its field
+/// is then zero).
+fn check(ctx: &mut Ctx<'_>, signature: Option<[u8; 16]>) -> Result<(), NtStatus> {
     let cmd = ctx.hdr.command;
     let neg = ctx.conn.negotiated();
     if cmd != Command::Negotiate && neg.dialect.is_none() {
@@ -514,12 +647,13 @@ fn check(ctx: &mut Ctx<'_>) -> Result<(), NtStatus> {
     if let Some(sec) = ctx.security.clone() {
         if !ctx.encrypted && !sec.is_null {
             if ctx.hdr.is_signed() {
-                if !crypto::verify_message(
-                    ctx.conn.server.crypto,
-                    sec.signing_alg,
-                    &sec.signing_key,
-                    ctx.msg,
-                ) {
+                let p = ctx.conn.server.crypto;
+                let msg = ctx.msg;
+                let good = heavy(msg.len(), || match &signature {
+                    Some(expected) => sec.signer.verify_zeroed(p, msg, expected),
+                    None => sec.signer.verify(p, msg),
+                });
+                if !good {
                     tracing::warn!(peer = %ctx.conn.peer, command = ?cmd, "bad signature");
                     return Err(NtStatus::ACCESS_DENIED);
                 }
@@ -599,5 +733,65 @@ pub fn connection_closed(conn: &Arc<Connection>) {
         .collect();
     for s in sessions {
         close::close_all(conn, &s, None);
+    }
+}
+
+#[cfg(test)]
+mod data_path_tests {
+    use super::*;
+
+    fn message(command: Command, signed: bool, next: u32, sig: u8) -> Vec<u8> {
+        let h = Header {
+            credit_charge: 1,
+            status: 0,
+            command,
+            credits: 1,
+            flags: if signed { flags::SIGNED } else { 0 },
+            next_command: next,
+            message_id: 3,
+            async_id: 0,
+            tree_id: 1,
+            session_id: 9,
+            signature: [sig; 16],
+        };
+        let mut v = Vec::new();
+        h.encode(&mut v);
+        v.resize(next.max(80) as usize, 0x77);
+        v
+    }
+
+    /// Signed messages give up their signature (the field becomes zero), except
+    /// SESSION_SETUP whose bytes feed the preauth hash; the walk stops at a bad NextCommand.
+    #[test]
+    fn signatures_are_taken_out_of_a_chain() {
+        let mut frame = message(Command::Read, true, 80, 0xA1);
+        frame.extend(message(Command::SessionSetup, true, 80, 0xB2));
+        frame.extend(message(Command::Write, false, 88, 0xC3));
+        frame.extend(message(Command::Close, true, 0, 0xD4));
+        let sigs = take_signatures(&mut frame);
+        assert_eq!(sigs, vec![Some([0xA1; 16]), None, None, Some([0xD4; 16])]);
+        assert_eq!(&frame[48..64], &[0u8; 16]);
+        assert_eq!(&frame[80 + 48..80 + 64], &[0xB2; 16]);
+        assert_eq!(&frame[160 + 48..160 + 64], &[0xC3; 16]);
+        assert_eq!(&frame[248 + 48..248 + 64], &[0u8; 16]);
+
+        let mut bad = message(Command::Read, true, 12, 0xA1);
+        assert_eq!(take_signatures(&mut bad), vec![Some([0xA1; 16])]);
+        assert!(take_signatures(&mut [0u8; 10]).is_empty());
+    }
+
+    /// `heavy` runs its closure on any runtime, and outside one.
+    #[test]
+    fn heavy_runs_everywhere() {
+        assert_eq!(heavy(1 << 30, || 5), 5);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(async { heavy(1 << 30, || 6) }), 6);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        assert_eq!(rt.block_on(async { heavy(1 << 30, || 7) }), 7);
     }
 }

@@ -65,9 +65,10 @@ pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             {
                 return Err(NtStatus::FILE_LOCK_CONFLICT);
             }
-            // The data lands after room for the header and the READ response body, so the
-            // reply is sent without copying it again.
-            let headroom = HEADER_LEN + 16;
+            // The data lands after room for a transform header, the SMB2 header and the
+            // READ response body: the reply is sent (and sealed in place) without a copy.
+            let start = super::REPLY_HEADROOM;
+            let headroom = start + HEADER_LEN + 16;
             let mut buf = f
                 .read_at_with_headroom(req.offset, req.length as usize, headroom)
                 .await
@@ -81,8 +82,12 @@ pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                 .store(req.offset + n as u64, std::sync::atomic::Ordering::Relaxed);
             let mut prefix = Vec::with_capacity(16);
             encode_read_response_prefix(&mut prefix, n as u32);
-            buf[HEADER_LEN..headroom].copy_from_slice(&prefix);
+            if buf.len() < headroom {
+                return Err(NtStatus::INTERNAL_ERROR);
+            }
+            buf[start + HEADER_LEN..headroom].copy_from_slice(&prefix);
             *out = buf;
+            ctx.reply_start = start;
         }
     }
     Ok(Reply::Done(NtStatus::SUCCESS))

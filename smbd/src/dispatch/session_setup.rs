@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use super::{Ctx, HResult, Reply, bad_request};
 use crate::conn::Connection;
 use crate::conn::session::{AuthState, Session, SessionSecurity};
-use crate::crypto::{self, SigningAlgorithm};
+use crate::crypto::{self, PreparedAead, SigningAlgorithm, SigningKey};
 use crate::proto::NtStatus;
 use crate::proto::negotiate::{Dialect, security_mode};
 use crate::proto::session::{
@@ -153,8 +153,22 @@ fn new_security(
         Some(k) => (k.signing, k.encryption, k.decryption),
         None => Default::default(),
     };
+    let p = conn.server.crypto;
+    let prepare = |key: &[u8]| -> Option<Arc<dyn PreparedAead>> {
+        let cipher = neg.cipher?;
+        if key.is_empty() {
+            return None;
+        }
+        p.aead.prepare(cipher, key).ok().map(Arc::from)
+    };
+    let seal = prepare(&encryption_key);
+    let open = prepare(&decryption_key);
+    let signer = SigningKey::new(p, signing_alg, &signing_key);
     Ok(SessionSecurity {
         auth,
+        signer,
+        seal,
+        open,
         signing_key,
         signing_alg,
         encryption_key,

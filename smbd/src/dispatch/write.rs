@@ -44,10 +44,12 @@ pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             {
                 return Err(NtStatus::FILE_LOCK_CONFLICT);
             }
-            let n = f
-                .write_at(offset, req.data.to_vec())
-                .await
-                .map_err(NtStatus::from)?;
+            // The payload is written from the received frame, not copied out of it.
+            let n = match ctx.shared(req.data) {
+                Some(data) => f.write_bytes(offset, data).await,
+                None => f.write_at(offset, req.data.to_vec()).await,
+            }
+            .map_err(NtStatus::from)?;
             if req.flags & WRITEFLAG_WRITE_THROUGH != 0
                 || open.options & options::WRITE_THROUGH != 0
             {

@@ -310,3 +310,37 @@ pub(crate) fn fstatvfs(fd: BorrowedFd<'_>) -> io::Result<libc::statvfs> {
     check(unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) })?;
     Ok(st)
 }
+
+/// pread(2) into the spare capacity of `buf` (at most `max` bytes, never past its capacity),
+/// without zeroing it first; the bytes read are appended. Returns how many were read (0 at
+/// end of file). Retries on EINTR.
+pub(crate) fn pread_append(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    max: usize,
+    offset: u64,
+) -> io::Result<usize> {
+    let want = max.min(buf.capacity() - buf.len());
+    if want == 0 {
+        return Ok(0);
+    }
+    let off =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let spare = buf.spare_capacity_mut();
+    loop {
+        // SAFETY: `spare` is writable memory of at least `want` bytes owned by `buf`; the
+        // kernel writes at most `want` bytes into it.
+        let r = unsafe { libc::pread(fd.as_raw_fd(), spare.as_mut_ptr().cast(), want, off) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        let n = usize::try_from(r).unwrap_or(0).min(want);
+        // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
+        unsafe { buf.set_len(buf.len() + n) };
+        return Ok(n);
+    }
+}
