@@ -141,6 +141,15 @@ impl Root {
         if let Lookup::Hit(found) = self.cache().lookup(key, mtime, &folded) {
             return Ok(found);
         }
+        // Rescan with this directory's changes held off, so that the names listed are exactly
+        // those of the mtime recorded with them; a scan finished meanwhile by another thread
+        // is used instead of a second one.
+        let _serial = self.change_lock(key);
+        let st = sys::fstatx(dir).map_err(map_io)?;
+        let mtime = mtime_ns(&st);
+        if let Lookup::Hit(found) = self.cache().lookup(key, mtime, &folded) {
+            return Ok(found);
+        }
         let names = list_names(dir)?;
         let mut found: Option<&String> = None;
         for n in names.iter().filter(|n| fold(n) == folded) {
@@ -158,6 +167,14 @@ impl Root {
         if let Ok(st) = sys::fstatx(dir) {
             self.cache().invalidate(dev_ino(&st));
         }
+    }
+
+    /// The lock that serialises this server's changes and rescans of directory `key`.
+    fn change_lock(&self, key: DirKey) -> MutexGuard<'_, ()> {
+        let stripe = (key.0 ^ key.1.rotate_left(17)) as usize % CHANGE_STRIPES;
+        self.change_locks[stripe]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// The identity and mtime of directory `dir`.
@@ -180,10 +197,7 @@ impl Root {
         let Some((key, _)) = self.dir_version(dir) else {
             return op();
         };
-        let stripe = (key.0 ^ key.1.rotate_left(17)) as usize % CHANGE_STRIPES;
-        let _serial = self.change_locks[stripe]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let _serial = self.change_lock(key);
         let before = self.dir_version(dir);
         let result = op()?;
         match (before, self.dir_version(dir)) {
