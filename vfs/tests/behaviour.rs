@@ -411,6 +411,15 @@ async fn attributes<F: Vfs>(fs: &F) {
     assert_eq!(d.stat.attributes, attr::HIDDEN | attr::DIRECTORY);
     d.file.set_attributes(0).await.unwrap();
     assert_eq!(fs.stat("dd").await.unwrap().attributes, attr::DIRECTORY);
+
+    // A listing reports the same attributes and creation time as stat.
+    let root = fs.open("", &opts(D::Open, Kind::Directory)).await.unwrap();
+    let listed = root.file.read_dir(0, 100).await.unwrap();
+    let h = listed.iter().find(|e| e.name == "h").expect("h listed");
+    assert_eq!(h.stat.attributes, attr::SYSTEM | attr::ARCHIVE);
+    assert_eq!(h.stat.creation_time, created);
+    let dd = listed.iter().find(|e| e.name == "dd").expect("dd listed");
+    assert_eq!(dd.stat.attributes, attr::DIRECTORY);
 }
 
 async fn times<F: Vfs>(fs: &F) {

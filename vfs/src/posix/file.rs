@@ -12,7 +12,6 @@ use crate::{
     unix_to_filetime,
 };
 use async_trait::async_trait;
-use std::ffi::CString;
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileExt;
@@ -239,10 +238,7 @@ impl Handle {
                     None => continue,
                 }
             } else if meta::is_dir(&st) || meta::is_file(&st) {
-                let Ok(p) = CString::new(format!("{}/{name}", fd_dir_path(dir).display())) else {
-                    continue;
-                };
-                build_stat(&st, read_dos(XattrTarget::NoFollowPath(&p)).as_ref())
+                build_stat(&st, read_dos(XattrTarget::NoFollowAt(dir, &cname)).as_ref())
             } else {
                 continue;
             };
