@@ -14,6 +14,8 @@ mod types;
 pub use types::*;
 
 use async_trait::async_trait;
+use std::io;
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
 /// A share's storage backend.
@@ -65,6 +67,32 @@ pub trait VfsFile: Send + Sync + 'static {
         v.resize(headroom, 0);
         v.extend_from_slice(&data);
         Ok(v)
+    }
+
+    /// How many bytes [`VfsFile::send_range_to`] can send for `len` bytes at `offset`: `len`
+    /// clamped to the end of file as it is now (one fstat, no data read). `Unsupported` when
+    /// this handle cannot send to a socket (the default): the caller reads the data instead.
+    fn send_range_len(&self, offset: u64, len: usize) -> io::Result<usize> {
+        let _ = (offset, len);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// Sends up to `len` bytes at `offset` from the file straight to the socket `sock`
+    /// (sendfile(2)), so the data never passes through user space. Returns the bytes sent:
+    /// fewer when the socket buffer fills, 0 at end of file. A non-blocking socket without
+    /// room gives `WouldBlock`. Blocks on disk I/O when the data is not in the page cache, so
+    /// call it where blocking is allowed. `Unsupported` by default and whenever the file or
+    /// socket cannot take it (the caller reads the data instead).
+    fn send_range_to(&self, sock: BorrowedFd<'_>, offset: u64, len: usize) -> io::Result<usize> {
+        let _ = (sock, offset, len);
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    /// Whether the `len` bytes at `offset` are all in the page cache, so reading or sending
+    /// them will not wait for the disk (one cheap system call). `false` when unknown.
+    fn is_cached(&self, offset: u64, len: usize) -> bool {
+        let _ = (offset, len);
+        false
     }
 
     /// Writes all of `data` at `offset`, extending the file as needed; returns bytes written.

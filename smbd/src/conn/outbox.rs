@@ -5,12 +5,19 @@
 //! them too, many in one vectored write, until the queue is empty. Frames therefore leave in
 //! the order their `send` calls queued them, and never interleave mid-frame. A sender waits only
 //! when the queue is full (a client that does not read its replies), so memory stays bounded.
+//!
+//! A frame may end with a range of an open file ([`FileTail`]): on a TCP socket its bytes go
+//! from the page cache to the socket with sendfile(2), right after the frame's own bytes and
+//! before any other frame, so the data never passes through user space.
 
 use std::io::{self, IoSlice};
+use std::os::fd::AsFd;
 use std::pin::pin;
 use std::sync::Mutex;
 
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::{Notify, mpsc};
 
 use super::Frame;
@@ -24,6 +31,42 @@ const TRANSPORT_HEADER: usize = 4;
 
 /// The byte stream replies are written to.
 pub type ReplySink = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// The last bytes of a frame, sent from a file rather than from memory: `len` bytes at
+/// `offset`. Whoever builds the frame has already counted them (checked against the file's
+/// size); if the file has shrunk since, the connection is closed rather than the promised
+/// bytes replaced by others.
+pub struct FileTail {
+    /// The file.
+    pub file: vfs::FileRef,
+    /// Where the bytes start in the file.
+    pub offset: u64,
+    /// How many bytes the frame ends with.
+    pub len: usize,
+}
+
+/// What a stream outbox writes to.
+enum Sink {
+    /// A TCP socket: file tails go out with sendfile(2).
+    Tcp(OwnedWriteHalf),
+    /// Any other byte stream: file tails are read and written.
+    Stream(ReplySink),
+}
+
+impl Sink {
+    fn writer(&mut self) -> &mut (dyn AsyncWrite + Send + Unpin) {
+        match self {
+            Self::Tcp(w) => w,
+            Self::Stream(s) => s.as_mut(),
+        }
+    }
+}
+
+/// A queued frame and the file range it ends with, if any.
+struct Item {
+    frame: Frame,
+    tail: Option<FileTail>,
+}
 
 /// The connection is closed; the frame was not sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,15 +91,49 @@ pub enum Outbox {
 impl Outbox {
     /// An outbox writing to `sink`.
     pub fn stream(sink: ReplySink) -> Self {
-        Self::Stream(StreamOutbox::new(sink))
+        Self::Stream(StreamOutbox::new(Sink::Stream(sink)))
+    }
+
+    /// An outbox writing to a TCP socket, which sends file tails with sendfile(2).
+    pub fn tcp(sock: OwnedWriteHalf) -> Self {
+        Self::Stream(StreamOutbox::new(Sink::Tcp(sock)))
+    }
+
+    /// Whether [`Outbox::send_with_file`] sends the file's bytes without reading them into
+    /// memory; otherwise it reads them, and a caller may as well build the whole frame.
+    pub fn sends_files(&self) -> bool {
+        matches!(self, Self::Stream(s) if s.tcp)
     }
 
     /// Sends one frame (without its transport header). Returns once the frame is written or
     /// queued behind the one being written; fails when the connection is closed.
     pub async fn send(&self, frame: Frame) -> Result<(), Closed> {
         match self {
-            Self::Stream(s) => s.send(frame).await,
+            Self::Stream(s) => s.send(Item { frame, tail: None }).await,
             Self::Channel(tx) => tx.send(frame).await.map_err(|_| Closed),
+        }
+    }
+
+    /// Sends a frame whose last `tail.len` bytes are a range of a file (the frame's own
+    /// length fields already count them). If the file no longer holds them all when they
+    /// are sent, the connection is closed.
+    pub async fn send_with_file(&self, mut frame: Frame, tail: FileTail) -> Result<(), Closed> {
+        match self {
+            Self::Stream(s) => {
+                s.send(Item {
+                    frame,
+                    tail: Some(tail),
+                })
+                .await
+            }
+            Self::Channel(tx) => {
+                let data = read_tail(&tail, tail.offset, tail.len).await;
+                let Ok(data) = data else {
+                    return Err(Closed);
+                };
+                frame.buf.extend_from_slice(&data);
+                tx.send(frame).await.map_err(|_| Closed)
+            }
         }
     }
 
@@ -76,6 +153,8 @@ impl From<mpsc::Sender<Frame>> for Outbox {
 
 /// Replies written to a byte stream by the sending tasks themselves.
 pub struct StreamOutbox {
+    /// The sink is a TCP socket.
+    tcp: bool,
     state: Mutex<State>,
     /// Woken when the queue drains or the outbox closes.
     room: Notify,
@@ -83,18 +162,19 @@ pub struct StreamOutbox {
 
 struct State {
     /// The stream, when no sender is writing to it and the outbox is open.
-    sink: Option<ReplySink>,
+    sink: Option<Sink>,
     /// A sender is writing (it holds the stream).
     writing: bool,
     /// No more frames are accepted.
     closed: bool,
     /// Frames waiting for the writer; unallocated while idle.
-    queue: Vec<Frame>,
+    queue: Vec<Item>,
 }
 
 impl StreamOutbox {
-    fn new(sink: ReplySink) -> Self {
+    fn new(sink: Sink) -> Self {
         Self {
+            tcp: matches!(sink, Sink::Tcp(_)),
             state: Mutex::new(State {
                 sink: Some(sink),
                 writing: false,
@@ -105,7 +185,7 @@ impl StreamOutbox {
         }
     }
 
-    async fn send(&self, frame: Frame) -> Result<(), Closed> {
+    async fn send(&self, frame: Item) -> Result<(), Closed> {
         loop {
             let mut room = pin!(self.room.notified());
             let sink = {
@@ -133,7 +213,7 @@ impl StreamOutbox {
     }
 
     /// Writes `first` and whatever others queue meanwhile, then gives the stream back.
-    async fn write_out(&self, sink: ReplySink, first: Frame) -> Result<(), Closed> {
+    async fn write_out(&self, sink: Sink, first: Item) -> Result<(), Closed> {
         let mut guard = Writing {
             outbox: self,
             sink: Some(sink),
@@ -141,7 +221,7 @@ impl StreamOutbox {
         let mut batch = vec![first];
         loop {
             let sink = guard.sink.as_mut().ok_or(Closed)?;
-            if write_frames(sink, &mut batch).await.is_err() {
+            if write_items(sink, &mut batch).await.is_err() {
                 // `guard` closes the outbox as it drops.
                 return Err(Closed);
             }
@@ -179,7 +259,7 @@ impl StreamOutbox {
 /// short, so the outbox closes rather than let another frame follow the partial one.
 struct Writing<'a> {
     outbox: &'a StreamOutbox,
-    sink: Option<ReplySink>,
+    sink: Option<Sink>,
 }
 
 impl Drop for Writing<'_> {
@@ -190,44 +270,141 @@ impl Drop for Writing<'_> {
     }
 }
 
-/// Writes the frames, each after its 4-byte big-endian length, a few per vectored write.
-async fn write_frames(sink: &mut ReplySink, frames: &mut [Frame]) -> io::Result<()> {
-    for chunk in frames.chunks_mut(FRAMES_PER_WRITE) {
-        // The length of each frame whose headroom cannot hold it.
-        let mut heads = [None::<[u8; TRANSPORT_HEADER]>; FRAMES_PER_WRITE];
-        for (frame, head) in chunk.iter_mut().zip(heads.iter_mut()) {
-            let len = u32::try_from(frame.len())
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too long"))?
-                .to_be_bytes();
-            if frame.start >= TRANSPORT_HEADER {
-                // The length goes in the frame's headroom: one slice for the frame.
-                frame.start -= TRANSPORT_HEADER;
-                let at = frame.start;
-                frame.buf[at..at + TRANSPORT_HEADER].copy_from_slice(&len);
-            } else {
-                *head = Some(len);
-            }
+/// Writes the items, each frame after its 4-byte big-endian length, a few per vectored write;
+/// a frame's file tail follows its bytes before anything else is written.
+async fn write_items(sink: &mut Sink, items: &mut [Item]) -> io::Result<()> {
+    let mut rest = items;
+    while !rest.is_empty() {
+        // Up to FRAMES_PER_WRITE frames, ending early after one with a file tail.
+        let mut take = rest.len().min(FRAMES_PER_WRITE);
+        if let Some(i) = rest[..take].iter().position(|it| it.tail.is_some()) {
+            take = i + 1;
         }
-        let mut slices = [IoSlice::new(&[]); 2 * FRAMES_PER_WRITE];
-        let mut n = 0;
-        for (frame, head) in chunk.iter().zip(heads.iter()) {
-            if let Some(head) = head {
-                slices[n] = IoSlice::new(head);
-                n += 1;
-            }
-            slices[n] = IoSlice::new(frame.payload());
-            n += 1;
+        let (chunk, later) = rest.split_at_mut(take);
+        write_chunk(sink.writer(), chunk).await?;
+        if let Some(tail) = chunk.last().and_then(|it| it.tail.as_ref()) {
+            send_tail(sink, tail).await?;
         }
-        let mut bufs = &mut slices[..n];
-        while !bufs.is_empty() {
-            let k = sink.write_vectored(bufs).await?;
-            if k == 0 {
-                return Err(io::ErrorKind::WriteZero.into());
-            }
-            IoSlice::advance_slices(&mut bufs, k);
+        rest = later;
+    }
+    sink.writer().flush().await
+}
+
+/// One vectored write of the chunk's frames (without their file tails).
+async fn write_chunk(
+    sink: &mut (dyn AsyncWrite + Send + Unpin),
+    chunk: &mut [Item],
+) -> io::Result<()> {
+    // The length of each frame whose headroom cannot hold it.
+    let mut heads = [None::<[u8; TRANSPORT_HEADER]>; FRAMES_PER_WRITE];
+    for (item, head) in chunk.iter_mut().zip(heads.iter_mut()) {
+        let tail = item.tail.as_ref().map_or(0, |t| t.len);
+        let len = item
+            .frame
+            .len()
+            .checked_add(tail)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "frame too long"))?
+            .to_be_bytes();
+        let frame = &mut item.frame;
+        if frame.start >= TRANSPORT_HEADER {
+            // The length goes in the frame's headroom: one slice for the frame.
+            frame.start -= TRANSPORT_HEADER;
+            let at = frame.start;
+            frame.buf[at..at + TRANSPORT_HEADER].copy_from_slice(&len);
+        } else {
+            *head = Some(len);
         }
     }
-    sink.flush().await
+    let mut slices = [IoSlice::new(&[]); 2 * FRAMES_PER_WRITE];
+    let mut n = 0;
+    for (item, head) in chunk.iter().zip(heads.iter()) {
+        if let Some(head) = head {
+            slices[n] = IoSlice::new(head);
+            n += 1;
+        }
+        slices[n] = IoSlice::new(item.frame.payload());
+        n += 1;
+    }
+    let mut bufs = &mut slices[..n];
+    while !bufs.is_empty() {
+        let k = sink.write_vectored(bufs).await?;
+        if k == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut bufs, k);
+    }
+    Ok(())
+}
+
+/// Sends a frame's file tail: with sendfile(2) on a TCP socket, waiting for room whenever the
+/// socket buffer is full; what sendfile does not send (another kind of stream, a backend
+/// without sendfile, a file that shrank) is read and written. A file too short for the
+/// promised bytes is an error, which closes the connection: the length is already on the
+/// wire and padding would hand the client bytes the file never held.
+async fn send_tail(sink: &mut Sink, tail: &FileTail) -> io::Result<()> {
+    let mut offset = tail.offset;
+    let mut left = tail.len;
+    if let Sink::Tcp(wr) = sink {
+        let sock: &TcpStream = wr.as_ref();
+        while left > 0 {
+            let cached = tail.file.is_cached(offset, left);
+            let sent = may_block(cached, || {
+                sock.try_io(Interest::WRITABLE, || {
+                    tail.file.send_range_to(sock.as_fd(), offset, left)
+                })
+            });
+            match sent {
+                Ok(0) => break,
+                Ok(n) => {
+                    offset += n as u64;
+                    left = left.saturating_sub(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
+                // sendfile cannot serve this file or socket: the bytes are read instead.
+                Err(e) if e.kind() == io::ErrorKind::Unsupported => break,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    if left > 0 {
+        let data = read_tail(tail, offset, left).await?;
+        sink.writer().write_all(&data).await?;
+    }
+    Ok(())
+}
+
+/// Exactly `len` bytes of the tail's file at `offset`, read into memory; an error when the
+/// file no longer holds them.
+async fn read_tail(tail: &FileTail, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    let data = tail
+        .file
+        .read_at(offset, len)
+        .await
+        .map_err(|e| io::Error::other(format!("reading a reply's data: {e:?}")))?;
+    if data.len() < len {
+        tracing::warn!(
+            offset,
+            promised = len,
+            held = data.len(),
+            "file shrank under a READ reply being sent; closing the connection"
+        );
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(data)
+}
+
+/// Runs `f`, a sendfile(2) call, on this worker thread when its data is in the page cache
+/// (`cached`), else under `block_in_place` so waiting for the disk does not stall the worker's
+/// other tasks. Handing the worker off costs more than the copy of cached data it would guard.
+fn may_block<R>(cached: bool, f: impl FnOnce() -> R) -> R {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread && !cached {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
 }
 
 #[cfg(test)]
@@ -358,6 +535,155 @@ mod tests {
         writer.abort();
         assert!(writer.await.unwrap_err().is_cancelled());
         assert_eq!(out.send(Frame::from(vec![1])).await, Err(Closed));
+    }
+
+    /// A file of `len` patterned bytes in a fresh directory, opened for reading.
+    async fn posix_file(tag: &str, len: usize) -> (vfs::FileRef, vfs::FileRef, std::path::PathBuf) {
+        use vfs::Vfs;
+        let dir = std::env::temp_dir().join(format!("smbd-outbox-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let data: Vec<u8> = (0..len).map(|i| (i * 13 % 251) as u8).collect();
+        std::fs::write(dir.join("f"), &data).unwrap();
+        let fs = vfs::posix::PosixFs::new(dir.clone()).unwrap();
+        let rd = fs
+            .open("f", &vfs::OpenOptions::read_existing())
+            .await
+            .unwrap();
+        let mut rw = vfs::OpenOptions::read_existing();
+        rw.write = true;
+        let wr = fs.open("f", &rw).await.unwrap();
+        (rd.file, wr.file, dir)
+    }
+
+    fn pattern_at(offset: usize, len: usize) -> Vec<u8> {
+        (offset..offset + len)
+            .map(|i| (i * 13 % 251) as u8)
+            .collect()
+    }
+
+    /// A connected TCP pair on loopback: the outbox on one end, a reader on the other.
+    async fn tcp_outbox() -> (Arc<Outbox>, TcpStream) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let (client, server) = tokio::join!(TcpStream::connect(addr), l.accept());
+        let (_, wr) = server.unwrap().0.into_split();
+        (Arc::new(Outbox::tcp(wr)), client.unwrap())
+    }
+
+    async fn read_tcp_frame(rd: &mut TcpStream) -> Vec<u8> {
+        let mut len = [0u8; 4];
+        rd.read_exact(&mut len).await.unwrap();
+        let mut buf = vec![0u8; u32::from_be_bytes(len) as usize];
+        rd.read_exact(&mut buf).await.unwrap();
+        buf
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn file_tails_follow_their_frames_whole_among_other_frames() {
+        let (file, _, dir) = posix_file("tails", 5 << 20).await;
+        let (out, mut rd) = tcp_outbox().await;
+        assert!(out.sends_files());
+        let mut tasks = Vec::new();
+        for i in 0..12usize {
+            let (out, file) = (out.clone(), file.clone());
+            tasks.push(tokio::spawn(async move {
+                // Headers of different sizes, tails of up to 3 MiB (more than a socket holds).
+                let head = vec![i as u8; 4 + 8 + i];
+                let frame = Frame::with_headroom(head, 4);
+                if i % 3 == 2 {
+                    return out.send(frame).await;
+                }
+                let tail = FileTail {
+                    file,
+                    offset: (i * 100_003) as u64,
+                    len: (i % 4) * 1_000_000 + 70_000,
+                };
+                out.send_with_file(frame, tail).await
+            }));
+        }
+        // A slow reader: the socket buffer fills and sendfile meets EAGAIN.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut seen = [false; 12];
+        for _ in 0..12 {
+            let f = read_tcp_frame(&mut rd).await;
+            let i = f[0] as usize;
+            assert!(f[..8 + i].iter().all(|&b| b == i as u8), "frame {i} head");
+            let data = &f[8 + i..];
+            if i % 3 == 2 {
+                assert!(data.is_empty());
+            } else {
+                let len = (i % 4) * 1_000_000 + 70_000;
+                assert!(data == pattern_at(i * 100_003, len), "frame {i} data");
+            }
+            seen[i] = true;
+        }
+        assert!(seen.iter().all(|&s| s));
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_that_shrank_closes_the_connection_rather_than_pad() {
+        let (file, writer, dir) = posix_file("shrank", 200_000).await;
+        let (out, mut rd) = tcp_outbox().await;
+        writer.set_len(100_000).await.unwrap();
+        let tail = FileTail {
+            file: file.clone(),
+            offset: 0,
+            len: 200_000,
+        };
+        assert_eq!(
+            out.send_with_file(Frame::with_headroom(vec![0; 6], 4), tail)
+                .await,
+            Err(Closed)
+        );
+        assert_eq!(out.send(Frame::from(vec![1])).await, Err(Closed));
+        // The peer sees the length, what the file held, then the end of the stream.
+        let mut got = Vec::new();
+        rd.read_to_end(&mut got).await.unwrap();
+        assert_eq!(&got[..4], &200_002u32.to_be_bytes());
+        assert_eq!(got.len(), 4 + 2 + 100_000);
+        assert!(got[6..] == pattern_at(0, 100_000));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn tails_without_sendfile_are_read_and_written() {
+        use vfs::Vfs;
+        let mem = vfs::mem::MemFs::new();
+        let mut o = vfs::OpenOptions::read_existing();
+        o.disposition = vfs::Disposition::Create;
+        o.write = true;
+        let f = mem.open("f", &o).await.unwrap().file;
+        f.write_at(0, (0..=255u8).collect()).await.unwrap();
+        let tail = |offset, len| FileTail {
+            file: f.clone(),
+            offset,
+            len,
+        };
+        // A stream that is not a socket, and a file of a backend without sendfile.
+        let (out, mut rd) = outbox(4096);
+        assert!(!out.sends_files());
+        out.send_with_file(Frame::from(vec![9, 9]), tail(10, 5))
+            .await
+            .unwrap();
+        assert_eq!(read_frame(&mut rd).await, [9, 9, 10, 11, 12, 13, 14]);
+        // A tail past the end of the file is refused, never padded.
+        assert_eq!(
+            out.send_with_file(Frame::from(vec![1]), tail(250, 10))
+                .await,
+            Err(Closed)
+        );
+        // Channels get the data appended.
+        let (tx, mut rx) = mpsc::channel(2);
+        let out = Outbox::from(tx);
+        out.send_with_file(Frame::from(vec![7]), tail(0, 3))
+            .await
+            .unwrap();
+        assert_eq!(rx.recv().await.unwrap().payload(), &[7, 0, 1, 2]);
     }
 
     #[tokio::test]

@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::conn::outbox::FileTail;
 use crate::conn::session::{Open, Session, SessionSecurity, Tree};
 use crate::conn::{Connection, Frame};
 use crate::crypto;
@@ -93,9 +94,28 @@ pub(crate) struct Ctx<'a> {
     pub created: Option<FileId>,
     /// Previous file id in the chain.
     chain_file: Option<FileId>,
+    /// The request is a frame of its own, not part of a compound chain.
+    pub alone: bool,
+    /// The response ends with this range of a file, sent from the file (READ, plain replies).
+    pub file_tail: Option<FileTail>,
 }
 
 impl Ctx<'_> {
+    /// The keys the response is signed with, if it is signed.
+    fn reply_signer(&self) -> Option<Arc<SessionSecurity>> {
+        self.sign_with.clone().or_else(|| {
+            let sec = self.security.as_ref()?;
+            (!self.encrypted && !sec.is_null && (self.hdr.is_signed() || sec.signing_required))
+                .then(|| sec.clone())
+        })
+    }
+
+    /// Whether the response goes out as it is built: alone in its frame, neither signed nor
+    /// encrypted, so its tail may come straight from a file.
+    pub(crate) fn plain_reply(&self) -> bool {
+        self.alone && !self.encrypted && self.reply_signer().is_none()
+    }
+
     /// The server.
     pub(crate) fn server(&self) -> &crate::state::ServerContext {
         &self.conn.server
@@ -161,6 +181,8 @@ struct Built {
     buf: Vec<u8>,
     start: usize,
     sign_with: Option<Arc<SessionSecurity>>,
+    /// The file range the message ends with (a plain READ response).
+    tail: Option<FileTail>,
 }
 
 /// Handles one frame from the transport; replies are sent on the connection's channel.
@@ -281,13 +303,15 @@ async fn process_chain(
     if built.is_empty() {
         return Ok(());
     }
+    let tail = built.iter_mut().find_map(|b| b.tail.take());
     let Some(frame) = assemble(conn, built, encrypted) else {
         return Ok(());
     };
-    conn.out
-        .send(frame)
-        .await
-        .map_err(|_| Disconnect("connection closed"))
+    match tail {
+        Some(tail) => conn.out.send_with_file(frame, tail).await,
+        None => conn.out.send(frame).await,
+    }
+    .map_err(|_| Disconnect("connection closed"))
 }
 
 /// Chains the responses (8-byte aligned, NextCommand set), signs each and encrypts the whole
@@ -479,6 +503,8 @@ async fn process_message(
         preauth_connection: false,
         created: None,
         chain_file: if related { chain.file_id } else { None },
+        alone: first && hdr.next_command == 0,
+        file_tail: None,
     };
     let result = if hdr.is_related() && first {
         Err(NtStatus::INVALID_PARAMETER)
@@ -510,6 +536,7 @@ async fn process_message(
         rh.flags |= flags::RELATED_OPERATIONS;
     }
     let start = ctx.reply_start.min(out.len());
+    let mut tail = ctx.file_tail.take();
     let status = match result {
         Ok(Reply::Done(s)) => s,
         Ok(Reply::Pending(async_id)) => {
@@ -517,12 +544,14 @@ async fn process_message(
             rh.async_id = async_id;
             out.truncate(start + HEADER_LEN);
             encode_error(&mut out);
+            tail = None;
             NtStatus::PENDING
         }
         Err(s) => {
             tracing::debug!(peer = %conn.peer, command = ?hdr.command, status = ?s, "request failed");
             out.truncate(start + HEADER_LEN);
             encode_error(&mut out);
+            tail = None;
             s
         }
     };
@@ -570,15 +599,16 @@ async fn process_message(
     if let Some(s) = &ctx.preauth_session {
         session_setup::preauth_response(conn, s, &out[start..]);
     }
-    let sign_with = ctx.sign_with.clone().or_else(|| {
-        let sec = ctx.security.as_ref()?;
-        (!encrypted && !sec.is_null && (hdr.is_signed() || sec.signing_required))
-            .then(|| sec.clone())
-    });
+    let sign_with = ctx.reply_signer();
+    if tail.is_some() && !ctx.plain_reply() {
+        // Handlers attach a file tail only to plain replies; never send it unprotected.
+        return Err(Disconnect("file data in a signed, sealed or chained reply"));
+    }
     Ok(Some(Built {
         buf: out,
         start,
         sign_with,
+        tail,
     }))
 }
 

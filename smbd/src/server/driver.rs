@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, Semaphore, broadcast};
 
@@ -47,6 +47,20 @@ impl Drop for Slot {
     }
 }
 
+/// Reads a frame of exactly `n` bytes into the spare capacity of a new buffer: no zeroing
+/// of memory that is overwritten at once (a WRITE frame can be megabytes).
+async fn read_frame(rd: &mut (impl AsyncRead + Unpin), n: usize) -> std::io::Result<Vec<u8>> {
+    let mut frame = Vec::with_capacity(n);
+    while frame.len() < n {
+        let want = (n - frame.len()) as u64;
+        // `take` keeps the read inside this frame and inside the buffer's capacity.
+        if (&mut *rd).take(want).read_buf(&mut frame).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(frame)
+}
+
 /// Runs a connection until the peer closes it, it breaks the protocol, or the server stops.
 pub(super) async fn run(
     ctx: Arc<ServerContext>,
@@ -56,11 +70,7 @@ pub(super) async fn run(
 ) {
     tracing::debug!(%peer, "connected");
     let (mut rd, wr) = stream.into_split();
-    let conn = Arc::new(Connection::new(
-        ctx.clone(),
-        peer,
-        Outbox::stream(Box::new(wr)),
-    ));
+    let conn = Arc::new(Connection::new(ctx.clone(), peer, Outbox::tcp(wr)));
     let conn_id = ctx.next_id();
     ctx.connections
         .lock()
@@ -86,10 +96,9 @@ pub(super) async fn run(
         if !(4..=MAX_FRAME).contains(&n) {
             break "frame length out of range";
         }
-        let mut frame = vec![0u8; n];
-        if rd.read_exact(&mut frame).await.is_err() {
+        let Ok(frame) = read_frame(&mut rd, n).await else {
             break "peer closed mid-frame";
-        }
+        };
         let Ok(permit) = tasks.slots.acquire().await else {
             break "closed";
         };
@@ -108,4 +117,30 @@ pub(super) async fn run(
     ctx.connections.lock().unwrap().remove(&conn_id);
     dispatch::connection_closed(&conn);
     conn.out.close();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[tokio::test]
+    async fn frames_are_read_whole_and_never_past_their_length() {
+        let (mut tx, mut rx) = tokio::io::duplex(64);
+        let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let sent = data.clone();
+        let writer = tokio::spawn(async move {
+            tx.write_all(&sent).await.unwrap();
+            tx.write_all(&[1, 2]).await.unwrap();
+        });
+        let frame = read_frame(&mut rx, 1000).await.unwrap();
+        assert_eq!(frame, data);
+        assert_eq!(frame.capacity(), 1000);
+        // The next frame's bytes stay in the stream.
+        let next = read_frame(&mut rx, 2).await.unwrap();
+        assert_eq!(next, [1, 2]);
+        writer.await.unwrap();
+        // A peer gone mid-frame is an error, not a short frame.
+        assert!(read_frame(&mut rx, 5).await.is_err());
+    }
 }

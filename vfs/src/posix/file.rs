@@ -13,7 +13,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
@@ -127,6 +128,46 @@ impl Handle {
             }
         }
         Ok(buf)
+    }
+
+    /// Bytes a send of `len` at `offset` covers now; `Unsupported` for handles without data
+    /// access (directories, O_PATH), which take the ordinary read path and its errors.
+    fn send_range_len(&self, offset: u64, len: usize) -> io::Result<usize> {
+        if self.is_dir || self.access == Access::PathOnly {
+            return Err(io::ErrorKind::Unsupported.into());
+        }
+        if offset > i64::MAX as u64 {
+            return Ok(0);
+        }
+        let size = self.file.metadata()?.len();
+        Ok(len.min(usize::try_from(size.saturating_sub(offset)).unwrap_or(usize::MAX)))
+    }
+
+    fn send_range_to(&self, sock: BorrowedFd<'_>, offset: u64, len: usize) -> io::Result<usize> {
+        if self.is_dir || self.access == Access::PathOnly {
+            return Err(io::ErrorKind::Unsupported.into());
+        }
+        if offset > i64::MAX as u64 || len == 0 {
+            return Ok(0);
+        }
+        match sys::sendfile(sock, self.file.as_fd(), offset, len) {
+            // This file system or socket cannot take sendfile: the caller reads instead.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                Err(io::ErrorKind::Unsupported.into())
+            }
+            other => other,
+        }
+    }
+
+    /// Whether every page of the range is in the page cache (`false` when unknown).
+    fn is_cached(&self, offset: u64, len: usize) -> bool {
+        const PAGE: u64 = 4096;
+        if len == 0 {
+            return true;
+        }
+        let first = offset / PAGE;
+        let last = offset.saturating_add(len as u64 - 1) / PAGE;
+        sys::cached_pages(self.file.as_fd(), offset, len as u64).is_ok_and(|n| n > last - first)
     }
 
     fn write_at(&self, offset: u64, data: &[u8]) -> VfsResult<usize> {
@@ -307,6 +348,18 @@ impl VfsFile for PosixFile {
         headroom: usize,
     ) -> VfsResult<Vec<u8>> {
         self.run(move |h| h.read_at(offset, len, headroom)).await
+    }
+
+    fn send_range_len(&self, offset: u64, len: usize) -> io::Result<usize> {
+        self.h.send_range_len(offset, len)
+    }
+
+    fn send_range_to(&self, sock: BorrowedFd<'_>, offset: u64, len: usize) -> io::Result<usize> {
+        self.h.send_range_to(sock, offset, len)
+    }
+
+    fn is_cached(&self, offset: u64, len: usize) -> bool {
+        self.h.is_cached(offset, len)
     }
 
     async fn write_at(&self, offset: u64, data: Vec<u8>) -> VfsResult<usize> {

@@ -1,6 +1,6 @@
 //! The only module with `unsafe` code: small safe wrappers over the Linux system calls the POSIX
 //! backend needs (openat2, openat, statx, mkdirat, unlinkat, renameat2, xattrs, fallocate,
-//! utimensat, fstatvfs). Each wrapper checks its result and returns `io::Result`.
+//! utimensat, fstatvfs, pread, sendfile, cachestat). Each wrapper checks its result and returns `io::Result`.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString};
@@ -435,4 +435,76 @@ pub(crate) fn pread_append(
         unsafe { buf.set_len(buf.len() + n) };
         return Ok(n);
     }
+}
+
+/// Most bytes Linux moves in one sendfile(2) call.
+const SENDFILE_MAX: usize = 0x7fff_f000;
+
+/// sendfile(2): up to `len` bytes of `file` at `offset` written to `out` without passing
+/// through user space. Returns how many were sent (0 at end of file); `WouldBlock` when `out`
+/// is a non-blocking socket without room. Retries on EINTR.
+pub(crate) fn sendfile(
+    out: BorrowedFd<'_>,
+    file: BorrowedFd<'_>,
+    offset: u64,
+    len: usize,
+) -> io::Result<usize> {
+    let start =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let len = len.min(SENDFILE_MAX);
+    loop {
+        let mut off = start;
+        // SAFETY: valid descriptors and a pointer to a live off_t the kernel updates.
+        let r = unsafe { libc::sendfile(out.as_raw_fd(), file.as_raw_fd(), &mut off, len) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(usize::try_from(r).unwrap_or(0).min(len));
+    }
+}
+
+/// cachestat(2)'s number: the same on every architecture (Linux 6.5's unified table).
+const SYS_CACHESTAT: libc::c_long = 451;
+
+/// `struct cachestat_range` of cachestat(2).
+#[repr(C)]
+struct CachestatRange {
+    off: u64,
+    len: u64,
+}
+
+/// `struct cachestat` of cachestat(2).
+#[repr(C)]
+#[derive(Default)]
+struct Cachestat {
+    nr_cache: u64,
+    nr_dirty: u64,
+    nr_writeback: u64,
+    nr_evicted: u64,
+    nr_recently_evicted: u64,
+}
+
+/// How many pages of `len` bytes at `offset` of `fd` are in the page cache (cachestat(2),
+/// Linux 6.5+; an error on older kernels).
+pub(crate) fn cached_pages(fd: BorrowedFd<'_>, offset: u64, len: u64) -> io::Result<u64> {
+    let range = CachestatRange { off: offset, len };
+    let mut st = Cachestat::default();
+    // SAFETY: valid fd, pointers to a live range and a live result of the kernel's layout.
+    let r = unsafe {
+        libc::syscall(
+            SYS_CACHESTAT,
+            fd.as_raw_fd(),
+            &range as *const CachestatRange,
+            &mut st as *mut Cachestat,
+            0u32,
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(st.nr_cache)
 }
