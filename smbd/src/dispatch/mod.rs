@@ -7,6 +7,8 @@
 #[cfg(test)]
 mod async_tests;
 mod close;
+#[cfg(test)]
+mod compound_tests;
 mod create;
 mod create_access;
 mod ioctl;
