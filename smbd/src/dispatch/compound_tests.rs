@@ -70,7 +70,11 @@ impl Client {
     async fn new() -> Self {
         let (tx, rx) = mpsc::channel(16);
         let conn = Arc::new(Connection::new(server(), "test".into(), tx));
-        let mut c = Client { conn, rx, next_id: 4 };
+        let mut c = Self {
+            conn,
+            rx,
+            next_id: 4,
+        };
         for frame in [
             seeds::negotiate(),
             seeds::session_setup(1, 0, &seeds::NTLM_NEGOTIATE),
@@ -78,7 +82,11 @@ impl Client {
             seeds::tree_connect(3, SID, "share"),
         ] {
             let st = c.send(frame).await.expect("setup frame");
-            assert!(st[0] == 0 || st[0] == 0xC000_0016, "setup status {:#x}", st[0]);
+            assert!(
+                st[0] == 0 || st[0] == 0xC000_0016,
+                "setup status {:#x}",
+                st[0]
+            );
         }
         c
     }
@@ -170,11 +178,7 @@ async fn unrelated_all_ones_file_id_is_closed() {
 #[tokio::test]
 async fn first_operation_marked_related_fails_the_related_chain() {
     let mut c = Client::new().await;
-    let chain = vec![
-        related(c.create("c.txt")),
-        related(c.close()),
-        c.close(),
-    ];
+    let chain = vec![related(c.create("c.txt")), related(c.close()), c.close()];
     let st = c.send(seeds::compound(&chain, false)).await.unwrap();
     assert_eq!(st, vec![INVALID_PARAMETER, INVALID_PARAMETER, FILE_CLOSED]);
 }
