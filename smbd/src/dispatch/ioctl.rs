@@ -54,6 +54,9 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             return Err(NtStatus::NOT_A_REPARSE_POINT);
         }
         Fsctl::QUERY_ALLOCATED_RANGES => (allocated_ranges(ctx, &req).await?, NtStatus::SUCCESS),
+        FSCTL_CREATE_OR_GET_OBJECT_ID | FSCTL_GET_OBJECT_ID => {
+            (object_id(ctx, &req).await?, NtStatus::SUCCESS)
+        }
         Fsctl::SRV_ENUMERATE_SNAPSHOTS => {
             ctx.open(req.file_id)?;
             let mut v = Vec::new();
@@ -96,6 +99,35 @@ fn validate_negotiate(ctx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u
     ))
 }
 
+/// FSCTL_CREATE_OR_GET_OBJECT_ID (MS-FSCC 2.3.7).
+const FSCTL_CREATE_OR_GET_OBJECT_ID: Fsctl = Fsctl(0x0009_00C0);
+/// FSCTL_GET_OBJECT_ID (MS-FSCC 2.3.25).
+const FSCTL_GET_OBJECT_ID: Fsctl = Fsctl(0x0009_009C);
+
+/// The FILE_OBJECTID_BUFFER (MS-FSCC 2.1.3.1) of an open's file. The object id is derived
+/// from the file's stable id and the server GUID, so it is the same on every call without
+/// being stored: ObjectId and BirthObjectId are that id, BirthVolumeId the server GUID,
+/// DomainId zero.
+async fn object_id(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u8>, NtStatus> {
+    let open = ctx.open(req.file_id)?;
+    let f = open.file().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
+    let stat = f.stat().await.map_err(NtStatus::from)?;
+    Ok(object_id_buffer(stat.file_id, &ctx.server().settings.guid))
+}
+
+/// Encodes a FILE_OBJECTID_BUFFER for the file with this id on the volume `volume`.
+fn object_id_buffer(file_id: u64, volume: &[u8; 16]) -> Vec<u8> {
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&file_id.to_le_bytes());
+    id[8..].copy_from_slice(&volume[..8]);
+    let mut v = Vec::with_capacity(64);
+    v.extend_from_slice(&id);
+    v.extend_from_slice(volume);
+    v.extend_from_slice(&id);
+    v.extend_from_slice(&[0u8; 16]);
+    v
+}
+
 async fn allocated_ranges(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u8>, NtStatus> {
     let open = ctx.open(req.file_id)?;
     let f = open.file().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
@@ -110,4 +142,24 @@ async fn allocated_ranges(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u
         v.put_u64(end - off);
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The object id buffer is 64 bytes: ObjectId, BirthVolumeId, BirthObjectId, DomainId;
+    /// the same file gets the same id, another file another one.
+    #[test]
+    fn object_id_buffer_layout() {
+        let vol = [7u8; 16];
+        let a = object_id_buffer(42, &vol);
+        assert_eq!(a.len(), 64);
+        assert_eq!(&a[..8], &42u64.to_le_bytes());
+        assert_eq!(&a[16..32], &vol);
+        assert_eq!(&a[..16], &a[32..48]);
+        assert_eq!(&a[48..], &[0u8; 16]);
+        assert_eq!(a, object_id_buffer(42, &vol));
+        assert_ne!(a[..16], object_id_buffer(43, &vol)[..16]);
+    }
 }

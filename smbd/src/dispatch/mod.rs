@@ -7,6 +7,8 @@
 #[cfg(test)]
 mod async_tests;
 mod close;
+#[cfg(test)]
+mod compound_tests;
 mod create;
 mod create_access;
 mod ioctl;
@@ -53,13 +55,20 @@ pub(crate) enum Reply {
 /// A handler's result: a reply, or an error status answered with an ERROR body.
 pub(crate) type HResult = Result<Reply, NtStatus>;
 
-/// State carried from one message of a compound chain to the next related one.
+/// State carried from one message of a compound chain to the next related one
+/// (MS-SMB2 3.3.5.2.7.2).
 #[derive(Default)]
 pub(crate) struct Chain {
+    /// The SessionId the previous operation used or generated.
     session_id: u64,
+    /// The TreeId the previous operation used or generated.
     tree_id: u32,
+    /// The FileId the previous operation used or generated; `None` when it had none.
     file_id: Option<FileId>,
-    status: NtStatus,
+    /// The status every further related operation fails with: set by a failed CREATE, a
+    /// first operation marked related, or a related operation without a session, tree or
+    /// file to inherit.
+    error: Option<NtStatus>,
 }
 
 /// What a handler sees of its request.
@@ -92,12 +101,18 @@ pub(crate) struct Ctx<'a> {
     pub preauth_connection: bool,
     /// The file id a CREATE produced, for related requests that follow.
     pub created: Option<FileId>,
-    /// Previous file id in the chain.
+    /// Whether this is a related operation of a compound chain (not its first).
+    related: bool,
+    /// The file id a related operation inherits from the previous one.
     chain_file: Option<FileId>,
     /// The request is a frame of its own, not part of a compound chain.
     pub alone: bool,
     /// The response ends with this range of a file, sent from the file (READ, plain replies).
     pub file_tail: Option<FileTail>,
+    /// The file id this operation resolved (`open`), for the related operation after it.
+    used_file: std::sync::Mutex<Option<FileId>>,
+    /// Set when the rest of a related chain must fail with this status.
+    breaks_chain: std::sync::Mutex<Option<NtStatus>>,
 }
 
 impl Ctx<'_> {
@@ -114,6 +129,18 @@ impl Ctx<'_> {
     /// encrypted, so its tail may come straight from a file.
     pub(crate) fn plain_reply(&self) -> bool {
         self.alone && !self.encrypted && self.reply_signer().is_none()
+    }
+
+    /// The status for a session or tree that cannot be found: `plain` for an operation of
+    /// its own; for a related one, whose ids came from the previous operation,
+    /// STATUS_INVALID_PARAMETER for it and every later related operation (3.3.5.2.7.2).
+    fn inherit_failed(&self, plain: NtStatus) -> NtStatus {
+        if self.related {
+            *self.breaks_chain.lock().unwrap() = Some(NtStatus::INVALID_PARAMETER);
+            NtStatus::INVALID_PARAMETER
+        } else {
+            plain
+        }
     }
 
     /// The server.
@@ -138,14 +165,23 @@ impl Ctx<'_> {
         (end <= self.msg_bytes.len()).then(|| self.msg_bytes.slice(off..end))
     }
 
-    /// Resolves a request's file id (the all-ones id in a related chain means the previous
-    /// request's file) to an open of this session and tree.
+    /// Resolves a request's file id to an open of this session and tree. In a related
+    /// operation the all-ones id means the file of the previous operation (MS-SMB2
+    /// 3.3.5.2.7.2): STATUS_INVALID_HANDLE, for this and every later related operation, when
+    /// that one had no file. Elsewhere the all-ones id is an id like any other (FILE_CLOSED).
     pub(crate) fn open(&self, id: FileId) -> Result<Arc<Open>, NtStatus> {
-        let id = if id == FileId::RELATED {
-            self.chain_file.ok_or(NtStatus::INVALID_PARAMETER)?
+        let id = if id == FileId::RELATED && self.related {
+            match self.chain_file {
+                Some(f) => f,
+                None => {
+                    *self.breaks_chain.lock().unwrap() = Some(NtStatus::INVALID_HANDLE);
+                    return Err(NtStatus::INVALID_HANDLE);
+                }
+            }
         } else {
             id
         };
+        *self.used_file.lock().unwrap() = Some(id);
         let open = self.session()?.open(id).ok_or(NtStatus::FILE_CLOSED)?;
         if open.tree_id != self.hdr.tree_id {
             return Err(NtStatus::FILE_CLOSED);
@@ -260,6 +296,9 @@ async fn process_chain(
     signatures: &[Option<[u8; 16]>],
     encrypted: Option<u64>,
 ) -> Result<(), Disconnect> {
+    if let Err(why) = check_chain_layout(&buf) {
+        return Err(Disconnect(why));
+    }
     let mut built: Vec<Built> = Vec::new();
     let mut chain = Chain::default();
     let mut pos = 0usize;
@@ -312,6 +351,26 @@ async fn process_chain(
         None => conn.out.send(frame).await,
     }
     .map_err(|_| Disconnect("connection closed"))
+}
+
+/// Checks every header and NextCommand of a received chain before any of it runs, so a
+/// malformed chain is refused whole rather than half executed: each NextCommand is a multiple
+/// of 8 (MS-SMB2 3.3.5.2.7: the server SHOULD disconnect otherwise), covers at least a
+/// header, and stays inside the frame.
+fn check_chain_layout(buf: &[u8]) -> Result<(), &'static str> {
+    let mut pos = 0usize;
+    loop {
+        let rest = buf.get(pos..).ok_or("NextCommand past the frame")?;
+        let hdr = Header::decode(rest).map_err(|_| "bad SMB2 header")?;
+        let next = hdr.next_command as usize;
+        if next == 0 {
+            return Ok(());
+        }
+        if !next.is_multiple_of(8) || next < HEADER_LEN || next > rest.len() {
+            return Err("bad NextCommand");
+        }
+        pos += next;
+    }
 }
 
 /// Chains the responses (8-byte aligned, NextCommand set), signs each and encrypts the whole
@@ -502,14 +561,23 @@ async fn process_message(
         preauth_session: None,
         preauth_connection: false,
         created: None,
+        related,
         chain_file: if related { chain.file_id } else { None },
         alone: first && hdr.next_command == 0,
         file_tail: None,
+        used_file: std::sync::Mutex::new(None),
+        breaks_chain: std::sync::Mutex::new(None),
     };
+    if !hdr.is_related() {
+        // An unrelated operation stands on its own: nothing earlier fails it.
+        chain.error = None;
+    }
     let result = if hdr.is_related() && first {
+        // A first operation marked related has nothing to inherit (3.3.5.2.7.2).
+        *ctx.breaks_chain.lock().unwrap() = Some(NtStatus::INVALID_PARAMETER);
         Err(NtStatus::INVALID_PARAMETER)
-    } else if related && chain.status.is_error() {
-        Err(chain.status)
+    } else if let Some(e) = chain.error.filter(|_| related) {
+        Err(e)
     } else {
         match check(&mut ctx, signature) {
             Ok(()) if first && hdr.next_command == 0 && may_go_async(hdr.command) => {
@@ -539,6 +607,14 @@ async fn process_message(
     let mut tail = ctx.file_tail.take();
     let status = match result {
         Ok(Reply::Done(s)) => s,
+        Ok(Reply::Pending(async_id)) if hdr.next_command != 0 => {
+            // Only the last operation of a chain may go async (3.3.5.2.7: the server MAY fail
+            // the others); the pending operation is dropped without a late response.
+            conn.pending.lock().unwrap().remove(&async_id);
+            out.truncate(start + HEADER_LEN);
+            encode_error(&mut out);
+            NtStatus::INTERNAL_ERROR
+        }
         Ok(Reply::Pending(async_id)) => {
             rh.flags |= flags::ASYNC_COMMAND;
             rh.async_id = async_id;
@@ -582,15 +658,13 @@ async fn process_message(
 
     chain.session_id = rh.session_id;
     chain.tree_id = rh.tree_id;
-    chain.status = if status == NtStatus::PENDING {
-        NtStatus::SUCCESS
-    } else {
-        status
-    };
-    if let Some(f) = ctx.created {
-        chain.file_id = Some(f);
-    } else if !related {
-        chain.file_id = None;
+    chain.file_id = ctx.created.or(*ctx.used_file.lock().unwrap());
+    if let Some(e) = *ctx.breaks_chain.lock().unwrap() {
+        chain.error = Some(e);
+    } else if hdr.command == Command::Create && status.is_error() && chain.error.is_none() {
+        // A failed CREATE fails the related operations after it with its status
+        // (3.3.5.2.7.2, as Windows does).
+        chain.error = Some(status);
     }
 
     if ctx.preauth_connection {
@@ -672,7 +746,7 @@ fn check(ctx: &mut Ctx<'_>, signature: Option<[u8; 16]>) -> Result<(), NtStatus>
         ctx.security = ctx.session.as_ref().and_then(|s| s.security());
     }
     if needs_session && ctx.security.is_none() {
-        return Err(NtStatus::USER_SESSION_DELETED);
+        return Err(ctx.inherit_failed(NtStatus::USER_SESSION_DELETED));
     }
     if let Some(sec) = ctx.security.clone() {
         if !ctx.encrypted && !sec.is_null {
@@ -711,7 +785,7 @@ fn check(ctx: &mut Ctx<'_>, signature: Option<[u8; 16]>) -> Result<(), NtStatus>
         let tree = ctx
             .session()?
             .tree(ctx.hdr.tree_id)
-            .ok_or(NtStatus::NETWORK_NAME_DELETED)?;
+            .ok_or_else(|| ctx.inherit_failed(NtStatus::NETWORK_NAME_DELETED))?;
         if tree.encrypt_data && !ctx.encrypted {
             return Err(NtStatus::ACCESS_DENIED);
         }

@@ -37,7 +37,11 @@ pub(crate) fn change_notify(ctx: &mut Ctx<'_>) -> HResult {
     let encrypted = ctx.encrypted;
     let signed = ctx.hdr.is_signed();
     tokio::spawn(async move {
-        let status = rx.await.unwrap_or(NtStatus::NOTIFY_CLEANUP);
+        // A watch dropped without completion (the connection closed, or its compound could
+        // not keep it pending) gets no late response.
+        let Ok(status) = rx.await else {
+            return;
+        };
         if signed {
             hdr.flags |= flags::SIGNED;
         }
