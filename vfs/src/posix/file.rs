@@ -77,6 +77,9 @@ impl PosixFile {
     }
 }
 
+/// Largest read tried from the page cache on the calling thread.
+const INLINE_READ_MAX: usize = 64 * 1024;
+
 impl Handle {
     /// Current metadata of the handle.
     pub(crate) fn stat(&self) -> VfsResult<FileStat> {
@@ -128,6 +131,32 @@ impl Handle {
             }
         }
         Ok(buf)
+    }
+
+    /// A small read served from the page cache on the calling thread, without a blocking-pool
+    /// job (a thread hand-off costs more than the copy). `Ok(None)` when any of the range is
+    /// not cached, or for a directory: the caller takes the ordinary path.
+    fn read_cached(&self, offset: u64, len: usize, headroom: usize) -> VfsResult<Option<Vec<u8>>> {
+        if self.is_dir || len > INLINE_READ_MAX || offset > i64::MAX as u64 {
+            return Ok(None);
+        }
+        let mut buf = Vec::with_capacity(headroom + len);
+        buf.resize(headroom, 0);
+        let mut got = 0;
+        while got < len {
+            match sys::pread_append_cached(
+                self.file.as_fd(),
+                &mut buf,
+                len - got,
+                offset + got as u64,
+            ) {
+                Ok(Some(0)) => break,
+                Ok(Some(n)) => got += n,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(map_io(e)),
+            }
+        }
+        Ok(Some(buf))
     }
 
     /// Bytes a send of `len` at `offset` covers now; `Unsupported` for handles without data
@@ -347,6 +376,9 @@ impl VfsFile for PosixFile {
         len: usize,
         headroom: usize,
     ) -> VfsResult<Vec<u8>> {
+        if let Some(buf) = self.h.read_cached(offset, len, headroom)? {
+            return Ok(buf);
+        }
         self.run(move |h| h.read_at(offset, len, headroom)).await
     }
 

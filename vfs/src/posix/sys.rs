@@ -403,6 +403,45 @@ pub(crate) fn fstatvfs(fd: BorrowedFd<'_>) -> io::Result<libc::statvfs> {
     Ok(st)
 }
 
+/// Like [`pread_append`] but only from the page cache: preadv2(2) with RWF_NOWAIT, which
+/// fails with EAGAIN instead of waiting for the disk. `Ok(None)`: the data is not (all) cached,
+/// or this file system cannot tell; read it the ordinary way.
+pub(crate) fn pread_append_cached(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    max: usize,
+    offset: u64,
+) -> io::Result<Option<usize>> {
+    let want = max.min(buf.capacity() - buf.len());
+    if want == 0 {
+        return Ok(Some(0));
+    }
+    let off =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let spare = buf.spare_capacity_mut();
+    let iov = libc::iovec {
+        iov_base: spare.as_mut_ptr().cast(),
+        iov_len: want,
+    };
+    loop {
+        // SAFETY: `iov` describes writable memory of `want` bytes owned by `buf`; the kernel
+        // writes at most that much into it.
+        let r = unsafe { libc::preadv2(fd.as_raw_fd(), &iov, 1, off, libc::RWF_NOWAIT) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EAGAIN | libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL) => Ok(None),
+                _ => Err(e),
+            };
+        }
+        let n = usize::try_from(r).unwrap_or(0).min(want);
+        // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
+        unsafe { buf.set_len(buf.len() + n) };
+        return Ok(Some(n));
+    }
+}
+
 /// pread(2) into the spare capacity of `buf` (at most `max` bytes, never past its capacity),
 /// without zeroing it first; the bytes read are appended. Returns how many were read (0 at
 /// end of file). Retries on EINTR.
