@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use crate::conn::Connection;
 use crate::fuzzing::seeds;
 use crate::proto::header::{Header, flags};
-use crate::state::{DiskShare, EncryptMode, ServerContext, Settings};
+use crate::state::ServerContext;
 
 /// A MemFs whose opens take 700 ms.
 struct SlowFs(vfs::mem::MemFs);
@@ -35,49 +35,7 @@ impl vfs::Vfs for SlowFs {
 }
 
 fn server() -> Arc<ServerContext> {
-    let settings = Settings {
-        server_name: "T".into(),
-        guid: [1; 16],
-        signing_required: false,
-        encrypt: EncryptMode::Off,
-        ciphers: vec![crate::crypto::Cipher::Aes128Gcm],
-        signing_algorithms: vec![crate::crypto::SigningAlgorithm::AesCmac],
-        max_read: 65536,
-        max_write: 65536,
-        max_transact: 65536,
-        max_credits: 64,
-        admin_groups: Vec::new(),
-    };
-    let share = DiskShare {
-        name: "share".into(),
-        comment: String::new(),
-        vfs: Arc::new(SlowFs(vfs::mem::MemFs::new())),
-        read_only: false,
-        encrypt: EncryptMode::Off,
-        sddl: Some("O:BAG:BAD:(A;;FA;;;WD)".into()),
-        root_sddl: Some("O:BAG:BAD:(A;OICI;FA;;;WD)".into()),
-        access_based_enumeration: false,
-    };
-    let auth = acceptor::SpnegoProvider::new(Arc::new(acceptor::AcceptorConfig {
-        server_name: "T".into(),
-        domain_name: "T".into(),
-        dns_name: "t".into(),
-        machine_sid: acl::Sid::new(5, &[21, 1, 2, 3]),
-        accounts: Vec::new(),
-        allow_ntlmv1: false,
-        allow_anonymous: true,
-        keytab: None,
-        allow_rc4: false,
-        clock_skew: acceptor::DEFAULT_CLOCK_SKEW,
-        principal_map: Vec::new(),
-    }));
-    Arc::new(ServerContext::new(
-        settings,
-        vec![share],
-        Arc::new(auth),
-        &crate::crypto::NULL_PROVIDER,
-        String::new(),
-    ))
+    super::test_server::server(Arc::new(SlowFs(vfs::mem::MemFs::new())), 64)
 }
 
 #[tokio::test(start_paused = true)]

@@ -23,6 +23,8 @@ mod read;
 mod security;
 mod session_setup;
 mod set_info;
+#[cfg(test)]
+mod test_server;
 mod tree_connect;
 mod write;
 
