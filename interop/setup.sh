@@ -3,7 +3,8 @@
 # Idempotent and quiet: when everything is already present it only checks and exits.
 #   - Debian packages: smbclient, samba-testsuite (smbtorture), impacket (with its examples, e.g.
 #     ticketer.py), pytest, venv; for the Kerberos tests krb5-user, krb5-kdc, krb5-admin-server
-#     (a private MIT KDC) and faketime (the clock skew case)
+#     (a private MIT KDC), faketime (the clock skew case) and iproute2 (the ACL suite's
+#     private network namespace)
 #   - interop/.venv: a /usr/bin/python3 venv with system site packages plus the pinned PyPI
 #     packages of interop/requirements.txt (smbprotocol)
 set -euo pipefail
@@ -23,7 +24,7 @@ quiet() {
 }
 
 apt_packages=(smbclient samba-testsuite python3-impacket python3-pytest python3-venv krb5-user
-    krb5-kdc krb5-admin-server faketime)
+    krb5-kdc krb5-admin-server faketime iproute2)
 
 missing=()
 for p in "${apt_packages[@]}"; do
