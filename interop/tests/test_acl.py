@@ -9,7 +9,8 @@ a fixed server GUID, so that the machine SID and every account's SID are known i
 
 smbcacls has no port option (Samba 4.17 always dials 445, then 139), so the server listens on
 127.0.0.1:445 inside a private network namespace (netns.py), where smbcacls and smbclient run
-too; without root the smbcacls tests are skipped and the rest run on a free port.
+too; where no namespace can be made, on port 445 of a random 127.x address if this user may
+bind it; otherwise the smbcacls tests are skipped and the rest run on a free port.
 
 Samba 4.17's SDDL codec turns `FA` into 0x1ff (no standard rights), so every mask written here
 is in hex.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import re
 import subprocess
 import time
@@ -236,18 +238,28 @@ def acl_server(tmp_path_factory) -> AclServer:
     ns = NetNs.create()
     try:
         # smbcacls cannot dial another port than 445: inside the namespace, that port is ours.
-        port, prefix = (445, ns.prefix()) if ns else (None, [])
-        try:
-            proc, port = start_server(binary, root, state, log, top_level=top, tables=tables,
-                                      port=port, accounts=accounts, account_lines=lines, prefix=prefix)
-        except StartError as e:
-            pytest.fail(f"the server does not start with the ACL config:\n{e}")
-        info = ServerInfo("127.0.0.1", port, SERVER_NAME, dict(accounts), root=root, log=log, process=proc,
-                          exec_prefix=prefix)
-        try:
-            yield AclServer(info, ns is not None, conf, ns)
-        finally:
-            stop(proc)
+        # Without a namespace (no CAP_SYS_ADMIN), port 445 of a random 127.x address when this
+        # user may bind it; else a free port, and the smbcacls tests are skipped.
+        attempts = [("127.0.0.1", 445, ns.prefix())] if ns else []
+        if not ns and os.geteuid() == 0:
+            attempts.append((f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}", 445, []))
+        attempts.append(("127.0.0.1", None, []))
+        errors = []
+        for host, port, prefix in attempts:
+            try:
+                proc, port = start_server(binary, root, state, log, top_level=top, tables=tables, host=host,
+                                          port=port, accounts=accounts, account_lines=lines, prefix=prefix)
+            except StartError as e:
+                errors.append(str(e))
+                continue
+            info = ServerInfo(host, port, SERVER_NAME, dict(accounts), root=root, log=log, process=proc,
+                              exec_prefix=prefix)
+            try:
+                yield AclServer(info, port == 445, conf, ns if prefix else None)
+            finally:
+                stop(proc)
+            return
+        pytest.fail("the server does not start with the ACL config:\n" + "\n".join(errors))
     finally:
         if ns:
             ns.delete()
@@ -265,7 +277,7 @@ def live(acl_server) -> AclServer:
 def cacls(live) -> AclServer:
     """The ACL server when smbcacls can reach it (port 445)."""
     if not live.cacls:
-        pytest.skip("smbcacls only dials port 445: needs a private network namespace (root and iproute2)")
+        pytest.skip("smbcacls only dials port 445: needs a private network namespace or the right to bind 445")
     return live
 
 
