@@ -414,7 +414,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, DuplexStream, duplex};
 
     /// Reads one length-prefixed frame.
-    async fn read_frame(rd: &mut DuplexStream) -> Vec<u8> {
+    async fn read_frame(rd: &mut (impl tokio::io::AsyncRead + Unpin)) -> Vec<u8> {
         let mut len = [0u8; 4];
         rd.read_exact(&mut len).await.unwrap();
         let mut buf = vec![0u8; u32::from_be_bytes(len) as usize];
@@ -571,14 +571,6 @@ mod tests {
         (Arc::new(Outbox::tcp(wr)), client.unwrap())
     }
 
-    async fn read_tcp_frame(rd: &mut TcpStream) -> Vec<u8> {
-        let mut len = [0u8; 4];
-        rd.read_exact(&mut len).await.unwrap();
-        let mut buf = vec![0u8; u32::from_be_bytes(len) as usize];
-        rd.read_exact(&mut buf).await.unwrap();
-        buf
-    }
-
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn file_tails_follow_their_frames_whole_among_other_frames() {
         let (file, _, dir) = posix_file("tails", 5 << 20).await;
@@ -606,7 +598,7 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         let mut seen = [false; 12];
         for _ in 0..12 {
-            let f = read_tcp_frame(&mut rd).await;
+            let f = read_frame(&mut rd).await;
             let i = f[0] as usize;
             assert!(f[..8 + i].iter().all(|&b| b == i as u8), "frame {i} head");
             let data = &f[8 + i..];

@@ -116,8 +116,7 @@ impl Handle {
             return Ok(vec![0u8; headroom]);
         }
         // Never allocate more than the file holds past `offset`, whatever `len` asks.
-        let size = self.file.metadata().map_err(map_io)?.len();
-        let len = len.min(usize::try_from(size.saturating_sub(offset)).unwrap_or(usize::MAX));
+        let len = self.available(offset, len).map_err(map_io)?;
         // Only the headroom is zeroed; the data is read straight into the spare capacity
         // (zeroing megabytes that are overwritten at once showed up in profiles).
         let mut buf = Vec::with_capacity(headroom + len);
@@ -168,6 +167,11 @@ impl Handle {
         if offset > i64::MAX as u64 {
             return Ok(0);
         }
+        self.available(offset, len)
+    }
+
+    /// `len` cut to what the file holds past `offset` now.
+    fn available(&self, offset: u64, len: usize) -> io::Result<usize> {
         let size = self.file.metadata()?.len();
         Ok(len.min(usize::try_from(size.saturating_sub(offset)).unwrap_or(usize::MAX)))
     }

@@ -412,33 +412,17 @@ pub(crate) fn pread_append_cached(
     max: usize,
     offset: u64,
 ) -> io::Result<Option<usize>> {
-    let want = max.min(buf.capacity() - buf.len());
-    if want == 0 {
-        return Ok(Some(0));
-    }
-    let off =
-        libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-    let spare = buf.spare_capacity_mut();
-    let iov = libc::iovec {
-        iov_base: spare.as_mut_ptr().cast(),
-        iov_len: want,
-    };
-    loop {
-        // SAFETY: `iov` describes writable memory of `want` bytes owned by `buf`; the kernel
-        // writes at most that much into it.
-        let r = unsafe { libc::preadv2(fd.as_raw_fd(), &iov, 1, off, libc::RWF_NOWAIT) };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            return match e.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EAGAIN | libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL) => Ok(None),
-                _ => Err(e),
-            };
+    match preadv2_append(fd, buf, max, offset, libc::RWF_NOWAIT) {
+        Ok(n) => Ok(Some(n)),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EAGAIN | libc::EOPNOTSUPP | libc::ENOSYS | libc::EINVAL)
+            ) =>
+        {
+            Ok(None)
         }
-        let n = usize::try_from(r).unwrap_or(0).min(want);
-        // SAFETY: the kernel initialised the first `n` bytes of the spare capacity.
-        unsafe { buf.set_len(buf.len() + n) };
-        return Ok(Some(n));
+        Err(e) => Err(e),
     }
 }
 
@@ -451,6 +435,18 @@ pub(crate) fn pread_append(
     max: usize,
     offset: u64,
 ) -> io::Result<usize> {
+    preadv2_append(fd, buf, max, offset, 0)
+}
+
+/// preadv2(2) with `flags` into the spare capacity of `buf` (at most `max` bytes, never past
+/// its capacity); the bytes read are appended. With no flags it is pread(2). Retries on EINTR.
+fn preadv2_append(
+    fd: BorrowedFd<'_>,
+    buf: &mut Vec<u8>,
+    max: usize,
+    offset: u64,
+    flags: libc::c_int,
+) -> io::Result<usize> {
     let want = max.min(buf.capacity() - buf.len());
     if want == 0 {
         return Ok(0);
@@ -458,10 +454,14 @@ pub(crate) fn pread_append(
     let off =
         libc::off_t::try_from(offset).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
     let spare = buf.spare_capacity_mut();
+    let iov = libc::iovec {
+        iov_base: spare.as_mut_ptr().cast(),
+        iov_len: want,
+    };
     loop {
-        // SAFETY: `spare` is writable memory of at least `want` bytes owned by `buf`; the
-        // kernel writes at most `want` bytes into it.
-        let r = unsafe { libc::pread(fd.as_raw_fd(), spare.as_mut_ptr().cast(), want, off) };
+        // SAFETY: `iov` describes writable memory of `want` bytes owned by `buf`; the kernel
+        // writes at most that much into it.
+        let r = unsafe { libc::preadv2(fd.as_raw_fd(), &iov, 1, off, flags) };
         if r < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
