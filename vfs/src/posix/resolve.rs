@@ -135,8 +135,7 @@ impl Root {
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
             Err(e) => return Err(map_io(e)),
         }
-        let st = sys::fstatx(dir).map_err(map_io)?;
-        let (key, mtime) = (dev_ino(&st), mtime_ns(&st));
+        let (key, mtime) = self.dir_version(dir).map_err(map_io)?;
         let folded = fold(name);
         if let Lookup::Hit(found) = self.cache().lookup(key, mtime, &folded) {
             return Ok(found);
@@ -145,8 +144,7 @@ impl Root {
         // those of the mtime recorded with them; a scan finished meanwhile by another thread
         // is used instead of a second one.
         let _serial = self.change_lock(key);
-        let st = sys::fstatx(dir).map_err(map_io)?;
-        let mtime = mtime_ns(&st);
+        let (_, mtime) = self.dir_version(dir).map_err(map_io)?;
         if let Lookup::Hit(found) = self.cache().lookup(key, mtime, &folded) {
             return Ok(found);
         }
@@ -164,8 +162,8 @@ impl Root {
 
     /// Forgets the cached names of directory `dir` (after this server changed it).
     pub(crate) fn invalidate(&self, dir: BorrowedFd<'_>) {
-        if let Ok(st) = sys::fstatx(dir) {
-            self.cache().invalidate(dev_ino(&st));
+        if let Ok((key, _)) = self.dir_version(dir) {
+            self.cache().invalidate(key);
         }
     }
 
@@ -178,10 +176,8 @@ impl Root {
     }
 
     /// The identity and mtime of directory `dir`.
-    fn dir_version(&self, dir: BorrowedFd<'_>) -> Option<(DirKey, Mtime)> {
-        sys::fstatx(dir)
-            .ok()
-            .map(|st| (dev_ino(&st), mtime_ns(&st)))
+    fn dir_version(&self, dir: BorrowedFd<'_>) -> io::Result<(DirKey, Mtime)> {
+        sys::fstatx(dir).map(|st| (dev_ino(&st), mtime_ns(&st)))
     }
 
     /// Runs `op`, a change of directory `dir` by this server, and records it in the case cache
@@ -194,14 +190,14 @@ impl Root {
         change: Change<'_>,
         op: impl FnOnce() -> io::Result<T>,
     ) -> io::Result<T> {
-        let Some((key, _)) = self.dir_version(dir) else {
+        let Ok((key, _)) = self.dir_version(dir) else {
             return op();
         };
         let _serial = self.change_lock(key);
         let before = self.dir_version(dir);
         let result = op()?;
         match (before, self.dir_version(dir)) {
-            (Some((k, was)), Some((now_key, now))) if k == now_key => {
+            (Ok((k, was)), Ok((now_key, now))) if k == now_key => {
                 self.cache().apply(k, was, now, change)
             }
             _ => self.cache().invalidate(key),
