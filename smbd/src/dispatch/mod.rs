@@ -582,7 +582,7 @@ async fn process_message(
         Err(e)
     } else {
         match check(&mut ctx, signature) {
-            Ok(()) if first && hdr.next_command == 0 && may_go_async(hdr.command) => {
+            Ok(()) if ctx.alone && may_go_async(hdr.command) => {
                 let interim_sec = ctx.security.clone();
                 let fut = dispatch(&mut ctx, &mut out);
                 tokio::pin!(fut);
