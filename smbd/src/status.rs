@@ -90,7 +90,7 @@ pub fn sessions(ctx: &ServerContext) -> Vec<SessionInfo> {
                 dialect: neg
                     .dialect
                     .map_or_else(|| "-".into(), |d| dialect_name(d.0)),
-                signing: signing_name(sec.signing_alg),
+                signing: signing_name(sec.signer.alg()),
                 cipher: sec.cipher.map(cipher_name),
                 encrypted: sec.encrypt_data,
                 peer: conn.peer.clone(),

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::crypto::{Cipher, PreparedAead, SigningAlgorithm, SigningKey};
+use crate::crypto::{Cipher, PreparedAead, SigningKey};
 use crate::proto::create::FileId;
 use crate::rpc::Pipe;
 use crate::state::Share;
@@ -16,10 +16,6 @@ use super::files::FileEntry;
 pub struct SessionSecurity {
     /// The authenticated identity.
     pub auth: acceptor::AuthContext,
-    /// Key that signs messages (empty for anonymous sessions).
-    pub signing_key: Vec<u8>,
-    /// Signing algorithm of the connection.
-    pub signing_alg: SigningAlgorithm,
     /// Key that encrypts server-to-client messages (3.x only).
     pub encryption_key: Vec<u8>,
     /// Key that decrypts client-to-server messages (3.x only).
@@ -32,7 +28,8 @@ pub struct SessionSecurity {
     pub encrypt_data: bool,
     /// Anonymous or guest: no signing possible.
     pub is_null: bool,
-    /// The signing key with its schedule run once at SESSION_SETUP.
+    /// The signing key (empty for anonymous sessions) and the connection's signing algorithm,
+    /// with its schedule run once at SESSION_SETUP.
     pub signer: SigningKey,
     /// The server-to-client AEAD, keyed once at SESSION_SETUP (when there is a cipher).
     pub seal: Option<Arc<dyn PreparedAead>>,

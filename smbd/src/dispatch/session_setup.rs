@@ -169,8 +169,6 @@ fn new_security(
         signer,
         seal,
         open,
-        signing_key,
-        signing_alg,
         encryption_key,
         decryption_key,
         cipher: neg.cipher,
