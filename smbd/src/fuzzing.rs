@@ -450,6 +450,7 @@ fn fuzz_server() -> Arc<ServerContext> {
         max_transact: 65536,
         max_credits: 512,
         admin_groups: Vec::new(),
+        limits: crate::limits::Limits::default(),
     };
     let rw: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());
     let ro: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());

@@ -8,12 +8,14 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod clock;
 pub mod config;
 pub mod conn;
 pub mod crypto;
 pub mod dispatch;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod limits;
 pub mod proto;
 pub mod rpc;
 pub mod server;

@@ -65,6 +65,7 @@ pub fn build_with_keytab(
         max_transact: cfg.max_transact_size,
         max_credits: cfg.max_credits,
         admin_groups: cfg.admin_groups.clone(),
+        limits: cfg.limits.clone(),
     };
     let mut shares = Vec::new();
     for s in &cfg.shares {

@@ -44,6 +44,8 @@ pub struct Settings {
     pub max_credits: u16,
     /// Members of these groups hold the security, backup and restore privileges.
     pub admin_groups: Vec<acl::Sid>,
+    /// Deadlines and caps on what one client can hold.
+    pub limits: crate::limits::Limits,
 }
 
 /// One share.
@@ -125,6 +127,8 @@ pub struct ServerContext {
     pub files: FileTable,
     /// What srvsvc tells about the server.
     pub identity: Arc<ServerIdentity>,
+    /// The time of day (injected: tests use a [`crate::clock::ManualClock`]).
+    pub clock: Arc<dyn crate::clock::Clock>,
     /// Live connections by id, for the admin status report.
     pub connections:
         std::sync::Mutex<std::collections::HashMap<u64, std::sync::Weak<crate::conn::Connection>>>,
@@ -195,9 +199,16 @@ impl ServerContext {
             crypto,
             files: FileTable::default(),
             identity,
+            clock: Arc::new(crate::clock::SystemClock),
             connections: Default::default(),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// The same context reading time from `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn crate::clock::Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The share named `name`, case-insensitively.

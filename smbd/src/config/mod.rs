@@ -87,6 +87,9 @@ pub struct Config {
     pub admin_socket: Option<PathBuf>,
     /// Groups whose members hold the security, backup and restore privileges (`admin_groups`).
     pub admin_groups: Vec<acl::Sid>,
+    /// Deadlines and caps on what one client can hold (`handshake_timeout_seconds`,
+    /// `max_opens_per_session` and the other keys of [`crate::limits::Limits`]).
+    pub limits: crate::limits::Limits,
 }
 
 /// A Kerberos principal mapped to SIDs, for tickets whose PAC has no LOGON_INFO (an MIT KDC's).
@@ -233,6 +236,7 @@ impl Config {
             principals: Vec::new(),
             admin_socket: None,
             admin_groups: Vec::new(),
+            limits: crate::limits::Limits::default(),
         }
     }
 

@@ -37,6 +37,19 @@ const TOP_KEYS: &[&str] = &[
     "principal",
     "admin_socket",
     "admin_groups",
+    "handshake_timeout_seconds",
+    "frame_timeout_seconds",
+    "idle_timeout_seconds",
+    "send_timeout_seconds",
+    "max_send_queue_bytes",
+    "max_pending_sessions_per_connection",
+    "max_pending_sessions",
+    "max_sessions_per_connection",
+    "max_trees_per_session",
+    "max_opens_per_session",
+    "max_async_per_connection",
+    "max_locks_per_file",
+    "max_pipes_per_session",
 ];
 const PRINCIPAL_KEYS: &[&str] = &["name", "sid", "groups"];
 const SHARE_KEYS: &[&str] = &[
@@ -198,6 +211,54 @@ fn read_limits(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigEr
     }
     if let Some(n) = root.integer("max_credits", 1..=8192)? {
         config.max_credits = u16::try_from(n).unwrap_or(1);
+    }
+    read_bounds(root, &mut config.limits)
+}
+
+/// The keys of [`crate::limits::Limits`]: deadlines in seconds, caps as counts.
+fn read_bounds(
+    root: &TableView<'_>,
+    limits: &mut crate::limits::Limits,
+) -> Result<(), ConfigError> {
+    use std::time::Duration;
+    let day = 1..=86_400;
+    for (key, slot) in [
+        ("handshake_timeout_seconds", &mut limits.handshake_timeout),
+        ("frame_timeout_seconds", &mut limits.frame_timeout),
+        ("send_timeout_seconds", &mut limits.send_timeout),
+    ] {
+        if let Some(n) = root.integer(key, day.clone())? {
+            *slot = Duration::from_secs(n.unsigned_abs());
+        }
+    }
+    if let Some(n) = root.integer("idle_timeout_seconds", 0..=7 * 86_400)? {
+        limits.idle_timeout = (n > 0).then(|| Duration::from_secs(n.unsigned_abs()));
+    }
+    if let Some(n) = root.integer("max_send_queue_bytes", 1 << 20..=1 << 34)? {
+        limits.max_send_queue_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    for (key, slot) in [
+        (
+            "max_pending_sessions_per_connection",
+            &mut limits.max_pending_sessions_per_connection,
+        ),
+        ("max_pending_sessions", &mut limits.max_pending_sessions),
+        (
+            "max_sessions_per_connection",
+            &mut limits.max_sessions_per_connection,
+        ),
+        ("max_trees_per_session", &mut limits.max_trees_per_session),
+        ("max_opens_per_session", &mut limits.max_opens_per_session),
+        (
+            "max_async_per_connection",
+            &mut limits.max_async_per_connection,
+        ),
+        ("max_locks_per_file", &mut limits.max_locks_per_file),
+        ("max_pipes_per_session", &mut limits.max_pipes_per_session),
+    ] {
+        if let Some(n) = root.integer(key, 1..=1_000_000)? {
+            *slot = usize::try_from(n).unwrap_or(1);
+        }
     }
     Ok(())
 }

@@ -540,3 +540,28 @@ fn access_based_enumeration_is_a_share_flag() {
     .unwrap_err();
     assert_eq!(e.key.as_deref(), Some("share[0].access_based_enumeration"));
 }
+
+/// The bounds of [`crate::limits::Limits`] are read from their keys; 0 turns the idle timeout
+/// off; out-of-range values are refused with the key named.
+#[test]
+fn limits_keys() {
+    use std::time::Duration;
+    let c = Config::parse(
+        "handshake_timeout_seconds = 5\nframe_timeout_seconds = 6\nsend_timeout_seconds = 7\n\
+         idle_timeout_seconds = 0\nmax_send_queue_bytes = 2097152\nmax_opens_per_session = 9\n\
+         max_pending_sessions_per_connection = 2\nmax_locks_per_file = 3\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.limits.handshake_timeout, Duration::from_secs(5));
+    assert_eq!(c.limits.frame_timeout, Duration::from_secs(6));
+    assert_eq!(c.limits.send_timeout, Duration::from_secs(7));
+    assert_eq!(c.limits.idle_timeout, None);
+    assert_eq!(c.limits.max_send_queue_bytes, 2 << 20);
+    assert_eq!(c.limits.max_opens_per_session, 9);
+    assert_eq!(c.limits.max_pending_sessions_per_connection, 2);
+    assert_eq!(c.limits.max_locks_per_file, 3);
+    assert_eq!(Config::defaults().limits, crate::limits::Limits::default());
+    let e = Config::parse("max_opens_per_session = 0\n", "t.toml").unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("max_opens_per_session"));
+}

@@ -19,6 +19,7 @@ pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerCont
         max_transact: 65536,
         max_credits,
         admin_groups: Vec::new(),
+        limits: crate::limits::Limits::default(),
     };
     let share = DiskShare {
         name: "share".into(),
