@@ -127,6 +127,8 @@ pub struct ServerContext {
     pub files: FileTable,
     /// What srvsvc tells about the server.
     pub identity: Arc<ServerIdentity>,
+    /// Sessions being authenticated, server-wide (capped by `limits.max_pending_sessions`).
+    pub handshakes: Arc<crate::conn::handshakes::Handshakes>,
     /// The time of day (injected: tests use a [`crate::clock::ManualClock`]).
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Live connections by id, for the admin status report.
@@ -199,6 +201,7 @@ impl ServerContext {
             crypto,
             files: FileTable::default(),
             identity,
+            handshakes: Arc::default(),
             clock: Arc::new(crate::clock::SystemClock),
             connections: Default::default(),
             next_id: AtomicU64::new(1),

@@ -4,6 +4,7 @@
 pub mod credits;
 pub mod files;
 pub mod frame;
+pub mod handshakes;
 pub mod outbox;
 pub mod session;
 

@@ -45,6 +45,10 @@ pub enum AuthState {
         auth: Box<dyn acceptor::Authenticator>,
         /// 3.1.1 preauth hash of this session so far.
         preauth: [u8; 64],
+        /// When the exchange started: it expires `limits.handshake_timeout` later.
+        started: std::time::SystemTime,
+        /// The exchange's place among the server's in-progress sessions.
+        slot: super::handshakes::HandshakeSlot,
     },
     /// Authenticated; no exchange under way.
     Valid,
@@ -67,10 +71,10 @@ pub struct Session {
 
 impl Session {
     /// A new session whose first exchange is starting.
-    pub fn new(id: u64, auth: Box<dyn acceptor::Authenticator>, preauth: [u8; 64]) -> Self {
+    pub fn new(id: u64, exchange: AuthState) -> Self {
         Self {
             id,
-            auth: Mutex::new(AuthState::InProgress { auth, preauth }),
+            auth: Mutex::new(exchange),
             security: Mutex::new(None),
             trees: Mutex::new(HashMap::new()),
             opens: Mutex::new(HashMap::new()),
@@ -81,6 +85,18 @@ impl Session {
     /// The session's keys and identity, if authenticated.
     pub fn security(&self) -> Option<Arc<SessionSecurity>> {
         self.security.lock().unwrap().clone()
+    }
+
+    /// Whether an authentication exchange of this session started before `deadline` and is
+    /// still under way.
+    pub fn handshake_expired(&self, deadline: std::time::SystemTime) -> bool {
+        matches!(&*self.auth.lock().unwrap(), AuthState::InProgress { started, .. } if *started < deadline)
+    }
+
+    /// Whether the session has never been authenticated and an exchange is under way.
+    pub fn is_new_handshake(&self) -> bool {
+        self.security().is_none()
+            && matches!(&*self.auth.lock().unwrap(), AuthState::InProgress { .. })
     }
 
     /// Allocates a tree id.

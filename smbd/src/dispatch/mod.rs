@@ -22,6 +22,8 @@ mod query_info;
 mod read;
 mod security;
 mod session_setup;
+#[cfg(test)]
+mod session_tests;
 mod set_info;
 #[cfg(test)]
 mod test_server;

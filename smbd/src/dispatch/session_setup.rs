@@ -25,9 +25,11 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         // Multichannel is not offered, so binding is refused (MS-SMB2 3.3.5.5).
         return Err(NtStatus::REQUEST_NOT_ACCEPTED);
     }
+    let now = conn.server.clock.now();
     let session = if ctx.hdr.session_id == 0 {
+        let exchange = admit_new_session(conn, now)?;
         let id = conn.server.next_id();
-        let s = Arc::new(Session::new(id, conn.server.auth.start(), neg.preauth));
+        let s = Arc::new(Session::new(id, exchange));
         conn.sessions.lock().unwrap().insert(id, s.clone());
         ctx.hdr.session_id = id;
         s
@@ -35,27 +37,35 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         let s = conn
             .session(ctx.hdr.session_id)
             .ok_or(NtStatus::USER_SESSION_DELETED)?;
-        let mut st = s.auth.lock().unwrap();
-        if matches!(*st, AuthState::Valid) {
-            // Reauthentication keeps the session and its keys (MS-SMB2 3.3.5.5.2).
-            *st = AuthState::InProgress {
-                auth: conn.server.auth.start(),
-                preauth: neg.preauth,
-            };
+        let timeout = conn.server.settings.limits.handshake_timeout;
+        if s.handshake_expired(now - timeout) {
+            // The exchange outlived its deadline: the session is gone.
+            tracing::info!(peer = %conn.peer, "session setup expired");
+            delete(conn, &s);
+            return Err(NtStatus::USER_SESSION_DELETED);
         }
-        drop(st);
+        if matches!(*s.auth.lock().unwrap(), AuthState::Valid) {
+            // Reauthentication (MS-SMB2 3.3.5.5.2): a new exchange on the valid session. It
+            // must prove the same user; the session keeps its keys. (The exchange is made
+            // before the state is locked: making it may sweep every session's state.)
+            let exchange = start_exchange(conn, now)?;
+            let mut st = s.auth.lock().unwrap();
+            if matches!(*st, AuthState::Valid) {
+                *st = exchange;
+            }
+        }
         s
     };
     let preauth_on = dialect == Dialect::Smb311;
     let step = {
         let mut st = session.auth.lock().unwrap();
-        let AuthState::InProgress { auth, preauth } = &mut *st else {
+        let AuthState::InProgress { auth, preauth, .. } = &mut *st else {
             return Err(NtStatus::INTERNAL_ERROR);
         };
         if preauth_on {
             crypto::preauth_update(conn.server.crypto, preauth, ctx.msg);
         }
-        auth.step(SystemTime::now(), req.security_buffer)
+        auth.step(now, req.security_buffer)
     };
     match step {
         acceptor::Step::Continue(blob) => {
@@ -66,8 +76,10 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             Ok(Reply::Done(NtStatus::MORE_PROCESSING_REQUIRED))
         }
         acceptor::Step::Failed(e) => {
+            // A failed exchange ends the session, a reauthenticated one too (as Windows does;
+            // smbtorture smb2.session.reauth6).
             tracing::info!(peer = %conn.peer, reason = ?e, "session setup failed");
-            fail(conn, &session);
+            delete(conn, &session);
             Err(NtStatus::LOGON_FAILURE)
         }
         acceptor::Step::Done { out: blob, auth } => {
@@ -76,9 +88,22 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                     AuthState::InProgress { preauth, .. } => preauth,
                     AuthState::Valid => neg.preauth,
                 };
-            let existing = session.security();
-            let sec = match existing {
-                // Reauthentication: identity may change, keys stay.
+            let sec = match session.security() {
+                Some(old) if old.auth.token.user != auth.token.user => {
+                    // Reauthentication as someone else would hand the new identity keys the
+                    // old user knows (a relayed exchange): refused, and the session ends, as
+                    // Windows and ksmbd compare the user (an anonymous session cannot become a
+                    // named one either).
+                    tracing::warn!(
+                        peer = %conn.peer,
+                        was = %old.auth.token.user,
+                        tried = %auth.token.user,
+                        "reauthentication as another user refused"
+                    );
+                    delete(conn, &session);
+                    return Err(NtStatus::LOGON_FAILURE);
+                }
+                // Reauthentication of the same user: a fresh token, the same keys.
                 Some(old) => Arc::new(SessionSecurity {
                     auth: *auth,
                     ..(*old).clone()
@@ -86,7 +111,7 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                 None => match new_security(conn, &req, dialect, *auth, &preauth) {
                     Ok(s) => Arc::new(s),
                     Err(status) => {
-                        fail(conn, &session);
+                        delete(conn, &session);
                         return Err(status);
                     }
                 },
@@ -109,12 +134,87 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     }
 }
 
-fn fail(conn: &Connection, session: &Session) {
-    if session.security().is_none() {
-        conn.sessions.lock().unwrap().remove(&session.id);
-    } else {
-        *session.auth.lock().unwrap() = AuthState::Valid;
+/// Admits a new session on `conn`: within the per-connection caps on sessions and on
+/// exchanges under way (expired exchanges of this connection are dropped first), and within
+/// the server-wide cap on exchanges. Refused with STATUS_REQUEST_NOT_ACCEPTED, as Windows
+/// answers when it takes no more sessions.
+fn admit_new_session(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthState, NtStatus> {
+    let limits = &conn.server.settings.limits;
+    let deadline = now - limits.handshake_timeout;
+    drop_expired_handshakes(conn, deadline);
+    {
+        let sessions = conn.sessions.lock().unwrap();
+        let pending = sessions.values().filter(|s| s.is_new_handshake()).count();
+        if sessions.len() >= limits.max_sessions_per_connection
+            || pending >= limits.max_pending_sessions_per_connection
+        {
+            tracing::info!(peer = %conn.peer, sessions = sessions.len(), pending, "session refused: connection at its cap");
+            return Err(NtStatus::REQUEST_NOT_ACCEPTED);
+        }
     }
+    start_exchange(conn, now)
+}
+
+/// A new exchange holding a place among the server's in-progress sessions. When the server
+/// is at its cap, expired exchanges of every connection are dropped first (at most once a
+/// second).
+fn start_exchange(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthState, NtStatus> {
+    let server = &conn.server;
+    let max = server.settings.limits.max_pending_sessions;
+    let slot = match server.handshakes.try_acquire(max) {
+        Some(slot) => Some(slot),
+        None if server.handshakes.sweep_due(now) => {
+            let deadline = now - server.settings.limits.handshake_timeout;
+            let others: Vec<Arc<Connection>> = server
+                .connections
+                .lock()
+                .unwrap()
+                .values()
+                .filter_map(std::sync::Weak::upgrade)
+                .collect();
+            for other in &others {
+                drop_expired_handshakes(other, deadline);
+            }
+            server.handshakes.try_acquire(max)
+        }
+        None => None,
+    };
+    let Some(slot) = slot else {
+        tracing::warn!(peer = %conn.peer, "session refused: too many authentications under way");
+        return Err(NtStatus::REQUEST_NOT_ACCEPTED);
+    };
+    Ok(AuthState::InProgress {
+        auth: server.auth.start(),
+        preauth: conn.negotiated().preauth,
+        started: now,
+        slot,
+    })
+}
+
+/// Ends the exchanges of `conn` that started before `deadline`: a session never authenticated
+/// is deleted; a valid one being reauthenticated goes back to its valid state.
+fn drop_expired_handshakes(conn: &Arc<Connection>, deadline: SystemTime) {
+    let expired: Vec<Arc<Session>> = conn
+        .sessions
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|s| s.handshake_expired(deadline))
+        .cloned()
+        .collect();
+    for s in expired {
+        if s.security().is_some() {
+            *s.auth.lock().unwrap() = AuthState::Valid;
+        } else {
+            delete(conn, &s);
+        }
+    }
+}
+
+/// Removes a session from its connection and closes its trees' opens.
+fn delete(conn: &Arc<Connection>, session: &Session) {
+    conn.sessions.lock().unwrap().remove(&session.id);
+    super::close::close_all(conn, session, None);
 }
 
 /// Derives keys and policy for a newly authenticated session (MS-SMB2 3.3.5.5.3).

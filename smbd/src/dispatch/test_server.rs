@@ -3,10 +3,21 @@
 
 use std::sync::Arc;
 
+use crate::limits::Limits;
 use crate::state::{DiskShare, EncryptMode, ServerContext, Settings};
 
 /// The server, with `max_credits` as the credit ceiling.
 pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerContext> {
+    Arc::new(build(vfs, max_credits, spnego(), Limits::default()))
+}
+
+/// The server with another authenticator and other limits.
+pub(super) fn build(
+    vfs: Arc<dyn vfs::Vfs>,
+    max_credits: u16,
+    auth: Arc<dyn acceptor::AuthProvider>,
+    limits: Limits,
+) -> ServerContext {
     let settings = Settings {
         server_name: "T".into(),
         guid: [1; 16],
@@ -19,7 +30,7 @@ pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerCont
         max_transact: 65536,
         max_credits,
         admin_groups: Vec::new(),
-        limits: crate::limits::Limits::default(),
+        limits,
     };
     let share = DiskShare {
         name: "share".into(),
@@ -31,6 +42,17 @@ pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerCont
         root_sddl: Some("O:BAG:BAD:(A;OICI;FA;;;WD)".into()),
         access_based_enumeration: false,
     };
+    ServerContext::new(
+        settings,
+        vec![share],
+        auth,
+        &crate::crypto::NULL_PROVIDER,
+        String::new(),
+    )
+}
+
+/// SPNEGO with anonymous logons allowed and no accounts.
+fn spnego() -> Arc<dyn acceptor::AuthProvider> {
     let auth = acceptor::SpnegoProvider::new(Arc::new(acceptor::AcceptorConfig {
         server_name: "T".into(),
         domain_name: "T".into(),
@@ -44,11 +66,5 @@ pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerCont
         clock_skew: acceptor::DEFAULT_CLOCK_SKEW,
         principal_map: Vec::new(),
     }));
-    Arc::new(ServerContext::new(
-        settings,
-        vec![share],
-        Arc::new(auth),
-        &crate::crypto::NULL_PROVIDER,
-        String::new(),
-    ))
+    Arc::new(auth)
 }

@@ -1,0 +1,266 @@
+//! SESSION_SETUP rules a hostile client would probe: reauthentication must prove the same
+//! user, a failed one ends the session, and exchanges under way are capped per connection
+//! and server-wide and expire (in virtual time, through the injected clock).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, SystemTime};
+
+use acceptor::{AuthContext, AuthMethod, AuthProvider, Authenticator, Step};
+use tokio::sync::mpsc;
+
+use crate::clock::ManualClock;
+use crate::conn::{Connection, Frame};
+use crate::fuzzing::seeds;
+use crate::limits::Limits;
+use crate::proto::NtStatus;
+use crate::proto::header::Header;
+use crate::state::ServerContext;
+
+/// An authenticator driven by the blob: `more` asks for another leg, `u` + a byte logs on
+/// user RID n (RID 7 is the anonymous logon), anything else fails. Every logon gets a new
+/// session key.
+#[derive(Default)]
+struct Scripted(Arc<AtomicU8>);
+
+struct Leg(Arc<AtomicU8>);
+
+impl AuthProvider for Scripted {
+    fn negotiate_blob(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    fn start(&self) -> Box<dyn Authenticator> {
+        Box::new(Leg(self.0.clone()))
+    }
+}
+
+impl Authenticator for Leg {
+    fn step(&mut self, _now: SystemTime, input: &[u8]) -> Step {
+        match input {
+            b"more" => Step::Continue(b"again".to_vec()),
+            [b'u', 7] => Step::Done {
+                out: Vec::new(),
+                auth: Box::new(AuthContext {
+                    user: String::new(),
+                    domain: String::new(),
+                    token: acl::Token::network_logon(acl::Sid::new(5, &[7]), Vec::new()),
+                    session_key: Vec::new(),
+                    method: AuthMethod::Anonymous,
+                }),
+            },
+            [b'u', rid] => Step::Done {
+                out: Vec::new(),
+                auth: Box::new(AuthContext {
+                    user: format!("u{rid}"),
+                    domain: "T".into(),
+                    token: acl::Token::network_logon(
+                        acl::Sid::new(5, &[21, 1, 2, 3, u32::from(*rid)]),
+                        Vec::new(),
+                    ),
+                    session_key: vec![self.0.fetch_add(1, Ordering::Relaxed); 16],
+                    method: AuthMethod::Ntlmv2,
+                }),
+            },
+            _ => Step::Failed(acceptor::AuthError::LogonFailure("scripted")),
+        }
+    }
+}
+
+struct Client {
+    conn: Arc<Connection>,
+    rx: mpsc::Receiver<Frame>,
+    next_id: u64,
+}
+
+impl Client {
+    async fn new(server: &Arc<ServerContext>) -> Self {
+        let (tx, rx) = mpsc::channel(16);
+        let conn = Arc::new(Connection::new(server.clone(), "test".into(), tx));
+        let mut c = Self {
+            conn,
+            rx,
+            next_id: 1,
+        };
+        assert_eq!(c.send(seeds::negotiate()).await.status, 0);
+        c
+    }
+
+    async fn send(&mut self, frame: Vec<u8>) -> Header {
+        super::handle_frame(&self.conn, frame).await.expect("frame");
+        let reply = self.rx.recv().await.expect("reply");
+        Header::decode(reply.payload()).expect("header")
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
+    /// One SESSION_SETUP leg on `sid` (0: a new session); returns (status, session id).
+    async fn setup(&mut self, sid: u64, blob: &[u8]) -> (NtStatus, u64) {
+        let id = self.id();
+        let h = self.send(seeds::session_setup(id, sid, blob)).await;
+        (NtStatus(h.status), h.session_id)
+    }
+
+    async fn tree_connect(&mut self, sid: u64) -> NtStatus {
+        let id = self.id();
+        NtStatus(
+            self.send(seeds::tree_connect(id, sid, "share"))
+                .await
+                .status,
+        )
+    }
+}
+
+fn server_with(limits: Limits) -> (Arc<ServerContext>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+    ));
+    let ctx = super::test_server::build(
+        Arc::new(vfs::mem::MemFs::new()),
+        64,
+        Arc::new(Scripted::default()),
+        limits,
+    )
+    .with_clock(clock.clone());
+    (Arc::new(ctx), clock)
+}
+
+fn server() -> Arc<ServerContext> {
+    server_with(Limits::default()).0
+}
+
+#[tokio::test]
+async fn reauthentication_as_another_user_is_refused_and_ends_the_session() {
+    let mut c = Client::new(&server()).await;
+    let (status, sid) = c.setup(0, b"u\x01").await;
+    assert_eq!(status, NtStatus::SUCCESS);
+    assert_eq!(c.tree_connect(sid).await, NtStatus::SUCCESS);
+    assert_eq!(c.setup(sid, b"u\x02").await.0, NtStatus::LOGON_FAILURE);
+    assert_eq!(c.tree_connect(sid).await, NtStatus::USER_SESSION_DELETED);
+}
+
+#[tokio::test]
+async fn reauthentication_as_the_same_user_keeps_the_session_and_its_keys() {
+    let mut c = Client::new(&server()).await;
+    let (_, sid) = c.setup(0, b"u\x01").await;
+    let before = c.conn.session(sid).unwrap().security().unwrap();
+    assert_eq!(
+        c.setup(sid, b"more").await.0,
+        NtStatus::MORE_PROCESSING_REQUIRED
+    );
+    assert_eq!(c.setup(sid, b"u\x01").await.0, NtStatus::SUCCESS);
+    let after = c.conn.session(sid).unwrap().security().unwrap();
+    // The reauthentication's new session key is not used: signatures are the same.
+    let sign = |sec: &crate::conn::session::SessionSecurity| {
+        let mut msg = seeds::tree_connect(9, sid, "share");
+        sec.signer
+            .sign(&crate::crypto::DEFAULT_PROVIDER, &mut msg)
+            .unwrap();
+        msg
+    };
+    assert_ne!(before.auth.session_key, after.auth.session_key);
+    assert_eq!(sign(&before), sign(&after));
+    assert_eq!(c.tree_connect(sid).await, NtStatus::SUCCESS);
+}
+
+#[tokio::test]
+async fn a_failed_reauthentication_ends_the_session() {
+    let mut c = Client::new(&server()).await;
+    let (_, sid) = c.setup(0, b"u\x01").await;
+    assert_eq!(c.setup(sid, b"bad").await.0, NtStatus::LOGON_FAILURE);
+    assert_eq!(c.tree_connect(sid).await, NtStatus::USER_SESSION_DELETED);
+}
+
+#[tokio::test]
+async fn an_anonymous_session_cannot_become_a_named_one() {
+    let mut c = Client::new(&server()).await;
+    let (status, sid) = c.setup(0, b"u\x07").await;
+    assert_eq!(status, NtStatus::SUCCESS);
+    assert_eq!(c.setup(sid, b"u\x01").await.0, NtStatus::LOGON_FAILURE);
+    assert!(c.conn.session(sid).is_none());
+}
+
+#[tokio::test]
+async fn exchanges_under_way_are_capped_per_connection() {
+    let (server, _) = server_with(Limits {
+        max_pending_sessions_per_connection: 2,
+        ..Limits::default()
+    });
+    let mut c = Client::new(&server).await;
+    for _ in 0..2 {
+        assert_eq!(
+            c.setup(0, b"more").await.0,
+            NtStatus::MORE_PROCESSING_REQUIRED
+        );
+    }
+    assert_eq!(c.setup(0, b"more").await.0, NtStatus::REQUEST_NOT_ACCEPTED);
+    assert_eq!(server.handshakes.live(), 2);
+    // A completed exchange gives its place back.
+    let (_, sid) = c.setup(0, b"u\x01").await;
+    assert_eq!(sid, 0, "refused while at the cap");
+    drop(c);
+    assert_eq!(
+        server.handshakes.live(),
+        0,
+        "dropping the sessions frees their places"
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_capped_per_connection() {
+    let (server, _) = server_with(Limits {
+        max_sessions_per_connection: 2,
+        ..Limits::default()
+    });
+    let mut c = Client::new(&server).await;
+    for _ in 0..2 {
+        assert_eq!(c.setup(0, b"u\x01").await.0, NtStatus::SUCCESS);
+    }
+    assert_eq!(c.setup(0, b"u\x01").await.0, NtStatus::REQUEST_NOT_ACCEPTED);
+}
+
+#[tokio::test]
+async fn exchanges_under_way_are_capped_server_wide_and_expired_ones_swept() {
+    let (server, clock) = server_with(Limits {
+        max_pending_sessions: 2,
+        ..Limits::default()
+    });
+    let mut a = Client::new(&server).await;
+    server
+        .connections
+        .lock()
+        .unwrap()
+        .insert(1, Arc::downgrade(&a.conn));
+    for _ in 0..2 {
+        assert_eq!(
+            a.setup(0, b"more").await.0,
+            NtStatus::MORE_PROCESSING_REQUIRED
+        );
+    }
+    let mut b = Client::new(&server).await;
+    assert_eq!(b.setup(0, b"more").await.0, NtStatus::REQUEST_NOT_ACCEPTED);
+    clock.advance(Limits::default().handshake_timeout + Duration::from_secs(1));
+    // The other connection's stale exchanges are swept to make room.
+    assert_eq!(
+        b.setup(0, b"more").await.0,
+        NtStatus::MORE_PROCESSING_REQUIRED
+    );
+    assert_eq!(server.handshakes.live(), 1);
+    assert!(a.conn.sessions.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_exchange_expires_after_the_handshake_timeout() {
+    let (server, clock) = server_with(Limits::default());
+    let mut c = Client::new(&server).await;
+    let (status, sid) = c.setup(0, b"more").await;
+    assert_eq!(status, NtStatus::MORE_PROCESSING_REQUIRED);
+    clock.advance(Limits::default().handshake_timeout + Duration::from_secs(1));
+    assert_eq!(
+        c.setup(sid, b"u\x01").await.0,
+        NtStatus::USER_SESSION_DELETED
+    );
+    assert_eq!(server.handshakes.live(), 0);
+}
