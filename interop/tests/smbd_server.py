@@ -93,7 +93,6 @@ def write_config(
         f'listen = "{host}:{port}"',
         f"server_name = {toml_str(SERVER_NAME)}",
         f"state_dir = {toml_str(str(state))}",
-        'signing = "enabled"',
         'encrypt = "off"',
         f"log_level = {toml_str(level)}",
         *top_level,

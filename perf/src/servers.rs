@@ -116,7 +116,7 @@ pub fn start_ours(bin: &Path, share_dir: &Path, work: &Path) -> Result<Server, S
     let conf = work.join("ours.toml");
     let text = format!(
         "listen = \"127.0.0.1:{port}\"\nserver_name = \"PERFOURS\"\nstate_dir = \"{}\"\n\
-         max_connections = 20000\nlog_level = \"warn\"\n\n[[share]]\nname = \"{SHARE}\"\n\
+         max_connections = 20000\nlog_level = \"warn\"\nsigning = \"enabled\"\n\n[[share]]\nname = \"{SHARE}\"\n\
          path = \"{}\"\n\n[[account]]\nname = \"{USER}\"\nnt_hash = \"{}\"\n",
         state.display(),
         share_dir.display(),

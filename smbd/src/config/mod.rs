@@ -184,12 +184,11 @@ impl Config {
     }
 
     /// The zero-config quick start: share `share` at `share_dir`, state in `state_dir`, listen
-    /// on 127.0.0.1:`port`, account `demo` with password `demo`, signing enabled.
+    /// on 127.0.0.1:`port`, account `demo` with password `demo`, signing required.
     pub fn quick_start(share_dir: PathBuf, state_dir: PathBuf, port: u16) -> Self {
         let mut config = Self::defaults();
         config.listen = SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port);
         config.state_dir = state_dir;
-        config.signing = SigningPolicy::Enabled;
         config.shares.push(ShareConfig {
             name: "share".to_owned(),
             path: share_dir,
@@ -216,7 +215,9 @@ impl Config {
             server_name: default_server_name(),
             server_comment: "Rust SMB server".to_owned(),
             state_dir: PathBuf::from("/var/lib/smbd"),
-            signing: SigningPolicy::Enabled,
+            // Authenticated sessions sign unless configured otherwise, as Windows 11 24H2
+            // requires for its own shares: an unsigned session can be hijacked or relayed.
+            signing: SigningPolicy::Required,
             encrypt: EncryptPolicy::Off,
             ciphers: Cipher::DEFAULT_ORDER.to_vec(),
             signing_algorithms: SigningAlg::DEFAULT_ORDER.to_vec(),

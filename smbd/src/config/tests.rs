@@ -61,7 +61,7 @@ fn example_config_parses() {
     assert_eq!(c.server_name, "FILESERVER");
     assert_eq!(c.server_comment, "Rust SMB server");
     assert_eq!(c.state_dir, PathBuf::from("/var/lib/smbd"));
-    assert_eq!(c.signing, SigningPolicy::Enabled);
+    assert_eq!(c.signing, SigningPolicy::Required);
     assert_eq!(c.encrypt, EncryptPolicy::Off);
     assert_eq!(c.ciphers, Cipher::DEFAULT_ORDER);
     assert_eq!(c.signing_algorithms, SigningAlg::DEFAULT_ORDER);
@@ -98,6 +98,11 @@ fn empty_file_gives_defaults() {
     assert_eq!(c, d);
     assert_eq!(c.listen, DEFAULT_LISTEN);
     assert_eq!(c.max_credits, 8192);
+    assert_eq!(
+        c.signing,
+        SigningPolicy::Required,
+        "sessions sign unless relaxed"
+    );
     assert!(c.shares.is_empty() && c.accounts.is_empty());
     assert!(!c.server_name.is_empty() && c.server_name.len() <= 15);
     assert!(!c.server_name.contains(' '));
@@ -453,7 +458,7 @@ fn quick_start_is_valid() {
     let dir = TempDir::new("quick");
     let c = Config::quick_start(dir.path().to_path_buf(), dir.path().join("state"), 4450);
     assert_eq!(c.listen, "127.0.0.1:4450".parse().unwrap());
-    assert_eq!(c.signing, SigningPolicy::Enabled);
+    assert_eq!(c.signing, SigningPolicy::Required);
     assert_eq!(c.shares.len(), 1);
     assert_eq!(c.shares[0].name, "share");
     assert_eq!(c.accounts.len(), 1);
