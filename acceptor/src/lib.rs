@@ -84,10 +84,17 @@ pub struct AcceptorConfig {
     /// Identities for principals whose tickets carry no LOGON_INFO (an MIT KDC's PAC):
     /// `("user@REALM", user SID, group SIDs)`. Other such tickets are refused.
     pub principal_map: Vec<(String, acl::Sid, Vec<acl::Sid>)>,
+    /// Most Kerberos authenticators remembered at once for replay detection
+    /// ([`DEFAULT_REPLAY_CACHE_CAPACITY`] by default). Each is kept until its ctime plus the clock
+    /// skew; when this many are still live, new AP-REQs are refused until some expire.
+    pub replay_cache_capacity: usize,
 }
 
 /// The default Kerberos clock skew.
 pub const DEFAULT_CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The default [`AcceptorConfig::replay_cache_capacity`]: one million authenticators.
+pub const DEFAULT_REPLAY_CACHE_CAPACITY: usize = krb5::replay::DEFAULT_CAPACITY;
 
 /// How a session was authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,9 +188,10 @@ pub struct SpnegoProvider {
 impl SpnegoProvider {
     /// Creates a provider over the given configuration.
     pub fn new(config: Arc<AcceptorConfig>) -> Self {
+        let replay = krb5::replay::ReplayCache::new(config.replay_cache_capacity);
         Self {
             config,
-            replay: Arc::new(krb5::replay::ReplayCache::default()),
+            replay: Arc::new(replay),
         }
     }
 }

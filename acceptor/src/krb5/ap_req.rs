@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use super::crypto::{CryptoError, Etype, Key};
 use super::gss::{self, CKSUM_GSS, GSS_MUTUAL, TOK_AP_REP, TOK_AP_REQ, TOK_KRB_ERROR};
 use super::messages::{self, AD_IF_RELEVANT, AD_WIN2K_PAC, AP_OPT_MUTUAL_REQUIRED, EncTicketPart};
-use super::replay::{ReplayCache, fingerprint};
+use super::replay::{ReplayCache, ReplayError, fingerprint};
 use crate::pac::Pac;
 use crate::{AcceptorConfig, AuthContext, AuthError, AuthMethod};
 use acl::{GroupAttributes, Token, TokenGroup};
@@ -27,6 +27,8 @@ pub const KRB_AP_ERR_SKEW: i32 = 37;
 pub const KRB_AP_ERR_MODIFIED: i32 = 41;
 /// KRB_AP_ERR_NOKEY.
 pub const KRB_AP_ERR_NOKEY: i32 = 45;
+/// KRB_ERR_GENERIC.
+pub const KRB_ERR_GENERIC: i32 = 60;
 
 /// Key usage of the ticket's enc-part.
 const USAGE_TICKET: u32 = 2;
@@ -184,8 +186,12 @@ pub fn accept(
     }
     let client = format!("{}@{}", ticket.cname.components.join("/"), ticket.crealm);
     let fp = fingerprint(&client, authn.ctime, authn.cusec, ap.authenticator.cipher);
-    if !replay.check_and_insert(fp, now_s, skew) {
-        return Err(fail(KRB_AP_ERR_REPEAT, "authenticator replayed"));
+    if let Err(e) = replay.check_and_insert(fp, authn.ctime, now_s, skew) {
+        let code = match e {
+            ReplayError::Replayed => KRB_AP_ERR_REPEAT,
+            ReplayError::CacheFull => KRB_ERR_GENERIC,
+        };
+        return Err(fail(code, e.describe()));
     }
     let token = identity(config, &ticket, &service_key)?;
     let mic_key = match &authn.subkey {

@@ -43,6 +43,7 @@ fn config(principal_map: Vec<(String, acl::Sid, Vec<acl::Sid>)>) -> Arc<Acceptor
         allow_rc4: false,
         clock_skew: DEFAULT_CLOCK_SKEW,
         principal_map,
+        replay_cache_capacity: DEFAULT_REPLAY_CACHE_CAPACITY,
     })
 }
 
@@ -297,6 +298,69 @@ fn replay_is_refused() {
         failed(provider.start().step(now(), &token)),
         AuthError::LogonFailure(_)
     ));
+}
+
+fn at(t: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(t as u64)
+}
+
+#[test]
+fn replay_is_refused_until_ctime_plus_skew_not_insertion_plus_skew() {
+    let provider = SpnegoProvider::new(config(Vec::new()));
+    let skew = DEFAULT_CLOCK_SKEW.as_secs() as i64;
+    // The client's clock runs 250 s ahead: its authenticator stays acceptable until
+    // ctime + skew = NOW + 550, well after the server first saw it (NOW) plus the skew.
+    let r = Req {
+        ctime: NOW + 250,
+        ..Req::default()
+    };
+    let token = spnego_init(&r);
+    done(provider.start().step(now(), &token));
+    for t in [NOW + 1, NOW + skew + 1, NOW + 250 + skew] {
+        assert_eq!(
+            failed(provider.start().step(at(t), &token)),
+            AuthError::LogonFailure("authenticator replayed"),
+            "at NOW + {}",
+            t - NOW
+        );
+    }
+}
+
+#[test]
+fn replay_cache_flood_is_refused_and_earlier_entries_still_reject() {
+    let mut cfg = (*config(Vec::new())).clone();
+    cfg.replay_cache_capacity = 2;
+    let provider = SpnegoProvider::new(Arc::new(cfg));
+    let token = |cusec| {
+        spnego_init(&Req {
+            cusec,
+            ..Req::default()
+        })
+    };
+    let first = [token(1), token(2)];
+    for t in &first {
+        done(provider.start().step(now(), t));
+    }
+    for cusec in 3..10 {
+        assert_eq!(
+            failed(provider.start().step(now(), &token(cusec))),
+            AuthError::LogonFailure("replay cache full of live authenticators")
+        );
+    }
+    for t in &first {
+        assert_eq!(
+            failed(provider.start().step(now(), t)),
+            AuthError::LogonFailure("authenticator replayed")
+        );
+    }
+    // When the first two windows have closed, new authenticators are accepted again.
+    let later = NOW + DEFAULT_CLOCK_SKEW.as_secs() as i64 + 1;
+    let fresh = spnego_init(&Req {
+        ctime: later,
+        cusec: 3,
+        ..Req::default()
+    });
+    done(provider.start().step(at(later), &fresh));
 }
 
 #[test]
