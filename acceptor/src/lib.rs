@@ -122,6 +122,11 @@ pub struct AuthContext {
     pub session_key: Vec<u8>,
     /// How the session authenticated.
     pub method: AuthMethod,
+    /// When the session's credentials expire: the Kerberos ticket's `endtime` (EncTicketPart,
+    /// RFC 4120 5.3), after which the server ends the session (MS-SMB2 3.3.5.2.9,
+    /// STATUS_NETWORK_SESSION_EXPIRED). It may already have passed by up to the clock skew when
+    /// the ticket is accepted. `None` for NTLM and anonymous sessions, which do not expire.
+    pub expires_at: Option<SystemTime>,
 }
 
 impl std::fmt::Debug for AuthContext {
@@ -131,6 +136,7 @@ impl std::fmt::Debug for AuthContext {
             .field("domain", &self.domain)
             .field("token", &self.token)
             .field("method", &self.method)
+            .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
 }

@@ -1,7 +1,7 @@
 //! The AP-REQ check (RFC 4120 3.2.3, RFC 4121, MS-KILE 3.4.5): key selection from the keytab,
 //! ticket and authenticator decryption, times, replay, the PAC and the resulting identity.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::crypto::{CryptoError, Etype, Key};
 use super::gss::{self, CKSUM_GSS, GSS_MUTUAL, TOK_AP_REP, TOK_AP_REQ, TOK_KRB_ERROR};
@@ -82,6 +82,18 @@ fn unix(now: SystemTime) -> (i64, u32) {
         Ok(d) => (d.as_secs() as i64, d.subsec_micros()),
         Err(_) => (0, 0),
     }
+}
+
+/// The system time of a KerberosTime in seconds since 1970 (the epoch if out of range, which the
+/// four-digit years of a KerberosTime cannot reach).
+fn system_time(secs: i64) -> SystemTime {
+    let magnitude = Duration::from_secs(secs.unsigned_abs());
+    let t = if secs >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(magnitude)
+    };
+    t.unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// Checks a GSS-wrapped (or bare) AP-REQ against the configuration's keytab.
@@ -221,6 +233,7 @@ pub fn accept(
             token,
             session_key: mic_key.bytes().to_vec(),
             method: AuthMethod::Kerberos,
+            expires_at: Some(system_time(ticket.endtime)),
         },
         ap_rep,
         mic_key,

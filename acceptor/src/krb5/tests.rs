@@ -52,6 +52,7 @@ struct Req {
     service_key: Key,
     sname: Vec<String>,
     authtime: i64,
+    starttime: Option<i64>,
     endtime: i64,
     ctime: i64,
     cusec: u32,
@@ -70,6 +71,7 @@ impl Default for Req {
             service_key: service_entry().key().unwrap(),
             sname: vec!["cifs".into(), "fs.example.com".into()],
             authtime: NOW - 60,
+            starttime: None,
             endtime: NOW + 36_000,
             ctime: NOW,
             cusec: 1234,
@@ -128,7 +130,7 @@ fn ap_req(r: &Req) -> Vec<u8> {
         crealm: "EXAMPLE.COM".into(),
         cname: cname(),
         authtime: r.authtime,
-        starttime: None,
+        starttime: r.starttime,
         endtime: r.endtime,
         authorization_data: vec![AuthData {
             ad_type: messages::AD_IF_RELEVANT,
@@ -364,21 +366,61 @@ fn replay_cache_flood_is_refused_and_earlier_entries_still_reject() {
 }
 
 #[test]
-fn expired_and_future_tickets_are_refused() {
+fn expired_and_not_yet_valid_tickets_are_refused_at_the_skew_boundary() {
     let cfg = config(Vec::new());
+    let skew = DEFAULT_CLOCK_SKEW.as_secs() as i64;
+    let refused = [
+        (
+            Req {
+                endtime: NOW - skew - 1,
+                ..Req::default()
+            },
+            "ticket expired",
+        ),
+        (
+            Req {
+                starttime: Some(NOW + skew + 1),
+                ..Req::default()
+            },
+            "ticket not yet valid",
+        ),
+        // Without a starttime the ticket is valid from its authtime.
+        (
+            Req {
+                authtime: NOW + 3600,
+                ..Req::default()
+            },
+            "ticket not yet valid",
+        ),
+    ];
+    for (r, why) in &refused {
+        assert_eq!(failed(run(cfg.clone(), r)), AuthError::LogonFailure(why));
+    }
+    // Within the skew on either side the ticket is still accepted.
+    let accepted = [
+        Req {
+            endtime: NOW - skew,
+            ..Req::default()
+        },
+        Req {
+            starttime: Some(NOW + skew),
+            ..Req::default()
+        },
+    ];
+    for r in &accepted {
+        done(run(cfg.clone(), r));
+    }
+}
+
+#[test]
+fn kerberos_auth_context_carries_the_ticket_endtime() {
     let r = Req {
-        endtime: NOW - 600,
+        endtime: NOW + 4321,
         ..Req::default()
     };
-    assert_eq!(
-        failed(run(cfg.clone(), &r)),
-        AuthError::LogonFailure("ticket expired")
-    );
-    let r = Req {
-        authtime: NOW + 3600,
-        ..Req::default()
-    };
-    assert!(matches!(failed(run(cfg, &r)), AuthError::LogonFailure(_)));
+    let (_, auth) = done(run(config(Vec::new()), &r));
+    assert_eq!(auth.expires_at, Some(at(NOW + 4321)));
+    // NTLM and anonymous contexts carry none; see crate::tests.
 }
 
 #[test]

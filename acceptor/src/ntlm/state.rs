@@ -248,6 +248,7 @@ impl ExpectAuthenticate {
                 token,
                 session_key: Vec::new(),
                 method: AuthMethod::Anonymous,
+                expires_at: None,
             };
             return Ok(NtlmSuccess {
                 auth,
@@ -315,6 +316,7 @@ impl ExpectAuthenticate {
             token: Token::network_logon(user_sid, groups),
             session_key: exported.to_vec(),
             method: AuthMethod::Ntlmv2,
+            expires_at: None,
         };
         Ok(NtlmSuccess {
             auth,
