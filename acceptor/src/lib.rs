@@ -13,6 +13,10 @@
 //! - Anonymous logons get the ANONYMOUS LOGON SID with Everyone and NETWORK (not Authenticated
 //!   Users) and an empty session key.
 //! - Raw NTLMSSP first legs (Linux cifs) are answered with raw NTLMSSP and a final empty blob.
+//! - NTLM relay: an MsvAvTargetName naming another server and non-zero MsvAvChannelBindings
+//!   are refused, and a MIC announced in MsvAvFlags is always verified ([`ntlm::client_av`]).
+//! - Kerberos replay: each authenticator is remembered until ctime + skew; a full cache refuses
+//!   new AP-REQs instead of forgetting live entries ([`krb5::replay`]).
 //!
 //! Layout: [`asn1`] (DER), [`spnego`] (token codec and acceptor), [`ntlm`] (messages, crypto and
 //! the NTLM acceptor).
@@ -84,6 +88,10 @@ pub struct AcceptorConfig {
     /// Identities for principals whose tickets carry no LOGON_INFO (an MIT KDC's PAC):
     /// `("user@REALM", user SID, group SIDs)`. Other such tickets are refused.
     pub principal_map: Vec<(String, acl::Sid, Vec<acl::Sid>)>,
+    /// Further host names and addresses clients reach the server by (aliases, the IP addresses
+    /// it listens on), accepted as `<host>` in an NTLM MsvAvTargetName `cifs/<host>` besides
+    /// `server_name`, `dns_name` and the keytab's hosts; see [`ntlm::client_av`].
+    pub ntlm_target_names: Vec<String>,
     /// Most Kerberos authenticators remembered at once for replay detection
     /// ([`DEFAULT_REPLAY_CACHE_CAPACITY`] by default). Each is kept until its ctime plus the clock
     /// skew; when this many are still live, new AP-REQs are refused until some expire.

@@ -28,6 +28,7 @@ fn config() -> Arc<AcceptorConfig> {
         allow_rc4: false,
         clock_skew: DEFAULT_CLOCK_SKEW,
         principal_map: Vec::new(),
+        ntlm_target_names: Vec::new(),
         replay_cache_capacity: DEFAULT_REPLAY_CACHE_CAPACITY,
     })
 }

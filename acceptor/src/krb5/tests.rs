@@ -43,6 +43,7 @@ fn config(principal_map: Vec<(String, acl::Sid, Vec<acl::Sid>)>) -> Arc<Acceptor
         allow_rc4: false,
         clock_skew: DEFAULT_CLOCK_SKEW,
         principal_map,
+        ntlm_target_names: Vec::new(),
         replay_cache_capacity: DEFAULT_REPLAY_CACHE_CAPACITY,
     })
 }

@@ -42,6 +42,7 @@ pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerCont
         allow_rc4: false,
         clock_skew: acceptor::DEFAULT_CLOCK_SKEW,
         principal_map: Vec::new(),
+        ntlm_target_names: Vec::new(),
         replay_cache_capacity: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
     }));
     Arc::new(ServerContext::new(
