@@ -99,14 +99,19 @@ pub fn names_this_server(config: &AcceptorConfig, spn: &str) -> bool {
 
 /// The names a listening address gives the server for [`AcceptorConfig::ntlm_target_names`]:
 /// its IP address when it is a specific one (clients connecting by address send `cifs/<ip>`),
-/// none for the unspecified address (0.0.0.0 or ::), whose addresses are not known here.
+/// plus `localhost` for a loopback address (every client is then on this host, so its
+/// `localhost` is this server); none for the unspecified address (0.0.0.0 or ::), whose
+/// addresses are not known here.
 pub fn listen_names(listen: std::net::SocketAddr) -> Vec<String> {
     let ip = listen.ip();
-    if ip.is_unspecified() {
-        Vec::new()
-    } else {
-        vec![ip.to_string()]
+    let mut names = Vec::new();
+    if !ip.is_unspecified() {
+        names.push(ip.to_string());
     }
+    if ip.is_loopback() {
+        names.push("localhost".to_owned());
+    }
+    names
 }
 
 /// Whether the keytab holds a `cifs/<host>` or `host/<host>` key.

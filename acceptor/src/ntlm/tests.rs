@@ -147,9 +147,14 @@ fn configured_addresses_and_keytab_hosts_are_accepted() {
 }
 
 #[test]
-fn listen_names_are_specific_addresses_only() {
+fn listen_names_are_the_specific_address_and_localhost_for_loopback() {
     let specific = "192.0.2.7:445".parse().unwrap();
     assert_eq!(client_av::listen_names(specific), vec!["192.0.2.7"]);
+    let loopback = "127.0.0.9:4445".parse().unwrap();
+    assert_eq!(
+        client_av::listen_names(loopback),
+        vec!["127.0.0.9", "localhost"]
+    );
     assert!(client_av::listen_names("0.0.0.0:445".parse().unwrap()).is_empty());
     assert!(client_av::listen_names("[::]:445".parse().unwrap()).is_empty());
 }
