@@ -29,6 +29,8 @@ pub mod asn1;
 pub mod krb5;
 pub mod ntlm;
 pub mod pac;
+#[cfg(test)]
+mod redaction_tests;
 pub mod spnego;
 #[cfg(test)]
 mod test_client;
