@@ -13,6 +13,10 @@
 //! - Anonymous logons get the ANONYMOUS LOGON SID with Everyone and NETWORK (not Authenticated
 //!   Users) and an empty session key.
 //! - Raw NTLMSSP first legs (Linux cifs) are answered with raw NTLMSSP and a final empty blob.
+//! - NTLM relay: an MsvAvTargetName naming another server and non-zero MsvAvChannelBindings
+//!   are refused, and a MIC announced in MsvAvFlags is always verified ([`ntlm::client_av`]).
+//! - Kerberos replay: each authenticator is remembered until ctime + skew; a full cache refuses
+//!   new AP-REQs instead of forgetting live entries ([`krb5::replay`]).
 //!
 //! Layout: [`asn1`] (DER), [`spnego`] (token codec and acceptor), [`ntlm`] (messages, crypto and
 //! the NTLM acceptor).
@@ -25,6 +29,8 @@ pub mod asn1;
 pub mod krb5;
 pub mod ntlm;
 pub mod pac;
+#[cfg(test)]
+mod redaction_tests;
 pub mod spnego;
 #[cfg(test)]
 mod test_client;
@@ -84,10 +90,21 @@ pub struct AcceptorConfig {
     /// Identities for principals whose tickets carry no LOGON_INFO (an MIT KDC's PAC):
     /// `("user@REALM", user SID, group SIDs)`. Other such tickets are refused.
     pub principal_map: Vec<(String, acl::Sid, Vec<acl::Sid>)>,
+    /// Further host names and addresses clients reach the server by (aliases, the IP addresses
+    /// it listens on), accepted as `<host>` in an NTLM MsvAvTargetName `cifs/<host>` besides
+    /// `server_name`, `dns_name` and the keytab's hosts; see [`ntlm::client_av`].
+    pub ntlm_target_names: Vec<String>,
+    /// Most Kerberos authenticators remembered at once for replay detection
+    /// ([`DEFAULT_REPLAY_CACHE_CAPACITY`] by default). Each is kept until its ctime plus the clock
+    /// skew; when this many are still live, new AP-REQs are refused until some expire.
+    pub replay_cache_capacity: usize,
 }
 
 /// The default Kerberos clock skew.
 pub const DEFAULT_CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The default [`AcceptorConfig::replay_cache_capacity`]: one million authenticators.
+pub const DEFAULT_REPLAY_CACHE_CAPACITY: usize = krb5::replay::DEFAULT_CAPACITY;
 
 /// How a session was authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +132,11 @@ pub struct AuthContext {
     pub session_key: Vec<u8>,
     /// How the session authenticated.
     pub method: AuthMethod,
+    /// When the session's credentials expire: the Kerberos ticket's `endtime` (EncTicketPart,
+    /// RFC 4120 5.3), after which the server ends the session (MS-SMB2 3.3.5.2.9,
+    /// STATUS_NETWORK_SESSION_EXPIRED). It may already have passed by up to the clock skew when
+    /// the ticket is accepted. `None` for NTLM and anonymous sessions, which do not expire.
+    pub expires_at: Option<SystemTime>,
 }
 
 impl std::fmt::Debug for AuthContext {
@@ -124,6 +146,7 @@ impl std::fmt::Debug for AuthContext {
             .field("domain", &self.domain)
             .field("token", &self.token)
             .field("method", &self.method)
+            .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
 }
@@ -181,9 +204,10 @@ pub struct SpnegoProvider {
 impl SpnegoProvider {
     /// Creates a provider over the given configuration.
     pub fn new(config: Arc<AcceptorConfig>) -> Self {
+        let replay = krb5::replay::ReplayCache::new(config.replay_cache_capacity);
         Self {
             config,
-            replay: Arc::new(krb5::replay::ReplayCache::default()),
+            replay: Arc::new(replay),
         }
     }
 }

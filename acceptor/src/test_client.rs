@@ -19,6 +19,12 @@ pub struct TestNtlmClient {
     pub corrupt_mic: bool,
     /// The random session key to send with KEY_EXCH.
     pub random_session_key: [u8; 16],
+    /// AV_PAIRs added to the NTLMv2 client challenge after the server's (target name, channel
+    /// bindings, extra flags).
+    pub extra_av: Vec<(u16, Vec<u8>)>,
+    /// Leave the Version and MIC fields out of the AUTHENTICATE header (payload at offset 64)
+    /// while still announcing a MIC when `with_mic` is set.
+    pub omit_mic_field: bool,
     negotiate: Vec<u8>,
     /// The exported session key once AUTHENTICATE has been built.
     pub exported: Option<[u8; 16]>,
@@ -39,6 +45,8 @@ pub fn ntlm_self_test_client(user: &str, domain: &str, password: &str) -> TestNt
         with_mic: true,
         corrupt_mic: false,
         random_session_key: [0x55; 16],
+        extra_av: Vec::new(),
+        omit_mic_field: false,
         negotiate: Vec::new(),
         exported: None,
         neg_flags: 0,
@@ -72,6 +80,9 @@ impl TestNtlmClient {
         let mut av = Vec::new();
         for p in &pairs {
             messages::push_av_pair(&mut av, p.id, p.value);
+        }
+        for (id, value) in &self.extra_av {
+            messages::push_av_pair(&mut av, *id, value);
         }
         if self.with_mic {
             messages::push_av_pair(
@@ -108,18 +119,20 @@ impl TestNtlmClient {
         let mut m = Vec::new();
         m.extend_from_slice(messages::SIGNATURE);
         m.extend_from_slice(&3u32.to_le_bytes());
-        let mut offset = 88;
+        let mut offset = if self.omit_mic_field { 64 } else { 88 };
         for f in fields {
             messages::push_field(&mut m, f.len(), offset);
             offset += f.len();
         }
         m.extend_from_slice(&c.flags.to_le_bytes());
-        m.extend_from_slice(&messages::SERVER_VERSION);
-        m.extend_from_slice(&[0; 16]);
+        if !self.omit_mic_field {
+            m.extend_from_slice(&messages::SERVER_VERSION);
+            m.extend_from_slice(&[0; 16]);
+        }
         for f in fields {
             m.extend_from_slice(f);
         }
-        if self.with_mic {
+        if self.with_mic && !self.omit_mic_field {
             let mut mic = crypto::compute_mic(&exported, &self.negotiate, challenge, &m);
             if self.corrupt_mic {
                 mic[0] ^= 1;

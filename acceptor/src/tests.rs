@@ -28,6 +28,8 @@ fn config() -> Arc<AcceptorConfig> {
         allow_rc4: false,
         clock_skew: DEFAULT_CLOCK_SKEW,
         principal_map: Vec::new(),
+        ntlm_target_names: Vec::new(),
+        replay_cache_capacity: DEFAULT_REPLAY_CACHE_CAPACITY,
     })
 }
 
@@ -126,6 +128,7 @@ fn spnego_success_with_mics() {
     assert_eq!(auth.method, AuthMethod::Ntlmv2);
     assert_eq!(auth.session_key, vec![0x55; 16]);
     assert_eq!(auth.token.user.to_string(), "S-1-5-21-1-2-3-1001");
+    assert_eq!(auth.expires_at, None);
     assert!(auth.token.contains(&acl::Sid::builtin_users()));
     assert!(auth.token.contains(&acl::Sid::authenticated_users()));
 }
@@ -294,6 +297,7 @@ fn anonymous_refused_unless_allowed() {
     assert_eq!(auth.token.user, acl::Sid::anonymous());
     assert!(!auth.token.contains(&acl::Sid::authenticated_users()));
     assert!(auth.session_key.is_empty());
+    assert_eq!(auth.expires_at, None);
 }
 
 #[test]

@@ -492,6 +492,8 @@ fn fuzz_server() -> Arc<ServerContext> {
         allow_rc4: false,
         clock_skew: acceptor::DEFAULT_CLOCK_SKEW,
         principal_map: Vec::new(),
+        ntlm_target_names: Vec::new(),
+        replay_cache_capacity: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
     }));
     Arc::new(ServerContext::new(
         settings,

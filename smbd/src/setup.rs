@@ -115,6 +115,8 @@ pub fn build_with_keytab(
             .iter()
             .map(|p| (p.name.clone(), p.sid.clone(), p.groups.clone()))
             .collect(),
+        ntlm_target_names: acceptor::ntlm::client_av::listen_names(cfg.listen),
+        replay_cache_capacity: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
     };
     let keytab = acceptor_cfg.keytab.clone();
     let auth = Arc::new(acceptor::SpnegoProvider::new(Arc::new(acceptor_cfg)));

@@ -1,12 +1,12 @@
 //! The AP-REQ check (RFC 4120 3.2.3, RFC 4121, MS-KILE 3.4.5): key selection from the keytab,
 //! ticket and authenticator decryption, times, replay, the PAC and the resulting identity.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::crypto::{CryptoError, Etype, Key};
 use super::gss::{self, CKSUM_GSS, GSS_MUTUAL, TOK_AP_REP, TOK_AP_REQ, TOK_KRB_ERROR};
 use super::messages::{self, AD_IF_RELEVANT, AD_WIN2K_PAC, AP_OPT_MUTUAL_REQUIRED, EncTicketPart};
-use super::replay::{ReplayCache, fingerprint};
+use super::replay::{ReplayCache, ReplayError, fingerprint};
 use crate::pac::Pac;
 use crate::{AcceptorConfig, AuthContext, AuthError, AuthMethod};
 use acl::{GroupAttributes, Token, TokenGroup};
@@ -27,6 +27,8 @@ pub const KRB_AP_ERR_SKEW: i32 = 37;
 pub const KRB_AP_ERR_MODIFIED: i32 = 41;
 /// KRB_AP_ERR_NOKEY.
 pub const KRB_AP_ERR_NOKEY: i32 = 45;
+/// KRB_ERR_GENERIC.
+pub const KRB_ERR_GENERIC: i32 = 60;
 
 /// Key usage of the ticket's enc-part.
 const USAGE_TICKET: u32 = 2;
@@ -80,6 +82,18 @@ fn unix(now: SystemTime) -> (i64, u32) {
         Ok(d) => (d.as_secs() as i64, d.subsec_micros()),
         Err(_) => (0, 0),
     }
+}
+
+/// The system time of a KerberosTime in seconds since 1970 (the epoch if out of range, which the
+/// four-digit years of a KerberosTime cannot reach).
+fn system_time(secs: i64) -> SystemTime {
+    let magnitude = Duration::from_secs(secs.unsigned_abs());
+    let t = if secs >= 0 {
+        SystemTime::UNIX_EPOCH.checked_add(magnitude)
+    } else {
+        SystemTime::UNIX_EPOCH.checked_sub(magnitude)
+    };
+    t.unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// Checks a GSS-wrapped (or bare) AP-REQ against the configuration's keytab.
@@ -184,8 +198,12 @@ pub fn accept(
     }
     let client = format!("{}@{}", ticket.cname.components.join("/"), ticket.crealm);
     let fp = fingerprint(&client, authn.ctime, authn.cusec, ap.authenticator.cipher);
-    if !replay.check_and_insert(fp, now_s, skew) {
-        return Err(fail(KRB_AP_ERR_REPEAT, "authenticator replayed"));
+    if let Err(e) = replay.check_and_insert(fp, authn.ctime, now_s, skew) {
+        let code = match e {
+            ReplayError::Replayed => KRB_AP_ERR_REPEAT,
+            ReplayError::CacheFull => KRB_ERR_GENERIC,
+        };
+        return Err(fail(code, e.describe()));
     }
     let token = identity(config, &ticket, &service_key)?;
     let mic_key = match &authn.subkey {
@@ -215,6 +233,7 @@ pub fn accept(
             token,
             session_key: mic_key.bytes().to_vec(),
             method: AuthMethod::Kerberos,
+            expires_at: Some(system_time(ticket.endtime)),
         },
         ap_rep,
         mic_key,

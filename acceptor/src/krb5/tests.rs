@@ -43,6 +43,8 @@ fn config(principal_map: Vec<(String, acl::Sid, Vec<acl::Sid>)>) -> Arc<Acceptor
         allow_rc4: false,
         clock_skew: DEFAULT_CLOCK_SKEW,
         principal_map,
+        ntlm_target_names: Vec::new(),
+        replay_cache_capacity: DEFAULT_REPLAY_CACHE_CAPACITY,
     })
 }
 
@@ -51,6 +53,7 @@ struct Req {
     service_key: Key,
     sname: Vec<String>,
     authtime: i64,
+    starttime: Option<i64>,
     endtime: i64,
     ctime: i64,
     cusec: u32,
@@ -69,6 +72,7 @@ impl Default for Req {
             service_key: service_entry().key().unwrap(),
             sname: vec!["cifs".into(), "fs.example.com".into()],
             authtime: NOW - 60,
+            starttime: None,
             endtime: NOW + 36_000,
             ctime: NOW,
             cusec: 1234,
@@ -127,7 +131,7 @@ fn ap_req(r: &Req) -> Vec<u8> {
         crealm: "EXAMPLE.COM".into(),
         cname: cname(),
         authtime: r.authtime,
-        starttime: None,
+        starttime: r.starttime,
         endtime: r.endtime,
         authorization_data: vec![AuthData {
             ad_type: messages::AD_IF_RELEVANT,
@@ -299,22 +303,125 @@ fn replay_is_refused() {
     ));
 }
 
+fn at(t: i64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(t as u64)
+}
+
 #[test]
-fn expired_and_future_tickets_are_refused() {
+fn replay_is_refused_until_ctime_plus_skew_not_insertion_plus_skew() {
+    let provider = SpnegoProvider::new(config(Vec::new()));
+    let skew = DEFAULT_CLOCK_SKEW.as_secs() as i64;
+    // The client's clock runs 250 s ahead: its authenticator stays acceptable until
+    // ctime + skew = NOW + 550, well after the server first saw it (NOW) plus the skew.
+    let r = Req {
+        ctime: NOW + 250,
+        ..Req::default()
+    };
+    let token = spnego_init(&r);
+    done(provider.start().step(now(), &token));
+    for t in [NOW + 1, NOW + skew + 1, NOW + 250 + skew] {
+        assert_eq!(
+            failed(provider.start().step(at(t), &token)),
+            AuthError::LogonFailure("authenticator replayed"),
+            "at NOW + {}",
+            t - NOW
+        );
+    }
+}
+
+#[test]
+fn replay_cache_flood_is_refused_and_earlier_entries_still_reject() {
+    let mut cfg = (*config(Vec::new())).clone();
+    cfg.replay_cache_capacity = 2;
+    let provider = SpnegoProvider::new(Arc::new(cfg));
+    let token = |cusec| {
+        spnego_init(&Req {
+            cusec,
+            ..Req::default()
+        })
+    };
+    let first = [token(1), token(2)];
+    for t in &first {
+        done(provider.start().step(now(), t));
+    }
+    for cusec in 3..10 {
+        assert_eq!(
+            failed(provider.start().step(now(), &token(cusec))),
+            AuthError::LogonFailure("replay cache full of live authenticators")
+        );
+    }
+    for t in &first {
+        assert_eq!(
+            failed(provider.start().step(now(), t)),
+            AuthError::LogonFailure("authenticator replayed")
+        );
+    }
+    // When the first two windows have closed, new authenticators are accepted again.
+    let later = NOW + DEFAULT_CLOCK_SKEW.as_secs() as i64 + 1;
+    let fresh = spnego_init(&Req {
+        ctime: later,
+        cusec: 3,
+        ..Req::default()
+    });
+    done(provider.start().step(at(later), &fresh));
+}
+
+#[test]
+fn expired_and_not_yet_valid_tickets_are_refused_at_the_skew_boundary() {
     let cfg = config(Vec::new());
+    let skew = DEFAULT_CLOCK_SKEW.as_secs() as i64;
+    let refused = [
+        (
+            Req {
+                endtime: NOW - skew - 1,
+                ..Req::default()
+            },
+            "ticket expired",
+        ),
+        (
+            Req {
+                starttime: Some(NOW + skew + 1),
+                ..Req::default()
+            },
+            "ticket not yet valid",
+        ),
+        // Without a starttime the ticket is valid from its authtime.
+        (
+            Req {
+                authtime: NOW + 3600,
+                ..Req::default()
+            },
+            "ticket not yet valid",
+        ),
+    ];
+    for (r, why) in &refused {
+        assert_eq!(failed(run(cfg.clone(), r)), AuthError::LogonFailure(why));
+    }
+    // Within the skew on either side the ticket is still accepted.
+    let accepted = [
+        Req {
+            endtime: NOW - skew,
+            ..Req::default()
+        },
+        Req {
+            starttime: Some(NOW + skew),
+            ..Req::default()
+        },
+    ];
+    for r in &accepted {
+        done(run(cfg.clone(), r));
+    }
+}
+
+#[test]
+fn kerberos_auth_context_carries_the_ticket_endtime() {
     let r = Req {
-        endtime: NOW - 600,
+        endtime: NOW + 4321,
         ..Req::default()
     };
-    assert_eq!(
-        failed(run(cfg.clone(), &r)),
-        AuthError::LogonFailure("ticket expired")
-    );
-    let r = Req {
-        authtime: NOW + 3600,
-        ..Req::default()
-    };
-    assert!(matches!(failed(run(cfg, &r)), AuthError::LogonFailure(_)));
+    let (_, auth) = done(run(config(Vec::new()), &r));
+    assert_eq!(auth.expires_at, Some(at(NOW + 4321)));
+    // NTLM and anonymous contexts carry none; see crate::tests.
 }
 
 #[test]

@@ -60,6 +60,12 @@ pub mod av_id {
     pub const FLAGS: u16 = 6;
     /// MsvAvTimestamp.
     pub const TIMESTAMP: u16 = 7;
+    /// MsvAvSingleHost.
+    pub const SINGLE_HOST: u16 = 8;
+    /// MsvAvTargetName: the SPN the client meant to authenticate to.
+    pub const TARGET_NAME: u16 = 9;
+    /// MsvAvChannelBindings: MD5 of the client's gss_channel_bindings_struct.
+    pub const CHANNEL_BINDINGS: u16 = 10;
 }
 
 /// MsvAvFlags bit: the AUTHENTICATE message carries a MIC (MS-NLMP 2.2.2.1).

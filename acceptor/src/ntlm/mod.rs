@@ -1,8 +1,11 @@
-//! NTLM (MS-NLMP), acceptor side: the message codec, the NTLMv2 cryptography and the acceptor
-//! state machine.
+//! NTLM (MS-NLMP), acceptor side: the message codec, the NTLMv2 cryptography, the checks of the
+//! client's AV_PAIRs and the acceptor state machine.
 
+pub mod client_av;
 pub mod crypto;
 pub mod messages;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 pub use state::{ExpectAuthenticate, ExpectNegotiate, NtlmError, NtlmSuccess, SessionSecurity};

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use acl::{GroupAttributes, Sid, Token, TokenGroup};
 
+use super::client_av;
 use super::crypto::{self, Direction, SigningContext};
 use super::messages::{
     self, AuthenticateMessage, ChallengeMessage, MessageError, NegotiateMessage, av_id, flags,
@@ -42,6 +43,13 @@ pub enum NtlmError {
     MicMismatch,
     /// The account's SID could not be formed from the machine SID.
     MachineSidFull,
+    /// An AV_PAIR in the NTLMv2 response has a value of the wrong size.
+    MalformedAvPair(&'static str),
+    /// MsvAvTargetName names another server: the exchange was relayed.
+    TargetNameMismatch,
+    /// MsvAvChannelBindings is not zero although SMB over TCP has no channel: the exchange was
+    /// relayed from a TLS connection.
+    ChannelBindingsMismatch,
 }
 
 impl From<MessageError> for NtlmError {
@@ -67,6 +75,13 @@ impl From<NtlmError> for AuthError {
             NtlmError::MicMissing => Self::InvalidToken("MIC announced but absent"),
             NtlmError::MicMismatch => Self::LogonFailure("NTLM MIC mismatch"),
             NtlmError::MachineSidFull => Self::NotAccepted("machine SID cannot take a RID"),
+            NtlmError::MalformedAvPair(what) => Self::InvalidToken(what),
+            NtlmError::TargetNameMismatch => {
+                Self::LogonFailure("NTLM target name does not name this server")
+            }
+            NtlmError::ChannelBindingsMismatch => {
+                Self::LogonFailure("NTLM channel bindings present without a TLS channel")
+            }
         }
     }
 }
@@ -196,20 +211,6 @@ fn is_anonymous(m: &AuthenticateMessage<'_>) -> bool {
     m.user.is_empty() && m.nt_response.is_empty() && matches!(m.lm_response, [] | [0])
 }
 
-/// MsvAvFlags from the client's NTLMv2 response, if any.
-fn client_av_flags(nt_response: &[u8]) -> Result<u32, NtlmError> {
-    let av = nt_response
-        .get(crypto::NTLMV2_RESPONSE_MIN..)
-        .unwrap_or(&[]);
-    let pairs = messages::parse_av_pairs(av)?;
-    Ok(pairs
-        .iter()
-        .find(|p| p.id == av_id::FLAGS)
-        .and_then(|p| p.value.try_into().ok())
-        .map(u32::from_le_bytes)
-        .unwrap_or(0))
-}
-
 impl ExpectAuthenticate {
     /// Consumes the AUTHENTICATE message and checks the client's proof.
     pub fn authenticate(
@@ -248,6 +249,7 @@ impl ExpectAuthenticate {
                 token,
                 session_key: Vec::new(),
                 method: AuthMethod::Anonymous,
+                expires_at: None,
             };
             return Ok(NtlmSuccess {
                 auth,
@@ -274,7 +276,7 @@ impl ExpectAuthenticate {
         let exported = crypto::exported_session_key(&base, neg_flags, m.encrypted_session_key)
             .ok_or(NtlmError::BadEncryptedSessionKey)?;
 
-        let mic_present = client_av_flags(m.nt_response)? & messages::AV_FLAG_MIC_PRESENT != 0;
+        let mic_present = client_av::check(config, m.nt_response)?.mic_present;
         if mic_present {
             if !m.has_mic_room(msg.len()) {
                 return Err(NtlmError::MicMissing);
@@ -315,6 +317,7 @@ impl ExpectAuthenticate {
             token: Token::network_logon(user_sid, groups),
             session_key: exported.to_vec(),
             method: AuthMethod::Ntlmv2,
+            expires_at: None,
         };
         Ok(NtlmSuccess {
             auth,

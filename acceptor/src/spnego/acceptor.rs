@@ -77,7 +77,8 @@ fn resp(state: NegState, mech: Option<&[u8]>, token: Option<&[u8]>, mic: Option<
 impl SpnegoAcceptor {
     /// A fresh exchange over `config`.
     pub fn new(config: Arc<AcceptorConfig>) -> Self {
-        Self::with_replay_cache(config, Arc::new(ReplayCache::default()))
+        let replay = ReplayCache::new(config.replay_cache_capacity);
+        Self::with_replay_cache(config, Arc::new(replay))
     }
 
     /// A fresh exchange sharing the server's Kerberos replay cache.

@@ -65,6 +65,8 @@ fn spnego() -> Arc<dyn acceptor::AuthProvider> {
         allow_rc4: false,
         clock_skew: acceptor::DEFAULT_CLOCK_SKEW,
         principal_map: Vec::new(),
+        ntlm_target_names: Vec::new(),
+        replay_cache_capacity: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
     }));
     Arc::new(auth)
 }
