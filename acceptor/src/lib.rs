@@ -190,6 +190,12 @@ pub trait AuthProvider: Send + Sync {
     fn negotiate_blob(&self) -> Vec<u8>;
     /// A fresh authenticator for a new SESSION_SETUP exchange.
     fn start(&self) -> Box<dyn Authenticator>;
+    /// A fresh authenticator for an exchange on a connection that arrived on the local address
+    /// `local` (a name the client may use for this server).
+    fn start_on(&self, local: Option<std::net::IpAddr>) -> Box<dyn Authenticator> {
+        let _ = local;
+        self.start()
+    }
 }
 
 /// The server's default provider: SPNEGO offering NTLM (bare NTLMSSP tokens are accepted too).
@@ -222,10 +228,14 @@ impl AuthProvider for SpnegoProvider {
     }
 
     fn start(&self) -> Box<dyn Authenticator> {
-        Box::new(SpnegoAcceptor::with_replay_cache(
-            Arc::clone(&self.config),
-            Arc::clone(&self.replay),
-        ))
+        self.start_on(None)
+    }
+
+    fn start_on(&self, local: Option<std::net::IpAddr>) -> Box<dyn Authenticator> {
+        Box::new(
+            SpnegoAcceptor::with_replay_cache(Arc::clone(&self.config), Arc::clone(&self.replay))
+                .on_address(local),
+        )
     }
 }
 

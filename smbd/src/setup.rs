@@ -39,6 +39,25 @@ pub fn machine_sid(guid: &[u8; 16]) -> acl::Sid {
     acl::Sid::new(5, &[21, w(0), w(4), w(8)])
 }
 
+/// The host names an NTLM target name may use besides the server name: `server_aliases`, the
+/// listening address (when a specific one), `localhost` on loopback, and this machine's host
+/// name with and without its domain. (The address each connection arrives on is accepted
+/// too, per connection.)
+fn ntlm_target_names(cfg: &Config) -> Vec<String> {
+    let mut names = cfg.server_aliases.clone();
+    names.extend(acceptor::ntlm::client_av::listen_names(cfg.listen));
+    if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let host = host.trim();
+        if !host.is_empty() {
+            names.push(host.to_owned());
+            if let Some((first, _)) = host.split_once('.') {
+                names.push(first.to_owned());
+            }
+        }
+    }
+    names
+}
+
 /// Builds the server context from a checked configuration and the persisted server GUID.
 pub fn build(cfg: &Config, guid: [u8; 16]) -> std::io::Result<Arc<ServerContext>> {
     let (ctx, _) = build_with_keytab(cfg, guid)?;
@@ -115,7 +134,7 @@ pub fn build_with_keytab(
             .iter()
             .map(|p| (p.name.clone(), p.sid.clone(), p.groups.clone()))
             .collect(),
-        ntlm_target_names: acceptor::ntlm::client_av::listen_names(cfg.listen),
+        ntlm_target_names: ntlm_target_names(cfg),
         replay_cache_capacity: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
     };
     let keytab = acceptor_cfg.keytab.clone();

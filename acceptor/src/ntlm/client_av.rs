@@ -10,6 +10,8 @@
 //! - [`AcceptorConfig::server_name`] or [`AcceptorConfig::dns_name`],
 //! - an entry of [`AcceptorConfig::ntlm_target_names`] (aliases and the IP addresses clients
 //!   connect to; a client reaching `\\10.0.0.5` sends `cifs/10.0.0.5`),
+//! - the local address the client's connection arrived on (so a server listening on every
+//!   address accepts each of them), and `localhost` when that address is a loopback one,
 //! - a host the keytab holds a `cifs/<host>` or `host/<host>` key for.
 //!
 //! Anything else means the client meant to authenticate to another server and the exchange was
@@ -24,6 +26,7 @@ use super::crypto::{self, NTLMV2_RESPONSE_MIN};
 use super::messages::{self, AvPair, av_id};
 use super::state::NtlmError;
 use crate::AcceptorConfig;
+use std::net::IpAddr;
 
 /// Service classes accepted in MsvAvTargetName (`host` is the generic class AD maps to `cifs`).
 const SERVICE_CLASSES: [&str; 2] = ["cifs", "host"];
@@ -36,7 +39,12 @@ pub struct ClientAvPairs {
 }
 
 /// Parses and checks the AV_PAIRs of an NTLMv2 `nt_response` (NTProofStr and client challenge).
-pub fn check(config: &AcceptorConfig, nt_response: &[u8]) -> Result<ClientAvPairs, NtlmError> {
+/// `local` is the address the client's connection arrived on, when known.
+pub fn check(
+    config: &AcceptorConfig,
+    local: Option<IpAddr>,
+    nt_response: &[u8],
+) -> Result<ClientAvPairs, NtlmError> {
     let av = nt_response.get(NTLMV2_RESPONSE_MIN..).unwrap_or(&[]);
     let pairs = messages::parse_av_pairs(av)?;
     let mut flags = 0u32;
@@ -49,7 +57,7 @@ pub fn check(config: &AcceptorConfig, nt_response: &[u8]) -> Result<ClientAvPair
                     .map_err(|_| NtlmError::MalformedAvPair("MsvAvFlags is not 4 bytes"))?;
                 flags |= u32::from_le_bytes(bytes);
             }
-            av_id::TARGET_NAME => check_target_name(config, value)?,
+            av_id::TARGET_NAME => check_target_name(config, local, value)?,
             av_id::CHANNEL_BINDINGS => check_channel_bindings(value)?,
             _ => {}
         }
@@ -60,20 +68,25 @@ pub fn check(config: &AcceptorConfig, nt_response: &[u8]) -> Result<ClientAvPair
 }
 
 /// MsvAvTargetName: empty, or an SPN naming this server (see the module docs).
-fn check_target_name(config: &AcceptorConfig, value: &[u8]) -> Result<(), NtlmError> {
+fn check_target_name(
+    config: &AcceptorConfig,
+    local: Option<IpAddr>,
+    value: &[u8],
+) -> Result<(), NtlmError> {
     if value.is_empty() {
         return Ok(());
     }
     let spn = messages::utf16le_to_string(value)?;
-    if names_this_server(config, &spn) {
+    if names_this_server(config, local, &spn) {
         Ok(())
     } else {
         Err(NtlmError::TargetNameMismatch)
     }
 }
 
-/// Whether `spn` is `<class>/<host>` with an accepted class and a host naming this server.
-pub fn names_this_server(config: &AcceptorConfig, spn: &str) -> bool {
+/// Whether `spn` is `<class>/<host>` with an accepted class and a host naming this server;
+/// `local` is the address the client's connection arrived on, when known.
+pub fn names_this_server(config: &AcceptorConfig, local: Option<IpAddr>, spn: &str) -> bool {
     let Some((class, host)) = spn.split_once('/') else {
         return false;
     };
@@ -94,7 +107,23 @@ pub fn names_this_server(config: &AcceptorConfig, spn: &str) -> bool {
         .map(|n| n.strip_suffix('.').unwrap_or(n))
         .filter(|n| !n.is_empty())
         .any(|n| crypto::upcase(n) == wanted);
-    configured || in_keytab(config, host)
+    configured || names_local_address(local, host) || in_keytab(config, host)
+}
+
+/// Whether `host` is the address the connection arrived on (IPv6 possibly in brackets), or
+/// `localhost` on a loopback connection.
+fn names_local_address(local: Option<IpAddr>, host: &str) -> bool {
+    let Some(ip) = local else {
+        return false;
+    };
+    let literal = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    match literal.parse::<IpAddr>() {
+        Ok(named) => named == ip || ip.to_canonical() == named.to_canonical(),
+        Err(_) => ip.is_loopback() && host.eq_ignore_ascii_case("localhost"),
+    }
 }
 
 /// The names a listening address gives the server for [`AcceptorConfig::ntlm_target_names`]:

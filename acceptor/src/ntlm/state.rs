@@ -216,6 +216,7 @@ impl ExpectAuthenticate {
     pub fn authenticate(
         self,
         config: &AcceptorConfig,
+        local: Option<std::net::IpAddr>,
         msg: &[u8],
     ) -> Result<NtlmSuccess, NtlmError> {
         let m = AuthenticateMessage::parse(msg)?;
@@ -276,7 +277,7 @@ impl ExpectAuthenticate {
         let exported = crypto::exported_session_key(&base, neg_flags, m.encrypted_session_key)
             .ok_or(NtlmError::BadEncryptedSessionKey)?;
 
-        let mic_present = client_av::check(config, m.nt_response)?.mic_present;
+        let mic_present = client_av::check(config, local, m.nt_response)?.mic_present;
         if mic_present {
             if !m.has_mic_room(msg.len()) {
                 return Err(NtlmError::MicMissing);

@@ -50,7 +50,7 @@ fn exchange(cfg: &AcceptorConfig, client: &mut TestNtlmClient) -> Result<bool, N
         .negotiate(cfg, now(), &client.negotiate())
         .unwrap();
     let msg = client.authenticate(&challenge);
-    next.authenticate(cfg, &msg).map(|s| s.mic_present)
+    next.authenticate(cfg, None, &msg).map(|s| s.mic_present)
 }
 
 fn target(spn: &str) -> (u16, Vec<u8>) {
@@ -215,4 +215,45 @@ fn announced_mic_is_always_verified() {
         exchange(&cfg, &mut c),
         Err(NtlmError::MalformedAvPair("MsvAvFlags is not 4 bytes"))
     );
+}
+
+/// The address a connection arrived on names the server (a client reaching `\\10.1.2.3`
+/// sends `cifs/10.1.2.3` to a server listening on every address), and `localhost` does on a
+/// loopback connection; another address does not.
+#[test]
+fn the_connections_local_address_is_an_accepted_target() {
+    let cfg = AcceptorConfig {
+        ntlm_target_names: Vec::new(),
+        ..config()
+    };
+    let here: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+    assert!(client_av::names_this_server(
+        &cfg,
+        Some(here),
+        "cifs/10.1.2.3"
+    ));
+    assert!(!client_av::names_this_server(
+        &cfg,
+        Some(here),
+        "cifs/10.1.2.4"
+    ));
+    assert!(!client_av::names_this_server(&cfg, None, "cifs/10.1.2.3"));
+    assert!(!client_av::names_this_server(
+        &cfg,
+        Some(here),
+        "cifs/localhost"
+    ));
+    let v6: std::net::IpAddr = "::1".parse().unwrap();
+    assert!(client_av::names_this_server(&cfg, Some(v6), "cifs/[::1]"));
+    assert!(client_av::names_this_server(
+        &cfg,
+        Some(v6),
+        "cifs/localhost"
+    ));
+    let mapped: std::net::IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+    assert!(client_av::names_this_server(
+        &cfg,
+        Some(mapped),
+        "cifs/10.1.2.3"
+    ));
 }

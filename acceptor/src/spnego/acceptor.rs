@@ -59,6 +59,8 @@ pub struct SpnegoAcceptor {
     config: Arc<AcceptorConfig>,
     replay: Arc<ReplayCache>,
     state: State,
+    /// The address the client's connection arrived on: a name NTLM targets may use.
+    local: Option<std::net::IpAddr>,
 }
 
 fn invalid(e: tokens::SpnegoError) -> AuthError {
@@ -87,7 +89,15 @@ impl SpnegoAcceptor {
             config,
             replay,
             state: State::ExpectFirst,
+            local: None,
         }
+    }
+
+    /// The same exchange, told the address the client's connection arrived on (an NTLM
+    /// target name may name it).
+    pub fn on_address(mut self, local: Option<std::net::IpAddr>) -> Self {
+        self.local = local;
+        self
     }
 
     /// Checks an AP-REQ (optimistic token or retry) and builds the SPNEGO answer.
@@ -278,7 +288,7 @@ impl SpnegoAcceptor {
                         "expected a raw NTLMSSP AUTHENTICATE",
                     ));
                 }
-                let done = ntlm.authenticate(&self.config, input)?;
+                let done = ntlm.authenticate(&self.config, self.local, input)?;
                 let step = Step::Done {
                     out: Vec::new(),
                     auth: Box::new(done.auth),
@@ -298,7 +308,7 @@ impl SpnegoAcceptor {
             auth,
             security,
             mic_present,
-        } = ntlm.authenticate(&self.config, token)?;
+        } = ntlm.authenticate(&self.config, self.local, token)?;
         let out = match security {
             Some(mut sec) => {
                 match r.mech_list_mic {

@@ -44,6 +44,10 @@ pub struct Config {
     pub server_name: String,
     /// Server comment shown in share enumeration (`server_comment`).
     pub server_comment: String,
+    /// Other names clients reach this server by: DNS names, CNAMEs, addresses
+    /// (`server_aliases`). NTLM target names may name them (besides the server name, the host
+    /// name and the address a connection arrived on); others are refused as relayed.
+    pub server_aliases: Vec<String>,
     /// Directory for persistent state such as the server GUID (`state_dir`).
     pub state_dir: PathBuf,
     /// Whether signing is required (`signing`).
@@ -214,6 +218,7 @@ impl Config {
             listen: DEFAULT_LISTEN,
             server_name: default_server_name(),
             server_comment: "Rust SMB server".to_owned(),
+            server_aliases: Vec::new(),
             state_dir: PathBuf::from("/var/lib/smbd"),
             // Authenticated sessions sign unless configured otherwise, as Windows 11 24H2
             // requires for its own shares: an unsigned session can be hijacked or relayed.

@@ -16,6 +16,7 @@ const TOP_KEYS: &[&str] = &[
     "listen",
     "server_name",
     "server_comment",
+    "server_aliases",
     "state_dir",
     "signing",
     "encrypt",
@@ -144,6 +145,12 @@ fn read_server(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigEr
 }
 
 fn read_kerberos(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigError> {
+    for a in root.string_list("server_aliases")?.unwrap_or_default() {
+        if a.value.is_empty() || a.value.contains(['/', '\\', ' ']) {
+            return Err(root.value_error(&a, "must be a host name or address"));
+        }
+        config.server_aliases.push(a.value);
+    }
     for k in root.string_list("keytabs")?.unwrap_or_default() {
         if k.value.is_empty() {
             return Err(root.value_error(&k, "must not be empty"));

@@ -570,3 +570,16 @@ fn limits_keys() {
     let e = Config::parse("max_opens_per_session = 0\n", "t.toml").unwrap_err();
     assert_eq!(e.key.as_deref(), Some("max_opens_per_session"));
 }
+
+/// `server_aliases` is a list of host names; a path-like entry is refused.
+#[test]
+fn server_aliases_key() {
+    let c = Config::parse(
+        "server_aliases = [\"fs.example.com\", \"10.0.0.5\"]\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.server_aliases, ["fs.example.com", "10.0.0.5"]);
+    let e = Config::parse("server_aliases = [\"a/b\"]\n", "t.toml").unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("server_aliases[0]"));
+}

@@ -95,6 +95,9 @@ pub struct Connection {
     pub server: Arc<ServerContext>,
     /// Peer address, for logs.
     pub peer: String,
+    /// The local address the connection arrived on, when known (NTLM target names may
+    /// name it).
+    pub local: Option<std::net::IpAddr>,
     /// Negotiated state.
     pub neg: Mutex<Arc<Negotiated>>,
     /// Sessions by id.
@@ -114,12 +117,19 @@ impl Connection {
         Self {
             server,
             peer,
+            local: None,
             neg: Mutex::new(Arc::new(Negotiated::default())),
             sessions: Mutex::new(HashMap::new()),
             credits: Mutex::new(CreditWindow::new(max)),
             pending: Mutex::new(HashMap::new()),
             out: out.into(),
         }
+    }
+
+    /// The same connection, arrived on the local address `local`.
+    pub fn with_local_address(mut self, local: Option<std::net::IpAddr>) -> Self {
+        self.local = local;
+        self
     }
 
     /// A snapshot of the negotiated state.

@@ -184,7 +184,7 @@ fn start_exchange(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthState, 
         return Err(NtStatus::REQUEST_NOT_ACCEPTED);
     };
     Ok(AuthState::InProgress {
-        auth: server.auth.start(),
+        auth: server.auth.start_on(conn.local),
         preauth: conn.negotiated().preauth,
         started: now,
         slot,

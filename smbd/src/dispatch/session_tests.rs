@@ -35,7 +35,7 @@ impl AuthProvider for Scripted {
 }
 
 impl Authenticator for Leg {
-    fn step(&mut self, _now: SystemTime, input: &[u8]) -> Step {
+    fn step(&mut self, now: SystemTime, input: &[u8]) -> Step {
         match input {
             b"more" => Step::Continue(b"again".to_vec()),
             [b'u', 7] => Step::Done {
@@ -46,22 +46,32 @@ impl Authenticator for Leg {
                     token: acl::Token::network_logon(acl::Sid::new(5, &[7]), Vec::new()),
                     session_key: Vec::new(),
                     method: AuthMethod::Anonymous,
+                    expires_at: None,
                 }),
             },
-            [b'u', rid] => Step::Done {
-                out: Vec::new(),
-                auth: Box::new(AuthContext {
-                    user: format!("u{rid}"),
-                    domain: "T".into(),
-                    token: acl::Token::network_logon(
-                        acl::Sid::new(5, &[21, 1, 2, 3, u32::from(*rid)]),
-                        Vec::new(),
-                    ),
-                    session_key: vec![self.0.fetch_add(1, Ordering::Relaxed); 16],
-                    method: AuthMethod::Ntlmv2,
-                }),
-            },
+            [b'u', rid] => self.logon(*rid, None),
+            // A Kerberos-like logon of RID 1 whose ticket ends `secs` seconds from `now`.
+            [b't', secs] => self.logon(1, Some(now + Duration::from_secs(u64::from(*secs)))),
             _ => Step::Failed(acceptor::AuthError::LogonFailure("scripted")),
+        }
+    }
+}
+
+impl Leg {
+    fn logon(&self, rid: u8, expires_at: Option<SystemTime>) -> Step {
+        Step::Done {
+            out: Vec::new(),
+            auth: Box::new(AuthContext {
+                user: format!("u{rid}"),
+                domain: "T".into(),
+                token: acl::Token::network_logon(
+                    acl::Sid::new(5, &[21, 1, 2, 3, u32::from(rid)]),
+                    Vec::new(),
+                ),
+                session_key: vec![self.0.fetch_add(1, Ordering::Relaxed); 16],
+                method: AuthMethod::Ntlmv2,
+                expires_at,
+            }),
         }
     }
 }
@@ -263,4 +273,33 @@ async fn an_exchange_expires_after_the_handshake_timeout() {
         NtStatus::USER_SESSION_DELETED
     );
     assert_eq!(server.handshakes.live(), 0);
+}
+
+#[tokio::test]
+async fn a_session_expires_with_its_ticket_until_reauthenticated() {
+    let (server, clock) = server_with(Limits::default());
+    let mut c = Client::new(&server).await;
+    let (status, sid) = c.setup(0, b"t\x3c").await;
+    assert_eq!(status, NtStatus::SUCCESS);
+    assert_eq!(c.tree_connect(sid).await, NtStatus::SUCCESS);
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        c.tree_connect(sid).await,
+        NtStatus::NETWORK_SESSION_EXPIRED,
+        "MS-SMB2 3.3.5.2.9"
+    );
+    // A reauthentication with a fresh ticket revives it.
+    assert_eq!(c.setup(sid, b"t\x3c").await.0, NtStatus::SUCCESS);
+    assert_eq!(c.tree_connect(sid).await, NtStatus::SUCCESS);
+    // LOGOFF still works on an expired session.
+    clock.advance(Duration::from_secs(61));
+    let id = c.id();
+    let logoff = seeds::message(
+        crate::proto::header::Command::Logoff,
+        id,
+        sid,
+        0,
+        &[4, 0, 0, 0],
+    );
+    assert_eq!(NtStatus(c.send(logoff).await.status), NtStatus::SUCCESS);
 }

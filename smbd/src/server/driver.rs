@@ -69,8 +69,10 @@ pub(super) async fn run(
     mut stop: broadcast::Receiver<()>,
 ) {
     tracing::debug!(%peer, "connected");
+    let local = stream.local_addr().ok().map(|a| a.ip());
     let (mut rd, wr) = stream.into_split();
-    let conn = Arc::new(Connection::new(ctx.clone(), peer, Outbox::tcp(wr)));
+    let conn =
+        Arc::new(Connection::new(ctx.clone(), peer, Outbox::tcp(wr)).with_local_address(local));
     let conn_id = ctx.next_id();
     ctx.connections
         .lock()
