@@ -135,7 +135,7 @@ pub fn build_with_keytab(
             .map(|p| (p.name.clone(), p.sid.clone(), p.groups.clone()))
             .collect(),
         ntlm_target_names: ntlm_target_names(cfg),
-        replay_cache_capacity: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
+        replay_cache_capacity: cfg.replay_cache_entries,
     };
     let keytab = acceptor_cfg.keytab.clone();
     let auth = Arc::new(acceptor::SpnegoProvider::new(Arc::new(acceptor_cfg)));

@@ -85,6 +85,9 @@ pub struct Config {
     pub allow_rc4: bool,
     /// Largest clock difference accepted in Kerberos authenticators (`clock_skew_seconds`).
     pub clock_skew_seconds: u64,
+    /// Kerberos authenticators remembered against replay (`replay_cache_entries`); when that
+    /// many are still within their window, new AP-REQs are refused rather than any forgotten.
+    pub replay_cache_entries: usize,
     /// Principals whose tickets carry no LOGON_INFO mapped to SIDs (`[[principal]]` tables).
     pub principals: Vec<PrincipalMapping>,
     /// Unix socket of the admin interface (`admin_socket`; default `<state_dir>/admin.sock`).
@@ -239,6 +242,7 @@ impl Config {
             keytabs: Vec::new(),
             allow_rc4: false,
             clock_skew_seconds: 300,
+            replay_cache_entries: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
             principals: Vec::new(),
             admin_socket: None,
             admin_groups: Vec::new(),

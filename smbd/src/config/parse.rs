@@ -35,6 +35,7 @@ const TOP_KEYS: &[&str] = &[
     "keytabs",
     "allow_rc4",
     "clock_skew_seconds",
+    "replay_cache_entries",
     "principal",
     "admin_socket",
     "admin_groups",
@@ -162,6 +163,9 @@ fn read_kerberos(root: &TableView<'_>, config: &mut Config) -> Result<(), Config
     }
     if let Some(n) = root.integer("clock_skew_seconds", 0..=86_400)? {
         config.clock_skew_seconds = u64::try_from(n).unwrap_or(300);
+    }
+    if let Some(n) = root.integer("replay_cache_entries", 1_000..=100_000_000)? {
+        config.replay_cache_entries = usize::try_from(n).unwrap_or(usize::MAX);
     }
     if let Some(at) = root.string("admin_socket")? {
         if at.value.is_empty() {

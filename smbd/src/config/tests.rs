@@ -583,3 +583,15 @@ fn server_aliases_key() {
     let e = Config::parse("server_aliases = [\"a/b\"]\n", "t.toml").unwrap_err();
     assert_eq!(e.key.as_deref(), Some("server_aliases[0]"));
 }
+
+/// `replay_cache_entries` sizes the Kerberos replay cache; too small a cache is refused.
+#[test]
+fn replay_cache_entries_key() {
+    assert_eq!(
+        Config::defaults().replay_cache_entries,
+        acceptor::DEFAULT_REPLAY_CACHE_CAPACITY
+    );
+    let c = Config::parse("replay_cache_entries = 5000\n", "t.toml").unwrap();
+    assert_eq!(c.replay_cache_entries, 5000);
+    assert!(Config::parse("replay_cache_entries = 10\n", "t.toml").is_err());
+}
