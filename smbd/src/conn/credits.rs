@@ -1,17 +1,24 @@
 //! The credit window of a connection (MS-SMB2 3.3.1.1 CommandSequenceWindow, 3.3.5.2.3).
 
-use std::collections::BTreeSet;
+use std::collections::VecDeque;
 
 /// Which message ids a client may use next, and how many credits to grant.
+///
+/// The window `low..high` never spans more than `max` ids, whatever the client does: a client
+/// that leaves one id unused stops getting credits once the window reaches the ceiling, rather
+/// than making the server remember ever more used ids beyond the gap. Used ids are one flag
+/// each in `used` (at most `max` bytes), allocated only while ids arrive out of order.
 #[derive(Debug)]
 pub struct CreditWindow {
     /// Lowest message id not yet used.
     low: u64,
     /// One past the highest message id granted.
     high: u64,
-    /// Ids in `low..high` already used.
-    used: BTreeSet<u64>,
-    /// Most credits outstanding at once.
+    /// `used[i]` tells whether id `low + i` was used (the first is always false).
+    used: VecDeque<bool>,
+    /// Ids of the window already used.
+    used_count: u64,
+    /// Most credits outstanding at once, and the widest the window may be.
     max: u64,
 }
 
@@ -30,7 +37,8 @@ impl CreditWindow {
         Self {
             low: 0,
             high: 1,
-            used: BTreeSet::new(),
+            used: VecDeque::new(),
+            used_count: 0,
             max: u64::from(max.max(1)),
         }
     }
@@ -44,25 +52,43 @@ impl CreditWindow {
         if message_id < self.low || end > self.high {
             return Err(CreditError::OutsideWindow);
         }
-        if self.used.range(message_id..end).next().is_some() {
+        // Inside the window, which spans at most `max` (a u16) ids: the offsets fit.
+        let first = (message_id - self.low) as usize;
+        let last = (end - self.low) as usize;
+        if self
+            .used
+            .range(first.min(self.used.len())..last.min(self.used.len()))
+            .any(|u| *u)
+        {
             return Err(CreditError::Reused);
         }
-        self.used.extend(message_id..end);
-        while self.used.remove(&self.low) {
+        if self.used.len() < last {
+            self.used.resize(last, false);
+        }
+        for u in self.used.range_mut(first..last) {
+            *u = true;
+        }
+        self.used_count += charge;
+        while self.used.front() == Some(&true) {
+            self.used.pop_front();
             self.low += 1;
+            self.used_count -= 1;
+        }
+        if self.used.is_empty() && self.used.capacity() > 256 {
+            self.used = VecDeque::new();
         }
         Ok(())
     }
 
     /// Credits outstanding: granted ids not used yet.
     pub fn outstanding(&self) -> u64 {
-        self.high - self.low - self.used.len() as u64
+        self.high - self.low - self.used_count
     }
 
-    /// Grants up to `requested` credits (at least 1 when none are outstanding, none past the
-    /// ceiling), returning the number granted.
+    /// Grants up to `requested` credits (at least 1 when none are outstanding), returning the
+    /// number granted. Neither the outstanding credits nor the window's span pass the ceiling.
     pub fn grant(&mut self, requested: u16) -> u16 {
-        let room = self.max.saturating_sub(self.outstanding());
+        let room = self.max.saturating_sub(self.high - self.low);
         let mut give = u64::from(requested).min(room);
         if give == 0 && self.outstanding() == 0 {
             give = 1;
@@ -100,5 +126,30 @@ mod tests {
         assert_eq!(w.consume(5, 1), Err(CreditError::Reused));
         w.consume(1, 4).unwrap();
         assert_eq!(w.outstanding(), 5);
+    }
+
+    /// A client that never uses one id cannot make the window (and what the server remembers
+    /// of it) grow past the ceiling: grants stop until the gap is used.
+    #[test]
+    fn an_unused_id_bounds_the_window() {
+        let mut w = CreditWindow::new(64);
+        w.consume(0, 1).unwrap();
+        assert_eq!(w.grant(64), 64);
+        // Id 1 is held back; every other id is used and more credits asked for.
+        let mut next = 2;
+        for _ in 0..10_000 {
+            if w.consume(next, 1).is_err() {
+                break;
+            }
+            next += 1;
+            w.grant(64);
+        }
+        assert_eq!(w.high - w.low, 64, "the window stops at the ceiling");
+        assert!(w.used.len() <= 64);
+        assert_eq!(w.consume(next, 1), Err(CreditError::OutsideWindow));
+        // Using the gap moves the window on and grants resume.
+        w.consume(1, 1).unwrap();
+        assert_eq!(w.outstanding(), 0);
+        assert_eq!(w.grant(64), 64);
     }
 }

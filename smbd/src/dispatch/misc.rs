@@ -8,8 +8,9 @@ use crate::proto::header::Header;
 use crate::proto::io::{decode_flush, encode_flush_response};
 use crate::proto::session::encode_fixed4;
 
-/// ECHO.
-pub(crate) fn echo(out: &mut Vec<u8>) -> HResult {
+/// ECHO: a body of StructureSize 4, answered in kind (MS-SMB2 2.2.28).
+pub(crate) fn echo(ctx: &Ctx<'_>, out: &mut Vec<u8>) -> HResult {
+    crate::proto::session::decode_fixed4(ctx.msg).map_err(bad_request)?;
     encode_fixed4(out);
     Ok(Reply::Done(NtStatus::SUCCESS))
 }

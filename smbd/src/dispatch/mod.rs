@@ -825,7 +825,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult, Disco
         Command::Write => write::write(ctx, out).await,
         Command::Lock => lock::lock(ctx, out),
         Command::Ioctl => ioctl::ioctl(ctx, out).await,
-        Command::Echo => misc::echo(out),
+        Command::Echo => misc::echo(ctx, out),
         Command::QueryDirectory => query_dir::query_directory(ctx, out).await,
         Command::ChangeNotify => notify::change_notify(ctx),
         Command::QueryInfo => query_info::query_info(ctx, out).await,

@@ -74,6 +74,7 @@ pub fn decode_fixed4(msg: &[u8]) -> Result<(), DecodeError> {
     if r.u16("StructureSize")? != 4 {
         return Err(DecodeError::invalid("StructureSize"));
     }
+    r.u16("Reserved")?;
     Ok(())
 }
 
@@ -90,4 +91,22 @@ pub fn encode_error(out: &mut Vec<u8>) {
     out.push(0);
     out.put_u32(0);
     out.push(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// LOGOFF, ECHO and TREE_DISCONNECT bodies are 4 bytes of StructureSize 4: a wrong size or
+    /// a cut body is refused.
+    #[test]
+    fn fixed4_bodies_are_checked() {
+        let mut msg = vec![0u8; HEADER_LEN];
+        msg.extend_from_slice(&[4, 0, 0, 0]);
+        assert!(decode_fixed4(&msg).is_ok());
+        assert!(decode_fixed4(&msg[..HEADER_LEN + 2]).is_err(), "cut body");
+        assert!(decode_fixed4(&msg[..HEADER_LEN]).is_err(), "no body");
+        msg[HEADER_LEN] = 0;
+        assert!(decode_fixed4(&msg).is_err(), "StructureSize 0");
+    }
 }
