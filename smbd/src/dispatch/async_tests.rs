@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::conn::Connection;
 use crate::fuzzing::seeds;
-use crate::proto::header::{Header, flags};
+use crate::proto::header::{Command, Header, flags};
 use crate::state::ServerContext;
 
 /// A MemFs whose opens take 700 ms.
@@ -49,6 +49,9 @@ async fn slow_create_gets_an_interim_response() {
         seeds::session_setup(2, sid, &seeds::ntlm_anonymous()),
         seeds::tree_connect(3, sid, "share"),
     ] {
+        if frame[12] == Command::TreeConnect.0 as u8 {
+            super::test_server::sign_in(&conn, sid);
+        }
         super::handle_frame(&conn, frame)
             .await
             .expect("setup frame");

@@ -12,6 +12,8 @@ mod compound_tests;
 mod create;
 mod create_access;
 mod ioctl;
+#[cfg(test)]
+mod limit_tests;
 mod lock;
 mod misc;
 mod negotiate;

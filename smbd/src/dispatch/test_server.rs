@@ -3,11 +3,21 @@
 
 use std::sync::Arc;
 
+use crate::conn::Connection;
 use crate::state::{DiskShare, EncryptMode, ServerContext, Settings};
 
 /// The server, with `max_credits` as the credit ceiling.
 pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerContext> {
-    let settings = Settings {
+    server_with(vfs, max_credits, |_| {})
+}
+
+/// The server, with `max_credits` as the credit ceiling and its settings changed by `tweak`.
+pub(super) fn server_with(
+    vfs: Arc<dyn vfs::Vfs>,
+    max_credits: u16,
+    tweak: impl FnOnce(&mut Settings),
+) -> Arc<ServerContext> {
+    let mut settings = Settings {
         server_name: "T".into(),
         guid: [1; 16],
         signing_required: false,
@@ -21,6 +31,7 @@ pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerCont
         admin_groups: Vec::new(),
         limits: crate::limits::Limits::default(),
     };
+    tweak(&mut settings);
     let share = DiskShare {
         name: "share".into(),
         comment: String::new(),
@@ -51,4 +62,19 @@ pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerCont
         &crate::crypto::NULL_PROVIDER,
         String::new(),
     ))
+}
+
+/// Makes the anonymous session `sid` of `conn` count as a signed-in user's: not null (a null
+/// session reaches no disk share), Authenticated Users added to its token, and without
+/// signing keys, unsigned.
+pub(super) fn sign_in(conn: &Connection, sid: u64) {
+    let session = conn.session(sid).expect("session");
+    let mut sec = (*session.security().expect("valid session")).clone();
+    sec.is_null = false;
+    sec.auth.method = acceptor::AuthMethod::Ntlmv2;
+    sec.auth.token.add_group(
+        acl::Sid::authenticated_users(),
+        acl::GroupAttributes::DEFAULT,
+    );
+    *session.security.lock().unwrap() = Some(Arc::new(sec));
 }
