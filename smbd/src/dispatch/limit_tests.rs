@@ -186,6 +186,120 @@ fn statuses(reply: &[u8]) -> Vec<u32> {
 const DIRECTORY: u32 = 0x1;
 const NON_DIRECTORY: u32 = 0x40;
 
+/// QUERY_DIRECTORY is held to its charge as READ is: 64 KiB per credit of OutputBufferLength.
+#[tokio::test]
+async fn query_directory_output_is_held_to_its_charge() {
+    let mut c = Client::on_share(false, |_| {}).await;
+    let dir = c.open("d", DIRECTORY).await;
+    let m = c.query_dir(dir, "*", 65536, 1);
+    assert_eq!(
+        c.call(m).await.0,
+        OK,
+        "64 KiB for one credit, as clients send"
+    );
+    let m = c.query_dir(dir, "*", 65537, 1);
+    assert_eq!(c.call(m).await.0, INVALID_PARAMETER);
+    let m = c.query_dir(dir, "*", 8 << 20, 0);
+    assert_eq!(
+        c.call(m).await.0,
+        INVALID_PARAMETER,
+        "a charge of 0 pays for 64 KiB"
+    );
+    let m = c.query_dir(dir, "*", 131_072, 2);
+    assert_eq!(c.call(m).await.0, OK);
+}
+
+/// QUERY_INFO, IOCTL and CHANGE_NOTIFY outputs are held to their charge too.
+#[tokio::test]
+async fn info_ioctl_and_notify_outputs_are_held_to_their_charge() {
+    let mut c = Client::on_share(false, |_| {}).await;
+    let dir = c.open("d", DIRECTORY).await;
+    let m = c.query_info(dir, 1 << 20, 1);
+    assert_eq!(c.call(m).await.0, INVALID_PARAMETER);
+    let m = c.query_info(dir, 1 << 20, 16);
+    assert_eq!(c.call(m).await.0, OK);
+    let m = c.ioctl(dir, 1 << 20, 1);
+    assert_eq!(c.call(m).await.0, INVALID_PARAMETER);
+    let m = c.ioctl(dir, 65536, 1);
+    assert_eq!(c.call(m).await.0, OK, "the snapshot list is small");
+    let m = c.notify(dir, 1 << 20, 1);
+    assert_eq!(c.call(m).await.0, INVALID_PARAMETER);
+    let m = c.notify(dir, 4096, 1);
+    assert_eq!(c.call(m).await.0, PENDING);
+}
+
+/// Without multi-credit support (2.0.2) no response may ask for more than 64 KiB, whatever
+/// the charge says.
+#[tokio::test]
+async fn smb202_responses_are_bounded_by_64k() {
+    let mut c = Client::on_share(true, |_| {}).await;
+    let dir = c.open("d", DIRECTORY).await;
+    let m = c.query_dir(dir, "*", 65536, 0);
+    assert_eq!(c.call(m).await.0, OK);
+    let m = c.query_dir(dir, "*", 65537, 2);
+    assert_eq!(c.call(m).await.0, INVALID_PARAMETER);
+    let m = c.query_info(dir, 65537, 2);
+    assert_eq!(c.call(m).await.0, INVALID_PARAMETER);
+}
+
+/// The amplification of a compound of large directory queries each charged one credit: every
+/// one is refused, so the reply is a few KiB instead of 200 large listings.
+#[tokio::test]
+async fn compound_of_undercharged_queries_is_refused_per_message() {
+    let mut c = Client::on_share(false, |s| s.max_transact = 8 << 20).await;
+    let dir = c.open("d", DIRECTORY).await;
+    let chain: Vec<Vec<u8>> = (0..200)
+        .map(|_| c.query_dir(dir, "*", 8 << 20, 1))
+        .collect();
+    let reply = c.send(seeds::compound(&chain, false)).await.unwrap();
+    assert_eq!(statuses(&reply), vec![INVALID_PARAMETER; 200]);
+    assert!(reply.len() < 200 * 80);
+}
+
+/// Properly charged responses whose sum would pass what one Direct TCP frame carries (24
+/// bits of length): those that do not fit get INSUFFICIENT_RESOURCES, before they run.
+#[tokio::test]
+async fn compound_reply_stays_within_one_frame() {
+    let mut c = Client::on_share(false, |s| s.max_read = 8 << 20).await;
+    let f = c.open("big.bin", NON_DIRECTORY).await;
+    let opened = vfs::Vfs::open(
+        c.fs.as_ref(),
+        "big.bin",
+        &vfs::OpenOptions {
+            write: true,
+            ..vfs::OpenOptions::read_existing()
+        },
+    )
+    .await
+    .unwrap();
+    opened.file.write_at(0, vec![7; 8 << 20]).await.unwrap();
+    let chain = vec![
+        c.read(f, 8 << 20, 128),
+        c.read(f, 8 << 20, 128),
+        c.read(f, 4 << 20, 64),
+    ];
+    let reply = c.send(seeds::compound(&chain, false)).await.unwrap();
+    assert!(reply.len() <= 0xFF_FFFF, "frame of {} bytes", reply.len());
+    assert_eq!(
+        statuses(&reply),
+        vec![OK, INSUFFICIENT_RESOURCES, OK],
+        "the last one still fits"
+    );
+}
+
+/// A chain so long that even an error response each would not fit in a frame is dropped
+/// before any of it runs (the CREATE at its head does not happen).
+#[tokio::test]
+async fn chain_too_long_for_its_replies_is_dropped() {
+    let mut c = Client::on_share(false, |_| {}).await;
+    let mut chain = vec![c.create(1, "x.txt", NON_DIRECTORY, 7)];
+    let echo = c.msg(Command::Echo, 0, 1, &[4, 0, 0, 0]);
+    chain.resize(0xFF_FFFF / 80 + 1, echo);
+    assert!(c.send(seeds::compound(&chain, false)).await.is_err());
+    let st = vfs::Vfs::stat(c.fs.as_ref(), "x.txt").await;
+    assert!(st.is_err(), "the chain ran");
+}
+
 /// An anonymous session reaches no disk share, even one whose permissions let Everyone in
 /// (IPC$ is left to its share permissions).
 #[tokio::test]

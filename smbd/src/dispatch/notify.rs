@@ -15,6 +15,7 @@ use crate::proto::session::encode_error;
 /// CHANGE_NOTIFY.
 pub(crate) fn change_notify(ctx: &mut Ctx<'_>) -> HResult {
     let req = ChangeNotifyRequest::decode(ctx.msg).map_err(bad_request)?;
+    ctx.check_charge(0, req.output_len as usize)?;
     let open = ctx.open(req.file_id)?;
     if !open.is_dir {
         return Err(NtStatus::INVALID_PARAMETER);

@@ -60,6 +60,10 @@ impl Viewer<'_> {
 /// QUERY_DIRECTORY.
 pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = QueryDirectoryRequest::decode(ctx.msg).map_err(bad_request)?;
+    ctx.check_charge(
+        req.pattern.encode_utf16().count() * 2,
+        req.output_len as usize,
+    )?;
     let open = ctx.open(req.file_id)?;
     let file = open.file().ok_or(NtStatus::INVALID_PARAMETER)?.clone();
     if !open.is_dir {
