@@ -300,6 +300,21 @@ async fn chain_too_long_for_its_replies_is_dropped() {
     assert!(st.is_err(), "the chain ran");
 }
 
+/// A search pattern is one name component: a path separator or more than 255 characters is
+/// OBJECT_NAME_INVALID (MS-FSA 2.1.5.6.3).
+#[tokio::test]
+async fn pattern_with_a_path_separator_is_refused() {
+    let mut c = Client::on_share(false, |_| {}).await;
+    let dir = c.open("d", DIRECTORY).await;
+    let invalid = NtStatus::OBJECT_NAME_INVALID.0;
+    for pattern in ["x\\*", "..\\*", "x/*", &"?".repeat(256)] {
+        let m = c.query_dir(dir, pattern, 65536, 1);
+        assert_eq!(c.call(m).await.0, invalid, "{pattern}");
+    }
+    let m = c.query_dir(dir, &"*".repeat(255), 65536, 1);
+    assert_eq!(c.call(m).await.0, OK);
+}
+
 /// An anonymous session reaches no disk share, even one whose permissions let Everyone in
 /// (IPC$ is left to its share permissions).
 #[tokio::test]

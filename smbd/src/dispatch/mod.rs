@@ -256,10 +256,16 @@ const HEAVY_CRYPTO_FROM: usize = 256 * 1024;
 /// Runs `f`, a cryptographic operation over `len` bytes, in a way that does not stall the
 /// runtime's other tasks when it is long.
 fn heavy<R>(len: usize, f: impl FnOnce() -> R) -> R {
+    off_worker_if(len >= HEAVY_CRYPTO_FROM, f)
+}
+
+/// Runs `f` under `block_in_place` when `heavy` (and the runtime has other workers to take
+/// over its tasks), so CPU-bound work does not stall the connection tasks queued behind it.
+pub(crate) fn off_worker_if<R>(heavy: bool, f: impl FnOnce() -> R) -> R {
     let multi_thread = tokio::runtime::Handle::try_current()
         .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
         .unwrap_or(false);
-    if len >= HEAVY_CRYPTO_FROM && multi_thread {
+    if heavy && multi_thread {
         tokio::task::block_in_place(f)
     } else {
         f()
