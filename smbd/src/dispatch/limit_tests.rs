@@ -315,6 +315,71 @@ async fn pattern_with_a_path_separator_is_refused() {
     assert_eq!(c.call(m).await.0, OK);
 }
 
+/// Opens of a session are capped; the open refused gives its share-mode claim back.
+#[tokio::test]
+async fn opens_per_session_are_capped() {
+    let mut c = Client::on_share(false, |s| s.limits.max_opens_per_session = 1).await;
+    let first = c.create(1, "a.txt", NON_DIRECTORY, 7);
+    assert_eq!(c.call(first).await.0, OK);
+    let exclusive = c.create(1, "b.txt", NON_DIRECTORY, 0);
+    assert_eq!(c.call(exclusive).await.0, INSUFFICIENT_RESOURCES);
+    // Close a.txt, the session's one open.
+    let a = {
+        let sess = c.conn.session(SID).unwrap();
+        let opens = sess.opens.lock().unwrap();
+        opens.values().next().unwrap().id
+    };
+    let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&a.persistent.to_le_bytes());
+    b.extend_from_slice(&a.volatile.to_le_bytes());
+    let close = c.msg(Command::Close, 1, 1, &b);
+    assert_eq!(c.call(close).await.0, OK);
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let exclusive = c.create(1, "b.txt", NON_DIRECTORY, 0);
+    assert_eq!(
+        c.call(exclusive).await.0,
+        OK,
+        "no share-mode claim was left behind"
+    );
+}
+
+/// Named-pipe opens of a session are capped.
+#[tokio::test]
+async fn pipes_per_session_are_capped() {
+    let mut c = Client::on_share(false, |s| s.limits.max_pipes_per_session = 2).await;
+    let tc = c.tree_connect("IPC$");
+    let (st, reply) = c.call(tc).await;
+    assert_eq!(st, OK);
+    let ipc = Header::decode(&reply).unwrap().tree_id;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let m = c.create(ipc, "srvsvc", 0, 7);
+        got.push(c.call(m).await.0);
+    }
+    assert_eq!(got, vec![OK, OK, INSUFFICIENT_RESOURCES]);
+    // Files still open beside the pipes.
+    let m = c.create(1, "f.txt", NON_DIRECTORY, 7);
+    assert_eq!(c.call(m).await.0, OK);
+}
+
+/// Tree connects of a session are capped.
+#[tokio::test]
+async fn trees_per_session_are_capped() {
+    let mut c = Client::on_share(false, |s| s.limits.max_trees_per_session = 2).await;
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let m = c.tree_connect("share");
+        got.push(c.call(m).await.0);
+    }
+    assert_eq!(
+        got,
+        vec![OK, INSUFFICIENT_RESOURCES],
+        "one tree is already connected"
+    );
+}
+
 /// An anonymous session reaches no disk share, even one whose permissions let Everyone in
 /// (IPC$ is left to its share permissions).
 #[tokio::test]

@@ -197,6 +197,20 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Adds a new open to the session within its caps (see [`Session::insert_open`]); an open
+    /// over a cap is ended in the background (as `close_all` ends opens: its share-mode claim
+    /// given back) and the create fails with INSUFFICIENT_RESOURCES.
+    pub(crate) fn insert_open(&self, open: Arc<Open>) -> Result<(), NtStatus> {
+        let limits = &self.server().settings.limits;
+        if let Err(status) = self.session()?.insert_open(open.clone(), limits) {
+            tracing::info!(peer = %self.conn.peer, session = self.hdr.session_id, "open refused: session at its cap");
+            let conn = self.conn.clone();
+            tokio::spawn(async move { close::finish(&conn, &open).await });
+            return Err(status);
+        }
+        Ok(())
+    }
+
     /// `part` of the request message (a slice of `msg`) as a shared buffer, without a copy.
     pub(crate) fn shared(&self, part: &[u8]) -> Option<Bytes> {
         let off = (part.as_ptr() as usize).checked_sub(self.msg.as_ptr() as usize)?;
