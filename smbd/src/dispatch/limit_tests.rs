@@ -388,3 +388,17 @@ async fn anonymous_session_reaches_no_disk_share() {
     let m = c.tree_connect("share");
     assert_eq!(c.call(m).await.0, NtStatus::ACCESS_DENIED.0);
 }
+
+/// Pending CHANGE_NOTIFYs of a connection are capped.
+#[tokio::test]
+async fn pending_notifies_are_capped() {
+    let mut c = Client::on_share(false, |s| s.limits.max_async_per_connection = 2).await;
+    let dir = c.open("d", DIRECTORY).await;
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let m = c.notify(dir, 4096, 1);
+        got.push(c.call(m).await.0);
+    }
+    assert_eq!(got, vec![PENDING, PENDING, INSUFFICIENT_RESOURCES]);
+    assert_eq!(c.conn.async_count(), 2);
+}

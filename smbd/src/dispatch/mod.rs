@@ -671,10 +671,18 @@ async fn process_message(
                 tokio::select! {
                     r = &mut fut => r?,
                     _ = tokio::time::sleep(ASYNC_AFTER) => {
-                        let id = conn.server.next_id();
-                        async_id = Some(id);
-                        send_interim(conn, &hdr, id, interim_sec.as_deref(), encrypted).await;
-                        fut.await?
+                        // At the connection's cap of async operations the request completes
+                        // synchronously, without an interim response.
+                        match conn.begin_async(&conn.server.settings.limits) {
+                            Some(_slot) => {
+                                let id = conn.server.next_id();
+                                async_id = Some(id);
+                                send_interim(conn, &hdr, id, interim_sec.as_deref(), encrypted)
+                                    .await;
+                                fut.await?
+                            }
+                            None => fut.await?,
+                        }
                     }
                 }
             }
