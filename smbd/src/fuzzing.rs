@@ -366,6 +366,7 @@ pub fn connection_replies(data: &[u8]) -> Vec<Vec<u8>> {
     rt.block_on(async {
         for frame in frames(data) {
             let result = crate::dispatch::handle_frame(&conn, frame.to_vec()).await;
+            count_anonymous_as_signed_in(&conn);
             // Let spawned completions (CLOSE finishing a pending CHANGE_NOTIFY) run.
             for _ in 0..4 {
                 tokio::task::yield_now().await;
@@ -388,6 +389,26 @@ pub fn connection_replies(data: &[u8]) -> Vec<Vec<u8>> {
         }
     });
     replies
+}
+
+/// Makes every anonymous session of `conn` count as a signed-in user's (not null, with
+/// Authenticated Users), so the seeds, which log on anonymously, reach the disk share's
+/// handlers: a null session reaches no disk share (the check itself has unit tests).
+fn count_anonymous_as_signed_in(conn: &Connection) {
+    let sessions: Vec<_> = conn.sessions.lock().unwrap().values().cloned().collect();
+    for session in sessions {
+        let mut slot = session.security.lock().unwrap();
+        let Some(sec) = slot.as_ref().filter(|s| s.is_null) else {
+            continue;
+        };
+        let mut sec = (**sec).clone();
+        sec.is_null = false;
+        sec.auth.token.add_group(
+            acl::Sid::authenticated_users(),
+            acl::GroupAttributes::DEFAULT,
+        );
+        *slot = Some(Arc::new(sec));
+    }
 }
 
 /// Room in the outgoing channel; drained after every frame.

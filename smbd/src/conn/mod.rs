@@ -12,6 +12,7 @@ pub use frame::Frame;
 pub use outbox::Outbox;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::crypto::{Cipher, SigningAlgorithm};
@@ -106,6 +107,8 @@ pub struct Connection {
     pub credits: Mutex<CreditWindow>,
     /// Pending async operations by async id.
     pub pending: Mutex<HashMap<u64, Pending>>,
+    /// Requests answered STATUS_PENDING that are still running (see [`AsyncSlot`]).
+    going_async: AtomicUsize,
     /// Where replies go: `out.send(frame).await` (frames without the 4-byte transport header).
     pub out: Outbox,
 }
@@ -122,6 +125,7 @@ impl Connection {
             sessions: Mutex::new(HashMap::new()),
             credits: Mutex::new(CreditWindow::new(max)),
             pending: Mutex::new(HashMap::new()),
+            going_async: AtomicUsize::new(0),
             out: out.into(),
         }
     }
@@ -145,5 +149,50 @@ impl Connection {
     /// The session with this id.
     pub fn session(&self, id: u64) -> Option<Arc<Session>> {
         self.sessions.lock().unwrap().get(&id).cloned()
+    }
+
+    /// Async operations of the connection: pending ones (CHANGE_NOTIFY) and requests gone
+    /// async that are still running.
+    pub fn async_count(&self) -> usize {
+        self.pending.lock().unwrap().len() + self.going_async.load(Ordering::Relaxed)
+    }
+
+    /// Adds a pending operation, within `max_async_per_connection` async operations:
+    /// beyond it, INSUFFICIENT_RESOURCES and nothing is added.
+    pub fn add_pending(
+        &self,
+        async_id: u64,
+        p: Pending,
+        limits: &crate::limits::Limits,
+    ) -> Result<(), crate::proto::NtStatus> {
+        let mut pending = self.pending.lock().unwrap();
+        if pending.len() + self.going_async.load(Ordering::Relaxed)
+            >= limits.max_async_per_connection
+        {
+            return Err(crate::proto::NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        pending.insert(async_id, p);
+        Ok(())
+    }
+
+    /// Counts a request that is going async, within `max_async_per_connection`; `None` when
+    /// the connection is at the cap (the request then completes synchronously).
+    pub fn begin_async(&self, limits: &crate::limits::Limits) -> Option<AsyncSlot<'_>> {
+        let pending = self.pending.lock().unwrap();
+        let before = self.going_async.fetch_add(1, Ordering::Relaxed);
+        if pending.len() + before >= limits.max_async_per_connection {
+            self.going_async.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        Some(AsyncSlot(self))
+    }
+}
+
+/// A request of the connection gone async, counted until it is dropped.
+pub struct AsyncSlot<'a>(&'a Connection);
+
+impl Drop for AsyncSlot<'_> {
+    fn drop(&mut self) {
+        self.0.going_async.fetch_sub(1, Ordering::Relaxed);
     }
 }

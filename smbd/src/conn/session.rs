@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::crypto::{Cipher, PreparedAead, SigningKey};
+use crate::limits::Limits;
+use crate::proto::NtStatus;
 use crate::proto::create::FileId;
 use crate::rpc::Pipe;
 use crate::state::Share;
@@ -113,6 +115,38 @@ impl Session {
     pub fn open(&self, id: FileId) -> Option<Arc<Open>> {
         let o = self.opens.lock().unwrap().get(&id.volatile).cloned()?;
         (o.id.persistent == id.persistent).then_some(o)
+    }
+
+    /// Adds an open, within the session's caps: `max_opens_per_session` opens of any kind, of
+    /// which `max_pipes_per_session` named pipes. Beyond either: INSUFFICIENT_RESOURCES, and
+    /// the open is not added (the caller ends it).
+    pub fn insert_open(&self, open: Arc<Open>, limits: &Limits) -> Result<(), NtStatus> {
+        let mut opens = self.opens.lock().unwrap();
+        if opens.len() >= limits.max_opens_per_session {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        if matches!(open.kind, OpenKind::Pipe(_)) {
+            let pipes = opens
+                .values()
+                .filter(|o| matches!(o.kind, OpenKind::Pipe(_)))
+                .count();
+            if pipes >= limits.max_pipes_per_session {
+                return Err(NtStatus::INSUFFICIENT_RESOURCES);
+            }
+        }
+        opens.insert(open.id.volatile, open);
+        Ok(())
+    }
+
+    /// Adds a tree connect, within `max_trees_per_session`: beyond it,
+    /// INSUFFICIENT_RESOURCES and the tree is not added.
+    pub fn insert_tree(&self, tree: Arc<Tree>, limits: &Limits) -> Result<(), NtStatus> {
+        let mut trees = self.trees.lock().unwrap();
+        if trees.len() >= limits.max_trees_per_session {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        trees.insert(tree.id, tree);
+        Ok(())
     }
 }
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use crate::conn::Connection;
+use crate::conn::{Connection, Frame};
 use crate::fuzzing::seeds;
-use crate::proto::header::{Header, flags};
+use crate::proto::header::{Command, Header, flags};
 use crate::state::ServerContext;
 
 /// A MemFs whose opens take 700 ms.
@@ -34,14 +34,15 @@ impl vfs::Vfs for SlowFs {
     }
 }
 
-fn server() -> Arc<ServerContext> {
-    super::test_server::server(Arc::new(SlowFs(vfs::mem::MemFs::new())), 64)
+fn server(max_async: usize) -> Arc<ServerContext> {
+    let fs = Arc::new(SlowFs(vfs::mem::MemFs::new()));
+    super::test_server::server_with(fs, 64, |s| s.limits.max_async_per_connection = max_async)
 }
 
-#[tokio::test(start_paused = true)]
-async fn slow_create_gets_an_interim_response() {
+/// A connection to `server` with session 1 and tree 1 set up, and where its replies arrive.
+async fn connect(server: Arc<ServerContext>) -> (Arc<Connection>, mpsc::Receiver<Frame>) {
     let (tx, mut rx) = mpsc::channel(16);
-    let conn = Arc::new(Connection::new(server(), "test".into(), tx));
+    let conn = Arc::new(Connection::new(server, "test".into(), tx));
     let sid = 1;
     for frame in [
         seeds::negotiate(),
@@ -49,6 +50,9 @@ async fn slow_create_gets_an_interim_response() {
         seeds::session_setup(2, sid, &seeds::ntlm_anonymous()),
         seeds::tree_connect(3, sid, "share"),
     ] {
+        if frame[12] == Command::TreeConnect.0 as u8 {
+            super::test_server::sign_in(&conn, sid);
+        }
         super::handle_frame(&conn, frame)
             .await
             .expect("setup frame");
@@ -59,12 +63,25 @@ async fn slow_create_gets_an_interim_response() {
             "setup status {status:#x}"
         );
     }
-    let mut create = seeds::create(4, sid, "slow.txt");
+    (conn, rx)
+}
+
+/// A slow CREATE of `name` as message 4 on tree 1.
+fn slow_create(name: &str) -> Vec<u8> {
+    let mut create = seeds::create(4, 1, name);
     // A plain (not related) request on tree 1.
     let f = u32::from_le_bytes(create[16..20].try_into().unwrap()) & !flags::RELATED_OPERATIONS;
     create[16..20].copy_from_slice(&f.to_le_bytes());
     create[36..40].copy_from_slice(&1u32.to_le_bytes());
-    super::handle_frame(&conn, create).await.expect("create");
+    create
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_create_gets_an_interim_response() {
+    let (conn, mut rx) = connect(server(16)).await;
+    super::handle_frame(&conn, slow_create("slow.txt"))
+        .await
+        .expect("create");
     let interim = Header::decode(rx.recv().await.expect("interim").payload()).expect("header");
     let last = Header::decode(rx.recv().await.expect("final").payload()).expect("header");
     assert_eq!(interim.status, 0x0000_0103, "STATUS_PENDING first");
@@ -73,4 +90,18 @@ async fn slow_create_gets_an_interim_response() {
     assert!(last.is_async());
     assert_eq!(last.async_id, interim.async_id);
     assert_eq!(last.message_id, 4);
+}
+
+/// At the connection's cap of async operations a slow request gets no interim response: it
+/// completes synchronously, with its final response only.
+#[tokio::test(start_paused = true)]
+async fn slow_request_beyond_the_async_cap_completes_synchronously() {
+    let (conn, mut rx) = connect(server(0)).await;
+    super::handle_frame(&conn, slow_create("sync.txt"))
+        .await
+        .expect("create");
+    let only = Header::decode(rx.recv().await.expect("final").payload()).expect("header");
+    assert_eq!(only.status, 0, "success, not STATUS_PENDING");
+    assert!(!only.is_async());
+    assert_eq!(conn.async_count(), 0);
 }

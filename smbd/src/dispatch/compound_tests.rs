@@ -39,6 +39,9 @@ impl Client {
             seeds::session_setup(2, SID, &seeds::ntlm_anonymous()),
             seeds::tree_connect(3, SID, "share"),
         ] {
+            if frame[12] == Command::TreeConnect.0 as u8 {
+                super::test_server::sign_in(&c.conn, SID);
+            }
             let st = c.send(frame).await.expect("setup frame");
             assert!(
                 st[0] == 0 || st[0] == 0xC000_0016,

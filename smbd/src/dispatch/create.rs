@@ -201,7 +201,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         entry: Some(entry),
         uid,
     });
-    ctx.session()?.opens.lock().unwrap().insert(uid, open);
+    ctx.insert_open(open)?;
     ctx.created = Some(id);
     let st = &opened.stat;
     let mut contexts = Vec::new();
@@ -286,7 +286,7 @@ fn open_pipe(
         entry: None,
         uid,
     });
-    ctx.session()?.opens.lock().unwrap().insert(uid, open);
+    ctx.insert_open(open)?;
     ctx.created = Some(id);
     let resp = CreateResponse {
         create_action: 1,

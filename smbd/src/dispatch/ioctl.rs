@@ -13,6 +13,9 @@ use crate::proto::ioctl::{
 /// IOCTL.
 pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = IoctlRequest::decode(ctx.msg).map_err(bad_request)?;
+    // MaxInputResponse is left out: no control here echoes input, so only the output can be
+    // large (Samba counts it too; a client that charges for both passes here as well).
+    ctx.check_charge(req.input.len(), req.max_output_response as usize)?;
     if req.flags != IOCTL_IS_FSCTL {
         return Err(NtStatus::NOT_SUPPORTED);
     }

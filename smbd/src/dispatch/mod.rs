@@ -12,6 +12,8 @@ mod compound_tests;
 mod create;
 mod create_access;
 mod ioctl;
+#[cfg(test)]
+mod limit_tests;
 mod lock;
 mod misc;
 mod negotiate;
@@ -73,6 +75,10 @@ pub(crate) struct Chain {
     /// first operation marked related, or a related operation without a session, tree or
     /// file to inherit.
     error: Option<NtStatus>,
+    /// Bytes of the reply frame taken by the responses built so far (each padded to 8).
+    reply_bytes: usize,
+    /// Messages of the chain after the current one, each owed room for an error response.
+    messages_after: usize,
 }
 
 /// What a handler sees of its request.
@@ -113,6 +119,10 @@ pub(crate) struct Ctx<'a> {
     pub alone: bool,
     /// The response ends with this range of a file, sent from the file (READ, plain replies).
     pub file_tail: Option<FileTail>,
+    /// Bytes of the reply frame this message's response may take, header included: what is
+    /// left of [`FRAME_MAX`] once the responses before it and an error response for each
+    /// message after it are counted.
+    frame_room: usize,
     /// The file id this operation resolved (`open`), for the related operation after it.
     used_file: std::sync::Mutex<Option<FileId>>,
     /// Set when the rest of a related chain must fail with this status.
@@ -162,6 +172,47 @@ impl Ctx<'_> {
         self.tree.as_ref().ok_or(NtStatus::NETWORK_NAME_DELETED)
     }
 
+    /// Bytes of response payload the message's CreditCharge pays for (MS-SMB2 3.1.5.2): 64 KiB
+    /// per credit on a connection with multi-credit support (a charge of 0 counts as 1), and
+    /// 64 KiB on one without (2.0.2), whatever the header says.
+    pub(crate) fn paid_bytes(&self) -> usize {
+        let neg = self.conn.negotiated();
+        if neg.server_caps & crate::proto::negotiate::caps::LARGE_MTU == 0 {
+            return CREDIT_BYTES;
+        }
+        usize::from(self.hdr.credit_charge.max(1)) * CREDIT_BYTES
+    }
+
+    /// The one size check of every command whose request or response carries a variable
+    /// payload (READ, WRITE, QUERY_DIRECTORY, QUERY_INFO, IOCTL, CHANGE_NOTIFY), before it does
+    /// any work: `send` is the request's payload, `expect` the most response payload it asks
+    /// for (MS-SMB2 3.3.5.2.5). Either larger than the charge pays for is INVALID_PARAMETER;
+    /// a response the reply frame has no room left for (a long compound, or a size near the
+    /// 24-bit Direct TCP limit) is INSUFFICIENT_RESOURCES, as the request itself was valid.
+    pub(crate) fn check_charge(&self, send: usize, expect: usize) -> Result<(), NtStatus> {
+        if send.max(expect) > self.paid_bytes() {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        if expect > self.frame_room.saturating_sub(MESSAGE_OVERHEAD) {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        Ok(())
+    }
+
+    /// Adds a new open to the session within its caps (see [`Session::insert_open`]); an open
+    /// over a cap is ended in the background (as `close_all` ends opens: its share-mode claim
+    /// given back) and the create fails with INSUFFICIENT_RESOURCES.
+    pub(crate) fn insert_open(&self, open: Arc<Open>) -> Result<(), NtStatus> {
+        let limits = &self.server().settings.limits;
+        if let Err(status) = self.session()?.insert_open(open.clone(), limits) {
+            tracing::info!(peer = %self.conn.peer, session = self.hdr.session_id, "open refused: session at its cap");
+            let conn = self.conn.clone();
+            tokio::spawn(async move { close::finish(&conn, &open).await });
+            return Err(status);
+        }
+        Ok(())
+    }
+
     /// `part` of the request message (a slice of `msg`) as a shared buffer, without a copy.
     pub(crate) fn shared(&self, part: &[u8]) -> Option<Bytes> {
         let off = (part.as_ptr() as usize).checked_sub(self.msg.as_ptr() as usize)?;
@@ -199,6 +250,21 @@ impl Ctx<'_> {
 /// length in front without copying.
 pub(crate) const REPLY_HEADROOM: usize = 4 + crypto::TRANSFORM_HEADER_LEN;
 
+/// Bytes of payload one credit pays for (MS-SMB2 3.1.5.2).
+const CREDIT_BYTES: usize = 65536;
+
+/// The largest reply chain a frame carries: Direct TCP gives a frame 24 bits of length
+/// (MS-SMB2 2.1), and an encrypted chain also carries a transform header.
+pub(crate) const FRAME_MAX: usize = 0xFF_FFFF - crypto::TRANSFORM_HEADER_LEN;
+
+/// What a response may take beyond the payload its charge pays for: the header, the fixed
+/// part of the body (CREATE with its contexts is the largest) and the padding to the next
+/// message.
+const MESSAGE_OVERHEAD: usize = 1024;
+
+/// The room an error response takes in a chain: header, ERROR body, padding.
+const ERROR_REPLY: usize = (HEADER_LEN + 9).next_multiple_of(8);
+
 /// Frames at least this large are sealed, opened, signed and verified off the async
 /// worker's core (`block_in_place`), so the connection's other tasks keep running.
 const HEAVY_CRYPTO_FROM: usize = 256 * 1024;
@@ -206,10 +272,16 @@ const HEAVY_CRYPTO_FROM: usize = 256 * 1024;
 /// Runs `f`, a cryptographic operation over `len` bytes, in a way that does not stall the
 /// runtime's other tasks when it is long.
 fn heavy<R>(len: usize, f: impl FnOnce() -> R) -> R {
+    off_worker_if(len >= HEAVY_CRYPTO_FROM, f)
+}
+
+/// Runs `f` under `block_in_place` when `heavy` (and the runtime has other workers to take
+/// over its tasks), so CPU-bound work does not stall the connection tasks queued behind it.
+pub(crate) fn off_worker_if<R>(heavy: bool, f: impl FnOnce() -> R) -> R {
     let multi_thread = tokio::runtime::Handle::try_current()
         .map(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
         .unwrap_or(false);
-    if len >= HEAVY_CRYPTO_FROM && multi_thread {
+    if heavy && multi_thread {
         tokio::task::block_in_place(f)
     } else {
         f()
@@ -300,8 +372,12 @@ async fn process_chain(
     signatures: &[Option<[u8; 16]>],
     encrypted: Option<u64>,
 ) -> Result<(), Disconnect> {
-    if let Err(why) = check_chain_layout(&buf) {
-        return Err(Disconnect(why));
+    let count = check_chain_layout(&buf).map_err(Disconnect)?;
+    if count.saturating_mul(ERROR_REPLY) > FRAME_MAX {
+        // Even an error response each would not fit in one reply frame.
+        return Err(Disconnect(
+            "compound too long for its replies to fit a frame",
+        ));
     }
     let mut built: Vec<Built> = Vec::new();
     let mut chain = Chain::default();
@@ -323,6 +399,7 @@ async fn process_chain(
         }
         let msg = buf.slice(pos..pos + end);
         let signature = signatures.get(index).copied().flatten();
+        chain.messages_after = count - index - 1;
         if let Some(b) = process_message(
             conn,
             hdr,
@@ -360,15 +437,17 @@ async fn process_chain(
 /// Checks every header and NextCommand of a received chain before any of it runs, so a
 /// malformed chain is refused whole rather than half executed: each NextCommand is a multiple
 /// of 8 (MS-SMB2 3.3.5.2.7: the server SHOULD disconnect otherwise), covers at least a
-/// header, and stays inside the frame.
-fn check_chain_layout(buf: &[u8]) -> Result<(), &'static str> {
+/// header, and stays inside the frame. Returns how many messages the chain has.
+fn check_chain_layout(buf: &[u8]) -> Result<usize, &'static str> {
     let mut pos = 0usize;
+    let mut count = 0usize;
     loop {
         let rest = buf.get(pos..).ok_or("NextCommand past the frame")?;
         let hdr = Header::decode(rest).map_err(|_| "bad SMB2 header")?;
+        count += 1;
         let next = hdr.next_command as usize;
         if next == 0 {
-            return Ok(());
+            return Ok(count);
         }
         if !next.is_multiple_of(8) || next < HEADER_LEN || next > rest.len() {
             return Err("bad NextCommand");
@@ -569,6 +648,9 @@ async fn process_message(
         chain_file: if related { chain.file_id } else { None },
         alone: first && hdr.next_command == 0,
         file_tail: None,
+        frame_room: FRAME_MAX
+            .saturating_sub(chain.reply_bytes)
+            .saturating_sub(chain.messages_after * ERROR_REPLY),
         used_file: std::sync::Mutex::new(None),
         breaks_chain: std::sync::Mutex::new(None),
     };
@@ -591,10 +673,18 @@ async fn process_message(
                 tokio::select! {
                     r = &mut fut => r?,
                     _ = tokio::time::sleep(ASYNC_AFTER) => {
-                        let id = conn.server.next_id();
-                        async_id = Some(id);
-                        send_interim(conn, &hdr, id, interim_sec.as_deref(), encrypted).await;
-                        fut.await?
+                        // At the connection's cap of async operations the request completes
+                        // synchronously, without an interim response.
+                        match conn.begin_async(&conn.server.settings.limits) {
+                            Some(_slot) => {
+                                let id = conn.server.next_id();
+                                async_id = Some(id);
+                                send_interim(conn, &hdr, id, interim_sec.as_deref(), encrypted)
+                                    .await;
+                                fut.await?
+                            }
+                            None => fut.await?,
+                        }
                     }
                 }
             }
@@ -635,6 +725,9 @@ async fn process_message(
             s
         }
     };
+    let status = bound_reply(&ctx, &mut out, start, &mut tail, status);
+    chain.reply_bytes +=
+        (out.len() - start + tail.as_ref().map_or(0, |t| t.len)).next_multiple_of(8);
     rh.status = status.0;
     if hdr.command == Command::SessionSetup || hdr.command == Command::Negotiate {
         // The session id may have been assigned by the handler.
@@ -688,6 +781,31 @@ async fn process_message(
         sign_with,
         tail,
     }))
+}
+
+/// Holds a built response to what its message's charge pays for and to the room left in the
+/// reply frame (the handlers check before they work, with [`Ctx::check_charge`]; this is the
+/// backstop for any response that still outgrows them): one that does not fit becomes an
+/// error response with INSUFFICIENT_RESOURCES. The chain's frame then never passes
+/// [`FRAME_MAX`], nor the sum over its messages of their charges' worth plus
+/// [`MESSAGE_OVERHEAD`].
+fn bound_reply(
+    ctx: &Ctx<'_>,
+    out: &mut Vec<u8>,
+    start: usize,
+    tail: &mut Option<FileTail>,
+    status: NtStatus,
+) -> NtStatus {
+    let len = out.len().saturating_sub(start) + tail.as_ref().map_or(0, |t| t.len);
+    let bound = ctx.frame_room.min(ctx.paid_bytes() + MESSAGE_OVERHEAD);
+    if len.next_multiple_of(8) <= bound {
+        return status;
+    }
+    tracing::warn!(peer = %ctx.conn.peer, command = ?ctx.hdr.command, len, bound, "response over its bound");
+    out.truncate(start + HEADER_LEN);
+    encode_error(out);
+    *tail = None;
+    NtStatus::INSUFFICIENT_RESOURCES
 }
 
 /// How long a request may run before it gets an interim STATUS_PENDING response.

@@ -15,21 +15,21 @@ use crate::proto::session::encode_error;
 /// CHANGE_NOTIFY.
 pub(crate) fn change_notify(ctx: &mut Ctx<'_>) -> HResult {
     let req = ChangeNotifyRequest::decode(ctx.msg).map_err(bad_request)?;
+    ctx.check_charge(0, req.output_len as usize)?;
     let open = ctx.open(req.file_id)?;
     if !open.is_dir {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let async_id = ctx.conn.server.next_id();
     let (tx, rx) = oneshot::channel();
-    ctx.conn.pending.lock().unwrap().insert(
-        async_id,
-        Pending {
-            message_id: ctx.hdr.message_id,
-            session_id: ctx.hdr.session_id,
-            file_volatile: open.id.volatile,
-            complete: tx,
-        },
-    );
+    let pending = Pending {
+        message_id: ctx.hdr.message_id,
+        session_id: ctx.hdr.session_id,
+        file_volatile: open.id.volatile,
+        complete: tx,
+    };
+    ctx.conn
+        .add_pending(async_id, pending, &ctx.conn.server.settings.limits)?;
     let mut hdr = ctx.hdr.response(NtStatus::PENDING);
     hdr.flags |= flags::ASYNC_COMMAND;
     hdr.async_id = async_id;

@@ -8,13 +8,27 @@ use crate::access::{FILE_GENERIC_READ, FILE_READ_DATA};
 use crate::conn::session::DirCursor;
 use crate::proto::NtStatus;
 use crate::proto::dir::{QueryDirectoryRequest, encode_buffer_response, qd_flags};
-use crate::proto::fscc::{DirListWriter, FileInfoClass, wildcard_match};
+use crate::proto::fscc::{DirListWriter, FileInfoClass, MAX_PATTERN_LEN, wildcard_match};
 
 /// Entries fetched from the backend per batch.
 const BATCH: usize = 512;
 
+/// ACE-times-SID comparisons from which an access-based-enumeration check runs off the async
+/// worker.
+const HEAVY_ACCESS_CHECK: usize = 16 * 1024;
+
 fn has_wildcards(p: &str) -> bool {
     p.contains(['*', '?', '<', '>', '"'])
+}
+
+/// Checks a search pattern is one file name component, wildcards allowed (MS-FSA 2.1.5.6.3):
+/// a path separator, or more than a name's 255 characters, is OBJECT_NAME_INVALID, as
+/// Windows and Samba answer. An empty pattern means "*" (or the pattern in force).
+fn check_pattern(p: &str) -> Result<(), NtStatus> {
+    if p.contains(['\\', '/']) || p.encode_utf16().count() > MAX_PATTERN_LEN {
+        return Err(NtStatus::OBJECT_NAME_INVALID);
+    }
+    Ok(())
 }
 
 /// Who lists a directory of an access-based-enumeration share, and what the share lets them do.
@@ -50,16 +64,26 @@ impl Viewer<'_> {
         }
     }
 
-    /// Whether the session may read the already opened entry `o`.
+    /// Whether the session may read the already opened entry `o`. The access check walks
+    /// every ACE for every SID of the token: a large descriptor against a large token is
+    /// checked off the async worker (one per listed entry adds up over a big directory).
     async fn may_read(&self, share: &crate::state::Share, o: &vfs::Opened) -> bool {
         let sd = security::descriptor(share, &o.file, &o.path, o.stat.is_dir).await;
-        security::check(&sd, None, &self.who, FILE_GENERIC_READ, self.share_max).is_ok()
+        let aces = sd.dacl.as_ref().map_or(0, |a| a.aces.len());
+        let cost = aces.saturating_mul(self.who.token.groups.len() + 1);
+        super::off_worker_if(cost >= HEAVY_ACCESS_CHECK, || {
+            security::check(&sd, None, &self.who, FILE_GENERIC_READ, self.share_max).is_ok()
+        })
     }
 }
 
 /// QUERY_DIRECTORY.
 pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = QueryDirectoryRequest::decode(ctx.msg).map_err(bad_request)?;
+    ctx.check_charge(
+        req.pattern.encode_utf16().count() * 2,
+        req.output_len as usize,
+    )?;
     let open = ctx.open(req.file_id)?;
     let file = open.file().ok_or(NtStatus::INVALID_PARAMETER)?.clone();
     if !open.is_dir {
@@ -86,6 +110,7 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
     let mut writer =
         DirListWriter::new(FileInfoClass(req.class), max).map_err(|e| NtStatus(e.nt_status()))?;
     let mut cur: DirCursor = open.cursor.lock().unwrap().clone();
+    check_pattern(&req.pattern)?;
     let restart = req.flags & (qd_flags::RESTART_SCANS | qd_flags::REOPEN) != 0;
     if restart || cur.pattern.is_none() {
         let pattern = if req.pattern.is_empty() {
@@ -153,6 +178,10 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
             cur.exhausted = true;
             break;
         }
+        // A listing that skips many entries (a pattern or access-based enumeration hiding
+        // them) can run long without filling the buffer: let the worker's other tasks run
+        // between batches.
+        tokio::task::yield_now().await;
         for e in batch {
             if single && added > 0 {
                 break;

@@ -28,6 +28,7 @@ pub(crate) mod secinfo {
 /// QUERY_INFO.
 pub(crate) async fn query_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = QueryInfoRequest::decode(ctx.msg).map_err(bad_request)?;
+    ctx.check_charge(req.input.len(), req.output_len as usize)?;
     let open = ctx.open(req.file_id)?;
     let mut buf = Vec::with_capacity(256);
     let min = match req.info_type {

@@ -13,24 +13,6 @@ use crate::proto::io::{ReadRequest, encode_read_response_prefix};
 /// system calls.
 const SEND_FROM_FILE_AT: usize = 64 * 1024;
 
-/// Checks a multi-credit request's charge covers its payload (MS-SMB2 3.3.5.2.5).
-pub(crate) fn check_charge(ctx: &Ctx<'_>, len: u32) -> Result<(), NtStatus> {
-    let neg = ctx.conn.negotiated();
-    let large_mtu = neg.server_caps & crate::proto::negotiate::caps::LARGE_MTU != 0;
-    if !large_mtu {
-        return if len > 65536 {
-            Err(NtStatus::INVALID_PARAMETER)
-        } else {
-            Ok(())
-        };
-    }
-    let needed = len.div_ceil(65536).max(1);
-    if u32::from(ctx.hdr.credit_charge.max(1)) < needed {
-        return Err(NtStatus::INVALID_PARAMETER);
-    }
-    Ok(())
-}
-
 /// READ.
 pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = ReadRequest::decode(ctx.msg).map_err(bad_request)?;
@@ -38,7 +20,7 @@ pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     if req.length > ctx.server().settings.max_read {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    check_charge(ctx, req.length)?;
+    ctx.check_charge(0, req.length as usize)?;
     if open.access & (FILE_READ_DATA | FILE_EXECUTE) == 0 {
         return Err(NtStatus::ACCESS_DENIED);
     }

@@ -3,12 +3,22 @@
 
 use std::sync::Arc;
 
+use crate::conn::Connection;
 use crate::limits::Limits;
 use crate::state::{DiskShare, EncryptMode, ServerContext, Settings};
 
 /// The server, with `max_credits` as the credit ceiling.
 pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerContext> {
-    Arc::new(build(vfs, max_credits, spnego(), Limits::default()))
+    server_with(vfs, max_credits, |_| {})
+}
+
+/// The server, with `max_credits` as the credit ceiling and its settings changed by `tweak`.
+pub(super) fn server_with(
+    vfs: Arc<dyn vfs::Vfs>,
+    max_credits: u16,
+    tweak: impl FnOnce(&mut Settings),
+) -> Arc<ServerContext> {
+    Arc::new(build_with(vfs, max_credits, spnego(), tweak))
 }
 
 /// The server with another authenticator and other limits.
@@ -18,7 +28,16 @@ pub(super) fn build(
     auth: Arc<dyn acceptor::AuthProvider>,
     limits: Limits,
 ) -> ServerContext {
-    let settings = Settings {
+    build_with(vfs, max_credits, auth, |s| s.limits = limits)
+}
+
+fn build_with(
+    vfs: Arc<dyn vfs::Vfs>,
+    max_credits: u16,
+    auth: Arc<dyn acceptor::AuthProvider>,
+    tweak: impl FnOnce(&mut Settings),
+) -> ServerContext {
+    let mut settings = Settings {
         server_name: "T".into(),
         guid: [1; 16],
         signing_required: false,
@@ -30,8 +49,9 @@ pub(super) fn build(
         max_transact: 65536,
         max_credits,
         admin_groups: Vec::new(),
-        limits,
+        limits: Limits::default(),
     };
+    tweak(&mut settings);
     let share = DiskShare {
         name: "share".into(),
         comment: String::new(),
@@ -69,4 +89,19 @@ fn spnego() -> Arc<dyn acceptor::AuthProvider> {
         replay_cache_capacity: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
     }));
     Arc::new(auth)
+}
+
+/// Makes the anonymous session `sid` of `conn` count as a signed-in user's: not null (a null
+/// session reaches no disk share), Authenticated Users added to its token, and without
+/// signing keys, unsigned.
+pub(super) fn sign_in(conn: &Connection, sid: u64) {
+    let session = conn.session(sid).expect("session");
+    let mut sec = (*session.security().expect("valid session")).clone();
+    sec.is_null = false;
+    sec.auth.method = acceptor::AuthMethod::Ntlmv2;
+    sec.auth.token.add_group(
+        acl::Sid::authenticated_users(),
+        acl::GroupAttributes::DEFAULT,
+    );
+    *session.security.lock().unwrap() = Some(Arc::new(sec));
 }

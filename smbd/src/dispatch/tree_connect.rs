@@ -24,6 +24,11 @@ pub(crate) fn tree_connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         tracing::info!(peer = %ctx.conn.peer, path = %req.path, "tree connect to unknown share");
         NtStatus::BAD_NETWORK_NAME
     })?;
+    if sec.is_null && !share.is_ipc() {
+        // An anonymous (or guest) session reaches IPC$ only.
+        tracing::info!(peer = %ctx.conn.peer, share = %share.name, "tree connect refused: anonymous session");
+        return Err(NtStatus::ACCESS_DENIED);
+    }
     let neg = ctx.conn.negotiated();
     let server_encrypt = ctx.server().settings.encrypt;
     let wants_encrypt = share.encrypt != EncryptMode::Off || server_encrypt != EncryptMode::Off;
@@ -45,15 +50,13 @@ pub(crate) fn tree_connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         return Err(NtStatus::ACCESS_DENIED);
     }
     let id = session.next_tree_id();
-    session.trees.lock().unwrap().insert(
+    let tree = Arc::new(Tree {
         id,
-        Arc::new(Tree {
-            id,
-            share: share.clone(),
-            encrypt_data,
-            max_access,
-        }),
-    );
+        share: share.clone(),
+        encrypt_data,
+        max_access,
+    });
+    session.insert_tree(tree, &ctx.server().settings.limits)?;
     ctx.hdr.tree_id = id;
     let (kind, mut flags) = if share.is_ipc() {
         (share_type::PIPE, share_flags::NO_CACHING)

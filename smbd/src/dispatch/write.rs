@@ -17,7 +17,7 @@ pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     if req.data.len() as u64 > u64::from(ctx.server().settings.max_write) {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    super::read::check_charge(ctx, req.data.len() as u32)?;
+    ctx.check_charge(req.data.len(), 0)?;
     if open.access & (FILE_WRITE_DATA | FILE_APPEND_DATA) == 0 {
         return Err(NtStatus::ACCESS_DENIED);
     }

@@ -27,4 +27,4 @@ pub use fs_info::{
 pub use set_info::{BasicInfo, SetFileInfo, decode_set_file_info};
 pub use short_name::{SHORT_NAME_MAX, is_8_3, short_name, short_name_into};
 pub use utf16::{utf16le_decode, utf16le_encode};
-pub use wildcard::wildcard_match;
+pub use wildcard::{MAX_PATTERN_LEN, wildcard_match};

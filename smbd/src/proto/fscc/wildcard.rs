@@ -1,7 +1,9 @@
 //! File name matching for QUERY_DIRECTORY search patterns (MS-FSA 2.1.4.4).
 //!
 //! The pattern is run as a nondeterministic automaton whose states are pattern positions, so
-//! the cost is at most O(len(pattern) * len(name)) whatever the pattern: no backtracking.
+//! the cost is at most O(len(pattern) * len(name)) whatever the pattern: no backtracking. The
+//! pattern is one file name component, at most [`MAX_PATTERN_LEN`] characters, so one match
+//! costs at most a few times 255 * 255 steps.
 
 /// DOS_STAR: zero or more characters, but never the name's final '.'.
 const DOS_STAR: char = '<';
@@ -10,24 +12,41 @@ const DOS_QM: char = '>';
 /// DOS_DOT: a '.', or nothing at the end of the name.
 const DOS_DOT: char = '"';
 
+/// The longest search pattern, in UTF-16 code units: a file name component (MS-FSCC 2.1.5).
+pub const MAX_PATTERN_LEN: usize = 255;
+
 /// Whether `name` matches the search `pattern`, ignoring case, with MS-FSA 2.1.4.4 semantics:
 /// `*` matches any run, `?` any one character, and the DOS wildcards `<` (DOS_STAR), `>`
 /// (DOS_QM) and `"` (DOS_DOT) behave as that section defines. `"*"` and `"*.*"` match every
 /// name. As in the spec, an empty pattern matches only an empty name: SMB2 callers substitute
-/// `"*"` for an empty search pattern.
+/// `"*"` for an empty search pattern. A pattern longer than [`MAX_PATTERN_LEN`] matches
+/// nothing (QUERY_DIRECTORY refuses it before it gets here).
 pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    match_counting(pattern, name).0
+}
+
+/// [`wildcard_match`], and how many automaton steps it took.
+fn match_counting(pattern: &str, name: &str) -> (bool, usize) {
     if pattern.is_empty() || name.is_empty() {
-        return pattern.is_empty() && name.is_empty();
+        return (pattern.is_empty() && name.is_empty(), 0);
     }
     if pattern == "*" || pattern == "*.*" {
-        return true;
+        return (true, 0);
+    }
+    if pattern.encode_utf16().count() > MAX_PATTERN_LEN {
+        return (false, 0);
     }
     let pat: Vec<char> = pattern.chars().map(fold).collect();
     let name: Vec<char> = name.chars().map(fold).collect();
-    Matcher::new(&pat).run(&name)
+    let mut steps = 0;
+    let matched = Matcher::new(&pat).run(&name, &mut steps);
+    (matched, steps)
 }
 
-/// Case folding for comparison: the simple (one-to-one) uppercase mapping.
+/// Case folding for comparison: the simple (one-to-one) uppercase mapping, the fold of the
+/// VFS's case-insensitive lookups (`vfs::names::fold`, applied per character) with an ASCII
+/// fast path. When the VFS exports its fold as one public function, call it here instead so
+/// the two can never drift apart.
 fn fold(c: char) -> char {
     if c.is_ascii() {
         return c.to_ascii_uppercase();
@@ -60,7 +79,9 @@ impl<'p> Matcher<'p> {
         Self { pat, qm_run_end }
     }
 
-    fn run(&self, name: &[char]) -> bool {
+    /// Runs the automaton over `name`, adding to `steps` one per state visited (each visit
+    /// is constant work): at most (len(pattern) + 1) * 2 per name character, plus the end.
+    fn run(&self, name: &[char], steps: &mut usize) -> bool {
         let m = self.pat.len();
         // dot_later[i]: a '.' occurs somewhere after name[i].
         let mut dot_later = vec![false; name.len()];
@@ -73,10 +94,11 @@ impl<'p> Matcher<'p> {
         let mut next = vec![false; m + 1];
         cur[0] = true;
         for (i, &ch) in name.iter().enumerate() {
-            self.close(&mut cur, Some(ch));
+            *steps += self.close(&mut cur, Some(ch));
             next.fill(false);
             let mut alive = false;
             for p in (0..m).filter(|&p| cur[p]) {
+                *steps += 1;
                 let target = match self.pat[p] {
                     '*' => Some(p),
                     DOS_STAR if ch != '.' || dot_later[i] => Some(p),
@@ -99,13 +121,14 @@ impl<'p> Matcher<'p> {
             }
             std::mem::swap(&mut cur, &mut next);
         }
-        self.close(&mut cur, None);
+        *steps += self.close(&mut cur, None);
         cur[m]
     }
 
     /// Adds the states reachable without consuming a character, given the next name
     /// character (`None` at the end of the name). Moves only go forward, so one pass suffices.
-    fn close(&self, states: &mut [bool], next: Option<char>) {
+    /// Returns the positions visited.
+    fn close(&self, states: &mut [bool], next: Option<char>) -> usize {
         let at_end = next.is_none();
         let at_dot_or_end = at_end || next == Some('.');
         for p in 0..self.pat.len() {
@@ -119,6 +142,7 @@ impl<'p> Matcher<'p> {
                 _ => {}
             }
         }
+        self.pat.len()
     }
 }
 
@@ -196,17 +220,35 @@ mod tests {
         }
     }
 
+    /// Hostile patterns cost at most a constant times len(pattern) * len(name) automaton
+    /// steps (counted, not timed): no backtracking blow-up.
     #[test]
-    fn hostile_patterns_finish_fast() {
-        let pattern = format!("{}b", "*a".repeat(500));
+    fn hostile_patterns_take_linear_steps() {
         let name = "a".repeat(5000);
-        let qm = ">".repeat(2000);
-        // Correctness only: speed is measured in perf/, never in a timed unit test. The
-        // matcher is linear, so these finish at once; a backtracking one would not finish.
-        assert!(!wildcard_match(&pattern, &name));
-        assert!(wildcard_match(&format!("{}a", "*a".repeat(500)), &name));
-        assert!(!wildcard_match(&format!("{}x", "<".repeat(1000)), &name));
-        assert!(wildcard_match(&qm, &"z".repeat(1500)));
-        assert!(!wildcard_match(&qm, &"z".repeat(2500)));
+        let bound = |p: &str, n: &str| 2 * (p.chars().count() + 1) * (n.chars().count() + 1);
+        let cases = [
+            (format!("{}b", "*a".repeat(127)), false),
+            (format!("{}a", "*a".repeat(127)), true),
+            (format!("{}x", "<".repeat(254)), false),
+            (format!("{}a", "?*".repeat(127)), true),
+            (">".repeat(255), false),
+        ];
+        for (pattern, want) in &cases {
+            let (matched, steps) = match_counting(pattern, &name);
+            assert_eq!(matched, *want, "{pattern}");
+            assert!(steps <= bound(pattern, &name), "{pattern}: {steps} steps");
+        }
+        let qm = ">".repeat(255);
+        assert!(wildcard_match(&qm, &"z".repeat(200)));
+        assert!(!wildcard_match(&qm, &"z".repeat(300)));
+    }
+
+    /// A pattern longer than a file name component matches nothing, at no cost.
+    #[test]
+    fn overlong_pattern_matches_nothing() {
+        let long = "*".repeat(MAX_PATTERN_LEN) + "a";
+        assert_eq!(match_counting(&long, "a"), (false, 0));
+        let fits = "?".repeat(MAX_PATTERN_LEN);
+        assert!(wildcard_match(&fits, &"q".repeat(MAX_PATTERN_LEN)));
     }
 }
