@@ -79,6 +79,9 @@ impl Share {
 
 /// Share-level permissions when none are configured: Authenticated Users full control.
 pub const DEFAULT_SHARE_SDDL: &str = "O:BAG:BAD:(A;;FA;;;AU)";
+/// Share-level permissions of IPC$: Authenticated Users and, where anonymous logons are
+/// allowed at all (`allow_anonymous`), the anonymous logon, which reaches IPC$ only.
+pub const IPC_SHARE_SDDL: &str = "O:BAG:BAD:(A;;FA;;;AU)(A;;FA;;;AN)";
 /// The share root's descriptor when none is stored or configured: Authenticated Users, SYSTEM
 /// and Administrators full control, inherited by everything below.
 pub const DEFAULT_ROOT_SDDL: &str = "O:BAG:BAD:(A;OICI;FA;;;AU)(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)";
@@ -169,7 +172,7 @@ impl ServerContext {
             vfs: None,
             read_only: false,
             encrypt: EncryptMode::Off,
-            share_sd: parse_sd(DEFAULT_SHARE_SDDL),
+            share_sd: parse_sd(IPC_SHARE_SDDL),
             root_default: parse_sd(DEFAULT_ROOT_SDDL),
             access_based_enumeration: false,
         }));

@@ -28,8 +28,10 @@ pub const DEFAULT_LISTEN: SocketAddr =
 pub const DEFAULT_MAX_IO_SIZE: u32 = 8 * 1024 * 1024;
 /// Smallest allowed maximum read, write or transact size (64 KiB, the SMB 2.0.2 limit).
 pub const MIN_MAX_IO_SIZE: u32 = 64 * 1024;
-/// Largest allowed maximum read, write or transact size (16 MiB).
-pub const MAX_MAX_IO_SIZE: u32 = 16 * 1024 * 1024;
+/// Largest allowed maximum read, write or transact size: 16 MiB less 64 KiB, so that a READ
+/// response or WRITE request of that size, with its headers and a transform header, still fits
+/// the 24-bit length of one Direct TCP frame (MS-SMB2 2.1).
+pub const MAX_MAX_IO_SIZE: u32 = 16 * 1024 * 1024 - 64 * 1024;
 /// Longest server name (a NetBIOS name has 15 usable characters).
 pub const MAX_SERVER_NAME_LEN: usize = 15;
 /// The RID of the first account that gives none: account `i` (0-based) defaults to `1000 + i`.

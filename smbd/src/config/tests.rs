@@ -300,11 +300,20 @@ fn size_ranges() {
     assert_err("max_credits = 0\n", 1, "max_credits", "out of range");
     assert_err("max_credits = 70000\n", 1, "max_credits", "out of range");
     let c = Config::parse(
-        "max_read_size = 65536\nmax_write_size = 16777216\nmax_connections = 1\nmax_credits = 8192",
+        "max_read_size = 65536\nmax_write_size = 16711680\nmax_connections = 1\nmax_credits = 8192",
         "x",
     )
     .unwrap();
-    assert_eq!((c.max_read_size, c.max_write_size), (65536, 16 << 20));
+    assert_eq!(
+        (c.max_read_size, c.max_write_size),
+        (65536, MAX_MAX_IO_SIZE)
+    );
+    assert_err(
+        "max_write_size = 16777216\n",
+        1,
+        "max_write_size",
+        "out of range",
+    );
     assert_eq!((c.max_connections, c.max_credits), (1, 8192));
 }
 

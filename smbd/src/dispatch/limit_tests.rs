@@ -387,6 +387,9 @@ async fn anonymous_session_reaches_no_disk_share() {
     let mut c = Client::new(false, |_| {}).await;
     let m = c.tree_connect("share");
     assert_eq!(c.call(m).await.0, NtStatus::ACCESS_DENIED.0);
+    // IPC$ admits it (share listing over srvsvc), when anonymous logons are allowed at all.
+    let m = c.tree_connect("IPC$");
+    assert_eq!(c.call(m).await.0, NtStatus::SUCCESS.0);
 }
 
 /// Pending CHANGE_NOTIFYs of a connection are capped.
