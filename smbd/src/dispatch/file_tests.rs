@@ -29,6 +29,8 @@ const DELETE_ON_CLOSE: u32 = 0x1000;
 /// Access bits.
 const FILE_ALL: u32 = 0x001F_01FF;
 const READ_DATA: u32 = 0x1;
+const WRITE_DATA: u32 = 0x2;
+const APPEND_DATA: u32 = 0x4;
 const READ_ATTRIBUTES: u32 = 0x80;
 const DELETE: u32 = 0x1_0000;
 const SHARE_ALL: u32 = 7;
@@ -229,6 +231,10 @@ impl Client {
 
     async fn delete_pending(&mut self, f: Fid) -> u32 {
         self.set_info(f, 1, 13, 0, &[1]).await
+    }
+
+    async fn allocation(&mut self, f: Fid, len: u64) -> u32 {
+        self.set_info(f, 1, 19, 0, &len.to_le_bytes()).await
     }
 
     async fn set_dacl(&mut self, f: Fid, sddl: &str) -> u32 {
@@ -565,6 +571,29 @@ async fn overwrite_refused_by_share_mode_keeps_the_data() {
     let g = c.create(Create::new("o.txt").disposition(5)).await;
     assert_eq!(contents(&fs, "o.txt").await, b"");
     assert_eq!(c.close(g).await, OK);
+}
+
+// 5. FileAllocationInformation.
+
+#[tokio::test]
+async fn allocation_below_eof_needs_write_data() {
+    let (mut c, fs) = client().await;
+    let w = c.create(Create::new("al.txt")).await;
+    assert_eq!(c.write(w, b"0123456789").await, OK);
+    assert_eq!(c.close(w).await, OK);
+    let app = c
+        .create(Create::new("al.txt").access(APPEND_DATA | READ_ATTRIBUTES))
+        .await;
+    assert_eq!(c.allocation(app, 4).await, NtStatus::ACCESS_DENIED.0);
+    assert_eq!(contents(&fs, "al.txt").await, b"0123456789");
+    assert_eq!(c.allocation(app, 1 << 20).await, OK, "growing with append");
+    assert_eq!(c.close(app).await, OK);
+    let wr = c
+        .create(Create::new("al.txt").access(WRITE_DATA | READ_ATTRIBUTES))
+        .await;
+    assert_eq!(c.allocation(wr, 4).await, OK);
+    assert_eq!(contents(&fs, "al.txt").await, b"0123");
+    assert_eq!(c.close(wr).await, OK);
 }
 
 // 7. Byte-range locks per file are capped.

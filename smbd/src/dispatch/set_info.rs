@@ -148,12 +148,15 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
             f.set_len(len).await.map_err(NtStatus::from)?;
         }
         SetFileInfo::Allocation(len) => {
+            // Growing the allocation may come with either right; shrinking it below the end of
+            // file truncates the data, which only FILE_WRITE_DATA may do.
             need(open, FILE_WRITE_DATA | FILE_APPEND_DATA)?;
             if open.is_dir {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
             let size = f.stat().await.map_err(NtStatus::from)?.size;
             if len < size {
+                need(open, FILE_WRITE_DATA)?;
                 f.set_len(len).await.map_err(NtStatus::from)?;
             } else {
                 f.allocate(len).await.map_err(NtStatus::from)?;
