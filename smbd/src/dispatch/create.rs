@@ -114,6 +114,10 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
     let who = security::Subject::of(&server, &sec)
         .with_backup_intent(req.options & options::OPEN_FOR_BACKUP_INTENT != 0);
+    if let Some(sd) = &creator_sd {
+        // The owner, group and SACL a creator may give follow SET_INFO's rules.
+        security::check_settable(sd, security::parts_present(sd), &who)?;
+    }
     let allocation_size = req
         .context(b"AlSi")
         .and_then(|d| d.get(..8))

@@ -596,6 +596,38 @@ async fn allocation_below_eof_needs_write_data() {
     assert_eq!(c.close(wr).await, OK);
 }
 
+// 6. The SecD create context follows SET_INFO's owner and SACL rules.
+
+#[tokio::test]
+async fn secd_owner_must_be_the_user_or_a_group() {
+    let (mut c, fs) = client().await;
+    assert_eq!(
+        c.try_create(Create::new("o1.txt").secd("O:BAD:(A;;FA;;;WD)"))
+            .await,
+        Err(0xC000_005A)
+    );
+    assert!(!exists(&fs, "o1.txt").await);
+    // The anonymous user itself, and Everyone (one of its groups), are fine.
+    for (name, owner) in [("o2.txt", "AN"), ("o3.txt", "WD")] {
+        let f = c
+            .create(Create::new(name).secd(&format!("O:{owner}D:(A;;FA;;;WD)")))
+            .await;
+        assert_eq!(c.close(f).await, OK);
+    }
+}
+
+
+#[tokio::test]
+async fn secd_sacl_needs_the_security_privilege() {
+    let (mut c, fs) = client().await;
+    assert_eq!(
+        c.try_create(Create::new("s.txt").secd("D:(A;;FA;;;WD)S:(AU;SA;FA;;;WD)"))
+            .await,
+        Err(NtStatus::PRIVILEGE_NOT_HELD.0)
+    );
+    assert!(!exists(&fs, "s.txt").await);
+}
+
 // 7. Byte-range locks per file are capped.
 
 #[tokio::test]

@@ -66,17 +66,9 @@ async fn set_security(
     let new =
         acl::SecurityDescriptor::decode(buffer).map_err(|_| security::INVALID_SECURITY_DESCR)?;
     let mut cur = security::descriptor(&open.share, f, &open.path(), open.is_dir).await;
-    if additional & secinfo::OWNER != 0 {
-        let owner = new.owner.as_ref().ok_or(security::INVALID_OWNER)?;
-        let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
-        let who = security::Subject::of(ctx.server(), &sec);
-        let allowed =
-            *owner == who.token.user || who.token.contains(owner) || who.may_set_any_owner();
-        if !allowed {
-            return Err(security::INVALID_OWNER);
-        }
-    }
     let parts = additional & (secinfo::OWNER | secinfo::GROUP | secinfo::DACL | secinfo::SACL);
+    let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
+    security::check_settable(&new, parts, &security::Subject::of(ctx.server(), &sec))?;
     cur.apply_set(&new, parts, &acl::GenericMapping::FILE);
     security::store(f, &cur).await
 }
