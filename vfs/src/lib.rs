@@ -120,8 +120,12 @@ pub trait VfsFile: Send + Sync + 'static {
     /// reserved, and superseding also resets the creation time. It acts on this very handle,
     /// so the server can decide access on the object it opened before anything is destroyed.
     /// A directory is `IsADirectory`; the handle must have been opened for writing.
-    async fn overwrite(&self, attributes: u32, allocation_size: u64, supersede: bool)
-    -> VfsResult<()>;
+    async fn overwrite(
+        &self,
+        attributes: u32,
+        allocation_size: u64,
+        supersede: bool,
+    ) -> VfsResult<()>;
 
     /// Sets the times that are `Some` (FILETIME, 100 ns units since 1601).
     async fn set_times(&self, times: SetTimes) -> VfsResult<()>;

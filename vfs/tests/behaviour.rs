@@ -565,12 +565,13 @@ async fn overwrite_in_place<F: Vfs>(fs: &F) {
     let o = fs.open("o.txt", &opts(D::Open, Kind::File)).await.unwrap();
     o.file.set_attributes(attr::HIDDEN).await.unwrap();
     let before = o.file.stat().await.unwrap();
-    o.file.set_times(SetTimes {
-        creation: Some(unix_to_filetime(1_000_000_000, 0)),
-        ..SetTimes::default()
-    })
-    .await
-    .unwrap();
+    o.file
+        .set_times(SetTimes {
+            creation: Some(unix_to_filetime(1_000_000_000, 0)),
+            ..SetTimes::default()
+        })
+        .await
+        .unwrap();
     o.file.overwrite(attr::SYSTEM, 0, false).await.unwrap();
     let st = o.file.stat().await.unwrap();
     assert_eq!(st.size, 0);
@@ -582,8 +583,14 @@ async fn overwrite_in_place<F: Vfs>(fs: &F) {
     o.file.overwrite(0, 0, true).await.unwrap();
     let st = o.file.stat().await.unwrap();
     assert_eq!((st.size, st.attributes), (0, attr::ARCHIVE));
-    assert!(st.creation_time > unix_to_filetime(1_000_000_000, 0), "superseding resets it");
-    let d = fs.open("od", &opts(D::Create, Kind::Directory)).await.unwrap();
+    assert!(
+        st.creation_time > unix_to_filetime(1_000_000_000, 0),
+        "superseding resets it"
+    );
+    let d = fs
+        .open("od", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
     assert!(matches!(
         err(d.file.overwrite(0, 0, false).await),
         VfsError::IsADirectory

@@ -237,6 +237,13 @@ pub struct FileKey {
 /// Every open file of the server, keyed by [`FileKey`]. An entry exists exactly while an open
 /// holds it: [`FileTable::claim`] finds or makes it and registers the open under the table's
 /// lock, and [`FileTable::release`] drops it under the same lock once the last holder is gone.
+///
+/// Paths are resolved eagerly: each entry holds its file's current path, and a rename moves
+/// the renamed file's path and those of the entries below it in one step under the table's
+/// lock, so a lookup never walks a chain of parents. The one window left is an open below a
+/// directory that resolved its path before the directory's rename and registers after it; its
+/// path is then stale, which is why whoever acts on an entry's path by name (delete-on-close)
+/// first checks that the name still leads to the entry's file id.
 #[derive(Debug, Default)]
 pub struct FileTable {
     entries: Mutex<HashMap<FileKey, Arc<FileEntry>>>,
@@ -245,7 +252,8 @@ pub struct FileTable {
 impl FileTable {
     /// Registers open `uid` (with `access` and `share_access`) on the file `key`, found at
     /// `path`, creating its entry if absent; refuses on a share-mode conflict or a pending
-    /// delete. The entry's path becomes `path`, the spelling on disk that resolved just now.
+    /// delete. An existing entry keeps its path: renames keep it current, while `path` was
+    /// resolved before the claim and may predate a rename that completed meanwhile.
     pub fn claim(
         &self,
         key: FileKey,
@@ -260,10 +268,7 @@ impl FileTable {
             .or_insert_with(|| Arc::new(FileEntry::new(key, path)))
             .clone();
         match entry.add_holder(uid, access, share_access) {
-            Ok(()) => {
-                *entry.path.lock().unwrap() = path.to_owned();
-                Ok(entry)
-            }
+            Ok(()) => Ok(entry),
             Err(c) => {
                 if entry.holders() == 0 {
                     m.remove(&key);
@@ -418,6 +423,9 @@ mod tests {
         );
         assert!(!e.io_conflicts(2, 10, 1, true));
         e.lock(bl(1, 2, 1, true), 3).unwrap();
-        assert_eq!(e.lock(bl(1, 9, 1, true), 3), Err(FileConflict::TooManyLocks));
+        assert_eq!(
+            e.lock(bl(1, 9, 1, true), 3),
+            Err(FileConflict::TooManyLocks)
+        );
     }
 }

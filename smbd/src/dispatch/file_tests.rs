@@ -175,7 +175,9 @@ impl Client {
     }
 
     async fn send_frame(&mut self, frame: Vec<u8>) -> (u32, Vec<u8>) {
-        crate::dispatch::handle_frame(&self.conn, frame).await.expect("frame");
+        crate::dispatch::handle_frame(&self.conn, frame)
+            .await
+            .expect("frame");
         let reply = self.rx.recv().await.expect("reply");
         let p = reply.payload();
         let h = Header::decode(p).expect("response header");
@@ -413,7 +415,11 @@ async fn rename_needs_add_file_in_the_target_directory() {
     // A directory needs FILE_ADD_SUBDIRECTORY: the file right alone is not enough.
     assert_eq!(c.close(d).await, OK);
     d = c
-        .create(Create::new("files_only").dir().secd("D:P(A;OICI;0x1F01FB;;;WD)"))
+        .create(
+            Create::new("files_only")
+                .dir()
+                .secd("D:P(A;OICI;0x1F01FB;;;WD)"),
+        )
         .await;
     let sub = c.create(Create::new("sub").dir().access(DELETE)).await;
     assert_eq!(
@@ -432,10 +438,7 @@ async fn rename_replacing_a_file_is_checked_on_that_file() {
     let ro = c.create(Create::new("ro.txt").attributes(0x1)).await;
     assert_eq!(c.close(ro).await, OK);
     let a = c.create(Create::new("a.txt").access(DELETE)).await;
-    assert_eq!(
-        c.rename(a, "ro.txt", true).await,
-        NtStatus::ACCESS_DENIED.0
-    );
+    assert_eq!(c.rename(a, "ro.txt", true).await, NtStatus::ACCESS_DENIED.0);
     // Open target.
     let busy = c
         .create(Create::new("busy.txt").access(READ_ATTRIBUTES))
@@ -502,7 +505,10 @@ impl Vfs for RacyFs {
             let theirs = self.inner.open(path, &create).await.expect("racer");
             theirs
                 .file
-                .set_meta(crate::dispatch::security::SD_META, sd("O:BAG:BAD:P(D;;FA;;;WD)"))
+                .set_meta(
+                    crate::dispatch::security::SD_META,
+                    sd("O:BAG:BAD:P(D;;FA;;;WD)"),
+                )
                 .await
                 .unwrap();
         }
@@ -616,7 +622,6 @@ async fn secd_owner_must_be_the_user_or_a_group() {
     }
 }
 
-
 #[tokio::test]
 async fn secd_sacl_needs_the_security_privilege() {
     let (mut c, fs) = client().await;
@@ -648,7 +653,10 @@ async fn locks_beyond_the_per_file_cap_are_refused_whole() {
     );
     // Nothing of the refused request was kept: the cap still has room for one.
     assert_eq!(c.lock(f, &[(10, 1)]).await, OK);
-    assert_eq!(c.lock(g, &[(20, 1)]).await, NtStatus::INSUFFICIENT_RESOURCES.0);
+    assert_eq!(
+        c.lock(g, &[(20, 1)]).await,
+        NtStatus::INSUFFICIENT_RESOURCES.0
+    );
     assert_eq!(c.close(f).await, OK);
     assert_eq!(c.lock(g, &[(0, 1), (1, 1), (2, 1)]).await, OK);
     assert_eq!(c.close(g).await, OK);
@@ -660,9 +668,7 @@ async fn plain_opens_still_work() {
     let (mut c, _fs) = client().await;
     let root = c.create(Create::new("").dir().disposition(OPEN)).await;
     assert_eq!(c.close(root).await, OK);
-    let d = c
-        .create(Create::new("dd").dir().disposition(CREATE))
-        .await;
+    let d = c.create(Create::new("dd").dir().disposition(CREATE)).await;
     assert_eq!(
         c.try_create(Create::new("dd").dir().disposition(CREATE))
             .await,

@@ -2,10 +2,10 @@
 //! source and at the destination, the rename itself, and the move of the file's path in its
 //! entry (one place, so every open of the file follows it).
 
-use crate::dispatch::{Ctx, path, security};
 use crate::access::{DELETE, FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY};
 use crate::conn::files::{FileKey, SHARE_READ, SHARE_WRITE};
 use crate::conn::session::Open;
+use crate::dispatch::{Ctx, path, security};
 use crate::proto::NtStatus;
 use vfs::{OpenOptions, VfsError};
 
