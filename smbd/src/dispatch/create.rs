@@ -131,6 +131,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         desired: req.desired_access,
         attributes: req.file_attributes,
         allocation_size,
+        delete_on_close: req.options & options::DELETE_ON_CLOSE != 0,
         creator_sd: creator_sd.as_ref(),
         who: &who,
         share_max: tree.max_access,

@@ -42,6 +42,8 @@ pub(crate) struct Wanted<'a> {
     pub attributes: u32,
     /// AllocationSize (AlSi) for a new or overwritten file.
     pub allocation_size: u64,
+    /// FILE_DELETE_ON_CLOSE.
+    pub delete_on_close: bool,
     /// The SecD create context.
     pub creator_sd: Option<&'a SecurityDescriptor>,
     /// Who asks.
@@ -63,6 +65,15 @@ pub(crate) struct Authorized {
     /// For an existing file under an overwrite disposition: overwrite it (`false`) or
     /// supersede it (`true`) once the open is registered.
     pub overwrite: Option<bool>,
+}
+
+/// A new or overwritten file that would be read-only cannot be deleted on close: refused
+/// before the file is created or its data destroyed (MS-FSA 2.1.5.1.1, 2.1.5.1.2.2).
+fn read_only_delete_on_close(w: &Wanted<'_>) -> Result<(), NtStatus> {
+    if w.delete_on_close && w.attributes & vfs::attr::READONLY != 0 {
+        return Err(NtStatus::CANNOT_DELETE);
+    }
+    Ok(())
 }
 
 fn overwrites(d: Disposition) -> bool {
@@ -157,6 +168,9 @@ async fn check_existing(w: &Wanted<'_>, existing: Opened) -> Result<Authorized, 
     if let Some(e) = wrong_kind {
         return Err(NtStatus::from(&e));
     }
+    if overwrites {
+        read_only_delete_on_close(w)?;
+    }
     let maximal = if w.want_maximal {
         security::maximal(&sd, parent.as_ref(), who, share_max)
     } else {
@@ -188,6 +202,9 @@ async fn create_new(w: &Wanted<'_>) -> Result<Option<Authorized>, NtStatus> {
     if is_dir && overwrites(w.disposition) {
         // MS-FSA 2.1.5.1: a directory cannot be overwritten or superseded.
         return Err(NtStatus::from(&VfsError::IsADirectory));
+    }
+    if !is_dir {
+        read_only_delete_on_close(w)?;
     }
     let new_sd = acl::inherit(
         &parent,

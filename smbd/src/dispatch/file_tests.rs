@@ -579,6 +579,31 @@ async fn overwrite_refused_by_share_mode_keeps_the_data() {
     assert_eq!(c.close(g).await, OK);
 }
 
+/// A new read-only file with delete-on-close is refused before it is created, and an
+/// overwrite that would make the file read-only before its data is destroyed.
+#[tokio::test]
+async fn read_only_delete_on_close_is_refused_before_anything_happens() {
+    let (mut c, fs) = client().await;
+    let doc_ro = || {
+        Create::new("ro.txt")
+            .attributes(0x1)
+            .options(NON_DIRECTORY | DELETE_ON_CLOSE)
+    };
+    assert_eq!(
+        c.try_create(doc_ro().disposition(CREATE)).await,
+        Err(NtStatus::CANNOT_DELETE.0)
+    );
+    assert!(!exists(&fs, "ro.txt").await);
+    let f = c.create(Create::new("ro.txt").disposition(CREATE)).await;
+    assert_eq!(c.write(f, b"data").await, OK);
+    assert_eq!(c.close(f).await, OK);
+    assert_eq!(
+        c.try_create(doc_ro().disposition(5)).await,
+        Err(NtStatus::CANNOT_DELETE.0)
+    );
+    assert_eq!(contents(&fs, "ro.txt").await, b"data");
+}
+
 // 5. FileAllocationInformation.
 
 #[tokio::test]
