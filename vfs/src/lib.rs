@@ -11,6 +11,7 @@ mod listing;
 mod names;
 mod types;
 
+pub use names::{fold_char, fold_name};
 pub use types::*;
 
 use async_trait::async_trait;
@@ -112,6 +113,19 @@ pub trait VfsFile: Send + Sync + 'static {
 
     /// Reserves space so the allocation size is at least `len` without changing the size.
     async fn allocate(&self, len: u64) -> VfsResult<()>;
+
+    /// Overwrites (or, with `supersede`, supersedes) the open file in place, as CREATE's
+    /// overwrite dispositions do to an existing file (MS-FSA 2.1.5.1.2): the data goes, the
+    /// DOS attributes become `attributes` (SETTABLE bits) plus ARCHIVE, `allocation_size` is
+    /// reserved, and superseding also resets the creation time. It acts on this very handle,
+    /// so the server can decide access on the object it opened before anything is destroyed.
+    /// A directory is `IsADirectory`; the handle must have been opened for writing.
+    async fn overwrite(
+        &self,
+        attributes: u32,
+        allocation_size: u64,
+        supersede: bool,
+    ) -> VfsResult<()>;
 
     /// Sets the times that are `Some` (FILETIME, 100 ns units since 1601).
     async fn set_times(&self, times: SetTimes) -> VfsResult<()>;

@@ -1,8 +1,8 @@
 //! Path checks and name folding shared by both backends.
 //!
-//! Names compare case-insensitively by *simple uppercase mapping*, one character at a time, as
-//! Windows' upcase table does: a character whose uppercase form is a single character maps to
-//! it; one whose uppercase form expands (e.g. `ß` -> `SS`) is kept as is.
+//! Names compare case-insensitively by *simple uppercase mapping* of each UTF-16 code unit, as
+//! Windows' upcase table (NTFS `$UpCase`, MS-FSCC 2.1.5.x name comparisons) does: see
+//! [`fold_name`].
 
 use crate::{Disposition, Kind, OpenOptions, VfsError, VfsResult};
 
@@ -42,17 +42,38 @@ pub(crate) fn check_directory_disposition(opts: &OpenOptions) -> VfsResult<()> {
     Ok(())
 }
 
-/// The case-folded form of a name, used as the key of case-insensitive lookups.
-pub(crate) fn fold(name: &str) -> String {
+/// The one case folding of names, used wherever two names are compared (backend lookups, the
+/// server's tables): each UTF-16 code unit maps to its simple uppercase form, as Windows'
+/// upcase table does. A character of the Basic Multilingual Plane whose uppercase form is one
+/// BMP character maps to it (`a` -> `A`, `ſ` U+017F -> `S`); one whose uppercase form expands
+/// (`ß` -> `SS`) or leaves the BMP is kept as is; characters beyond the BMP are two surrogate
+/// code units in UTF-16, which the table leaves alone, so they are kept too.
+pub fn fold_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
-        let mut up = c.to_uppercase();
-        match (up.next(), up.next()) {
-            (Some(u), None) => out.push(u),
-            _ => out.push(c),
-        }
+        out.push(fold_char(c));
     }
     out
+}
+
+/// One character of [`fold_name`].
+pub fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_uppercase();
+    }
+    if u32::from(c) > 0xFFFF {
+        return c;
+    }
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) if u32::from(u) <= 0xFFFF => u,
+        _ => c,
+    }
+}
+
+/// The backends' name of [`fold_name`].
+pub(crate) fn fold(name: &str) -> String {
+    fold_name(name)
 }
 
 /// Joins a directory path and a name ("" is the root).
@@ -98,6 +119,10 @@ mod tests {
         assert_eq!(fold("straße"), "STRAßE");
         assert_eq!(fold("ÄÖü"), "ÄÖÜ");
         assert_eq!(fold("a"), fold("A"));
+        // U+017F LATIN SMALL LETTER LONG S upper-cases to S, so it names the same file.
+        assert_eq!(fold_name("\u{17F}ecret.txt"), fold_name("SECRET.txt"));
+        // Beyond the BMP nothing folds (two surrogate code units in UTF-16).
+        assert_eq!(fold_name("\u{10428}"), "\u{10428}");
     }
 
     #[test]

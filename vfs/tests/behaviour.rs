@@ -558,11 +558,72 @@ async fn data_path<F: Vfs>(fs: &F) {
     assert_eq!(read_all(fs, "d").await, data);
 }
 
+/// Overwriting and superseding act on an open handle: the data goes, the attributes are the
+/// new ones plus ARCHIVE, the file is the same one (same id), and a directory refuses.
+async fn overwrite_in_place<F: Vfs>(fs: &F) {
+    create_file(fs, "o.txt", b"0123456789").await;
+    let o = fs.open("o.txt", &opts(D::Open, Kind::File)).await.unwrap();
+    o.file.set_attributes(attr::HIDDEN).await.unwrap();
+    let before = o.file.stat().await.unwrap();
+    o.file
+        .set_times(SetTimes {
+            creation: Some(unix_to_filetime(1_000_000_000, 0)),
+            ..SetTimes::default()
+        })
+        .await
+        .unwrap();
+    o.file.overwrite(attr::SYSTEM, 0, false).await.unwrap();
+    let st = o.file.stat().await.unwrap();
+    assert_eq!(st.size, 0);
+    assert_eq!(st.file_id, before.file_id);
+    assert_eq!(st.attributes, attr::SYSTEM | attr::ARCHIVE);
+    assert_eq!(st.creation_time, unix_to_filetime(1_000_000_000, 0));
+    assert_eq!(read_all(fs, "o.txt").await, b"");
+    o.file.write_at(0, b"abc".to_vec()).await.unwrap();
+    o.file.overwrite(0, 0, true).await.unwrap();
+    let st = o.file.stat().await.unwrap();
+    assert_eq!((st.size, st.attributes), (0, attr::ARCHIVE));
+    assert!(
+        st.creation_time > unix_to_filetime(1_000_000_000, 0),
+        "superseding resets it"
+    );
+    let d = fs
+        .open("od", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
+    assert!(matches!(
+        err(d.file.overwrite(0, 0, false).await),
+        VfsError::IsADirectory
+    ));
+}
+
+/// Names resolve by the one fold, `vfs::fold_name`: U+017F (long s) upper-cases to S.
+async fn unicode_case<F: Vfs>(fs: &F) {
+    create_file(fs, "secret.txt", b"s").await;
+    let o = fs
+        .open("\u{17F}ECRET.txt", &opts(D::Open, Kind::File))
+        .await
+        .unwrap();
+    assert_eq!(o.path, "secret.txt");
+    assert_eq!(
+        vfs::fold_name("\u{17F}ecret.txt"),
+        vfs::fold_name(&o.path),
+        "the server's tables fold the same way"
+    );
+    create_file(fs, "\u{10428}.txt", b"d").await;
+    // Beyond the BMP nothing folds: the Deseret capital is another name.
+    assert!(matches!(
+        err(fs.open("\u{10400}.txt", &opts(D::Open, Kind::File)).await),
+        VfsError::NotFound
+    ));
+}
+
 macro_rules! suite {
     ($name:ident, $make:expr) => {
         mod $name {
             suite!(@tests $make; dispositions kinds bad_paths case_insensitive listing renames
-                removal attributes times sizes meta_blobs data_path);
+                removal attributes times sizes meta_blobs data_path overwrite_in_place
+                unicode_case);
         }
     };
     (@tests $make:expr; $($t:ident)*) => {

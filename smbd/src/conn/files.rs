@@ -53,11 +53,19 @@ struct EntryState {
 }
 
 /// The state shared by every open of one file.
-#[derive(Debug, Default)]
+///
+/// The entry, not the opens, knows where the file is: `path` is the file's current path from
+/// the share root as stored on disk, kept in this one place. A rename through any handle moves
+/// it for every open of the file, and delete-on-close removes the file at this path, so an open
+/// always acts on the file it opened rather than on whatever now bears the name it was opened
+/// by. Opens of things *below* a directory are not rewritten one by one: the table rewrites the
+/// paths of every entry below a renamed directory (see [`FileTable::renamed`]).
+#[derive(Debug)]
 pub struct FileEntry {
+    key: FileKey,
+    path: Mutex<String>,
     state: Mutex<EntryState>,
 }
-
 /// Why an open or a lock was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileConflict {
@@ -69,6 +77,18 @@ pub enum FileConflict {
     Locked,
     /// Unlock of a range not locked: STATUS_RANGE_NOT_LOCKED.
     NotLocked,
+    /// The file holds as many locks as allowed: STATUS_INSUFFICIENT_RESOURCES.
+    TooManyLocks,
+}
+
+/// Whether a new lock `l` cannot be granted beside the held lock `o`.
+fn clashes(o: &ByteLock, l: &ByteLock) -> bool {
+    o.overlaps(l.offset, l.length) && (l.exclusive || o.exclusive)
+        || (o.offset == l.offset
+            && o.length == 0
+            && l.length == 0
+            && (o.exclusive || l.exclusive)
+            && o.owner != l.owner)
 }
 
 const DATA_ACCESS: u32 =
@@ -87,8 +107,26 @@ fn conflicts(a: &Holder, access: u32, share: u32) -> bool {
 }
 
 impl FileEntry {
+    fn new(key: FileKey, path: &str) -> Self {
+        Self {
+            key,
+            path: Mutex::new(path.to_owned()),
+            state: Mutex::new(EntryState::default()),
+        }
+    }
+
+    /// The file's current path from the share root, as stored.
+    pub fn path(&self) -> String {
+        self.path.lock().unwrap().clone()
+    }
+
+    /// The file's identity on its share.
+    pub fn file_id(&self) -> u64 {
+        self.key.file_id
+    }
+
     /// Registers an open with `access` and `share` unless it conflicts with existing opens.
-    pub fn add_holder(&self, uid: u64, access: u32, share: u32) -> Result<(), FileConflict> {
+    fn add_holder(&self, uid: u64, access: u32, share: u32) -> Result<(), FileConflict> {
         let mut s = self.state.lock().unwrap();
         if s.delete_pending {
             return Err(FileConflict::DeletePending);
@@ -110,6 +148,11 @@ impl FileEntry {
             .any(|h| conflicts(h, access, share))
     }
 
+    /// How many opens hold the file.
+    pub fn holders(&self) -> usize {
+        self.state.lock().unwrap().holders.len()
+    }
+
     /// Removes an open and its locks; returns how many opens remain.
     pub fn remove_holder(&self, uid: u64) -> usize {
         let mut s = self.state.lock().unwrap();
@@ -128,23 +171,33 @@ impl FileEntry {
         self.state.lock().unwrap().delete_pending = on;
     }
 
-    /// Takes a lock; refuses if it overlaps an exclusive lock of anyone, or if exclusive and it
-    /// overlaps any lock.
-    pub fn lock(&self, l: ByteLock) -> Result<(), FileConflict> {
+    /// Takes every lock of `locks` or none: refuses when one overlaps an exclusive lock of
+    /// anyone (or of an earlier lock of the same request), when an exclusive one overlaps any
+    /// lock, or when the file would hold more than `max` locks. On refusal nothing changed and
+    /// the index of the refused lock comes with the reason.
+    pub fn lock_all(&self, locks: &[ByteLock], max: usize) -> Result<(), (usize, FileConflict)> {
         let mut s = self.state.lock().unwrap();
-        let clash = s.locks.iter().any(|o| {
-            o.overlaps(l.offset, l.length) && (l.exclusive || o.exclusive)
-                || (o.offset == l.offset
-                    && o.length == 0
-                    && l.length == 0
-                    && (o.exclusive || l.exclusive)
-                    && o.owner != l.owner)
-        });
-        if clash {
-            return Err(FileConflict::Locked);
+        let before = s.locks.len();
+        for (i, l) in locks.iter().enumerate() {
+            let refused = if s.locks.len() >= max {
+                Some(FileConflict::TooManyLocks)
+            } else if s.locks.iter().any(|o| clashes(o, l)) {
+                Some(FileConflict::Locked)
+            } else {
+                None
+            };
+            if let Some(c) = refused {
+                s.locks.truncate(before);
+                return Err((i, c));
+            }
+            s.locks.push(*l);
         }
-        s.locks.push(l);
         Ok(())
+    }
+
+    /// Takes one lock (see [`FileEntry::lock_all`]).
+    pub fn lock(&self, l: ByteLock, max: usize) -> Result<(), FileConflict> {
+        self.lock_all(&[l], max).map_err(|(_, c)| c)
     }
 
     /// Releases the lock exactly matching `owner`, `offset` and `length`.
@@ -168,58 +221,103 @@ impl FileEntry {
     }
 }
 
-/// Every open file of the server, keyed by share and case-folded path.
-#[derive(Debug, Default)]
-pub struct FileTable {
-    entries: Mutex<HashMap<(usize, String), Arc<FileEntry>>>,
+/// The identity of a file in the table: its share and the backend's stable file id (the inode
+/// number on POSIX), so that every spelling of a name (case, Unicode case variants such as
+/// U+017F, `..` detours) that resolves to the file meets the same entry. The id is stable for as
+/// long as any open holds the file (an open descriptor keeps the inode from being reused), which
+/// is exactly the lifetime of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileKey {
+    /// The share's index.
+    pub share: usize,
+    /// `vfs::FileStat::file_id` of the file.
+    pub file_id: u64,
 }
 
-/// The key of a path in the table: case-folded.
-pub fn fold(path: &str) -> String {
-    path.to_lowercase()
+/// Every open file of the server, keyed by [`FileKey`]. An entry exists exactly while an open
+/// holds it: [`FileTable::claim`] finds or makes it and registers the open under the table's
+/// lock, and [`FileTable::release`] drops it under the same lock once the last holder is gone.
+///
+/// Paths are resolved eagerly: each entry holds its file's current path, and a rename moves
+/// the renamed file's path and those of the entries below it in one step under the table's
+/// lock, so a lookup never walks a chain of parents. The one window left is an open below a
+/// directory that resolved its path before the directory's rename and registers after it; its
+/// path is then stale, which is why whoever acts on an entry's path by name (delete-on-close)
+/// first checks that the name still leads to the entry's file id.
+#[derive(Debug, Default)]
+pub struct FileTable {
+    entries: Mutex<HashMap<FileKey, Arc<FileEntry>>>,
 }
 
 impl FileTable {
-    /// The entry for `path` on share `share`, created if absent.
-    pub fn get_or_create(&self, share: usize, path: &str) -> Arc<FileEntry> {
+    /// Registers open `uid` (with `access` and `share_access`) on the file `key`, found at
+    /// `path`, creating its entry if absent; refuses on a share-mode conflict or a pending
+    /// delete. An existing entry keeps its path: renames keep it current, while `path` was
+    /// resolved before the claim and may predate a rename that completed meanwhile.
+    pub fn claim(
+        &self,
+        key: FileKey,
+        path: &str,
+        uid: u64,
+        access: u32,
+        share_access: u32,
+    ) -> Result<Arc<FileEntry>, FileConflict> {
         let mut m = self.entries.lock().unwrap();
-        m.entry((share, fold(path))).or_default().clone()
-    }
-
-    /// The entry for `path`, if any open exists.
-    pub fn get(&self, share: usize, path: &str) -> Option<Arc<FileEntry>> {
-        self.entries
-            .lock()
-            .unwrap()
-            .get(&(share, fold(path)))
-            .cloned()
-    }
-
-    /// Drops the entry for `path` if it is `entry` and no open holds it.
-    pub fn release(&self, share: usize, path: &str, entry: &Arc<FileEntry>) {
-        let mut m = self.entries.lock().unwrap();
-        let key = (share, fold(path));
-        if let Some(e) = m.get(&key)
-            && Arc::ptr_eq(e, entry)
-            && e.state.lock().unwrap().holders.is_empty()
-        {
-            m.remove(&key);
+        let entry = m
+            .entry(key)
+            .or_insert_with(|| Arc::new(FileEntry::new(key, path)))
+            .clone();
+        match entry.add_holder(uid, access, share_access) {
+            Ok(()) => Ok(entry),
+            Err(c) => {
+                if entry.holders() == 0 {
+                    m.remove(&key);
+                }
+                Err(c)
+            }
         }
     }
 
-    /// Moves an entry to a new path after a rename.
-    pub fn rename(&self, share: usize, from: &str, to: &str) {
+    /// The entry of file `key`, if any open holds it.
+    pub fn get(&self, key: FileKey) -> Option<Arc<FileEntry>> {
+        self.entries.lock().unwrap().get(&key).cloned()
+    }
+
+    /// Drops `entry` from the table if no open holds it any more.
+    pub fn release(&self, entry: &Arc<FileEntry>) {
         let mut m = self.entries.lock().unwrap();
-        if let Some(e) = m.remove(&(share, fold(from))) {
-            m.insert((share, fold(to)), e);
+        if let Some(e) = m.get(&entry.key)
+            && Arc::ptr_eq(e, entry)
+            && e.holders() == 0
+        {
+            m.remove(&entry.key);
+        }
+    }
+
+    /// Records that the file of `entry` moved from `from` to `to`: its path, and, for a
+    /// directory, the paths of the entries of everything below it. (A directory is renamed
+    /// only when nothing below it is open, as Windows does, but an open that raced with the
+    /// rename still gets its path right.)
+    pub fn renamed(&self, entry: &FileEntry, from: &str, to: &str) {
+        let m = self.entries.lock().unwrap();
+        *entry.path.lock().unwrap() = to.to_owned();
+        let prefix = format!("{}/", vfs::fold_name(from));
+        for e in m.values().filter(|e| e.key.share == entry.key.share) {
+            let mut p = e.path.lock().unwrap();
+            if vfs::fold_name(&p).starts_with(&prefix) {
+                // The prefix is `from` in another spelling of the same length in chars.
+                let rest: String = p.chars().skip(from.chars().count()).collect();
+                *p = format!("{to}{rest}");
+            }
         }
     }
 
     /// Whether any open exists on a path below `dir` (for directory renames and deletes).
     pub fn has_open_below(&self, share: usize, dir: &str) -> bool {
-        let prefix = format!("{}/", fold(dir));
+        let prefix = format!("{}/", vfs::fold_name(dir));
         let m = self.entries.lock().unwrap();
-        m.keys().any(|(s, p)| *s == share && p.starts_with(&prefix))
+        m.values()
+            .any(|e| e.key.share == share && vfs::fold_name(&e.path()).starts_with(&prefix))
     }
 }
 
@@ -227,63 +325,107 @@ impl FileTable {
 mod tests {
     use super::*;
 
+    const KEY: FileKey = FileKey {
+        share: 0,
+        file_id: 7,
+    };
+
+    fn bl(owner: u64, offset: u64, length: u64, exclusive: bool) -> ByteLock {
+        ByteLock {
+            owner,
+            offset,
+            length,
+            exclusive,
+        }
+    }
+
     #[test]
     fn share_modes() {
-        let e = FileEntry::default();
-        e.add_holder(1, FILE_READ_DATA, SHARE_READ).unwrap();
+        let t = FileTable::default();
+        let e = t.claim(KEY, "a", 1, FILE_READ_DATA, SHARE_READ).unwrap();
         assert_eq!(
-            e.add_holder(2, FILE_WRITE_DATA, SHARE_READ | SHARE_WRITE),
-            Err(FileConflict::Sharing)
+            t.claim(KEY, "A", 2, FILE_WRITE_DATA, SHARE_READ | SHARE_WRITE)
+                .err(),
+            Some(FileConflict::Sharing)
         );
-        e.add_holder(3, FILE_READ_DATA, SHARE_READ | SHARE_WRITE)
+        t.claim(KEY, "a", 3, FILE_READ_DATA, SHARE_READ | SHARE_WRITE)
             .unwrap();
         // attribute-only opens never conflict
-        e.add_holder(4, 0x80, 0).unwrap();
+        t.claim(KEY, "a", 4, 0x80, 0).unwrap();
         assert_eq!(e.remove_holder(1), 2);
         e.set_delete_pending(true);
         assert_eq!(
-            e.add_holder(5, FILE_READ_DATA, 7),
-            Err(FileConflict::DeletePending)
+            t.claim(KEY, "a", 5, FILE_READ_DATA, 7).err(),
+            Some(FileConflict::DeletePending)
         );
     }
 
     #[test]
+    fn entry_lives_exactly_while_held() {
+        let t = FileTable::default();
+        // A refused first claim leaves no entry behind.
+        let e = t.claim(KEY, "a", 1, FILE_READ_DATA, 0).unwrap();
+        e.remove_holder(1);
+        t.release(&e);
+        assert!(t.get(KEY).is_none());
+        let e = t.claim(KEY, "a", 2, FILE_READ_DATA, 0).unwrap();
+        assert!(Arc::ptr_eq(&t.get(KEY).unwrap(), &e));
+        t.release(&e); // still held: stays
+        assert!(t.get(KEY).is_some());
+    }
+
+    #[test]
+    fn rename_moves_paths_below() {
+        let t = FileTable::default();
+        let dir = t.claim(KEY, "Dir", 1, 0x80, 7).unwrap();
+        let other = FileKey {
+            share: 0,
+            file_id: 8,
+        };
+        let f = t.claim(other, "dir/Sub/f.txt", 2, 0x80, 7).unwrap();
+        assert!(t.has_open_below(0, "DIR"));
+        t.renamed(&dir, "Dir", "New");
+        assert_eq!(dir.path(), "New");
+        assert_eq!(f.path(), "New/Sub/f.txt");
+        assert!(!t.has_open_below(0, "dir"));
+        assert!(t.has_open_below(0, "new/sub"));
+    }
+
+    #[test]
     fn locks() {
-        let e = FileEntry::default();
-        e.lock(ByteLock {
-            owner: 1,
-            offset: 0,
-            length: 10,
-            exclusive: true,
-        })
-        .unwrap();
-        assert!(
-            e.lock(ByteLock {
-                owner: 2,
-                offset: 5,
-                length: 10,
-                exclusive: false
-            })
-            .is_err()
-        );
-        e.lock(ByteLock {
-            owner: 2,
-            offset: 10,
-            length: 10,
-            exclusive: false,
-        })
-        .unwrap();
-        e.lock(ByteLock {
-            owner: 3,
-            offset: 10,
-            length: 10,
-            exclusive: false,
-        })
-        .unwrap();
+        let e = FileEntry::new(KEY, "a");
+        e.lock(bl(1, 0, 10, true), 100).unwrap();
+        assert!(e.lock(bl(2, 5, 10, false), 100).is_err());
+        e.lock(bl(2, 10, 10, false), 100).unwrap();
+        e.lock(bl(3, 10, 10, false), 100).unwrap();
         assert!(e.io_conflicts(2, 0, 1, false));
         assert!(!e.io_conflicts(1, 0, 1, true));
         assert_eq!(e.unlock(1, 0, 9), Err(FileConflict::NotLocked));
         e.unlock(1, 0, 10).unwrap();
         assert!(!e.io_conflicts(2, 0, 1, true));
+    }
+
+    #[test]
+    fn lock_requests_are_all_or_nothing_and_capped() {
+        let e = FileEntry::new(KEY, "a");
+        e.lock_all(&[bl(1, 0, 1, true), bl(1, 1, 1, true)], 3)
+            .unwrap();
+        // The third fits, the fourth is over the cap: neither is taken.
+        assert_eq!(
+            e.lock_all(&[bl(1, 2, 1, true), bl(1, 3, 1, true)], 3),
+            Err((1, FileConflict::TooManyLocks))
+        );
+        assert!(!e.io_conflicts(2, 2, 1, true));
+        // A later lock of the same request that clashes with an earlier one undoes both.
+        assert_eq!(
+            e.lock_all(&[bl(1, 10, 5, true), bl(2, 12, 1, false)], 10),
+            Err((1, FileConflict::Locked))
+        );
+        assert!(!e.io_conflicts(2, 10, 1, true));
+        e.lock(bl(1, 2, 1, true), 3).unwrap();
+        assert_eq!(
+            e.lock(bl(1, 9, 1, true), 3),
+            Err(FileConflict::TooManyLocks)
+        );
     }
 }

@@ -195,8 +195,9 @@ pub struct Open {
     pub share: Arc<Share>,
     /// The object.
     pub kind: OpenKind,
-    /// Path from the share root as stored ('/' separated; "" for the root).
-    pub path: Mutex<String>,
+    /// The name it was opened by: the pipe's name on IPC$. A disk open's current path lives
+    /// in its file's entry, see [`Open::path`].
+    pub name: String,
     /// Whether it is a directory.
     pub is_dir: bool,
     /// Granted access mask.
@@ -228,8 +229,12 @@ impl Open {
         }
     }
 
-    /// The path from the share root.
+    /// The current path from the share root as stored ('/' separated; "" for the root): the
+    /// path of the file this open refers to, wherever a rename through any handle moved it.
     pub fn path(&self) -> String {
-        self.path.lock().unwrap().clone()
+        match &self.entry {
+            Some(e) => e.path(),
+            None => self.name.clone(),
+        }
     }
 }

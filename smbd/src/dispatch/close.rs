@@ -43,18 +43,24 @@ pub(crate) async fn finish(conn: &Connection, open: &Open) -> bool {
         entry.set_delete_pending(true);
     }
     let remaining = entry.remove_holder(open.uid);
-    let path = open.path();
     let mut deleted = false;
     if remaining == 0
         && entry.delete_pending()
         && let Some(fs) = &open.share.vfs
     {
-        match fs.remove(&path).await {
-            Ok(()) => deleted = true,
+        // The file this open refers to, wherever a rename moved it; and only if the name
+        // still names that file.
+        let path = entry.path();
+        match fs.stat(&path).await {
+            Ok(st) if st.file_id == entry.file_id() => match fs.remove(&path).await {
+                Ok(()) => deleted = true,
+                Err(e) => tracing::info!(path = %path, error = %e, "delete on close failed"),
+            },
+            Ok(_) => tracing::info!(path = %path, "delete on close: the name is another file's"),
             Err(e) => tracing::info!(path = %path, error = %e, "delete on close failed"),
         }
     }
-    conn.server.files.release(open.share.index, &path, entry);
+    conn.server.files.release(entry);
     deleted
 }
 

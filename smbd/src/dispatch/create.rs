@@ -5,14 +5,13 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use super::{Ctx, HResult, Reply, bad_request, create_access, path, security};
-use crate::access::{
-    DELETE, FILE_APPEND_DATA, FILE_WRITE_DATA, MAXIMUM_ALLOWED, WRITE_RIGHTS, map_generic,
-};
+use crate::access::{DELETE, MAXIMUM_ALLOWED, WRITE_RIGHTS, map_generic};
+use crate::conn::files::FileKey;
 use crate::conn::session::{DirCursor, Open, OpenKind, Tree};
 use crate::proto::NtStatus;
 use crate::proto::codec::WriteLe;
 use crate::proto::create::{CreateRequest, CreateResponse, FileId, ResponseContext, options};
-use vfs::{CreateAction, Disposition, Kind, OpenOptions};
+use vfs::{CreateAction, Disposition, Kind};
 
 /// Access bits a client may ask for (MS-SMB2 2.2.13.1); others are refused.
 const VALID_ACCESS: u32 = 0xF31F_01FF;
@@ -115,65 +114,65 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
     let who = security::Subject::of(&server, &sec)
         .with_backup_intent(req.options & options::OPEN_FOR_BACKUP_INTENT != 0);
-    let auth = create_access::authorize(
-        &tree.share,
-        fs.as_ref(),
-        &vpath,
-        disp,
-        kind,
-        req.desired_access,
-        creator_sd.as_ref(),
-        &who,
-        tree.max_access,
-        req.context(b"MxAc").is_some(),
-    )
-    .await?;
-    let granted = auth.granted;
-    let uid = server.next_id();
-    let entry = server.files.get_or_create(tree.share.index, &vpath);
-    if let Err(c) = entry.add_holder(uid, granted, req.share_access) {
-        server.files.release(tree.share.index, &vpath, &entry);
-        return Err(conflict_status(c));
+    if let Some(sd) = &creator_sd {
+        // The owner, group and SACL a creator may give follow SET_INFO's rules.
+        security::check_settable(sd, security::parts_present(sd), &who)?;
     }
     let allocation_size = req
         .context(b"AlSi")
         .and_then(|d| d.get(..8))
         .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default()));
-    let opts = OpenOptions {
+    let auth = create_access::open_checked(&create_access::Wanted {
+        share: &tree.share,
+        fs: fs.as_ref(),
+        path: &vpath,
         disposition: disp,
         kind,
-        read: true,
-        write: granted & (FILE_WRITE_DATA | FILE_APPEND_DATA) != 0
-            || matches!(
-                disp,
-                Disposition::Overwrite | Disposition::OverwriteIf | Disposition::Supersede
-            ),
+        desired: req.desired_access,
         attributes: req.file_attributes,
         allocation_size,
+        delete_on_close: req.options & options::DELETE_ON_CLOSE != 0,
+        creator_sd: creator_sd.as_ref(),
+        who: &who,
+        share_max: tree.max_access,
+        want_maximal: req.context(b"MxAc").is_some(),
+    })
+    .await?;
+    let granted = auth.granted;
+    let mut opened = auth.opened;
+    let uid = server.next_id();
+    // The table knows the file by its identity, whatever spelling reached it.
+    let key = FileKey {
+        share: tree.share.index,
+        file_id: opened.stat.file_id,
     };
-    let reuse = matches!(disp, Disposition::Open | Disposition::OpenIf) && !opts.write;
-    let opened = match auth.existing {
-        Some(existing) if reuse => match (kind, existing.stat.is_dir) {
-            (Kind::File, true) => Err(vfs::VfsError::IsADirectory),
-            (Kind::Directory, false) => Err(vfs::VfsError::NotADirectory),
-            _ => Ok(existing),
-        },
-        _ => fs.open(&vpath, &opts).await,
-    };
+    let entry = server
+        .files
+        .claim(key, &opened.path, uid, granted, req.share_access)
+        .map_err(conflict_status)?;
     // Every failure from here on gives the share-mode claim back.
     let give_up = |status: NtStatus| {
         entry.remove_holder(uid);
-        server.files.release(tree.share.index, &vpath, &entry);
+        server.files.release(&entry);
         Err(status)
     };
-    let opened = match opened {
-        Ok(o) => o,
-        Err(e) => return give_up(NtStatus::from(&e)),
-    };
-    if let (Some(sd), CreateAction::Created) = (&auth.new_sd, opened.action)
-        && let Err(status) = security::store(&opened.file, sd).await
-    {
-        return give_up(status);
+    if let Some(supersede) = auth.overwrite {
+        let done = opened
+            .file
+            .overwrite(req.file_attributes, allocation_size, supersede)
+            .await;
+        match done {
+            Ok(()) => match opened.file.stat().await {
+                Ok(st) => opened.stat = st,
+                Err(e) => return give_up(NtStatus::from(&e)),
+            },
+            Err(e) => return give_up(NtStatus::from(&e)),
+        }
+        opened.action = if supersede {
+            CreateAction::Superseded
+        } else {
+            CreateAction::Overwritten
+        };
     }
     if req.options & options::DELETE_ON_CLOSE != 0
         && opened.stat.attributes & vfs::attr::READONLY != 0
@@ -189,7 +188,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         tree_id: tree.id,
         share: tree.share.clone(),
         kind: OpenKind::File(opened.file),
-        path: Mutex::new(opened.path),
+        name: opened.path,
         is_dir: opened.stat.is_dir,
         access: granted,
         share_access: req.share_access,
@@ -251,6 +250,7 @@ pub(crate) fn conflict_status(c: crate::conn::files::FileConflict) -> NtStatus {
         C::DeletePending => NtStatus::DELETE_PENDING,
         C::Locked => NtStatus::LOCK_NOT_GRANTED,
         C::NotLocked => NtStatus::RANGE_NOT_LOCKED,
+        C::TooManyLocks => NtStatus::INSUFFICIENT_RESOURCES,
     }
 }
 
@@ -274,7 +274,7 @@ fn open_pipe(
         tree_id: tree.id,
         share: tree.share.clone(),
         kind: OpenKind::Pipe(Mutex::new(pipe)),
-        path: Mutex::new(name.to_string()),
+        name: name.to_string(),
         is_dir: false,
         access: granted,
         share_access: req.share_access,
@@ -299,3 +299,7 @@ fn open_pipe(
     resp.encode(out, 0);
     Ok(Reply::Done(NtStatus::SUCCESS))
 }
+
+#[cfg(test)]
+#[path = "file_tests.rs"]
+mod file_tests;

@@ -15,7 +15,8 @@ pub(crate) fn lock(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         .as_ref()
         .ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
     let unlocking = locks[0].flags & lock_flags::UNLOCK != 0;
-    for (i, l) in locks.iter().enumerate() {
+    let mut wanted = Vec::with_capacity(locks.len());
+    for l in &locks {
         let flags = l.flags & !lock_flags::FAIL_IMMEDIATELY;
         let valid = if unlocking {
             flags == lock_flags::UNLOCK
@@ -25,25 +26,25 @@ pub(crate) fn lock(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         if !valid || (l.length > 0 && l.offset.checked_add(l.length - 1).is_none()) {
             return Err(NtStatus::INVALID_PARAMETER);
         }
-        let r = if unlocking {
-            entry.unlock(open.uid, l.offset, l.length)
-        } else {
-            entry.lock(ByteLock {
-                owner: open.uid,
-                offset: l.offset,
-                length: l.length,
-                exclusive: flags == lock_flags::EXCLUSIVE,
-            })
-        };
-        if let Err(c) = r {
-            // Roll back what this request already took.
-            if !unlocking {
-                for done in &locks[..i] {
-                    let _ = entry.unlock(open.uid, done.offset, done.length);
-                }
-            }
-            return Err(super::create::conflict_status(c));
+        wanted.push(ByteLock {
+            owner: open.uid,
+            offset: l.offset,
+            length: l.length,
+            exclusive: flags == lock_flags::EXCLUSIVE,
+        });
+    }
+    if unlocking {
+        for l in &wanted {
+            entry
+                .unlock(open.uid, l.offset, l.length)
+                .map_err(super::create::conflict_status)?;
         }
+    } else {
+        // All or nothing, within the per-file cap (STATUS_INSUFFICIENT_RESOURCES beyond it).
+        let max = ctx.conn.server.settings.limits.max_locks_per_file;
+        entry
+            .lock_all(&wanted, max)
+            .map_err(|(_, c)| super::create::conflict_status(c))?;
     }
     out.extend_from_slice(&4u16.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());

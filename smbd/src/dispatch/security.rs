@@ -223,6 +223,52 @@ pub(crate) fn maximal(
     check(sd, parent, who, MAXIMUM_ALLOWED, share_max).unwrap_or(0)
 }
 
+/// The rules on *what* a subject may put into a descriptor, shared by SET_INFO of security
+/// and the SecD create context (MS-FSA 2.1.5.16, MS-DTYP 2.5.3.4 / Windows'
+/// SepValidOwnerSubjectContext): of the parts named by `parts` (SECINFO bits), the owner must
+/// be the user or one of the token's groups unless the subject may set any owner (restore /
+/// take-ownership privilege), else STATUS_INVALID_OWNER; a SACL needs the security privilege,
+/// else STATUS_PRIVILEGE_NOT_HELD. The rights to change an existing object's descriptor
+/// (WRITE_OWNER, WRITE_DAC, ACCESS_SYSTEM_SECURITY on the open) are the caller's to check.
+pub(crate) fn check_settable(
+    sd: &SecurityDescriptor,
+    parts: u32,
+    who: &Subject<'_>,
+) -> Result<(), NtStatus> {
+    use super::query_info::secinfo;
+    if parts & secinfo::OWNER != 0 {
+        let owner = sd.owner.as_ref().ok_or(INVALID_OWNER)?;
+        let allowed =
+            *owner == who.token.user || who.token.contains(owner) || who.may_set_any_owner();
+        if !allowed {
+            return Err(INVALID_OWNER);
+        }
+    }
+    if parts & secinfo::SACL != 0 && !who.privileges.contains(Privileges::SECURITY) {
+        return Err(NtStatus::PRIVILEGE_NOT_HELD);
+    }
+    Ok(())
+}
+
+/// The SECINFO parts a descriptor carries (what a SecD create context sets).
+pub(crate) fn parts_present(sd: &SecurityDescriptor) -> u32 {
+    use super::query_info::secinfo;
+    let mut parts = 0;
+    if sd.owner.is_some() {
+        parts |= secinfo::OWNER;
+    }
+    if sd.group.is_some() {
+        parts |= secinfo::GROUP;
+    }
+    if sd.dacl.is_some() || sd.control & acl::descriptor::control::DACL_PRESENT != 0 {
+        parts |= secinfo::DACL;
+    }
+    if sd.sacl.is_some() || sd.control & acl::descriptor::control::SACL_PRESENT != 0 {
+        parts |= secinfo::SACL;
+    }
+    parts
+}
+
 /// Encodes and stores a descriptor on an open file.
 pub(crate) async fn store(file: &vfs::FileRef, sd: &SecurityDescriptor) -> Result<(), NtStatus> {
     let bytes = sd.encode().map_err(|_| INVALID_SECURITY_DESCR)?;

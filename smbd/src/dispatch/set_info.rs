@@ -3,16 +3,18 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Ctx, HResult, Reply, bad_request, path, security};
+use super::{Ctx, HResult, Reply, bad_request, security};
 use crate::access::{
     DELETE, FILE_APPEND_DATA, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, WRITE_DAC, WRITE_OWNER,
 };
-use crate::conn::files::{SHARE_READ, SHARE_WRITE};
 use crate::conn::session::Open;
 use crate::proto::NtStatus;
 use crate::proto::fscc::{FileInfoClass, SetFileInfo, decode_set_file_info};
 use crate::proto::info::{SetInfoRequest, encode_set_info_response, info_type};
 use vfs::SetTimes;
+
+#[path = "rename.rs"]
+mod rename;
 
 /// FILE_DISPOSITION_* flags of FileDispositionInformationEx (MS-FSCC 2.4.12).
 mod disposition_ex {
@@ -64,17 +66,9 @@ async fn set_security(
     let new =
         acl::SecurityDescriptor::decode(buffer).map_err(|_| security::INVALID_SECURITY_DESCR)?;
     let mut cur = security::descriptor(&open.share, f, &open.path(), open.is_dir).await;
-    if additional & secinfo::OWNER != 0 {
-        let owner = new.owner.as_ref().ok_or(security::INVALID_OWNER)?;
-        let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
-        let who = security::Subject::of(ctx.server(), &sec);
-        let allowed =
-            *owner == who.token.user || who.token.contains(owner) || who.may_set_any_owner();
-        if !allowed {
-            return Err(security::INVALID_OWNER);
-        }
-    }
     let parts = additional & (secinfo::OWNER | secinfo::GROUP | secinfo::DACL | secinfo::SACL);
+    let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
+    security::check_settable(&new, parts, &security::Subject::of(ctx.server(), &sec))?;
     cur.apply_set(&new, parts, &acl::GenericMapping::FILE);
     security::store(f, &cur).await
 }
@@ -126,7 +120,7 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
             file_name,
         } => {
             need(open, DELETE)?;
-            rename(ctx, open, replace_if_exists, &file_name).await?;
+            rename::rename(ctx, open, replace_if_exists, &file_name).await?;
         }
         SetFileInfo::Disposition { delete } => set_delete(open, delete, false, false).await?,
         SetFileInfo::DispositionEx { flags } => {
@@ -146,12 +140,15 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
             f.set_len(len).await.map_err(NtStatus::from)?;
         }
         SetFileInfo::Allocation(len) => {
+            // Growing the allocation may come with either right; shrinking it below the end of
+            // file truncates the data, which only FILE_WRITE_DATA may do.
             need(open, FILE_WRITE_DATA | FILE_APPEND_DATA)?;
             if open.is_dir {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
             let size = f.stat().await.map_err(NtStatus::from)?.size;
             if len < size {
+                need(open, FILE_WRITE_DATA)?;
                 f.set_len(len).await.map_err(NtStatus::from)?;
             } else {
                 f.allocate(len).await.map_err(NtStatus::from)?;
@@ -194,47 +191,5 @@ async fn set_delete(
     } else {
         entry.set_delete_pending(delete);
     }
-    Ok(())
-}
-
-async fn rename(ctx: &Ctx<'_>, open: &Open, replace: bool, target: &str) -> Result<(), NtStatus> {
-    let fs = open.share.vfs.clone().ok_or(NtStatus::INVALID_PARAMETER)?;
-    let to = path::to_vfs_path(target.trim_start_matches('\\'))?;
-    let from = open.path();
-    if to.is_empty() || from.is_empty() {
-        return Err(NtStatus::ACCESS_DENIED);
-    }
-    if to == from {
-        return Ok(());
-    }
-    let files = &ctx.server().files;
-    let share = open.share.index;
-    let same_file = crate::conn::files::fold(&to) == crate::conn::files::fold(&from);
-    if !same_file && files.get(share, &to).is_some() {
-        // The target is open: Windows refuses to replace it.
-        return Err(if replace {
-            NtStatus::ACCESS_DENIED
-        } else {
-            NtStatus::OBJECT_NAME_COLLISION
-        });
-    }
-    // Renaming takes the parent directory as an open with DELETE access that shares read and
-    // write but not delete (MS-FSA 2.1.5.14.11; smbtorture smb2.rename.*delete_access*).
-    let (parent, _) = from.rsplit_once('/').unwrap_or(("", &from));
-    if let Some(p) = files.get(share, parent)
-        && p.would_conflict(DELETE, SHARE_READ | SHARE_WRITE)
-    {
-        return Err(NtStatus::SHARING_VIOLATION);
-    }
-    if open.is_dir && files.has_open_below(share, &from) {
-        return Err(NtStatus::ACCESS_DENIED);
-    }
-    fs.rename(&from, &to, replace).await.map_err(|e| match e {
-        vfs::VfsError::Exists => NtStatus::OBJECT_NAME_COLLISION,
-        vfs::VfsError::NotFound => NtStatus::OBJECT_PATH_NOT_FOUND,
-        other => NtStatus::from(&other),
-    })?;
-    files.rename(share, &from, &to);
-    *open.path.lock().unwrap() = to;
     Ok(())
 }

@@ -124,6 +124,29 @@ impl VfsFile for MemFile {
         Ok(())
     }
 
+    async fn overwrite(
+        &self,
+        attributes: u32,
+        allocation_size: u64,
+        supersede: bool,
+    ) -> VfsResult<()> {
+        let now = now_filetime();
+        let mut tree = lock_tree(&self.tree);
+        let node = tree.node_mut(self.id)?;
+        if node.is_dir() {
+            return Err(VfsError::IsADirectory);
+        }
+        node.data = Data::File(Vec::new());
+        node.attributes = (attributes & attr::SETTABLE) | attr::ARCHIVE;
+        node.reserved = allocation_size;
+        node.write = now;
+        node.change = now;
+        if supersede {
+            node.creation = now;
+        }
+        Ok(())
+    }
+
     async fn set_times(&self, times: SetTimes) -> VfsResult<()> {
         let mut tree = lock_tree(&self.tree);
         let node = tree.node_mut(self.id)?;

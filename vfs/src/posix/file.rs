@@ -266,6 +266,25 @@ impl Handle {
         Ok(())
     }
 
+    fn overwrite(&self, attributes: u32, allocation_size: u64, supersede: bool) -> VfsResult<()> {
+        if self.is_dir {
+            return Err(VfsError::IsADirectory);
+        }
+        self.writable_file()?;
+        let creation = if supersede {
+            crate::names::now_filetime()
+        } else {
+            self.dos()?.creation
+        };
+        self.file.set_len(0).map_err(map_io)?;
+        let dos = DosInfo {
+            attributes: (attributes & attr::SETTABLE) | attr::ARCHIVE,
+            creation,
+        };
+        write_dos(self.file.as_fd(), &dos)?;
+        self.allocate(allocation_size)
+    }
+
     fn set_attributes(&self, attributes: u32) -> VfsResult<()> {
         let dos = DosInfo {
             attributes: attributes & attr::SETTABLE,
@@ -416,6 +435,16 @@ impl VfsFile for PosixFile {
 
     async fn allocate(&self, len: u64) -> VfsResult<()> {
         self.run(move |h| h.allocate(len)).await
+    }
+
+    async fn overwrite(
+        &self,
+        attributes: u32,
+        allocation_size: u64,
+        supersede: bool,
+    ) -> VfsResult<()> {
+        self.run(move |h| h.overwrite(attributes, allocation_size, supersede))
+            .await
     }
 
     async fn set_times(&self, times: SetTimes) -> VfsResult<()> {

@@ -43,19 +43,11 @@ fn match_counting(pattern: &str, name: &str) -> (bool, usize) {
     (matched, steps)
 }
 
-/// Case folding for comparison: the simple (one-to-one) uppercase mapping, the fold of the
-/// VFS's case-insensitive lookups (`vfs::names::fold`, applied per character) with an ASCII
-/// fast path. When the VFS exports its fold as one public function, call it here instead so
-/// the two can never drift apart.
+/// Case folding for comparison: the VFS's own fold (simple uppercase per UTF-16 code unit, as
+/// Windows' upcase table), so a listing pattern matches exactly the names an open of the same
+/// spelling finds. (A pure function of the `vfs` crate: no I/O reaches `proto` through it.)
 fn fold(c: char) -> char {
-    if c.is_ascii() {
-        return c.to_ascii_uppercase();
-    }
-    let mut up = c.to_uppercase();
-    match (up.next(), up.next()) {
-        (Some(u), None) => u,
-        _ => c,
-    }
+    vfs::fold_char(c)
 }
 
 /// The automaton for one pattern.

@@ -1,0 +1,142 @@
+//! SET_INFO FileRenameInformation (MS-SMB2 3.3.5.21.1, MS-FSA 2.1.5.14.11): the checks at the
+//! source and at the destination, the rename itself, and the move of the file's path in its
+//! entry (one place, so every open of the file follows it).
+
+use crate::access::{DELETE, FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY};
+use crate::conn::files::{FileKey, SHARE_READ, SHARE_WRITE};
+use crate::conn::session::Open;
+use crate::dispatch::{Ctx, path, security};
+use crate::proto::NtStatus;
+use vfs::{OpenOptions, VfsError};
+
+/// The parent directory of a vfs path ("" for the root).
+fn parent_of(p: &str) -> &str {
+    p.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// Renames the file of `open` (which holds DELETE) to `target`.
+pub(super) async fn rename(
+    ctx: &Ctx<'_>,
+    open: &Open,
+    replace: bool,
+    target: &str,
+) -> Result<(), NtStatus> {
+    let fs = open.share.vfs.clone().ok_or(NtStatus::INVALID_PARAMETER)?;
+    let entry = open.entry.as_ref().ok_or(NtStatus::INVALID_PARAMETER)?;
+    let to = path::to_vfs_path(target.trim_start_matches('\\'))?;
+    let from = entry.path();
+    if to.is_empty() || from.is_empty() {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if to == from {
+        return Ok(());
+    }
+    let server = ctx.server();
+    let files = &server.files;
+    let share = open.share.index;
+    let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
+    let who = security::Subject::of(server, &sec);
+    let share_max = ctx.tree()?.max_access;
+
+    // The destination directory must let the subject add the entry (MS-FSA 2.1.5.14.11: the
+    // target directory is opened for FILE_ADD_FILE or FILE_ADD_SUBDIRECTORY), same directory
+    // or not.
+    let to_dir = match fs.open(parent_of(&to), &OpenOptions::read_existing()).await {
+        Ok(d) if d.stat.is_dir => d,
+        Ok(_) | Err(VfsError::NotFound | VfsError::PathNotFound | VfsError::NotADirectory) => {
+            return Err(NtStatus::OBJECT_PATH_NOT_FOUND);
+        }
+        Err(e) => return Err(NtStatus::from(&e)),
+    };
+    let dir_sd = security::descriptor(&open.share, &to_dir.file, &to_dir.path, true).await;
+    let add = if open.is_dir {
+        FILE_ADD_SUBDIRECTORY
+    } else {
+        FILE_ADD_FILE
+    };
+    security::check(&dir_sd, None, &who, add, share_max)?;
+
+    // An existing target: another file is replaced only when asked, never a directory, never a
+    // read-only file, never one that is open, and only with the right to delete it.
+    let mut target_claim = None;
+    match fs.open(&to, &OpenOptions::read_existing()).await {
+        Ok(t) if t.stat.file_id == entry.file_id() => {} // the same file: a case change
+        Ok(t) => {
+            if !replace {
+                return Err(NtStatus::OBJECT_NAME_COLLISION);
+            }
+            if t.stat.is_dir || t.stat.attributes & vfs::attr::READONLY != 0 {
+                return Err(NtStatus::ACCESS_DENIED);
+            }
+            let t_sd = security::descriptor(&open.share, &t.file, &t.path, false).await;
+            security::check(&t_sd, Some(&dir_sd), &who, DELETE, share_max)?;
+            // Hold the target as an exclusive DELETE open while it is replaced, as Windows
+            // does: refused if anyone has it open, and no one opens it meanwhile.
+            let key = FileKey {
+                share,
+                file_id: t.stat.file_id,
+            };
+            let uid = server.next_id();
+            let claim = files
+                .claim(key, &t.path, uid, DELETE, 0)
+                .map_err(|_| NtStatus::ACCESS_DENIED)?;
+            if claim.holders() > 1 {
+                claim.remove_holder(uid);
+                files.release(&claim);
+                return Err(NtStatus::ACCESS_DENIED);
+            }
+            target_claim = Some((claim, uid));
+        }
+        Err(VfsError::NotFound) => {}
+        Err(VfsError::PathNotFound | VfsError::NotADirectory) => {
+            return Err(NtStatus::OBJECT_PATH_NOT_FOUND);
+        }
+        Err(e) => return Err(NtStatus::from(&e)),
+    }
+    let result = rename_checked(ctx, open, &fs, &from, &to, replace).await;
+    if let Some((claim, uid)) = target_claim {
+        claim.remove_holder(uid);
+        files.release(&claim);
+    }
+    result
+}
+
+/// The checks at the source, the rename, and the move of the paths in the table.
+async fn rename_checked(
+    ctx: &Ctx<'_>,
+    open: &Open,
+    fs: &std::sync::Arc<dyn vfs::Vfs>,
+    from: &str,
+    to: &str,
+    replace: bool,
+) -> Result<(), NtStatus> {
+    let files = &ctx.server().files;
+    let share = open.share.index;
+    let entry = open.entry.as_ref().ok_or(NtStatus::INVALID_PARAMETER)?;
+    // Renaming takes the parent directory as an open with DELETE access that shares read and
+    // write but not delete (MS-FSA 2.1.5.14.11; smbtorture smb2.rename.*delete_access*).
+    if let Ok(st) = fs.stat(parent_of(from)).await
+        && let Some(p) = files.get(FileKey {
+            share,
+            file_id: st.file_id,
+        })
+        && p.would_conflict(DELETE, SHARE_READ | SHARE_WRITE)
+    {
+        return Err(NtStatus::SHARING_VIOLATION);
+    }
+    if open.is_dir && files.has_open_below(share, from) {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    fs.rename(from, to, replace).await.map_err(|e| match e {
+        VfsError::Exists => NtStatus::OBJECT_NAME_COLLISION,
+        VfsError::NotFound => NtStatus::OBJECT_PATH_NOT_FOUND,
+        other => NtStatus::from(&other),
+    })?;
+    // The new path as stored (the directories on the way in their on-disk case).
+    let stored = match fs.open(to, &OpenOptions::read_existing()).await {
+        Ok(o) if o.stat.file_id == entry.file_id() => o.path,
+        _ => to.to_owned(),
+    };
+    files.renamed(entry, from, &stored);
+    Ok(())
+}
