@@ -391,6 +391,7 @@ class RawConn:
     # --- sending -----------------------------------------------------------------------
 
     def send_raw(self, data: bytes) -> None:
+        self.sock.settimeout(self.timeout)  # a receive may have left a short one
         self.sock.sendall(data)
 
     def message(
