@@ -450,7 +450,8 @@ def test_slow_and_stalled_senders(start_hostile):
     strict=False,
     reason="the connection driver reserves the claimed length up front "
     "(Vec::with_capacity(n) in server/driver.rs read_frame) and mimalloc commits about 2 MiB of "
-    "each 16 MiB claim: 200 claims measured +280 to +420 MiB, not returned after they close; expected: memory follows the bytes received",
+    "each 16 MiB claim: 200 claims measured +280 to +420 MiB, not returned after they close; "
+    "expected: memory follows the bytes received",
 )
 def test_oversized_length_claims_reserve_no_memory(start_hostile):
     """200 connections each claim a 16 MiB (100 of them) or 0xFFFFFF-byte (100) frame and send
@@ -520,7 +521,9 @@ def _truncated_cases() -> dict[str, tuple[bool, bytes]]:
         "NextCommand past the frame": (True, bytes(bad_next)),
         "NextCommand not 8-aligned": (True, bytes(odd_next)),
         "READ without session": (True, R.header(R.READ, 1) + R.read_body(b"\0" * 16, 0, 1 << 20)),
-        "transform for an unknown session": (True, b"\xfdSMB" + b"\0" * 16 + b"\0" * 16 + struct.pack("<IHHQ", 64, 0, 1, 77) + b"\0" * 64),
+        # ProtocolId, Signature, Nonce, OriginalMessageSize, Reserved, Flags, SessionId (2.2.41)
+        "transform for an unknown session": (
+            True, b"\xfdSMB" + b"\0" * 32 + struct.pack("<IHHQ", 64, 0, 1, 77) + b"\0" * 64),
     }
 
 
@@ -588,7 +591,8 @@ def test_truncated_and_malformed_frames(start_hostile):
             c.login(USER, PASSWORD)
             c.tree_connect(srv.host, "share")
         command = rng.choice([cmd for cmd in range(0x13) if cmd not in (0x0C,)])  # no CANCEL: it has no reply
-        body = struct.pack("<H", rng.choice([0, 2, 4, 9, 24, 25, 33, 36, 41, 49, 57])) + rng.randbytes(rng.randrange(0, 200))
+        size = rng.choice([0, 2, 4, 9, 24, 25, 33, 36, 41, 49, 57])  # StructureSizes, and wrong ones
+        body = struct.pack("<H", size) + rng.randbytes(rng.randrange(0, 200))
         try:
             c.send(command, body)
             c.recv(2)
@@ -877,7 +881,8 @@ def test_query_directory_over_its_charge_is_refused(start_hostile):
     length, msgs = _read_compound_reply(c)
     grew = srv.growth()
     qd = [m for m in msgs if m.command == R.QUERY_DIRECTORY]
-    srv.report(f"RSS +{grew / MiB:.1f} MiB; charge 16: {ok.status:#010x}; charge 1 alone: {alone.status:#010x} ({len(alone.msg)} B); "
+    srv.report(f"RSS +{grew / MiB:.1f} MiB; charge 16: {ok.status:#010x}; "
+               f"charge 1 alone: {alone.status:#010x} ({len(alone.msg)} B); "
                f"compound of 32: length field {length if length is None else hex(length)}, {status_counts(qd)}")
     c.shutdown()
     assert ok.status == R.STATUS_SUCCESS, f"control (charge 16) failed: {ok.status:#010x}"
