@@ -224,6 +224,9 @@ def read_all(conn: R.RawConn, want: int, timeout: float) -> tuple[list[R.Respons
             msgs = conn.recv_messages(max(end - time.monotonic(), 0.001))
         except R.Closed:
             return got, True
+        except R.Timeout:
+            raise AssertionError(f"{len(got)} of {want} requests answered; the server neither answered "
+                                 f"nor closed the connection within {timeout:.0f} s") from None
         got += [m for m in msgs if not (m.status == R.STATUS_PENDING and m.flags & R.FLAG_ASYNC)]
     return got, False
 
@@ -257,7 +260,8 @@ def flood_sessions(conn: R.RawConn, count: int, token: bytes) -> tuple[list[R.Re
     sent = 0
     got: list[R.Response] = []
     while sent < count:
-        n = min(count - sent, conn.credits_left())
+        # Batches small enough that their replies fit the socket buffers while they are sent.
+        n = min(count - sent, conn.credits_left(), 1000)
         if n <= 0:
             return got, False
         try:
