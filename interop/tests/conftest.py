@@ -48,6 +48,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "kerberos: needs the private MIT realm of kdc.py (test_kerberos.py)")
 
 FAILED_KEY = pytest.StashKey[bool]()
+#: Measurement lines tests recorded with the `report` fixture, printed in the summary.
+REPORT_KEY = pytest.StashKey[list]()
 
 
 @pytest.fixture(scope="session")
@@ -127,6 +129,19 @@ def fresh_dir(make_dir) -> str:
     return make_dir("share")
 
 
+@pytest.fixture
+def report(request) -> Callable[[str], None]:
+    """Factory: `report(text)` records a measurement line (memory, timings, reduced scope);
+    the lines are printed in a `measurements` section at the end of the run."""
+    lines = request.config.stash.setdefault(REPORT_KEY, [])
+
+    def add(text: str) -> None:
+        lines.append(f"{request.node.name}: {text}")
+        print(text)
+
+    return add
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Remembers that some test failed, so the server log is printed at the end."""
@@ -136,7 +151,12 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """Prints the tail of the server log when anything failed."""
+    """Prints the recorded measurements, and the tail of the server log when anything failed."""
+    measured = config.stash.get(REPORT_KEY, [])
+    if measured:
+        terminalreporter.section("measurements")
+        for line in measured:
+            terminalreporter.write_line(line)
     info = config.stash.get(SERVER_KEY, None)
     if info is None or info.log is None:
         return
