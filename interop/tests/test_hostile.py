@@ -9,10 +9,8 @@ a stated bound, and checks that smbclient can still connect, log on, list and re
 socket read has a timeout, every server is stopped by the test that started it, and the
 numbers are printed in the run's `measurements` section.
 
-Some cases need limits the server does not have yet (config keys such as
-`handshake_timeout_seconds`); `start_hostile` xfails them, with the behaviour they expect, for as
-long as the server refuses those keys as unknown. Cases that need no new key run for real; the
-ones the current server is known to fail are marked xfail(strict=False) with the reason.
+The limits under test are config keys of the server (docs/SECURITY.md lists them with their
+defaults); a case sets small values where waiting for the defaults would take too long.
 
 Run (about 30 s; the `measurements` section at the end gives every RSS figure and timing):
 
@@ -47,7 +45,6 @@ from smbd_server import (
     RO_FILE,
     SERVER_NAME,
     ServerInfo,
-    StartError,
     log_dir,
     prepare_root,
     start_server,
@@ -68,19 +65,6 @@ SLACK_S = 4.0
 #: How long a legitimate client may take to connect, log on, list and read (it normally takes
 #: about 0.15 s).
 LEGIT_MAX_S = 10.0
-
-# Limits other work adds to the server; `start_hostile` xfails a test whose server refuses any of
-# the keys it names, with the behaviour the test expects once they land.
-NEW_KEYS = (
-    "handshake_timeout_seconds",
-    "frame_timeout_seconds",
-    "idle_timeout_seconds",
-    "send_timeout_seconds",
-    "max_send_queue_bytes",
-    "max_pending_sessions_per_connection",
-    "max_pending_sessions",
-)
-
 
 # --- the server under attack ------------------------------------------------------------
 
@@ -170,8 +154,8 @@ class Hostile:
 @pytest.fixture
 def start_hostile(tmp_path, request, report):
     """Factory: `start_hostile(lines, expect=...)` starts a server whose config has the extra
-    top-level `lines`; it is stopped after the test. If the server refuses one of NEW_KEYS as
-    unknown, the test xfails with `expect`, the behaviour it checks once the key exists."""
+    top-level `lines`; it is stopped after the test. `expect` says what the case checks (for
+    the report)."""
     binary = Path(os.environ.get("SMBD_BIN", REPO / "target" / "release" / "smbd"))
     if not binary.is_file():
         pytest.fail(f"server binary {binary} missing: run `cargo build --release -p smbd` first")
@@ -179,16 +163,10 @@ def start_hostile(tmp_path, request, report):
     count = 0
 
     def start(lines: Sequence[str] = (), expect: str = "", optional: Sequence[str] = ()) -> Hostile:
-        """`optional` lines are used when the server knows their keys and left out otherwise
-        (settings that keep a case valid once new defaults land, e.g. a longer handshake
-        timeout for sockets that stay idle on purpose)."""
-        if optional:
-            try:
-                return start([*lines, *optional])
-            except StartError as e:
-                if not any(re.search(rf"\b{k}: unknown key", str(e)) for k in NEW_KEYS):
-                    raise
-                report(f"server refused one of {list(optional)}; running without them")
+        """`optional` lines are settings that keep a case valid beside the defaults (e.g. a
+        longer handshake timeout for sockets that stay idle on purpose); they are added to
+        `lines`."""
+        lines = [*lines, *optional]
         nonlocal count
         count += 1
         base = tmp_path / f"server{count}"
@@ -198,13 +176,7 @@ def start_hostile(tmp_path, request, report):
         prepare_root(root)
         name = re.sub(r"[^A-Za-z0-9]+", "_", request.node.name)[:60]
         log = log_dir() / f"hostile-{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-        try:
-            proc, port = start_server(binary, root, state, log, top_level=list(lines))
-        except StartError as e:
-            refused = [k for k in NEW_KEYS if re.search(rf"\b{k}: unknown key", str(e))]
-            if refused and expect:
-                pytest.xfail(f"server does not accept {', '.join(refused)} yet; expected: {expect}")
-            raise
+        proc, port = start_server(binary, root, state, log, top_level=list(lines))
         procs.append(proc)
         info = ServerInfo("127.0.0.1", port, SERVER_NAME, dict(ACCOUNTS), root=root, log=log, process=proc)
         return Hostile(info, report)
@@ -450,13 +422,6 @@ def test_slow_and_stalled_senders(start_hostile):
 # --- 3. oversized and truncated frames --------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the connection driver reserves the claimed length up front "
-    "(Vec::with_capacity(n) in server/driver.rs read_frame) and mimalloc commits about 2 MiB of "
-    "each 16 MiB claim: 200 claims measured +280 to +420 MiB, not returned after they close; "
-    "expected: memory follows the bytes received",
-)
 def test_oversized_length_claims_reserve_no_memory(start_hostile):
     """200 connections each claim a 16 MiB (100 of them) or 0xFFFFFF-byte (100) frame and send
     100 bytes of it: the server must not reserve the claimed memory (growth far below 200 x
@@ -617,11 +582,6 @@ def test_truncated_and_malformed_frames(start_hostile):
     srv.finish(16 * MiB, f"{len(outcomes)} malformed frames, 300 random frames, 500 random bodies")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="ECHO ignores its request body (dispatch/misc.rs echo takes only the output buffer): "
-    "measured STATUS_SUCCESS for all three; expected: STATUS_INVALID_PARAMETER or a disconnect",
-)
 def test_echo_with_a_bad_body_is_refused(start_hostile):
     """ECHO with StructureSize 0, a body cut to one byte, or no body at all: each gets an error
     status (or a disconnect), as every other command with a wrong StructureSize does."""
@@ -756,12 +716,6 @@ def test_credit_abuse(start_hostile):
     srv.finish(16 * MiB, "credit abuse")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="conn/credits.rs keeps every id used above a never-used low id in a BTreeSet and keeps "
-    "granting, so the window grows without bound (measured about 31 B per request, +9 MiB for "
-    "300,000 ECHOs); expected: the window stays within max_credits (no more credits, or a disconnect)",
-)
 def test_held_low_message_id_keeps_window_bounded(start_hostile):
     """A client never uses message id 1 and sends 300,000 ECHOs with the ids after it: the
     server's bookkeeping of the window must stay bounded (under 4 MiB of growth), by refusing
@@ -824,13 +778,6 @@ def _read_compound_reply(c: R.RawConn, timeout: float = 30) -> tuple[Optional[in
     return length, R.split_compound(payload)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="the server answers the whole chain in one frame with no total cap: 300 x 64 KiB "
-    "listings make a 19.7 MiB reply whose length (0x12c2f7c) does not fit Direct TCP's 24 bits, "
-    "and one 31 KB request costs +70 to +80 MiB of RSS; expected: the reply stays within 0xFFFFFF "
-    "(later operations failed, e.g. STATUS_INSUFFICIENT_RESOURCES) or the connection is dropped",
-)
 def test_compound_amplification(start_hostile):
     """After logon and tree connect, one 31 KB frame chains CREATE and 300 related
     QUERY_DIRECTORY requests (OutputBufferLength 64 KiB, CreditCharge 1) on a directory of
@@ -861,12 +808,6 @@ def test_compound_amplification(start_hostile):
     srv.finish(48 * MiB, "compound amplification")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="QUERY_DIRECTORY does not check OutputBufferLength against CreditCharge (only READ "
-    "does, dispatch/read.rs); measured: 1 MiB with charge 1 answered STATUS_SUCCESS with 360 KB; "
-    "expected: STATUS_INVALID_PARAMETER (MS-SMB2 3.3.5.2.5)",
-)
 def test_query_directory_over_its_charge_is_refused(start_hostile):
     """On a multi-credit connection (3.1.1), QUERY_DIRECTORY with OutputBufferLength 1 MiB and
     CreditCharge 1 is refused with STATUS_INVALID_PARAMETER, alone and as each of 32 related
