@@ -70,7 +70,7 @@ pub(super) async fn run(
 ) {
     tracing::debug!(%peer, "connected");
     let (mut rd, wr) = stream.into_split();
-    let conn = Arc::new(Connection::new(ctx.clone(), peer, Outbox::tcp(wr)));
+    let conn = Arc::new(Connection::new(ctx.clone(), peer, Outbox::tcp(wr, &ctx.settings.limits)));
     let conn_id = ctx.next_id();
     ctx.connections
         .lock()
