@@ -24,7 +24,7 @@ mod security;
 mod session_setup;
 mod set_info;
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 mod tree_connect;
 mod write;
 

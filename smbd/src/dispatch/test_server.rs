@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::state::{DiskShare, EncryptMode, ServerContext, Settings};
 
 /// The server, with `max_credits` as the credit ceiling.
-pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerContext> {
+pub(crate) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerContext> {
     let settings = Settings {
         server_name: "T".into(),
         guid: [1; 16],
