@@ -28,6 +28,7 @@ use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, mpsc};
 
 use super::Frame;
@@ -169,12 +170,15 @@ impl Outbox {
         }
     }
 
-    /// Completes when the outbox closes (a send bound was crossed, a write failed, or
-    /// someone called [`Outbox::close_with`]). Meant for one waiter, the connection's reader.
-    pub async fn closed(&self) {
+    /// Completes when a stream outbox closes (a send bound was crossed, a write failed, or
+    /// someone called [`Outbox::close_with`]); never for a channel. Meant for one waiter, the
+    /// connection's reader, which polls it beside its reads (hence a plain `Notified`).
+    pub fn closed(&self) -> Notified<'_> {
+        /// Never notified.
+        static NEVER: Notify = Notify::const_new();
         match self {
-            Self::Stream(s) => s.gone.notified().await,
-            Self::Channel(tx) => tx.closed().await,
+            Self::Stream(s) => s.gone.notified(),
+            Self::Channel(_) => NEVER.notified(),
         }
     }
 }
@@ -194,12 +198,11 @@ pub struct StreamOutbox {
     /// Longest wait of the writer on the socket without progress (`send_timeout`).
     stall: Duration,
     state: Mutex<State>,
-    /// Woken when the queue drains or the outbox closes.
+    /// Woken when the queue drains (by the writer, for the senders waiting for room) or the
+    /// outbox closes (for them and for the writer waiting on the socket).
     room: Notify,
-    /// Interrupts the writer's wait on the socket when the outbox closes (a stored permit if
-    /// the writer is not waiting: there is at most one writer, and a closed outbox stays so).
-    abort: Notify,
-    /// Tells [`Outbox::closed`] that the outbox closed (a permit, likewise).
+    /// Tells [`Outbox::closed`] that the outbox closed (a stored permit if the reader is not
+    /// waiting: there is one reader, and a closed outbox stays so).
     gone: Notify,
 }
 
@@ -234,7 +237,6 @@ impl StreamOutbox {
                 queue: Vec::new(),
             }),
             room: Notify::new(),
-            abort: Notify::new(),
             gone: Notify::new(),
         }
     }
@@ -285,10 +287,7 @@ impl StreamOutbox {
             outbox: self,
             sink: Some(sink),
         };
-        let pace = Pace {
-            stall: self.stall,
-            abort: &self.abort,
-        };
+        let pace = Pace { outbox: self };
         let mut bytes = first.frame.len();
         let mut batch = vec![first];
         loop {
@@ -336,7 +335,6 @@ impl StreamOutbox {
         };
         drop((sink, queue));
         self.room.notify_waiters();
-        self.abort.notify_one();
         self.gone.notify_one();
     }
 }
@@ -356,11 +354,10 @@ impl Drop for Writing<'_> {
     }
 }
 
-/// Bounds each wait of the writer on the peer: a wait that sees no progress for `stall`, or
-/// that the outbox's closing interrupts, ends the write with an error.
+/// Bounds each wait of the writer on the peer: a wait that sees no progress for the send
+/// timeout, or that the outbox's closing interrupts, ends the write with an error.
 struct Pace<'a> {
-    stall: Duration,
-    abort: &'a Notify,
+    outbox: &'a StreamOutbox,
 }
 
 impl Pace<'_> {
@@ -371,11 +368,27 @@ impl Pace<'_> {
         if let Poll::Ready(r) = poll_fn(|cx| Poll::Ready(op.as_mut().poll(cx))).await {
             return r;
         }
+        // Only the writer and the senders waiting for room wait on `room`, and only a close
+        // wakes it while the writer waits. Registered before the check, so none is missed.
+        let mut closing = pin!(self.outbox.room.notified());
+        closing.as_mut().enable();
+        if self.outbox.state.lock().unwrap().closed {
+            return Err(io::ErrorKind::ConnectionAborted.into());
+        }
+        let aborted = async {
+            loop {
+                closing.as_mut().await;
+                if self.outbox.state.lock().unwrap().closed {
+                    return;
+                }
+                closing.set(self.outbox.room.notified());
+            }
+        };
         tokio::select! {
             biased;
             r = &mut op => r,
-            _ = self.abort.notified() => Err(io::ErrorKind::ConnectionAborted.into()),
-            _ = tokio::time::sleep(self.stall) => Err(io::ErrorKind::TimedOut.into()),
+            () = aborted => Err(io::ErrorKind::ConnectionAborted.into()),
+            () = tokio::time::sleep(self.outbox.stall) => Err(io::ErrorKind::TimedOut.into()),
         }
     }
 }

@@ -14,8 +14,6 @@
 //! fires; nothing is reset per frame. A timer that fires early (the reader's state moved on)
 //! only leads to a new [`Deadlines::next`].
 
-use std::time::Duration;
-
 use tokio::time::Instant;
 
 use super::frames::Wait;
@@ -29,25 +27,23 @@ pub(super) trait Watched {
     fn busy(&self) -> bool;
 }
 
-/// The deadlines of one connection.
+/// The deadlines of one connection (small: every connection's reader holds one).
 #[derive(Debug)]
-pub(super) struct Deadlines {
+pub(super) struct Deadlines<'a> {
+    limits: &'a Limits,
     /// When the handshake must be done, until it is seen done.
     handshake: Option<Instant>,
-    frame: Duration,
-    idle: Option<Duration>,
     /// Idle time counts from no earlier than this: moved to the time of an idle check that
     /// found the connection busy.
     idle_from: Instant,
 }
 
-impl Deadlines {
+impl<'a> Deadlines<'a> {
     /// The deadlines of a connection made at `now`.
-    pub(super) fn new(limits: &Limits, now: Instant) -> Self {
+    pub(super) fn new(limits: &'a Limits, now: Instant) -> Self {
         Self {
+            limits,
             handshake: Some(now + limits.handshake_timeout),
-            frame: limits.frame_timeout,
-            idle: limits.idle_timeout,
             idle_from: now,
         }
     }
@@ -55,7 +51,7 @@ impl Deadlines {
     /// When to look next, given what the reader does; `None` when nothing can expire.
     pub(super) fn next(&self, wait: Wait, now: Instant) -> Option<Instant> {
         let due = match wait {
-            Wait::MidFrame(since) => Some(since + self.frame),
+            Wait::MidFrame(since) => Some(since + self.limits.frame_timeout),
             // The idle period starts when the reader waits; while it does not (a frame is
             // being handed over), look again a period from now.
             Wait::Idle(since) if self.handshake.is_none() => self.idle_due(since),
@@ -69,7 +65,8 @@ impl Deadlines {
     }
 
     fn idle_due(&self, since: Instant) -> Option<Instant> {
-        self.idle.map(|idle| since.max(self.idle_from) + idle)
+        let idle = self.limits.idle_timeout?;
+        Some(since.max(self.idle_from) + idle)
     }
 
     /// Looks at the deadlines at `now`: `Err` with the reason when the connection must close.
@@ -88,7 +85,9 @@ impl Deadlines {
             }
         }
         match wait {
-            Wait::MidFrame(since) if now >= since + self.frame => Err("frame timeout"),
+            Wait::MidFrame(since) if now >= since + self.limits.frame_timeout => {
+                Err("frame timeout")
+            }
             Wait::Idle(since) if self.handshake.is_none() => {
                 match self.idle_due(since) {
                     Some(due) if now >= due => {
@@ -110,6 +109,7 @@ impl Deadlines {
 mod tests {
     use super::*;
     use std::cell::Cell;
+    use std::time::Duration;
 
     #[derive(Default)]
     struct Conn {
@@ -140,7 +140,8 @@ mod tests {
     #[test]
     fn the_handshake_deadline_holds_whatever_the_traffic() {
         let t0 = Instant::now();
-        let mut d = Deadlines::new(&limits(), t0);
+        let limits = limits();
+        let mut d = Deadlines::new(&limits, t0);
         let conn = Conn::default();
         // Frames keep coming (the reader never waits long): the deadline does not move.
         assert_eq!(
@@ -153,7 +154,7 @@ mod tests {
             Err("handshake timeout")
         );
         // Done in time: the deadline is gone and idleness counts instead.
-        let mut d = Deadlines::new(&limits(), t0);
+        let mut d = Deadlines::new(&limits, t0);
         conn.done.set(true);
         assert_eq!(d.check(t0 + 30 * S, Wait::Idle(t0 + 5 * S), &conn), Ok(()));
         assert_eq!(
@@ -165,7 +166,8 @@ mod tests {
     #[test]
     fn a_partial_frame_must_end_in_time() {
         let t0 = Instant::now();
-        let mut d = Deadlines::new(&limits(), t0);
+        let limits = limits();
+        let mut d = Deadlines::new(&limits, t0);
         let conn = Conn::default();
         let w = Wait::MidFrame(t0 + 2 * S);
         assert_eq!(d.next(w, t0 + 2 * S), Some(t0 + 12 * S));
@@ -178,7 +180,8 @@ mod tests {
     #[test]
     fn idleness_closes_only_what_holds_nothing() {
         let t0 = Instant::now();
-        let mut d = Deadlines::new(&limits(), t0);
+        let limits = limits();
+        let mut d = Deadlines::new(&limits, t0);
         let conn = Conn::default();
         conn.done.set(true);
         conn.busy.set(true);
@@ -192,13 +195,11 @@ mod tests {
         assert_eq!(d.check(t0 + 239 * S, w, &conn), Ok(()));
         assert_eq!(d.check(t0 + 240 * S, w, &conn), Err("idle timeout"));
         // Never, when there is no idle timeout and nothing else to wait for.
-        let mut d = Deadlines::new(
-            &Limits {
-                idle_timeout: None,
-                ..limits()
-            },
-            t0,
-        );
+        let never = Limits {
+            idle_timeout: None,
+            ..limits
+        };
+        let mut d = Deadlines::new(&never, t0);
         assert_eq!(d.check(t0 + 30 * S, Wait::No, &conn), Ok(()));
         assert_eq!(d.next(Wait::Idle(t0 + 30 * S), t0 + 30 * S), None);
     }

@@ -97,7 +97,10 @@ mod tests {
     fn only_a_shortage_makes_the_listener_wait() {
         // EMFILE, ENFILE, ENOBUFS, ENOMEM.
         for errno in [24, 23, 105, 12] {
-            assert!(!peer_gone(&Error::from_raw_os_error(errno)), "errno {errno}");
+            assert!(
+                !peer_gone(&Error::from_raw_os_error(errno)),
+                "errno {errno}"
+            );
         }
         for kind in [ErrorKind::ConnectionAborted, ErrorKind::ConnectionReset] {
             assert!(peer_gone(&Error::from(kind)));
