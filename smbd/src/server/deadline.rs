@@ -76,13 +76,11 @@ impl<'a> Deadlines<'a> {
         wait: Wait,
         conn: &impl Watched,
     ) -> Result<(), &'static str> {
-        if let Some(at) = self.handshake {
-            if now >= at {
-                if !conn.handshake_done() {
-                    return Err("handshake timeout");
-                }
-                self.handshake = None;
+        if self.handshake.is_some_and(|at| now >= at) {
+            if !conn.handshake_done() {
+                return Err("handshake timeout");
             }
+            self.handshake = None;
         }
         match wait {
             Wait::MidFrame(since) if now >= since + self.limits.frame_timeout => {

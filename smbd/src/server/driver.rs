@@ -94,11 +94,12 @@ async fn drive<R: AsyncRead + Unpin>(
                 Ok(Event::Partial) => {
                     // The frame deadline may come before the timer.
                     let now = Instant::now();
-                    if let Some(at) = deadlines.next(reader.waiting(), now) {
-                        if !armed || at < timer.deadline() {
-                            timer.as_mut().reset(at);
-                            armed = true;
-                        }
+                    let sooner = deadlines
+                        .next(reader.waiting(), now)
+                        .filter(|&at| !armed || at < timer.deadline());
+                    if let Some(at) = sooner {
+                        timer.as_mut().reset(at);
+                        armed = true;
                     }
                     continue;
                 }
