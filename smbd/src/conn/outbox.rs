@@ -905,6 +905,32 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn sendfile_to_a_peer_that_stops_reading_stalls_out() {
+        let (file, _, dir) = posix_file("stall", 8 << 20).await;
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (client, server) =
+            tokio::join!(TcpStream::connect(l.local_addr().unwrap()), l.accept());
+        let (_, wr) = server.unwrap().0.into_split();
+        let limits = Limits {
+            send_timeout: Duration::from_secs(5),
+            ..Limits::default()
+        };
+        let out = Outbox::tcp(wr, &limits);
+        // 8 MiB is more than the socket buffers hold: sendfile meets EAGAIN and waits.
+        let tail = FileTail {
+            file,
+            offset: 0,
+            len: 8 << 20,
+        };
+        let sent = out.send_with_file(Frame::with_headroom(vec![0; 6], 4), tail);
+        let sent = tokio::time::timeout(Duration::from_secs(60), sent).await;
+        assert_eq!(sent.expect("still waiting on the peer"), Err(Closed));
+        assert_eq!(out.close_reason(), Some("send stalled"));
+        drop(client);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[tokio::test]
     async fn tails_without_sendfile_are_read_and_written() {
         use vfs::Vfs;
