@@ -73,6 +73,7 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    raise_descriptor_limit(cfg.max_connections);
     let guid = match config::load_or_create_server_guid(&cfg.state_dir) {
         Ok(g) => g,
         Err(e) => {
@@ -127,6 +128,25 @@ fn main() -> ExitCode {
             eprintln!("smbd: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Raises the soft limit on open descriptors to the hard limit: every connection and every
+/// open file holds one, and the usual soft limit (1024) is far below `max_connections`.
+fn raise_descriptor_limit(max_connections: usize) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::debug!(limit, "open descriptor limit");
+            if limit < max_connections as u64 + 64 {
+                tracing::warn!(
+                    limit,
+                    max_connections,
+                    "the open descriptor limit is below max_connections; accepts will fail \
+                     with EMFILE before the connection limit is reached"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open descriptor limit"),
     }
 }
 

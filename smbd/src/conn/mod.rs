@@ -151,6 +151,29 @@ impl Connection {
         self.sessions.lock().unwrap().get(&id).cloned()
     }
 
+    /// Whether the connection has negotiated a dialect and some session of it has
+    /// authenticated (a reauthentication under way keeps it so). Locks each session in turn,
+    /// never two locks at once.
+    pub fn handshake_done(&self) -> bool {
+        self.negotiated().dialect.is_some()
+            && self.sessions_now().iter().any(|s| s.security().is_some())
+    }
+
+    /// Whether closing the connection would lose something of the client's: an open file,
+    /// directory or pipe in any session, or a pending async operation.
+    pub fn holds_opens(&self) -> bool {
+        !self.pending.lock().unwrap().is_empty()
+            || self
+                .sessions_now()
+                .iter()
+                .any(|s| !s.opens.lock().unwrap().is_empty())
+    }
+
+    /// The sessions, copied out of the table's lock.
+    fn sessions_now(&self) -> Vec<Arc<Session>> {
+        self.sessions.lock().unwrap().values().cloned().collect()
+    }
+
     /// Async operations of the connection: pending ones (CHANGE_NOTIFY) and requests gone
     /// async that are still running.
     pub fn async_count(&self) -> usize {

@@ -3,24 +3,36 @@
 //!
 //! The first sender becomes the writer; frames sent while it writes are queued and it writes
 //! them too, many in one vectored write, until the queue is empty. Frames therefore leave in
-//! the order their `send` calls queued them, and never interleave mid-frame. A sender waits only
-//! when the queue is full (a client that does not read its replies), so memory stays bounded.
+//! the order their `send` calls queued them, and never interleave mid-frame. A sender waits
+//! when the queue holds [`QUEUE_MAX`] frames.
+//!
+//! A client that stops reading cannot hold the server's memory or its tasks: the bytes of
+//! every frame handed to the outbox and not yet written are counted, and a frame that would
+//! take them past `max_send_queue_bytes` closes the outbox (a frame alone is always taken);
+//! a wait of the writer on the socket that sees no progress for `send_timeout` closes it too.
+//! Closing drops the queued frames, fails every waiting sender and interrupts the writer, so
+//! nothing waits for the peer forever. The fast path (a socket with room) arms no timer.
 //!
 //! A frame may end with a range of an open file ([`FileTail`]): on a TCP socket its bytes go
 //! from the page cache to the socket with sendfile(2), right after the frame's own bytes and
 //! before any other frame, so the data never passes through user space.
 
+use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::os::fd::AsFd;
 use std::pin::pin;
 use std::sync::Mutex;
+use std::task::Poll;
+use std::time::Duration;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::futures::Notified;
 use tokio::sync::{Notify, mpsc};
 
 use super::Frame;
+use crate::limits::Limits;
 
 /// Frames queued behind the one being written before senders wait.
 const QUEUE_MAX: usize = 128;
@@ -89,14 +101,15 @@ pub enum Outbox {
 }
 
 impl Outbox {
-    /// An outbox writing to `sink`.
-    pub fn stream(sink: ReplySink) -> Self {
-        Self::Stream(StreamOutbox::new(Sink::Stream(sink)))
+    /// An outbox writing to `sink`, within the send bounds of `limits`.
+    pub fn stream(sink: ReplySink, limits: &Limits) -> Self {
+        Self::Stream(StreamOutbox::new(Sink::Stream(sink), limits))
     }
 
-    /// An outbox writing to a TCP socket, which sends file tails with sendfile(2).
-    pub fn tcp(sock: OwnedWriteHalf) -> Self {
-        Self::Stream(StreamOutbox::new(Sink::Tcp(sock)))
+    /// An outbox writing to a TCP socket, which sends file tails with sendfile(2), within the
+    /// send bounds of `limits`.
+    pub fn tcp(sock: OwnedWriteHalf, limits: &Limits) -> Self {
+        Self::Stream(StreamOutbox::new(Sink::Tcp(sock), limits))
     }
 
     /// Whether [`Outbox::send_with_file`] sends the file's bytes without reading them into
@@ -139,8 +152,33 @@ impl Outbox {
 
     /// Closes the outgoing side: queued frames are dropped and later sends fail.
     pub fn close(&self) {
+        self.close_with("closed");
+    }
+
+    /// Closes the outgoing side, recording why (the first reason given is kept).
+    pub fn close_with(&self, why: &'static str) {
         if let Self::Stream(s) = self {
-            s.close();
+            s.close(why);
+        }
+    }
+
+    /// Why the outbox was closed, once it is.
+    pub fn close_reason(&self) -> Option<&'static str> {
+        match self {
+            Self::Stream(s) => s.state.lock().unwrap().why,
+            Self::Channel(tx) => tx.is_closed().then_some("closed"),
+        }
+    }
+
+    /// Completes when a stream outbox closes (a send bound was crossed, a write failed, or
+    /// someone called [`Outbox::close_with`]); never for a channel. Meant for one waiter, the
+    /// connection's reader, which polls it beside its reads (hence a plain `Notified`).
+    pub fn closed(&self) -> Notified<'_> {
+        /// Never notified.
+        static NEVER: Notify = Notify::const_new();
+        match self {
+            Self::Stream(s) => s.gone.notified(),
+            Self::Channel(_) => NEVER.notified(),
         }
     }
 }
@@ -155,9 +193,17 @@ impl From<mpsc::Sender<Frame>> for Outbox {
 pub struct StreamOutbox {
     /// The sink is a TCP socket.
     tcp: bool,
+    /// Most bytes of frames accepted and not yet written (`max_send_queue_bytes`).
+    max_queued: usize,
+    /// Longest wait of the writer on the socket without progress (`send_timeout`).
+    stall: Duration,
     state: Mutex<State>,
-    /// Woken when the queue drains or the outbox closes.
+    /// Woken when the queue drains (by the writer, for the senders waiting for room) or the
+    /// outbox closes (for them and for the writer waiting on the socket).
     room: Notify,
+    /// Tells [`Outbox::closed`] that the outbox closed (a stored permit if the reader is not
+    /// waiting: there is one reader, and a closed outbox stays so).
+    gone: Notify,
 }
 
 struct State {
@@ -167,31 +213,54 @@ struct State {
     writing: bool,
     /// No more frames are accepted.
     closed: bool,
+    /// Why the outbox closed.
+    why: Option<&'static str>,
+    /// Bytes of the frames accepted and not yet written: queued, being written, or held by
+    /// senders waiting for room.
+    queued: usize,
     /// Frames waiting for the writer; unallocated while idle.
     queue: Vec<Item>,
 }
 
 impl StreamOutbox {
-    fn new(sink: Sink) -> Self {
+    fn new(sink: Sink, limits: &Limits) -> Self {
         Self {
             tcp: matches!(sink, Sink::Tcp(_)),
+            max_queued: limits.max_send_queue_bytes,
+            stall: limits.send_timeout,
             state: Mutex::new(State {
                 sink: Some(sink),
                 writing: false,
                 closed: false,
+                why: None,
+                queued: 0,
                 queue: Vec::new(),
             }),
             room: Notify::new(),
+            gone: Notify::new(),
         }
     }
 
     async fn send(&self, frame: Item) -> Result<(), Closed> {
+        let bytes = frame.frame.len();
+        let mut counted = false;
         loop {
             let mut room = pin!(self.room.notified());
             let sink = {
                 let mut st = self.state.lock().unwrap();
                 if st.closed {
                     return Err(Closed);
+                }
+                if !counted {
+                    counted = true;
+                    // A frame alone is always taken; one that joins others past the bound
+                    // means the client is not keeping up with what it asked for.
+                    if st.queued > 0 && st.queued.saturating_add(bytes) > self.max_queued {
+                        drop(st);
+                        self.close("send queue over its limit");
+                        return Err(Closed);
+                    }
+                    st.queued += bytes;
                 }
                 if !st.writing {
                     st.writing = true;
@@ -218,15 +287,22 @@ impl StreamOutbox {
             outbox: self,
             sink: Some(sink),
         };
+        let pace = Pace { outbox: self };
+        let mut bytes = first.frame.len();
         let mut batch = vec![first];
         loop {
             let sink = guard.sink.as_mut().ok_or(Closed)?;
-            if write_items(sink, &mut batch).await.is_err() {
-                // `guard` closes the outbox as it drops.
+            if let Err(e) = write_items(sink, &mut batch, &pace).await {
+                self.close(match e.kind() {
+                    io::ErrorKind::TimedOut => "send stalled",
+                    _ => "send failed",
+                });
+                // `guard` drops the stream.
                 return Err(Closed);
             }
             batch.clear();
             let mut st = self.state.lock().unwrap();
+            st.queued = st.queued.saturating_sub(bytes);
             if st.queue.is_empty() || st.closed {
                 st.writing = false;
                 st.queue = Vec::new();
@@ -239,19 +315,27 @@ impl StreamOutbox {
             }
             std::mem::swap(&mut batch, &mut st.queue);
             drop(st);
+            bytes = batch.iter().map(|it| it.frame.len()).sum();
             self.room.notify_waiters();
         }
     }
 
-    fn close(&self) {
-        let sink = {
+    /// Closes the outbox (once; the first reason stays): drops the queue and the stream if no
+    /// one is writing, fails the waiting senders, interrupts the writer and tells the reader.
+    fn close(&self, why: &'static str) {
+        let (sink, queue) = {
             let mut st = self.state.lock().unwrap();
+            if st.closed {
+                return;
+            }
             st.closed = true;
-            st.queue = Vec::new();
-            st.sink.take()
+            st.why = Some(why);
+            st.queued = 0;
+            (st.sink.take(), std::mem::take(&mut st.queue))
         };
-        drop(sink);
+        drop((sink, queue));
         self.room.notify_waiters();
+        self.gone.notify_one();
     }
 }
 
@@ -265,14 +349,53 @@ struct Writing<'a> {
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
         if self.sink.is_some() {
-            self.outbox.close();
+            self.outbox.close("reply write cancelled");
+        }
+    }
+}
+
+/// Bounds each wait of the writer on the peer: a wait that sees no progress for the send
+/// timeout, or that the outbox's closing interrupts, ends the write with an error.
+struct Pace<'a> {
+    outbox: &'a StreamOutbox,
+}
+
+impl Pace<'_> {
+    /// Runs one step of a write (a single write call or readiness wait).
+    async fn step<T>(&self, op: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+        let mut op = pin!(op);
+        // A socket with room completes at once: this path arms no timer and takes no lock.
+        if let Poll::Ready(r) = poll_fn(|cx| Poll::Ready(op.as_mut().poll(cx))).await {
+            return r;
+        }
+        // Only the writer and the senders waiting for room wait on `room`, and only a close
+        // wakes it while the writer waits. Registered before the check, so none is missed.
+        let mut closing = pin!(self.outbox.room.notified());
+        closing.as_mut().enable();
+        if self.outbox.state.lock().unwrap().closed {
+            return Err(io::ErrorKind::ConnectionAborted.into());
+        }
+        let aborted = async {
+            loop {
+                closing.as_mut().await;
+                if self.outbox.state.lock().unwrap().closed {
+                    return;
+                }
+                closing.set(self.outbox.room.notified());
+            }
+        };
+        tokio::select! {
+            biased;
+            r = &mut op => r,
+            () = aborted => Err(io::ErrorKind::ConnectionAborted.into()),
+            () = tokio::time::sleep(self.outbox.stall) => Err(io::ErrorKind::TimedOut.into()),
         }
     }
 }
 
 /// Writes the items, each frame after its 4-byte big-endian length, a few per vectored write;
 /// a frame's file tail follows its bytes before anything else is written.
-async fn write_items(sink: &mut Sink, items: &mut [Item]) -> io::Result<()> {
+async fn write_items(sink: &mut Sink, items: &mut [Item], pace: &Pace<'_>) -> io::Result<()> {
     let mut rest = items;
     while !rest.is_empty() {
         // Up to FRAMES_PER_WRITE frames, ending early after one with a file tail.
@@ -281,19 +404,20 @@ async fn write_items(sink: &mut Sink, items: &mut [Item]) -> io::Result<()> {
             take = i + 1;
         }
         let (chunk, later) = rest.split_at_mut(take);
-        write_chunk(sink.writer(), chunk).await?;
+        write_chunk(sink.writer(), chunk, pace).await?;
         if let Some(tail) = chunk.last().and_then(|it| it.tail.as_ref()) {
-            send_tail(sink, tail).await?;
+            send_tail(sink, tail, pace).await?;
         }
         rest = later;
     }
-    sink.writer().flush().await
+    pace.step(sink.writer().flush()).await
 }
 
 /// One vectored write of the chunk's frames (without their file tails).
 async fn write_chunk(
     sink: &mut (dyn AsyncWrite + Send + Unpin),
     chunk: &mut [Item],
+    pace: &Pace<'_>,
 ) -> io::Result<()> {
     // The length of each frame whose headroom cannot hold it.
     let mut heads = [None::<[u8; TRANSPORT_HEADER]>; FRAMES_PER_WRITE];
@@ -328,7 +452,7 @@ async fn write_chunk(
     }
     let mut bufs = &mut slices[..n];
     while !bufs.is_empty() {
-        let k = sink.write_vectored(bufs).await?;
+        let k = pace.step(sink.write_vectored(bufs)).await?;
         if k == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
@@ -342,7 +466,7 @@ async fn write_chunk(
 /// without sendfile, a file that shrank) is read and written. A file too short for the
 /// promised bytes is an error, which closes the connection: the length is already on the
 /// wire and padding would hand the client bytes the file never held.
-async fn send_tail(sink: &mut Sink, tail: &FileTail) -> io::Result<()> {
+async fn send_tail(sink: &mut Sink, tail: &FileTail, pace: &Pace<'_>) -> io::Result<()> {
     let mut offset = tail.offset;
     let mut left = tail.len;
     if let Sink::Tcp(wr) = sink {
@@ -360,7 +484,9 @@ async fn send_tail(sink: &mut Sink, tail: &FileTail) -> io::Result<()> {
                     offset += n as u64;
                     left = left.saturating_sub(n);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.writable().await?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    pace.step(sock.writable()).await?
+                }
                 // sendfile cannot serve this file or socket: the bytes are read instead.
                 Err(e) if e.kind() == io::ErrorKind::Unsupported => break,
                 Err(e) => return Err(e),
@@ -369,7 +495,13 @@ async fn send_tail(sink: &mut Sink, tail: &FileTail) -> io::Result<()> {
     }
     if left > 0 {
         let data = read_tail(tail, offset, left).await?;
-        sink.writer().write_all(&data).await?;
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            match pace.step(sink.writer().write(rest)).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                k => rest = &rest[k..],
+            }
+        }
     }
     Ok(())
 }
@@ -424,7 +556,10 @@ mod tests {
 
     fn outbox(capacity: usize) -> (Arc<Outbox>, DuplexStream) {
         let (wr, rd) = duplex(capacity);
-        (Arc::new(Outbox::stream(Box::new(wr))), rd)
+        (
+            Arc::new(Outbox::stream(Box::new(wr), &Limits::default())),
+            rd,
+        )
     }
 
     fn queued(out: &Outbox) -> usize {
@@ -537,6 +672,131 @@ mod tests {
         assert_eq!(out.send(Frame::from(vec![1])).await, Err(Closed));
     }
 
+    fn bounded(capacity: usize, limits: Limits) -> (Arc<Outbox>, DuplexStream) {
+        let (wr, rd) = duplex(capacity);
+        (Arc::new(Outbox::stream(Box::new(wr), &limits)), rd)
+    }
+
+    fn queued_bytes(out: &Outbox) -> usize {
+        match out {
+            Outbox::Stream(s) => s.state.lock().unwrap().queued,
+            Outbox::Channel(_) => 0,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_stops_reading_fails_every_sender_after_the_send_timeout() {
+        let limits = Limits {
+            send_timeout: Duration::from_secs(5),
+            ..Limits::default()
+        };
+        // The peer keeps its end open and never reads.
+        let (out, _rd) = bounded(64, limits);
+        let t0 = tokio::time::Instant::now();
+        let n = QUEUE_MAX + 20;
+        let mut tasks = Vec::new();
+        for i in 0..n {
+            let out = out.clone();
+            tasks.push(tokio::spawn(async move {
+                out.send(Frame::from(vec![(i % 251) as u8; 200])).await
+            }));
+        }
+        let all = async {
+            let mut failed = 0;
+            for t in tasks {
+                failed += usize::from(t.await.unwrap().is_err());
+            }
+            failed
+        };
+        let failed = tokio::time::timeout(Duration::from_secs(60), all)
+            .await
+            .expect("senders still waiting");
+        // The writer and those waiting for room fail; the queued ones had returned.
+        assert_eq!(failed, n - QUEUE_MAX);
+        let took = t0.elapsed();
+        assert!(took >= Duration::from_secs(5) && took < Duration::from_secs(6));
+        assert_eq!(out.close_reason(), Some("send stalled"));
+        assert_eq!((queued(&out), queued_bytes(&out)), (0, 0));
+        tokio::time::timeout(Duration::from_millis(1), out.closed())
+            .await
+            .expect("the reader is told");
+        assert_eq!(out.send(Frame::from(vec![1])).await, Err(Closed));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_progresses_is_not_a_stall() {
+        let limits = Limits {
+            send_timeout: Duration::from_secs(5),
+            ..Limits::default()
+        };
+        let (out, mut rd) = bounded(64, limits);
+        let writer = {
+            let out = out.clone();
+            tokio::spawn(async move { out.send(Frame::from(vec![3; 1000])).await })
+        };
+        // 64 bytes every 4 s: the whole frame takes a minute, each step less than the timeout.
+        let mut got = 0;
+        while got < 1004 {
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            let mut buf = [0u8; 64];
+            got += rd.read(&mut buf).await.unwrap();
+        }
+        assert_eq!(writer.await.unwrap(), Ok(()));
+        assert_eq!(out.close_reason(), None);
+    }
+
+    #[tokio::test]
+    async fn bytes_past_the_bound_close_the_outbox_and_free_the_queue() {
+        let limits = Limits {
+            max_send_queue_bytes: 1000,
+            ..Limits::default()
+        };
+        let (out, _rd) = bounded(64, limits.clone());
+        // The first frame takes the stream and blocks on the full pipe.
+        let writer = {
+            let out = out.clone();
+            tokio::spawn(async move { out.send(Frame::from(vec![1; 200])).await })
+        };
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        // 200 bytes being written; four more frames make 1000, the bound.
+        for _ in 0..4 {
+            out.send(Frame::from(vec![2; 200])).await.unwrap();
+        }
+        assert_eq!(queued_bytes(&out), 1000);
+        assert_eq!(out.send(Frame::from(vec![3; 200])).await, Err(Closed));
+        assert_eq!(out.close_reason(), Some("send queue over its limit"));
+        assert_eq!((queued(&out), queued_bytes(&out)), (0, 0));
+        // The writer is interrupted at once, not after the send timeout.
+        let w = tokio::time::timeout(Duration::from_millis(100), writer).await;
+        assert_eq!(w.expect("writer still blocked").unwrap(), Err(Closed));
+
+        // A frame alone is taken whatever its size.
+        let (out, mut rd) = bounded(8192, limits);
+        out.send(Frame::from(vec![4; 5000])).await.unwrap();
+        assert_eq!(read_frame(&mut rd).await.len(), 5000);
+        assert_eq!(queued_bytes(&out), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn closing_interrupts_a_writer_waiting_on_the_peer() {
+        let limits = Limits {
+            send_timeout: Duration::from_secs(3600),
+            ..Limits::default()
+        };
+        let (out, _rd) = bounded(16, limits);
+        let writer = {
+            let out = out.clone();
+            tokio::spawn(async move { out.send(Frame::from(vec![0; 1000])).await })
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        out.close_with("idle timeout");
+        let w = tokio::time::timeout(Duration::from_secs(1), writer).await;
+        assert_eq!(w.expect("writer still blocked").unwrap(), Err(Closed));
+        assert_eq!(out.close_reason(), Some("idle timeout"));
+    }
+
     /// A file of `len` patterned bytes in a fresh directory, opened for reading.
     async fn posix_file(tag: &str, len: usize) -> (vfs::FileRef, vfs::FileRef, std::path::PathBuf) {
         use vfs::Vfs;
@@ -568,7 +828,10 @@ mod tests {
         let addr = l.local_addr().unwrap();
         let (client, server) = tokio::join!(TcpStream::connect(addr), l.accept());
         let (_, wr) = server.unwrap().0.into_split();
-        (Arc::new(Outbox::tcp(wr)), client.unwrap())
+        (
+            Arc::new(Outbox::tcp(wr, &Limits::default())),
+            client.unwrap(),
+        )
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -595,7 +858,7 @@ mod tests {
             }));
         }
         // A slow reader: the socket buffer fills and sendfile meets EAGAIN.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
         let mut seen = [false; 12];
         for _ in 0..12 {
             let f = read_frame(&mut rd).await;
@@ -639,6 +902,32 @@ mod tests {
         assert_eq!(&got[..4], &200_002u32.to_be_bytes());
         assert_eq!(got.len(), 4 + 2 + 100_000);
         assert!(got[6..] == pattern_at(0, 100_000));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sendfile_to_a_peer_that_stops_reading_stalls_out() {
+        let (file, _, dir) = posix_file("stall", 8 << 20).await;
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (client, server) =
+            tokio::join!(TcpStream::connect(l.local_addr().unwrap()), l.accept());
+        let (_, wr) = server.unwrap().0.into_split();
+        let limits = Limits {
+            send_timeout: Duration::from_secs(5),
+            ..Limits::default()
+        };
+        let out = Outbox::tcp(wr, &limits);
+        // 8 MiB is more than the socket buffers hold: sendfile meets EAGAIN and waits.
+        let tail = FileTail {
+            file,
+            offset: 0,
+            len: 8 << 20,
+        };
+        let sent = out.send_with_file(Frame::with_headroom(vec![0; 6], 4), tail);
+        let sent = tokio::time::timeout(Duration::from_secs(60), sent).await;
+        assert_eq!(sent.expect("still waiting on the peer"), Err(Closed));
+        assert_eq!(out.close_reason(), Some("send stalled"));
+        drop(client);
         let _ = std::fs::remove_dir_all(dir);
     }
 

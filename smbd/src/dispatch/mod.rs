@@ -28,7 +28,7 @@ mod session_setup;
 mod session_tests;
 mod set_info;
 #[cfg(test)]
-mod test_server;
+pub(crate) mod test_server;
 mod tree_connect;
 mod write;
 

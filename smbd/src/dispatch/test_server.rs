@@ -8,7 +8,7 @@ use crate::limits::Limits;
 use crate::state::{DiskShare, EncryptMode, ServerContext, Settings};
 
 /// The server, with `max_credits` as the credit ceiling.
-pub(super) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerContext> {
+pub(crate) fn server(vfs: Arc<dyn vfs::Vfs>, max_credits: u16) -> Arc<ServerContext> {
     server_with(vfs, max_credits, |_| {})
 }
 
@@ -94,7 +94,7 @@ fn spnego() -> Arc<dyn acceptor::AuthProvider> {
 /// Makes the anonymous session `sid` of `conn` count as a signed-in user's: not null (a null
 /// session reaches no disk share), Authenticated Users added to its token, and without
 /// signing keys, unsigned.
-pub(super) fn sign_in(conn: &Connection, sid: u64) {
+pub(crate) fn sign_in(conn: &Connection, sid: u64) {
     let session = conn.session(sid).expect("session");
     let mut sec = (*session.security().expect("valid session")).clone();
     sec.is_null = false;

@@ -9,6 +9,17 @@ use tokio::sync::{Semaphore, broadcast};
 
 use crate::state::ServerContext;
 
+/// The first wait after a failed accept, doubled while they fail, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Whether an accept failed for that one connection only (its peer reset it in the backlog),
+/// rather than for a shortage of descriptors or memory that would fail the next one too.
+fn peer_gone(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, Interrupted};
+    matches!(e.kind(), ConnectionAborted | ConnectionReset | Interrupted)
+}
+
 /// How the listener runs.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -26,7 +37,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let limit = Arc::new(Semaphore::new(opts.max_connections));
     let (stop_tx, _) = broadcast::channel::<()>(1);
-    let mut backoff = Duration::from_millis(5);
+    let mut backoff = FIRST_BACKOFF;
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -35,14 +46,21 @@ pub async fn serve(
         };
         let (stream, peer) = match accepted {
             Ok(x) => {
-                backoff = Duration::from_millis(5);
+                backoff = FIRST_BACKOFF;
                 x
             }
+            // A connection that went away before it was taken: take the next one.
+            Err(e) if peer_gone(&e) => continue,
             Err(e) => {
-                // Out of descriptors and the like: wait and retry rather than spin.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
+                // Out of descriptors (EMFILE, ENFILE) or memory: the pending connections stay
+                // in the kernel's backlog, so wait for some to be freed rather than spin. Only
+                // this loop waits; the connections already served go on.
+                tracing::warn!(error = %e, retry_in = ?backoff, "accept failed");
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
         };
@@ -68,4 +86,24 @@ pub async fn serve(
     let all = opts.max_connections.min(u32::MAX as usize) as u32;
     let _ = tokio::time::timeout(Duration::from_secs(5), limit.acquire_many(all)).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn only_a_shortage_makes_the_listener_wait() {
+        // EMFILE, ENFILE, ENOBUFS, ENOMEM.
+        for errno in [24, 23, 105, 12] {
+            assert!(
+                !peer_gone(&Error::from_raw_os_error(errno)),
+                "errno {errno}"
+            );
+        }
+        for kind in [ErrorKind::ConnectionAborted, ErrorKind::ConnectionReset] {
+            assert!(peer_gone(&Error::from(kind)));
+        }
+    }
 }
