@@ -111,7 +111,7 @@ fn main() -> ExitCode {
             );
         }
         tokio::spawn(reload_on_sighup(reload));
-        let listener = tokio::net::TcpListener::bind(cfg.listen).await?;
+        let listener = listen(cfg.listen)?;
         let addr = listener.local_addr()?;
         eprintln!("smbd: listening on {addr}");
         if let Some(h) = hint {
@@ -129,6 +129,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Listens on `addr` with a backlog of 4096 connections waiting to be accepted (the kernel
+/// caps it at net.core.somaxconn), so a burst of connects is not dropped as tokio's default
+/// backlog would, each dropped one waiting a second for its SYN to be sent again.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }
 
 /// Raises the soft limit on open descriptors to the hard limit: every connection and every
