@@ -190,9 +190,13 @@ def run_suite(suite: str, required: bool, args, known: list[str], conf: Path, lo
             server_log = logs / f"torture-{safe}-smbd.log"
             server_log.write_text("")
             try:
-                extra = {}
+                # Signing when the client asks, as Samba's selftest servers run: smbtorture's
+                # suites probe requests on deleted or invalid sessions, whose answers no server
+                # can sign, and Samba's client refuses unsigned answers once the server made
+                # signing mandatory (our default; the pytest suites run with it).
+                extra = {"top_level": ['signing = "enabled"']}
                 if suite in ADMIN_SUITES:
-                    extra = {"top_level": [f'admin_groups = ["{ADMIN_GROUP}"]'],
+                    extra = {"top_level": ['signing = "enabled"', f'admin_groups = ["{ADMIN_GROUP}"]'],
                              "account_lines": {"alice": [f'groups = ["{ADMIN_GROUP}"]']}}
                 if suite.startswith(ABE_SUITES):
                     (root / ABE_SHARE).mkdir(exist_ok=True)

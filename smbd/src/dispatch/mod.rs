@@ -205,7 +205,7 @@ impl Ctx<'_> {
     pub(crate) fn insert_open(&self, open: Arc<Open>) -> Result<(), NtStatus> {
         let limits = &self.server().settings.limits;
         if let Err(status) = self.session()?.insert_open(open.clone(), limits) {
-            tracing::info!(peer = %self.conn.peer, session = self.hdr.session_id, "open refused: session at its cap");
+            tracing::debug!(peer = %self.conn.peer, session = self.hdr.session_id, "open refused: session at its cap");
             let conn = self.conn.clone();
             tokio::spawn(async move { close::finish(&conn, &open).await });
             return Err(status);
@@ -801,7 +801,7 @@ fn bound_reply(
     if len.next_multiple_of(8) <= bound {
         return status;
     }
-    tracing::warn!(peer = %ctx.conn.peer, command = ?ctx.hdr.command, len, bound, "response over its bound");
+    tracing::debug!(peer = %ctx.conn.peer, command = ?ctx.hdr.command, len, bound, "response over its bound");
     out.truncate(start + HEADER_LEN);
     encode_error(out);
     *tail = None;

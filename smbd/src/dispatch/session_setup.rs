@@ -148,7 +148,8 @@ fn admit_new_session(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthStat
         if sessions.len() >= limits.max_sessions_per_connection
             || pending >= limits.max_pending_sessions_per_connection
         {
-            tracing::info!(peer = %conn.peer, sessions = sessions.len(), pending, "session refused: connection at its cap");
+            // Debug, not warn: a flood would otherwise write a log line per refused request.
+            tracing::debug!(peer = %conn.peer, sessions = sessions.len(), pending, "session refused: connection at its cap");
             return Err(NtStatus::REQUEST_NOT_ACCEPTED);
         }
     }
@@ -180,7 +181,7 @@ fn start_exchange(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthState, 
         None => None,
     };
     let Some(slot) = slot else {
-        tracing::warn!(peer = %conn.peer, "session refused: too many authentications under way");
+        tracing::debug!(peer = %conn.peer, "session refused: too many authentications under way");
         return Err(NtStatus::REQUEST_NOT_ACCEPTED);
     };
     Ok(AuthState::InProgress {
