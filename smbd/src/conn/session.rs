@@ -117,6 +117,16 @@ impl Session {
         (o.id.persistent == id.persistent).then_some(o)
     }
 
+    /// Whether the session may take one more open (`max_opens_per_session`): checked before a
+    /// CREATE does anything, so one refused at the cap has created nothing. [`Self::insert_open`]
+    /// checks again, for opens that raced past this.
+    pub fn has_room_for_open(&self, limits: &Limits) -> Result<(), NtStatus> {
+        if self.opens.lock().unwrap().len() >= limits.max_opens_per_session {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        Ok(())
+    }
+
     /// Adds an open, within the session's caps: `max_opens_per_session` opens of any kind, of
     /// which `max_pipes_per_session` named pipes. Beyond either: INSUFFICIENT_RESOURCES, and
     /// the open is not added (the caller ends it).

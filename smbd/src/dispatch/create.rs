@@ -78,6 +78,9 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         // MS-SMB2 2.2.13.2: context names are at least four bytes (smbtorture smb2.create.blob).
         return Err(NtStatus::INVALID_PARAMETER);
     }
+    // A session at its cap of opens is refused before anything is created or changed.
+    ctx.session()?
+        .has_room_for_open(&ctx.server().settings.limits)?;
     if tree.share.is_ipc() {
         let granted = if desired & MAXIMUM_ALLOWED != 0 {
             tree.max_access

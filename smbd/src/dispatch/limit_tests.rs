@@ -337,6 +337,13 @@ async fn opens_per_session_are_capped() {
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
+    // The refused CREATE created nothing: b.txt does not exist.
+    let mut open_existing = c.create(1, "b.txt", NON_DIRECTORY, 7);
+    open_existing[HEADER_LEN + 36..HEADER_LEN + 40].copy_from_slice(&1u32.to_le_bytes());
+    assert_eq!(
+        c.call(open_existing).await.0,
+        NtStatus::OBJECT_NAME_NOT_FOUND.0
+    );
     let exclusive = c.create(1, "b.txt", NON_DIRECTORY, 0);
     assert_eq!(
         c.call(exclusive).await.0,
