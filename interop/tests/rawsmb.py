@@ -50,6 +50,8 @@ STATUS_MORE_PROCESSING_REQUIRED = 0xC0000016
 STATUS_INVALID_PARAMETER = 0xC000000D
 STATUS_NO_MORE_FILES = 0x80000006
 STATUS_BUFFER_OVERFLOW = 0x80000005
+STATUS_LOGON_FAILURE = 0xC000006D
+STATUS_USER_SESSION_DELETED = 0xC0000203
 
 DIALECTS_ALL = (0x0202, 0x0210, 0x0300, 0x0302, 0x0311)
 HEADER_LEN = 64
@@ -525,6 +527,20 @@ class RawConn:
         if sign:
             self.signing_key = bytes(key)
         return self.session_id
+
+    def reauth(self, user: str, password: str, domain: str = "") -> int:
+        """Reauthenticates this connection's session (both NTLM legs on its SessionId, MS-SMB2
+        3.3.5.5.2) as `user`; returns the final status instead of raising."""
+        from impacket import ntlm
+
+        t1 = ntlm.getNTLMSSPType1("", domain, signingRequired=False, use_ntlmv2=True)
+        r = self.call(SESSION_SETUP, session_setup_body(t1.getData(), security_mode=1), session_id=self.session_id)
+        if r.status != STATUS_MORE_PROCESSING_REQUIRED:
+            return r.status
+        challenge = r.buffer(4, 6, "H")
+        t3, _key = ntlm.getNTLMSSPType3(t1, challenge, user, password, domain, use_ntlmv2=True)
+        r2 = self.call(SESSION_SETUP, session_setup_body(t3.getData(), security_mode=1), session_id=self.session_id)
+        return r2.status
 
     def tree_connect(self, host: str, share: str) -> int:
         r = self.call(TREE_CONNECT, tree_connect_body(f"\\\\{host}\\{share}"), tree_id=0)

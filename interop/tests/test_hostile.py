@@ -893,3 +893,25 @@ def test_ten_thousand_idle_sockets(start_hostile):
         R.close_all(socks)
     time.sleep(0.5)
     srv.finish(count * 16 * KiB, f"{count} idle sockets")
+
+
+def test_reauthentication_as_another_user_is_refused(start_hostile):
+    """A user who logged on as themselves reauthenticates their session (the same SessionId) with
+    another account's valid credentials, as a relayed exchange would: the server answers
+    STATUS_LOGON_FAILURE and the session is gone (it would otherwise act as bob with keys alice
+    knows). Reauthenticating as the same user keeps the session working."""
+    srv = start_hostile()
+    c = srv.conn()
+    c.negotiate()
+    c.login(USER, PASSWORD)
+    c.tree_connect(srv.host, "share")
+    assert c.reauth(USER, PASSWORD) == R.STATUS_SUCCESS
+    c.tree_connect(srv.host, "share")
+    other = next(name for name in ACCOUNTS if name != USER)
+    status = c.reauth(other, ACCOUNTS[other])
+    after = c.call(R.TREE_CONNECT, R.tree_connect_body(f"\\\\{srv.host}\\share"), tree_id=0).status
+    srv.report(f"reauth as {other}: {status:#010x}; then TREE_CONNECT: {after:#010x}")
+    c.shutdown()
+    assert status == R.STATUS_LOGON_FAILURE
+    assert after == R.STATUS_USER_SESSION_DELETED
+    srv.finish(16 * MiB, "reauthentication as another user")
