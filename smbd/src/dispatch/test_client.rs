@@ -141,6 +141,26 @@ impl TestClient {
     }
 }
 
+/// Lets a test file's own client, a struct `$client` holding a [`TestClient`] in `$field`, be
+/// used as that [`TestClient`] (Deref and DerefMut), so that it adds only its own helpers.
+macro_rules! wraps_test_client {
+    ($client:ty, $field:tt) => {
+        impl ::std::ops::Deref for $client {
+            type Target = $crate::dispatch::test_client::TestClient;
+            fn deref(&self) -> &Self::Target {
+                &self.$field
+            }
+        }
+
+        impl ::std::ops::DerefMut for $client {
+            fn deref_mut(&mut self) -> &mut Self::Target {
+                &mut self.$field
+            }
+        }
+    };
+}
+pub(super) use wraps_test_client;
+
 /// The status of each response of a reply chain.
 pub(super) fn statuses(reply: &[u8]) -> Vec<u32> {
     let mut out = Vec::new();
