@@ -6,16 +6,14 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
 
-use crate::conn::{Connection, Frame};
+use crate::dispatch::test_client::{SID, TestClient, wraps_test_client};
 use crate::fuzzing::seeds;
 use crate::proto::NtStatus;
-use crate::proto::header::{Command, Header};
+use crate::proto::header::Command;
 use crate::state::ServerContext;
 use vfs::{Disposition, OpenOptions, Vfs};
 
-const SID: u64 = 1;
 const OK: u32 = 0;
 
 /// CreateDisposition values.
@@ -147,55 +145,23 @@ impl<'a> Create<'a> {
 type Fid = [u8; 16];
 
 /// A connection with a signed-in session and tree 1 on "share".
-struct Client {
-    conn: Arc<Connection>,
-    rx: mpsc::Receiver<Frame>,
-    next_id: u64,
-}
+struct Client(TestClient);
+
+wraps_test_client!(Client, 0);
 
 impl Client {
     async fn new(server: Arc<ServerContext>) -> Self {
-        let (tx, rx) = mpsc::channel(16);
-        let conn = Arc::new(Connection::new(server, "test".into(), tx));
-        let mut c = Self {
-            conn,
-            rx,
-            next_id: 4,
-        };
-        for frame in [
-            seeds::negotiate(),
-            seeds::session_setup(1, 0, &seeds::NTLM_NEGOTIATE),
-            seeds::session_setup(2, SID, &seeds::ntlm_anonymous()),
-        ] {
-            let (st, _) = c.send_frame(frame).await;
-            assert!(st == 0 || st == 0xC000_0016, "setup status {st:#x}");
-        }
-        // A null session reaches no disk share: count it as a signed-in user's.
-        super::super::test_server::sign_in(&c.conn, SID);
-        let (st, _) = c.send_frame(seeds::tree_connect(3, SID, "share")).await;
-        assert_eq!(st, 0, "tree connect");
-        c
+        Self(TestClient::on_share(server).await)
     }
 
-    async fn send_frame(&mut self, frame: Vec<u8>) -> (u32, Vec<u8>) {
-        crate::dispatch::handle_frame(&self.conn, frame)
-            .await
-            .expect("frame");
-        let reply = self.rx.recv().await.expect("reply");
-        let p = reply.payload();
-        let h = Header::decode(p).expect("response header");
-        (h.status, p.to_vec())
-    }
-
-    async fn send(&mut self, command: Command, body: &[u8]) -> (u32, Vec<u8>) {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send_frame(seeds::message(command, id, SID, 1, body))
-            .await
+    /// Sends one request on tree 1 and returns its status and reply.
+    async fn request(&mut self, command: Command, body: &[u8]) -> (u32, Vec<u8>) {
+        let id = self.next_id();
+        self.call(seeds::message(command, id, SID, 1, body)).await
     }
 
     async fn try_create(&mut self, c: Create<'_>) -> Result<Fid, u32> {
-        match self.send(Command::Create, &c.body()).await {
+        match self.request(Command::Create, &c.body()).await {
             (OK, r) => Ok(r[128..144].try_into().unwrap()),
             (st, _) => Err(st),
         }
@@ -211,7 +177,7 @@ impl Client {
     async fn close(&mut self, f: Fid) -> u32 {
         let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
         b.extend_from_slice(&f);
-        self.send(Command::Close, &b).await.0
+        self.request(Command::Close, &b).await.0
     }
 
     async fn set_info(&mut self, f: Fid, kind: u8, class: u8, extra: u32, buf: &[u8]) -> u32 {
@@ -222,7 +188,7 @@ impl Client {
         b.extend_from_slice(&extra.to_le_bytes());
         b.extend_from_slice(&f);
         b.extend_from_slice(buf);
-        self.send(Command::SetInfo, &b).await.0
+        self.request(Command::SetInfo, &b).await.0
     }
 
     async fn rename(&mut self, f: Fid, to: &str, replace: bool) -> u32 {
@@ -253,7 +219,7 @@ impl Client {
         b.extend_from_slice(&f);
         b.extend_from_slice(&[0; 16]);
         b.extend_from_slice(data);
-        self.send(Command::Write, &b).await.0
+        self.request(Command::Write, &b).await.0
     }
 
     async fn lock(&mut self, f: Fid, ranges: &[(u64, u64)]) -> u32 {
@@ -267,7 +233,7 @@ impl Client {
             b.extend_from_slice(&(0x2u32 | 0x10).to_le_bytes()); // exclusive, fail at once
             b.extend_from_slice(&0u32.to_le_bytes());
         }
-        self.send(Command::Lock, &b).await.0
+        self.request(Command::Lock, &b).await.0
     }
 }
 

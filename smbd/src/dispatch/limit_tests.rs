@@ -4,15 +4,12 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
-use crate::conn::{Connection, Frame};
+use super::test_client::{SID, TestClient, statuses, wraps_test_client};
 use crate::fuzzing::seeds;
 use crate::proto::NtStatus;
 use crate::proto::header::{Command, HEADER_LEN, Header};
 use crate::state::Settings;
 
-const SID: u64 = 1;
 const OK: u32 = 0;
 const PENDING: u32 = NtStatus::PENDING.0;
 const INVALID_PARAMETER: u32 = NtStatus::INVALID_PARAMETER.0;
@@ -24,11 +21,11 @@ const RESTART: u8 = 0x01;
 
 /// A connection with an anonymous session `SID`, on a server over a MemFs.
 struct Client {
-    conn: Arc<Connection>,
-    rx: mpsc::Receiver<Frame>,
-    next_id: u64,
+    c: TestClient,
     fs: Arc<vfs::mem::MemFs>,
 }
+
+wraps_test_client!(Client, c);
 
 impl Client {
     /// Negotiates 2.1 (or 2.0.2 when `smb202`) and sets up the session; `tweak` changes the
@@ -36,72 +33,37 @@ impl Client {
     async fn new(smb202: bool, tweak: impl FnOnce(&mut Settings)) -> Self {
         let fs = Arc::new(vfs::mem::MemFs::new());
         let server = super::test_server::server_with(fs.clone(), 2048, tweak);
-        let (tx, rx) = mpsc::channel(64);
-        let conn = Arc::new(Connection::new(server, "test".into(), tx));
-        let mut c = Self {
-            conn,
-            rx,
-            next_id: 3,
-            fs,
-        };
+        let mut c = TestClient::new(server);
         let mut negotiate = seeds::negotiate();
         if smb202 {
             negotiate[HEADER_LEN + 2] = 1;
             negotiate.truncate(negotiate.len() - 2);
         }
-        for frame in [
-            negotiate,
-            seeds::session_setup(1, 0, &seeds::NTLM_NEGOTIATE),
-            seeds::session_setup(2, SID, &seeds::ntlm_anonymous()),
-        ] {
-            let st = statuses(&c.send(frame).await.expect("setup frame"));
-            assert!(st[0] == OK || st[0] == 0xC000_0016, "setup {:#x}", st[0]);
-        }
+        c.negotiate_with(negotiate).await;
+        c.logon_anonymous().await;
         // Room in the credit window for the large charges of these tests.
         c.conn.credits.lock().unwrap().grant(2000);
-        c
+        Self { c, fs }
     }
 
     /// A client whose session is a signed-in user's, connected to "share" as tree 1.
     async fn on_share(smb202: bool, tweak: impl FnOnce(&mut Settings)) -> Self {
         let mut c = Self::new(smb202, tweak).await;
-        super::test_server::sign_in(&c.conn, SID);
-        let tc = c.tree_connect("share");
-        assert_eq!(statuses(&c.send(tc).await.unwrap()), vec![OK]);
+        c.sign_in();
+        c.connect_share().await;
         c
-    }
-
-    /// Sends one frame and returns the reply frame.
-    async fn send(&mut self, frame: Vec<u8>) -> Result<Vec<u8>, super::Disconnect> {
-        super::handle_frame(&self.conn, frame).await?;
-        Ok(self.rx.recv().await.expect("reply").payload().to_vec())
-    }
-
-    /// Sends one request and returns its status and response.
-    async fn call(&mut self, msg: Vec<u8>) -> (u32, Vec<u8>) {
-        let reply = self.send(msg).await.expect("reply");
-        (statuses(&reply)[0], reply)
     }
 
     /// A request with the next message id(s) for its `charge`.
     fn msg(&mut self, command: Command, tree: u32, charge: u16, body: &[u8]) -> Vec<u8> {
-        let mut m = seeds::message(command, self.next_id, SID, tree, body);
+        let mut m = seeds::message(command, self.next_ids(charge), SID, tree, body);
         m[6..8].copy_from_slice(&charge.to_le_bytes());
-        self.next_id += u64::from(charge.max(1));
-        m
-    }
-
-    fn tree_connect(&mut self, share: &str) -> Vec<u8> {
-        let mut m = seeds::tree_connect(self.next_id, SID, share);
-        self.next_id += 1;
-        m[36..40].copy_from_slice(&0u32.to_le_bytes());
         m
     }
 
     /// CREATE of `name` on `tree` (OPEN_IF) with these CreateOptions and ShareAccess.
     fn create(&mut self, tree: u32, name: &str, options: u32, share: u32) -> Vec<u8> {
-        let mut m = seeds::create(self.next_id, SID, name);
-        self.next_id += 1;
+        let mut m = self.c.create(name);
         m[36..40].copy_from_slice(&tree.to_le_bytes());
         m[HEADER_LEN + 32..HEADER_LEN + 36].copy_from_slice(&share.to_le_bytes());
         m[HEADER_LEN + 40..HEADER_LEN + 44].copy_from_slice(&options.to_le_bytes());
@@ -165,20 +127,6 @@ impl Client {
         b.extend_from_slice(&fid);
         b.extend_from_slice(&[0; 17]);
         self.msg(Command::Read, 1, charge, &b)
-    }
-}
-
-/// The status of each response of a reply chain.
-fn statuses(reply: &[u8]) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut rest = reply;
-    loop {
-        let h = Header::decode(rest).expect("response header");
-        out.push(h.status);
-        if h.next_command == 0 {
-            return out;
-        }
-        rest = &rest[h.next_command as usize..];
     }
 }
 

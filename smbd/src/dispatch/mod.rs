@@ -28,6 +28,8 @@ mod session_setup;
 mod session_tests;
 mod set_info;
 #[cfg(test)]
+mod test_client;
+#[cfg(test)]
 pub(crate) mod test_server;
 mod tree_connect;
 mod write;

@@ -7,10 +7,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, SystemTime};
 
 use acceptor::{AuthContext, AuthMethod, AuthProvider, Authenticator, Step};
-use tokio::sync::mpsc;
 
+use super::test_client::{TestClient, wraps_test_client};
 use crate::clock::ManualClock;
-use crate::conn::{Connection, Frame};
 use crate::fuzzing::seeds;
 use crate::limits::Limits;
 use crate::proto::NtStatus;
@@ -76,45 +75,34 @@ impl Leg {
     }
 }
 
-struct Client {
-    conn: Arc<Connection>,
-    rx: mpsc::Receiver<Frame>,
-    next_id: u64,
-}
+/// A connection that has negotiated, on a server with the scripted authenticator.
+struct Client(TestClient);
+
+wraps_test_client!(Client, 0);
 
 impl Client {
     async fn new(server: &Arc<ServerContext>) -> Self {
-        let (tx, rx) = mpsc::channel(16);
-        let conn = Arc::new(Connection::new(server.clone(), "test".into(), tx));
-        let mut c = Self {
-            conn,
-            rx,
-            next_id: 1,
-        };
-        assert_eq!(c.send(seeds::negotiate()).await.status, 0);
-        c
+        let mut c = TestClient::new(server.clone());
+        c.negotiate().await;
+        Self(c)
     }
 
+    /// Sends one frame and returns the header of its reply.
     async fn send(&mut self, frame: Vec<u8>) -> Header {
-        super::handle_frame(&self.conn, frame).await.expect("frame");
-        let reply = self.rx.recv().await.expect("reply");
-        Header::decode(reply.payload()).expect("header")
-    }
-
-    fn id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id - 1
+        let reply = self.0.send(frame).await.expect("frame");
+        Header::decode(&reply).expect("header")
     }
 
     /// One SESSION_SETUP leg on `sid` (0: a new session); returns (status, session id).
     async fn setup(&mut self, sid: u64, blob: &[u8]) -> (NtStatus, u64) {
-        let id = self.id();
+        let id = self.next_id();
         let h = self.send(seeds::session_setup(id, sid, blob)).await;
         (NtStatus(h.status), h.session_id)
     }
 
+    /// TREE_CONNECT to "share" on session `sid`.
     async fn tree_connect(&mut self, sid: u64) -> NtStatus {
-        let id = self.id();
+        let id = self.next_id();
         NtStatus(
             self.send(seeds::tree_connect(id, sid, "share"))
                 .await
@@ -293,7 +281,7 @@ async fn a_session_expires_with_its_ticket_until_reauthenticated() {
     assert_eq!(c.tree_connect(sid).await, NtStatus::SUCCESS);
     // LOGOFF still works on an expired session.
     clock.advance(Duration::from_secs(61));
-    let id = c.id();
+    let id = c.next_id();
     let logoff = seeds::message(
         crate::proto::header::Command::Logoff,
         id,
