@@ -612,12 +612,14 @@ def test_client_that_never_reads(start_hostile):
     and signed in memory) each pipeline up to 2,000 64 KiB READs (125 MiB of replies), until
     the server stops taking them, and never read.
     With max_send_queue_bytes = 4 MiB and send_timeout_seconds = 3 the server drops each within
-    3 s plus slack, keeps serving a legitimate client meanwhile, and its memory stays under
-    four queues' worth plus slack (64 MiB)."""
+    3 s plus slack (a queue that stays over its bound that long, or a socket that takes nothing),
+    keeps serving a legitimate client meanwhile, and its memory stays under what four stalled
+    connections can hold: each its queue (4 MiB) and the replies of its 128 requests in flight
+    (8 MiB), 48 MiB, plus slack (80 MiB)."""
     srv = start_hostile(
         ["send_timeout_seconds = 3", f"max_send_queue_bytes = {4 * MiB}"],
-        expect="a connection whose queued replies pass max_send_queue_bytes (4 MiB) or whose reply "
-               "cannot be sent within send_timeout_seconds (3 s) is dropped; memory stays bounded",
+        expect="a connection whose queued replies stay over max_send_queue_bytes (4 MiB), or whose "
+               "reply cannot be sent, for send_timeout_seconds (3 s) is dropped; memory stays bounded",
     )
     (srv.info.root / "share" / "big.bin").write_bytes(os.urandom(MiB))
     conns = []
@@ -658,7 +660,7 @@ def test_client_that_never_reads(start_hostile):
         c.shutdown()
     dropped = len(gone_at)
     assert dropped == len(conns), f"only {dropped} of 4 never-reading connections were dropped"
-    srv.finish(64 * MiB, "client that never reads")
+    srv.finish(80 * MiB, "client that never reads")
 
 
 # --- 5. credit abuse --------------------------------------------------------------------

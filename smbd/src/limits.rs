@@ -19,8 +19,9 @@ pub struct Limits {
     /// A reply the client does not take within this time drops the connection
     /// (`send_timeout_seconds`).
     pub send_timeout: Duration,
-    /// Replies queued for a client that is not reading, in bytes, before the connection is
-    /// dropped (`max_send_queue_bytes`).
+    /// Replies queued for a client, in bytes, past which further replies wait for it to read;
+    /// queued bytes that stay over this for `send_timeout` drop the connection
+    /// (`max_send_queue_bytes`).
     pub max_send_queue_bytes: usize,
     /// Sessions being authenticated at once on one connection
     /// (`max_pending_sessions_per_connection`).

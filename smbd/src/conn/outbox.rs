@@ -8,8 +8,12 @@
 //!
 //! A client that stops reading cannot hold the server's memory or its tasks: the bytes of
 //! every frame handed to the outbox and not yet written are counted, and a frame that would
-//! take them past `max_send_queue_bytes` closes the outbox (a frame alone is always taken);
-//! a wait of the writer on the socket that sees no progress for `send_timeout` closes it too.
+//! take them past `max_send_queue_bytes` waits for the client to take what it asked for (a
+//! frame alone is always taken). A client that reads keeps that wait short (a 16-deep queue of
+//! signed 8 MiB reads passes 64 MiB while the client takes it); one whose queue stays over the
+//! bound for `send_timeout` (it stopped, or reads a trickle) closes the outbox, and so does a
+//! wait of the writer on the socket that sees no progress for `send_timeout`. The request tasks
+//! waiting meanwhile hold their slots, so the reader takes no new requests.
 //! Closing drops the queued frames, fails every waiting sender and interrupts the writer, so
 //! nothing waits for the peer forever. The fast path (a socket with room) arms no timer.
 //!
@@ -189,6 +193,16 @@ impl From<mpsc::Sender<Frame>> for Outbox {
     }
 }
 
+/// What a sender does once it has looked at the outbox's state.
+enum Next {
+    /// Write its frame (and those queued meanwhile) to the stream it took.
+    Write(Sink),
+    /// Wait for room in the queue.
+    Wait,
+    /// Wait, at most `send_timeout` in all, for the queued bytes to fall under the bound.
+    WaitUnderBound,
+}
+
 /// Replies written to a byte stream by the sending tasks themselves.
 pub struct StreamOutbox {
     /// The sink is a TCP socket.
@@ -244,39 +258,53 @@ impl StreamOutbox {
     async fn send(&self, frame: Item) -> Result<(), Closed> {
         let bytes = frame.frame.len();
         let mut counted = false;
+        // When this frame first found the queue over its bound.
+        let mut over_since: Option<tokio::time::Instant> = None;
         loop {
             let mut room = pin!(self.room.notified());
-            let sink = {
+            let next = {
                 let mut st = self.state.lock().unwrap();
                 if st.closed {
                     return Err(Closed);
                 }
-                if !counted {
-                    counted = true;
+                if !counted && st.queued > 0 && st.queued.saturating_add(bytes) > self.max_queued {
                     // A frame alone is always taken; one that joins others past the bound
-                    // means the client is not keeping up with what it asked for.
-                    if st.queued > 0 && st.queued.saturating_add(bytes) > self.max_queued {
-                        drop(st);
+                    // waits until the client has taken enough of what it asked for.
+                    // Registered before the lock is released, so no wake-up is missed.
+                    room.as_mut().enable();
+                    Next::WaitUnderBound
+                } else {
+                    if !counted {
+                        counted = true;
+                        st.queued += bytes;
+                    }
+                    if !st.writing {
+                        st.writing = true;
+                        st.sink.take().map_or(Next::Wait, Next::Write)
+                    } else if st.queue.len() < QUEUE_MAX {
+                        st.queue.push(frame);
+                        return Ok(());
+                    } else {
+                        room.as_mut().enable();
+                        Next::Wait
+                    }
+                }
+            };
+            match next {
+                Next::Write(sink) => return self.write_out(sink, frame).await,
+                Next::Wait => room.await,
+                Next::WaitUnderBound => {
+                    let since = *over_since.get_or_insert_with(tokio::time::Instant::now);
+                    if tokio::time::timeout_at(since + self.stall, room)
+                        .await
+                        .is_err()
+                    {
+                        // The client has not taken its replies down to the bound in
+                        // `send_timeout`: it stopped reading, or reads a trickle.
                         self.close("send queue over its limit");
                         return Err(Closed);
                     }
-                    st.queued += bytes;
                 }
-                if !st.writing {
-                    st.writing = true;
-                    st.sink.take()
-                } else if st.queue.len() < QUEUE_MAX {
-                    st.queue.push(frame);
-                    return Ok(());
-                } else {
-                    // Registered before the lock is released, so no wake-up is missed.
-                    room.as_mut().enable();
-                    None
-                }
-            };
-            match sink {
-                Some(sink) => return self.write_out(sink, frame).await,
-                None => room.await,
             }
         }
     }
@@ -745,10 +773,11 @@ mod tests {
         assert_eq!(out.close_reason(), None);
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn bytes_past_the_bound_close_the_outbox_and_free_the_queue() {
         let limits = Limits {
             max_send_queue_bytes: 1000,
+            send_timeout: Duration::from_secs(5),
             ..Limits::default()
         };
         let (out, _rd) = bounded(64, limits.clone());
@@ -765,10 +794,14 @@ mod tests {
             out.send(Frame::from(vec![2; 200])).await.unwrap();
         }
         assert_eq!(queued_bytes(&out), 1000);
+        // One more waits for the client to take some; it never does, so after the send
+        // timeout the outbox closes with the queue freed.
+        let t0 = tokio::time::Instant::now();
         assert_eq!(out.send(Frame::from(vec![3; 200])).await, Err(Closed));
+        assert!(t0.elapsed() <= Duration::from_secs(5));
         assert_eq!(out.close_reason(), Some("send queue over its limit"));
         assert_eq!((queued(&out), queued_bytes(&out)), (0, 0));
-        // The writer is interrupted at once, not after the send timeout.
+        // The writer is interrupted at once.
         let w = tokio::time::timeout(Duration::from_millis(100), writer).await;
         assert_eq!(w.expect("writer still blocked").unwrap(), Err(Closed));
 
@@ -777,6 +810,39 @@ mod tests {
         out.send(Frame::from(vec![4; 5000])).await.unwrap();
         assert_eq!(read_frame(&mut rd).await.len(), 5000);
         assert_eq!(queued_bytes(&out), 0);
+    }
+
+    /// A client that asks for more than the bound and reads it (a deep queue of large signed
+    /// reads) is slowed down, not dropped: frames past the bound wait and then go out.
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_reads_what_it_asked_for_is_not_dropped_at_the_bound() {
+        let limits = Limits {
+            max_send_queue_bytes: 1000,
+            send_timeout: Duration::from_secs(5),
+            ..Limits::default()
+        };
+        let (out, mut rd) = bounded(64, limits);
+        let senders: Vec<_> = (0..20u8)
+            .map(|i| {
+                let out = out.clone();
+                tokio::spawn(async move { out.send(Frame::from(vec![i; 200])).await })
+            })
+            .collect();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(queued_bytes(&out) <= 1000 + 200);
+        // The client takes its replies after a second.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut got = 0;
+        while got < 20 {
+            assert_eq!(read_frame(&mut rd).await.len(), 200);
+            got += 1;
+        }
+        for s in senders {
+            assert_eq!(s.await.unwrap(), Ok(()));
+        }
+        assert_eq!(out.close_reason(), None);
     }
 
     #[tokio::test(start_paused = true)]
