@@ -873,19 +873,6 @@ fn check(ctx: &mut Ctx<'_>, signature: Option<[u8; 16]>) -> Result<(), NtStatus>
         return Err(ctx.inherit_failed(NtStatus::USER_SESSION_DELETED));
     }
     if let Some(sec) = ctx.security.clone() {
-        if sec
-            .auth
-            .expires_at
-            .is_some_and(|end| ctx.conn.server.clock.now() >= end)
-            && !matches!(
-                cmd,
-                Command::SessionSetup | Command::Logoff | Command::Close | Command::Lock
-            )
-        {
-            // The Kerberos ticket ended: only reauthentication, LOGOFF, CLOSE and LOCK go on
-            // (MS-SMB2 3.3.5.2.9).
-            return Err(NtStatus::NETWORK_SESSION_EXPIRED);
-        }
         if !ctx.encrypted && !sec.is_null {
             if ctx.hdr.is_signed() {
                 let p = ctx.conn.server.crypto;
@@ -908,6 +895,20 @@ fn check(ctx: &mut Ctx<'_>, signature: Option<[u8; 16]>) -> Result<(), NtStatus>
             && cmd != Command::Echo
         {
             return Err(NtStatus::ACCESS_DENIED);
+        }
+        // After the signature (3.3.5.2.4), so only the session's own client learns of it.
+        if sec
+            .auth
+            .expires_at
+            .is_some_and(|end| ctx.conn.server.clock.now() >= end)
+            && !matches!(
+                cmd,
+                Command::SessionSetup | Command::Logoff | Command::Close | Command::Lock
+            )
+        {
+            // The Kerberos ticket ended: only reauthentication, LOGOFF, CLOSE and LOCK go on
+            // (MS-SMB2 3.3.5.2.9).
+            return Err(NtStatus::NETWORK_SESSION_EXPIRED);
         }
     }
     let needs_tree = !matches!(
