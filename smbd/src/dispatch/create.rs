@@ -302,7 +302,3 @@ fn open_pipe(
     resp.encode(out, 0);
     Ok(Reply::Done(NtStatus::SUCCESS))
 }
-
-#[cfg(test)]
-#[path = "file_tests.rs"]
-mod file_tests;

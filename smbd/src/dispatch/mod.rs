@@ -11,6 +11,8 @@ mod close;
 mod compound_tests;
 mod create;
 mod create_access;
+#[cfg(test)]
+mod file_tests;
 mod ioctl;
 #[cfg(test)]
 mod limit_tests;
@@ -22,6 +24,7 @@ mod path;
 mod query_dir;
 mod query_info;
 mod read;
+mod rename;
 mod security;
 mod session_setup;
 #[cfg(test)]

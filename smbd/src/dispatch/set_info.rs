@@ -13,9 +13,6 @@ use crate::proto::fscc::{FileInfoClass, SetFileInfo, decode_set_file_info};
 use crate::proto::info::{SetInfoRequest, encode_set_info_response, info_type};
 use vfs::SetTimes;
 
-#[path = "rename.rs"]
-mod rename;
-
 /// FILE_DISPOSITION_* flags of FileDispositionInformationEx (MS-FSCC 2.4.12).
 mod disposition_ex {
     pub(super) const DELETE: u32 = 0x1;
@@ -120,7 +117,7 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
             file_name,
         } => {
             need(open, DELETE)?;
-            rename::rename(ctx, open, replace_if_exists, &file_name).await?;
+            super::rename::rename(ctx, open, replace_if_exists, &file_name).await?;
         }
         SetFileInfo::Disposition { delete } => set_delete(open, delete, false, false).await?,
         SetFileInfo::DispositionEx { flags } => {
