@@ -97,6 +97,7 @@ fn directory(c: &mut Criterion) {
         change_time: 133_000_000_000_000_000,
         attributes: 0x20,
         file_id: 1234,
+        volume: 0,
         links: 1,
         is_dir: false,
     };

@@ -97,8 +97,11 @@ pub struct FileStat {
     pub change_time: u64,
     /// FILE_ATTRIBUTE_* bits including DIRECTORY; never 0 (NORMAL when nothing else is set).
     pub attributes: u32,
-    /// A stable 64-bit identifier of the file (inode number).
+    /// A stable 64-bit identifier of the file (inode number), unique within its volume.
     pub file_id: u64,
+    /// The file system (volume) holding the file: the device number on POSIX, so files of
+    /// two file systems mounted inside one share never share an identity (0 in memory).
+    pub volume: u64,
     /// Hard link count.
     pub links: u32,
     /// Whether this is a directory.

@@ -225,13 +225,27 @@ impl FileEntry {
 /// number on POSIX), so that every spelling of a name (case, Unicode case variants such as
 /// U+017F, `..` detours) that resolves to the file meets the same entry. The id is stable for as
 /// long as any open holds the file (an open descriptor keeps the inode from being reused), which
-/// is exactly the lifetime of an entry.
+/// is exactly the lifetime of an entry. The volume keeps apart files of two file systems
+/// mounted inside one share, whose inode numbers may coincide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileKey {
     /// The share's index.
     pub share: usize,
+    /// `vfs::FileStat::volume` of the file.
+    pub volume: u64,
     /// `vfs::FileStat::file_id` of the file.
     pub file_id: u64,
+}
+
+impl FileKey {
+    /// The key of the file `stat` describes, on share `share`.
+    pub fn of(share: usize, stat: &vfs::FileStat) -> Self {
+        Self {
+            share,
+            volume: stat.volume,
+            file_id: stat.file_id,
+        }
+    }
 }
 
 /// Every open file of the server, keyed by [`FileKey`]. An entry exists exactly while an open
@@ -327,6 +341,7 @@ mod tests {
 
     const KEY: FileKey = FileKey {
         share: 0,
+        volume: 0,
         file_id: 7,
     };
 
@@ -337,6 +352,20 @@ mod tests {
             length,
             exclusive,
         }
+    }
+
+    /// Files of two volumes mounted inside one share may have the same inode number: they are
+    /// two files to the table.
+    #[test]
+    fn the_same_inode_on_another_volume_is_another_file() {
+        let t = FileTable::default();
+        let _a = t.claim(KEY, "a", 1, FILE_READ_DATA, 0).unwrap();
+        let mounted = FileKey { volume: 9, ..KEY };
+        assert!(t.claim(mounted, "m/a", 2, FILE_READ_DATA, 0).is_ok());
+        assert_eq!(
+            t.claim(KEY, "a", 3, FILE_READ_DATA, 0).err(),
+            Some(FileConflict::Sharing)
+        );
     }
 
     #[test]
@@ -380,6 +409,7 @@ mod tests {
         let dir = t.claim(KEY, "Dir", 1, 0x80, 7).unwrap();
         let other = FileKey {
             share: 0,
+            volume: 0,
             file_id: 8,
         };
         let f = t.claim(other, "dir/Sub/f.txt", 2, 0x80, 7).unwrap();

@@ -145,10 +145,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let mut opened = auth.opened;
     let uid = server.next_id();
     // The table knows the file by its identity, whatever spelling reached it.
-    let key = FileKey {
-        share: tree.share.index,
-        file_id: opened.stat.file_id,
-    };
+    let key = FileKey::of(tree.share.index, &opened.stat);
     let entry = server
         .files
         .claim(key, &opened.path, uid, granted, req.share_access)

@@ -72,10 +72,7 @@ pub(super) async fn rename(
             security::check(&t_sd, Some(&dir_sd), &who, DELETE, share_max)?;
             // Hold the target as an exclusive DELETE open while it is replaced, as Windows
             // does: refused if anyone has it open, and no one opens it meanwhile.
-            let key = FileKey {
-                share,
-                file_id: t.stat.file_id,
-            };
+            let key = FileKey::of(share, &t.stat);
             let uid = server.next_id();
             let claim = files
                 .claim(key, &t.path, uid, DELETE, 0)
@@ -116,10 +113,7 @@ async fn rename_checked(
     // Renaming takes the parent directory as an open with DELETE access that shares read and
     // write but not delete (MS-FSA 2.1.5.14.11; smbtorture smb2.rename.*delete_access*).
     if let Ok(st) = fs.stat(parent_of(from)).await
-        && let Some(p) = files.get(FileKey {
-            share,
-            file_id: st.file_id,
-        })
+        && let Some(p) = files.get(FileKey::of(share, &st))
         && p.would_conflict(DELETE, SHARE_READ | SHARE_WRITE)
     {
         return Err(NtStatus::SHARING_VIOLATION);

@@ -94,6 +94,7 @@ impl Node {
             change_time: self.change,
             attributes,
             file_id: id,
+            volume: 0,
             links: u32::from(self.linked),
             is_dir,
         }

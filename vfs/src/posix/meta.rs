@@ -151,6 +151,7 @@ pub(crate) fn build_stat(st: &libc::statx, dos: Option<&DosInfo>) -> FileStat {
         change_time: super::change_time::get(dev_ino(st), ts(&st.stx_ctime)),
         attributes,
         file_id: st.stx_ino,
+        volume: dev_ino(st).0,
         links: st.stx_nlink,
         is_dir: dir,
     }

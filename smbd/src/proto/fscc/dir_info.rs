@@ -258,6 +258,7 @@ mod tests {
             change_time: 4,
             attributes: attr::ARCHIVE,
             file_id: 0x0102_0304_0506_0708,
+            volume: 0,
             links: 1,
             is_dir: false,
         }

@@ -306,6 +306,7 @@ mod tests {
             change_time: 0x01D9_0000_0000_0004,
             attributes: attr::ARCHIVE,
             file_id: 0x0011_2233_4455_6677,
+            volume: 0,
             links: 1,
             is_dir: false,
         }
