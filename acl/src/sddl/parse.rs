@@ -137,9 +137,13 @@ impl Parser<'_> {
                 if hex {
                     end += 2;
                 }
-                while rest
-                    .get(end)
-                    .is_some_and(|c| c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()))
+                // A hex authority has at most 12 digits (MS-DTYP 2.4.2.1): a part tag right
+                // after it ("S-1-0x0002540BE400D:...") is not one more digit.
+                let most = if hex { 12 } else { usize::MAX };
+                while end - start < most + usize::from(hex) * 2
+                    && rest
+                        .get(end)
+                        .is_some_and(|c| c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()))
                 {
                     end += 1;
                 }

@@ -290,3 +290,16 @@ fn unprintable_aces_are_reported() {
     sd.dacl.as_mut().unwrap().aces[0].kind = AceType::ACCESS_DENIED_CALLBACK_OBJECT;
     assert_eq!(sd.to_sddl(None), Err(SddlFormatError::UnnamedAceType(0x0C)));
 }
+
+/// An owner whose identifier authority is 2^32 or more prints in hex ("S-1-0x0002540BE400"); a
+/// part tag right after it is not read as more hex digits (found by the sddl fuzz target:
+/// "D:O:S-1-10000000000" printed "O:S-1-0x0002540BE400D:" which did not parse back).
+#[test]
+fn a_hex_authority_ends_after_twelve_digits() {
+    let sd = SecurityDescriptor::from_sddl("D:O:S-1-10000000000", None).unwrap();
+    let printed = sd.to_sddl(None).unwrap();
+    assert_eq!(printed, "O:S-1-0x0002540BE400D:");
+    assert_eq!(SecurityDescriptor::from_sddl(&printed, None).unwrap(), sd);
+    let g = SecurityDescriptor::from_sddl("O:S-1-0x0002540BE400-5G:BA", None).unwrap();
+    assert_eq!(g.to_sddl(None).unwrap(), "O:S-1-0x0002540BE400-5G:BA");
+}
