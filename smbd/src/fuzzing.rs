@@ -79,6 +79,20 @@ fn body(command: Command, msg: &[u8]) {
                 for tag in [&b"MxAc"[..], b"QFid", b"RqLs", b"DHnQ", b"DH2Q", b"SecD"] {
                     black_box(req.context(tag));
                 }
+                // Every context's data through every typed decoder, whatever its name.
+                for c in &req.contexts {
+                    use crate::proto::create_contexts as cc;
+                    let _ = black_box(cc::DurableRequestV1::decode(c.data));
+                    let _ = black_box(cc::DurableReconnectV1::decode(c.data));
+                    let _ = black_box(cc::DurableRequestV2::decode(c.data));
+                    let _ = black_box(cc::DurableReconnectV2::decode(c.data));
+                    if let Ok(lease) = cc::Lease::decode(c.data) {
+                        let mut out = Vec::new();
+                        lease.encode(&mut out);
+                        assert_eq!(cc::Lease::decode(&out), Ok(lease), "a lease re-encodes");
+                    }
+                    let _ = black_box(cc::AppInstanceId::decode(c.data));
+                }
             }
         }
         Command::Close => {

@@ -2,6 +2,7 @@
 
 pub mod codec;
 pub mod create;
+pub mod create_contexts;
 pub mod dir;
 pub mod fscc;
 pub mod header;
