@@ -24,7 +24,7 @@ mod transform;
 #[cfg(test)]
 mod kat;
 #[cfg(test)]
-mod test_util;
+pub(crate) mod test_util;
 #[cfg(test)]
 mod vectors;
 

@@ -238,15 +238,8 @@ fn put_short_name(out: &mut Vec<u8>, name: &str) {
 mod tests {
     use super::super::wire::get_u32;
     use super::*;
+    use crate::crypto::test_util::hex;
     use vfs::attr;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     fn stat() -> FileStat {
         FileStat {

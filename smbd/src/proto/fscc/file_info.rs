@@ -287,14 +287,7 @@ fn put_network_open(out: &mut Vec<u8>, st: &FileStat) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::crypto::test_util::hex;
 
     fn file_stat() -> FileStat {
         FileStat {

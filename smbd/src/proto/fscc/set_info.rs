@@ -203,14 +203,7 @@ fn size(buf: &[u8]) -> Result<u64, FsccError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::crypto::test_util::hex;
 
     fn dec(class: FileInfoClass, b: &[u8]) -> Result<SetFileInfo, FsccError> {
         decode_set_file_info(class, b)
