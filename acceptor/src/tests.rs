@@ -10,7 +10,8 @@ use crate::spnego::tokens::{
 use crate::test_client::ntlm_self_test_client;
 use crate::*;
 
-fn config() -> Arc<AcceptorConfig> {
+/// The acceptor configuration the tests share: server SERVER, account Alice (Secret123).
+pub(crate) fn config() -> Arc<AcceptorConfig> {
     Arc::new(AcceptorConfig {
         server_name: "SERVER".into(),
         domain_name: "SERVER".into(),

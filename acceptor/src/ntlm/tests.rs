@@ -11,27 +11,9 @@ use crate::krb5::keytab::{Keytab, KeytabEntry, KeytabSource, Principal};
 use crate::test_client::{TestNtlmClient, ntlm_self_test_client};
 use crate::*;
 
+/// The shared test configuration (account Alice, matched case-insensitively).
 fn config() -> AcceptorConfig {
-    AcceptorConfig {
-        server_name: "SERVER".into(),
-        domain_name: "SERVER".into(),
-        dns_name: "server.example.com".into(),
-        machine_sid: "S-1-5-21-1-2-3".parse().unwrap(),
-        accounts: vec![LocalAccount {
-            name: "alice".into(),
-            nt_hash: nt_hash("Secret123"),
-            rid: 1001,
-            groups: Vec::new(),
-        }],
-        allow_ntlmv1: false,
-        allow_anonymous: false,
-        keytab: None,
-        allow_rc4: false,
-        clock_skew: DEFAULT_CLOCK_SKEW,
-        principal_map: Vec::new(),
-        ntlm_target_names: Vec::new(),
-        replay_cache_capacity: DEFAULT_REPLAY_CACHE_CAPACITY,
-    }
+    (*tests::config()).clone()
 }
 
 fn now() -> SystemTime {
