@@ -375,7 +375,7 @@ pub fn connection_replies(data: &[u8]) -> Vec<Vec<u8>> {
         return Vec::new();
     };
     let (tx, mut rx) = mpsc::channel(OUT_QUEUE);
-    let conn = Arc::new(Connection::new(fuzz_server(), "fuzz".into(), tx));
+    let conn = Connection::start(fuzz_server(), "fuzz".into(), tx);
     let mut replies = Vec::new();
     rt.block_on(async {
         for frame in frames(data) {
@@ -409,19 +409,17 @@ pub fn connection_replies(data: &[u8]) -> Vec<Vec<u8>> {
 /// Authenticated Users), so the seeds, which log on anonymously, reach the disk share's
 /// handlers: a null session reaches no disk share (the check itself has unit tests).
 fn count_anonymous_as_signed_in(conn: &Connection) {
-    let sessions: Vec<_> = conn.sessions.lock().unwrap().values().cloned().collect();
-    for session in sessions {
-        let mut slot = session.security.lock().unwrap();
-        let Some(sec) = slot.as_ref().filter(|s| s.is_null) else {
+    for session in conn.sessions_now() {
+        let Some(sec) = session.security().filter(|s| s.is_null) else {
             continue;
         };
-        let mut sec = (**sec).clone();
+        let mut sec = (*sec).clone();
         sec.is_null = false;
         sec.auth.token.add_group(
             acl::Sid::authenticated_users(),
             acl::GroupAttributes::DEFAULT,
         );
-        *slot = Some(Arc::new(sec));
+        session.set_security(Arc::new(sec));
     }
 }
 

@@ -64,17 +64,15 @@ fn dialect_name(d: u16) -> String {
 /// Every authenticated session of every live connection, ordered by session id.
 pub fn sessions(ctx: &ServerContext) -> Vec<SessionInfo> {
     let conns: Vec<_> = ctx
-        .connections
-        .lock()
-        .unwrap()
-        .values()
-        .filter_map(|w| w.upgrade())
+        .channels
+        .all()
+        .into_iter()
+        .filter_map(|c| c.into_any().downcast::<crate::conn::Connection>().ok())
         .collect();
     let mut out = Vec::new();
     for conn in conns {
         let neg = conn.negotiated();
-        let sessions: Vec<_> = conn.sessions.lock().unwrap().values().cloned().collect();
-        for s in sessions {
+        for s in conn.sessions_now() {
             let Some(sec) = s.security() else { continue };
             let auth = match sec.auth.method {
                 acceptor::AuthMethod::Kerberos => "kerberos",

@@ -1,16 +1,16 @@
-//! Protocol state of one connection: what was negotiated, its sessions and its credits.
-//! No sockets here: the driver in [`crate::server`] feeds frames in and writes frames out.
+//! Protocol state of one connection: what was negotiated, its credit window, its pending
+//! async operations and the ids of the sessions bound to it. Sessions, trees and opens live in
+//! the server-wide tables of [`crate::state`]; a connection only refers to them. No sockets
+//! here: the driver in [`crate::server`] feeds frames in and writes frames out.
 
 pub mod credits;
-pub mod files;
 pub mod frame;
-pub mod handshakes;
 pub mod outbox;
-pub mod session;
 
 pub use frame::Frame;
 pub use outbox::Outbox;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use crate::crypto::{Cipher, SigningAlgorithm};
 use crate::proto::negotiate::Dialect;
 use crate::state::ServerContext;
+use crate::state::session::Session;
 use credits::CreditWindow;
-use session::Session;
 
 /// What NEGOTIATE settled (MS-SMB2 3.3.1.7 Connection).
 #[derive(Debug, Clone)]
@@ -92,6 +92,8 @@ pub struct Pending {
 
 /// One client connection.
 pub struct Connection {
+    /// Unique for the server's life; sessions and opens refer to the connection by it.
+    pub id: u64,
     /// The server.
     pub server: Arc<ServerContext>,
     /// Peer address, for logs.
@@ -101,8 +103,8 @@ pub struct Connection {
     pub local: Option<std::net::IpAddr>,
     /// Negotiated state.
     pub neg: Mutex<Arc<Negotiated>>,
-    /// Sessions by id.
-    pub sessions: Mutex<HashMap<u64, Arc<Session>>>,
+    /// Ids of the sessions bound to this connection (they live in the server's table).
+    sessions: Mutex<Vec<u64>>,
     /// Message id window.
     pub credits: Mutex<CreditWindow>,
     /// Pending async operations by async id.
@@ -118,11 +120,12 @@ impl Connection {
     pub fn new(server: Arc<ServerContext>, peer: String, out: impl Into<Outbox>) -> Self {
         let max = server.settings.max_credits;
         Self {
+            id: server.channels.next_id(),
             server,
             peer,
             local: None,
             neg: Mutex::new(Arc::new(Negotiated::default())),
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(Vec::new()),
             credits: Mutex::new(CreditWindow::new(max)),
             pending: Mutex::new(HashMap::new()),
             going_async: AtomicUsize::new(0),
@@ -146,9 +149,63 @@ impl Connection {
         *self.neg.lock().unwrap() = Arc::new(n);
     }
 
-    /// The session with this id.
+    /// A new connection, registered in the server's channel table for as long as it lives.
+    pub fn start(server: Arc<ServerContext>, peer: String, out: impl Into<Outbox>) -> Arc<Self> {
+        Self::new(server, peer, out).register()
+    }
+
+    /// Registers the connection in the server's channel table (it leaves when dropped).
+    pub fn register(self) -> Arc<Self> {
+        let me = Arc::new(self);
+        let ch: Arc<dyn crate::state::channels::Channel> = me.clone();
+        me.server.channels.insert(&ch);
+        me
+    }
+
+    /// The session with this id, if it is bound to this connection.
     pub fn session(&self, id: u64) -> Option<Arc<Session>> {
-        self.sessions.lock().unwrap().get(&id).cloned()
+        if !self.sessions.lock().unwrap().contains(&id) {
+            return None;
+        }
+        self.server
+            .sessions
+            .get(id)
+            .filter(|s| s.is_bound_to(self.id))
+    }
+
+    /// Adds a new session, bound to this connection, to the server's table.
+    pub fn add_session(&self, s: Arc<Session>) {
+        self.sessions.lock().unwrap().push(s.id);
+        self.server.sessions.insert(s);
+    }
+
+    /// Unbinds session `id` from this connection; when no channel is left, removes it from the
+    /// server's table and returns it (the caller ends its opens).
+    pub fn remove_session(&self, id: u64) -> Option<Arc<Session>> {
+        self.sessions.lock().unwrap().retain(|&x| x != id);
+        let s = self.server.sessions.get(id)?;
+        if s.unbind(self.id) == 0 {
+            self.server.sessions.remove(id)
+        } else {
+            None
+        }
+    }
+
+    /// Unbinds every session of the connection; returns those left with no channel, removed
+    /// from the server's table.
+    pub fn remove_all_sessions(&self) -> Vec<Arc<Session>> {
+        let ids = std::mem::take(&mut *self.sessions.lock().unwrap());
+        ids.into_iter()
+            .filter_map(|id| {
+                let s = self.server.sessions.get(id)?;
+                (s.unbind(self.id) == 0).then(|| self.server.sessions.remove(id))?
+            })
+            .collect()
+    }
+
+    /// How many sessions are bound to this connection.
+    pub fn session_count(&self) -> usize {
+        self.sessions.lock().unwrap().len()
     }
 
     /// Whether the connection has negotiated a dialect and some session of it has
@@ -163,15 +220,15 @@ impl Connection {
     /// directory or pipe in any session, or a pending async operation.
     pub fn holds_opens(&self) -> bool {
         !self.pending.lock().unwrap().is_empty()
-            || self
-                .sessions_now()
-                .iter()
-                .any(|s| !s.opens.lock().unwrap().is_empty())
+            || self.sessions_now().iter().any(|s| s.open_count() > 0)
     }
 
-    /// The sessions, copied out of the table's lock.
-    fn sessions_now(&self) -> Vec<Arc<Session>> {
-        self.sessions.lock().unwrap().values().cloned().collect()
+    /// The sessions bound to this connection.
+    pub fn sessions_now(&self) -> Vec<Arc<Session>> {
+        let ids = self.sessions.lock().unwrap().clone();
+        ids.into_iter()
+            .filter_map(|id| self.server.sessions.get(id))
+            .collect()
     }
 
     /// Async operations of the connection: pending ones (CHANGE_NOTIFY) and requests gone
@@ -217,5 +274,35 @@ pub struct AsyncSlot<'a>(&'a Connection);
 impl Drop for AsyncSlot<'_> {
     fn drop(&mut self) {
         self.0.going_async.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl crate::state::channels::Channel for Connection {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn peer(&self) -> &str {
+        &self.peer
+    }
+
+    fn dialect(&self) -> Option<u16> {
+        self.negotiated().dialect.map(|d| d.0)
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}
+
+impl Drop for Connection {
+    /// Leaves the channel table. Sessions still bound here (a connection dropped without
+    /// [`crate::dispatch::connection_closed`]) leave the server's table and their opens are
+    /// dropped, which gives back their share-mode claims.
+    fn drop(&mut self) {
+        self.server.channels.remove(self.id);
+        for s in self.remove_all_sessions() {
+            drop(self.server.opens.take_all(&s, None));
+        }
     }
 }

@@ -1,16 +1,16 @@
 //! CREATE (MS-SMB2 3.3.5.9) as a pipeline: decode -> validate -> path -> access -> share mode
 //! -> open -> contexts -> reply.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use super::{Ctx, HResult, Reply, bad_request, create_access, path, security};
 use crate::access::{DELETE, MAXIMUM_ALLOWED, WRITE_RIGHTS, map_generic};
-use crate::conn::files::FileKey;
-use crate::conn::session::{DirCursor, Open, OpenKind, Tree};
 use crate::proto::NtStatus;
 use crate::proto::codec::WriteLe;
 use crate::proto::create::{CreateRequest, CreateResponse, FileId, ResponseContext, options};
+use crate::state::files::FileKey;
+use crate::state::opens::{NewOpen, Open, OpenKind};
+use crate::state::session::Tree;
 use vfs::{CreateAction, Disposition, Kind};
 
 /// Access bits a client may ask for (MS-SMB2 2.2.13.1); others are refused.
@@ -143,19 +143,15 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     .await?;
     let granted = auth.granted;
     let mut opened = auth.opened;
-    let uid = server.next_id();
+    let id = new_file_id(&server);
     // The table knows the file by its identity, whatever spelling reached it.
     let key = FileKey::of(tree.share.index, &opened.stat);
-    let entry = server
+    let claim = server
         .files
-        .claim(key, &opened.path, uid, granted, req.share_access)
+        .claim(key, &opened.path, id.persistent, granted, req.share_access)
         .map_err(conflict_status)?;
-    // Every failure from here on gives the share-mode claim back.
-    let give_up = |status: NtStatus| {
-        entry.remove_holder(uid);
-        server.files.release(&entry);
-        Err(status)
-    };
+    // Every failure from here on gives the share-mode claim back (dropping it).
+    let give_up = |status: NtStatus| Err(status);
     if let Some(supersede) = auth.overwrite {
         let done = opened
             .file
@@ -179,11 +175,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     {
         return give_up(NtStatus::CANNOT_DELETE);
     }
-    let id = FileId {
-        persistent: uid,
-        volatile: uid,
-    };
-    let open = Arc::new(Open {
+    let open = Arc::new(Open::new(NewOpen {
         id,
         tree_id: tree.id,
         share: tree.share.clone(),
@@ -193,13 +185,9 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         access: granted,
         share_access: req.share_access,
         options: req.options,
-        delete_on_close: AtomicBool::new(req.options & options::DELETE_ON_CLOSE != 0),
-        position: AtomicU64::new(0),
-        mode: AtomicU32::new(req.options & MODE_OPTIONS),
-        cursor: Mutex::new(DirCursor::default()),
-        entry: Some(entry),
-        uid,
-    });
+        mode: req.options & MODE_OPTIONS,
+        claim: Some(claim),
+    }));
     ctx.insert_open(open)?;
     ctx.created = Some(id);
     let st = &opened.stat;
@@ -242,9 +230,19 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     Ok(Reply::Done(NtStatus::SUCCESS))
 }
 
+/// A new file id: a persistent part, unique for the server's life (the open's identity in the
+/// server's open table, kept across a durable reconnect), and a distinct volatile part (the
+/// handle of this open on its session).
+fn new_file_id(server: &crate::state::ServerContext) -> FileId {
+    FileId {
+        persistent: server.next_id(),
+        volatile: server.next_id(),
+    }
+}
+
 /// Maps a share-mode or lock conflict to its status.
-pub(crate) fn conflict_status(c: crate::conn::files::FileConflict) -> NtStatus {
-    use crate::conn::files::FileConflict as C;
+pub(crate) fn conflict_status(c: crate::state::files::FileConflict) -> NtStatus {
+    use crate::state::files::FileConflict as C;
     match c {
         C::Sharing => NtStatus::SHARING_VIOLATION,
         C::DeletePending => NtStatus::DELETE_PENDING,
@@ -264,12 +262,8 @@ fn open_pipe(
     let name = req.name.trim_start_matches('\\');
     let pipe = crate::rpc::Pipe::open(name, ctx.conn.server.identity.clone())
         .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
-    let uid = ctx.conn.server.next_id();
-    let id = FileId {
-        persistent: uid,
-        volatile: uid,
-    };
-    let open = Arc::new(Open {
+    let id = new_file_id(ctx.server());
+    let open = Arc::new(Open::new(NewOpen {
         id,
         tree_id: tree.id,
         share: tree.share.clone(),
@@ -278,14 +272,10 @@ fn open_pipe(
         is_dir: false,
         access: granted,
         share_access: req.share_access,
-        options: req.options,
-        delete_on_close: AtomicBool::new(false),
-        position: AtomicU64::new(0),
-        mode: AtomicU32::new(req.options & MODE_OPTIONS),
-        cursor: Mutex::new(DirCursor::default()),
-        entry: None,
-        uid,
-    });
+        options: req.options & !options::DELETE_ON_CLOSE,
+        mode: req.options & MODE_OPTIONS,
+        claim: None,
+    }));
     ctx.insert_open(open)?;
     ctx.created = Some(id);
     let resp = CreateResponse {

@@ -2,13 +2,13 @@
 //! system controls clients probe with.
 
 use super::{Ctx, Disconnect, HResult, Reply, bad_request};
-use crate::conn::session::OpenKind;
 use crate::proto::NtStatus;
 use crate::proto::codec::WriteLe;
 use crate::proto::ioctl::{
     Fsctl, IOCTL_IS_FSCTL, IoctlRequest, ValidateNegotiateInfo, encode_ioctl_response,
     encode_validate_negotiate_response,
 };
+use crate::state::opens::OpenKind;
 
 /// IOCTL.
 pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {

@@ -274,8 +274,7 @@ async fn opens_per_session_are_capped() {
     // Close a.txt, the session's one open.
     let a = {
         let sess = c.conn.session(SID).unwrap();
-        let opens = sess.opens.lock().unwrap();
-        opens.values().next().unwrap().id
+        sess.opens()[0].id
     };
     let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
     b.extend_from_slice(&a.persistent.to_le_bytes());

@@ -2,9 +2,9 @@
 //! answered at once (LOCK_NOT_GRANTED) rather than queued.
 
 use super::{Ctx, HResult, Reply, bad_request};
-use crate::conn::files::ByteLock;
 use crate::proto::NtStatus;
 use crate::proto::io::{decode_lock, lock_flags};
+use crate::state::files::ByteLock;
 
 /// LOCK.
 pub(crate) fn lock(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {

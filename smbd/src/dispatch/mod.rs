@@ -50,13 +50,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::conn::outbox::FileTail;
-use crate::conn::session::{Open, Session, SessionSecurity, Tree};
 use crate::conn::{Connection, Frame};
 use crate::crypto;
 use crate::proto::NtStatus;
 use crate::proto::create::FileId;
 use crate::proto::header::{self, Command, HEADER_LEN, Header, flags};
 use crate::proto::session::encode_error;
+use crate::state::opens::Open;
+use crate::state::session::{Session, SessionSecurity, Tree};
 
 use chain::process_chain;
 use check::check;
@@ -198,15 +199,14 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// Adds a new open to the session within its caps (see [`Session::insert_open`]); an open
-    /// over a cap is ended in the background (as `close_all` ends opens: its share-mode claim
-    /// given back) and the create fails with INSUFFICIENT_RESOURCES.
+    /// Adds a new open to the session and the server's open table within the session's caps
+    /// (see [`crate::state::opens::OpenTable::insert`]); an open over a cap is dropped (its
+    /// share-mode claim given back) and the create fails with INSUFFICIENT_RESOURCES.
     pub(crate) fn insert_open(&self, open: Arc<Open>) -> Result<(), NtStatus> {
-        let limits = &self.server().settings.limits;
-        if let Err(status) = self.session()?.insert_open(open.clone(), limits) {
+        let server = self.server();
+        let session = self.session()?;
+        if let Err(status) = server.opens.insert(session, open, &server.settings.limits) {
             tracing::debug!(peer = %self.conn.peer, session = self.hdr.session_id, "open refused: session at its cap");
-            let conn = self.conn.clone();
-            tokio::spawn(async move { close::finish(&conn, &open).await });
             return Err(status);
         }
         Ok(())
@@ -312,14 +312,7 @@ pub(crate) fn bad_request(_e: crate::proto::DecodeError) -> NtStatus {
 /// session is closed.
 pub fn connection_closed(conn: &Arc<Connection>) {
     notify::drop_all(conn);
-    let sessions: Vec<Arc<Session>> = conn
-        .sessions
-        .lock()
-        .unwrap()
-        .drain()
-        .map(|(_, s)| s)
-        .collect();
-    for s in sessions {
+    for s in conn.remove_all_sessions() {
         close::close_all(conn, &s, None);
     }
 }

@@ -5,10 +5,10 @@
 use super::security::{self, Subject};
 use super::{Ctx, HResult, Reply, bad_request};
 use crate::access::{FILE_GENERIC_READ, FILE_READ_DATA};
-use crate::conn::session::DirCursor;
 use crate::proto::NtStatus;
 use crate::proto::dir::{QueryDirectoryRequest, encode_buffer_response, qd_flags};
 use crate::proto::fscc::{DirListWriter, FileInfoClass, MAX_PATTERN_LEN, wildcard_match};
+use crate::state::opens::DirCursor;
 
 /// Entries fetched from the backend per batch.
 const BATCH: usize = 512;

@@ -4,7 +4,6 @@ use std::sync::atomic::Ordering;
 
 use super::{Ctx, HResult, Reply, bad_request, path};
 use crate::access::{ACCESS_SYSTEM_SECURITY, READ_CONTROL};
-use crate::conn::session::Open;
 use crate::proto::NtStatus;
 use crate::proto::dir::encode_buffer_response;
 use crate::proto::fscc::{
@@ -12,6 +11,7 @@ use crate::proto::fscc::{
     encode_fs_info,
 };
 use crate::proto::info::{QueryInfoRequest, info_type};
+use crate::state::opens::Open;
 
 /// Security information bits (MS-DTYP 2.4.7).
 pub(crate) mod secinfo {

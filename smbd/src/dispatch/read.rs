@@ -3,10 +3,10 @@
 use super::{Ctx, HResult, Reply, bad_request};
 use crate::access::{FILE_EXECUTE, FILE_READ_DATA};
 use crate::conn::outbox::FileTail;
-use crate::conn::session::{Open, OpenKind};
 use crate::proto::NtStatus;
 use crate::proto::header::HEADER_LEN;
 use crate::proto::io::{ReadRequest, encode_read_response_prefix};
+use crate::state::opens::{Open, OpenKind};
 
 /// Plain replies at least this long send their data from the file with sendfile(2) instead of
 /// reading it into the reply (two copies fewer); below it the copies cost less than the extra

@@ -3,10 +3,10 @@
 //! entry (one place, so every open of the file follows it).
 
 use crate::access::{DELETE, FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY};
-use crate::conn::files::{FileKey, SHARE_READ, SHARE_WRITE};
-use crate::conn::session::Open;
 use crate::dispatch::{Ctx, path, security};
 use crate::proto::NtStatus;
+use crate::state::files::{FileKey, SHARE_READ, SHARE_WRITE};
+use crate::state::opens::Open;
 use vfs::{OpenOptions, VfsError};
 
 /// The parent directory of a vfs path ("" for the root).
@@ -77,12 +77,10 @@ pub(super) async fn rename(
             let claim = files
                 .claim(key, &t.path, uid, DELETE, 0)
                 .map_err(|_| NtStatus::ACCESS_DENIED)?;
-            if claim.holders() > 1 {
-                claim.remove_holder(uid);
-                files.release(&claim);
+            if claim.entry().holders() > 1 {
                 return Err(NtStatus::ACCESS_DENIED);
             }
-            target_claim = Some((claim, uid));
+            target_claim = Some(claim);
         }
         Err(VfsError::NotFound) => {}
         Err(VfsError::PathNotFound | VfsError::NotADirectory) => {
@@ -91,10 +89,7 @@ pub(super) async fn rename(
         Err(e) => return Err(NtStatus::from(&e)),
     }
     let result = rename_checked(ctx, open, &fs, &from, &to, replace).await;
-    if let Some((claim, uid)) = target_claim {
-        claim.remove_holder(uid);
-        files.release(&claim);
-    }
+    drop(target_claim);
     result
 }
 

@@ -8,8 +8,8 @@ use crate::access::{
     DELETE, FILE_DELETE_CHILD, FILE_READ_ATTRIBUTES, FILE_READ_DATA as FILE_LIST_DIRECTORY,
     MAXIMUM_ALLOWED,
 };
-use crate::conn::session::SessionSecurity;
 use crate::proto::NtStatus;
+use crate::state::session::SessionSecurity;
 use crate::state::{ServerContext, Share};
 
 /// Name of the stored security descriptor in the backend's metadata.

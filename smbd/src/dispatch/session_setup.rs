@@ -5,7 +5,6 @@ use std::time::SystemTime;
 
 use super::{Ctx, HResult, Reply, bad_request};
 use crate::conn::Connection;
-use crate::conn::session::{AuthState, Session, SessionSecurity};
 use crate::crypto::{self, PreparedAead, SigningAlgorithm, SigningKey};
 use crate::proto::NtStatus;
 use crate::proto::negotiate::{Dialect, security_mode};
@@ -14,6 +13,7 @@ use crate::proto::session::{
     session_flags,
 };
 use crate::state::EncryptMode;
+use crate::state::session::{AuthState, Session, SessionSecurity};
 
 /// SESSION_SETUP: one leg of an authentication exchange.
 pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
@@ -29,8 +29,8 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let session = if ctx.hdr.session_id == 0 {
         let exchange = admit_new_session(conn, now)?;
         let id = conn.server.next_id();
-        let s = Arc::new(Session::new(id, exchange));
-        conn.sessions.lock().unwrap().insert(id, s.clone());
+        let s = Arc::new(Session::new(id, conn.id, exchange));
+        conn.add_session(s.clone());
         ctx.hdr.session_id = id;
         s
     } else {
@@ -44,29 +44,24 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             delete(conn, &s);
             return Err(NtStatus::USER_SESSION_DELETED);
         }
-        if matches!(*s.auth.lock().unwrap(), AuthState::Valid) {
+        if s.is_valid() {
             // Reauthentication (MS-SMB2 3.3.5.5.2): a new exchange on the valid session. It
             // must prove the same user; the session keeps its keys. (The exchange is made
             // before the state is locked: making it may sweep every session's state.)
             let exchange = start_exchange(conn, now)?;
-            let mut st = s.auth.lock().unwrap();
-            if matches!(*st, AuthState::Valid) {
-                *st = exchange;
-            }
+            s.begin_exchange(exchange);
         }
         s
     };
     let preauth_on = dialect == Dialect::Smb311;
-    let step = {
-        let mut st = session.auth.lock().unwrap();
-        let AuthState::InProgress { auth, preauth, .. } = &mut *st else {
-            return Err(NtStatus::INTERNAL_ERROR);
-        };
-        if preauth_on {
-            crypto::preauth_update(conn.server.crypto, preauth, ctx.msg);
-        }
-        auth.step(now, req.security_buffer)
-    };
+    let step = session
+        .with_exchange(|auth, preauth| {
+            if preauth_on {
+                crypto::preauth_update(conn.server.crypto, preauth, ctx.msg);
+            }
+            auth.step(now, req.security_buffer)
+        })
+        .ok_or(NtStatus::INTERNAL_ERROR)?;
     match step {
         acceptor::Step::Continue(blob) => {
             encode_session_setup_response(out, 0, &blob);
@@ -83,11 +78,7 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             Err(NtStatus::LOGON_FAILURE)
         }
         acceptor::Step::Done { out: blob, auth } => {
-            let preauth =
-                match std::mem::replace(&mut *session.auth.lock().unwrap(), AuthState::Valid) {
-                    AuthState::InProgress { preauth, .. } => preauth,
-                    AuthState::Valid => neg.preauth,
-                };
+            let preauth = session.end_exchange().unwrap_or(neg.preauth);
             let sec = match session.security() {
                 Some(old) if old.auth.token.user != auth.token.user => {
                     // Reauthentication as someone else would hand the new identity keys the
@@ -123,7 +114,7 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             if sec.encrypt_data {
                 sflags |= session_flags::ENCRYPT_DATA;
             }
-            *session.security.lock().unwrap() = Some(sec.clone());
+            session.set_security(sec.clone());
             ctx.security = Some(sec.clone());
             if !sec.is_null {
                 ctx.sign_with = Some(sec);
@@ -143,8 +134,8 @@ fn admit_new_session(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthStat
     let deadline = now - limits.handshake_timeout;
     drop_expired_handshakes(conn, deadline);
     {
-        let sessions = conn.sessions.lock().unwrap();
-        let pending = sessions.values().filter(|s| s.is_new_handshake()).count();
+        let sessions = conn.sessions_now();
+        let pending = sessions.iter().filter(|s| s.is_new_handshake()).count();
         if sessions.len() >= limits.max_sessions_per_connection
             || pending >= limits.max_pending_sessions_per_connection
         {
@@ -167,11 +158,10 @@ fn start_exchange(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthState, 
         None if server.handshakes.sweep_due(now) => {
             let deadline = now - server.settings.limits.handshake_timeout;
             let others: Vec<Arc<Connection>> = server
-                .connections
-                .lock()
-                .unwrap()
-                .values()
-                .filter_map(std::sync::Weak::upgrade)
+                .channels
+                .all()
+                .into_iter()
+                .filter_map(|c| c.into_any().downcast::<Connection>().ok())
                 .collect();
             for other in &others {
                 drop_expired_handshakes(other, deadline);
@@ -196,26 +186,25 @@ fn start_exchange(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthState, 
 /// is deleted; a valid one being reauthenticated goes back to its valid state.
 fn drop_expired_handshakes(conn: &Arc<Connection>, deadline: SystemTime) {
     let expired: Vec<Arc<Session>> = conn
-        .sessions
-        .lock()
-        .unwrap()
-        .values()
+        .sessions_now()
+        .into_iter()
         .filter(|s| s.handshake_expired(deadline))
-        .cloned()
         .collect();
     for s in expired {
         if s.security().is_some() {
-            *s.auth.lock().unwrap() = AuthState::Valid;
+            s.end_exchange();
         } else {
             delete(conn, &s);
         }
     }
 }
 
-/// Removes a session from its connection and closes its trees' opens.
+/// Removes a session from its connection and, when it has no other channel, from the server,
+/// closing its trees' opens.
 fn delete(conn: &Arc<Connection>, session: &Session) {
-    conn.sessions.lock().unwrap().remove(&session.id);
-    super::close::close_all(conn, session, None);
+    if let Some(s) = conn.remove_session(session.id) {
+        super::close::close_all(conn, &s, None);
+    }
 }
 
 /// Derives keys and policy for a newly authenticated session (MS-SMB2 3.3.5.5.3).
@@ -281,17 +270,16 @@ fn new_security(
 
 /// Hashes a MORE_PROCESSING_REQUIRED response into the session's preauth hash.
 pub(crate) fn preauth_response(conn: &Connection, session: &Session, response: &[u8]) {
-    if let AuthState::InProgress { preauth, .. } = &mut *session.auth.lock().unwrap() {
+    session.with_exchange(|_, preauth| {
         crypto::preauth_update(conn.server.crypto, preauth, response);
-    }
+    });
 }
 
 /// LOGOFF: ends the session, closing its trees and opens.
 pub(crate) fn logoff(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     crate::proto::session::decode_fixed4(ctx.msg).map_err(bad_request)?;
     let session = ctx.session()?.clone();
-    ctx.conn.sessions.lock().unwrap().remove(&session.id);
-    super::close::close_all(ctx.conn, &session, None);
+    delete(ctx.conn, &session);
     encode_fixed4(out);
     Ok(Reply::Done(NtStatus::SUCCESS))
 }

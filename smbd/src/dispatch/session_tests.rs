@@ -151,7 +151,7 @@ async fn reauthentication_as_the_same_user_keeps_the_session_and_its_keys() {
     assert_eq!(c.setup(sid, b"u\x01").await.0, NtStatus::SUCCESS);
     let after = c.conn.session(sid).unwrap().security().unwrap();
     // The reauthentication's new session key is not used: signatures are the same.
-    let sign = |sec: &crate::conn::session::SessionSecurity| {
+    let sign = |sec: &crate::state::session::SessionSecurity| {
         let mut msg = seeds::tree_connect(9, sid, "share");
         sec.signer
             .sign(&crate::crypto::DEFAULT_PROVIDER, &mut msg)
@@ -226,11 +226,6 @@ async fn exchanges_under_way_are_capped_server_wide_and_expired_ones_swept() {
         ..Limits::default()
     });
     let mut a = Client::new(&server).await;
-    server
-        .connections
-        .lock()
-        .unwrap()
-        .insert(1, Arc::downgrade(&a.conn));
     for _ in 0..2 {
         assert_eq!(
             a.setup(0, b"more").await.0,
@@ -246,7 +241,12 @@ async fn exchanges_under_way_are_capped_server_wide_and_expired_ones_swept() {
         NtStatus::MORE_PROCESSING_REQUIRED
     );
     assert_eq!(server.handshakes.live(), 1);
-    assert!(a.conn.sessions.lock().unwrap().is_empty());
+    assert_eq!(a.conn.session_count(), 0);
+    assert_eq!(
+        server.sessions.len(),
+        1,
+        "only the new exchange's session is left"
+    );
 }
 
 #[tokio::test]

@@ -7,10 +7,10 @@ use super::{Ctx, HResult, Reply, bad_request, security};
 use crate::access::{
     DELETE, FILE_APPEND_DATA, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, WRITE_DAC, WRITE_OWNER,
 };
-use crate::conn::session::Open;
 use crate::proto::NtStatus;
 use crate::proto::fscc::{FileInfoClass, SetFileInfo, decode_set_file_info};
 use crate::proto::info::{SetInfoRequest, encode_set_info_response, info_type};
+use crate::state::opens::Open;
 use vfs::SetTimes;
 
 /// FILE_DISPOSITION_* flags of FileDispositionInformationEx (MS-FSCC 2.4.12).

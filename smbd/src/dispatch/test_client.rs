@@ -29,7 +29,7 @@ impl TestClient {
     /// A new connection to `server`, nothing sent yet.
     pub(super) fn new(server: Arc<ServerContext>) -> Self {
         let (tx, rx) = mpsc::channel(64);
-        let conn = Arc::new(Connection::new(server, "test".into(), tx));
+        let conn = Connection::start(server, "test".into(), tx);
         Self {
             conn,
             rx,

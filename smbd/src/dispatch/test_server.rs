@@ -103,5 +103,5 @@ pub(crate) fn sign_in(conn: &Connection, sid: u64) {
         acl::Sid::authenticated_users(),
         acl::GroupAttributes::DEFAULT,
     );
-    *session.security.lock().unwrap() = Some(Arc::new(sec));
+    session.set_security(Arc::new(sec));
 }

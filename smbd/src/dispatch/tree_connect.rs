@@ -4,13 +4,13 @@ use std::sync::Arc;
 
 use super::{Ctx, HResult, Reply, bad_request};
 use crate::access::{FILE_ALL_ACCESS, WRITE_RIGHTS};
-use crate::conn::session::Tree;
 use crate::proto::NtStatus;
 use crate::proto::session::{decode_fixed4, encode_fixed4};
 use crate::proto::tree::{
     TreeConnectRequest, encode_tree_connect_response, share_flags, share_type,
 };
 use crate::state::EncryptMode;
+use crate::state::session::Tree;
 
 /// SMB2_SHAREFLAG_ACCESS_BASED_DIRECTORY_ENUM (MS-SMB2 2.2.10).
 const ACCESS_BASED_DIRECTORY_ENUM: u32 = 0x0000_0800;
@@ -78,7 +78,7 @@ pub(crate) async fn tree_disconnect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
     decode_fixed4(ctx.msg).map_err(bad_request)?;
     let session = ctx.session()?.clone();
     let tree = ctx.tree()?.clone();
-    session.trees.lock().unwrap().remove(&tree.id);
+    session.remove_tree(tree.id);
     super::close::close_all(ctx.conn, &session, Some(tree.id));
     encode_fixed4(out);
     Ok(Reply::Done(NtStatus::SUCCESS))

@@ -2,10 +2,10 @@
 
 use super::{Ctx, HResult, Reply, bad_request};
 use crate::access::{FILE_APPEND_DATA, FILE_WRITE_DATA};
-use crate::conn::session::OpenKind;
 use crate::proto::NtStatus;
 use crate::proto::create::options;
 use crate::proto::io::{WriteRequest, encode_write_response};
+use crate::state::opens::OpenKind;
 
 /// SMB2_WRITEFLAG_WRITE_THROUGH.
 const WRITEFLAG_WRITE_THROUGH: u32 = 0x1;

@@ -57,7 +57,9 @@ pub(super) async fn run(
     let local = stream.local_addr().ok().map(|a| a.ip());
     let (mut rd, wr) = stream.into_split();
     let out = Outbox::tcp(wr, &ctx.settings.limits);
-    let conn = Arc::new(Connection::new(ctx, peer, out).with_local_address(local));
+    let conn = Connection::new(ctx, peer, out)
+        .with_local_address(local)
+        .register();
     let reason = drive(&mut rd, conn, stop).await;
     if matches!(reason, "send stalled" | "send queue over its limit") {
         // The peer does not read: reset rather than leave the unsent bytes to the kernel.
@@ -75,11 +77,6 @@ async fn drive<R: AsyncRead + Unpin>(
     tracing::debug!(peer = %conn.peer, "connected");
     let ctx = &conn.server;
     let mut deadlines = Deadlines::new(&ctx.settings.limits, Instant::now());
-    let conn_id = ctx.next_id();
-    ctx.connections
-        .lock()
-        .unwrap()
-        .insert(conn_id, Arc::downgrade(&conn));
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut reader = FrameReader::default();
     // One timer for every deadline, moved only when one passes or a frame arrives in pieces.
@@ -151,7 +148,6 @@ async fn drive<R: AsyncRead + Unpin>(
         }
         _ => tracing::info!(peer = %conn.peer, reason, "dropping connection"),
     }
-    ctx.connections.lock().unwrap().remove(&conn_id);
     dispatch::connection_closed(&conn);
     conn.out.close_with(reason);
     reason
@@ -197,7 +193,7 @@ mod tests {
         let (io, server) = tokio::io::duplex(pipe);
         let (mut rd, wr) = tokio::io::split(server);
         let out = Outbox::stream(Box::new(wr), &ctx.settings.limits);
-        let conn = Arc::new(Connection::new(ctx, "t".into(), out));
+        let conn = Connection::start(ctx, "t".into(), out);
         let (stop_tx, stop) = broadcast::channel(1);
         let driven = conn.clone();
         let done = tokio::spawn(async move { drive(&mut rd, driven, stop).await });

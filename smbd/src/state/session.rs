@@ -1,17 +1,18 @@
-//! Sessions, tree connects and opens of one connection (MS-SMB2 3.3.1.8 - 3.3.1.10).
+//! Sessions and their tree connects (MS-SMB2 3.3.1.8 Session, 3.3.1.9 TreeConnect), and the
+//! server-wide table of sessions (3.3.1.5 GlobalSessionTable). A session is bound to the
+//! connections (channels) it was set up or bound on; it is found by id in the server's table and
+//! used only on a connection it is bound to.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::opens::{Open, OpenKind};
 use crate::crypto::{Cipher, PreparedAead, SigningKey};
 use crate::limits::Limits;
 use crate::proto::NtStatus;
 use crate::proto::create::FileId;
-use crate::rpc::Pipe;
 use crate::state::Share;
-
-use super::files::FileEntry;
 
 /// Keys and policy of an authenticated session.
 #[derive(Clone)]
@@ -60,26 +61,24 @@ pub enum AuthState {
 pub struct Session {
     /// SessionId.
     pub id: u64,
-    /// Authentication state.
-    pub auth: Mutex<AuthState>,
-    /// Keys and identity once authenticated.
-    pub security: Mutex<Option<Arc<SessionSecurity>>>,
-    /// Tree connects by id.
-    pub trees: Mutex<HashMap<u32, Arc<Tree>>>,
-    /// Opens by volatile id.
-    pub opens: Mutex<HashMap<u64, Arc<Open>>>,
+    auth: Mutex<AuthState>,
+    security: Mutex<Option<Arc<SessionSecurity>>>,
+    trees: Mutex<HashMap<u32, Arc<Tree>>>,
+    opens: Mutex<HashMap<u64, Arc<Open>>>,
+    channels: Mutex<Vec<u64>>,
     next_tree_id: AtomicU32,
 }
 
 impl Session {
-    /// A new session whose first exchange is starting.
-    pub fn new(id: u64, exchange: AuthState) -> Self {
+    /// A new session, bound to connection `channel`, whose first exchange is starting.
+    pub fn new(id: u64, channel: u64, exchange: AuthState) -> Self {
         Self {
             id,
             auth: Mutex::new(exchange),
             security: Mutex::new(None),
             trees: Mutex::new(HashMap::new()),
             opens: Mutex::new(HashMap::new()),
+            channels: Mutex::new(vec![channel]),
             next_tree_id: AtomicU32::new(1),
         }
     }
@@ -87,6 +86,57 @@ impl Session {
     /// The session's keys and identity, if authenticated.
     pub fn security(&self) -> Option<Arc<SessionSecurity>> {
         self.security.lock().unwrap().clone()
+    }
+
+    /// Sets the keys and identity an exchange established.
+    pub fn set_security(&self, sec: Arc<SessionSecurity>) {
+        *self.security.lock().unwrap() = Some(sec);
+    }
+
+    /// Whether the session may be used on connection `channel`.
+    pub fn is_bound_to(&self, channel: u64) -> bool {
+        self.channels.lock().unwrap().contains(&channel)
+    }
+
+    /// Unbinds connection `channel`; returns how many channels remain.
+    pub fn unbind(&self, channel: u64) -> usize {
+        let mut c = self.channels.lock().unwrap();
+        c.retain(|&x| x != channel);
+        c.len()
+    }
+
+    /// Whether the session is authenticated with no exchange under way.
+    pub fn is_valid(&self) -> bool {
+        matches!(*self.auth.lock().unwrap(), AuthState::Valid)
+    }
+
+    /// Starts a reauthentication exchange (MS-SMB2 3.3.5.5.2) if none is under way.
+    pub fn begin_exchange(&self, exchange: AuthState) {
+        let mut st = self.auth.lock().unwrap();
+        if matches!(*st, AuthState::Valid) {
+            *st = exchange;
+        }
+    }
+
+    /// Runs `step` on the exchange under way (its acceptor and preauth hash); `None` when no
+    /// exchange is under way.
+    pub fn with_exchange<R>(
+        &self,
+        step: impl FnOnce(&mut dyn acceptor::Authenticator, &mut [u8; 64]) -> R,
+    ) -> Option<R> {
+        match &mut *self.auth.lock().unwrap() {
+            AuthState::InProgress { auth, preauth, .. } => Some(step(auth.as_mut(), preauth)),
+            AuthState::Valid => None,
+        }
+    }
+
+    /// Ends the exchange under way (giving back its place among the server's exchanges);
+    /// returns its preauth hash, if one was under way.
+    pub fn end_exchange(&self) -> Option<[u8; 64]> {
+        match std::mem::replace(&mut *self.auth.lock().unwrap(), AuthState::Valid) {
+            AuthState::InProgress { preauth, .. } => Some(preauth),
+            AuthState::Valid => None,
+        }
     }
 
     /// Whether an authentication exchange of this session started before `deadline` and is
@@ -111,15 +161,36 @@ impl Session {
         self.trees.lock().unwrap().get(&id).cloned()
     }
 
+    /// Removes the tree connect with this id.
+    pub fn remove_tree(&self, id: u32) -> Option<Arc<Tree>> {
+        self.trees.lock().unwrap().remove(&id)
+    }
+
+    /// How many tree connects the session has.
+    pub fn tree_count(&self) -> usize {
+        self.trees.lock().unwrap().len()
+    }
+
     /// The open with this file id.
     pub fn open(&self, id: FileId) -> Option<Arc<Open>> {
         let o = self.opens.lock().unwrap().get(&id.volatile).cloned()?;
         (o.id.persistent == id.persistent).then_some(o)
     }
 
+    /// How many opens the session holds.
+    pub fn open_count(&self) -> usize {
+        self.opens.lock().unwrap().len()
+    }
+
+    /// The session's opens, copied out of its lock.
+    pub fn opens(&self) -> Vec<Arc<Open>> {
+        self.opens.lock().unwrap().values().cloned().collect()
+    }
+
     /// Whether the session may take one more open (`max_opens_per_session`): checked before a
-    /// CREATE does anything, so one refused at the cap has created nothing. [`Self::insert_open`]
-    /// checks again, for opens that raced past this.
+    /// CREATE does anything, so one refused at the cap has created nothing.
+    /// [`OpenTable::insert`](super::opens::OpenTable::insert) checks again, for opens that
+    /// raced past this.
     pub fn has_room_for_open(&self, limits: &Limits) -> Result<(), NtStatus> {
         if self.opens.lock().unwrap().len() >= limits.max_opens_per_session {
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
@@ -129,8 +200,8 @@ impl Session {
 
     /// Adds an open, within the session's caps: `max_opens_per_session` opens of any kind, of
     /// which `max_pipes_per_session` named pipes. Beyond either: INSUFFICIENT_RESOURCES, and
-    /// the open is not added (the caller ends it).
-    pub fn insert_open(&self, open: Arc<Open>, limits: &Limits) -> Result<(), NtStatus> {
+    /// the open is not added. Only the open table calls this.
+    pub(super) fn add_open(&self, open: Arc<Open>, limits: &Limits) -> Result<(), NtStatus> {
         let mut opens = self.opens.lock().unwrap();
         if opens.len() >= limits.max_opens_per_session {
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
@@ -146,6 +217,23 @@ impl Session {
         }
         opens.insert(open.id.volatile, open);
         Ok(())
+    }
+
+    /// Removes the open with volatile id `volatile`. Only the open table calls this.
+    pub(super) fn remove_open(&self, volatile: u64) -> Option<Arc<Open>> {
+        self.opens.lock().unwrap().remove(&volatile)
+    }
+
+    /// Removes the opens of tree `tree` (of every tree when `None`). Only the open table
+    /// calls this.
+    pub(super) fn remove_opens(&self, tree: Option<u32>) -> Vec<Arc<Open>> {
+        let mut m = self.opens.lock().unwrap();
+        let ids: Vec<u64> = m
+            .iter()
+            .filter(|(_, o)| tree.is_none_or(|t| o.tree_id == t))
+            .map(|(k, _)| *k)
+            .collect();
+        ids.into_iter().filter_map(|k| m.remove(&k)).collect()
     }
 
     /// Adds a tree connect, within `max_trees_per_session`: beyond it,
@@ -172,79 +260,42 @@ pub struct Tree {
     pub max_access: u32,
 }
 
-/// What an open refers to.
-pub enum OpenKind {
-    /// A file or directory on a disk share.
-    File(vfs::FileRef),
-    /// A named pipe on IPC$.
-    Pipe(Mutex<Pipe>),
+/// Every session of the server by id (MS-SMB2 3.3.1.5 GlobalSessionTable).
+#[derive(Default)]
+pub struct SessionTable {
+    by_id: Mutex<HashMap<u64, Arc<Session>>>,
 }
 
-/// Enumeration state of a directory open (MS-SMB2 3.3.1.10 Open.EnumerationLocation etc.).
-#[derive(Debug, Clone, Default)]
-pub struct DirCursor {
-    /// The search pattern in force.
-    pub pattern: Option<String>,
-    /// Resume cookie of the backend listing.
-    pub cookie: u64,
-    /// How many of "." and ".." were returned.
-    pub dots_done: u8,
-    /// Whether any entry was returned since the last restart.
-    pub returned_any: bool,
-    /// Whether the listing reached its end.
-    pub exhausted: bool,
-}
-
-/// One open file, directory or pipe.
-pub struct Open {
-    /// FileId.
-    pub id: FileId,
-    /// The tree it was opened on.
-    pub tree_id: u32,
-    /// The share.
-    pub share: Arc<Share>,
-    /// The object.
-    pub kind: OpenKind,
-    /// The name it was opened by: the pipe's name on IPC$. A disk open's current path lives
-    /// in its file's entry, see [`Open::path`].
-    pub name: String,
-    /// Whether it is a directory.
-    pub is_dir: bool,
-    /// Granted access mask.
-    pub access: u32,
-    /// Share access given at open.
-    pub share_access: u32,
-    /// CreateOptions given at open.
-    pub options: u32,
-    /// Delete when the last handle closes.
-    pub delete_on_close: AtomicBool,
-    /// FilePositionInformation.
-    pub position: AtomicU64,
-    /// FileModeInformation.
-    pub mode: AtomicU32,
-    /// Directory enumeration state.
-    pub cursor: Mutex<DirCursor>,
-    /// The shared per-file entry (share modes, delete pending, locks), for disk files.
-    pub entry: Option<Arc<FileEntry>>,
-    /// Unique id among all opens of the server.
-    pub uid: u64,
-}
-
-impl Open {
-    /// The VFS file, for disk opens.
-    pub fn file(&self) -> Option<&vfs::FileRef> {
-        match &self.kind {
-            OpenKind::File(f) => Some(f),
-            OpenKind::Pipe(_) => None,
-        }
+impl SessionTable {
+    /// Adds a session.
+    pub fn insert(&self, s: Arc<Session>) {
+        self.by_id.lock().unwrap().insert(s.id, s);
     }
 
-    /// The current path from the share root as stored ('/' separated; "" for the root): the
-    /// path of the file this open refers to, wherever a rename through any handle moved it.
-    pub fn path(&self) -> String {
-        match &self.entry {
-            Some(e) => e.path(),
-            None => self.name.clone(),
-        }
+    /// The session with this id, on whatever connection.
+    pub fn get(&self, id: u64) -> Option<Arc<Session>> {
+        self.by_id.lock().unwrap().get(&id).cloned()
+    }
+
+    /// Removes the session with this id.
+    pub fn remove(&self, id: u64) -> Option<Arc<Session>> {
+        self.by_id.lock().unwrap().remove(&id)
+    }
+
+    /// How many sessions the server has.
+    pub fn len(&self) -> usize {
+        self.by_id.lock().unwrap().len()
+    }
+
+    /// Whether the server has no session.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every session, copied out of the table's lock, by id.
+    pub fn all(&self) -> Vec<Arc<Session>> {
+        let mut v: Vec<_> = self.by_id.lock().unwrap().values().cloned().collect();
+        v.sort_by_key(|s| s.id);
+        v
     }
 }

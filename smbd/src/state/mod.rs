@@ -1,12 +1,19 @@
-//! What every connection of the server shares: settings, shares, the authenticator and the
-//! table of open files.
+//! What outlives a request and a connection: settings, shares, the authenticator and the
+//! server-wide tables (channels, sessions, opens, open files). Nothing here knows the
+//! connection type: connections register as [`channels::Channel`]s.
+
+pub mod channels;
+pub mod files;
+pub mod handshakes;
+pub mod opens;
+pub mod session;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::conn::files::FileTable;
 use crate::crypto::{Cipher, CryptoProvider, SigningAlgorithm};
 use crate::rpc::ServerIdentity;
+use crate::state::files::FileTable;
 
 /// Whether a share or the server encrypts (MS-SMB2 Share.EncryptData, Server.EncryptData).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,17 +133,21 @@ pub struct ServerContext {
     pub auth: Arc<dyn acceptor::AuthProvider>,
     /// Crypto primitives.
     pub crypto: &'static CryptoProvider,
-    /// Open files of every connection.
+    /// Open files of every connection: share modes, delete-pending and byte-range locks.
     pub files: FileTable,
+    /// Every session (MS-SMB2 GlobalSessionTable).
+    pub sessions: session::SessionTable,
+    /// Every open (MS-SMB2 GlobalOpenTable), by persistent id.
+    pub opens: opens::OpenTable,
     /// What srvsvc tells about the server.
     pub identity: Arc<ServerIdentity>,
     /// Sessions being authenticated, server-wide (capped by `limits.max_pending_sessions`).
-    pub handshakes: Arc<crate::conn::handshakes::Handshakes>,
+    pub handshakes: Arc<handshakes::Handshakes>,
     /// The time of day (injected: tests use a [`crate::clock::ManualClock`]).
     pub clock: Arc<dyn crate::clock::Clock>,
-    /// Live connections by id, for the admin status report.
-    pub connections:
-        std::sync::Mutex<std::collections::HashMap<u64, std::sync::Weak<crate::conn::Connection>>>,
+    /// Live connections by id: where unsolicited messages (breaks) go, and what the admin
+    /// status report lists.
+    pub channels: channels::ChannelTable,
     next_id: AtomicU64,
 }
 
@@ -203,10 +214,12 @@ impl ServerContext {
             auth,
             crypto,
             files: FileTable::default(),
+            sessions: Default::default(),
+            opens: Default::default(),
             identity,
             handshakes: Arc::default(),
             clock: Arc::new(crate::clock::SystemClock),
-            connections: Default::default(),
+            channels: Default::default(),
             next_id: AtomicU64::new(1),
         }
     }

@@ -2,7 +2,7 @@
 //! shared by every open of the same file (MS-FSA 2.1.1.4 Stream/File, 2.1.5.1.2).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::access::{DELETE, FILE_APPEND_DATA, FILE_EXECUTE, FILE_READ_DATA, FILE_WRITE_DATA};
 
@@ -153,8 +153,8 @@ impl FileEntry {
         self.state.lock().unwrap().holders.len()
     }
 
-    /// Removes an open and its locks; returns how many opens remain.
-    pub fn remove_holder(&self, uid: u64) -> usize {
+    /// Removes an open and its locks; returns how many opens remain. Only a [`Claim`] does.
+    fn remove_holder(&self, uid: u64) -> usize {
         let mut s = self.state.lock().unwrap();
         s.holders.retain(|h| h.uid != uid);
         s.locks.retain(|l| l.owner != uid);
@@ -250,7 +250,7 @@ impl FileKey {
 
 /// Every open file of the server, keyed by [`FileKey`]. An entry exists exactly while an open
 /// holds it: [`FileTable::claim`] finds or makes it and registers the open under the table's
-/// lock, and [`FileTable::release`] drops it under the same lock once the last holder is gone.
+/// lock, and dropping the [`Claim`] drops it under the same lock once the last holder is gone.
 ///
 /// Paths are resolved eagerly: each entry holds its file's current path, and a rename moves
 /// the renamed file's path and those of the entries below it in one step under the table's
@@ -260,13 +260,51 @@ impl FileKey {
 /// first checks that the name still leads to the entry's file id.
 #[derive(Debug, Default)]
 pub struct FileTable {
-    entries: Mutex<HashMap<FileKey, Arc<FileEntry>>>,
+    entries: Arc<Entries>,
+}
+
+type Entries = Mutex<HashMap<FileKey, Arc<FileEntry>>>;
+
+/// One open's place in a file's entry: made by [`FileTable::claim`], given back (the open's
+/// holder and locks removed, the entry dropped once no one holds it) when dropped.
+#[derive(Debug)]
+pub struct Claim {
+    entry: Arc<FileEntry>,
+    uid: u64,
+    table: Weak<Entries>,
+}
+
+impl Claim {
+    /// The file's entry.
+    pub fn entry(&self) -> &Arc<FileEntry> {
+        &self.entry
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.entry.remove_holder(self.uid);
+        if let Some(table) = self.table.upgrade() {
+            release(&table, &self.entry);
+        }
+    }
+}
+
+/// Drops `entry` from the table if no open holds it any more.
+fn release(table: &Entries, entry: &Arc<FileEntry>) {
+    let mut m = table.lock().unwrap();
+    if let Some(e) = m.get(&entry.key)
+        && Arc::ptr_eq(e, entry)
+        && e.holders() == 0
+    {
+        m.remove(&entry.key);
+    }
 }
 
 impl FileTable {
     /// Registers open `uid` (with `access` and `share_access`) on the file `key`, found at
     /// `path`, creating its entry if absent; refuses on a share-mode conflict or a pending
-    /// delete. An existing entry keeps its path: renames keep it current, while `path` was
+    /// delete. The claim gives the place back when dropped. An existing entry keeps its path: renames keep it current, while `path` was
     /// resolved before the claim and may predate a rename that completed meanwhile.
     pub fn claim(
         &self,
@@ -275,14 +313,18 @@ impl FileTable {
         uid: u64,
         access: u32,
         share_access: u32,
-    ) -> Result<Arc<FileEntry>, FileConflict> {
+    ) -> Result<Claim, FileConflict> {
         let mut m = self.entries.lock().unwrap();
         let entry = m
             .entry(key)
             .or_insert_with(|| Arc::new(FileEntry::new(key, path)))
             .clone();
         match entry.add_holder(uid, access, share_access) {
-            Ok(()) => Ok(entry),
+            Ok(()) => Ok(Claim {
+                entry,
+                uid,
+                table: Arc::downgrade(&self.entries),
+            }),
             Err(c) => {
                 if entry.holders() == 0 {
                     m.remove(&key);
@@ -295,17 +337,6 @@ impl FileTable {
     /// The entry of file `key`, if any open holds it.
     pub fn get(&self, key: FileKey) -> Option<Arc<FileEntry>> {
         self.entries.lock().unwrap().get(&key).cloned()
-    }
-
-    /// Drops `entry` from the table if no open holds it any more.
-    pub fn release(&self, entry: &Arc<FileEntry>) {
-        let mut m = self.entries.lock().unwrap();
-        if let Some(e) = m.get(&entry.key)
-            && Arc::ptr_eq(e, entry)
-            && e.holders() == 0
-        {
-            m.remove(&entry.key);
-        }
     }
 
     /// Records that the file of `entry` moved from `from` to `to`: its path, and, for a
@@ -371,17 +402,20 @@ mod tests {
     #[test]
     fn share_modes() {
         let t = FileTable::default();
-        let e = t.claim(KEY, "a", 1, FILE_READ_DATA, SHARE_READ).unwrap();
+        let c1 = t.claim(KEY, "a", 1, FILE_READ_DATA, SHARE_READ).unwrap();
+        let e = c1.entry().clone();
         assert_eq!(
             t.claim(KEY, "A", 2, FILE_WRITE_DATA, SHARE_READ | SHARE_WRITE)
                 .err(),
             Some(FileConflict::Sharing)
         );
-        t.claim(KEY, "a", 3, FILE_READ_DATA, SHARE_READ | SHARE_WRITE)
+        let _c3 = t
+            .claim(KEY, "a", 3, FILE_READ_DATA, SHARE_READ | SHARE_WRITE)
             .unwrap();
         // attribute-only opens never conflict
-        t.claim(KEY, "a", 4, 0x80, 0).unwrap();
-        assert_eq!(e.remove_holder(1), 2);
+        let _c4 = t.claim(KEY, "a", 4, 0x80, 0).unwrap();
+        drop(c1);
+        assert_eq!(e.holders(), 2);
         e.set_delete_pending(true);
         assert_eq!(
             t.claim(KEY, "a", 5, FILE_READ_DATA, 7).err(),
@@ -392,29 +426,32 @@ mod tests {
     #[test]
     fn entry_lives_exactly_while_held() {
         let t = FileTable::default();
-        // A refused first claim leaves no entry behind.
-        let e = t.claim(KEY, "a", 1, FILE_READ_DATA, 0).unwrap();
-        e.remove_holder(1);
-        t.release(&e);
+        let c = t.claim(KEY, "a", 1, FILE_READ_DATA, 0).unwrap();
+        drop(c);
         assert!(t.get(KEY).is_none());
-        let e = t.claim(KEY, "a", 2, FILE_READ_DATA, 0).unwrap();
-        assert!(Arc::ptr_eq(&t.get(KEY).unwrap(), &e));
-        t.release(&e); // still held: stays
+        let c = t.claim(KEY, "a", 2, FILE_READ_DATA, 0).unwrap();
+        assert!(Arc::ptr_eq(&t.get(KEY).unwrap(), c.entry()));
+        // A refused claim leaves the entry to its holder.
+        assert!(t.claim(KEY, "a", 3, FILE_WRITE_DATA, 0).is_err());
         assert!(t.get(KEY).is_some());
+        drop(c);
+        assert!(t.get(KEY).is_none());
     }
 
     #[test]
     fn rename_moves_paths_below() {
         let t = FileTable::default();
-        let dir = t.claim(KEY, "Dir", 1, 0x80, 7).unwrap();
+        let dir_claim = t.claim(KEY, "Dir", 1, 0x80, 7).unwrap();
+        let dir = dir_claim.entry();
         let other = FileKey {
             share: 0,
             volume: 0,
             file_id: 8,
         };
-        let f = t.claim(other, "dir/Sub/f.txt", 2, 0x80, 7).unwrap();
+        let f_claim = t.claim(other, "dir/Sub/f.txt", 2, 0x80, 7).unwrap();
+        let f = f_claim.entry();
         assert!(t.has_open_below(0, "DIR"));
-        t.renamed(&dir, "Dir", "New");
+        t.renamed(dir, "Dir", "New");
         assert_eq!(dir.path(), "New");
         assert_eq!(f.path(), "New/Sub/f.txt");
         assert!(!t.has_open_below(0, "dir"));

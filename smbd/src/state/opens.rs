@@ -1,0 +1,269 @@
+//! Opens (MS-SMB2 3.3.1.10 Open) and the server-wide table of them (3.3.1.5 GlobalOpenTable,
+//! keyed by the persistent file id; a session finds its opens by the volatile id).
+//!
+//! An open of a disk file holds a [`Claim`] on its file's entry in the [`FileTable`]: the open is
+//! built from the claim and gives it back when it ends or is dropped, so "an open exists exactly
+//! when its share-mode claim does" holds by construction rather than by every handler
+//! remembering it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::Share;
+use super::files::{Claim, FileEntry};
+use super::session::Session;
+use crate::limits::Limits;
+use crate::proto::NtStatus;
+use crate::proto::create::FileId;
+use crate::rpc::Pipe;
+
+/// What an open refers to.
+pub enum OpenKind {
+    /// A file or directory on a disk share.
+    File(vfs::FileRef),
+    /// A named pipe on IPC$.
+    Pipe(Mutex<Pipe>),
+}
+
+/// Enumeration state of a directory open (MS-SMB2 3.3.1.10 Open.EnumerationLocation etc.).
+#[derive(Debug, Clone, Default)]
+pub struct DirCursor {
+    /// The search pattern in force.
+    pub pattern: Option<String>,
+    /// Resume cookie of the backend listing.
+    pub cookie: u64,
+    /// How many of "." and ".." were returned.
+    pub dots_done: u8,
+    /// Whether any entry was returned since the last restart.
+    pub returned_any: bool,
+    /// Whether the listing reached its end.
+    pub exhausted: bool,
+}
+
+/// One open file, directory or pipe.
+pub struct Open {
+    /// FileId.
+    pub id: FileId,
+    /// The tree it was opened on.
+    pub tree_id: u32,
+    /// The share.
+    pub share: Arc<Share>,
+    /// The object.
+    pub kind: OpenKind,
+    /// The name it was opened by: the pipe's name on IPC$. A disk open's current path lives
+    /// in its file's entry, see [`Open::path`].
+    pub name: String,
+    /// Whether it is a directory.
+    pub is_dir: bool,
+    /// Granted access mask.
+    pub access: u32,
+    /// Share access given at open.
+    pub share_access: u32,
+    /// CreateOptions given at open.
+    pub options: u32,
+    /// Delete when the last handle closes.
+    pub delete_on_close: AtomicBool,
+    /// FilePositionInformation.
+    pub position: AtomicU64,
+    /// FileModeInformation.
+    pub mode: AtomicU32,
+    /// Directory enumeration state.
+    pub cursor: Mutex<DirCursor>,
+    /// The shared per-file entry (share modes, delete pending, locks), for disk files.
+    pub entry: Option<Arc<FileEntry>>,
+    /// The open's place in its file's entry, given back when the open ends (or, for an open
+    /// dropped without ending, when the last reference goes).
+    claim: Mutex<Option<Claim>>,
+    /// Unique id among all opens of the server (the persistent id): the owner of its share-mode
+    /// claim and byte-range locks.
+    pub uid: u64,
+}
+
+impl Open {
+    /// The VFS file, for disk opens.
+    pub fn file(&self) -> Option<&vfs::FileRef> {
+        match &self.kind {
+            OpenKind::File(f) => Some(f),
+            OpenKind::Pipe(_) => None,
+        }
+    }
+
+    /// The current path from the share root as stored ('/' separated; "" for the root): the
+    /// path of the file this open refers to, wherever a rename through any handle moved it.
+    pub fn path(&self) -> String {
+        match &self.entry {
+            Some(e) => e.path(),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// What a new open is, before it is in any table.
+pub struct NewOpen {
+    /// FileId (persistent and volatile parts distinct).
+    pub id: FileId,
+    /// The tree it is opened on.
+    pub tree_id: u32,
+    /// The share.
+    pub share: Arc<Share>,
+    /// The object.
+    pub kind: OpenKind,
+    /// The name it was opened by.
+    pub name: String,
+    /// Whether it is a directory.
+    pub is_dir: bool,
+    /// Granted access mask.
+    pub access: u32,
+    /// Share access given at open.
+    pub share_access: u32,
+    /// CreateOptions given at open.
+    pub options: u32,
+    /// FileModeInformation at open.
+    pub mode: u32,
+    /// The share-mode claim on the file (disk opens).
+    pub claim: Option<Claim>,
+}
+
+impl Open {
+    /// An open built from `n`; its uid is the persistent id.
+    pub fn new(n: NewOpen) -> Self {
+        let entry = n.claim.as_ref().map(|c| c.entry().clone());
+        Self {
+            id: n.id,
+            tree_id: n.tree_id,
+            share: n.share,
+            kind: n.kind,
+            name: n.name,
+            is_dir: n.is_dir,
+            access: n.access,
+            share_access: n.share_access,
+            options: n.options,
+            delete_on_close: AtomicBool::new(
+                n.options & crate::proto::create::options::DELETE_ON_CLOSE != 0,
+            ),
+            position: AtomicU64::new(0),
+            mode: AtomicU32::new(n.mode),
+            cursor: Mutex::new(DirCursor::default()),
+            entry,
+            claim: Mutex::new(n.claim),
+            uid: n.id.persistent,
+        }
+    }
+
+    /// Ends the open: marks its file pending deletion when the open was to delete it on close,
+    /// gives back its share-mode claim and locks, and deletes the file if this was the last
+    /// open of a file pending deletion. Returns whether the file was deleted. Idempotent: a
+    /// second call finds no claim and does nothing.
+    pub async fn end(&self) -> bool {
+        let Some(claim) = self.claim.lock().unwrap().take() else {
+            return false;
+        };
+        let entry = claim.entry().clone();
+        if self.delete_on_close.load(Ordering::Relaxed) {
+            entry.set_delete_pending(true);
+        }
+        let last = entry.holders() == 1;
+        let mut deleted = false;
+        if last
+            && entry.delete_pending()
+            && let Some(fs) = &self.share.vfs
+        {
+            // The file this open refers to, wherever a rename moved it; and only if the name
+            // still names that file.
+            let path = entry.path();
+            match fs.stat(&path).await {
+                Ok(st) if st.file_id == entry.file_id() => match fs.remove(&path).await {
+                    Ok(()) => deleted = true,
+                    Err(e) => tracing::info!(path = %path, error = %e, "delete on close failed"),
+                },
+                Ok(_) => {
+                    tracing::info!(path = %path, "delete on close: the name is another file's");
+                }
+                Err(e) => tracing::info!(path = %path, error = %e, "delete on close failed"),
+            }
+        }
+        drop(claim);
+        deleted
+    }
+}
+
+/// Every open of the server by persistent id (MS-SMB2 3.3.1.5 GlobalOpenTable). Opens enter and
+/// leave it together with their session's table, through these methods only.
+#[derive(Default)]
+pub struct OpenTable {
+    by_persistent: Mutex<HashMap<u64, Arc<Open>>>,
+}
+
+impl OpenTable {
+    /// Adds `open` to `session` (within its caps, see `Session::has_room_for_open`) and to the
+    /// server's table. Refused: the open is dropped, which gives its claim back.
+    pub fn insert(
+        &self,
+        session: &Session,
+        open: Arc<Open>,
+        limits: &Limits,
+    ) -> Result<(), NtStatus> {
+        session.add_open(open.clone(), limits)?;
+        self.by_persistent
+            .lock()
+            .unwrap()
+            .insert(open.id.persistent, open);
+        Ok(())
+    }
+
+    /// The open with this persistent id, in whatever session.
+    pub fn get(&self, persistent: u64) -> Option<Arc<Open>> {
+        self.by_persistent.lock().unwrap().get(&persistent).cloned()
+    }
+
+    /// Removes the open `id` of `session` from both tables; the caller ends it.
+    pub fn take(&self, session: &Session, id: FileId) -> Option<Arc<Open>> {
+        let open = session.open(id)?;
+        session.remove_open(id.volatile)?;
+        self.forget(&open);
+        Some(open)
+    }
+
+    /// Removes every open of `session` (of tree `tree` only, when given) from both tables; the
+    /// caller ends them.
+    pub fn take_all(&self, session: &Session, tree: Option<u32>) -> Vec<Arc<Open>> {
+        let opens = session.remove_opens(tree);
+        for o in &opens {
+            self.forget(o);
+        }
+        opens
+    }
+
+    fn forget(&self, open: &Arc<Open>) {
+        let mut m = self.by_persistent.lock().unwrap();
+        if m.get(&open.id.persistent)
+            .is_some_and(|o| Arc::ptr_eq(o, open))
+        {
+            m.remove(&open.id.persistent);
+        }
+    }
+
+    /// How many opens the server has.
+    pub fn len(&self) -> usize {
+        self.by_persistent.lock().unwrap().len()
+    }
+
+    /// Whether the server has no open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every open, copied out of the table's lock, by persistent id.
+    pub fn all(&self) -> Vec<Arc<Open>> {
+        let mut v: Vec<_> = self
+            .by_persistent
+            .lock()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by_key(|o| o.id.persistent);
+        v
+    }
+}
