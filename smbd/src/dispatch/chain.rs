@@ -255,7 +255,7 @@ pub(super) async fn process_message(
                 tokio::pin!(fut);
                 tokio::select! {
                     r = &mut fut => r?,
-                    _ = tokio::time::sleep(ASYNC_AFTER) => {
+                    () = conn.server.clock.sleep(ASYNC_AFTER) => {
                         // At the connection's cap of async operations the request completes
                         // synchronously, without an interim response.
                         match conn.begin_async(&conn.server.settings.limits) {
