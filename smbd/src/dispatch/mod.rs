@@ -16,7 +16,6 @@ mod close;
 #[cfg(test)]
 mod compound_tests;
 mod create;
-mod create_access;
 #[cfg(test)]
 mod file_tests;
 mod interim;

@@ -9,7 +9,7 @@
 
 use acl::{GenericMapping, SecurityDescriptor};
 
-use super::security::{self, Subject};
+use super::super::security::{self, Subject};
 use crate::access::{
     FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY, FILE_APPEND_DATA, FILE_DELETE_CHILD, FILE_WRITE_DATA,
     MAXIMUM_ALLOWED,

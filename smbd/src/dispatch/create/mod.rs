@@ -1,0 +1,231 @@
+//! CREATE (MS-SMB2 3.3.5.9) as a pipeline of named steps:
+//! validate ([`validate`]) -> contexts ([`contexts`]) -> path -> access ([`access`]: open or
+//! create the object, check the descriptor on it) -> share mode (the file table claim) ->
+//! overwrite -> open (into the session's and server's tables) -> reply contexts ([`reply`]).
+
+mod access;
+mod contexts;
+mod reply;
+mod validate;
+
+use std::sync::{Arc, Mutex};
+
+use super::{Ctx, HResult, Reply, bad_request, path, security};
+use crate::access::{MAXIMUM_ALLOWED, WRITE_RIGHTS};
+use crate::proto::NtStatus;
+use crate::proto::create::{CreateRequest, CreateResponse, FileId, options};
+use crate::state::files::FileKey;
+use crate::state::opens::{NewOpen, Open, OpenKind};
+use crate::state::session::Tree;
+use contexts::Contexts;
+use validate::{MODE_OPTIONS, Validated, validate};
+use vfs::{CreateAction, Disposition};
+
+/// CREATE.
+pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
+    let req = CreateRequest::decode(ctx.msg).map_err(bad_request)?;
+    let tree = ctx.tree()?.clone();
+    let v = validate(&req)?;
+    let cx = Contexts::read(&req, ctx.conn.negotiated().is_smb3())?;
+    // A session at its cap of opens is refused before anything is created or changed.
+    ctx.session()?
+        .has_room_for_open(&ctx.server().settings.limits)?;
+    if tree.share.is_ipc() {
+        let granted = if v.desired & MAXIMUM_ALLOWED != 0 {
+            tree.max_access
+        } else {
+            v.desired
+        };
+        return open_pipe(ctx, out, &tree, &req, granted);
+    }
+    if cx.timewarp {
+        return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+    }
+    let opened = open_file(ctx, &tree, &req, &v, &cx).await?;
+    let open = opened.open.clone();
+    ctx.insert_open(open.clone())?;
+    ctx.created = Some(open.id);
+    let st = &opened.stat;
+    let resp = CreateResponse {
+        oplock_level: 0,
+        create_action: action_code(opened.action),
+        creation_time: st.creation_time,
+        last_access_time: st.last_access_time,
+        last_write_time: st.last_write_time,
+        change_time: st.change_time,
+        allocation_size: st.allocation_size,
+        end_of_file: st.size,
+        file_attributes: st.attributes,
+        persistent_id: open.id.persistent,
+        volatile_id: open.id.volatile,
+        contexts: reply::contexts(&cx, &tree, st, opened.maximal),
+    };
+    resp.encode(out, 0);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}
+
+/// A disk open made by the pipeline, not yet in any table.
+struct Made {
+    open: Arc<Open>,
+    stat: vfs::FileStat,
+    action: CreateAction,
+    maximal: u32,
+}
+
+/// The path, access, share-mode and overwrite steps: the open, checked and claimed.
+async fn open_file(
+    ctx: &Ctx<'_>,
+    tree: &Arc<Tree>,
+    req: &CreateRequest<'_>,
+    v: &Validated,
+    cx: &Contexts,
+) -> Result<Made, NtStatus> {
+    let vpath = path::to_vfs_path(&req.name)?;
+    let creates = !matches!(v.disposition, Disposition::Open);
+    if tree.share.read_only
+        && (v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf))
+    {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    let fs = tree.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?;
+    let server = ctx.conn.server.clone();
+    let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
+    let who = security::Subject::of(&server, &sec)
+        .with_backup_intent(req.options & options::OPEN_FOR_BACKUP_INTENT != 0);
+    if let Some(sd) = &cx.creator_sd {
+        // The owner, group and SACL a creator may give follow SET_INFO's rules.
+        security::check_settable(sd, security::parts_present(sd), &who)?;
+    }
+    let auth = access::open_checked(&access::Wanted {
+        share: &tree.share,
+        fs: fs.as_ref(),
+        path: &vpath,
+        disposition: v.disposition,
+        kind: v.kind,
+        desired: req.desired_access,
+        attributes: req.file_attributes,
+        allocation_size: cx.allocation_size,
+        delete_on_close: req.options & options::DELETE_ON_CLOSE != 0,
+        creator_sd: cx.creator_sd.as_ref(),
+        who: &who,
+        share_max: tree.max_access,
+        want_maximal: cx.maximal_access,
+    })
+    .await?;
+    let granted = auth.granted;
+    let mut opened = auth.opened;
+    let id = new_file_id(&server);
+    // The table knows the file by its identity, whatever spelling reached it. Every failure
+    // from here on drops the claim, which gives it back.
+    let key = FileKey::of(tree.share.index, &opened.stat);
+    let claim = server
+        .files
+        .claim(key, &opened.path, id.persistent, granted, req.share_access)
+        .map_err(conflict_status)?;
+    if let Some(supersede) = auth.overwrite {
+        opened
+            .file
+            .overwrite(req.file_attributes, cx.allocation_size, supersede)
+            .await
+            .map_err(|e| NtStatus::from(&e))?;
+        opened.stat = opened.file.stat().await.map_err(|e| NtStatus::from(&e))?;
+        opened.action = if supersede {
+            CreateAction::Superseded
+        } else {
+            CreateAction::Overwritten
+        };
+    }
+    if req.options & options::DELETE_ON_CLOSE != 0
+        && opened.stat.attributes & vfs::attr::READONLY != 0
+    {
+        return Err(NtStatus::CANNOT_DELETE);
+    }
+    let open = Arc::new(Open::new(NewOpen {
+        id,
+        tree_id: tree.id,
+        share: tree.share.clone(),
+        kind: OpenKind::File(opened.file),
+        name: opened.path,
+        is_dir: opened.stat.is_dir,
+        access: granted,
+        share_access: req.share_access,
+        options: req.options,
+        mode: req.options & MODE_OPTIONS,
+        claim: Some(claim),
+    }));
+    Ok(Made {
+        open,
+        stat: opened.stat,
+        action: opened.action,
+        maximal: auth.maximal,
+    })
+}
+
+fn action_code(a: CreateAction) -> u32 {
+    match a {
+        CreateAction::Superseded => 0,
+        CreateAction::Opened => 1,
+        CreateAction::Created => 2,
+        CreateAction::Overwritten => 3,
+    }
+}
+
+/// A new file id: a persistent part, unique for the server's life (the open's identity in the
+/// server's open table, kept across a durable reconnect), and a distinct volatile part (the
+/// handle of this open on its session).
+fn new_file_id(server: &crate::state::ServerContext) -> FileId {
+    FileId {
+        persistent: server.next_id(),
+        volatile: server.next_id(),
+    }
+}
+
+/// Maps a share-mode or lock conflict to its status.
+pub(crate) fn conflict_status(c: crate::state::files::FileConflict) -> NtStatus {
+    use crate::state::files::FileConflict as C;
+    match c {
+        C::Sharing => NtStatus::SHARING_VIOLATION,
+        C::DeletePending => NtStatus::DELETE_PENDING,
+        C::Locked => NtStatus::LOCK_NOT_GRANTED,
+        C::NotLocked => NtStatus::RANGE_NOT_LOCKED,
+        C::TooManyLocks => NtStatus::INSUFFICIENT_RESOURCES,
+    }
+}
+
+fn open_pipe(
+    ctx: &mut Ctx<'_>,
+    out: &mut Vec<u8>,
+    tree: &Arc<Tree>,
+    req: &CreateRequest<'_>,
+    granted: u32,
+) -> HResult {
+    let name = req.name.trim_start_matches('\\');
+    let pipe = crate::rpc::Pipe::open(name, ctx.conn.server.identity.clone())
+        .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+    let id = new_file_id(ctx.server());
+    let open = Arc::new(Open::new(NewOpen {
+        id,
+        tree_id: tree.id,
+        share: tree.share.clone(),
+        kind: OpenKind::Pipe(Mutex::new(pipe)),
+        name: name.to_string(),
+        is_dir: false,
+        access: granted,
+        share_access: req.share_access,
+        options: req.options & !options::DELETE_ON_CLOSE,
+        mode: req.options & MODE_OPTIONS,
+        claim: None,
+    }));
+    ctx.insert_open(open)?;
+    ctx.created = Some(id);
+    let resp = CreateResponse {
+        create_action: 1,
+        allocation_size: 4096,
+        file_attributes: vfs::attr::NORMAL,
+        persistent_id: id.persistent,
+        volatile_id: id.volatile,
+        ..CreateResponse::default()
+    };
+    resp.encode(out, 0);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}
