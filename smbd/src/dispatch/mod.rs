@@ -10,12 +10,14 @@
 
 #[cfg(test)]
 mod async_tests;
+mod caching;
 mod chain;
 mod check;
 mod close;
 #[cfg(test)]
 mod compound_tests;
 mod create;
+mod durable;
 #[cfg(test)]
 mod file_tests;
 mod interim;
@@ -307,11 +309,11 @@ pub(crate) fn bad_request(_e: crate::proto::DecodeError) -> NtStatus {
     NtStatus::INVALID_PARAMETER
 }
 
-/// Cleans up after a connection ends: pending operations are dropped and every open of every
-/// session is closed.
+/// Cleans up after a connection ends: pending operations are dropped; the sessions left with
+/// no channel end, their durable opens preserved for a reconnect and the others closed.
 pub fn connection_closed(conn: &Arc<Connection>) {
     notify::drop_all(conn);
     for s in conn.remove_all_sessions() {
-        close::close_all(conn, &s, None);
+        durable::preserve_or_close(conn, &s);
     }
 }

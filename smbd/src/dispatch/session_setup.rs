@@ -115,6 +115,9 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                 sflags |= session_flags::ENCRYPT_DATA;
             }
             session.set_security(sec.clone());
+            if req.previous_session_id != 0 && req.previous_session_id != session.id {
+                end_previous_session(conn, req.previous_session_id, &sec);
+            }
             ctx.security = Some(sec.clone());
             if !sec.is_null {
                 ctx.sign_with = Some(sec);
@@ -196,6 +199,26 @@ fn drop_expired_handshakes(conn: &Arc<Connection>, deadline: SystemTime) {
         } else {
             delete(conn, &s);
         }
+    }
+}
+
+/// A client reconnecting after a lost connection names its old session (MS-SMB2 3.3.5.5.3
+/// PreviousSessionId): when that session is the same user's, it ends as if its connection had
+/// been lost, so its durable opens wait for the reconnect and its other opens close.
+fn end_previous_session(conn: &Arc<Connection>, previous: u64, sec: &SessionSecurity) {
+    let server = &conn.server;
+    let Some(old) = server.sessions.get(previous) else {
+        return;
+    };
+    let same_user = old
+        .security()
+        .is_some_and(|o| o.auth.token.user == sec.auth.token.user && !o.is_null);
+    if !same_user || sec.is_null {
+        return;
+    }
+    if let Some(old) = server.sessions.remove(previous) {
+        tracing::debug!(peer = %conn.peer, previous, "previous session of the client ended");
+        super::durable::preserve_or_close(conn, &old);
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod access;
 mod contexts;
+mod durable;
 mod reply;
 mod validate;
 
@@ -15,9 +16,9 @@ use crate::access::{MAXIMUM_ALLOWED, WRITE_RIGHTS};
 use crate::proto::NtStatus;
 use crate::proto::create::{CreateRequest, CreateResponse, FileId, options};
 use crate::state::files::FileKey;
-use crate::state::opens::{NewOpen, Open, OpenKind};
+use crate::state::opens::{NewOpen, Open, OpenKind, Owner};
 use crate::state::session::Tree;
-use contexts::Contexts;
+pub(crate) use contexts::Contexts;
 use validate::{MODE_OPTIONS, Validated, validate};
 use vfs::{CreateAction, Disposition};
 
@@ -41,13 +42,21 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     if cx.timewarp {
         return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
     }
+    if let Some(rc) = cx.reconnect {
+        return durable::reconnect(ctx, out, &tree, &req, &cx, rc).await;
+    }
     let opened = open_file(ctx, &tree, &req, &v, &cx).await?;
     let open = opened.open.clone();
+    let caching = super::caching::Granted::default();
+    let durable = durable::grant(&open, &cx, &caching);
     ctx.insert_open(open.clone())?;
     ctx.created = Some(open.id);
     let st = &opened.stat;
+    let mut contexts = reply::contexts(&cx, &tree, st, opened.maximal);
+    contexts.extend(caching.contexts());
+    contexts.extend(durable);
     let resp = CreateResponse {
-        oplock_level: 0,
+        oplock_level: caching.oplock_level,
         create_action: action_code(opened.action),
         creation_time: st.creation_time,
         last_access_time: st.last_access_time,
@@ -58,7 +67,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         file_attributes: st.attributes,
         persistent_id: open.id.persistent,
         volatile_id: open.id.volatile,
-        contexts: reply::contexts(&cx, &tree, st, opened.maximal),
+        contexts,
     };
     resp.encode(out, 0);
     Ok(Reply::Done(NtStatus::SUCCESS))
@@ -152,6 +161,7 @@ async fn open_file(
         options: req.options,
         mode: req.options & MODE_OPTIONS,
         claim: Some(claim),
+        owner: owner(ctx, &sec),
     }));
     Ok(Made {
         open,
@@ -159,6 +169,14 @@ async fn open_file(
         action: opened.action,
         maximal: auth.maximal,
     })
+}
+
+/// The owner of an open the session of `ctx` makes.
+fn owner(ctx: &Ctx<'_>, sec: &crate::state::session::SessionSecurity) -> Owner {
+    Owner {
+        user: sec.auth.token.user.clone(),
+        client_guid: ctx.conn.negotiated().client_guid,
+    }
 }
 
 fn action_code(a: CreateAction) -> u32 {
@@ -215,6 +233,12 @@ fn open_pipe(
         options: req.options & !options::DELETE_ON_CLOSE,
         mode: req.options & MODE_OPTIONS,
         claim: None,
+        owner: owner(
+            ctx,
+            ctx.security
+                .as_ref()
+                .ok_or(NtStatus::USER_SESSION_DELETED)?,
+        ),
     }));
     ctx.insert_open(open)?;
     ctx.created = Some(id);

@@ -6,6 +6,8 @@
 //! when its share-mode claim does" holds by construction rather than by every handler
 //! remembering it.
 
+mod preserved;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -78,9 +80,90 @@ pub struct Open {
     /// Unique id among all opens of the server (the persistent id): the owner of its share-mode
     /// claim and byte-range locks.
     pub uid: u64,
+    /// Who opened it (a reconnect must be by the same user and client).
+    pub owner: Owner,
+    /// Durability granted (MS-SMB2 Open.IsDurable, DurableOpenTimeout, IsPersistent,
+    /// CreateGuid, AppInstanceId); `None` for an ordinary open.
+    durable: Mutex<Option<Durability>>,
+    /// When the open lost its connection and was preserved for a reconnect.
+    disconnected: Mutex<Option<std::time::SystemTime>>,
+}
+
+/// Who made an open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// The user's SID (MS-SMB2 Open.Session.UserSecurityContext, as a reconnect checks it).
+    pub user: acl::Sid,
+    /// The client's ClientGuid (Open.ClientGuid).
+    pub client_guid: [u8; 16],
+}
+
+/// What makes an open durable (MS-SMB2 3.3.1.10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Durability {
+    /// 1 for DHnQ, 2 for DH2Q.
+    pub version: u8,
+    /// How long the open is kept after its connection is lost.
+    pub timeout: std::time::Duration,
+    /// A persistent handle (continuously available share).
+    pub persistent: bool,
+    /// The CreateGuid of a v2 request.
+    pub create_guid: Option<[u8; 16]>,
+    /// The application instance the open belongs to.
+    pub app_instance: Option<[u8; 16]>,
 }
 
 impl Open {
+    /// The open's durability, if it is durable.
+    pub fn durability(&self) -> Option<Durability> {
+        *self.durable.lock().unwrap()
+    }
+
+    /// Makes the open durable, or (`None`) no longer durable.
+    pub fn set_durability(&self, d: Option<Durability>) {
+        *self.durable.lock().unwrap() = d;
+    }
+
+    /// When the open was preserved after losing its connection; `None` while connected.
+    pub fn disconnected_at(&self) -> Option<std::time::SystemTime> {
+        *self.disconnected.lock().unwrap()
+    }
+
+    /// The same open on a new session and tree (a durable reconnect): the file, its claim
+    /// (and with it the byte-range locks), position and mode move to the new open, which gets
+    /// volatile id `volatile`. `None` when this open has already ended or moved.
+    pub fn reconnected(&self, volatile: u64, tree_id: u32) -> Option<Self> {
+        let claim = self.claim.lock().unwrap().take()?;
+        let kind = match &self.kind {
+            OpenKind::File(f) => OpenKind::File(f.clone()),
+            OpenKind::Pipe(_) => return None,
+        };
+        Some(Self {
+            id: FileId {
+                persistent: self.id.persistent,
+                volatile,
+            },
+            tree_id,
+            share: self.share.clone(),
+            kind,
+            name: self.name.clone(),
+            is_dir: self.is_dir,
+            access: self.access,
+            share_access: self.share_access,
+            options: self.options,
+            delete_on_close: AtomicBool::new(self.delete_on_close.load(Ordering::Relaxed)),
+            position: AtomicU64::new(self.position.load(Ordering::Relaxed)),
+            mode: AtomicU32::new(self.mode.load(Ordering::Relaxed)),
+            cursor: Mutex::new(DirCursor::default()),
+            entry: self.entry.clone(),
+            claim: Mutex::new(Some(claim)),
+            uid: self.uid,
+            owner: self.owner.clone(),
+            durable: Mutex::new(self.durability()),
+            disconnected: Mutex::new(None),
+        })
+    }
+
     /// The VFS file, for disk opens.
     pub fn file(&self) -> Option<&vfs::FileRef> {
         match &self.kind {
@@ -123,6 +206,8 @@ pub struct NewOpen {
     pub mode: u32,
     /// The share-mode claim on the file (disk opens).
     pub claim: Option<Claim>,
+    /// Who opens it.
+    pub owner: Owner,
 }
 
 impl Open {
@@ -148,6 +233,9 @@ impl Open {
             entry,
             claim: Mutex::new(n.claim),
             uid: n.id.persistent,
+            owner: n.owner,
+            durable: Mutex::new(None),
+            disconnected: Mutex::new(None),
         }
     }
 

@@ -1,0 +1,151 @@
+//! The durable step of CREATE: whether a new open is durable (MS-SMB2 3.3.5.9.6 DHnQ,
+//! 3.3.5.9.10 DH2Q) and the reconnect of a preserved one (3.3.5.9.7 DHnC, 3.3.5.9.12 DH2C).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::super::{Ctx, HResult, Reply, caching};
+use super::contexts::{Contexts, DurableAsk, Reconnect};
+use crate::proto::NtStatus;
+use crate::proto::create::{CreateRequest, CreateResponse, ResponseContext};
+use crate::proto::create_contexts::{DHANDLE_FLAG_PERSISTENT, DurableRequestV1, DurableRequestV2};
+use crate::state::opens::{Durability, Open};
+use crate::state::session::Tree;
+
+/// How long a v1 durable open is kept after its connection is lost.
+pub(crate) const V1_TIMEOUT: Duration = Duration::from_secs(60);
+/// The timeout of a v2 durable open that asks for none (Windows: 60 s).
+pub(crate) const V2_DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest timeout a v2 durable open gets, whatever it asks (Windows: 300 s).
+pub(crate) const V2_MAX_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Makes `open` durable when the request asked and the open's caching allows it; returns the
+/// response context to add.
+pub(super) fn grant(
+    open: &Open,
+    cx: &Contexts,
+    caching: &caching::Granted,
+) -> Option<ResponseContext> {
+    let ask = cx.durable?;
+    // A durable handle needs a batch oplock or a lease with handle caching (persistent
+    // handles, on continuously available shares, come later).
+    if !caching.allows_durable() {
+        return None;
+    }
+    let (durability, data) = match ask {
+        DurableAsk::V1 => {
+            let mut d = Vec::with_capacity(8);
+            DurableRequestV1::encode_response(&mut d);
+            (
+                Durability {
+                    version: 1,
+                    timeout: V1_TIMEOUT,
+                    persistent: false,
+                    create_guid: None,
+                    app_instance: cx.app_instance.map(|a| a.0),
+                },
+                (b"DHnQ", d),
+            )
+        }
+        DurableAsk::V2(q) => {
+            let timeout = match q.timeout_ms {
+                0 => V2_DEFAULT_TIMEOUT,
+                ms => Duration::from_millis(u64::from(ms)).min(V2_MAX_TIMEOUT),
+            };
+            let mut d = Vec::with_capacity(8);
+            let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+            DurableRequestV2::encode_response(&mut d, ms, 0);
+            (
+                Durability {
+                    version: 2,
+                    timeout,
+                    persistent: false,
+                    create_guid: Some(q.create_guid),
+                    app_instance: cx.app_instance.map(|a| a.0),
+                },
+                (b"DH2Q", d),
+            )
+        }
+    };
+    open.set_durability(Some(durability));
+    Some(ResponseContext {
+        name: data.0.to_vec(),
+        data: data.1,
+    })
+}
+
+/// Reconnects the preserved open a DHnC or DH2C names to this session and tree, and answers
+/// the CREATE with it.
+pub(super) async fn reconnect(
+    ctx: &mut Ctx<'_>,
+    out: &mut Vec<u8>,
+    tree: &Arc<Tree>,
+    req: &CreateRequest<'_>,
+    cx: &Contexts,
+    rc: Reconnect,
+) -> HResult {
+    let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
+    let client_guid = ctx.conn.negotiated().client_guid;
+    let (file_id, create_guid) = match rc {
+        Reconnect::V1(c) => (c.file_id, None),
+        Reconnect::V2(c) => (c.file_id, Some(c.create_guid)),
+    };
+    if let Reconnect::V2(c) = rc
+        && c.flags & DHANDLE_FLAG_PERSISTENT != 0
+    {
+        // No persistent handles are granted yet, so none can be reconnected.
+        return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+    }
+    let server = ctx.conn.server.clone();
+    let name = super::super::path::to_vfs_path(&req.name)?;
+    let old = server.opens.reclaim(file_id.persistent, |o| {
+        let Some(d) = o.durability() else {
+            return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+        };
+        if d.create_guid != create_guid || o.owner.client_guid != client_guid && d.version == 2 {
+            return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+        }
+        if !Arc::ptr_eq(&o.share, &tree.share) {
+            return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+        }
+        caching::check_reconnect(o, cx, client_guid)?;
+        if !vfs::fold_name(&o.path()).eq(&vfs::fold_name(&name)) {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        if o.owner.user != sec.auth.token.user {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+        Ok(())
+    })?;
+    let open = old
+        .reconnected(old.id.volatile, tree.id)
+        .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+    let open = Arc::new(open);
+    drop(old);
+    let stat = match open.file() {
+        Some(f) => f.stat().await.map_err(|e| NtStatus::from(&e))?,
+        None => return Err(NtStatus::OBJECT_NAME_NOT_FOUND),
+    };
+    let session = ctx.session()?.clone();
+    server
+        .opens
+        .restore(&session, open.clone(), &server.settings.limits)?;
+    ctx.created = Some(open.id);
+    let granted = caching::held_by(&open);
+    let resp = CreateResponse {
+        oplock_level: granted.oplock_level,
+        create_action: 1,
+        creation_time: stat.creation_time,
+        last_access_time: stat.last_access_time,
+        last_write_time: stat.last_write_time,
+        change_time: stat.change_time,
+        allocation_size: stat.allocation_size,
+        end_of_file: stat.size,
+        file_attributes: stat.attributes,
+        persistent_id: open.id.persistent,
+        volatile_id: open.id.volatile,
+        contexts: granted.contexts(),
+    };
+    resp.encode(out, 0);
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}
