@@ -23,7 +23,7 @@ use crate::proto::negotiate::{NegotiateRequest, smb1_negotiate_dialect};
 use crate::proto::session::{SessionSetupRequest, decode_fixed4};
 use crate::proto::tree::TreeConnectRequest;
 use crate::rpc::{Pipe, ServerIdentity, ShareEntry};
-use crate::state::{DiskShare, EncryptMode, ServerContext, Settings};
+use crate::state::{EncryptMode, ServerContext};
 
 /// Decodes an SMB2 header; when it decodes, re-encodes it and checks the 64 bytes come back
 /// (the sync form's Reserved field is not kept, so it comes back as zero).
@@ -460,50 +460,10 @@ fn check_reply(frame: &[u8]) {
     }
 }
 
-/// The server a connection target runs against.
+/// The server a connection target runs against: the harness's server with two shares, every
+/// cipher and signing algorithm, and NTLM with one account besides anonymous logons.
 fn fuzz_server() -> Arc<ServerContext> {
-    let settings = Settings {
-        server_name: "FUZZ".into(),
-        guid: [0x5a; 16],
-        signing_required: false,
-        encrypt: EncryptMode::Off,
-        ciphers: vec![
-            Cipher::Aes128Gcm,
-            Cipher::Aes128Ccm,
-            Cipher::Aes256Gcm,
-            Cipher::Aes256Ccm,
-        ],
-        signing_algorithms: vec![
-            SigningAlgorithm::AesGmac,
-            SigningAlgorithm::AesCmac,
-            SigningAlgorithm::HmacSha256,
-        ],
-        max_read: 65536,
-        max_write: 65536,
-        max_transact: 65536,
-        max_credits: 512,
-        admin_groups: Vec::new(),
-        limits: crate::limits::Limits::default(),
-    };
-    let rw: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());
-    let ro: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());
-    let disk =
-        |name: &str, vfs: Arc<dyn vfs::Vfs>, read_only: bool, encrypt: EncryptMode| DiskShare {
-            name: name.into(),
-            comment: String::new(),
-            vfs,
-            read_only,
-            encrypt,
-            // The fuzz sessions are anonymous: the shares are open to Everyone so the file
-            // handlers are reached.
-            sddl: Some("O:BAG:BAD:(A;;FA;;;WD)".into()),
-            root_sddl: Some("O:BAG:BAD:(A;OICI;FA;;;WD)".into()),
-            access_based_enumeration: false,
-        };
-    let shares = vec![
-        disk("share", rw, false, EncryptMode::Off),
-        disk("ro", ro, true, EncryptMode::Desired),
-    ];
+    use crate::harness::server::{Builder, open_share};
     let account = acceptor::LocalAccount {
         name: "alice".into(),
         nt_hash: acceptor::nt_hash("Secret123"),
@@ -528,13 +488,32 @@ fn fuzz_server() -> Arc<ServerContext> {
         ntlm_target_names: Vec::new(),
         replay_cache_capacity: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
     }));
-    Arc::new(ServerContext::new(
-        settings,
-        shares,
-        Arc::new(auth),
-        &crypto::NULL_PROVIDER,
-        "fuzz server".into(),
-    ))
+    let rw: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());
+    let ro: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());
+    // The fuzz sessions are anonymous: the shares are open to Everyone so the file handlers
+    // are reached.
+    Builder::new(rw.clone(), 512)
+        .settings(|s| {
+            s.server_name = "FUZZ".into();
+            s.guid = [0x5a; 16];
+            s.ciphers = vec![
+                Cipher::Aes128Gcm,
+                Cipher::Aes128Ccm,
+                Cipher::Aes256Gcm,
+                Cipher::Aes256Ccm,
+            ];
+            s.signing_algorithms = vec![
+                SigningAlgorithm::AesGmac,
+                SigningAlgorithm::AesCmac,
+                SigningAlgorithm::HmacSha256,
+            ];
+        })
+        .shares(vec![
+            open_share("share", rw, false, EncryptMode::Off),
+            open_share("ro", ro, true, EncryptMode::Desired),
+        ])
+        .auth(Arc::new(auth))
+        .build()
 }
 
 /// Hand-made inputs for the seed corpora and the tests.

@@ -15,6 +15,8 @@ pub mod crypto;
 pub mod dispatch;
 #[doc(hidden)]
 pub mod fuzzing;
+#[doc(hidden)]
+pub mod harness;
 pub mod limits;
 pub mod proto;
 pub mod rpc;

@@ -40,9 +40,7 @@ mod session_setup;
 mod session_tests;
 mod set_info;
 #[cfg(test)]
-mod test_client;
-#[cfg(test)]
-pub(crate) mod test_server;
+use crate::harness::{client as test_client, server as test_server};
 mod tree_connect;
 mod write;
 

@@ -188,7 +188,7 @@ mod tests {
     }
 
     fn connect(limits: Limits, pipe: usize) -> Client {
-        let mut ctx = dispatch::test_server::server(Arc::new(vfs::mem::MemFs::new()), 64);
+        let mut ctx = crate::harness::server::server(Arc::new(vfs::mem::MemFs::new()), 64);
         Arc::get_mut(&mut ctx).expect("unshared").settings.limits = limits;
         let (io, server) = tokio::io::duplex(pipe);
         let (mut rd, wr) = tokio::io::split(server);
@@ -261,7 +261,7 @@ mod tests {
             let auth = seeds::session_setup(m, self.sid, &seeds::ntlm_anonymous());
             assert_eq!(self.call(auth).await.0.status, 0);
             // A null session reaches no disk share: count it as a signed-in user's.
-            dispatch::test_server::sign_in(&self.conn, self.sid);
+            crate::harness::server::sign_in(&self.conn, self.sid);
         }
 
         /// Whether the connection is still up after `wait`.
@@ -468,7 +468,7 @@ mod tests {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (client, server) =
             tokio::join!(TcpStream::connect(l.local_addr().unwrap()), l.accept());
-        let ctx = dispatch::test_server::server(Arc::new(vfs::mem::MemFs::new()), 64);
+        let ctx = crate::harness::server::server(Arc::new(vfs::mem::MemFs::new()), 64);
         let (_stop, rx) = broadcast::channel(1);
         let fut = run(ctx, server.unwrap().0, "t".into(), rx);
         let size = size_of_val(&fut);
