@@ -98,6 +98,7 @@ pub fn build_with_keytab(
             sddl: s.sddl.clone(),
             root_sddl: s.root_sddl.clone(),
             access_based_enumeration: s.access_based_enumeration,
+            continuous_availability: s.continuous_availability,
         });
     }
     let msid = machine_sid(&guid);

@@ -134,6 +134,10 @@ pub struct ShareConfig {
     /// Access-based enumeration (`access_based_enumeration`, Samba's "hide unreadable"):
     /// listings leave out entries the session may not read.
     pub access_based_enumeration: bool,
+    /// Continuous availability (`continuous_availability`, Windows' "CA share"): TREE_CONNECT
+    /// reports SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY to 3.x clients, which may then ask for
+    /// persistent handles.
+    pub continuous_availability: bool,
 }
 
 /// One local account.
@@ -207,6 +211,7 @@ impl Config {
             sddl: None,
             root_sddl: None,
             access_based_enumeration: false,
+            continuous_availability: false,
         });
         config.accounts.push(AccountConfig {
             name: "demo".to_owned(),

@@ -495,6 +495,7 @@ fn check_paths_finds_missing_and_non_directories() {
         sddl: None,
         root_sddl: None,
         access_based_enumeration: false,
+        continuous_availability: false,
     });
     let e = c.check_paths().unwrap_err();
     assert_eq!(e.key.as_deref(), Some("share[1].path"));
@@ -603,4 +604,16 @@ fn replay_cache_entries_key() {
     let c = Config::parse("replay_cache_entries = 5000\n", "t.toml").unwrap();
     assert_eq!(c.replay_cache_entries, 5000);
     assert!(Config::parse("replay_cache_entries = 10\n", "t.toml").is_err());
+}
+
+#[test]
+fn continuous_availability_is_a_share_flag() {
+    let c = Config::parse(
+        "[[share]]\nname = \"a\"\npath = \"/a\"\ncontinuous_availability = true\n\
+         [[share]]\nname = \"b\"\npath = \"/b\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert!(c.shares[0].continuous_availability);
+    assert!(!c.shares[1].continuous_availability);
 }

@@ -7,7 +7,8 @@ use crate::access::{FILE_ALL_ACCESS, WRITE_RIGHTS};
 use crate::proto::NtStatus;
 use crate::proto::session::{decode_fixed4, encode_fixed4};
 use crate::proto::tree::{
-    TreeConnectRequest, encode_tree_connect_response, share_flags, share_type,
+    SHARE_CAP_CONTINUOUS_AVAILABILITY, TreeConnectRequest, encode_tree_connect_response,
+    share_flags, share_type,
 };
 use crate::state::EncryptMode;
 use crate::state::session::Tree;
@@ -69,7 +70,13 @@ pub(crate) fn tree_connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     if share.access_based_enumeration {
         flags |= ACCESS_BASED_DIRECTORY_ENUM;
     }
-    encode_tree_connect_response(out, kind, flags, max_access);
+    // Continuous availability is a 3.x capability (MS-SMB2 3.3.5.7).
+    let caps = if share.continuous_availability && neg.is_smb3() {
+        SHARE_CAP_CONTINUOUS_AVAILABILITY
+    } else {
+        0
+    };
+    encode_tree_connect_response(out, kind, flags, caps, max_access);
     Ok(Reply::Done(NtStatus::SUCCESS))
 }
 

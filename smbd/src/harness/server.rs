@@ -32,6 +32,7 @@ pub fn open_share(
         sddl: Some("O:BAG:BAD:(A;;FA;;;WD)".into()),
         root_sddl: Some("O:BAG:BAD:(A;OICI;FA;;;WD)".into()),
         access_based_enumeration: false,
+        continuous_availability: false,
     }
 }
 

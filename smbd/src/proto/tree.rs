@@ -63,17 +63,21 @@ impl TreeConnectRequest {
     }
 }
 
-/// Appends a TREE_CONNECT response body.
+/// SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY (MS-SMB2 2.2.10 Capabilities).
+pub const SHARE_CAP_CONTINUOUS_AVAILABILITY: u32 = 0x0000_0010;
+
+/// Appends a TREE_CONNECT response body (MS-SMB2 2.2.10).
 pub fn encode_tree_connect_response(
     out: &mut Vec<u8>,
     share_type: u8,
     flags: u32,
+    capabilities: u32,
     max_access: u32,
 ) {
     out.put_u16(16);
     out.push(share_type);
     out.push(0);
     out.put_u32(flags);
-    out.put_u32(0);
+    out.put_u32(capabilities);
     out.put_u32(max_access);
 }

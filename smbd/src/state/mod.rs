@@ -75,6 +75,9 @@ pub struct Share {
     pub root_default: acl::SecurityDescriptor,
     /// Access-based enumeration: listings show only entries the session may read.
     pub access_based_enumeration: bool,
+    /// Continuously available: persistent handles may be granted (MS-SMB2
+    /// Share.IsCA).
+    pub continuous_availability: bool,
 }
 
 impl Share {
@@ -121,6 +124,8 @@ pub struct DiskShare {
     pub root_sddl: Option<String>,
     /// Access-based enumeration (off by default).
     pub access_based_enumeration: bool,
+    /// Continuous availability (off by default).
+    pub continuous_availability: bool,
 }
 
 /// Everything the connections share.
@@ -173,6 +178,7 @@ impl ServerContext {
                 share_sd: parse_sd(d.sddl.as_deref().unwrap_or(DEFAULT_SHARE_SDDL)),
                 root_default: parse_sd(d.root_sddl.as_deref().unwrap_or(DEFAULT_ROOT_SDDL)),
                 access_based_enumeration: d.access_based_enumeration,
+                continuous_availability: d.continuous_availability,
             }));
         }
         let index = shares.len();
@@ -186,6 +192,7 @@ impl ServerContext {
             share_sd: parse_sd(IPC_SHARE_SDDL),
             root_default: parse_sd(DEFAULT_ROOT_SDDL),
             access_based_enumeration: false,
+            continuous_availability: false,
         }));
         let identity = Arc::new(ServerIdentity {
             name: settings.server_name.clone(),
