@@ -130,7 +130,7 @@ fn fake_reply(msg: &[u8], zeros: &[u8]) -> Option<Vec<u8>> {
             smbd::proto::session::encode_session_setup_response(&mut body, 0, &blob);
         }
         Command::TreeConnect => {
-            smbd::proto::tree::encode_tree_connect_response(&mut body, 1, 0, 0x001F_01FF)
+            smbd::proto::tree::encode_tree_connect_response(&mut body, 1, 0, 0, 0x001F_01FF)
         }
         Command::Echo => smbd::proto::session::encode_fixed4(&mut body),
         Command::Create => {

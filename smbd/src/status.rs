@@ -174,3 +174,92 @@ impl SessionInfo {
         )
     }
 }
+
+/// One open as the report shows it (like smbstatus's locked files).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenInfo {
+    /// FileId.Persistent.
+    pub file_id: u64,
+    /// The share's name.
+    pub share: String,
+    /// The path from the share root (the pipe's name on IPC$).
+    pub path: String,
+    /// Granted access mask.
+    pub access: u32,
+    /// Share access given at open.
+    pub share_access: u32,
+    /// "durable v1", "durable v2", "persistent" or "" for an ordinary open.
+    pub durable: &'static str,
+    /// Whether the open lost its connection and waits for a reconnect.
+    pub disconnected: bool,
+    /// Byte-range locks the open holds.
+    pub locks: usize,
+    /// The user's SID.
+    pub user_sid: String,
+}
+
+/// Every open of the server, by persistent id.
+pub fn opens(ctx: &ServerContext) -> Vec<OpenInfo> {
+    ctx.opens
+        .all()
+        .iter()
+        .map(|o| OpenInfo {
+            file_id: o.id.persistent,
+            share: o.share.name.clone(),
+            path: o.path(),
+            access: o.access,
+            share_access: o.share_access,
+            durable: match o.durability() {
+                Some(d) if d.persistent => "persistent",
+                Some(d) if d.version == 1 => "durable v1",
+                Some(_) => "durable v2",
+                None => "",
+            },
+            disconnected: o.disconnected_at().is_some(),
+            locks: o.entry.as_ref().map_or(0, |e| e.locks_of(o.uid)),
+            user_sid: o.owner.user.to_string(),
+        })
+        .collect()
+}
+
+impl OpenInfo {
+    /// One JSON object on one line.
+    pub fn to_json(&self) -> String {
+        let mut o = format!("{{\"file_id\":{},\"share\":", self.file_id);
+        json_str(&mut o, &self.share);
+        o.push_str(",\"path\":");
+        json_str(&mut o, &self.path);
+        let _ = write!(
+            o,
+            ",\"access\":{},\"share_access\":{},\"durable\":\"{}\",\"disconnected\":{},\"locks\":{},\"user_sid\":",
+            self.access, self.share_access, self.durable, self.disconnected, self.locks
+        );
+        json_str(&mut o, &self.user_sid);
+        o.push('}');
+        o
+    }
+
+    /// One line of text.
+    pub fn to_text(&self) -> String {
+        format!(
+            "open {} {}\\{} access 0x{:08x} share 0x{:x} locks {}{}{} by {}\n",
+            self.file_id,
+            self.share,
+            self.path.replace('/', "\\"),
+            self.access,
+            self.share_access,
+            self.locks,
+            if self.durable.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", self.durable)
+            },
+            if self.disconnected {
+                " (disconnected)"
+            } else {
+                ""
+            },
+            self.user_sid,
+        )
+    }
+}

@@ -8,9 +8,11 @@ use crate::error::ToolError;
 
 /// Usage of the status command.
 pub const USAGE: &str = "\
-  smbd-tools status [--socket PATH | --config FILE] [--json]
+  smbd-tools status [--socket PATH | --config FILE] [--json] [--opens]
       List the running server's sessions (user, SIDs, auth method, dialect, signing, cipher)
-      through its admin socket (admin_socket in the config, default <state_dir>/admin.sock).
+      through its admin socket (admin_socket in the config, default <state_dir>/admin.sock);
+      with --opens, its open files instead (path, access, share mode, durable or persistent,
+      disconnected and waiting for a reconnect, byte-range locks).
   smbd-tools reload-keytabs [--socket PATH | --config FILE]
       Make the running server re-read its keytabs now.
 ";
@@ -19,6 +21,7 @@ pub const USAGE: &str = "\
 pub fn run(command: &str, args: &[String], out: &mut dyn Write) -> Result<i32, ToolError> {
     let mut socket: Option<PathBuf> = None;
     let mut json = false;
+    let mut opens = false;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         match flag.as_str() {
@@ -31,6 +34,7 @@ pub fn run(command: &str, args: &[String], out: &mut dyn Write) -> Result<i32, T
                 socket = Some(cfg.admin_socket_path());
             }
             "--json" => json = true,
+            "--opens" => opens = true,
             other => {
                 return Err(ToolError::Usage(format!(
                     "unknown option {other:?}\n{USAGE}"
@@ -40,9 +44,11 @@ pub fn run(command: &str, args: &[String], out: &mut dyn Write) -> Result<i32, T
     }
     let socket =
         socket.ok_or_else(|| ToolError::Usage(format!("give --socket or --config\n{USAGE}")))?;
-    let request = match (command, json) {
-        ("status", true) => "status json\n",
-        ("status", false) => "status\n",
+    let request = match (command, json, opens) {
+        ("status", true, false) => "status json\n",
+        ("status", false, false) => "status\n",
+        ("status", true, true) => "opens json\n",
+        ("status", false, true) => "opens\n",
         _ => "reload\n",
     };
     let mut s = UnixStream::connect(&socket).map_err(|e| ToolError::io(&socket, e))?;

@@ -50,10 +50,18 @@ pub fn spawn(
                         .iter()
                         .map(|s| s.to_json() + "\n")
                         .collect(),
+                    "opens" => crate::status::opens(&ctx)
+                        .iter()
+                        .map(|o| o.to_text())
+                        .collect::<String>(),
+                    "opens json" => crate::status::opens(&ctx)
+                        .iter()
+                        .map(|o| o.to_json() + "\n")
+                        .collect(),
                     "reload" => on_reload(),
-                    other => {
-                        format!("unknown command {other:?}; try status, status json or reload\n")
-                    }
+                    other => format!(
+                        "unknown command {other:?}; try status, status json, opens, opens json or reload\n"
+                    ),
                 };
                 let _ = wr.write_all(reply.as_bytes()).await;
                 let _ = wr.shutdown().await;

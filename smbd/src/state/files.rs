@@ -212,6 +212,12 @@ impl FileEntry {
         Ok(())
     }
 
+    /// How many byte-range locks `owner` holds on the file.
+    pub fn locks_of(&self, owner: u64) -> usize {
+        let s = self.state.lock().unwrap();
+        s.locks.iter().filter(|l| l.owner == owner).count()
+    }
+
     /// Whether I/O by `owner` on the range conflicts with another open's lock.
     pub fn io_conflicts(&self, owner: u64, offset: u64, length: u64, write: bool) -> bool {
         let s = self.state.lock().unwrap();
