@@ -539,6 +539,8 @@ fn fuzz_server() -> Arc<ServerContext> {
     ))
 }
 
+/// The durable-handle store's record and journal formats.
+pub mod durable;
 /// Hand-made inputs for the seed corpora and the tests.
 pub mod seeds;
 
