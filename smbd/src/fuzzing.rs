@@ -516,6 +516,8 @@ fn fuzz_server() -> Arc<ServerContext> {
         .build()
 }
 
+/// The durable-handle store's record and journal formats.
+pub mod durable;
 /// Hand-made inputs for the seed corpora and the tests.
 pub mod seeds;
 

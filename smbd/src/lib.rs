@@ -13,6 +13,7 @@ pub mod config;
 pub mod conn;
 pub mod crypto;
 pub mod dispatch;
+pub mod durable;
 #[doc(hidden)]
 pub mod fuzzing;
 #[doc(hidden)]

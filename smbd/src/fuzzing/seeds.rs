@@ -239,6 +239,7 @@ pub fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     ));
     let both = [&[0u8, 0][..], &bind, &enum_req].concat();
     v.push(("rpc", "srvsvc_bind_and_enum", both));
+    v.extend(super::durable::seeds());
     v
 }
 
