@@ -16,6 +16,7 @@ pub mod dispatch;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod limits;
+pub mod oplock;
 pub mod proto;
 pub mod rpc;
 pub mod server;
