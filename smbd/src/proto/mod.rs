@@ -11,6 +11,7 @@ pub mod io;
 pub mod ioctl;
 pub mod macros;
 pub mod negotiate;
+pub mod oplock;
 pub mod session;
 pub mod status;
 pub mod tree;
