@@ -1,7 +1,7 @@
 //! OPLOCK_BREAK acknowledgments (MS-SMB2 3.3.5.22.1, 3.3.5.22.2) and the acknowledgment timer
 //! (3.3.2.1 Oplock Break Acknowledgment Timer, 3.3.2.5 Lease Break Acknowledgment Timer).
 
-use std::time::Instant;
+use std::time::SystemTime;
 
 use super::engine::FileCaching;
 use super::request::{BreakNotice, Holder};
@@ -77,7 +77,7 @@ impl FileCaching {
         &mut self,
         open: OpenId,
         level: OplockLevel,
-        now: Instant,
+        now: SystemTime,
     ) -> Result<Acked, AckError> {
         let o = self
             .opens
@@ -118,7 +118,7 @@ impl FileCaching {
         &mut self,
         id: LeaseId,
         state: LeaseState,
-        now: Instant,
+        now: SystemTime,
     ) -> Result<Acked, AckError> {
         let lease = self
             .leases
@@ -132,7 +132,7 @@ impl FileCaching {
     /// Forces the breaks whose acknowledgment is overdue at `now`: the holders lose all
     /// caching (MS-SMB2 3.3.2.1, 3.3.2.5; smbtorture `lease.timeout`, `oplock.batch22a`), and
     /// operations waiting for them can go on.
-    pub fn poll_timeout(&mut self, now: Instant) -> Vec<Expired> {
+    pub fn poll_timeout(&mut self, now: SystemTime) -> Vec<Expired> {
         let timeout = self.timeout;
         let mut expired = Vec::new();
         for lease in self.leases.iter_mut() {
@@ -160,7 +160,7 @@ impl FileCaching {
     }
 
     /// When [`Self::poll_timeout`] next has work: the earliest acknowledgment deadline.
-    pub fn next_deadline(&self) -> Option<Instant> {
+    pub fn next_deadline(&self) -> Option<SystemTime> {
         let leases = self.leases.iter().filter_map(|l| l.breaking());
         let oplocks = self.opens.iter().filter_map(|o| o.breaking);
         leases

@@ -1,7 +1,7 @@
 //! The caching state of one file: its opens, their oplocks and the leases they carry, and the
 //! break check every contending operation runs (MS-FSA 2.1.4.12).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use super::lease::{Breaking, Lease};
 use super::request::{Attempt, BreakNotice, Holder, OpenRequest, Verdict};
@@ -34,7 +34,7 @@ impl OpenEntry {
     /// MS-FSA 2.1.4.12): a level II oplock goes to none at once, no acknowledgment expected;
     /// an exclusive or batch one waits for the acknowledgment. During a break, only the
     /// requirement narrows.
-    pub(super) fn break_to(&mut self, target: LeaseState, now: Instant) -> Option<BreakNotice> {
+    pub(super) fn break_to(&mut self, target: LeaseState, now: SystemTime) -> Option<BreakNotice> {
         let target = target & LeaseState::R;
         if let Some(b) = &mut self.breaking {
             b.required = b.required & target;
@@ -194,7 +194,7 @@ impl FileCaching {
         actor: Actor,
         c: Contention,
         attempt: Attempt,
-        now: Instant,
+        now: SystemTime,
     ) -> Verdict {
         let mut v = Verdict::default();
         for lease in self.leases.iter_mut() {

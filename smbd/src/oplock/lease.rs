@@ -1,7 +1,7 @@
 //! A lease on one file (MS-SMB2 3.3.1.12 Lease) and the steps of its breaks (3.3.4.7,
 //! 3.3.5.22.2), and the break-in-progress record oplocks share with it.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use super::ack::AckError;
 use super::request::{BreakNotice, Holder, LeaseGrant, LeaseRequest};
@@ -20,12 +20,12 @@ pub struct Breaking {
     /// `lease.breaking3`).
     pub required: LeaseState,
     /// When the notification was sent: the acknowledgment timer runs from here.
-    pub since: Instant,
+    pub since: SystemTime,
 }
 
 impl Breaking {
     /// A break just notified.
-    pub(super) fn new(to: LeaseState, now: Instant) -> Self {
+    pub(super) fn new(to: LeaseState, now: SystemTime) -> Self {
         Self {
             notified: to,
             required: to,
@@ -34,7 +34,7 @@ impl Breaking {
     }
 
     /// When the holder is downgraded without its acknowledgment.
-    pub(super) fn deadline(&self, timeout: Duration) -> Option<Instant> {
+    pub(super) fn deadline(&self, timeout: Duration) -> Option<SystemTime> {
         self.since.checked_add(timeout)
     }
 }
@@ -156,7 +156,7 @@ impl Lease {
     /// takes effect at once and asks for none (smbtorture `lease.breaking5`). A lease already
     /// breaking only has its requirement narrowed: no second notification, no new epoch
     /// (smbtorture `lease.breaking3`).
-    pub(super) fn break_to(&mut self, target: LeaseState, now: Instant) -> Option<BreakNotice> {
+    pub(super) fn break_to(&mut self, target: LeaseState, now: SystemTime) -> Option<BreakNotice> {
         if let Some(b) = &mut self.breaking {
             b.required = b.required & target;
             return None;
@@ -185,7 +185,7 @@ impl Lease {
     pub(super) fn acknowledge(
         &mut self,
         acked: LeaseState,
-        now: Instant,
+        now: SystemTime,
     ) -> Result<Option<BreakNotice>, AckError> {
         let b = self.breaking.ok_or(AckError::LeaseNotBreaking)?;
         if !b.notified.contains(acked) || !acked.is_grantable() {
@@ -213,7 +213,7 @@ impl Lease {
     /// Downgrades the lease to none when its break has gone unacknowledged for `timeout`
     /// (MS-SMB2 3.3.2.5; smbtorture `lease.timeout` finds the lease at none afterwards).
     /// Returns the state it had.
-    pub(super) fn expire(&mut self, now: Instant, timeout: Duration) -> Option<LeaseState> {
+    pub(super) fn expire(&mut self, now: SystemTime, timeout: Duration) -> Option<LeaseState> {
         let due = self.breaking?.deadline(timeout)?;
         if now < due {
             return None;

@@ -1,6 +1,6 @@
 //! The operations that contend for a file's caching (MS-FSA 2.1.4.12 cases), and CLOSE.
 
-use std::time::Instant;
+use std::time::SystemTime;
 
 use super::engine::{Actor, Contention, FileCaching};
 use super::request::{Attempt, OpenRequest, Verdict};
@@ -25,7 +25,7 @@ impl FileCaching {
     /// FILE_OVERWRITE, FILE_OVERWRITE_IF). The open waits when write caching was broken or
     /// a break it needs is in progress. A stat open breaks nothing and never waits. The
     /// opener's own lease (same ClientGuid and key) is never broken.
-    pub fn check_open(&mut self, req: &OpenRequest, attempt: Attempt, now: Instant) -> Verdict {
+    pub fn check_open(&mut self, req: &OpenRequest, attempt: Attempt, now: SystemTime) -> Verdict {
         if req.breaks_nothing() {
             return Verdict::default();
         }
@@ -46,7 +46,7 @@ impl FileCaching {
         &mut self,
         req: &OpenRequest,
         attempt: Attempt,
-        now: Instant,
+        now: SystemTime,
     ) -> Verdict {
         self.contend(Actor::of_request(req), Contention::Sharing, attempt, now)
     }
@@ -55,13 +55,13 @@ impl FileCaching {
     /// to none; read caching (level II, R, RH) without waiting; the writer's own level II
     /// oplock breaks too, its own lease and exclusive oplock do not (smbtorture
     /// `lease.nobreakself`, `oplock.batch1`, `oplock.batch21`).
-    pub fn on_write(&mut self, open: OpenId, now: Instant) -> Verdict {
+    pub fn on_write(&mut self, open: OpenId, now: SystemTime) -> Verdict {
         self.contend(self.actor(open), Contention::Data, Attempt::First, now)
     }
 
     /// Before a byte-range LOCK through `open` (case LOCK_CONTROL): as [`Self::on_write`]
     /// (smbtorture `lease.lock1`, `oplock.brl1`).
-    pub fn on_lock(&mut self, open: OpenId, now: Instant) -> Verdict {
+    pub fn on_lock(&mut self, open: OpenId, now: SystemTime) -> Verdict {
         self.contend(self.actor(open), Contention::Data, Attempt::First, now)
     }
 
@@ -69,7 +69,7 @@ impl FileCaching {
     /// (case SET_INFORMATION): as [`Self::on_write`] (smbtorture `oplock.batch11`,
     /// `oplock.batch12`). Attribute and time changes (FileBasicInformation) break nothing on
     /// the file itself; they change the parent directory: see [`Self::on_child_change`].
-    pub fn on_set_size(&mut self, open: OpenId, now: Instant) -> Verdict {
+    pub fn on_set_size(&mut self, open: OpenId, now: SystemTime) -> Verdict {
         self.contend(self.actor(open), Contention::Data, Attempt::First, now)
     }
 
@@ -77,13 +77,13 @@ impl FileCaching {
     /// FileRenameInformation / FileLinkInformation): others lose handle caching, and the
     /// rename waits for that (smbtorture `lease.rename_wait`). The renamer's own caching stays
     /// (`oplock.batch19`).
-    pub fn on_rename(&mut self, open: OpenId, now: Instant) -> Verdict {
+    pub fn on_rename(&mut self, open: OpenId, now: SystemTime) -> Verdict {
         self.contend(self.actor(open), Contention::Handle, Attempt::First, now)
     }
 
     /// Before the file is marked for deletion through `open` (FileDispositionInformation, or
     /// a CREATE with FILE_DELETE_ON_CLOSE): as [`Self::on_rename`].
-    pub fn on_delete(&mut self, open: OpenId, now: Instant) -> Verdict {
+    pub fn on_delete(&mut self, open: OpenId, now: SystemTime) -> Verdict {
         self.contend(self.actor(open), Contention::Handle, Attempt::First, now)
     }
 
@@ -96,7 +96,7 @@ impl FileCaching {
         &mut self,
         client_guid: [u8; 16],
         parent_key: Option<LeaseKey>,
-        now: Instant,
+        now: SystemTime,
     ) -> Verdict {
         let actor = Actor {
             open: None,

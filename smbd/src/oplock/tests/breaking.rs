@@ -1,7 +1,7 @@
 //! Breaks in progress, acknowledgments and timeouts (smbtorture `lease.breaking1`-`6`,
 //! `lease.v2_breaking3`, `lease.timeout`, `lease.sharing_violation`, `oplock.batch22a`).
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::proto::NtStatus;
@@ -15,7 +15,7 @@ fn truncate(client: [u8; 16]) -> OpenRequest {
 
 #[test]
 fn an_open_with_the_lease_key_during_a_break_reports_break_in_progress() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RWH"), now);
     let other = plain(A);
@@ -40,7 +40,7 @@ fn an_open_with_the_lease_key_during_a_break_reports_break_in_progress() {
 
 #[test]
 fn a_lease_ack_must_not_exceed_the_state_broken_to() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RWH"), now);
     let v = f.check_open(&truncate(A), Attempt::First, now);
@@ -71,7 +71,7 @@ fn a_lease_ack_must_not_exceed_the_state_broken_to() {
 
 #[test]
 fn contention_during_a_break_is_broken_in_steps_after_the_ack() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     let v2 = lease_v2(A, 1, "RHW", 0x11, None, LeaseVersion::V2);
     create(&mut f, 1, &v2, now);
@@ -105,7 +105,7 @@ fn contention_during_a_break_is_broken_in_steps_after_the_ack() {
 
 #[test]
 fn a_handle_lease_broken_to_none_does_not_hold_up_the_open() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RH"), now);
     let v = f.check_open(&truncate(A), Attempt::First, now);
@@ -130,7 +130,7 @@ fn a_handle_lease_broken_to_none_does_not_hold_up_the_open() {
 
 #[test]
 fn a_read_lease_is_broken_at_once_and_an_ack_is_unsuccessful() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "R"), now);
     let v = f.check_open(&truncate(A), Attempt::First, now);
@@ -147,7 +147,7 @@ fn a_read_lease_is_broken_at_once_and_an_ack_is_unsuccessful() {
 
 #[test]
 fn a_lease_holder_may_acknowledge_less_than_asked() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RWH"), now);
     assert!(f.check_open(&plain(A), Attempt::First, now).wait);
@@ -158,7 +158,7 @@ fn a_lease_holder_may_acknowledge_less_than_asked() {
 
 #[test]
 fn handle_lease_is_broken_before_a_sharing_violation() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RWH"), now);
     let conflicting = OpenRequest {
@@ -183,7 +183,7 @@ fn handle_lease_is_broken_before_a_sharing_violation() {
 
 #[test]
 fn unacknowledged_break_downgrades_after_the_timeout() {
-    let t0 = Instant::now();
+    let t0 = SystemTime::UNIX_EPOCH;
     let mut f = FileCaching::new(Duration::from_secs(35));
     create(&mut f, 1, &lease(A, 1, "RWH"), t0);
     let second = lease(A, 2, "RWH");
@@ -215,7 +215,7 @@ fn unacknowledged_break_downgrades_after_the_timeout() {
 
 #[test]
 fn an_unacknowledged_batch_break_times_out_to_none() {
-    let t0 = Instant::now();
+    let t0 = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), t0);
     let second = oplock(B, OplockLevel::BATCH);

@@ -2,14 +2,14 @@
 //! acknowledgments and the lease table (smbtorture `lease.nobreakself`, `lease.lock1`,
 //! `lease.rename_wait`, `lease.unlink`, `lease.v2_request`, `oplock.batch*`, `oplock.brl1`).
 
-use std::time::Instant;
+use std::time::SystemTime;
 
 use super::*;
 use crate::proto::NtStatus;
 
 #[test]
 fn a_write_breaks_other_read_leases_but_not_the_writers_own() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "R"), now);
     create(&mut f, 2, &lease(A, 2, "R"), now);
@@ -25,7 +25,7 @@ fn a_write_breaks_other_read_leases_but_not_the_writers_own() {
 
 #[test]
 fn a_write_through_a_level_two_open_breaks_every_level_two_including_its_own() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
     create(&mut f, 2, &oplock(B, OplockLevel::BATCH), now);
@@ -44,7 +44,7 @@ fn a_write_through_a_level_two_open_breaks_every_level_two_including_its_own() {
 
 #[test]
 fn a_write_through_the_batch_holder_breaks_nothing() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
     assert_eq!(f.on_write(1, now), Verdict::default());
@@ -55,7 +55,7 @@ fn a_write_through_the_batch_holder_breaks_nothing() {
 
 #[test]
 fn a_size_change_by_another_open_breaks_level_two_to_none() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
     let (_, seen) = create(&mut f, 2, &plain(B), now);
@@ -67,7 +67,7 @@ fn a_size_change_by_another_open_breaks_level_two_to_none() {
 
 #[test]
 fn a_byte_range_lock_breaks_other_handle_leases_to_none_without_waiting() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RWH"), now);
     create(&mut f, 2, &lease(A, 2, "RWH"), now);
@@ -89,7 +89,7 @@ fn a_byte_range_lock_breaks_other_handle_leases_to_none_without_waiting() {
 
 #[test]
 fn a_lock_through_a_level_two_open_breaks_its_own_oplock() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
     create(&mut f, 2, &plain(B), now);
@@ -102,7 +102,7 @@ fn a_lock_through_a_level_two_open_breaks_its_own_oplock() {
 
 #[test]
 fn byte_range_locks_keep_read_caching_from_new_opens() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &plain(A), now);
     let r = lease(B, 2, "RWH");
@@ -114,7 +114,7 @@ fn byte_range_locks_keep_read_caching_from_new_opens() {
 
 #[test]
 fn rename_waits_for_other_handle_leases_but_not_the_renamers() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RH"), now);
     create(&mut f, 2, &lease(A, 2, "RH"), now);
@@ -131,7 +131,7 @@ fn rename_waits_for_other_handle_leases_but_not_the_renamers() {
 
 #[test]
 fn a_delete_breaks_handle_caching() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RWH"), now);
     create(&mut f, 2, &lease(B, 2, "RH"), now);
@@ -144,7 +144,7 @@ fn a_delete_breaks_handle_caching() {
 
 #[test]
 fn a_child_change_breaks_the_directory_lease_unless_the_parent_key_matches() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut dir = file();
     let r = OpenRequest {
         is_directory: true,
@@ -167,7 +167,7 @@ fn a_child_change_breaks_the_directory_lease_unless_the_parent_key_matches() {
 
 #[test]
 fn closing_the_last_open_of_a_lease_releases_it() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RWH"), now);
     create(&mut f, 2, &lease(A, 1, "RWH"), now);
@@ -184,7 +184,7 @@ fn closing_the_last_open_of_a_lease_releases_it() {
 
 #[test]
 fn an_oplock_ack_is_checked_as_ms_smb2_says() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
     let ack = |f: &mut FileCaching, level| f.ack_oplock(1, level, now);
@@ -236,7 +236,7 @@ fn an_oplock_ack_is_checked_as_ms_smb2_says() {
 
 #[test]
 fn level_two_acknowledged_after_contention_to_none_breaks_again_at_once() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::EXCLUSIVE), now);
     assert!(f.check_open(&plain(B), Attempt::First, now).wait);

@@ -1,6 +1,6 @@
 //! Leases on CREATE (smbtorture `smb2.lease`: request, upgrade, break, oplock, statopen, v2).
 
-use std::time::Instant;
+use std::time::SystemTime;
 
 use super::*;
 
@@ -17,7 +17,7 @@ fn only_r_rh_rw_and_rwh_leases_are_granted() {
         ("RHW", "RHW"),
     ] {
         let mut f = file();
-        let (g, _) = create(&mut f, 1, &lease(A, 1, asked), Instant::now());
+        let (g, _) = create(&mut f, 1, &lease(A, 1, asked), SystemTime::UNIX_EPOCH);
         assert_eq!(granted_lease(g).state, st(got), "asked {asked}");
         assert_eq!(
             g.oplock_level(),
@@ -29,7 +29,7 @@ fn only_r_rh_rw_and_rwh_leases_are_granted() {
 
 #[test]
 fn same_lease_key_joins_the_lease_without_a_break() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RWH"), now);
     let (g, seen) = create(&mut f, 2, &lease(A, 1, "RWH"), now);
@@ -55,7 +55,7 @@ fn an_uncontended_upgrade_needs_a_strict_superset() {
         ("RW", "RWH", "RWH"),
         ("RWH", "R", "RWH"),
     ] {
-        let now = Instant::now();
+        let now = SystemTime::UNIX_EPOCH;
         let mut f = file();
         create(&mut f, 1, &lease(A, 1, held), now);
         let (g, seen) = create(&mut f, 2, &lease(A, 1, asked), now);
@@ -74,7 +74,7 @@ fn a_contended_upgrade_gets_only_what_can_be_shared() {
         ("RH", "R", "RHW", "RH"),
         ("RH", "RH", "R", "RH"),
     ] {
-        let now = Instant::now();
+        let now = SystemTime::UNIX_EPOCH;
         let mut f = file();
         create(&mut f, 1, &lease(A, 1, held1), now);
         create(&mut f, 2, &lease(A, 2, held2), now);
@@ -98,7 +98,7 @@ fn lease_breaks_and_grants_follow_the_windows_table() {
         ("RHW", "R", "RH", "R"),
         ("RHW", "RHW", "RH", "RH"),
     ] {
-        let now = Instant::now();
+        let now = SystemTime::UNIX_EPOCH;
         let mut f = file();
         create(&mut f, 1, &lease(A, 1, held), now);
         let (g, seen) = create(&mut f, 2, &lease(A, 2, asked), now);
@@ -114,7 +114,7 @@ fn lease_breaks_and_grants_follow_the_windows_table() {
 
 #[test]
 fn rwh_lease_breaks_to_rh_on_a_conflicting_open_of_another_client() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "RWH"), now);
     let (g, seen) = create(&mut f, 2, &lease(B, 2, "RWH"), now);
@@ -137,7 +137,7 @@ fn leases_and_oplocks_share_as_windows_does() {
         ("RW", OplockLevel::EXCLUSIVE, "R", OplockLevel::LEVEL_II),
         ("RHW", OplockLevel::BATCH, "RH", OplockLevel::NONE),
     ] {
-        let now = Instant::now();
+        let now = SystemTime::UNIX_EPOCH;
         let mut f = file();
         create(&mut f, 1, &lease(A, 1, held), now);
         let (g, _) = create(&mut f, 2, &oplock(A, asked), now);
@@ -151,7 +151,7 @@ fn leases_and_oplocks_share_as_windows_does() {
         OplockLevel::BATCH,
     ] {
         for asked in ["R", "RH", "RW", "RHW"] {
-            let now = Instant::now();
+            let now = SystemTime::UNIX_EPOCH;
             let mut f = file();
             create(&mut f, 1, &oplock(A, held), now);
             let (g, _) = create(&mut f, 2, &lease(A, 1, asked), now);
@@ -163,7 +163,7 @@ fn leases_and_oplocks_share_as_windows_does() {
 
 #[test]
 fn a_stat_open_with_the_lease_key_keeps_the_lease_and_others_break_it() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     let stat = OpenRequest {
         access: ATTRS,
@@ -189,7 +189,7 @@ fn a_directory_lease_never_caches_writes() {
         is_directory: true,
         ..lease_v2(A, 2, "RWH", 0x22, None, LeaseVersion::V2)
     };
-    let (g, _) = create(&mut f, 1, &dir, Instant::now());
+    let (g, _) = create(&mut f, 1, &dir, SystemTime::UNIX_EPOCH);
     let l = granted_lease(g);
     assert_eq!((l.state, l.epoch), (LeaseState::RH, 0x23));
 }
@@ -198,7 +198,7 @@ fn a_directory_lease_never_caches_writes() {
 fn a_v2_lease_starts_one_epoch_above_the_client_and_echoes_its_parent_key() {
     let mut f = file();
     let r = lease_v2(A, 3, "RWH", 0x33, Some(2), LeaseVersion::V2);
-    let l = granted_lease(create(&mut f, 1, &r, Instant::now()).0);
+    let l = granted_lease(create(&mut f, 1, &r, SystemTime::UNIX_EPOCH).0);
     assert_eq!((l.epoch, l.parent, l.breaking), (0x34, Some(key(2)), false));
     let ctx = l.context();
     assert_eq!(
@@ -208,13 +208,13 @@ fn a_v2_lease_starts_one_epoch_above_the_client_and_echoes_its_parent_key() {
     assert_eq!(ctx.v2.unwrap().parent_key, [2; 16]);
     assert_eq!(ctx.v2.unwrap().epoch, 0x34);
     // A v1 request joining the lease is answered in v2 ...
-    let joined = granted_lease(create(&mut f, 2, &lease(A, 3, ""), Instant::now()).0);
+    let joined = granted_lease(create(&mut f, 2, &lease(A, 3, ""), SystemTime::UNIX_EPOCH).0);
     assert_eq!(joined.context().v2, ctx.v2);
     // ... and a v2 request joining a v1 lease in v1, which carries neither.
     let mut g = file();
-    create(&mut g, 1, &lease(A, 1, "R"), Instant::now());
+    create(&mut g, 1, &lease(A, 1, "R"), SystemTime::UNIX_EPOCH);
     let r = lease_v2(A, 1, "RW", 0x4711, Some(2), LeaseVersion::V2);
-    let v1 = granted_lease(create(&mut g, 2, &r, Instant::now()).0).context();
+    let v1 = granted_lease(create(&mut g, 2, &r, SystemTime::UNIX_EPOCH).0).context();
     assert_eq!((v1.flags, v1.v2, v1.state), (0, None, 5));
     // From a decoded context: the parent key counts only with its flag.
     let mut wire = ctx;
@@ -225,7 +225,7 @@ fn a_v2_lease_starts_one_epoch_above_the_client_and_echoes_its_parent_key() {
 
 #[test]
 fn v2_epoch_increments_on_every_server_change() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     let e = 0x4711;
     let v2 = |s| lease_v2(A, 1, s, 0x11, None, LeaseVersion::V2);

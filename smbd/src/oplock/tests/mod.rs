@@ -7,7 +7,7 @@ mod io;
 mod leases;
 mod opens;
 
-use std::time::Instant;
+use std::time::SystemTime;
 
 use super::*;
 use crate::proto::oplock::OplockLevel;
@@ -98,7 +98,7 @@ pub(super) fn plain(client: [u8; 16]) -> OpenRequest {
 }
 
 /// Acknowledges `n` with what it asked for, and whatever follows from that.
-pub(super) fn ack_all(f: &mut FileCaching, n: &BreakNotice, now: Instant) {
+pub(super) fn ack_all(f: &mut FileCaching, n: &BreakNotice, now: SystemTime) {
     if !n.ack_required {
         return;
     }
@@ -118,7 +118,7 @@ pub(super) fn create(
     f: &mut FileCaching,
     id: OpenId,
     r: &OpenRequest,
-    now: Instant,
+    now: SystemTime,
 ) -> (Granted, Vec<BreakNotice>) {
     let mut seen = Vec::new();
     let mut attempt = Attempt::First;

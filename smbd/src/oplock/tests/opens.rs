@@ -1,13 +1,18 @@
 //! Oplocks on CREATE (smbtorture `smb2.oplock`).
 
-use std::time::Instant;
+use std::time::SystemTime;
 
 use super::*;
 
 #[test]
 fn a_lone_open_gets_the_batch_oplock_it_asks_for() {
     let mut f = file();
-    let (g, seen) = create(&mut f, 1, &oplock(A, OplockLevel::BATCH), Instant::now());
+    let (g, seen) = create(
+        &mut f,
+        1,
+        &oplock(A, OplockLevel::BATCH),
+        SystemTime::UNIX_EPOCH,
+    );
     assert_eq!(granted_oplock(g), OplockLevel::BATCH);
     assert!(seen.is_empty());
     assert_eq!(g.oplock_level(), OplockLevel::BATCH);
@@ -15,7 +20,7 @@ fn a_lone_open_gets_the_batch_oplock_it_asks_for() {
 
 #[test]
 fn a_second_open_breaks_batch_to_level_two() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
     let second = oplock(B, OplockLevel::BATCH);
@@ -41,7 +46,7 @@ fn a_second_open_breaks_batch_to_level_two() {
 
 #[test]
 fn an_exclusive_oplock_is_not_broken_by_an_open_that_fails_its_share_check() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::EXCLUSIVE), now);
     let v = f.check_sharing_violation(&oplock(B, OplockLevel::EXCLUSIVE), Attempt::First, now);
@@ -55,7 +60,7 @@ fn an_exclusive_oplock_is_not_broken_by_an_open_that_fails_its_share_check() {
 
 #[test]
 fn batch_is_broken_to_level_two_before_a_sharing_violation() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
     let second = oplock(B, OplockLevel::BATCH);
@@ -79,7 +84,7 @@ fn an_overwriting_open_breaks_exclusive_to_none_and_others_to_level_two() {
         (OVERWRITE_IF, OplockLevel::NONE),
         (OPEN_IF, OplockLevel::LEVEL_II),
     ] {
-        let now = Instant::now();
+        let now = SystemTime::UNIX_EPOCH;
         let mut f = file();
         create(&mut f, 1, &oplock(A, OplockLevel::EXCLUSIVE), now);
         let second = OpenRequest {
@@ -99,7 +104,7 @@ fn an_overwriting_open_breaks_exclusive_to_none_and_others_to_level_two() {
 
 #[test]
 fn a_stat_open_breaks_nothing_and_gets_no_oplock_beside_batch() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
     let stat = OpenRequest {
@@ -114,7 +119,7 @@ fn a_stat_open_breaks_nothing_and_gets_no_oplock_beside_batch() {
 
 #[test]
 fn an_attribute_only_overwrite_breaks_and_gets_level_two() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::EXCLUSIVE), now);
     let stat_overwrite = OpenRequest {
@@ -132,7 +137,7 @@ fn an_attribute_only_overwrite_breaks_and_gets_level_two() {
 
 #[test]
 fn an_open_without_caching_keeps_later_opens_from_exclusive_oplocks() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     assert_eq!(create(&mut f, 1, &plain(A), now).0, Granted::Nothing);
     let (g, seen) = create(&mut f, 2, &oplock(B, OplockLevel::BATCH), now);
@@ -156,13 +161,13 @@ fn no_oplock_is_granted_on_a_directory() {
         is_directory: true,
         ..oplock(A, OplockLevel::BATCH)
     };
-    let (g, _) = create(&mut f, 1, &dir, Instant::now());
+    let (g, _) = create(&mut f, 1, &dir, SystemTime::UNIX_EPOCH);
     assert_eq!(granted_oplock(g), OplockLevel::NONE);
 }
 
 #[test]
 fn closing_instead_of_acknowledging_lets_the_waiting_open_get_batch() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
     let second = oplock(B, OplockLevel::BATCH);
@@ -182,7 +187,7 @@ fn closing_instead_of_acknowledging_lets_the_waiting_open_get_batch() {
 
 #[test]
 fn a_third_open_gets_level_two_without_a_break() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
     create(&mut f, 2, &oplock(B, OplockLevel::BATCH), now);
@@ -193,7 +198,7 @@ fn a_third_open_gets_level_two_without_a_break() {
 
 #[test]
 fn level_two_oplocks_and_read_leases_break_to_none_on_an_overwrite_without_ack() {
-    let now = Instant::now();
+    let now = SystemTime::UNIX_EPOCH;
     let mut f = file();
     create(&mut f, 1, &lease(A, 1, "R"), now);
     let (g, _) = create(&mut f, 2, &oplock(A, OplockLevel::LEVEL_II), now);
