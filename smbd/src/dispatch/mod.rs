@@ -10,7 +10,10 @@
 
 #[cfg(test)]
 mod async_tests;
+mod breaks;
 mod caching;
+#[cfg(test)]
+mod caching_tests;
 mod chain;
 mod check;
 mod close;
@@ -28,6 +31,7 @@ mod lock;
 mod misc;
 mod negotiate;
 mod notify;
+mod oplock_break;
 mod path;
 mod protect;
 mod query_dir;
@@ -296,7 +300,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult, Disco
         Command::ChangeNotify => notify::change_notify(ctx),
         Command::QueryInfo => query_info::query_info(ctx, out).await,
         Command::SetInfo => set_info::set_info(ctx, out).await,
-        Command::OplockBreak => Err(NtStatus::INVALID_OPLOCK_PROTOCOL),
+        Command::OplockBreak => oplock_break::oplock_break(ctx, out),
         // CANCEL never reaches here; unknown commands are invalid.
         _ => Err(NtStatus::INVALID_PARAMETER),
     })

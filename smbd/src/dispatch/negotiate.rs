@@ -127,7 +127,8 @@ pub(crate) fn negotiate(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult,
         ..Negotiated::default()
     };
     if dialect != Dialect::Smb202 {
-        resp.capabilities |= caps::LARGE_MTU;
+        // Leases from 2.1 on (MS-SMB2 3.3.5.4): Windows asks for them only when offered.
+        resp.capabilities |= caps::LARGE_MTU | caps::LEASING;
     }
     match dialect {
         Dialect::Smb311 => {

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
+use super::caching::Op;
 use super::{Ctx, HResult, Reply, bad_request, security};
 use crate::access::{
     DELETE, FILE_APPEND_DATA, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, WRITE_DAC, WRITE_OWNER,
@@ -117,10 +118,19 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
             file_name,
         } => {
             need(open, DELETE)?;
+            super::caching::before(&ctx.conn.server, open, Op::Rename).await;
             super::rename::rename(ctx, open, replace_if_exists, &file_name).await?;
         }
-        SetFileInfo::Disposition { delete } => set_delete(open, delete, false, false).await?,
+        SetFileInfo::Disposition { delete } => {
+            if delete {
+                super::caching::before(&ctx.conn.server, open, Op::Delete).await;
+            }
+            set_delete(open, delete, false, false).await?
+        }
         SetFileInfo::DispositionEx { flags } => {
+            if flags & disposition_ex::DELETE != 0 {
+                super::caching::before(&ctx.conn.server, open, Op::Delete).await;
+            }
             set_delete(
                 open,
                 flags & disposition_ex::DELETE != 0,
@@ -134,6 +144,7 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
             if open.is_dir {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
+            super::caching::before(&ctx.conn.server, open, Op::SetSize).await;
             f.set_len(len).await.map_err(NtStatus::from)?;
         }
         SetFileInfo::Allocation(len) => {
@@ -143,6 +154,7 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
             if open.is_dir {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
+            super::caching::before(&ctx.conn.server, open, Op::SetSize).await;
             let size = f.stat().await.map_err(NtStatus::from)?.size;
             if len < size {
                 need(open, FILE_WRITE_DATA)?;

@@ -44,6 +44,7 @@ pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             {
                 return Err(NtStatus::FILE_LOCK_CONFLICT);
             }
+            super::caching::before(&ctx.conn.server, &open, super::caching::Op::Write).await;
             // The payload is written from the received frame, not copied out of it.
             let n = match ctx.shared(req.data) {
                 Some(data) => f.write_bytes(offset, data).await,

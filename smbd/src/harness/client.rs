@@ -23,6 +23,9 @@ pub struct TestClient {
     pub conn: Arc<Connection>,
     rx: mpsc::Receiver<Frame>,
     next_id: u64,
+    /// The session the anonymous logon made ([`SID`] for the first client of a server;
+    /// sessions are numbered server-wide).
+    pub sid: u64,
 }
 
 impl TestClient {
@@ -34,6 +37,7 @@ impl TestClient {
             conn,
             rx,
             next_id: 0,
+            sid: SID,
         }
     }
 
@@ -98,17 +102,17 @@ impl TestClient {
         assert_eq!(status, 0, "negotiate");
     }
 
-    /// An anonymous NTLM logon in two legs, which the server numbers [`SID`].
+    /// An anonymous NTLM logon in two legs; its session id goes to `sid`.
     pub async fn logon_anonymous(&mut self) {
         let id = self.next_id();
         let (status, reply) = self
             .call(seeds::session_setup(id, 0, &seeds::NTLM_NEGOTIATE))
             .await;
         assert_eq!(status, NtStatus::MORE_PROCESSING_REQUIRED.0, "challenge");
-        assert_eq!(Header::decode(&reply).expect("header").session_id, SID);
+        self.sid = Header::decode(&reply).expect("header").session_id;
         let id = self.next_id();
         let (status, _) = self
-            .call(seeds::session_setup(id, SID, &seeds::ntlm_anonymous()))
+            .call(seeds::session_setup(id, self.sid, &seeds::ntlm_anonymous()))
             .await;
         assert_eq!(status, 0, "anonymous logon");
     }
@@ -116,13 +120,13 @@ impl TestClient {
     /// Makes session [`SID`] count as a signed-in user's (a null session reaches no disk
     /// share), with [`super::server::sign_in`].
     pub fn sign_in(&self) {
-        super::server::sign_in(&self.conn, SID);
+        super::server::sign_in(&self.conn, self.sid);
     }
 
     /// A TREE_CONNECT to `share` on session [`SID`], with the next message id.
     pub fn tree_connect(&mut self, share: &str) -> Vec<u8> {
         let id = self.next_id();
-        seeds::tree_connect(id, SID, share)
+        seeds::tree_connect(id, self.sid, share)
     }
 
     /// Connects "share", the first tree of the session: tree 1.
@@ -137,7 +141,7 @@ impl TestClient {
     /// [`SID`] and tree 1, not related, with the next message id.
     pub fn create(&mut self, name: &str) -> Vec<u8> {
         let id = self.next_id();
-        unrelated(seeds::create(id, SID, name))
+        unrelated(seeds::create(id, self.sid, name))
     }
 }
 

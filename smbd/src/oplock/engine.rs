@@ -138,6 +138,13 @@ pub struct FileCaching {
     pub(super) timeout: Duration,
 }
 
+impl Default for FileCaching {
+    /// No opens yet, and Windows' break timeout ([`super::DEFAULT_BREAK_TIMEOUT`]).
+    fn default() -> Self {
+        Self::new(super::DEFAULT_BREAK_TIMEOUT)
+    }
+}
+
 impl FileCaching {
     /// No opens yet; unacknowledged breaks are forced after `break_timeout` (Windows: 35 s,
     /// [`super::DEFAULT_BREAK_TIMEOUT`]).
@@ -147,6 +154,11 @@ impl FileCaching {
             leases: Vec::new(),
             timeout: break_timeout,
         }
+    }
+
+    /// How long a holder has to acknowledge a break.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Whether no open is registered.

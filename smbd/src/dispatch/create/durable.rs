@@ -118,7 +118,7 @@ pub(super) async fn reconnect(
         Ok(())
     })?;
     let open = old
-        .reconnected(old.id.volatile, tree.id)
+        .reconnected(old.id.volatile, tree.id, ctx.hdr.session_id)
         .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
     let open = Arc::new(open);
     drop(old);

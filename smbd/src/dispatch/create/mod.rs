@@ -11,11 +11,11 @@ mod validate;
 
 use std::sync::{Arc, Mutex};
 
-use super::{Ctx, HResult, Reply, bad_request, path, security};
+use super::{Ctx, HResult, Reply, bad_request, caching, path, security};
 use crate::access::{MAXIMUM_ALLOWED, WRITE_RIGHTS};
 use crate::proto::NtStatus;
 use crate::proto::create::{CreateRequest, CreateResponse, FileId, options};
-use crate::state::files::FileKey;
+use crate::state::files::{Admit, FileKey};
 use crate::state::opens::{NewOpen, Open, OpenKind, Owner};
 use crate::state::session::Tree;
 pub(crate) use contexts::Contexts;
@@ -47,7 +47,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     }
     let opened = open_file(ctx, &tree, &req, &v, &cx).await?;
     let open = opened.open.clone();
-    let caching = super::caching::Granted::default();
+    let caching = opened.caching.clone();
     let durable = durable::grant(&open, &cx, &caching);
     ctx.insert_open(open.clone())?;
     ctx.created = Some(open.id);
@@ -79,6 +79,7 @@ struct Made {
     stat: vfs::FileStat,
     action: CreateAction,
     maximal: u32,
+    caching: caching::Granted,
 }
 
 /// The path, access, share-mode and overwrite steps: the open, checked and claimed.
@@ -127,10 +128,28 @@ async fn open_file(
     // The table knows the file by its identity, whatever spelling reached it. Every failure
     // from here on drops the claim, which gives it back.
     let key = FileKey::of(tree.share.index, &opened.stat);
-    let claim = server
-        .files
-        .claim(key, &opened.path, id.persistent, granted, req.share_access)
-        .map_err(conflict_status)?;
+    let neg = ctx.conn.negotiated();
+    let leasing = neg.dialect.is_some_and(|d| d.0 >= 0x0210);
+    let ask = caching::ask(req, cx, leasing && !opened.stat.is_dir);
+    let request = caching::request(
+        neg.client_guid,
+        granted,
+        req.disposition,
+        opened.stat.is_dir,
+        ask,
+    );
+    let (claim, caching) = caching::admit(
+        &server,
+        &Admit {
+            key,
+            path: &opened.path,
+            uid: id.persistent,
+            access: granted,
+            share_access: req.share_access,
+            request: &request,
+        },
+    )
+    .await?;
     if let Some(supersede) = auth.overwrite {
         opened
             .file
@@ -162,12 +181,14 @@ async fn open_file(
         mode: req.options & MODE_OPTIONS,
         claim: Some(claim),
         owner: owner(ctx, &sec),
+        session_id: ctx.hdr.session_id,
     }));
     Ok(Made {
         open,
         stat: opened.stat,
         action: opened.action,
         maximal: auth.maximal,
+        caching,
     })
 }
 
@@ -239,6 +260,7 @@ fn open_pipe(
                 .as_ref()
                 .ok_or(NtStatus::USER_SESSION_DELETED)?,
         ),
+        session_id: ctx.hdr.session_id,
     }));
     ctx.insert_open(open)?;
     ctx.created = Some(id);

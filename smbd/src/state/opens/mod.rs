@@ -82,6 +82,8 @@ pub struct Open {
     pub uid: u64,
     /// Who opened it (a reconnect must be by the same user and client).
     pub owner: Owner,
+    /// The session the open belongs to (where its oplock breaks go).
+    pub session_id: u64,
     /// Durability granted (MS-SMB2 Open.IsDurable, DurableOpenTimeout, IsPersistent,
     /// CreateGuid, AppInstanceId); `None` for an ordinary open.
     durable: Mutex<Option<Durability>>,
@@ -132,7 +134,7 @@ impl Open {
     /// The same open on a new session and tree (a durable reconnect): the file, its claim
     /// (and with it the byte-range locks), position and mode move to the new open, which gets
     /// volatile id `volatile`. `None` when this open has already ended or moved.
-    pub fn reconnected(&self, volatile: u64, tree_id: u32) -> Option<Self> {
+    pub fn reconnected(&self, volatile: u64, tree_id: u32, session_id: u64) -> Option<Self> {
         let claim = self.claim.lock().unwrap().take()?;
         let kind = match &self.kind {
             OpenKind::File(f) => OpenKind::File(f.clone()),
@@ -159,6 +161,7 @@ impl Open {
             claim: Mutex::new(Some(claim)),
             uid: self.uid,
             owner: self.owner.clone(),
+            session_id,
             durable: Mutex::new(self.durability()),
             disconnected: Mutex::new(None),
         })
@@ -208,6 +211,8 @@ pub struct NewOpen {
     pub claim: Option<Claim>,
     /// Who opens it.
     pub owner: Owner,
+    /// The session it is opened on.
+    pub session_id: u64,
 }
 
 impl Open {
@@ -234,6 +239,7 @@ impl Open {
             claim: Mutex::new(n.claim),
             uid: n.id.persistent,
             owner: n.owner,
+            session_id: n.session_id,
             durable: Mutex::new(None),
             disconnected: Mutex::new(None),
         }

@@ -1,8 +1,14 @@
 //! The server-wide table of open files: share modes, delete-pending state and byte-range locks
 //! shared by every open of the same file (MS-FSA 2.1.1.4 Stream/File, 2.1.5.1.2).
 
+pub mod admission;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
+
+pub use admission::{Admission, Admit};
+
+use crate::oplock::{FileCaching, LeaseId, LeaseTable};
 
 use crate::access::{DELETE, FILE_APPEND_DATA, FILE_EXECUTE, FILE_READ_DATA, FILE_WRITE_DATA};
 
@@ -50,6 +56,12 @@ struct EntryState {
     holders: Vec<Holder>,
     delete_pending: bool,
     locks: Vec<ByteLock>,
+    /// Oplocks and leases of the file's opens, changed under the same lock as the share
+    /// modes so that a share check, its break check and the grant are one step.
+    caching: FileCaching,
+    /// Counts changes that may end a wait for the file (an acknowledgment, a close, a break
+    /// timing out): a waiter notes it, then waits for it to move.
+    version: u64,
 }
 
 /// The state shared by every open of one file.
@@ -65,6 +77,8 @@ pub struct FileEntry {
     key: FileKey,
     path: Mutex<String>,
     state: Mutex<EntryState>,
+    /// Wakes the operations waiting on the file (see `EntryState::version`).
+    changed: tokio::sync::Notify,
 }
 /// Why an open or a lock was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +126,7 @@ impl FileEntry {
             key,
             path: Mutex::new(path.to_owned()),
             state: Mutex::new(EntryState::default()),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -153,12 +168,19 @@ impl FileEntry {
         self.state.lock().unwrap().holders.len()
     }
 
-    /// Removes an open and its locks; returns how many opens remain. Only a [`Claim`] does.
+    /// Removes an open, its locks and its caching, and wakes the file's waiters; returns how
+    /// many opens remain. Only a [`Claim`] does.
     fn remove_holder(&self, uid: u64) -> usize {
-        let mut s = self.state.lock().unwrap();
-        s.holders.retain(|h| h.uid != uid);
-        s.locks.retain(|l| l.owner != uid);
-        s.holders.len()
+        let left = {
+            let mut s = self.state.lock().unwrap();
+            s.holders.retain(|h| h.uid != uid);
+            s.locks.retain(|l| l.owner != uid);
+            s.caching.on_close(uid);
+            s.version += 1;
+            s.holders.len()
+        };
+        self.changed.notify_waiters();
+        left
     }
 
     /// Whether the file is pending deletion.
@@ -266,10 +288,16 @@ impl FileKey {
 /// first checks that the name still leads to the entry's file id.
 #[derive(Debug, Default)]
 pub struct FileTable {
-    entries: Arc<Entries>,
+    shared: Arc<Shared>,
 }
 
-type Entries = Mutex<HashMap<FileKey, Arc<FileEntry>>>;
+/// What the table and its claims share.
+#[derive(Debug, Default)]
+struct Shared {
+    entries: Mutex<HashMap<FileKey, Arc<FileEntry>>>,
+    /// Lease keys in use and their files (MS-SMB2 3.3.1.4 LeaseTableList).
+    leases: Mutex<LeaseTable<FileKey>>,
+}
 
 /// One open's place in a file's entry: made by [`FileTable::claim`], given back (the open's
 /// holder and locks removed, the entry dropped once no one holds it) when dropped.
@@ -277,7 +305,9 @@ type Entries = Mutex<HashMap<FileKey, Arc<FileEntry>>>;
 pub struct Claim {
     entry: Arc<FileEntry>,
     uid: u64,
-    table: Weak<Entries>,
+    /// The lease key the open claimed in the table's lease list.
+    lease: Option<LeaseId>,
+    table: Weak<Shared>,
 }
 
 impl Claim {
@@ -291,14 +321,17 @@ impl Drop for Claim {
     fn drop(&mut self) {
         self.entry.remove_holder(self.uid);
         if let Some(table) = self.table.upgrade() {
+            if let Some(id) = &self.lease {
+                table.leases.lock().unwrap().release(id);
+            }
             release(&table, &self.entry);
         }
     }
 }
 
 /// Drops `entry` from the table if no open holds it any more.
-fn release(table: &Entries, entry: &Arc<FileEntry>) {
-    let mut m = table.lock().unwrap();
+fn release(table: &Shared, entry: &Arc<FileEntry>) {
+    let mut m = table.entries.lock().unwrap();
     if let Some(e) = m.get(&entry.key)
         && Arc::ptr_eq(e, entry)
         && e.holders() == 0
@@ -320,7 +353,7 @@ impl FileTable {
         access: u32,
         share_access: u32,
     ) -> Result<Claim, FileConflict> {
-        let mut m = self.entries.lock().unwrap();
+        let mut m = self.shared.entries.lock().unwrap();
         let entry = m
             .entry(key)
             .or_insert_with(|| Arc::new(FileEntry::new(key, path)))
@@ -329,7 +362,8 @@ impl FileTable {
             Ok(()) => Ok(Claim {
                 entry,
                 uid,
-                table: Arc::downgrade(&self.entries),
+                lease: None,
+                table: Arc::downgrade(&self.shared),
             }),
             Err(c) => {
                 if entry.holders() == 0 {
@@ -340,9 +374,14 @@ impl FileTable {
         }
     }
 
+    /// Some entry of the table, if any file is held (for tests that check nothing is left).
+    pub fn get_any(&self) -> Option<Arc<FileEntry>> {
+        self.shared.entries.lock().unwrap().values().next().cloned()
+    }
+
     /// The entry of file `key`, if any open holds it.
     pub fn get(&self, key: FileKey) -> Option<Arc<FileEntry>> {
-        self.entries.lock().unwrap().get(&key).cloned()
+        self.shared.entries.lock().unwrap().get(&key).cloned()
     }
 
     /// Records that the file of `entry` moved from `from` to `to`: its path, and, for a
@@ -350,7 +389,7 @@ impl FileTable {
     /// only when nothing below it is open, as Windows does, but an open that raced with the
     /// rename still gets its path right.)
     pub fn renamed(&self, entry: &FileEntry, from: &str, to: &str) {
-        let m = self.entries.lock().unwrap();
+        let m = self.shared.entries.lock().unwrap();
         *entry.path.lock().unwrap() = to.to_owned();
         let prefix = format!("{}/", vfs::fold_name(from));
         for e in m.values().filter(|e| e.key.share == entry.key.share) {
@@ -366,7 +405,7 @@ impl FileTable {
     /// Whether any open exists on a path below `dir` (for directory renames and deletes).
     pub fn has_open_below(&self, share: usize, dir: &str) -> bool {
         let prefix = format!("{}/", vfs::fold_name(dir));
-        let m = self.entries.lock().unwrap();
+        let m = self.shared.entries.lock().unwrap();
         m.values()
             .any(|e| e.key.share == share && vfs::fold_name(&e.path()).starts_with(&prefix))
     }

@@ -1,0 +1,298 @@
+//! Oplocks, leases and durable handles in the sans-IO harness: two clients of one server, the
+//! breaks one's CREATE causes to the other, their acknowledgments and timeouts in virtual time,
+//! and a durable open surviving its connection.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::handle_frame;
+use super::test_client::{TestClient, statuses};
+use crate::clock::ManualClock;
+use crate::fuzzing::seeds;
+use crate::proto::header::{Command, Header};
+use crate::state::ServerContext;
+
+const BATCH: u8 = 9;
+const LEVEL_II: u8 = 1;
+const LEASE: u8 = 0xFF;
+
+fn server(clock: Option<Arc<ManualClock>>) -> Arc<ServerContext> {
+    let b = crate::harness::server::Builder::new(Arc::new(vfs::mem::MemFs::new()), 512);
+    match clock {
+        Some(c) => b.clock(c).build(),
+        None => b.build(),
+    }
+}
+
+fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+    ))
+}
+
+/// A CREATE (OPEN_IF, read and write, every share mode) asking for `oplock` with `contexts`.
+fn create(c: &mut TestClient, name: &str, oplock: u8, contexts: &[(&[u8], Vec<u8>)]) -> Vec<u8> {
+    let id = c.next_id();
+    let name: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let ctx_off = (120 + name.len()).next_multiple_of(8);
+    let mut chain = Vec::new();
+    for (i, (cname, data)) in contexts.iter().enumerate() {
+        let start = chain.len();
+        let len = (24 + data.len()).next_multiple_of(8);
+        let next = if i + 1 < contexts.len() {
+            len as u32
+        } else {
+            0
+        };
+        chain.extend_from_slice(&next.to_le_bytes());
+        chain.extend_from_slice(&16u16.to_le_bytes());
+        chain.extend_from_slice(&(cname.len() as u16).to_le_bytes());
+        chain.extend_from_slice(&[0, 0]);
+        chain.extend_from_slice(&24u16.to_le_bytes());
+        chain.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        chain.extend_from_slice(cname);
+        chain.resize(start + 24, 0);
+        chain.extend_from_slice(data);
+        if next != 0 {
+            chain.resize(start + len, 0);
+        }
+    }
+    let mut b = vec![57, 0, 0, oplock];
+    b.extend_from_slice(&2u32.to_le_bytes());
+    b.extend_from_slice(&[0; 16]);
+    b.extend_from_slice(&0x0012_019fu32.to_le_bytes());
+    b.extend_from_slice(&0x80u32.to_le_bytes());
+    b.extend_from_slice(&7u32.to_le_bytes());
+    b.extend_from_slice(&3u32.to_le_bytes());
+    b.extend_from_slice(&0x40u32.to_le_bytes());
+    b.extend_from_slice(&120u16.to_le_bytes());
+    b.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    let (off, len) = if chain.is_empty() {
+        (0, 0)
+    } else {
+        (ctx_off, chain.len())
+    };
+    b.extend_from_slice(&(off as u32).to_le_bytes());
+    b.extend_from_slice(&(len as u32).to_le_bytes());
+    b.extend_from_slice(&name);
+    if !chain.is_empty() {
+        b.resize(ctx_off - 64, 0);
+        b.extend_from_slice(&chain);
+    }
+    seeds::message(Command::Create, id, c.sid, 1, &b)
+}
+
+/// The OplockLevel and FileId of a CREATE response.
+fn created(reply: &[u8]) -> (u8, [u8; 16]) {
+    assert_eq!(statuses(reply)[0], 0, "create succeeds");
+    (reply[66], reply[128..144].try_into().unwrap())
+}
+
+/// A lease context (v1) with `key` asking for `state`.
+fn lease(key: u8, state: u32) -> Vec<u8> {
+    let mut d = vec![key; 16];
+    d.extend_from_slice(&state.to_le_bytes());
+    d.extend_from_slice(&[0; 12]);
+    d
+}
+
+/// An Oplock Break Acknowledgment of `fid` to `level`.
+fn oplock_ack(c: &mut TestClient, fid: [u8; 16], level: u8) -> Vec<u8> {
+    let id = c.next_id();
+    let mut b = vec![24, 0, level, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&fid);
+    seeds::message(Command::OplockBreak, id, c.sid, 1, &b)
+}
+
+/// A Lease Break Acknowledgment of `key` to `state`.
+fn lease_ack(c: &mut TestClient, key: u8, state: u32) -> Vec<u8> {
+    let id = c.next_id();
+    let mut b = vec![36, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&[key; 16]);
+    b.extend_from_slice(&state.to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    seeds::message(Command::OplockBreak, id, c.sid, 1, &b)
+}
+
+/// Lets spawned tasks (breaks being sent, a CREATE reaching its wait) run.
+async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// The final response among the next replies (skipping interim STATUS_PENDING ones).
+async fn final_reply(c: &mut TestClient) -> Vec<u8> {
+    loop {
+        let r = c.recv().await;
+        if statuses(&r)[0] != 0x0000_0103 {
+            return r;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_second_open_breaks_batch_to_level_two_and_waits_for_the_ack() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    let mut b = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut a, "f.txt", BATCH, &[]);
+    let (level, fid) = created(&a.call(msg).await.1);
+    assert_eq!(level, BATCH, "the only open gets batch");
+    let msg = create(&mut b, "f.txt", BATCH, &[]);
+    let conn_b = b.conn.clone();
+    let opening = tokio::spawn(async move { handle_frame(&conn_b, msg).await });
+    let brk = a.recv().await;
+    let h = Header::decode(&brk).unwrap();
+    assert_eq!((h.command, h.message_id), (Command::OplockBreak, u64::MAX));
+    assert_eq!(brk[66], LEVEL_II, "broken to level II");
+    assert_eq!(&brk[72..88], &fid);
+    settle().await;
+    assert!(
+        !opening.is_finished(),
+        "the second open waits for the acknowledgment"
+    );
+    let ack = oplock_ack(&mut a, fid, LEVEL_II);
+    let (status, resp) = a.call(ack).await;
+    assert_eq!((status, resp[66]), (0, LEVEL_II));
+    opening.await.unwrap().unwrap();
+    let (level, _) = created(&final_reply(&mut b).await);
+    assert_eq!(level, LEVEL_II, "both hold level II now");
+}
+
+#[tokio::test]
+async fn an_unacknowledged_break_downgrades_after_the_timeout_in_virtual_time() {
+    let clock = manual_clock();
+    let server = server(Some(clock.clone()));
+    let mut a = TestClient::on_share(server.clone()).await;
+    let mut b = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut a, "t.txt", BATCH, &[]);
+    created(&a.call(msg).await.1);
+    let msg = create(&mut b, "t.txt", BATCH, &[]);
+    let conn_b = b.conn.clone();
+    let opening = tokio::spawn(async move { handle_frame(&conn_b, msg).await });
+    a.recv().await;
+    settle().await;
+    clock.advance(Duration::from_secs(34));
+    settle().await;
+    assert!(
+        !opening.is_finished(),
+        "still within the 35 s break timeout"
+    );
+    clock.advance(Duration::from_secs(2));
+    settle().await;
+    opening.await.unwrap().unwrap();
+    let (level, _) = created(&final_reply(&mut b).await);
+    assert_eq!(level, LEVEL_II);
+}
+
+#[tokio::test]
+async fn a_lease_of_another_client_breaks_from_rwh_to_rh() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    let mut b = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut a, "l.txt", LEASE, &[(b"RqLs", lease(0xA1, 7))]);
+    let reply = a.call(msg).await.1;
+    let (level, _) = created(&reply);
+    assert_eq!(level, LEASE);
+    let msg = create(&mut b, "l.txt", LEASE, &[(b"RqLs", lease(0xB2, 7))]);
+    let conn_b = b.conn.clone();
+    let opening = tokio::spawn(async move { handle_frame(&conn_b, msg).await });
+    let brk = a.recv().await;
+    // Lease Break Notification: StructureSize 44, key, current RWH, new RH.
+    assert_eq!(u16::from_le_bytes([brk[64], brk[65]]), 44);
+    assert_eq!(&brk[72..88], &[0xA1; 16]);
+    assert_eq!(brk[88], 7);
+    assert_eq!(brk[92], 3);
+    let ack = lease_ack(&mut a, 0xA1, 3);
+    assert_eq!(a.call(ack).await.0, 0);
+    opening.await.unwrap().unwrap();
+    let reply = final_reply(&mut b).await;
+    let (level, _) = created(&reply);
+    assert_eq!(level, LEASE);
+}
+
+#[tokio::test]
+async fn the_same_lease_key_does_not_break_its_own_lease() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    let first = create(&mut a, "s.txt", LEASE, &[(b"RqLs", lease(0xC3, 7))]);
+    created(&a.call(first).await.1);
+    let second = create(&mut a, "s.txt", LEASE, &[(b"RqLs", lease(0xC3, 7))]);
+    let (level, _) = created(&a.call(second).await.1);
+    assert_eq!(level, LEASE, "the second open joins the lease at once");
+}
+
+#[tokio::test]
+async fn a_durable_open_survives_its_connection_and_is_reconnected() {
+    let clock = manual_clock();
+    let server = server(Some(clock.clone()));
+    let mut a = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut a, "d.txt", BATCH, &[(b"DHnQ", vec![0; 16])]);
+    let reply = a.call(msg).await.1;
+    let (level, fid) = created(&reply);
+    assert_eq!(level, BATCH);
+    assert!(reply.windows(4).any(|w| w == b"DHnQ"), "durable granted");
+    super::connection_closed(&a.conn);
+    drop(a);
+    settle().await;
+    assert_eq!(
+        server.opens.len(),
+        1,
+        "the durable open waits for its client"
+    );
+    let mut c = TestClient::on_share(server.clone()).await;
+    let reconnect = create(&mut c, "d.txt", BATCH, &[(b"DHnC", fid.to_vec())]);
+    let reply = c.call(reconnect).await.1;
+    let (level, again) = created(&reply);
+    assert_eq!(
+        (level, &again[..8]),
+        (BATCH, &fid[..8]),
+        "same persistent id, same oplock"
+    );
+    // Closed normally, it is gone.
+    let id = c.next_id();
+    let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&again);
+    let close = seeds::message(Command::Close, id, c.sid, 1, &b);
+    assert_eq!(c.call(close).await.0, 0);
+    assert_eq!(server.opens.len(), 0);
+}
+
+#[tokio::test]
+async fn a_durable_open_nobody_reclaims_expires_on_the_server_clock() {
+    let clock = manual_clock();
+    let server = server(Some(clock.clone()));
+    let mut a = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut a, "e.txt", BATCH, &[(b"DHnQ", vec![0; 16])]);
+    created(&a.call(msg).await.1);
+    super::connection_closed(&a.conn);
+    drop(a);
+    settle().await;
+    clock.advance(Duration::from_secs(59));
+    settle().await;
+    assert_eq!(server.opens.len(), 1);
+    clock.advance(Duration::from_secs(2));
+    settle().await;
+    assert_eq!(server.opens.len(), 0, "expired after its 60 s");
+    assert!(
+        server.files.get_any().is_none(),
+        "its share-mode claim is gone too"
+    );
+}
+
+#[tokio::test]
+async fn an_open_without_durable_caching_closes_with_its_connection() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut a, "n.txt", LEVEL_II, &[(b"DHnQ", vec![0; 16])]);
+    let reply = a.call(msg).await.1;
+    assert!(
+        !reply.windows(4).any(|w| w == b"DHnQ"),
+        "no durable handle without batch"
+    );
+    super::connection_closed(&a.conn);
+    drop(a);
+    settle().await;
+    assert_eq!(server.opens.len(), 0);
+}
