@@ -208,8 +208,20 @@ impl FileCaching {
         attempt: Attempt,
         now: SystemTime,
     ) -> Verdict {
+        self.contend_holders(actor, c, attempt, now, true)
+    }
+
+    /// [`Self::contend`], leaving leases alone unless `leases`.
+    pub(super) fn contend_holders(
+        &mut self,
+        actor: Actor,
+        c: Contention,
+        attempt: Attempt,
+        now: SystemTime,
+        leases: bool,
+    ) -> Verdict {
         let mut v = Verdict::default();
-        for lease in self.leases.iter_mut() {
+        for lease in self.leases.iter_mut().filter(|_| leases) {
             if Some(lease.id()) == actor.lease {
                 continue;
             }

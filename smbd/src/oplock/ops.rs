@@ -3,6 +3,7 @@
 use std::time::SystemTime;
 
 use super::engine::{Actor, Contention, FileCaching};
+use crate::access::READ_CONTROL;
 use super::request::{Attempt, OpenRequest, Verdict};
 use super::state::{LeaseId, LeaseKey, OpenId};
 
@@ -26,12 +27,17 @@ impl FileCaching {
     /// a break it needs is in progress. A stat open breaks nothing and never waits. The
     /// opener's own lease (same ClientGuid and key) is never broken.
     pub fn check_open(&mut self, req: &OpenRequest, attempt: Attempt, now: SystemTime) -> Verdict {
-        if req.breaks_nothing() {
-            return Verdict::default();
-        }
         let c = Contention::Open {
             overwrite: req.overwrites(),
         };
+        if req.breaks_nothing() {
+            // READ_CONTROL makes a stat open for leases (smbtorture `lease.statopen4`) but
+            // still breaks oplocks (`oplock.statopen1`).
+            if req.access & READ_CONTROL == 0 {
+                return Verdict::default();
+            }
+            return self.contend_holders(Actor::of_request(req), c, attempt, now, false);
+        }
         self.contend(Actor::of_request(req), c, attempt, now)
     }
 

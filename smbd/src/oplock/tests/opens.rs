@@ -220,3 +220,22 @@ fn level_two_oplocks_and_read_leases_break_to_none_on_an_overwrite_without_ack()
     assert_eq!(f.lease(&lid(A, 1)).unwrap().state(), LeaseState::NONE);
     assert!(!f.breaks_in_progress());
 }
+
+/// READ_CONTROL alone is a stat open to a lease but not to an oplock (smbtorture
+/// `oplock.statopen1` against `lease.statopen4`).
+#[test]
+fn read_control_breaks_a_batch_oplock_but_not_a_lease() {
+    let now = SystemTime::UNIX_EPOCH;
+    let read_control = |r: OpenRequest| OpenRequest {
+        access: crate::access::READ_CONTROL,
+        ..r
+    };
+    let mut f = file();
+    create(&mut f, 1, &oplock(A, OplockLevel::BATCH), now);
+    let (_, seen) = create(&mut f, 2, &read_control(plain(B)), now);
+    assert_eq!(seen.len(), 1, "the batch oplock is broken");
+    let mut f = file();
+    create(&mut f, 1, &lease(A, 1, "RWH"), now);
+    let (_, seen) = create(&mut f, 2, &read_control(plain(B)), now);
+    assert!(seen.is_empty(), "the lease stays");
+}
