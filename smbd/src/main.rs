@@ -93,6 +93,7 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async move {
         let (ctx, keytab) = smbd::setup::build_with_keytab(&cfg, guid)?;
+        smbd::dispatch::persistent::restore(&ctx).await;
         let reload: std::sync::Arc<dyn Fn() -> String + Send + Sync> = {
             let keytab = keytab.clone();
             std::sync::Arc::new(move || match &keytab {

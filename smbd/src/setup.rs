@@ -140,12 +140,17 @@ pub fn build_with_keytab(
     };
     let keytab = acceptor_cfg.keytab.clone();
     let auth = Arc::new(acceptor::SpnegoProvider::new(Arc::new(acceptor_cfg)));
-    let ctx = Arc::new(ServerContext::new(
+    let mut ctx = ServerContext::new(
         settings,
         shares,
         auth,
         &crypto::DEFAULT_PROVIDER,
         cfg.server_comment.clone(),
-    ));
-    Ok((ctx, keytab))
+    );
+    if cfg.shares.iter().any(|s| s.continuous_availability) {
+        // Persistent handles outlive the process: kept in a journal in the state directory.
+        let journal = crate::durable::JournalStore::open(&cfg.state_dir)?;
+        ctx = ctx.with_handle_store(Arc::new(journal));
+    }
+    Ok((Arc::new(ctx), keytab))
 }

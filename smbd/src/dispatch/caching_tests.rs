@@ -296,3 +296,93 @@ async fn an_open_without_durable_caching_closes_with_its_connection() {
     settle().await;
     assert_eq!(server.opens.len(), 0);
 }
+
+/// A server whose one share is continuously available, over `fs`, keeping handles in `store`.
+fn ca_server(
+    fs: Arc<vfs::mem::MemFs>,
+    store: Arc<crate::durable::MemStore>,
+    clock: Arc<ManualClock>,
+) -> Arc<ServerContext> {
+    let mut share = crate::harness::server::open_share(
+        "share",
+        fs.clone(),
+        false,
+        crate::state::EncryptMode::Off,
+    );
+    share.continuous_availability = true;
+    Arc::new(
+        crate::harness::server::Builder::new(fs, 512)
+            .shares(vec![share])
+            .clock(clock)
+            .context()
+            .with_handle_store(store),
+    )
+}
+
+/// A client that negotiated SMB 3.0.2 and connected "share".
+async fn smb3_client(server: Arc<ServerContext>) -> TestClient {
+    let mut c = TestClient::new(server);
+    c.negotiate_with(seeds::negotiate_smb3()).await;
+    c.logon_anonymous().await;
+    c.sign_in();
+    c.connect_share().await;
+    c
+}
+
+/// A DH2Q context asking for a persistent handle with `guid`.
+fn dh2q_persistent(guid: u8) -> Vec<u8> {
+    let mut d = 0u32.to_le_bytes().to_vec();
+    d.extend_from_slice(&2u32.to_le_bytes());
+    d.extend_from_slice(&[0; 8]);
+    d.extend_from_slice(&[guid; 16]);
+    d
+}
+
+/// A DH2C context reconnecting `fid` made with `guid`, persistent.
+fn dh2c_persistent(fid: [u8; 16], guid: u8) -> Vec<u8> {
+    let mut d = fid.to_vec();
+    d.extend_from_slice(&[guid; 16]);
+    d.extend_from_slice(&2u32.to_le_bytes());
+    d
+}
+
+#[tokio::test]
+async fn a_persistent_handle_is_stored_and_reclaimed_after_a_restart() {
+    let fs = Arc::new(vfs::mem::MemFs::new());
+    let store = Arc::new(crate::durable::MemStore::new());
+    let clock = manual_clock();
+    let first = ca_server(fs.clone(), store.clone(), clock.clone());
+    // SMB 3 is needed for persistent handles.
+    let mut a = smb3_client(first.clone()).await;
+    let msg = create(&mut a, "p.vhdx", 0, &[(b"DH2Q", dh2q_persistent(0x5E))]);
+    let reply = a.call(msg).await.1;
+    let (_, fid) = created(&reply);
+    assert!(reply.windows(4).any(|w| w == b"DH2Q"), "persistent granted");
+    use crate::durable::HandleStore;
+    assert_eq!(
+        store.load_all().unwrap().len(),
+        1,
+        "stored before the answer"
+    );
+    // The server dies; a new one starts on the same files and store.
+    drop(a);
+    drop(first);
+    let second = ca_server(fs, store.clone(), clock.clone());
+    assert_eq!(super::persistent::restore(&second).await, 1);
+    assert_eq!(second.opens.len(), 1);
+    let mut c = smb3_client(second.clone()).await;
+    let msg = create(
+        &mut c,
+        "p.vhdx",
+        0,
+        &[(b"DH2C", dh2c_persistent(fid, 0x5E))],
+    );
+    let (_, again) = created(&c.call(msg).await.1);
+    assert_eq!(&again[..8], &fid[..8], "the same handle");
+    let id = c.next_id();
+    let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&again);
+    let close = seeds::message(Command::Close, id, c.sid, 1, &b);
+    assert_eq!(c.call(close).await.0, 0);
+    assert!(store.load_all().unwrap().is_empty(), "closed: forgotten");
+}

@@ -19,6 +19,10 @@ pub(crate) fn preserve_or_close(conn: &Arc<Connection>, session: &Session) {
     for open in kept {
         tracing::debug!(peer = %conn.peer, file = open.id.persistent, "durable open preserved");
         schedule_expiry(server.clone(), &open, now);
+        if open.durability().is_some_and(|d| d.persistent) {
+            let server = server.clone();
+            tokio::spawn(async move { super::persistent::save(&server, &open).await });
+        }
     }
     if !ended.is_empty() {
         let conn = conn.clone();
@@ -46,7 +50,15 @@ fn schedule_expiry(server: Arc<ServerContext>, open: &Open, since: SystemTime) {
         server.clock.sleep(d.timeout).await;
         if let Some(o) = server.opens.expire(persistent, since) {
             tracing::debug!(file = persistent, "durable open expired");
+            super::persistent::forget(&server, &o).await;
             o.end().await;
         }
     });
+}
+
+/// Schedules the expiry of an open restored disconnected (see [`schedule_expiry`]).
+pub(crate) fn schedule_expiry_of(server: &Arc<ServerContext>, open: &Open) {
+    if let Some(since) = open.disconnected_at() {
+        schedule_expiry(server.clone(), open, since);
+    }
 }

@@ -33,6 +33,7 @@ mod negotiate;
 mod notify;
 mod oplock_break;
 mod path;
+pub mod persistent;
 mod protect;
 mod query_dir;
 mod query_info;

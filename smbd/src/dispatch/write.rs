@@ -51,8 +51,11 @@ pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                 None => f.write_at(offset, req.data.to_vec()).await,
             }
             .map_err(NtStatus::from)?;
+            // Continuously available shares write through, as Windows does: an acknowledged
+            // write is on stable storage.
             if req.flags & WRITEFLAG_WRITE_THROUGH != 0
                 || open.options & options::WRITE_THROUGH != 0
+                || open.share.continuous_availability
             {
                 f.flush().await.map_err(NtStatus::from)?;
             }

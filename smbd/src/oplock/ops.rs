@@ -3,9 +3,9 @@
 use std::time::SystemTime;
 
 use super::engine::{Actor, Contention, FileCaching};
-use crate::access::READ_CONTROL;
 use super::request::{Attempt, OpenRequest, Verdict};
 use super::state::{LeaseId, LeaseKey, OpenId};
+use crate::access::READ_CONTROL;
 
 /// What a CLOSE changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -148,6 +148,9 @@ pub struct ServerContext {
     pub identity: Arc<ServerIdentity>,
     /// Sessions being authenticated, server-wide (capped by `limits.max_pending_sessions`).
     pub handshakes: Arc<handshakes::Handshakes>,
+    /// Where persistent handles are kept so they outlive the process (a journal in
+    /// `state_dir` when a share is continuously available; in memory otherwise).
+    pub handles: Arc<dyn crate::durable::HandleStore>,
     /// The time of day (injected: tests use a [`crate::clock::ManualClock`]).
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Live connections by id: where unsolicited messages (breaks) go, and what the admin
@@ -225,10 +228,24 @@ impl ServerContext {
             opens: Default::default(),
             identity,
             handshakes: Arc::default(),
+            handles: Arc::new(crate::durable::MemStore::new()),
             clock: Arc::new(crate::clock::SystemClock),
             channels: Default::default(),
             next_id: AtomicU64::new(1),
         }
+    }
+
+    /// The same context keeping persistent handles in `store`.
+    pub fn with_handle_store(mut self, store: Arc<dyn crate::durable::HandleStore>) -> Self {
+        self.handles = store;
+        self
+    }
+
+    /// Makes every later [`Self::next_id`] larger than `id` (ids restored from the handle
+    /// store stay unique).
+    pub fn ids_past(&self, id: u64) {
+        self.next_id
+            .fetch_max(id.saturating_add(1), Ordering::Relaxed);
     }
 
     /// The same context reading time from `clock`.

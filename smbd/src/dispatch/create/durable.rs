@@ -19,16 +19,25 @@ pub(crate) const V2_DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest timeout a v2 durable open gets, whatever it asks (Windows: 300 s).
 pub(crate) const V2_MAX_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Makes `open` durable when the request asked and the open's caching allows it; returns the
-/// response context to add.
-pub(super) fn grant(
+/// Makes `open` durable when the request asked and the open's caching allows it, or
+/// persistent when a 3.x client asks on a continuously available share (stored before the
+/// CREATE is answered); returns the response context to add.
+pub(super) async fn grant(
+    ctx: &Ctx<'_>,
     open: &Open,
     cx: &Contexts,
     caching: &caching::Granted,
 ) -> Option<ResponseContext> {
     let ask = cx.durable?;
-    // A durable handle needs a batch oplock or a lease with handle caching (persistent
-    // handles, on continuously available shares, come later).
+    if let DurableAsk::V2(q) = ask
+        && q.persistent()
+        && open.share.continuous_availability
+        && ctx.conn.negotiated().is_smb3()
+        && let Some(c) = grant_persistent(ctx, open, cx, q).await
+    {
+        return Some(c);
+    }
+    // A durable handle needs a batch oplock or a lease with handle caching.
     if !caching.allows_durable() {
         return None;
     }
@@ -74,6 +83,38 @@ pub(super) fn grant(
     })
 }
 
+/// A persistent handle (MS-SMB2 3.3.5.9.10): durable whatever its caching, and in the handle
+/// store before the CREATE is answered; `None` when the store refused it.
+async fn grant_persistent(
+    ctx: &Ctx<'_>,
+    open: &Open,
+    cx: &Contexts,
+    q: DurableRequestV2,
+) -> Option<ResponseContext> {
+    let timeout = match q.timeout_ms {
+        0 => V2_DEFAULT_TIMEOUT,
+        ms => Duration::from_millis(u64::from(ms)).min(V2_MAX_TIMEOUT),
+    };
+    open.set_durability(Some(Durability {
+        version: 2,
+        timeout,
+        persistent: true,
+        create_guid: Some(q.create_guid),
+        app_instance: cx.app_instance.map(|a| a.0),
+    }));
+    if !super::super::persistent::save(&ctx.conn.server, open).await {
+        open.set_durability(None);
+        return None;
+    }
+    let mut d = Vec::with_capacity(8);
+    let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+    DurableRequestV2::encode_response(&mut d, ms, DHANDLE_FLAG_PERSISTENT);
+    Some(ResponseContext {
+        name: b"DH2Q".to_vec(),
+        data: d,
+    })
+}
+
 /// Reconnects the preserved open a DHnC or DH2C names to this session and tree, and answers
 /// the CREATE with it.
 pub(super) async fn reconnect(
@@ -90,18 +131,16 @@ pub(super) async fn reconnect(
         Reconnect::V1(c) => (c.file_id, None),
         Reconnect::V2(c) => (c.file_id, Some(c.create_guid)),
     };
-    if let Reconnect::V2(c) = rc
-        && c.flags & DHANDLE_FLAG_PERSISTENT != 0
-    {
-        // No persistent handles are granted yet, so none can be reconnected.
-        return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
-    }
+    let wants_persistent = matches!(rc, Reconnect::V2(c) if c.flags & DHANDLE_FLAG_PERSISTENT != 0);
     let server = ctx.conn.server.clone();
     let name = super::super::path::to_vfs_path(&req.name)?;
     let old = server.opens.reclaim(file_id.persistent, |o| {
         let Some(d) = o.durability() else {
             return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
         };
+        if d.persistent != wants_persistent {
+            return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+        }
         if d.create_guid != create_guid || o.owner.client_guid != client_guid && d.version == 2 {
             return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
         }
@@ -131,6 +170,9 @@ pub(super) async fn reconnect(
         .opens
         .restore(&session, open.clone(), &server.settings.limits)?;
     ctx.created = Some(open.id);
+    if wants_persistent {
+        super::super::persistent::save(&server, &open).await;
+    }
     let granted = caching::held_by(&open);
     let resp = CreateResponse {
         oplock_level: granted.oplock_level,

@@ -48,7 +48,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let opened = open_file(ctx, &tree, &req, &v, &cx).await?;
     let open = opened.open.clone();
     let caching = opened.caching.clone();
-    let durable = durable::grant(&open, &cx, &caching);
+    let durable = durable::grant(ctx, &open, &cx, &caching).await;
     ctx.insert_open(open.clone())?;
     ctx.created = Some(open.id);
     let st = &opened.stat;

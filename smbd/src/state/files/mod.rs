@@ -135,6 +135,21 @@ impl FileEntry {
         self.path.lock().unwrap().clone()
     }
 
+    /// The file's key in the table.
+    pub fn key(&self) -> FileKey {
+        self.key
+    }
+
+    /// The byte-range locks `owner` holds.
+    pub fn locks_held_by(&self, owner: u64) -> Vec<ByteLock> {
+        let s = self.state.lock().unwrap();
+        s.locks
+            .iter()
+            .filter(|l| l.owner == owner)
+            .copied()
+            .collect()
+    }
+
     /// The file's identity on its share.
     pub fn file_id(&self) -> u64 {
         self.key.file_id

@@ -62,6 +62,16 @@ impl OpenTable {
         self.insert(session, open, limits)
     }
 
+    /// Adds an open that has no session yet, disconnected since `now` (a persistent handle
+    /// restored at start).
+    pub fn insert_disconnected(&self, open: Arc<Open>, now: SystemTime) {
+        *open.disconnected.lock().unwrap() = Some(now);
+        self.by_persistent
+            .lock()
+            .unwrap()
+            .insert(open.id.persistent, open);
+    }
+
     /// Takes out the open with this persistent id if it is still disconnected since `since`
     /// (its durable timeout ended); the caller ends it.
     pub fn expire(&self, persistent: u64, since: SystemTime) -> Option<Arc<Open>> {
