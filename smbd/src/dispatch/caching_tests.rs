@@ -386,3 +386,16 @@ async fn a_persistent_handle_is_stored_and_reclaimed_after_a_restart() {
     assert_eq!(c.call(close).await.0, 0);
     assert!(store.load_all().unwrap().is_empty(), "closed: forgotten");
 }
+
+#[tokio::test]
+async fn one_lease_key_cannot_lease_two_files() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    let first = create(&mut a, "one.txt", LEASE, &[(b"RqLs", lease(0xD4, 7))]);
+    created(&a.call(first).await.1);
+    let second = create(&mut a, "two.txt", LEASE, &[(b"RqLs", lease(0xD4, 7))]);
+    assert_eq!(
+        a.call(second).await.0,
+        crate::proto::NtStatus::INVALID_PARAMETER.0
+    );
+}

@@ -47,6 +47,11 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     }
     let opened = open_file(ctx, &tree, &req, &v, &cx).await?;
     let open = opened.open.clone();
+    if req.options & options::DELETE_ON_CLOSE != 0 {
+        // Marked for deletion at open: others give up handle caching first (MS-FSA
+        // 2.1.4.12; smbtorture lease.unlink).
+        caching::before(&ctx.conn.server, &open, caching::Op::Delete).await;
+    }
     let caching = opened.caching.clone();
     let durable = durable::grant(ctx, &open, &cx, &caching).await;
     ctx.insert_open(open.clone())?;
@@ -130,6 +135,19 @@ async fn open_file(
     let key = FileKey::of(tree.share.index, &opened.stat);
     let neg = ctx.conn.negotiated();
     let leasing = neg.dialect.is_some_and(|d| d.0 >= 0x0210);
+    if opened.stat.is_dir
+        && let crate::oplock::Ask::Lease(l) = caching::ask(req, cx, leasing)
+    {
+        // No directory leases are granted, but a key in use for another file is still
+        // refused (smbtorture lease.request).
+        let id = crate::oplock::LeaseId {
+            client_guid: neg.client_guid,
+            key: l.key,
+        };
+        if server.files.lease_key_elsewhere(&id, key) {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+    }
     let ask = caching::ask(req, cx, leasing && !opened.stat.is_dir);
     let request = caching::request(
         neg.client_guid,

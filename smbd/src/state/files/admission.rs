@@ -138,6 +138,17 @@ impl FileTable {
         })
     }
 
+    /// Whether the client uses lease key `id` for a file other than `key` (MS-SMB2 3.3.5.9.8:
+    /// checked even where no lease is granted, as on a directory).
+    pub fn lease_key_elsewhere(&self, id: &crate::oplock::LeaseId, key: FileKey) -> bool {
+        self.shared
+            .leases
+            .lock()
+            .unwrap()
+            .file_of(id)
+            .is_some_and(|f| *f != key)
+    }
+
     /// The entry of the file a client's lease belongs to.
     pub fn entry_of_lease(&self, id: &crate::oplock::LeaseId) -> Option<Arc<FileEntry>> {
         let key = self.shared.leases.lock().unwrap().file_of(id).copied()?;
