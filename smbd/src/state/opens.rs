@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use super::Share;
 use super::files::{Claim, FileEntry};
+use super::lock_sequence::{LockSequences, SequenceSlot, Verified};
 use super::session::Session;
 use crate::limits::Limits;
 use crate::proto::NtStatus;
@@ -78,6 +79,15 @@ pub struct Open {
     /// Unique id among all opens of the server (the persistent id): the owner of its share-mode
     /// claim and byte-range locks.
     pub uid: u64,
+    /// Open.IsResilient with Open.ResiliencyTimeout in milliseconds, once the client asked
+    /// (FSCTL_LMR_REQUEST_RESILIENCY).
+    resiliency: Mutex<Option<u32>>,
+    /// Open.IsDurable: set when CREATE grants a durable handle (none is granted yet).
+    pub durable: AtomicBool,
+    /// Open.IsPersistent: set when CREATE grants a persistent handle (none is granted yet).
+    pub persistent: AtomicBool,
+    /// Open.LockSequenceArray.
+    lock_sequences: Mutex<LockSequences>,
 }
 
 impl Open {
@@ -148,7 +158,42 @@ impl Open {
             entry,
             claim: Mutex::new(n.claim),
             uid: n.id.persistent,
+            resiliency: Mutex::new(None),
+            durable: AtomicBool::new(false),
+            persistent: AtomicBool::new(false),
+            lock_sequences: Mutex::new(LockSequences::default()),
         }
+    }
+
+    /// Makes the open resilient (MS-SMB2 3.3.5.15.9), with its timeout in milliseconds.
+    pub fn set_resilient(&self, timeout_ms: u32) {
+        *self.resiliency.lock().unwrap() = Some(timeout_ms);
+    }
+
+    /// Open.ResiliencyTimeout, when the open is resilient.
+    pub fn resiliency(&self) -> Option<u32> {
+        *self.resiliency.lock().unwrap()
+    }
+
+    /// Whether LOCK requests on this open are verified against Open.LockSequenceArray (MS-SMB2
+    /// 3.3.5.14): when the open is resilient, durable or persistent, or when the connection
+    /// (`smb3_multichannel`: a 3.x dialect with SMB2_GLOBAL_CAP_MULTI_CHANNEL) may replay
+    /// requests on another channel.
+    pub fn verifies_lock_sequence(&self, smb3_multichannel: bool) -> bool {
+        smb3_multichannel
+            || self.resiliency().is_some()
+            || self.durable.load(Ordering::Relaxed)
+            || self.persistent.load(Ordering::Relaxed)
+    }
+
+    /// Verifies a LOCK request's LockSequence (see [`LockSequences::verify`]).
+    pub fn verify_lock_sequence(&self, lock_sequence: u32) -> Verified {
+        self.lock_sequences.lock().unwrap().verify(lock_sequence)
+    }
+
+    /// Remembers the sequence number of a LOCK request that succeeded.
+    pub fn record_lock_sequence(&self, slot: SequenceSlot) {
+        self.lock_sequences.lock().unwrap().record(slot);
     }
 
     /// Ends the open: marks its file pending deletion when the open was to delete it on close,
