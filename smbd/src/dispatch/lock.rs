@@ -118,7 +118,8 @@ fn take(
             Err(c) => Err(conflict_status(c)),
         };
     }
-    // Interop: a blocking lock inside a compound chain fails at once rather than pending.
+    // Only a request alone in its frame waits (its handler sends the interim response ahead of
+    // everything else); inside a compound chain a blocking lock that meets another fails now.
     entry
         .lock_all(&locks, max)
         .map_err(|(_, c)| conflict_status(c))?;

@@ -361,3 +361,16 @@ async fn resilient_opens_recognise_replayed_locks() {
         NOT_LOCKED
     );
 }
+
+/// Inside a compound chain a blocking lock that meets another fails at once, first or last.
+#[tokio::test(start_paused = true)]
+async fn a_blocking_lock_in_a_chain_does_not_wait() {
+    let (mut c, _a, b) = contended().await;
+    let blocking = lock_body(b, 0, &[(100, 10, EXCLUSIVE)]);
+    let first = seeds::message(Command::Lock, c.next_id(), SID, 1, &blocking);
+    let second = seeds::message(Command::Lock, c.next_id(), SID, 1, &blocking);
+    let reply = c.send(seeds::compound(&[first, second], false)).await;
+    let statuses = super::test_client::statuses(&reply.expect("reply"));
+    assert_eq!(statuses, vec![NOT_GRANTED, NOT_GRANTED]);
+    assert_eq!(c.conn.async_count(), 0);
+}

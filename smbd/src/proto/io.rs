@@ -182,3 +182,43 @@ pub fn decode_lock(msg: &[u8]) -> Result<LockRequest, DecodeError> {
         locks,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::test_util::hex;
+
+    /// A LOCK request of smbtorture smb2.lock.valid-request: LockSequence 0x123ab1, one
+    /// exclusive fail-immediately element over the whole offset range.
+    #[test]
+    fn lock_request_vector() {
+        let mut msg = vec![0u8; HEADER_LEN];
+        msg.extend_from_slice(&hex(concat!(
+            "3000",
+            "0100",
+            "b13a1200",
+            "0100000000000000",
+            "0200000000000000",
+            "ffffffffffffffff",
+            "ffffffffffffffff",
+            "12000000",
+            "00000000",
+        )));
+        let req = decode_lock(&msg).expect("lock");
+        assert_eq!(req.lock_sequence, 0x0012_3ab1);
+        assert_eq!((req.file_id.persistent, req.file_id.volatile), (1, 2));
+        assert_eq!(
+            req.locks,
+            vec![LockElement {
+                offset: u64::MAX,
+                length: u64::MAX,
+                flags: lock_flags::EXCLUSIVE | lock_flags::FAIL_IMMEDIATELY,
+            }]
+        );
+        // No element, or fewer bytes than the count says: refused.
+        msg[HEADER_LEN + 2] = 0;
+        assert!(decode_lock(&msg).is_err());
+        msg[HEADER_LEN + 2] = 2;
+        assert!(decode_lock(&msg).is_err());
+    }
+}
