@@ -34,10 +34,11 @@ pub struct Limits {
     pub max_trees_per_session: usize,
     /// Opens of one session, files, directories and pipes (`max_opens_per_session`).
     pub max_opens_per_session: usize,
-    /// Pending async operations (CHANGE_NOTIFY and requests gone async) of one connection
-    /// (`max_async_per_connection`).
+    /// Pending async operations (CHANGE_NOTIFY, blocking LOCKs that wait, and requests gone
+    /// async) of one connection (`max_async_per_connection`).
     pub max_async_per_connection: usize,
-    /// Byte-range locks held on one file by all its opens (`max_locks_per_file`).
+    /// Byte-range locks held on one file by all its opens, or waited for by blocking LOCK
+    /// requests (`max_locks_per_file`).
     pub max_locks_per_file: usize,
     /// Named-pipe opens of one session (`max_pipes_per_session`).
     pub max_pipes_per_session: usize,

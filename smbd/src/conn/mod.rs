@@ -78,7 +78,8 @@ impl Negotiated {
     }
 }
 
-/// A pending async operation that CANCEL or a close can complete.
+/// A pending async operation (CHANGE_NOTIFY, a blocking LOCK) that CANCEL, the close of its
+/// open, or the end of its tree, session or connection can complete.
 pub struct Pending {
     /// MessageId of the request.
     pub message_id: u64,
@@ -86,7 +87,11 @@ pub struct Pending {
     pub session_id: u64,
     /// The open it waits on.
     pub file_volatile: u64,
-    /// Completes the operation with a status.
+    /// The status it completes with when its open closes (also by TREE_DISCONNECT or LOGOFF):
+    /// STATUS_NOTIFY_CLEANUP for a watch, STATUS_RANGE_NOT_LOCKED for a lock.
+    pub on_close: crate::proto::NtStatus,
+    /// Completes the operation with a status (CANCEL sends STATUS_CANCELLED); dropped
+    /// without a status when the operation is abandoned (the connection closed).
     pub complete: tokio::sync::oneshot::Sender<crate::proto::NtStatus>,
 }
 
@@ -231,7 +236,7 @@ impl Connection {
             .collect()
     }
 
-    /// Async operations of the connection: pending ones (CHANGE_NOTIFY) and requests gone
+    /// Async operations of the connection: pending ones (CHANGE_NOTIFY, LOCK) and requests gone
     /// async that are still running.
     pub fn async_count(&self) -> usize {
         self.pending.lock().unwrap().len() + self.going_async.load(Ordering::Relaxed)

@@ -284,6 +284,16 @@ pub(super) async fn process_message(
     let mut tail = ctx.file_tail.take();
     let status = match result {
         Ok(Reply::Done(s)) => s,
+        Ok(Reply::InterimSent) if ctx.alone => {
+            // The interim response went out with the credits; the final one comes later.
+            return Ok(None);
+        }
+        Ok(Reply::InterimSent) => {
+            // Handlers send their own interim response only for a request alone in its frame.
+            out.truncate(start + HEADER_LEN);
+            encode_error(&mut out);
+            NtStatus::INTERNAL_ERROR
+        }
         Ok(Reply::Pending(async_id)) if hdr.next_command != 0 => {
             // Only the last operation of a chain may go async (3.3.5.2.7: the server MAY fail
             // the others); the pending operation is dropped without a late response.

@@ -30,10 +30,10 @@ pub(crate) async fn close(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     Ok(Reply::Done(NtStatus::SUCCESS))
 }
 
-/// Ends an open already taken out of the tables: completes its pending notifications, then
+/// Ends an open already taken out of the tables: completes its pending operations, then
 /// [`Open::end`]s it. Returns whether the file was deleted.
 pub(crate) async fn finish(conn: &Connection, open: &Open) -> bool {
-    super::notify::cancel_for_open(conn, open.id.volatile);
+    super::misc::cancel_for_open(conn, open.id.volatile);
     super::persistent::forget(&conn.server, open).await;
     open.end().await
 }

@@ -1,5 +1,5 @@
-//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO, named pipe transceive, and the file
-//! system controls clients probe with.
+//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO, named pipe transceive, resiliency, and
+//! the file system controls clients probe with.
 
 use super::{Ctx, Disconnect, HResult, Reply, bad_request};
 use crate::proto::NtStatus;
@@ -8,6 +8,7 @@ use crate::proto::ioctl::{
     Fsctl, IOCTL_IS_FSCTL, IoctlRequest, ValidateNegotiateInfo, encode_ioctl_response,
     encode_validate_negotiate_response,
 };
+use crate::proto::negotiate::Dialect;
 use crate::state::opens::OpenKind;
 
 /// IOCTL.
@@ -60,6 +61,10 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         FSCTL_CREATE_OR_GET_OBJECT_ID | FSCTL_GET_OBJECT_ID => {
             (object_id(ctx, &req).await?, NtStatus::SUCCESS)
         }
+        Fsctl::LMR_REQUEST_RESILIENCY => {
+            request_resiliency(ctx, &req)?;
+            (Vec::new(), NtStatus::SUCCESS)
+        }
         Fsctl::SRV_ENUMERATE_SNAPSHOTS => {
             ctx.open(req.file_id)?;
             let mut v = Vec::new();
@@ -100,6 +105,29 @@ fn validate_negotiate(ctx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u
         neg.server_security_mode,
         dialect.0,
     ))
+}
+
+/// The longest resiliency timeout a client may ask for, in milliseconds (MaxResiliencyTimeout;
+/// Windows allows five minutes).
+const MAX_RESILIENCY_TIMEOUT_MS: u32 = 300_000;
+
+/// FSCTL_LMR_REQUEST_RESILIENCY (MS-SMB2 3.3.5.15.9): the open becomes resilient, with the
+/// NETWORK_RESILIENCY_REQUEST's Timeout (2.2.31.3). Its LOCK requests are then verified
+/// against Open.LockSequenceArray; keeping it across a lost connection comes with durable
+/// handles.
+fn request_resiliency(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Result<(), NtStatus> {
+    if ctx.conn.negotiated().dialect == Some(Dialect::Smb202) {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
+    }
+    let open = ctx.open(req.file_id)?;
+    let mut r = crate::proto::Reader::new(req.input);
+    let timeout = r.u32("Timeout").map_err(bad_request)?;
+    r.skip(4, "Reserved").map_err(bad_request)?;
+    if timeout > MAX_RESILIENCY_TIMEOUT_MS {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    open.set_resilient(timeout);
+    Ok(())
 }
 
 /// FSCTL_CREATE_OR_GET_OBJECT_ID (MS-FSCC 2.3.7).

@@ -1,4 +1,5 @@
-//! ECHO (MS-SMB2 3.3.5.17), FLUSH (3.3.5.11) and CANCEL (3.3.5.16).
+//! ECHO (MS-SMB2 3.3.5.17), FLUSH (3.3.5.11), and the completion of pending operations: by
+//! CANCEL (3.3.5.16), by the close of their open, or abandoned with their connection.
 
 use super::{Ctx, HResult, Reply, bad_request};
 use crate::access::{FILE_APPEND_DATA, FILE_WRITE_DATA};
@@ -43,4 +44,24 @@ pub(crate) fn cancel(conn: &Connection, hdr: &Header) {
     if let Some(p) = key.and_then(|k| pending.remove(&k)) {
         let _ = p.complete.send(NtStatus::CANCELLED);
     }
+}
+
+/// Completes every pending operation on an open (it is closing) with its close status.
+pub(crate) fn cancel_for_open(conn: &Connection, volatile: u64) {
+    let mut pending = conn.pending.lock().unwrap();
+    let keys: Vec<u64> = pending
+        .iter()
+        .filter(|(_, p)| p.file_volatile == volatile)
+        .map(|(k, _)| *k)
+        .collect();
+    for k in keys {
+        if let Some(p) = pending.remove(&k) {
+            let _ = p.complete.send(p.on_close);
+        }
+    }
+}
+
+/// Drops every pending operation of a connection (it is closing): none gets a response.
+pub(crate) fn drop_all(conn: &Connection) {
+    conn.pending.lock().unwrap().clear();
 }

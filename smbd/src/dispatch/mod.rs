@@ -28,6 +28,9 @@ mod ioctl;
 #[cfg(test)]
 mod limit_tests;
 mod lock;
+#[cfg(test)]
+mod lock_tests;
+mod lock_wait;
 mod misc;
 mod negotiate;
 mod notify;
@@ -67,7 +70,7 @@ use chain::process_chain;
 use check::check;
 use interim::{ASYNC_AFTER, may_go_async, send_interim};
 use protect::{decrypt, heavy, protect_out_of_band, sign, take_signatures};
-pub(crate) use protect::{off_worker_if, seal, send_async_final};
+pub(crate) use protect::{off_worker_if, seal, send_async_final, send_async_final_as};
 
 /// The connection must be dropped: the client broke the protocol in a way that has no reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +83,10 @@ pub(crate) enum Reply {
     /// Answer with an interim STATUS_PENDING carrying this async id; the final response is
     /// sent later by whoever completes the operation.
     Pending(u64),
+    /// The handler already sent the interim STATUS_PENDING of this request, alone in its frame
+    /// (a blocking LOCK, whose wait may end at once and must not answer before the interim):
+    /// nothing more goes out now; the final response is sent by whoever completes it.
+    InterimSent,
 }
 
 /// A handler's result: a reply, or an error status answered with an ERROR body.
@@ -294,7 +301,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult, Disco
         Command::Flush => misc::flush(ctx, out).await,
         Command::Read => read::read(ctx, out).await,
         Command::Write => write::write(ctx, out).await,
-        Command::Lock => lock::lock(ctx, out),
+        Command::Lock => lock::lock(ctx, out).await,
         Command::Ioctl => ioctl::ioctl(ctx, out).await,
         Command::Echo => misc::echo(ctx, out),
         Command::QueryDirectory => query_dir::query_directory(ctx, out).await,
@@ -315,7 +322,7 @@ pub(crate) fn bad_request(_e: crate::proto::DecodeError) -> NtStatus {
 /// Cleans up after a connection ends: pending operations are dropped; the sessions left with
 /// no channel end, their durable opens preserved for a reconnect and the others closed.
 pub fn connection_closed(conn: &Arc<Connection>) {
-    notify::drop_all(conn);
+    misc::drop_all(conn);
     for s in conn.remove_all_sessions() {
         durable::preserve_or_close(conn, &s);
     }

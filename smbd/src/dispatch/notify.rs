@@ -6,7 +6,7 @@
 use tokio::sync::oneshot;
 
 use super::{Ctx, HResult, Reply, bad_request};
-use crate::conn::{Connection, Pending};
+use crate::conn::Pending;
 use crate::proto::NtStatus;
 use crate::proto::dir::ChangeNotifyRequest;
 use crate::proto::header::flags;
@@ -26,6 +26,7 @@ pub(crate) fn change_notify(ctx: &mut Ctx<'_>) -> HResult {
         message_id: ctx.hdr.message_id,
         session_id: ctx.hdr.session_id,
         file_volatile: open.id.volatile,
+        on_close: NtStatus::NOTIFY_CLEANUP,
         complete: tx,
     };
     ctx.conn
@@ -50,24 +51,4 @@ pub(crate) fn change_notify(ctx: &mut Ctx<'_>) -> HResult {
         super::send_async_final(&conn, hdr, status, &body, encrypted).await;
     });
     Ok(Reply::Pending(async_id))
-}
-
-/// Completes every pending watch on an open with STATUS_NOTIFY_CLEANUP.
-pub(crate) fn cancel_for_open(conn: &Connection, volatile: u64) {
-    let mut pending = conn.pending.lock().unwrap();
-    let keys: Vec<u64> = pending
-        .iter()
-        .filter(|(_, p)| p.file_volatile == volatile)
-        .map(|(k, _)| *k)
-        .collect();
-    for k in keys {
-        if let Some(p) = pending.remove(&k) {
-            let _ = p.complete.send(NtStatus::NOTIFY_CLEANUP);
-        }
-    }
-}
-
-/// Drops every pending operation of a connection (it is closing).
-pub(crate) fn drop_all(conn: &Connection) {
-    conn.pending.lock().unwrap().clear();
 }

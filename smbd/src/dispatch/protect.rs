@@ -134,10 +134,24 @@ pub(crate) fn seal(
 /// Sends a late (async) final response, signed and encrypted as its session requires.
 pub(crate) async fn send_async_final(
     conn: &Connection,
+    hdr: Header,
+    status: NtStatus,
+    body: &[u8],
+    encrypted: bool,
+) {
+    let sec = conn.session(hdr.session_id).and_then(|s| s.security());
+    send_async_final_as(conn, hdr, status, body, encrypted, sec.as_deref()).await;
+}
+
+/// [`send_async_final`] protected with the keys `sec` (those of the session when the request
+/// went async: a LOCK completed by the LOGOFF of its session is still signed).
+pub(crate) async fn send_async_final_as(
+    conn: &Connection,
     mut hdr: Header,
     status: NtStatus,
     body: &[u8],
     encrypted: bool,
+    sec: Option<&SessionSecurity>,
 ) {
     hdr.status = status.0;
     hdr.credits = 0;
@@ -145,8 +159,7 @@ pub(crate) async fn send_async_final(
     let mut msg = Vec::with_capacity(HEADER_LEN + body.len());
     hdr.encode(&mut msg);
     msg.extend_from_slice(body);
-    let sec = conn.session(hdr.session_id).and_then(|s| s.security());
-    if let Some(frame) = protect_out_of_band(conn, &hdr, sec.as_deref(), encrypted, msg) {
+    if let Some(frame) = protect_out_of_band(conn, &hdr, sec, encrypted, msg) {
         let _ = conn.out.send(frame).await;
     }
 }

@@ -140,8 +140,20 @@ pub struct LockElement {
 /// Most lock elements one request may carry.
 const MAX_LOCKS: usize = 4096;
 
-/// Decodes a LOCK request: the file id and its elements.
-pub fn decode_lock(msg: &[u8]) -> Result<(FileId, Vec<LockElement>), DecodeError> {
+/// A LOCK request (MS-SMB2 2.2.26).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRequest {
+    /// LockSequenceNumber (low 4 bits) and LockSequenceIndex (the 28 bits above); Reserved on
+    /// 2.0.2.
+    pub lock_sequence: u32,
+    /// FileId.
+    pub file_id: FileId,
+    /// The lock elements, at least one.
+    pub locks: Vec<LockElement>,
+}
+
+/// Decodes a LOCK request: its sequence, file id and elements.
+pub fn decode_lock(msg: &[u8]) -> Result<LockRequest, DecodeError> {
     let mut r = Reader::at_pos(msg, HEADER_LEN);
     if r.u16("StructureSize")? != 48 {
         return Err(DecodeError::invalid("StructureSize"));
@@ -150,7 +162,7 @@ pub fn decode_lock(msg: &[u8]) -> Result<(FileId, Vec<LockElement>), DecodeError
     if count == 0 || count > MAX_LOCKS || r.remaining() < 20 + count * 24 {
         return Err(DecodeError::invalid("LockCount"));
     }
-    r.skip(4, "LockSequence")?;
+    let lock_sequence = r.u32("LockSequence")?;
     let file_id = FileId::read(&mut r)?;
     let mut locks = Vec::with_capacity(count);
     for _ in 0..count {
@@ -164,5 +176,49 @@ pub fn decode_lock(msg: &[u8]) -> Result<(FileId, Vec<LockElement>), DecodeError
             flags,
         });
     }
-    Ok((file_id, locks))
+    Ok(LockRequest {
+        lock_sequence,
+        file_id,
+        locks,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::test_util::hex;
+
+    /// A LOCK request of smbtorture smb2.lock.valid-request: LockSequence 0x123ab1, one
+    /// exclusive fail-immediately element over the whole offset range.
+    #[test]
+    fn lock_request_vector() {
+        let mut msg = vec![0u8; HEADER_LEN];
+        msg.extend_from_slice(&hex(concat!(
+            "3000",
+            "0100",
+            "b13a1200",
+            "0100000000000000",
+            "0200000000000000",
+            "ffffffffffffffff",
+            "ffffffffffffffff",
+            "12000000",
+            "00000000",
+        )));
+        let req = decode_lock(&msg).expect("lock");
+        assert_eq!(req.lock_sequence, 0x0012_3ab1);
+        assert_eq!((req.file_id.persistent, req.file_id.volatile), (1, 2));
+        assert_eq!(
+            req.locks,
+            vec![LockElement {
+                offset: u64::MAX,
+                length: u64::MAX,
+                flags: lock_flags::EXCLUSIVE | lock_flags::FAIL_IMMEDIATELY,
+            }]
+        );
+        // No element, or fewer bytes than the count says: refused.
+        msg[HEADER_LEN + 2] = 0;
+        assert!(decode_lock(&msg).is_err());
+        msg[HEADER_LEN + 2] = 2;
+        assert!(decode_lock(&msg).is_err());
+    }
 }

@@ -5,6 +5,8 @@
 pub mod channels;
 pub mod files;
 pub mod handshakes;
+pub mod lock_sequence;
+pub mod locks;
 pub mod opens;
 pub mod session;
 

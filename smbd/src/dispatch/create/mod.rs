@@ -246,6 +246,7 @@ pub(crate) fn conflict_status(c: crate::state::files::FileConflict) -> NtStatus 
         C::Locked => NtStatus::LOCK_NOT_GRANTED,
         C::NotLocked => NtStatus::RANGE_NOT_LOCKED,
         C::TooManyLocks => NtStatus::INSUFFICIENT_RESOURCES,
+        C::Closed => NtStatus::FILE_CLOSED,
     }
 }
 

@@ -100,7 +100,7 @@ impl FileTable {
                     access: a.access,
                     share: a.share_access,
                 });
-                let has_locks = !s.locks.is_empty();
+                let has_locks = s.locks.held() > 0;
                 let granted = s.caching.grant(a.uid, a.request, has_locks);
                 drop(s);
                 return Ok(Admission::Admitted {
@@ -163,7 +163,7 @@ impl FileEntry {
     pub fn caching<R>(&self, wakes: bool, f: impl FnOnce(&mut FileCaching, bool) -> R) -> R {
         let r = {
             let mut s = self.state.lock().unwrap();
-            let has_locks = !s.locks.is_empty();
+            let has_locks = s.locks.held() > 0;
             let r = f(&mut s.caching, has_locks);
             if wakes {
                 s.version += 1;

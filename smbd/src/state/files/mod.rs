@@ -8,6 +8,10 @@ use std::sync::{Arc, Mutex, Weak};
 
 pub use admission::{Admission, Admit};
 
+use tokio::sync::oneshot;
+
+use super::locks::RangeLocks;
+pub use super::locks::{ByteLock, WaitEnd};
 use crate::oplock::{FileCaching, LeaseId, LeaseTable};
 
 use crate::access::{DELETE, FILE_APPEND_DATA, FILE_EXECUTE, FILE_READ_DATA, FILE_WRITE_DATA};
@@ -27,41 +31,24 @@ struct Holder {
     share: u32,
 }
 
-/// A byte-range lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteLock {
-    /// The open that holds it.
-    pub owner: u64,
-    /// First byte.
-    pub offset: u64,
-    /// Length in bytes.
-    pub length: u64,
-    /// Exclusive (true) or shared.
-    pub exclusive: bool,
-}
-
-impl ByteLock {
-    fn overlaps(&self, offset: u64, length: u64) -> bool {
-        if self.length == 0 || length == 0 {
-            return false;
-        }
-        let a_end = self.offset.saturating_add(self.length);
-        let b_end = offset.saturating_add(length);
-        self.offset < b_end && offset < a_end
-    }
-}
-
 #[derive(Debug, Default)]
 struct EntryState {
     holders: Vec<Holder>,
     delete_pending: bool,
-    locks: Vec<ByteLock>,
+    locks: RangeLocks,
     /// Oplocks and leases of the file's opens, changed under the same lock as the share
     /// modes so that a share check, its break check and the grant are one step.
     caching: FileCaching,
     /// Counts changes that may end a wait for the file (an acknowledgment, a close, a break
     /// timing out): a waiter notes it, then waits for it to move.
     version: u64,
+}
+
+impl EntryState {
+    /// Whether open `uid` holds the file: only holders take locks or wait for them.
+    fn holds(&self, uid: u64) -> bool {
+        self.holders.iter().any(|h| h.uid == uid)
+    }
 }
 
 /// The state shared by every open of one file.
@@ -93,16 +80,8 @@ pub enum FileConflict {
     NotLocked,
     /// The file holds as many locks as allowed: STATUS_INSUFFICIENT_RESOURCES.
     TooManyLocks,
-}
-
-/// Whether a new lock `l` cannot be granted beside the held lock `o`.
-fn clashes(o: &ByteLock, l: &ByteLock) -> bool {
-    o.overlaps(l.offset, l.length) && (l.exclusive || o.exclusive)
-        || (o.offset == l.offset
-            && o.length == 0
-            && l.length == 0
-            && (o.exclusive || l.exclusive)
-            && o.owner != l.owner)
+    /// The open no longer holds the file (it closed meanwhile): STATUS_FILE_CLOSED.
+    Closed,
 }
 
 const DATA_ACCESS: u32 =
@@ -142,12 +121,7 @@ impl FileEntry {
 
     /// The byte-range locks `owner` holds.
     pub fn locks_held_by(&self, owner: u64) -> Vec<ByteLock> {
-        let s = self.state.lock().unwrap();
-        s.locks
-            .iter()
-            .filter(|l| l.owner == owner)
-            .copied()
-            .collect()
+        self.state.lock().unwrap().locks.held_by(owner)
     }
 
     /// The file's identity on its share.
@@ -183,13 +157,14 @@ impl FileEntry {
         self.state.lock().unwrap().holders.len()
     }
 
-    /// Removes an open, its locks and its caching, and wakes the file's waiters; returns how
-    /// many opens remain. Only a [`Claim`] does.
+    /// Removes an open, its locks, its waiting lock requests (waiters that now fit are
+    /// granted) and its caching, and wakes the file's waiters; returns how many opens remain.
+    /// Only a [`Claim`] does.
     fn remove_holder(&self, uid: u64) -> usize {
         let left = {
             let mut s = self.state.lock().unwrap();
             s.holders.retain(|h| h.uid != uid);
-            s.locks.retain(|l| l.owner != uid);
+            s.locks.release_owner(uid);
             s.caching.on_close(uid);
             s.version += 1;
             s.holders.len()
@@ -208,28 +183,24 @@ impl FileEntry {
         self.state.lock().unwrap().delete_pending = on;
     }
 
-    /// Takes every lock of `locks` or none: refuses when one overlaps an exclusive lock of
-    /// anyone (or of an earlier lock of the same request), when an exclusive one overlaps any
-    /// lock, or when the file would hold more than `max` locks. On refusal nothing changed and
-    /// the index of the refused lock comes with the reason.
+    /// Takes every lock of `locks` (all of one owner, a holder of the file) or none: refuses
+    /// when one meets a lock in its way (held, or an earlier one of the request; see
+    /// [`super::locks`]) or when the file would hold more than `max` locks. On refusal nothing
+    /// changed and the index of the refused lock comes with the reason.
     pub fn lock_all(&self, locks: &[ByteLock], max: usize) -> Result<(), (usize, FileConflict)> {
         let mut s = self.state.lock().unwrap();
-        let before = s.locks.len();
-        for (i, l) in locks.iter().enumerate() {
-            let refused = if s.locks.len() >= max {
-                Some(FileConflict::TooManyLocks)
-            } else if s.locks.iter().any(|o| clashes(o, l)) {
-                Some(FileConflict::Locked)
-            } else {
-                None
-            };
-            if let Some(c) = refused {
-                s.locks.truncate(before);
-                return Err((i, c));
-            }
-            s.locks.push(*l);
+        if locks.iter().any(|l| !s.holds(l.owner)) {
+            return Err((0, FileConflict::Closed));
         }
-        Ok(())
+        s.locks.lock_all(locks, max)
+    }
+
+    /// What [`FileEntry::lock_all`] would refuse, without taking anything.
+    pub fn check_all(&self, locks: &[ByteLock], max: usize) -> Result<(), (usize, FileConflict)> {
+        match self.state.lock().unwrap().locks.first_refusal(locks, max) {
+            Some(refused) => Err(refused),
+            None => Ok(()),
+        }
     }
 
     /// Takes one lock (see [`FileEntry::lock_all`]).
@@ -237,30 +208,62 @@ impl FileEntry {
         self.lock_all(&[l], max).map_err(|(_, c)| c)
     }
 
-    /// Releases the lock exactly matching `owner`, `offset` and `length`.
-    pub fn unlock(&self, owner: u64, offset: u64, length: u64) -> Result<(), FileConflict> {
+    /// Takes `l` now (`None`), or queues it as waiter `id` when a lock is in the way: the
+    /// receiver learns when it is granted, or dropped because its open left the file. Beyond
+    /// `max` locks, held or waited for, it is refused.
+    pub fn lock_or_wait(
+        &self,
+        l: ByteLock,
+        max: usize,
+        id: u64,
+    ) -> Result<Option<oneshot::Receiver<WaitEnd>>, FileConflict> {
         let mut s = self.state.lock().unwrap();
-        let pos = s
-            .locks
-            .iter()
-            .position(|l| l.owner == owner && l.offset == offset && l.length == length)
-            .ok_or(FileConflict::NotLocked)?;
-        s.locks.remove(pos);
-        Ok(())
+        if !s.holds(l.owner) {
+            return Err(FileConflict::Closed);
+        }
+        s.locks.lock_or_wait(l, max, id)
     }
 
     /// How many byte-range locks `owner` holds on the file.
     pub fn locks_of(&self, owner: u64) -> usize {
-        let s = self.state.lock().unwrap();
-        s.locks.iter().filter(|l| l.owner == owner).count()
+        self.state.lock().unwrap().locks.held_by(owner).len()
     }
 
-    /// Whether I/O by `owner` on the range conflicts with another open's lock.
+    /// Takes waiter `id` out of the queue; false when it is no longer there (granted, or
+    /// dropped with its open).
+    pub fn cancel_wait(&self, id: u64) -> bool {
+        self.state.lock().unwrap().locks.cancel_wait(id)
+    }
+
+    /// Releases `owner`'s lock of exactly `offset` and `length` (an exclusive one before a
+    /// shared one stacked on it); waiters that now fit are granted.
+    pub fn unlock(&self, owner: u64, offset: u64, length: u64) -> Result<(), FileConflict> {
+        self.state
+            .lock()
+            .unwrap()
+            .locks
+            .unlock(owner, offset, length)
+    }
+
+    /// Gives back a lock equal to `l` if it is held (a wait granted too late to be answered);
+    /// waiters that now fit are granted.
+    pub fn release(&self, l: &ByteLock) {
+        self.state.lock().unwrap().locks.release(l);
+    }
+
+    /// Whether I/O by `owner` on the range conflicts with a lock: for a read, another open's
+    /// exclusive lock; for a write, that or any shared lock (MS-FSA 2.1.4.10).
     pub fn io_conflicts(&self, owner: u64, offset: u64, length: u64, write: bool) -> bool {
-        let s = self.state.lock().unwrap();
-        s.locks
-            .iter()
-            .any(|l| l.owner != owner && l.overlaps(offset, length) && (write || l.exclusive))
+        self.state
+            .lock()
+            .unwrap()
+            .locks
+            .io_conflicts(owner, offset, length, write)
+    }
+
+    /// How many lock requests wait on the file.
+    pub fn lock_waiters(&self) -> usize {
+        self.state.lock().unwrap().locks.waiting()
     }
 }
 
@@ -518,41 +521,20 @@ mod tests {
         assert!(t.has_open_below(0, "new/sub"));
     }
 
+    /// Locks belong to holders: they go with their open, and an open that left takes none.
     #[test]
-    fn locks() {
-        let e = FileEntry::new(KEY, "a");
-        e.lock(bl(1, 0, 10, true), 100).unwrap();
-        assert!(e.lock(bl(2, 5, 10, false), 100).is_err());
-        e.lock(bl(2, 10, 10, false), 100).unwrap();
-        e.lock(bl(3, 10, 10, false), 100).unwrap();
-        assert!(e.io_conflicts(2, 0, 1, false));
-        assert!(!e.io_conflicts(1, 0, 1, true));
-        assert_eq!(e.unlock(1, 0, 9), Err(FileConflict::NotLocked));
-        e.unlock(1, 0, 10).unwrap();
-        assert!(!e.io_conflicts(2, 0, 1, true));
-    }
-
-    #[test]
-    fn lock_requests_are_all_or_nothing_and_capped() {
-        let e = FileEntry::new(KEY, "a");
-        e.lock_all(&[bl(1, 0, 1, true), bl(1, 1, 1, true)], 3)
-            .unwrap();
-        // The third fits, the fourth is over the cap: neither is taken.
-        assert_eq!(
-            e.lock_all(&[bl(1, 2, 1, true), bl(1, 3, 1, true)], 3),
-            Err((1, FileConflict::TooManyLocks))
-        );
-        assert!(!e.io_conflicts(2, 2, 1, true));
-        // A later lock of the same request that clashes with an earlier one undoes both.
-        assert_eq!(
-            e.lock_all(&[bl(1, 10, 5, true), bl(2, 12, 1, false)], 10),
-            Err((1, FileConflict::Locked))
-        );
-        assert!(!e.io_conflicts(2, 10, 1, true));
-        e.lock(bl(1, 2, 1, true), 3).unwrap();
-        assert_eq!(
-            e.lock(bl(1, 9, 1, true), 3),
-            Err(FileConflict::TooManyLocks)
-        );
+    fn locks_leave_with_their_open() {
+        let t = FileTable::default();
+        let a = t.claim(KEY, "a", 1, FILE_READ_DATA, 7).unwrap();
+        let b = t.claim(KEY, "a", 2, FILE_READ_DATA, 7).unwrap();
+        let e = a.entry().clone();
+        e.lock(bl(1, 0, 10, true), 10).unwrap();
+        let mut waiting = e.lock_or_wait(bl(2, 0, 10, true), 10, 99).unwrap().unwrap();
+        drop(a);
+        assert_eq!(waiting.try_recv(), Ok(WaitEnd::Granted));
+        assert!(e.io_conflicts(3, 0, 1, false));
+        assert_eq!(e.lock(bl(1, 20, 1, true), 10), Err(FileConflict::Closed));
+        drop(b);
+        assert!(!e.io_conflicts(3, 0, 1, false));
     }
 }

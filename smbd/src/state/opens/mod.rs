@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use super::Share;
 use super::files::{Claim, FileEntry};
+use super::lock_sequence::{LockSequences, SequenceSlot, Verified};
 use super::session::Session;
 use crate::limits::Limits;
 use crate::proto::NtStatus;
@@ -89,6 +90,11 @@ pub struct Open {
     durable: Mutex<Option<Durability>>,
     /// When the open lost its connection and was preserved for a reconnect.
     disconnected: Mutex<Option<std::time::SystemTime>>,
+    /// Open.IsResilient with Open.ResiliencyTimeout in milliseconds, once the client asked
+    /// (FSCTL_LMR_REQUEST_RESILIENCY).
+    resiliency: Mutex<Option<u32>>,
+    /// Open.LockSequenceArray.
+    lock_sequences: Mutex<LockSequences>,
 }
 
 /// Who made an open.
@@ -164,6 +170,8 @@ impl Open {
             session_id,
             durable: Mutex::new(self.durability()),
             disconnected: Mutex::new(None),
+            resiliency: Mutex::new(self.resiliency()),
+            lock_sequences: Mutex::new(self.lock_sequences.lock().unwrap().clone()),
         })
     }
 
@@ -242,7 +250,39 @@ impl Open {
             session_id: n.session_id,
             durable: Mutex::new(None),
             disconnected: Mutex::new(None),
+            resiliency: Mutex::new(None),
+            lock_sequences: Mutex::new(LockSequences::default()),
         }
+    }
+
+    /// Makes the open resilient (MS-SMB2 3.3.5.15.9), with its timeout in milliseconds.
+    pub fn set_resilient(&self, timeout_ms: u32) {
+        *self.resiliency.lock().unwrap() = Some(timeout_ms);
+    }
+
+    /// Open.ResiliencyTimeout, when the open is resilient.
+    pub fn resiliency(&self) -> Option<u32> {
+        *self.resiliency.lock().unwrap()
+    }
+
+    /// Whether LOCK requests on this open are verified against Open.LockSequenceArray (MS-SMB2
+    /// 3.3.5.14): when the open is resilient, durable or persistent, or when the connection
+    /// (`smb3_multichannel`: a 3.x dialect with SMB2_GLOBAL_CAP_MULTI_CHANNEL) may replay
+    /// requests on another channel.
+    pub fn verifies_lock_sequence(&self, smb3_multichannel: bool) -> bool {
+        smb3_multichannel
+            || self.resiliency().is_some()
+            || self.durability().is_some()
+    }
+
+    /// Verifies a LOCK request's LockSequence (see [`LockSequences::verify`]).
+    pub fn verify_lock_sequence(&self, lock_sequence: u32) -> Verified {
+        self.lock_sequences.lock().unwrap().verify(lock_sequence)
+    }
+
+    /// Remembers the sequence number of a LOCK request that succeeded.
+    pub fn record_lock_sequence(&self, slot: SequenceSlot) {
+        self.lock_sequences.lock().unwrap().record(slot);
     }
 
     /// Ends the open: marks its file pending deletion when the open was to delete it on close,
