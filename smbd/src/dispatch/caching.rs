@@ -145,6 +145,8 @@ async fn wait(server: &ServerContext, entry: &FileEntry, seen: u64) {
 pub(crate) enum Op {
     /// WRITE.
     Write,
+    /// LOCK.
+    Lock,
     /// A change of end of file or allocation size.
     SetSize,
     /// A rename or link.
@@ -165,6 +167,7 @@ pub(crate) async fn before(server: &Arc<ServerContext>, open: &Open, op: Op) {
             let seen = entry.version();
             let v = entry.caching(false, |c, _| match op {
                 Op::Write => c.on_write(open.uid, now),
+                Op::Lock => c.on_lock(open.uid, now),
                 Op::SetSize => c.on_set_size(open.uid, now),
                 Op::Rename => c.on_rename(open.uid, now),
                 Op::Delete => c.on_delete(open.uid, now),

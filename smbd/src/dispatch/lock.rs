@@ -34,12 +34,18 @@ pub(crate) async fn lock(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         unlock(&open, &entry, &req.locks)?;
         None
     } else {
+        // Others' caching of the file goes first (MS-FSA 2.1.4.12 LOCK_CONTROL).
+        super::caching::before(&ctx.conn.server, &open, super::caching::Op::Lock).await;
         take(ctx, &open, &entry, &req.locks)?
     };
     match wait {
         None => {
             if let Some(slot) = slot {
                 open.record_lock_sequence(slot);
+            }
+            if open.durability().is_some_and(|d| d.persistent) {
+                // A persistent open's locks survive a restart: stored before the answer.
+                super::persistent::save(&ctx.conn.server, &open).await;
             }
             encode_lock_response(out);
             Ok(Reply::Done(NtStatus::SUCCESS))

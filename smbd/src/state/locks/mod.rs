@@ -220,7 +220,11 @@ impl RangeLocks {
 
     /// The locks `owner` holds.
     pub fn held_by(&self, owner: u64) -> Vec<ByteLock> {
-        self.held.iter().filter(|l| l.owner == owner).copied().collect()
+        self.held
+            .iter()
+            .filter(|l| l.owner == owner)
+            .copied()
+            .collect()
     }
 
     /// How many locks are held.

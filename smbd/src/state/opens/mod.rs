@@ -270,9 +270,7 @@ impl Open {
     /// (`smb3_multichannel`: a 3.x dialect with SMB2_GLOBAL_CAP_MULTI_CHANNEL) may replay
     /// requests on another channel.
     pub fn verifies_lock_sequence(&self, smb3_multichannel: bool) -> bool {
-        smb3_multichannel
-            || self.resiliency().is_some()
-            || self.durability().is_some()
+        smb3_multichannel || self.resiliency().is_some() || self.durability().is_some()
     }
 
     /// Verifies a LOCK request's LockSequence (see [`LockSequences::verify`]).
