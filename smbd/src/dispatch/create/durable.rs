@@ -83,6 +83,26 @@ pub(super) async fn grant(
     })
 }
 
+/// Closes the opens of an earlier instance of the same application (MS-SMB2 3.3.5.9.13): same
+/// AppInstanceId, same share and path. Their clients are not told (smbtorture
+/// durable-v2-open.app-instance: no break, the old handle is simply closed).
+pub(super) async fn replace_app_instance(ctx: &Ctx<'_>, tree: &Tree, path: &str, app: [u8; 16]) {
+    let server = &ctx.conn.server;
+    let folded = vfs::fold_name(path);
+    let old = server.opens.evict(&server.sessions, |o| {
+        o.durability().is_some_and(|d| d.app_instance == Some(app))
+            && Arc::ptr_eq(&o.share, &tree.share)
+            && vfs::fold_name(&o.path()) == folded
+    });
+    for o in old {
+        tracing::debug!(
+            file = o.id.persistent,
+            "open of an earlier application instance closed"
+        );
+        super::super::close::finish(ctx.conn, &o).await;
+    }
+}
+
 /// A persistent handle (MS-SMB2 3.3.5.9.10): durable whatever its caching, and in the handle
 /// store before the CREATE is answered; `None` when the store refused it.
 async fn grant_persistent(

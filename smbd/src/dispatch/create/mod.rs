@@ -26,8 +26,15 @@ use vfs::{CreateAction, Disposition};
 pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = CreateRequest::decode(ctx.msg).map_err(bad_request)?;
     let tree = ctx.tree()?.clone();
-    let v = validate(&req)?;
     let cx = Contexts::read(&req, ctx.conn.negotiated().is_smb3())?;
+    if let Some(rc) = cx.reconnect
+        && !tree.share.is_ipc()
+    {
+        // A reconnect skips the checks of a new open: its fields are not used (MS-SMB2
+        // 3.3.5.9.7, smbtorture durable-open.reopen*: the request is otherwise zero).
+        return durable::reconnect(ctx, out, &tree, &req, &cx, rc).await;
+    }
+    let v = validate(&req)?;
     // A session at its cap of opens is refused before anything is created or changed.
     ctx.session()?
         .has_room_for_open(&ctx.server().settings.limits)?;
@@ -41,9 +48,6 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     }
     if cx.timewarp {
         return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
-    }
-    if let Some(rc) = cx.reconnect {
-        return durable::reconnect(ctx, out, &tree, &req, &cx, rc).await;
     }
     let opened = open_file(ctx, &tree, &req, &v, &cx).await?;
     let open = opened.open.clone();
@@ -96,6 +100,11 @@ async fn open_file(
     cx: &Contexts,
 ) -> Result<Made, NtStatus> {
     let vpath = path::to_vfs_path(&req.name)?;
+    if let Some(app) = cx.app_instance
+        && cx.durable.is_some()
+    {
+        durable::replace_app_instance(ctx, tree, &vpath, app.0).await;
+    }
     let creates = !matches!(v.disposition, Disposition::Open);
     if tree.share.read_only
         && (v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf))

@@ -95,6 +95,32 @@ impl OpenTable {
         ids.iter().filter_map(|id| m.remove(id)).collect()
     }
 
+    /// Takes out every open, connected or not, that `matches` selects, from the server's
+    /// table and from its session (found in `sessions`); the caller ends them.
+    pub fn evict(
+        &self,
+        sessions: &crate::state::session::SessionTable,
+        matches: impl Fn(&Open) -> bool,
+    ) -> Vec<Arc<Open>> {
+        let chosen: Vec<Arc<Open>> = {
+            let mut m = self.by_persistent.lock().unwrap();
+            let ids: Vec<u64> = m
+                .values()
+                .filter(|o| matches(o))
+                .map(|o| o.id.persistent)
+                .collect();
+            ids.iter().filter_map(|id| m.remove(id)).collect()
+        };
+        for o in &chosen {
+            if o.disconnected_at().is_none()
+                && let Some(s) = sessions.get(o.session_id)
+            {
+                s.remove_open(o.id.volatile);
+            }
+        }
+        chosen
+    }
+
     /// The open (connected or not) that `matches` selects first, by persistent id (a v2
     /// CreateGuid lookup for a replayed CREATE, an application instance).
     pub fn find(&self, matches: impl Fn(&Open) -> bool) -> Option<Arc<Open>> {
