@@ -52,7 +52,7 @@ def main() -> int:
         "log level": "1",
     }
     for sub in ("private", "lock", "state", "cache", "pid", "ncalrpc"):
-        glob[f"{sub} dir" if sub in ("private", "pid", "ncalrpc") else f"{sub} directory"] = str(state / sub)
+        glob[f"{sub} dir" if sub in ("private", "ncalrpc") else f"{sub} directory"] = str(state / sub)
     lines = ["[global]"] + [f"    {k} = {v}" for k, v in glob.items()]
     for share in cfg.get("share", []):
         os.chmod(share["path"], 0o777)
@@ -65,6 +65,9 @@ def main() -> int:
         enc = share.get("encrypt", "off")
         if enc != "off":
             lines.append(f"    server smb encrypt = {enc}")
+        # torture.py's `durable` share, as Samba's selftest defines it (selftest/target/Samba3.pm).
+        if share["name"] == "durable":
+            lines += ["    kernel share modes = no", "    kernel oplocks = no", "    posix locking = no"]
     conf = state / "smb.conf"
     conf.write_text("\n".join(lines) + "\n")
 
