@@ -42,6 +42,9 @@ pub struct Limits {
     pub max_locks_per_file: usize,
     /// Named-pipe opens of one session (`max_pipes_per_session`).
     pub max_pipes_per_session: usize,
+    /// How long a client has to acknowledge an oplock or lease break before it is downgraded
+    /// anyway (`oplock_break_timeout_seconds`; Windows waits 35 s).
+    pub oplock_break_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -60,6 +63,7 @@ impl Default for Limits {
             max_async_per_connection: 1024,
             max_locks_per_file: 10_000,
             max_pipes_per_session: 64,
+            oplock_break_timeout: crate::oplock::DEFAULT_BREAK_TIMEOUT,
         }
     }
 }

@@ -40,6 +40,7 @@ const TOP_KEYS: &[&str] = &[
     "admin_socket",
     "admin_groups",
     "handshake_timeout_seconds",
+    "oplock_break_timeout_seconds",
     "frame_timeout_seconds",
     "idle_timeout_seconds",
     "send_timeout_seconds",
@@ -242,6 +243,9 @@ fn read_bounds(
         if let Some(n) = root.integer(key, day.clone())? {
             *slot = Duration::from_secs(n.unsigned_abs());
         }
+    }
+    if let Some(n) = root.integer("oplock_break_timeout_seconds", 1..=300)? {
+        limits.oplock_break_timeout = Duration::from_secs(n.unsigned_abs());
     }
     if let Some(n) = root.integer("idle_timeout_seconds", 0..=7 * 86_400)? {
         limits.idle_timeout = (n > 0).then(|| Duration::from_secs(n.unsigned_abs()));

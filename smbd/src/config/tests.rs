@@ -617,3 +617,14 @@ fn continuous_availability_is_a_share_flag() {
     assert!(c.shares[0].continuous_availability);
     assert!(!c.shares[1].continuous_availability);
 }
+
+#[test]
+fn the_oplock_break_timeout_is_a_bounded_key() {
+    let c = Config::parse("oplock_break_timeout_seconds = 10\n", "t.toml").unwrap();
+    assert_eq!(
+        c.limits.oplock_break_timeout,
+        std::time::Duration::from_secs(10)
+    );
+    assert!(Config::parse("oplock_break_timeout_seconds = 0\n", "t.toml").is_err());
+    assert!(Config::parse("oplock_break_timeout_seconds = 301\n", "t.toml").is_err());
+}

@@ -220,12 +220,13 @@ impl ServerContext {
                 })
                 .collect(),
         });
+        let break_timeout = settings.limits.oplock_break_timeout;
         Self {
             settings,
             shares,
             auth,
             crypto,
-            files: FileTable::default(),
+            files: FileTable::new(break_timeout),
             sessions: Default::default(),
             opens: Default::default(),
             identity,

@@ -68,7 +68,7 @@ impl FileTable {
         let mut m = self.shared.entries.lock().unwrap();
         let entry = m
             .entry(a.key)
-            .or_insert_with(|| Arc::new(FileEntry::new(a.key, a.path)))
+            .or_insert_with(|| self.new_entry(a.key, a.path))
             .clone();
         let lease = a.request.lease_id();
         if let Some(id) = lease {

@@ -312,6 +312,8 @@ pub struct FileTable {
 /// What the table and its claims share.
 #[derive(Debug, Default)]
 struct Shared {
+    /// The break timeout of the files' caching (`limits.oplock_break_timeout`).
+    break_timeout: Option<std::time::Duration>,
     entries: Mutex<HashMap<FileKey, Arc<FileEntry>>>,
     /// Lease keys in use and their files (MS-SMB2 3.3.1.4 LeaseTableList).
     leases: Mutex<LeaseTable<FileKey>>,
@@ -359,6 +361,25 @@ fn release(table: &Shared, entry: &Arc<FileEntry>) {
 }
 
 impl FileTable {
+    /// An empty table whose files give break acknowledgments `break_timeout`.
+    pub fn new(break_timeout: std::time::Duration) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                break_timeout: Some(break_timeout),
+                ..Shared::default()
+            }),
+        }
+    }
+
+    /// A new entry for file `key` at `path`.
+    fn new_entry(&self, key: FileKey, path: &str) -> Arc<FileEntry> {
+        let e = FileEntry::new(key, path);
+        if let Some(t) = self.shared.break_timeout {
+            e.state.lock().unwrap().caching = FileCaching::new(t);
+        }
+        Arc::new(e)
+    }
+
     /// Registers open `uid` (with `access` and `share_access`) on the file `key`, found at
     /// `path`, creating its entry if absent; refuses on a share-mode conflict or a pending
     /// delete. The claim gives the place back when dropped. An existing entry keeps its path: renames keep it current, while `path` was
@@ -374,7 +395,7 @@ impl FileTable {
         let mut m = self.shared.entries.lock().unwrap();
         let entry = m
             .entry(key)
-            .or_insert_with(|| Arc::new(FileEntry::new(key, path)))
+            .or_insert_with(|| self.new_entry(key, path))
             .clone();
         match entry.add_holder(uid, access, share_access) {
             Ok(()) => Ok(Claim {
