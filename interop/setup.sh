@@ -4,7 +4,8 @@
 #   - Debian packages: smbclient, samba-testsuite (smbtorture), impacket (with its examples, e.g.
 #     ticketer.py), pytest, venv; for the Kerberos tests krb5-user, krb5-kdc, krb5-admin-server
 #     (a private MIT KDC), faketime (the clock skew case) and iproute2 (the ACL suite's
-#     private network namespace)
+#     private network namespace) and iptables (cutting a client off inside such a namespace for
+#     smbtorture's oplock and replay suites)
 #   - interop/.venv: a /usr/bin/python3 venv with system site packages plus the pinned PyPI
 #     packages of interop/requirements.txt (smbprotocol)
 set -euo pipefail
@@ -24,7 +25,7 @@ quiet() {
 }
 
 apt_packages=(smbclient samba-testsuite python3-impacket python3-pytest python3-venv krb5-user
-    krb5-kdc krb5-admin-server faketime iproute2)
+    krb5-kdc krb5-admin-server faketime iproute2 iptables)
 
 missing=()
 for p in "${apt_packages[@]}"; do

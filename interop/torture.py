@@ -104,16 +104,19 @@ STATE_REQUIRED = False
 #: smb2.replay: its dhv2-pending* tests hold a break unanswered for 5 s and then acknowledge it,
 #: so they need the 35 s.
 BREAK_TIMEOUT_S = 10
-#: Config lines the state suites want but the server does not understand yet (its config
-#: rejects unknown keys), by feature: "top_level" lines, or "share:NAME" lines for that share.
-#: Turn features on with TORTURE_STATE_FEATURES=name[,name] once the server has the keys; the
-#: key names are a proposal until then.
+#: Config lines of the state suites by feature: "top_level" lines, or "share:NAME" lines for
+#: that share. All on by default; TORTURE_STATE_FEATURES=name[,name] picks some (an empty
+#: value none), e.g. to run against a server that does not have the keys.
 PENDING_FEATURES = {
     "break_timeout": {"top_level": [f"oplock_break_timeout_seconds = {BREAK_TIMEOUT_S}"]},
     # SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY in TREE_CONNECT: persistent handles may be granted.
     "ca": {"share:ca": ["continuous_availability = true"]},
 }
-STATE_FEATURES = {f for f in os.environ.get("TORTURE_STATE_FEATURES", "").split(",") if f}
+STATE_FEATURES = (
+    {f for f in os.environ["TORTURE_STATE_FEATURES"].split(",") if f}
+    if "TORTURE_STATE_FEATURES" in os.environ
+    else set(PENDING_FEATURES)
+)
 #: Shares beside `share` for the state suites. `durable`: Samba3.pm's [durable] (a copy of [tmp]
 #: without kernel share modes, kernel oplocks and POSIX locking), which the durable suites use.
 #: `ca`: a continuously available share; Samba's selftest has none (Samba offers CA only with

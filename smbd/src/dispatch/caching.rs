@@ -219,13 +219,19 @@ pub(crate) fn check_reconnect(
     open: &Open,
     cx: &Contexts,
     client_guid: [u8; 16],
+    name: &str,
 ) -> Result<(), NtStatus> {
     let Some(entry) = &open.entry else {
         return Ok(());
     };
     let key = entry.caching(false, |c, _| c.lease_of(open.uid).map(|l| l.id()));
     match (key, &cx.lease) {
-        (Some(id), Some(l)) if id.key.0 == l.key && id.client_guid == client_guid => Ok(()),
+        (Some(id), Some(l)) if id.key.0 == l.key && id.client_guid == client_guid => {
+            if vfs::fold_name(&open.path()) != vfs::fold_name(name) {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            Ok(())
+        }
         (None, None) => Ok(()),
         _ => Err(NtStatus::OBJECT_NAME_NOT_FOUND),
     }

@@ -161,16 +161,18 @@ pub(super) async fn reconnect(
         if d.persistent != wants_persistent {
             return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
         }
-        if d.create_guid != create_guid || o.owner.client_guid != client_guid && d.version == 2 {
+        // DH2C names the open by its CreateGuid too (a v1 open has none: zero).
+        if let Some(guid) = create_guid
+            && d.create_guid.unwrap_or_default() != guid
+        {
             return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
         }
         if !Arc::ptr_eq(&o.share, &tree.share) {
             return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
         }
-        caching::check_reconnect(o, cx, client_guid)?;
-        if !vfs::fold_name(&o.path()).eq(&vfs::fold_name(&name)) {
-            return Err(NtStatus::INVALID_PARAMETER);
-        }
+        // With a lease: the same client, key and name (MS-SMB2 3.3.5.9.7); otherwise the
+        // name is not looked at (smbtorture durable-open.reopen2).
+        caching::check_reconnect(o, cx, client_guid, &name)?;
         if o.owner.user != sec.auth.token.user {
             return Err(NtStatus::ACCESS_DENIED);
         }
