@@ -399,3 +399,33 @@ async fn one_lease_key_cannot_lease_two_files() {
         crate::proto::NtStatus::INVALID_PARAMETER.0
     );
 }
+
+/// A DH2Q context (not persistent) with `guid`.
+fn dh2q(guid: u8) -> Vec<u8> {
+    let mut d = vec![0; 8];
+    d.extend_from_slice(&[0; 8]);
+    d.extend_from_slice(&[guid; 16]);
+    d
+}
+
+#[tokio::test]
+async fn a_replayed_durable_create_is_answered_with_the_open_it_made() {
+    let server = server(None);
+    let mut a = smb3_client(server.clone()).await;
+    let first = create(&mut a, "r.txt", BATCH, &[(b"DH2Q", dh2q(0x77))]);
+    let reply = a.call(first.clone()).await.1;
+    let (level, fid) = created(&reply);
+    assert_eq!(level, BATCH);
+    let mut again = create(&mut a, "r.txt", BATCH, &[(b"DH2Q", dh2q(0x77))]);
+    let f = u32::from_le_bytes(again[16..20].try_into().unwrap())
+        | crate::proto::header::flags::REPLAY_OPERATION;
+    again[16..20].copy_from_slice(&f.to_le_bytes());
+    let replayed = a.call(again).await.1;
+    let (level2, fid2) = created(&replayed);
+    assert_eq!(
+        (level2, fid2),
+        (BATCH, fid),
+        "the same open, not a second one"
+    );
+    assert_eq!(server.opens.len(), 1);
+}

@@ -1,11 +1,15 @@
-//! CREATE (MS-SMB2 3.3.5.9) as a pipeline of named steps:
-//! validate ([`validate`]) -> contexts ([`contexts`]) -> path -> access ([`access`]: open or
-//! create the object, check the descriptor on it) -> share mode (the file table claim) ->
-//! overwrite -> open (into the session's and server's tables) -> reply contexts ([`reply`]).
+//! CREATE (MS-SMB2 3.3.5.9) as a pipeline of named steps: contexts ([`contexts`], every
+//! create context typed once) -> a durable reconnect ([`durable`]) or a replay ([`replay`])
+//! answers at once -> validate ([`validate`]) -> path -> an earlier application instance's
+//! open closed -> access ([`access`]: open or create the object, check the descriptor on it)
+//! -> share mode, oplock and lease (the file table's admission, breaks and their waits) ->
+//! overwrite -> durable or persistent ([`durable`]) -> open (into the session's and server's
+//! tables) -> reply contexts ([`reply`]).
 
 mod access;
 mod contexts;
 mod durable;
+mod replay;
 mod reply;
 mod validate;
 
@@ -34,6 +38,9 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         // 3.3.5.9.7, smbtorture durable-open.reopen*: the request is otherwise zero).
         return durable::reconnect(ctx, out, &tree, &req, &cx, rc).await;
     }
+    if let Some(open) = replay::find(ctx, &cx) {
+        return replay::answer(ctx, out, &open, &req, &cx);
+    }
     let v = validate(&req)?;
     // A session at its cap of opens is refused before anything is created or changed.
     ctx.session()?
@@ -57,6 +64,9 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         caching::before(&ctx.conn.server, &open, caching::Op::Delete).await;
     }
     let caching = opened.caching.clone();
+    if matches!(cx.durable, Some(contexts::DurableAsk::V2(_))) {
+        open.set_created(action_code(opened.action), opened.stat.clone());
+    }
     let durable = durable::grant(ctx, &open, &cx, &caching).await;
     ctx.insert_open(open.clone())?;
     ctx.created = Some(open.id);

@@ -95,6 +95,9 @@ pub struct Open {
     resiliency: Mutex<Option<u32>>,
     /// Open.LockSequenceArray.
     lock_sequences: Mutex<LockSequences>,
+    /// What the CREATE that made the open answered (CreateAction and the file's state then),
+    /// for a replay of that CREATE (MS-SMB2 3.3.5.9.10).
+    created: Mutex<Option<(u32, vfs::FileStat)>>,
 }
 
 /// Who made an open.
@@ -122,6 +125,16 @@ pub struct Durability {
 }
 
 impl Open {
+    /// What the CREATE that made the open answered: its CreateAction and the file's state.
+    pub fn created(&self) -> Option<(u32, vfs::FileStat)> {
+        self.created.lock().unwrap().clone()
+    }
+
+    /// Records what the CREATE that made the open answered.
+    pub fn set_created(&self, action: u32, stat: vfs::FileStat) {
+        *self.created.lock().unwrap() = Some((action, stat));
+    }
+
     /// The open's durability, if it is durable.
     pub fn durability(&self) -> Option<Durability> {
         *self.durable.lock().unwrap()
@@ -172,6 +185,7 @@ impl Open {
             disconnected: Mutex::new(None),
             resiliency: Mutex::new(self.resiliency()),
             lock_sequences: Mutex::new(self.lock_sequences.lock().unwrap().clone()),
+            created: Mutex::new(self.created()),
         })
     }
 
@@ -252,6 +266,7 @@ impl Open {
             disconnected: Mutex::new(None),
             resiliency: Mutex::new(None),
             lock_sequences: Mutex::new(LockSequences::default()),
+            created: Mutex::new(None),
         }
     }
 

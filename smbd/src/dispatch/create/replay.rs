@@ -1,0 +1,111 @@
+//! The replay step of CREATE (MS-SMB2 3.3.5.9.10 with SMB2_FLAGS_REPLAY_OPERATION): a client
+//! that lost the answer to a durable v2 CREATE (a broken connection, another channel) sends it
+//! again with the same CreateGuid, and is answered with the open it already has instead of a
+//! second open. The oplock or lease reported follows what the replay asks for, within what the
+//! open holds; the open itself does not change.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::super::{Ctx, HResult, Reply, caching};
+use super::contexts::{Contexts, DurableAsk};
+use crate::proto::NtStatus;
+use crate::proto::create::{CreateRequest, CreateResponse, ResponseContext};
+use crate::proto::create_contexts::DurableRequestV2;
+use crate::proto::header::flags;
+use crate::proto::oplock::OplockLevel;
+use crate::state::opens::Open;
+
+/// The open a replayed CREATE names: one of this client made with the same CreateGuid and
+/// still connected.
+pub(super) fn find(ctx: &Ctx<'_>, cx: &Contexts) -> Option<Arc<Open>> {
+    if ctx.hdr.flags & flags::REPLAY_OPERATION == 0 {
+        return None;
+    }
+    let Some(DurableAsk::V2(q)) = cx.durable else {
+        return None;
+    };
+    let client = ctx.conn.negotiated().client_guid;
+    ctx.conn.server.opens.find(|o| {
+        o.disconnected_at().is_none()
+            && o.owner.client_guid == client
+            && o.durability()
+                .is_some_and(|d| d.create_guid == Some(q.create_guid))
+    })
+}
+
+/// How strong an oplock level is.
+fn rank(level: u8) -> u8 {
+    match OplockLevel(level) {
+        OplockLevel::LEVEL_II => 1,
+        OplockLevel::EXCLUSIVE => 2,
+        OplockLevel::BATCH => 3,
+        _ => 0,
+    }
+}
+
+/// Answers a replayed CREATE with `open` (no second open is made).
+pub(super) fn answer(
+    ctx: &mut Ctx<'_>,
+    out: &mut Vec<u8>,
+    open: &Arc<Open>,
+    req: &CreateRequest<'_>,
+    cx: &Contexts,
+) -> HResult {
+    let (action, stat) = open.created().ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+    let held = caching::held_by(open);
+    let mut contexts = Vec::new();
+    let (level, durable_ok) = if req.oplock_level == OplockLevel::LEASE.0 {
+        let same_key = matches!((&held.lease, &cx.lease), (Some(h), Some(r)) if h.key == r.key);
+        if same_key {
+            contexts.extend(held.contexts());
+            (OplockLevel::LEASE.0, held.durable_ok)
+        } else {
+            (0, false)
+        }
+    } else {
+        let level = if rank(req.oplock_level) <= rank(held.oplock_level) {
+            req.oplock_level
+        } else {
+            held.oplock_level
+        };
+        (level, OplockLevel(level) == OplockLevel::BATCH)
+    };
+    let durability = open.durability();
+    if durable_ok || durability.is_some_and(|d| d.persistent) {
+        let timeout = durability.map_or(Duration::ZERO, |d| d.timeout);
+        let mut d = Vec::with_capacity(8);
+        let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
+        let flags = if durability.is_some_and(|d| d.persistent) {
+            crate::proto::create_contexts::DHANDLE_FLAG_PERSISTENT
+        } else {
+            0
+        };
+        DurableRequestV2::encode_response(&mut d, ms, flags);
+        contexts.push(ResponseContext {
+            name: b"DH2Q".to_vec(),
+            data: d,
+        });
+    }
+    ctx.created = Some(open.id);
+    CreateResponse {
+        oplock_level: level,
+        create_action: action,
+        creation_time: stat.creation_time,
+        last_access_time: stat.last_access_time,
+        last_write_time: stat.last_write_time,
+        change_time: stat.change_time,
+        allocation_size: stat.allocation_size,
+        end_of_file: stat.size,
+        file_attributes: stat.attributes,
+        persistent_id: open.id.persistent,
+        volatile_id: open.id.volatile,
+        contexts,
+    }
+    .encode(out, 0);
+    tracing::debug!(
+        file = open.id.persistent,
+        "replayed CREATE answered with its open"
+    );
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}
