@@ -429,3 +429,20 @@ async fn a_replayed_durable_create_is_answered_with_the_open_it_made() {
     );
     assert_eq!(server.opens.len(), 1);
 }
+
+#[tokio::test]
+async fn a_new_open_closes_a_disconnected_durable_open_of_the_file() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut a, "g.txt", BATCH, &[(b"DHnQ", vec![0; 16])]);
+    let (_, fid) = created(&a.call(msg).await.1);
+    super::connection_closed(&a.conn);
+    drop(a);
+    settle().await;
+    let mut b = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut b, "g.txt", BATCH, &[]);
+    let (level, other) = created(&b.call(msg).await.1);
+    assert_eq!(level, BATCH, "the file is the new open's alone");
+    assert_ne!(&other[..8], &fid[..8]);
+    assert_eq!(server.opens.len(), 1);
+}

@@ -103,6 +103,35 @@ pub(super) async fn replace_app_instance(ctx: &Ctx<'_>, tree: &Tree, path: &str,
     }
 }
 
+/// A new open of a file that a disconnected durable open holds (not a persistent one) closes
+/// that open first, as its client can no longer be asked to give up its oplock or lease: the
+/// new open then finds the file as the durable open leaves it (deleted, when it was to be
+/// deleted on close; smbtorture durable-open.delete_on_close1, open2-oplock). An open for
+/// attributes only leaves it alone.
+pub(super) async fn purge_disconnected(ctx: &Ctx<'_>, tree: &Tree, path: &str, desired: u32) {
+    const STAT_ONLY: u32 = crate::access::FILE_READ_ATTRIBUTES
+        | crate::access::FILE_WRITE_ATTRIBUTES
+        | crate::access::SYNCHRONIZE
+        | crate::access::READ_CONTROL;
+    if desired & !STAT_ONLY == 0 {
+        return;
+    }
+    let server = &ctx.conn.server;
+    let folded = vfs::fold_name(path);
+    let old = server.opens.purge_disconnected(|o| {
+        o.durability().is_some_and(|d| !d.persistent)
+            && Arc::ptr_eq(&o.share, &tree.share)
+            && vfs::fold_name(&o.path()) == folded
+    });
+    for o in old {
+        tracing::debug!(
+            file = o.id.persistent,
+            "disconnected durable open closed by a new open"
+        );
+        o.end().await;
+    }
+}
+
 /// A persistent handle (MS-SMB2 3.3.5.9.10): durable whatever its caching, and in the handle
 /// store before the CREATE is answered; `None` when the store refused it.
 async fn grant_persistent(
