@@ -298,11 +298,14 @@ pub(crate) fn preauth_response(conn: &Connection, session: &Session, response: &
     });
 }
 
-/// LOGOFF: ends the session, closing its trees and opens.
+/// LOGOFF: ends the session, closing its trees and opens; its durable opens wait for a
+/// reconnect, as after a lost connection (smbtorture durable-open.reopen4).
 pub(crate) fn logoff(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     crate::proto::session::decode_fixed4(ctx.msg).map_err(bad_request)?;
     let session = ctx.session()?.clone();
-    delete(ctx.conn, &session);
+    if let Some(s) = ctx.conn.remove_session(session.id) {
+        super::durable::preserve_or_close(ctx.conn, &s);
+    }
     encode_fixed4(out);
     Ok(Reply::Done(NtStatus::SUCCESS))
 }

@@ -33,8 +33,14 @@ pub(crate) struct Replayed {
     pub(crate) len: u64,
 }
 
+/// How often a held directory lock is tried again, and how long apart.
+const LOCK_ATTEMPTS: u32 = 20;
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Creates `dir` if it is missing and locks it for this store; fails with `WouldBlock` when
-/// another store (in this process or another) has it.
+/// another store (in this process or another) still has it after a short wait. (The wait
+/// covers a lock briefly held by a child process between its fork and exec, and a restarted
+/// server overlapping the exit of the old one.)
 pub(crate) fn lock_dir(dir: &Path) -> io::Result<File> {
     if !dir.is_dir() {
         fs::create_dir_all(dir)?;
@@ -48,14 +54,20 @@ pub(crate) fn lock_dir(dir: &Path) -> io::Result<File> {
         .truncate(false)
         .write(true)
         .open(&path)?;
-    match lock.try_lock() {
-        Ok(()) => Ok(lock),
-        Err(TryLockError::WouldBlock) => Err(io::Error::new(
-            io::ErrorKind::WouldBlock,
-            format!("{} is held by another handle store", path.display()),
-        )),
-        Err(TryLockError::Error(e)) => Err(e),
+    for attempt in 0..=LOCK_ATTEMPTS {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(TryLockError::WouldBlock) if attempt < LOCK_ATTEMPTS => {
+                std::thread::sleep(LOCK_RETRY);
+            }
+            Err(TryLockError::WouldBlock) => break,
+            Err(TryLockError::Error(e)) => return Err(e),
+        }
     }
+    Err(io::Error::new(
+        io::ErrorKind::WouldBlock,
+        format!("{} is held by another handle store", path.display()),
+    ))
 }
 
 /// Reads the journal in `dir` (creating an empty one if there is none), cuts off a torn or
