@@ -38,7 +38,8 @@ fn create(c: &mut TestClient, name: &str, oplock: u8, contexts: &[(&[u8], Vec<u8
     let mut chain = Vec::new();
     for (i, (cname, data)) in contexts.iter().enumerate() {
         let start = chain.len();
-        let len = (24 + data.len()).next_multiple_of(8);
+        let data_off = 16 + cname.len().next_multiple_of(8);
+        let len = (data_off + data.len()).next_multiple_of(8);
         let next = if i + 1 < contexts.len() {
             len as u32
         } else {
@@ -48,10 +49,10 @@ fn create(c: &mut TestClient, name: &str, oplock: u8, contexts: &[(&[u8], Vec<u8
         chain.extend_from_slice(&16u16.to_le_bytes());
         chain.extend_from_slice(&(cname.len() as u16).to_le_bytes());
         chain.extend_from_slice(&[0, 0]);
-        chain.extend_from_slice(&24u16.to_le_bytes());
+        chain.extend_from_slice(&(data_off as u16).to_le_bytes());
         chain.extend_from_slice(&(data.len() as u32).to_le_bytes());
         chain.extend_from_slice(cname);
-        chain.resize(start + 24, 0);
+        chain.resize(start + data_off, 0);
         chain.extend_from_slice(data);
         if next != 0 {
             chain.resize(start + len, 0);
@@ -321,8 +322,15 @@ fn ca_server(
 
 /// A client that negotiated SMB 3.0.2 and connected "share".
 async fn smb3_client(server: Arc<ServerContext>) -> TestClient {
+    smb3_client_of(server, 0x11).await
+}
+
+/// [`smb3_client`] with ClientGuid `guid` (sixteen times that byte).
+async fn smb3_client_of(server: Arc<ServerContext>, guid: u8) -> TestClient {
     let mut c = TestClient::new(server);
-    c.negotiate_with(seeds::negotiate_smb3()).await;
+    let mut neg = seeds::negotiate_smb3();
+    neg[64 + 12..64 + 28].fill(guid);
+    c.negotiate_with(neg).await;
     c.logon_anonymous().await;
     c.sign_in();
     c.connect_share().await;
@@ -445,4 +453,47 @@ async fn a_new_open_closes_a_disconnected_durable_open_of_the_file() {
     assert_eq!(level, BATCH, "the file is the new open's alone");
     assert_ne!(&other[..8], &fid[..8]);
     assert_eq!(server.opens.len(), 1);
+}
+
+/// An AppInstanceId context.
+fn app_instance(id: u8) -> Vec<u8> {
+    let mut d = vec![20, 0, 0, 0];
+    d.extend_from_slice(&[id; 16]);
+    d
+}
+
+#[tokio::test]
+async fn an_application_instance_replaces_its_earlier_open_without_a_break() {
+    let server = server(None);
+    let mut a = smb3_client_of(server.clone(), 0xA0).await;
+    let mut b = smb3_client_of(server.clone(), 0xB0).await;
+    let name = crate::proto::create_contexts::APP_INSTANCE_ID_NAME;
+    let mut msg = create(
+        &mut a,
+        "app.vhdx",
+        BATCH,
+        &[(b"DH2Q", dh2q(1)), (&name, app_instance(9))],
+    );
+    msg[64 + 32] = 0; // ShareAccess none, as smbtorture
+    let _ = &mut msg;
+    let (_, first) = created(&a.call(msg).await.1);
+    let mut msg = create(
+        &mut b,
+        "app.vhdx",
+        BATCH,
+        &[(b"DH2Q", dh2q(2)), (&name, app_instance(9))],
+    );
+    msg[64 + 32] = 0;
+    let (level, _) = created(&b.call(msg).await.1);
+    assert_eq!(level, BATCH, "the new instance's open is alone");
+    assert_eq!(
+        server.opens.len(),
+        1,
+        "the earlier instance's open is closed"
+    );
+    let id = a.next_id();
+    let mut body = vec![24, 0, 0, 0, 0, 0, 0, 0];
+    body.extend_from_slice(&first);
+    let close = seeds::message(Command::Close, id, a.sid, 1, &body);
+    assert_eq!(a.call(close).await.0, crate::proto::NtStatus::FILE_CLOSED.0);
 }

@@ -9,10 +9,11 @@
 use super::codec::{DecodeError, Reader, WriteLe};
 use super::create::FileId;
 
-/// The name of the SMB2_CREATE_APP_INSTANCE_ID context: a GUID, as it is on the wire
-/// (MS-SMB2 2.2.13.2.13, 45BCA66A-EFA7-4B96-8B65-F0DAE0C5A5A0).
+/// The name of the SMB2_CREATE_APP_INSTANCE_ID context, as it is on the wire (MS-SMB2
+/// 2.2.13.2: 0x45BCA66AEFA7F74A9008FA462E144D74, the bytes in that order, as Windows, Samba and
+/// Linux send it).
 pub const APP_INSTANCE_ID_NAME: [u8; 16] = [
-    0x6A, 0xA6, 0xBC, 0x45, 0xA7, 0xEF, 0x96, 0x4B, 0x8B, 0x65, 0xF0, 0xDA, 0xE0, 0xC5, 0xA5, 0xA0,
+    0x45, 0xBC, 0xA6, 0x6A, 0xEF, 0xA7, 0xF7, 0x4A, 0x90, 0x08, 0xFA, 0x46, 0x2E, 0x14, 0x4D, 0x74,
 ];
 
 /// SMB2_DHANDLE_FLAG_PERSISTENT (MS-SMB2 2.2.13.2.11).

@@ -84,13 +84,16 @@ pub(super) async fn grant(
 }
 
 /// Closes the opens of an earlier instance of the same application (MS-SMB2 3.3.5.9.13): same
-/// AppInstanceId, same share and path. Their clients are not told (smbtorture
-/// durable-v2-open.app-instance: no break, the old handle is simply closed).
+/// AppInstanceId, same share and path, made by another client (ClientGuid). Their clients are
+/// not told (smbtorture durable-v2-open.app-instance: no break, the old handle is simply
+/// closed).
 pub(super) async fn replace_app_instance(ctx: &Ctx<'_>, tree: &Tree, path: &str, app: [u8; 16]) {
     let server = &ctx.conn.server;
     let folded = vfs::fold_name(path);
+    let client = ctx.conn.negotiated().client_guid;
     let old = server.opens.evict(&server.sessions, |o| {
-        o.durability().is_some_and(|d| d.app_instance == Some(app))
+        o.owner.client_guid != client
+            && o.durability().is_some_and(|d| d.app_instance == Some(app))
             && Arc::ptr_eq(&o.share, &tree.share)
             && vfs::fold_name(&o.path()) == folded
     });
