@@ -497,3 +497,30 @@ async fn an_application_instance_replaces_its_earlier_open_without_a_break() {
     let close = seeds::message(Command::Close, id, a.sid, 1, &body);
     assert_eq!(a.call(close).await.0, crate::proto::NtStatus::FILE_CLOSED.0);
 }
+
+#[tokio::test]
+async fn a_replay_of_a_create_still_waiting_for_a_break_is_not_available() {
+    let server = server(None);
+    let mut a = smb3_client_of(server.clone(), 0xA1).await;
+    let mut b = smb3_client_of(server.clone(), 0xB1).await;
+    let msg = create(&mut a, "w.txt", BATCH, &[(b"DH2Q", dh2q(3))]);
+    let (_, fid) = created(&a.call(msg).await.1);
+    let first = create(&mut b, "w.txt", BATCH, &[(b"DH2Q", dh2q(4))]);
+    let conn_b = b.conn.clone();
+    let pending = tokio::spawn(async move { handle_frame(&conn_b, first).await });
+    a.recv().await; // the break
+    settle().await;
+    let mut replay = create(&mut b, "w.txt", BATCH, &[(b"DH2Q", dh2q(4))]);
+    let f = u32::from_le_bytes(replay[16..20].try_into().unwrap())
+        | crate::proto::header::flags::REPLAY_OPERATION;
+    replay[16..20].copy_from_slice(&f.to_le_bytes());
+    assert_eq!(
+        b.call(replay).await.0,
+        crate::proto::NtStatus::FILE_NOT_AVAILABLE.0
+    );
+    let ack = oplock_ack(&mut a, fid, LEVEL_II);
+    assert_eq!(a.call(ack).await.0, 0);
+    pending.await.unwrap().unwrap();
+    let (level, _) = created(&final_reply(&mut b).await);
+    assert_eq!(level, LEVEL_II);
+}

@@ -41,6 +41,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     if let Some(open) = replay::find(ctx, &cx) {
         return replay::answer(ctx, out, &open, &req, &cx);
     }
+    let _under_way = replay::begin(ctx, &cx)?;
     let v = validate(&req)?;
     // A session at its cap of opens is refused before anything is created or changed.
     ctx.session()?

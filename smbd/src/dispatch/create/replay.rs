@@ -14,7 +14,7 @@ use crate::proto::create::{CreateRequest, CreateResponse, ResponseContext};
 use crate::proto::create_contexts::DurableRequestV2;
 use crate::proto::header::flags;
 use crate::proto::oplock::OplockLevel;
-use crate::state::opens::Open;
+use crate::state::opens::{CreateUnderWay, Open};
 
 /// The open a replayed CREATE names: one of this client made with the same CreateGuid and
 /// still connected.
@@ -32,6 +32,21 @@ pub(super) fn find(ctx: &Ctx<'_>, cx: &Contexts) -> Option<Arc<Open>> {
             && o.durability()
                 .is_some_and(|d| d.create_guid == Some(q.create_guid))
     })
+}
+
+/// Marks a durable v2 CREATE as under way until the returned guard drops. A replay of one that
+/// has not finished (it waits for a break) is refused with STATUS_FILE_NOT_AVAILABLE, as Samba
+/// answers (smbtorture replay.dhv2-pending*-sane; Windows answers ACCESS_DENIED).
+pub(super) fn begin(ctx: &Ctx<'_>, cx: &Contexts) -> Result<Option<CreateUnderWay>, NtStatus> {
+    let Some(DurableAsk::V2(q)) = cx.durable else {
+        return Ok(None);
+    };
+    let client = ctx.conn.negotiated().client_guid;
+    match ctx.conn.server.opens.begin_create(client, q.create_guid) {
+        Some(g) => Ok(Some(g)),
+        None if ctx.hdr.flags & flags::REPLAY_OPERATION != 0 => Err(NtStatus::FILE_NOT_AVAILABLE),
+        None => Ok(None),
+    }
 }
 
 /// How strong an oplock level is.

@@ -340,6 +340,21 @@ impl Open {
 #[derive(Default)]
 pub struct OpenTable {
     by_persistent: Mutex<HashMap<u64, Arc<Open>>>,
+    /// Durable v2 CREATEs under way, by (ClientGuid, CreateGuid): a replay of one is refused
+    /// until it ends.
+    creating: Arc<Mutex<std::collections::HashSet<([u8; 16], [u8; 16])>>>,
+}
+
+/// A durable v2 CREATE under way (see [`OpenTable::begin_create`]); it ends when dropped.
+pub struct CreateUnderWay {
+    key: ([u8; 16], [u8; 16]),
+    set: Arc<Mutex<std::collections::HashSet<([u8; 16], [u8; 16])>>>,
+}
+
+impl Drop for CreateUnderWay {
+    fn drop(&mut self) {
+        self.set.lock().unwrap().remove(&self.key);
+    }
 }
 
 impl OpenTable {
@@ -357,6 +372,19 @@ impl OpenTable {
             .unwrap()
             .insert(open.id.persistent, open);
         Ok(())
+    }
+
+    /// Marks the CREATE of `client` with `create_guid` as under way; `None` when one with the
+    /// same ids already is (a replay of a CREATE that has not finished).
+    pub fn begin_create(&self, client: [u8; 16], create_guid: [u8; 16]) -> Option<CreateUnderWay> {
+        let key = (client, create_guid);
+        if !self.creating.lock().unwrap().insert(key) {
+            return None;
+        }
+        Some(CreateUnderWay {
+            key,
+            set: self.creating.clone(),
+        })
     }
 
     /// The open with this persistent id, in whatever session.
