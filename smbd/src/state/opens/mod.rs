@@ -342,13 +342,16 @@ pub struct OpenTable {
     by_persistent: Mutex<HashMap<u64, Arc<Open>>>,
     /// Durable v2 CREATEs under way, by (ClientGuid, CreateGuid): a replay of one is refused
     /// until it ends.
-    creating: Arc<Mutex<std::collections::HashSet<([u8; 16], [u8; 16])>>>,
+    creating: Arc<Mutex<CreatesUnderWay>>,
 }
+
+/// (ClientGuid, CreateGuid) of the durable v2 CREATEs under way.
+type CreatesUnderWay = std::collections::HashSet<([u8; 16], [u8; 16])>;
 
 /// A durable v2 CREATE under way (see [`OpenTable::begin_create`]); it ends when dropped.
 pub struct CreateUnderWay {
     key: ([u8; 16], [u8; 16]),
-    set: Arc<Mutex<std::collections::HashSet<([u8; 16], [u8; 16])>>>,
+    set: Arc<Mutex<CreatesUnderWay>>,
 }
 
 impl Drop for CreateUnderWay {
