@@ -1,6 +1,8 @@
-"""Runs the server under test: config generation, start (wait for `listening on`), stop.
+"""Runs the server under test: config generation, start (wait for `listening on`), stop, and
+for a test's own server (OwnServer) kill -9 and a restart with the same config and state_dir.
 
-Used by the pytest fixture (conftest.py) and by the smbtorture runner (torture.py).
+Used by the pytest fixture (conftest.py), the suites that start servers of their own, and the
+smbtorture runner (torture.py).
 """
 
 from __future__ import annotations
@@ -154,6 +156,18 @@ def stop(proc: subprocess.Popen) -> None:
             continue
 
 
+def kill_hard(proc: subprocess.Popen) -> None:
+    """SIGKILL to the server's process group, as a crash ends it (no shutdown, nothing flushed
+    or closed by the server itself), then waits until it is gone."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    proc.wait(timeout=STOP_TIMEOUT_S)
+
+
 class StartError(Exception):
     """The server exited or stayed silent instead of listening."""
 
@@ -181,6 +195,8 @@ def start_server(
         port = fixed_port if fixed_port is not None else free_port(host)
         cfg = root.parent / "smbd.toml"
         write_config(cfg, port, root, state, top_level, tables, host, accounts, account_lines)
+        # Only what this start writes counts: a restart appends to the log of an earlier run.
+        start_at = log.stat().st_size if log.exists() else 0
         with open(log, "ab") as out:
             out.write(f"=== {binary} --config {cfg} (port {port})\n".encode())
             out.flush()
@@ -194,7 +210,9 @@ def start_server(
             )
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
-            text = log.read_text(errors="replace")
+            with open(log, "rb") as f:
+                f.seek(start_at)
+                text = f.read().decode(errors="replace")
             if re.search(rf"listening on \S*:{port}\b", text) or f"listening on {host}:{port}" in text:
                 return proc, port
             if proc.poll() is not None:
@@ -207,3 +225,58 @@ def start_server(
         if fixed_port is not None or "in use" not in last.lower():
             break
     raise StartError(f"server {why} instead of printing 'listening on'; log {log}:\n{last}")
+
+
+@dataclass
+class OwnServer:
+    """A server a test starts itself, with its own shares (those of SHARES), state_dir and
+    log below `base`, that it may kill and start again: the config and the state_dir stay, so
+    what the server keeps there (persistent handles, the server GUID) outlives the process.
+    `tables` and `top_level` are passed to write_config."""
+
+    binary: Path
+    base: Path
+    log: Path
+    tables: Sequence[str] = ()
+    top_level: Sequence[str] = ()
+    process: subprocess.Popen | None = None
+    port: int | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.base / "shares"
+
+    @property
+    def state(self) -> Path:
+        return self.base / "state"
+
+    def start(self) -> ServerInfo:
+        """Starts the server; again on its previous port when it had one and the port can be
+        bound again, else on a free one (a reconnecting client looks the port up anyway)."""
+        if self.process is not None and self.process.poll() is None:
+            raise RuntimeError("the server is still running")
+        prepare_root(self.root)
+        self.state.mkdir(parents=True, exist_ok=True)
+        kw = {"top_level": self.top_level, "tables": self.tables}
+        try:
+            self.process, self.port = start_server(self.binary, self.root, self.state, self.log, port=self.port, **kw)
+        except StartError as e:
+            if self.port is None or "in use" not in str(e).lower():
+                raise
+            self.process, self.port = start_server(self.binary, self.root, self.state, self.log, **kw)
+        return self.info()
+
+    def info(self) -> ServerInfo:
+        """How to reach the running server."""
+        return ServerInfo("127.0.0.1", self.port, SERVER_NAME, dict(ACCOUNTS), root=self.root, log=self.log,
+                          process=self.process)
+
+    def kill(self) -> None:
+        """kill -9 (see kill_hard)."""
+        if self.process is not None:
+            kill_hard(self.process)
+
+    def stop(self) -> None:
+        """SIGTERM, SIGKILL if needed (see stop)."""
+        if self.process is not None:
+            stop(self.process)
