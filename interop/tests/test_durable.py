@@ -491,13 +491,6 @@ def test_persistent_handle_survives_kill_9(ca_server, clients, dialect):
     assert gone == STATUS_OBJECT_NAME_NOT_FOUND, f"DH2C of a closed persistent handle: {gone:#010x}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: a CREATE from another client breaks the waiting persistent open's lease; "
-    "the break cannot be delivered, so dispatch/breaks.rs closes the open as it does a durable "
-    "one: the CREATE succeeds instead of FILE_NOT_AVAILABLE and the owner's DH2C gets "
-    "OBJECT_NAME_NOT_FOUND (the record stays in the journal: after another restart it is back)",
-)
 @pytest.mark.parametrize("crash", [True, False], ids=["after-kill-9", "after-lost-connection"])
 def test_persistent_handle_waiting_refuses_other_opens(ca_server, clients, crash):
     """MS-SMB2 3.3.5.9: on 3.x, a CREATE (not a reconnect) of a file with a persistent open

@@ -33,19 +33,23 @@ pub(crate) fn send(server: &Arc<ServerContext>, entry: &Arc<FileEntry>, notices:
             deliver(conn, open, &n);
             continue;
         }
+        // A persistent handle waits for its client whatever breaks (the break times out).
         let lost: Vec<u64> = opens
             .iter()
             .filter(|o| o.disconnected_at().is_some())
+            .filter(|o| !o.durability().is_some_and(|d| d.persistent))
             .map(|o| o.uid)
             .collect();
         if !lost.is_empty() {
             let ended = server.opens.purge_disconnected(|o| lost.contains(&o.uid));
+            let server = server.clone();
             tokio::spawn(async move {
                 for o in ended {
                     tracing::debug!(
                         file = o.id.persistent,
                         "durable open closed: a break could not reach it"
                     );
+                    super::persistent::forget(&server, &o).await;
                     o.end().await;
                 }
             });

@@ -106,25 +106,49 @@ pub(super) async fn replace_app_instance(ctx: &Ctx<'_>, tree: &Tree, path: &str,
     }
 }
 
-/// A new open of a file that a disconnected durable open holds (not a persistent one) closes
-/// that open first, as its client can no longer be asked to give up its oplock or lease: the
-/// new open then finds the file as the durable open leaves it (deleted, when it was to be
-/// deleted on close; smbtorture durable-open.delete_on_close1, open2-oplock). An open for
-/// attributes only leaves it alone.
-pub(super) async fn purge_disconnected(ctx: &Ctx<'_>, tree: &Tree, path: &str, desired: u32) {
+/// A new open of a file that a disconnected durable open holds closes that open first, as its
+/// client can no longer be asked to give up its oplock or lease: the new open then finds the
+/// file as the durable open leaves it (deleted, when it was to be deleted on close; smbtorture
+/// durable-open.delete_on_close1, open2-oplock). A disconnected persistent handle is kept for
+/// its client instead, and the new open is refused with STATUS_FILE_NOT_AVAILABLE (MS-SMB2
+/// 3.3.5.9). An open for attributes only leaves both alone, and so does an open of the same
+/// client with the waiting open's lease key (it breaks nothing of its own lease).
+pub(super) async fn purge_disconnected(
+    ctx: &Ctx<'_>,
+    tree: &Tree,
+    path: &str,
+    desired: u32,
+    lease_key: Option<[u8; 16]>,
+) -> Result<(), NtStatus> {
     const STAT_ONLY: u32 = crate::access::FILE_READ_ATTRIBUTES
         | crate::access::FILE_WRITE_ATTRIBUTES
         | crate::access::SYNCHRONIZE
         | crate::access::READ_CONTROL;
     if desired & !STAT_ONLY == 0 {
-        return;
+        return Ok(());
     }
     let server = &ctx.conn.server;
     let folded = vfs::fold_name(path);
+    let same_file =
+        |o: &Open| Arc::ptr_eq(&o.share, &tree.share) && vfs::fold_name(&o.path()) == folded;
+    if server
+        .opens
+        .find(|o| {
+            o.disconnected_at().is_some()
+                && o.durability().is_some_and(|d| d.persistent)
+                && same_file(o)
+        })
+        .is_some()
+    {
+        return Err(NtStatus::FILE_NOT_AVAILABLE);
+    }
+    let client = ctx.conn.negotiated().client_guid;
+    let own_lease = |o: &Open| {
+        let held = caching::held_by(o).lease.map(|l| l.key);
+        held.is_some() && held == lease_key && o.owner.client_guid == client
+    };
     let old = server.opens.purge_disconnected(|o| {
-        o.durability().is_some_and(|d| !d.persistent)
-            && Arc::ptr_eq(&o.share, &tree.share)
-            && vfs::fold_name(&o.path()) == folded
+        o.durability().is_some_and(|d| !d.persistent) && same_file(o) && !own_lease(o)
     });
     for o in old {
         tracing::debug!(
@@ -133,6 +157,7 @@ pub(super) async fn purge_disconnected(ctx: &Ctx<'_>, tree: &Tree, path: &str, d
         );
         o.end().await;
     }
+    Ok(())
 }
 
 /// A persistent handle (MS-SMB2 3.3.5.9.10): durable whatever its caching, and in the handle

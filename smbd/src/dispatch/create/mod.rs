@@ -116,7 +116,7 @@ async fn open_file(
     {
         durable::replace_app_instance(ctx, tree, &vpath, app.0).await;
     }
-    durable::purge_disconnected(ctx, tree, &vpath, v.desired).await;
+    durable::purge_disconnected(ctx, tree, &vpath, v.desired, cx.lease.map(|l| l.key)).await?;
     let creates = !matches!(v.disposition, Disposition::Open);
     if tree.share.read_only
         && (v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf))
