@@ -194,6 +194,8 @@ pub struct OpenInfo {
     pub disconnected: bool,
     /// Byte-range locks the open holds.
     pub locks: usize,
+    /// Its oplock ("batch", "exclusive", "level2") or lease ("lease RWH"), or "".
+    pub caching: String,
     /// The user's SID.
     pub user_sid: String,
 }
@@ -217,9 +219,35 @@ pub fn opens(ctx: &ServerContext) -> Vec<OpenInfo> {
             },
             disconnected: o.disconnected_at().is_some(),
             locks: o.entry.as_ref().map_or(0, |e| e.locks_of(o.uid)),
+            caching: caching_of(o),
             user_sid: o.owner.user.to_string(),
         })
         .collect()
+}
+
+/// An open's oplock or lease, as the report names it.
+fn caching_of(o: &crate::state::opens::Open) -> String {
+    use crate::oplock::LeaseState;
+    use crate::proto::oplock::OplockLevel;
+    let Some(e) = &o.entry else {
+        return String::new();
+    };
+    e.caching(false, |c, _| {
+        if let Some(l) = c.lease_of(o.uid) {
+            let state = if l.state() == LeaseState::NONE {
+                "none".to_string()
+            } else {
+                l.state().to_string()
+            };
+            return format!("lease {state}");
+        }
+        match c.oplock_level(o.uid) {
+            Some(OplockLevel::BATCH) => "batch".into(),
+            Some(OplockLevel::EXCLUSIVE) => "exclusive".into(),
+            Some(OplockLevel::LEVEL_II) => "level2".into(),
+            _ => String::new(),
+        }
+    })
 }
 
 impl OpenInfo {
@@ -231,8 +259,13 @@ impl OpenInfo {
         json_str(&mut o, &self.path);
         let _ = write!(
             o,
-            ",\"access\":{},\"share_access\":{},\"durable\":\"{}\",\"disconnected\":{},\"locks\":{},\"user_sid\":",
-            self.access, self.share_access, self.durable, self.disconnected, self.locks
+            ",\"access\":{},\"share_access\":{},\"durable\":\"{}\",\"disconnected\":{},\"locks\":{},\"caching\":\"{}\",\"user_sid\":",
+            self.access,
+            self.share_access,
+            self.durable,
+            self.disconnected,
+            self.locks,
+            self.caching
         );
         json_str(&mut o, &self.user_sid);
         o.push('}');
@@ -242,13 +275,18 @@ impl OpenInfo {
     /// One line of text.
     pub fn to_text(&self) -> String {
         format!(
-            "open {} {}\\{} access 0x{:08x} share 0x{:x} locks {}{}{} by {}\n",
+            "open {} {}\\{} access 0x{:08x} share 0x{:x} locks {}{}{}{} by {}\n",
             self.file_id,
             self.share,
             self.path.replace('/', "\\"),
             self.access,
             self.share_access,
             self.locks,
+            if self.caching.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", self.caching)
+            },
             if self.durable.is_empty() {
                 String::new()
             } else {

@@ -524,3 +524,55 @@ async fn a_replay_of_a_create_still_waiting_for_a_break_is_not_available() {
     let (level, _) = created(&final_reply(&mut b).await);
     assert_eq!(level, LEVEL_II);
 }
+
+#[tokio::test]
+async fn a_resilient_open_survives_its_connection_without_an_oplock() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut a, "res.txt", 0, &[]);
+    let (_, fid) = created(&a.call(msg).await.1);
+    // FSCTL_LMR_REQUEST_RESILIENCY with a 10 s timeout.
+    let id = a.next_id();
+    let mut ioctl = vec![57, 0, 0, 0];
+    ioctl.extend_from_slice(&0x0014_01D4u32.to_le_bytes());
+    ioctl.extend_from_slice(&fid);
+    for v in [120u32, 8, 0, 0, 0, 0, 1, 0] {
+        ioctl.extend_from_slice(&v.to_le_bytes());
+    }
+    ioctl.extend_from_slice(&10_000u32.to_le_bytes());
+    ioctl.extend_from_slice(&0u32.to_le_bytes());
+    let msg = seeds::message(Command::Ioctl, id, a.sid, 1, &ioctl);
+    assert_eq!(a.call(msg).await.0, 0);
+    super::connection_closed(&a.conn);
+    drop(a);
+    settle().await;
+    assert_eq!(server.opens.len(), 1, "kept for its client");
+    let mut c = TestClient::on_share(server.clone()).await;
+    let reconnect = create(&mut c, "res.txt", 0, &[(b"DHnC", fid.to_vec())]);
+    let (_, again) = created(&c.call(reconnect).await.1);
+    assert_eq!(&again[..8], &fid[..8]);
+}
+
+#[tokio::test]
+async fn the_status_report_lists_opens_with_their_caching_and_durability() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut a, "s1.txt", BATCH, &[(b"DHnQ", vec![0; 16])]);
+    created(&a.call(msg).await.1);
+    let msg = create(&mut a, "s2.txt", LEASE, &[(b"RqLs", lease(0xE5, 7))]);
+    created(&a.call(msg).await.1);
+    let opens = crate::status::opens(&server);
+    assert_eq!(opens.len(), 2);
+    assert_eq!(
+        (opens[0].caching.as_str(), opens[0].durable),
+        ("batch", "durable v1")
+    );
+    assert_eq!(opens[1].caching, "lease RWH");
+    assert!(opens[0].to_json().contains("\"caching\":\"batch\""));
+    super::connection_closed(&a.conn);
+    drop(a);
+    settle().await;
+    let opens = crate::status::opens(&server);
+    assert_eq!(opens.len(), 1);
+    assert!(opens[0].disconnected && opens[0].to_text().contains("(disconnected)"));
+}

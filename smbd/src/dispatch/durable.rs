@@ -35,10 +35,13 @@ pub(crate) fn preserve_or_close(conn: &Arc<Connection>, session: &Session) {
 }
 
 /// Whether a durable open is preserved when its connection is lost (MS-SMB2 3.3.7.1): a
-/// persistent one always; another while it still holds the caching that made it durable.
+/// resilient or persistent one always; another while it still holds the caching that made it
+/// durable.
 fn may_preserve(open: &Open) -> bool {
-    open.durability()
-        .is_some_and(|d| d.persistent || super::caching::keeps_durable(open))
+    open.resiliency().is_some()
+        || open
+            .durability()
+            .is_some_and(|d| d.persistent || super::caching::keeps_durable(open))
 }
 
 /// Ends `open` when its durable timeout has passed since `since`, unless it was reconnected

@@ -110,6 +110,8 @@ fn validate_negotiate(ctx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u
 /// The longest resiliency timeout a client may ask for, in milliseconds (MaxResiliencyTimeout;
 /// Windows allows five minutes).
 const MAX_RESILIENCY_TIMEOUT_MS: u32 = 300_000;
+/// The resiliency timeout of a request that gives none (the server's choice, MS-SMB2 3.3.5.15.9).
+const RESILIENCY_DEFAULT_MS: u32 = 120_000;
 
 /// FSCTL_LMR_REQUEST_RESILIENCY (MS-SMB2 3.3.5.15.9): the open becomes resilient, with the
 /// NETWORK_RESILIENCY_REQUEST's Timeout (2.2.31.3). Its LOCK requests are then verified
@@ -127,6 +129,22 @@ fn request_resiliency(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Result<(), NtSta
         return Err(NtStatus::INVALID_PARAMETER);
     }
     open.set_resilient(timeout);
+    if open.durability().is_none() {
+        // A resilient open outlives its connection like a durable one, whatever its caching
+        // (MS-SMB2 3.3.7.1), and is reconnected with DHnC.
+        let ms = if timeout == 0 {
+            RESILIENCY_DEFAULT_MS
+        } else {
+            timeout
+        };
+        open.set_durability(Some(crate::state::opens::Durability {
+            version: 1,
+            timeout: std::time::Duration::from_millis(u64::from(ms)),
+            persistent: false,
+            create_guid: None,
+            app_instance: None,
+        }));
+    }
     Ok(())
 }
 
