@@ -65,8 +65,12 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         caching::before(&ctx.conn.server, &open, caching::Op::Delete).await;
     }
     let caching = opened.caching.clone();
-    if matches!(cx.durable, Some(contexts::DurableAsk::V2(_))) {
-        open.set_created(action_code(opened.action), opened.stat.clone());
+    if let Some(contexts::DurableAsk::V2(q)) = cx.durable {
+        open.set_created(
+            action_code(opened.action),
+            opened.stat.clone(),
+            q.create_guid,
+        );
     }
     let durable = durable::grant(ctx, &open, &cx, &caching).await;
     ctx.insert_open(open.clone())?;

@@ -29,8 +29,8 @@ pub(super) fn find(ctx: &Ctx<'_>, cx: &Contexts) -> Option<Arc<Open>> {
     ctx.conn.server.opens.find(|o| {
         o.disconnected_at().is_none()
             && o.owner.client_guid == client
-            && o.durability()
-                .is_some_and(|d| d.create_guid == Some(q.create_guid))
+            && o.create_guid() == Some(q.create_guid)
+            && o.replay_eligible()
     })
 }
 
@@ -72,12 +72,13 @@ pub(super) fn answer(
     let mut contexts = Vec::new();
     let (level, durable_ok) = if req.oplock_level == OplockLevel::LEASE.0 {
         let same_key = matches!((&held.lease, &cx.lease), (Some(h), Some(r)) if h.key == r.key);
-        if same_key {
-            contexts.extend(held.contexts());
-            (OplockLevel::LEASE.0, held.durable_ok)
-        } else {
-            (0, false)
+        if !same_key {
+            // A replay must name the lease the open has (smbtorture
+            // replay.replay-dhv2-oplock-lease, replay-dhv2-lease3).
+            return Err(NtStatus::ACCESS_DENIED);
         }
+        contexts.extend(held.contexts());
+        (OplockLevel::LEASE.0, held.durable_ok)
     } else {
         let level = if rank(req.oplock_level) <= rank(held.oplock_level) {
             req.oplock_level

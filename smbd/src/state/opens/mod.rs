@@ -98,6 +98,13 @@ pub struct Open {
     /// What the CREATE that made the open answered (CreateAction and the file's state then),
     /// for a replay of that CREATE (MS-SMB2 3.3.5.9.10).
     created: Mutex<Option<(u32, vfs::FileStat)>>,
+    /// Open.CreateGuid: of a CREATE with a durable v2 context, durable or not (a replay of
+    /// that CREATE finds the open by it).
+    create_guid: Mutex<Option<[u8; 16]>>,
+    /// Open.IsReplayEligible: a replay of its CREATE finds it until another request uses it.
+    replay_eligible: AtomicBool,
+    /// Open.ChannelSequence (MS-SMB2 3.3.5.2.10).
+    channel_sequence: std::sync::atomic::AtomicU16,
 }
 
 /// Who made an open.
@@ -130,9 +137,54 @@ impl Open {
         self.created.lock().unwrap().clone()
     }
 
-    /// Records what the CREATE that made the open answered.
-    pub fn set_created(&self, action: u32, stat: vfs::FileStat) {
+    /// Records what the CREATE that made the open answered, and its CreateGuid; the open is
+    /// then eligible for a replay of that CREATE.
+    pub fn set_created(&self, action: u32, stat: vfs::FileStat, create_guid: [u8; 16]) {
         *self.created.lock().unwrap() = Some((action, stat));
+        *self.create_guid.lock().unwrap() = Some(create_guid);
+        self.replay_eligible.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a replay of the CREATE that made the open still finds it.
+    pub fn replay_eligible(&self) -> bool {
+        self.replay_eligible.load(Ordering::Relaxed)
+    }
+
+    /// Another request used the open: a replay of its CREATE no longer finds it (MS-SMB2
+    /// Open.IsReplayEligible; persistent opens stay eligible).
+    pub fn used(&self) {
+        if !self.durability().is_some_and(|d| d.persistent) {
+            self.replay_eligible.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Verifies a request's ChannelSequence against the open's (MS-SMB2 3.3.5.2.10): one
+    /// behind it (in 16-bit sequence arithmetic) comes from a channel that has been replaced,
+    /// STATUS_FILE_NOT_AVAILABLE; one ahead of it becomes the open's.
+    pub fn check_channel_sequence(&self, csn: u16) -> Result<(), NtStatus> {
+        let mut current = self.channel_sequence.load(Ordering::Relaxed);
+        loop {
+            if sequence_behind(current, csn) {
+                return Err(NtStatus::FILE_NOT_AVAILABLE);
+            }
+            if csn == current {
+                return Ok(());
+            }
+            match self.channel_sequence.compare_exchange(
+                current,
+                csn,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(now) => current = now,
+            }
+        }
+    }
+
+    /// Open.CreateGuid, when the CREATE had a durable v2 context.
+    pub fn create_guid(&self) -> Option<[u8; 16]> {
+        *self.create_guid.lock().unwrap()
     }
 
     /// The open's durability, if it is durable.
@@ -186,6 +238,11 @@ impl Open {
             resiliency: Mutex::new(self.resiliency()),
             lock_sequences: Mutex::new(self.lock_sequences.lock().unwrap().clone()),
             created: Mutex::new(self.created()),
+            create_guid: Mutex::new(self.create_guid()),
+            replay_eligible: AtomicBool::new(false),
+            channel_sequence: std::sync::atomic::AtomicU16::new(
+                self.channel_sequence.load(Ordering::Relaxed),
+            ),
         })
     }
 
@@ -267,6 +324,9 @@ impl Open {
             resiliency: Mutex::new(None),
             lock_sequences: Mutex::new(LockSequences::default()),
             created: Mutex::new(None),
+            create_guid: Mutex::new(None),
+            replay_eligible: AtomicBool::new(false),
+            channel_sequence: std::sync::atomic::AtomicU16::new(0),
         }
     }
 
@@ -343,6 +403,12 @@ pub struct OpenTable {
     /// Durable v2 CREATEs under way, by (ClientGuid, CreateGuid): a replay of one is refused
     /// until it ends.
     creating: Arc<Mutex<CreatesUnderWay>>,
+}
+
+/// Whether ChannelSequence `csn` is behind the open's `current` in 16-bit sequence arithmetic
+/// (MS-SMB2 3.3.5.2.10: the difference, as a signed 16-bit number, is negative).
+fn sequence_behind(current: u16, csn: u16) -> bool {
+    (csn.wrapping_sub(current) as i16) < 0
 }
 
 /// (ClientGuid, CreateGuid) of the durable v2 CREATEs under way.
@@ -443,5 +509,44 @@ impl OpenTable {
             .collect();
         v.sort_by_key(|o| o.id.persistent);
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sequence_behind;
+
+    /// smbtorture replay.channel-sequence's table: each ChannelSequence against the open's,
+    /// which moves to every one accepted ahead of it.
+    #[test]
+    fn channel_sequences_behind_the_open_are_refused_and_ahead_ones_taken() {
+        let steps: [(u16, bool); 15] = [
+            (0, true),
+            (0x8000, false),
+            (0x8001, false),
+            (0xffff, false),
+            (0x7fff, true),
+            (0x7ffe, false),
+            (0, false),
+            (0x8000, true),
+            (0xffff, true),
+            (0, true),
+            (1, true),
+            (0, false),
+            (1, true),
+            (0xffff, false),
+            (2, true),
+        ];
+        let mut current = 0u16;
+        for (csn, ok) in steps {
+            assert_eq!(
+                !sequence_behind(current, csn),
+                ok,
+                "csn {csn:#06x} at {current:#06x}"
+            );
+            if ok {
+                current = csn;
+            }
+        }
     }
 }
