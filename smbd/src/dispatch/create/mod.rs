@@ -38,8 +38,8 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         // 3.3.5.9.7, smbtorture durable-open.reopen*: the request is otherwise zero).
         return durable::reconnect(ctx, out, &tree, &req, &cx, rc).await;
     }
-    if let Some(open) = replay::find(ctx, &cx) {
-        return replay::answer(ctx, out, &open, &req, &cx);
+    if let Some(answered) = replay::step(ctx, out, &tree, &req, &cx).await {
+        return answered;
     }
     let _under_way = replay::begin(ctx, &cx)?;
     let v = validate(&req)?;

@@ -15,23 +15,75 @@ use crate::proto::create_contexts::DurableRequestV2;
 use crate::proto::header::flags;
 use crate::proto::oplock::OplockLevel;
 use crate::state::opens::{CreateUnderWay, Open};
+use crate::state::session::Tree;
 
-/// The open a replayed CREATE names: one of this client made with the same CreateGuid and
-/// still connected.
-pub(super) fn find(ctx: &Ctx<'_>, cx: &Contexts) -> Option<Arc<Open>> {
-    if ctx.hdr.flags & flags::REPLAY_OPERATION == 0 {
-        return None;
-    }
+/// Answers a CREATE whose CreateGuid names an open this client already has, if it does: a
+/// replay (SMB2_FLAGS_REPLAY_OPERATION) of the CREATE of a connected open still eligible gets
+/// that open; a persistent open waiting for its client is reclaimed by a replay and is
+/// STATUS_DUPLICATE_OBJECTID to a CREATE that is not one (smbtorture replay.replay5).
+pub(super) async fn step(
+    ctx: &mut Ctx<'_>,
+    out: &mut Vec<u8>,
+    tree: &Arc<Tree>,
+    req: &CreateRequest<'_>,
+    cx: &Contexts,
+) -> Option<HResult> {
     let Some(DurableAsk::V2(q)) = cx.durable else {
         return None;
     };
+    let replay = ctx.hdr.flags & flags::REPLAY_OPERATION != 0;
     let client = ctx.conn.negotiated().client_guid;
-    ctx.conn.server.opens.find(|o| {
-        o.disconnected_at().is_none()
-            && o.owner.client_guid == client
-            && o.create_guid() == Some(q.create_guid)
-            && o.replay_eligible()
-    })
+    let server = ctx.conn.server.clone();
+    let open = server
+        .opens
+        .find(|o| o.owner.client_guid == client && o.create_guid() == Some(q.create_guid))?;
+    let persistent = open.durability().is_some_and(|d| d.persistent);
+    match (open.disconnected_at().is_some(), replay) {
+        (false, true) if open.replay_eligible() => Some(answer(ctx, out, &open, req, cx)),
+        (true, false) if persistent => Some(Err(NtStatus::DUPLICATE_OBJECTID)),
+        (true, true) if persistent => Some(reclaim(ctx, out, tree, &open, req, cx).await),
+        _ => None,
+    }
+}
+
+/// Reclaims a persistent open waiting for its client by a replay of its CREATE, and answers
+/// it as that CREATE was answered.
+async fn reclaim(
+    ctx: &mut Ctx<'_>,
+    out: &mut Vec<u8>,
+    tree: &Arc<Tree>,
+    open: &Arc<Open>,
+    req: &CreateRequest<'_>,
+    cx: &Contexts,
+) -> HResult {
+    let server = ctx.conn.server.clone();
+    let user = ctx
+        .security
+        .as_ref()
+        .ok_or(NtStatus::USER_SESSION_DELETED)?
+        .auth
+        .token
+        .user
+        .clone();
+    let old = server.opens.reclaim(open.id.persistent, |o| {
+        if !Arc::ptr_eq(&o.share, &tree.share) {
+            return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+        }
+        if o.owner.user != user {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+        Ok(())
+    })?;
+    let moved = old
+        .reconnected(old.id.volatile, tree.id, ctx.hdr.session_id)
+        .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+    let moved = Arc::new(moved);
+    let session = ctx.session()?.clone();
+    server
+        .opens
+        .restore(&session, moved.clone(), &server.settings.limits)?;
+    super::super::persistent::save(&server, &moved).await;
+    answer(ctx, out, &moved, req, cx)
 }
 
 /// Marks a durable v2 CREATE as under way until the returned guard drops. A replay of one that
