@@ -19,8 +19,8 @@ use crate::state::session::Tree;
 
 /// Answers a CREATE whose CreateGuid names an open this client already has, if it does: a
 /// replay (SMB2_FLAGS_REPLAY_OPERATION) of the CREATE of a connected open still eligible gets
-/// that open; a persistent open waiting for its client is reclaimed by a replay and is
-/// STATUS_DUPLICATE_OBJECTID to a CREATE that is not one (smbtorture replay.replay5).
+/// that open; a persistent open waiting for its client is reclaimed by a replay; a CREATE that
+/// is not a replay gets STATUS_DUPLICATE_OBJECTID (smbtorture replay.replay5, replay6).
 pub(super) async fn step(
     ctx: &mut Ctx<'_>,
     out: &mut Vec<u8>,
@@ -40,6 +40,7 @@ pub(super) async fn step(
     let persistent = open.durability().is_some_and(|d| d.persistent);
     match (open.disconnected_at().is_some(), replay) {
         (false, true) if open.replay_eligible() => Some(answer(ctx, out, &open, req, cx)),
+        (false, false) => Some(Err(NtStatus::DUPLICATE_OBJECTID)),
         (true, false) if persistent => Some(Err(NtStatus::DUPLICATE_OBJECTID)),
         (true, true) if persistent => Some(reclaim(ctx, out, tree, &open, req, cx).await),
         _ => None,
