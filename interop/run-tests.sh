@@ -6,7 +6,9 @@
 #   2. cargo test --workspace      unit tests and known-answer vectors of every crate
 #   3. cargo build --release -p smbd -p tools
 #   4. pytest interop/tests        smbclient, smbprotocol and impacket against target/release/smbd
-#   5. interop/torture.sh          smbtorture suites (required: smb2.connect, smb2.read)
+#   5. interop/torture.sh --state  smbtorture suites (required: smb2.connect, smb2.read, the NT
+#                                  security suites, and issue #10's oplock, lease, durable,
+#                                  lock and replay suites)
 #   6. perf smoke                  every perf workload briefly against the server (data checked)
 #   7. interop/fuzz-build.sh       every fuzz target built and run briefly (FUZZ_MODE=plain)
 # Every step runs even if an earlier one failed (except those that need the binary); the exit
@@ -37,7 +39,7 @@ step "setup" bash interop/setup.sh || { echo "run-tests: setup failed, nothing e
 step "cargo test" cargo test --workspace
 if step "release build" cargo build --release -p smbd -p tools -p perf; then
     step "pytest" bash -c 'cd interop && exec .venv/bin/python -m pytest tests'
-    step "smbtorture" bash interop/torture.sh
+    step "smbtorture" bash interop/torture.sh --state
     step "perf smoke" target/release/perf smoke --server-bin target/release/smbd
     step "fuzz" env FUZZ_MODE=plain FUZZ_SECONDS="${FUZZ_SECONDS:-3}" bash interop/fuzz-build.sh
 else

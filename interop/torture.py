@@ -8,8 +8,9 @@ informational suites are only counted. The last line printed is `N passed, N fai
 required suites.
 
 The state suites of issue #10 (oplocks, leases, durable handles, replay, locks: STATE_SUITES) run
-only when asked (`--state`, or TORTURE_STATE=1), each with its own share, options and time limit
-taken from Samba's selftest (source3/selftest/tests.py, selftest/target/Samba3.pm).
+when asked (`--state`, as run-tests.sh does, or TORTURE_STATE=1), required, each with its own
+share, options and time limit taken from Samba's selftest (source3/selftest/tests.py,
+selftest/target/Samba3.pm).
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ class SuiteSpec:
         return self.name + (f"@{self.variant}" if self.variant else "")
 
 
-#: Flip to True once the features of issue #10 land: the state suites then count as required.
-STATE_REQUIRED = False
+#: Issue #10's suites are required: an unexpected failure fails the run.
+STATE_REQUIRED = True
 #: With the `break_timeout` feature: the oplock and lease break acknowledgment timeout of the
 #: server and smbtorture's torture:oplocktimeout (default 35 s, Windows' value; MS-SMB2 leaves
 #: it to the server). smb2.oplock.batch22a checks that an open waits between this - 1 and this

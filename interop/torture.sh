@@ -5,9 +5,12 @@
 # create.aclfile/acldir/nulldacl, acls_non_canonical) has an unexpected failure, hangs past its
 # time limit or crashes the server. Informational suites (smb2.create, dir, getinfo, setinfo,
 # rename) are only counted; TORTURE_ACL_ADMIN=1 runs the security suites as a member of
-# BUILTIN\Administrators.
+# BUILTIN\Administrators. With --state, issue #10's suites follow, required (smb2.oplock,
+# lease, durable-open, durable-v2-open, durable-open-disconnect, durable-v2-delay, lock,
+# replay, and the persistent-handle tests on a continuously available share).
 #
 #   bash interop/torture.sh                       # needs target/release/smbd
+#   bash interop/torture.sh --state               # and the state suites (as run-tests.sh)
 #   TORTURE_TIMEOUT=120 bash interop/torture.sh   # seconds per suite (default 300)
 #   bash interop/torture.sh --required smb2.connect --informational smb2.lock
 #   SMBD_TEST_EXTERNAL=127.0.0.1:4455 SMBD_TEST_ROOT=DIR bash interop/torture.sh  # running server
