@@ -116,6 +116,9 @@ pub struct Connection {
     pub pending: Mutex<HashMap<u64, Pending>>,
     /// Requests answered STATUS_PENDING that are still running (see [`AsyncSlot`]).
     going_async: AtomicUsize,
+    /// Requests that CANCEL can interrupt while they wait (a CREATE waiting for a break),
+    /// by MessageId.
+    cancellable: Mutex<HashMap<u64, Cancellable>>,
     /// Where replies go: `out.send(frame).await` (frames without the 4-byte transport header).
     pub out: Outbox,
 }
@@ -134,6 +137,7 @@ impl Connection {
             credits: Mutex::new(CreditWindow::new(max)),
             pending: Mutex::new(HashMap::new()),
             going_async: AtomicUsize::new(0),
+            cancellable: Mutex::new(HashMap::new()),
             out: out.into(),
         }
     }
@@ -270,6 +274,75 @@ impl Connection {
             return None;
         }
         Some(AsyncSlot(self))
+    }
+}
+
+/// A running request CANCEL can interrupt.
+struct Cancellable {
+    session_id: u64,
+    async_id: Option<u64>,
+    signal: Arc<tokio::sync::Notify>,
+}
+
+/// A request's place among the cancellable ones; it leaves when dropped.
+pub struct CancelGuard<'a> {
+    conn: &'a Connection,
+    message_id: u64,
+    /// Notified when a CANCEL names the request.
+    pub signal: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for CancelGuard<'_> {
+    fn drop(&mut self) {
+        self.conn
+            .cancellable
+            .lock()
+            .unwrap()
+            .remove(&self.message_id);
+    }
+}
+
+impl Connection {
+    /// Makes request `message_id` of `session_id` cancellable until the guard drops.
+    pub fn cancellable(&self, message_id: u64, session_id: u64) -> CancelGuard<'_> {
+        let signal = Arc::new(tokio::sync::Notify::new());
+        self.cancellable.lock().unwrap().insert(
+            message_id,
+            Cancellable {
+                session_id,
+                async_id: None,
+                signal: signal.clone(),
+            },
+        );
+        CancelGuard {
+            conn: self,
+            message_id,
+            signal,
+        }
+    }
+
+    /// Records the AsyncId a cancellable request was given with its interim response.
+    pub fn set_async_id(&self, message_id: u64, async_id: u64) {
+        if let Some(c) = self.cancellable.lock().unwrap().get_mut(&message_id) {
+            c.async_id = Some(async_id);
+        }
+    }
+
+    /// Signals the cancellable request a CANCEL names (by AsyncId, or by MessageId and
+    /// SessionId); whether there was one.
+    pub fn cancel_request(&self, async_id: Option<u64>, message_id: u64, session_id: u64) -> bool {
+        let m = self.cancellable.lock().unwrap();
+        let found = match async_id {
+            Some(a) => m.values().find(|c| c.async_id == Some(a)),
+            None => m.get(&message_id).filter(|c| c.session_id == session_id),
+        };
+        match found {
+            Some(c) => {
+                c.signal.notify_one();
+                true
+            }
+            None => false,
+        }
     }
 }
 

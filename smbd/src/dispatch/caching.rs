@@ -85,12 +85,13 @@ pub(crate) fn ask(req: &CreateRequest<'_>, cx: &Contexts, leasing: bool) -> Ask 
 }
 
 /// Admits an open to its file: the share-mode check, the breaks it causes (sent, and waited
-/// for when they must be acknowledged: the CREATE then goes async with an interim response)
-/// and the caching granted. Refusals are SHARING_VIOLATION, DELETE_PENDING, or
+/// for when they must be acknowledged: the CREATE then goes async with an interim response,
+/// and a CANCEL signalled on `cancel` ends it with STATUS_CANCELLED) and the caching granted. Refusals are SHARING_VIOLATION, DELETE_PENDING, or
 /// INVALID_PARAMETER for a lease key the client uses on another file.
 pub(crate) async fn admit(
     server: &Arc<ServerContext>,
     a: &Admit<'_>,
+    cancel: Option<&tokio::sync::Notify>,
 ) -> Result<(Claim, Granted), NtStatus> {
     let mut attempt = Attempt::First;
     loop {
@@ -120,7 +121,13 @@ pub(crate) async fn admit(
                 notices,
             } => {
                 super::breaks::send(server, &entry, notices);
-                wait(server, &entry, seen).await;
+                match cancel {
+                    Some(c) => tokio::select! {
+                        () = wait(server, &entry, seen) => {}
+                        () = c.notified() => return Err(NtStatus::CANCELLED),
+                    },
+                    None => wait(server, &entry, seen).await,
+                }
                 attempt = Attempt::Retry;
             }
         }

@@ -576,3 +576,24 @@ async fn the_status_report_lists_opens_with_their_caching_and_durability() {
     assert_eq!(opens.len(), 1);
     assert!(opens[0].disconnected && opens[0].to_text().contains("(disconnected)"));
 }
+
+#[tokio::test]
+async fn a_create_waiting_for_a_break_is_cancelled() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    let mut b = TestClient::on_share(server.clone()).await;
+    let msg = create(&mut a, "c.txt", BATCH, &[]);
+    created(&a.call(msg).await.1);
+    let msg = create(&mut b, "c.txt", BATCH, &[]);
+    let message_id = u64::from_le_bytes(msg[24..32].try_into().unwrap());
+    let conn_b = b.conn.clone();
+    let opening = tokio::spawn(async move { handle_frame(&conn_b, msg).await });
+    a.recv().await; // the break, never acknowledged
+    settle().await;
+    let cancel = seeds::message(Command::Cancel, message_id, b.sid, 1, &[4, 0, 0, 0]);
+    handle_frame(&b.conn, cancel).await.unwrap();
+    opening.await.unwrap().unwrap();
+    let reply = final_reply(&mut b).await;
+    assert_eq!(statuses(&reply)[0], crate::proto::NtStatus::CANCELLED.0);
+    assert_eq!(server.opens.len(), 1, "only the first open");
+}

@@ -236,7 +236,12 @@ pub(super) async fn process_message(
             .saturating_sub(chain.messages_after * ERROR_REPLY),
         used_file: std::sync::Mutex::new(None),
         breaks_chain: std::sync::Mutex::new(None),
+        cancel: None,
     };
+    // A CREATE alone may wait for a break: CANCEL can end the wait (MS-SMB2 3.3.5.16).
+    let cancel_guard = (ctx.alone && hdr.command == Command::Create)
+        .then(|| conn.cancellable(hdr.message_id, hdr.session_id));
+    ctx.cancel = cancel_guard.as_ref().map(|g| g.signal.clone());
     if !hdr.is_related() {
         // An unrelated operation stands on its own: nothing earlier fails it.
         chain.error = None;
@@ -262,6 +267,7 @@ pub(super) async fn process_message(
                             Some(_slot) => {
                                 let id = conn.server.next_id();
                                 async_id = Some(id);
+                                conn.set_async_id(hdr.message_id, id);
                                 send_interim(conn, &hdr, id, interim_sec.as_deref(), encrypted)
                                     .await;
                                 fut.await?

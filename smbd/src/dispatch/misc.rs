@@ -43,7 +43,12 @@ pub(crate) fn cancel(conn: &Connection, hdr: &Header) {
     };
     if let Some(p) = key.and_then(|k| pending.remove(&k)) {
         let _ = p.complete.send(NtStatus::CANCELLED);
+        return;
     }
+    drop(pending);
+    // A running request that waits (a CREATE waiting for a break) ends with CANCELLED.
+    let async_id = hdr.is_async().then_some(hdr.async_id);
+    conn.cancel_request(async_id, hdr.message_id, hdr.session_id);
 }
 
 /// Completes every pending operation on an open (it is closing) with its close status.

@@ -138,6 +138,9 @@ pub(crate) struct Ctx<'a> {
     used_file: std::sync::Mutex<Option<FileId>>,
     /// Set when the rest of a related chain must fail with this status.
     breaks_chain: std::sync::Mutex<Option<NtStatus>>,
+    /// Notified when a CANCEL names this request (CREATEs alone in their frame, which may
+    /// wait for a break).
+    pub cancel: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Ctx<'_> {

@@ -190,6 +190,7 @@ async fn restore_one(server: &Arc<ServerContext>, rec: &HandleRecord) -> Option<
             share_access: rec.share_access,
             request: &request,
         },
+        None,
     )
     .await
     .ok()?;

@@ -191,6 +191,7 @@ async fn open_file(
             share_access: req.share_access,
             request: &request,
         },
+        ctx.cancel.as_deref(),
     )
     .await?;
     if let Some(supersede) = auth.overwrite {
