@@ -463,31 +463,14 @@ fn check_reply(frame: &[u8]) {
 /// The server a connection target runs against: the harness's server with two shares, every
 /// cipher and signing algorithm, and NTLM with one account besides anonymous logons.
 fn fuzz_server() -> Arc<ServerContext> {
-    use crate::harness::server::{Builder, open_share};
+    use crate::harness::server::{Builder, open_share, spnego_with};
     let account = acceptor::LocalAccount {
         name: "alice".into(),
         nt_hash: acceptor::nt_hash("Secret123"),
         rid: 1001,
         groups: Vec::new(),
     };
-    let Ok(machine_sid) = "S-1-5-21-1-2-3".parse() else {
-        unreachable!("constant SID parses");
-    };
-    let auth = acceptor::SpnegoProvider::new(Arc::new(acceptor::AcceptorConfig {
-        server_name: "FUZZ".into(),
-        domain_name: "FUZZ".into(),
-        dns_name: "fuzz.example.com".into(),
-        machine_sid,
-        accounts: vec![account],
-        allow_ntlmv1: false,
-        allow_anonymous: true,
-        keytab: None,
-        allow_rc4: false,
-        clock_skew: acceptor::DEFAULT_CLOCK_SKEW,
-        principal_map: Vec::new(),
-        ntlm_target_names: Vec::new(),
-        replay_cache_capacity: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
-    }));
+    let auth = spnego_with("FUZZ", "fuzz.example.com", vec![account]);
     let rw: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());
     let ro: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());
     // The fuzz sessions are anonymous: the shares are open to Everyone so the file handlers
@@ -512,7 +495,7 @@ fn fuzz_server() -> Arc<ServerContext> {
             open_share("share", rw, false, EncryptMode::Off),
             open_share("ro", ro, true, EncryptMode::Desired),
         ])
-        .auth(Arc::new(auth))
+        .auth(auth)
         .build()
 }
 

@@ -135,12 +135,21 @@ pub fn build(
 
 /// SPNEGO with anonymous logons allowed and no accounts.
 fn spnego() -> Arc<dyn acceptor::AuthProvider> {
+    spnego_with("T", "t", Vec::new())
+}
+
+/// SPNEGO for server `name` (DNS name `dns`) with anonymous logons allowed and `accounts`.
+pub fn spnego_with(
+    name: &str,
+    dns: &str,
+    accounts: Vec<acceptor::LocalAccount>,
+) -> Arc<dyn acceptor::AuthProvider> {
     let auth = acceptor::SpnegoProvider::new(Arc::new(acceptor::AcceptorConfig {
-        server_name: "T".into(),
-        domain_name: "T".into(),
-        dns_name: "t".into(),
+        server_name: name.into(),
+        domain_name: name.into(),
+        dns_name: dns.into(),
         machine_sid: acl::Sid::new(5, &[21, 1, 2, 3]),
-        accounts: Vec::new(),
+        accounts,
         allow_ntlmv1: false,
         allow_anonymous: true,
         keytab: None,

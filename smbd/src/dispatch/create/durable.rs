@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::super::{Ctx, HResult, Reply, caching};
 use super::contexts::{Contexts, DurableAsk, Reconnect};
 use crate::proto::NtStatus;
-use crate::proto::create::{CreateRequest, CreateResponse, ResponseContext};
+use crate::proto::create::{CreateRequest, ResponseContext};
 use crate::proto::create_contexts::{DHANDLE_FLAG_PERSISTENT, DurableRequestV1, DurableRequestV2};
 use crate::state::opens::{Durability, Open};
 use crate::state::session::Tree;
@@ -53,17 +53,14 @@ pub(super) async fn grant(
                     create_guid: None,
                     app_instance: cx.app_instance.map(|a| a.0),
                 },
-                (b"DHnQ", d),
+                ResponseContext {
+                    name: b"DHnQ".to_vec(),
+                    data: d,
+                },
             )
         }
         DurableAsk::V2(q) => {
-            let timeout = match q.timeout_ms {
-                0 => V2_DEFAULT_TIMEOUT,
-                ms => Duration::from_millis(u64::from(ms)).min(V2_MAX_TIMEOUT),
-            };
-            let mut d = Vec::with_capacity(8);
-            let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-            DurableRequestV2::encode_response(&mut d, ms, 0);
+            let timeout = v2_timeout(q);
             (
                 Durability {
                     version: 2,
@@ -72,15 +69,20 @@ pub(super) async fn grant(
                     create_guid: Some(q.create_guid),
                     app_instance: cx.app_instance.map(|a| a.0),
                 },
-                (b"DH2Q", d),
+                super::reply::dh2q(timeout, false),
             )
         }
     };
     open.set_durability(Some(durability));
-    Some(ResponseContext {
-        name: data.0.to_vec(),
-        data: data.1,
-    })
+    Some(data)
+}
+
+/// The timeout a DH2Q gets: the server's default for none, capped at the longest.
+fn v2_timeout(q: DurableRequestV2) -> Duration {
+    match q.timeout_ms {
+        0 => V2_DEFAULT_TIMEOUT,
+        ms => Duration::from_millis(u64::from(ms)).min(V2_MAX_TIMEOUT),
+    }
 }
 
 /// Closes the opens of an earlier instance of the same application (MS-SMB2 3.3.5.9.13): same
@@ -168,10 +170,7 @@ async fn grant_persistent(
     cx: &Contexts,
     q: DurableRequestV2,
 ) -> Option<ResponseContext> {
-    let timeout = match q.timeout_ms {
-        0 => V2_DEFAULT_TIMEOUT,
-        ms => Duration::from_millis(u64::from(ms)).min(V2_MAX_TIMEOUT),
-    };
+    let timeout = v2_timeout(q);
     open.set_durability(Some(Durability {
         version: 2,
         timeout,
@@ -183,13 +182,7 @@ async fn grant_persistent(
         open.set_durability(None);
         return None;
     }
-    let mut d = Vec::with_capacity(8);
-    let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-    DurableRequestV2::encode_response(&mut d, ms, DHANDLE_FLAG_PERSISTENT);
-    Some(ResponseContext {
-        name: b"DH2Q".to_vec(),
-        data: d,
-    })
+    Some(super::reply::dh2q(timeout, true))
 }
 
 /// Reconnects the preserved open a DHnC or DH2C names to this session and tree, and answers
@@ -235,38 +228,42 @@ pub(super) async fn reconnect(
         }
         Ok(())
     })?;
-    let open = old
-        .reconnected(old.id.volatile, tree.id, ctx.hdr.session_id)
-        .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
-    let open = Arc::new(open);
-    drop(old);
+    let open = take_over(ctx, tree, &old).await?;
     let stat = match open.file() {
         Some(f) => f.stat().await.map_err(|e| NtStatus::from(&e))?,
         None => return Err(NtStatus::OBJECT_NAME_NOT_FOUND),
     };
+    ctx.created = Some(open.id);
+    let granted = caching::held_by(&open);
+    super::reply::encode_open(
+        out,
+        &open,
+        &stat,
+        1,
+        granted.oplock_level,
+        granted.contexts(),
+    );
+    Ok(Reply::Done(NtStatus::SUCCESS))
+}
+
+/// Moves an open reclaimed from the table (`old`) onto this request's session and tree, as
+/// the same open with the same ids; a persistent one is stored again, connected.
+pub(super) async fn take_over(
+    ctx: &Ctx<'_>,
+    tree: &Tree,
+    old: &Open,
+) -> Result<Arc<Open>, NtStatus> {
+    let open = old
+        .reconnected(old.id.volatile, tree.id, ctx.hdr.session_id)
+        .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+    let open = Arc::new(open);
+    let server = &ctx.conn.server;
     let session = ctx.session()?.clone();
     server
         .opens
         .restore(&session, open.clone(), &server.settings.limits)?;
-    ctx.created = Some(open.id);
-    if wants_persistent {
-        super::super::persistent::save(&server, &open).await;
+    if open.durability().is_some_and(|d| d.persistent) {
+        super::super::persistent::save(server, &open).await;
     }
-    let granted = caching::held_by(&open);
-    let resp = CreateResponse {
-        oplock_level: granted.oplock_level,
-        create_action: 1,
-        creation_time: stat.creation_time,
-        last_access_time: stat.last_access_time,
-        last_write_time: stat.last_write_time,
-        change_time: stat.change_time,
-        allocation_size: stat.allocation_size,
-        end_of_file: stat.size,
-        file_attributes: stat.attributes,
-        persistent_id: open.id.persistent,
-        volatile_id: open.id.volatile,
-        contexts: granted.contexts(),
-    };
-    resp.encode(out, 0);
-    Ok(Reply::Done(NtStatus::SUCCESS))
+    Ok(open)
 }

@@ -10,8 +10,7 @@ use std::time::Duration;
 use super::super::{Ctx, HResult, Reply, caching};
 use super::contexts::{Contexts, DurableAsk};
 use crate::proto::NtStatus;
-use crate::proto::create::{CreateRequest, CreateResponse, ResponseContext};
-use crate::proto::create_contexts::DurableRequestV2;
+use crate::proto::create::CreateRequest;
 use crate::proto::header::flags;
 use crate::proto::oplock::OplockLevel;
 use crate::state::opens::{CreateUnderWay, Open};
@@ -75,15 +74,7 @@ async fn reclaim(
         }
         Ok(())
     })?;
-    let moved = old
-        .reconnected(old.id.volatile, tree.id, ctx.hdr.session_id)
-        .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
-    let moved = Arc::new(moved);
-    let session = ctx.session()?.clone();
-    server
-        .opens
-        .restore(&session, moved.clone(), &server.settings.limits)?;
-    super::super::persistent::save(&server, &moved).await;
+    let moved = super::durable::take_over(ctx, tree, &old).await?;
     answer(ctx, out, &moved, req, cx)
 }
 
@@ -143,35 +134,13 @@ pub(super) fn answer(
     let durability = open.durability();
     if durable_ok || durability.is_some_and(|d| d.persistent) {
         let timeout = durability.map_or(Duration::ZERO, |d| d.timeout);
-        let mut d = Vec::with_capacity(8);
-        let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
-        let flags = if durability.is_some_and(|d| d.persistent) {
-            crate::proto::create_contexts::DHANDLE_FLAG_PERSISTENT
-        } else {
-            0
-        };
-        DurableRequestV2::encode_response(&mut d, ms, flags);
-        contexts.push(ResponseContext {
-            name: b"DH2Q".to_vec(),
-            data: d,
-        });
+        contexts.push(super::reply::dh2q(
+            timeout,
+            durability.is_some_and(|d| d.persistent),
+        ));
     }
     ctx.created = Some(open.id);
-    CreateResponse {
-        oplock_level: level,
-        create_action: action,
-        creation_time: stat.creation_time,
-        last_access_time: stat.last_access_time,
-        last_write_time: stat.last_write_time,
-        change_time: stat.change_time,
-        allocation_size: stat.allocation_size,
-        end_of_file: stat.size,
-        file_attributes: stat.attributes,
-        persistent_id: open.id.persistent,
-        volatile_id: open.id.volatile,
-        contexts,
-    }
-    .encode(out, 0);
+    super::reply::encode_open(out, open, &stat, action, level, contexts);
     tracing::debug!(
         file = open.id.persistent,
         "replayed CREATE answered with its open"
