@@ -597,3 +597,94 @@ async fn a_create_waiting_for_a_break_is_cancelled() {
     assert_eq!(statuses(&reply)[0], crate::proto::NtStatus::CANCELLED.0);
     assert_eq!(server.opens.len(), 1, "only the first open");
 }
+
+/// Makes the session of `c` another user's: `S-1-5-21-1-2-3-rid`.
+fn become_user(c: &TestClient, rid: u32) {
+    let session = c.conn.session(c.sid).unwrap();
+    let mut sec = (*session.security().unwrap()).clone();
+    sec.auth.token.user = acl::Sid::new(5, &[21, 1, 2, 3, rid]);
+    session.set_security(Arc::new(sec));
+}
+
+#[tokio::test]
+async fn another_user_cannot_reconnect_a_durable_open() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    become_user(&a, 1001);
+    let msg = create(&mut a, "u.txt", BATCH, &[(b"DHnQ", vec![0; 16])]);
+    let (_, fid) = created(&a.call(msg).await.1);
+    super::connection_closed(&a.conn);
+    drop(a);
+    settle().await;
+    let mut mallory = TestClient::on_share(server.clone()).await;
+    become_user(&mallory, 1002);
+    let msg = create(&mut mallory, "u.txt", BATCH, &[(b"DHnC", fid.to_vec())]);
+    assert_eq!(
+        mallory.call(msg).await.0,
+        crate::proto::NtStatus::ACCESS_DENIED.0
+    );
+    assert_eq!(server.opens.len(), 1, "still waiting for its owner");
+}
+
+#[tokio::test]
+async fn a_replay_names_only_the_users_own_open() {
+    let server = server(None);
+    let mut a = smb3_client(server.clone()).await;
+    become_user(&a, 1001);
+    let msg = create(&mut a, "v.txt", 0, &[(b"DH2Q", dh2q(0x66))]);
+    let (_, fid) = created(&a.call(msg).await.1);
+    // Another user's client with the same ClientGuid replays the same CreateGuid.
+    let mut mallory = smb3_client(server.clone()).await;
+    become_user(&mallory, 1002);
+    let mut replay = create(&mut mallory, "v.txt", 0, &[(b"DH2Q", dh2q(0x66))]);
+    let f = u32::from_le_bytes(replay[16..20].try_into().unwrap())
+        | crate::proto::header::flags::REPLAY_OPERATION;
+    replay[16..20].copy_from_slice(&f.to_le_bytes());
+    let (_, other) = created(&mallory.call(replay).await.1);
+    assert_ne!(
+        other, fid,
+        "a new open of its own, not the other user's handle"
+    );
+}
+
+#[tokio::test]
+async fn another_user_cannot_acknowledge_a_lease_break() {
+    let server = server(None);
+    let mut a = TestClient::on_share(server.clone()).await;
+    become_user(&a, 1001);
+    let msg = create(&mut a, "k.txt", LEASE, &[(b"RqLs", lease(0xF6, 7))]);
+    created(&a.call(msg).await.1);
+    let mut mallory = TestClient::on_share(server.clone()).await;
+    become_user(&mallory, 1002);
+    // Same ClientGuid (the harness's), same key: still not mallory's lease.
+    let ack = lease_ack(&mut mallory, 0xF6, 3);
+    assert_eq!(
+        mallory.call(ack).await.0,
+        crate::proto::NtStatus::OBJECT_NAME_NOT_FOUND.0
+    );
+}
+
+#[tokio::test]
+async fn an_application_instance_of_another_user_closes_nothing() {
+    let server = server(None);
+    let mut a = smb3_client_of(server.clone(), 0xA2).await;
+    become_user(&a, 1001);
+    let mut mallory = smb3_client_of(server.clone(), 0xB2).await;
+    become_user(&mallory, 1002);
+    let name = crate::proto::create_contexts::APP_INSTANCE_ID_NAME;
+    let msg = create(
+        &mut a,
+        "i.vhdx",
+        0,
+        &[(b"DH2Q", dh2q(7)), (&name, app_instance(3))],
+    );
+    created(&a.call(msg).await.1);
+    let msg = create(
+        &mut mallory,
+        "i.vhdx",
+        0,
+        &[(b"DH2Q", dh2q(8)), (&name, app_instance(3))],
+    );
+    created(&mallory.call(msg).await.1);
+    assert_eq!(server.opens.len(), 2, "the first user's open stays");
+}

@@ -37,6 +37,26 @@ pub(crate) fn oplock_break(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                 .files
                 .entry_of_lease(&id)
                 .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+            // The lease must have an open of this user: a ClientGuid and a lease key are the
+            // client's to choose, so they must not reach another user's lease.
+            let user = ctx
+                .security
+                .as_ref()
+                .ok_or(NtStatus::USER_SESSION_DELETED)?
+                .auth
+                .token
+                .user
+                .clone();
+            let opens: Vec<u64> = entry
+                .caching(false, |c, _| c.lease(&id).map(|l| l.opens().to_vec()))
+                .unwrap_or_default();
+            let mine = opens
+                .iter()
+                .filter_map(|o| server.opens.get(*o))
+                .any(|o| o.owner.user == user);
+            if !mine {
+                return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+            }
             let acked = entry
                 .caching(true, |c, _| {
                     c.ack_lease(id, LeaseState::from_bits(l.state), now)

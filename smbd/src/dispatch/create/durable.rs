@@ -86,26 +86,38 @@ fn v2_timeout(q: DurableRequestV2) -> Duration {
 }
 
 /// Closes the opens of an earlier instance of the same application (MS-SMB2 3.3.5.9.13): same
-/// AppInstanceId, same share and path, made by another client (ClientGuid). Their clients are
-/// not told (smbtorture durable-v2-open.app-instance: no break, the old handle is simply
-/// closed).
-pub(super) async fn replace_app_instance(ctx: &Ctx<'_>, tree: &Tree, path: &str, app: [u8; 16]) {
+/// AppInstanceId, same share and path, made by another client (ClientGuid) of the same user
+/// (another user's opens are out of reach). Their clients are not told (smbtorture
+/// durable-v2-open.app-instance: no break, the old handle is simply closed). Returns whether
+/// closing one deleted the file.
+pub(super) async fn replace_app_instance(
+    ctx: &Ctx<'_>,
+    tree: &Tree,
+    path: &str,
+    app: [u8; 16],
+) -> bool {
     let server = &ctx.conn.server;
     let folded = vfs::fold_name(path);
     let client = ctx.conn.negotiated().client_guid;
+    let Some(user) = ctx.security.as_ref().map(|s| s.auth.token.user.clone()) else {
+        return false;
+    };
     let old = server.opens.evict(&server.sessions, |o| {
         o.owner.client_guid != client
+            && o.owner.user == user
             && o.durability().is_some_and(|d| d.app_instance == Some(app))
             && Arc::ptr_eq(&o.share, &tree.share)
             && vfs::fold_name(&o.path()) == folded
     });
+    let mut deleted = false;
     for o in old {
         tracing::debug!(
             file = o.id.persistent,
             "open of an earlier application instance closed"
         );
-        super::super::close::finish(ctx.conn, &o).await;
+        deleted |= super::super::close::finish(ctx.conn, &o).await;
     }
+    deleted
 }
 
 /// A new open of a file that a disconnected durable open holds closes that open first, as its
@@ -114,20 +126,21 @@ pub(super) async fn replace_app_instance(ctx: &Ctx<'_>, tree: &Tree, path: &str,
 /// durable-open.delete_on_close1, open2-oplock). A disconnected persistent handle is kept for
 /// its client instead, and the new open is refused with STATUS_FILE_NOT_AVAILABLE (MS-SMB2
 /// 3.3.5.9). An open for attributes only leaves both alone, and so does an open of the same
-/// client with the waiting open's lease key (it breaks nothing of its own lease).
+/// client with the waiting open's lease key (it breaks nothing of its own lease). Called once
+/// the new open passed its access check; returns whether closing one deleted the file.
 pub(super) async fn purge_disconnected(
     ctx: &Ctx<'_>,
     tree: &Tree,
     path: &str,
     desired: u32,
     lease_key: Option<[u8; 16]>,
-) -> Result<(), NtStatus> {
+) -> Result<bool, NtStatus> {
     const STAT_ONLY: u32 = crate::access::FILE_READ_ATTRIBUTES
         | crate::access::FILE_WRITE_ATTRIBUTES
         | crate::access::SYNCHRONIZE
         | crate::access::READ_CONTROL;
     if desired & !STAT_ONLY == 0 {
-        return Ok(());
+        return Ok(false);
     }
     let server = &ctx.conn.server;
     let folded = vfs::fold_name(path);
@@ -152,14 +165,15 @@ pub(super) async fn purge_disconnected(
     let old = server.opens.purge_disconnected(|o| {
         o.durability().is_some_and(|d| !d.persistent) && same_file(o) && !own_lease(o)
     });
+    let mut deleted = false;
     for o in old {
         tracing::debug!(
             file = o.id.persistent,
             "disconnected durable open closed by a new open"
         );
-        o.end().await;
+        deleted |= o.end().await;
     }
-    Ok(())
+    Ok(deleted)
 }
 
 /// A persistent handle (MS-SMB2 3.3.5.9.10): durable whatever its caching, and in the handle

@@ -115,12 +115,6 @@ async fn open_file(
     cx: &Contexts,
 ) -> Result<Made, NtStatus> {
     let vpath = path::to_vfs_path(&req.name)?;
-    if let Some(app) = cx.app_instance
-        && cx.durable.is_some()
-    {
-        durable::replace_app_instance(ctx, tree, &vpath, app.0).await;
-    }
-    durable::purge_disconnected(ctx, tree, &vpath, v.desired, cx.lease.map(|l| l.key)).await?;
     let creates = !matches!(v.disposition, Disposition::Open);
     if tree.share.read_only
         && (v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf))
@@ -136,7 +130,7 @@ async fn open_file(
         // The owner, group and SACL a creator may give follow SET_INFO's rules.
         security::check_settable(sd, security::parts_present(sd), &who)?;
     }
-    let auth = access::open_checked(&access::Wanted {
+    let wanted = access::Wanted {
         share: &tree.share,
         fs: fs.as_ref(),
         path: &vpath,
@@ -150,8 +144,22 @@ async fn open_file(
         who: &who,
         share_max: tree.max_access,
         want_maximal: cx.maximal_access,
-    })
-    .await?;
+    };
+    let mut auth = access::open_checked(&wanted).await?;
+    // Only an open its user may make reaches the other opens of the file: an earlier
+    // application instance's, and disconnected durable ones. When ending those deleted the
+    // file (a delete-on-close open), the open is made again.
+    let mut deleted = false;
+    if let Some(app) = cx.app_instance
+        && cx.durable.is_some()
+    {
+        deleted |= durable::replace_app_instance(ctx, tree, &vpath, app.0).await;
+    }
+    let lease_key = cx.lease.map(|l| l.key);
+    deleted |= durable::purge_disconnected(ctx, tree, &vpath, v.desired, lease_key).await?;
+    if deleted {
+        auth = access::open_checked(&wanted).await?;
+    }
     let granted = auth.granted;
     let mut opened = auth.opened;
     let id = new_file_id(&server);

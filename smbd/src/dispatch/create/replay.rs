@@ -32,10 +32,15 @@ pub(super) async fn step(
     };
     let replay = ctx.hdr.flags & flags::REPLAY_OPERATION != 0;
     let client = ctx.conn.negotiated().client_guid;
+    let user = ctx.security.as_ref()?.auth.token.user.clone();
     let server = ctx.conn.server.clone();
-    let open = server
-        .opens
-        .find(|o| o.owner.client_guid == client && o.create_guid() == Some(q.create_guid))?;
+    // Only the user's own opens: a ClientGuid and a CreateGuid are the client's to choose,
+    // so they name nothing of another user's.
+    let open = server.opens.find(|o| {
+        o.owner.client_guid == client
+            && o.owner.user == user
+            && o.create_guid() == Some(q.create_guid)
+    })?;
     let persistent = open.durability().is_some_and(|d| d.persistent);
     match (open.disconnected_at().is_some(), replay) {
         (false, true) if open.replay_eligible() => Some(answer(ctx, out, &open, req, cx)),
