@@ -23,7 +23,7 @@ use smbd::crypto::{Cipher, SigningAlgorithm};
 const USAGE: &str = "usage:\n  perf smoke --server-bin PATH\n  perf compare --server-bin PATH \
                      [--secs S] [--file-mib N] [--many N] [--samba-many N] [--smb-server-many N] \
                      [--peers samba,smb-server|none] [--smb-server-bin PATH] [--out DIR] \
-                     [--only TEXT]\n  perf ceilings";
+                     [--only TEXT] [--ours-ca]\n  perf ceilings";
 
 /// The peers `compare` knows, in the order they run.
 const PEERS: [&str; 2] = ["samba", servers::SMB_SERVER];
@@ -42,6 +42,8 @@ struct Options {
     smb_server_bin: Option<PathBuf>,
     out: PathBuf,
     only: Option<String>,
+    /// Our share is continuously available (every write on stable storage before its reply).
+    ours_ca: bool,
 }
 
 /// Parses `--peers`: comma-separated names from [`PEERS`], or "none".
@@ -75,9 +77,15 @@ fn parse_args() -> Result<Options, String> {
         smb_server_bin: None,
         out: PathBuf::from("perf-results"),
         only: None,
+        ours_ca: false,
     };
     let mut i = 1;
     while i < args.len() {
+        if args[i] == "--ours-ca" {
+            o.ours_ca = true;
+            i += 1;
+            continue;
+        }
         let value = args
             .get(i + 1)
             .cloned()
@@ -210,7 +218,7 @@ async fn smoke(opts: &Options) -> i32 {
         eprintln!("{}: {e}", share.display());
         return 1;
     }
-    let server = match servers::start_ours(&opts.server_bin, &share, &work) {
+    let server = match servers::start_ours(&opts.server_bin, &share, &work, false) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("starting our server: {e}");
@@ -413,7 +421,7 @@ async fn compare(opts: &Options) -> i32 {
         eprintln!("{}: {e}", share.display());
         return 1;
     }
-    let ours = match servers::start_ours(&opts.server_bin, &share, &work) {
+    let ours = match servers::start_ours(&opts.server_bin, &share, &work, opts.ours_ca) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("starting our server: {e}");

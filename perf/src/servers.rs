@@ -108,8 +108,14 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// Starts our server from `bin` serving `share_dir`, state and config under `work`.
-pub fn start_ours(bin: &Path, share_dir: &Path, work: &Path) -> Result<Server, StartError> {
+/// Starts our server from `bin` serving `share_dir`, state and config under `work`; with `ca`,
+/// the share is continuously available (its writes go through to stable storage).
+pub fn start_ours(
+    bin: &Path,
+    share_dir: &Path,
+    work: &Path,
+    ca: bool,
+) -> Result<Server, StartError> {
     let port = free_port().map_err(io("free port"))?;
     let state = work.join("ours-state");
     std::fs::create_dir_all(&state).map_err(io("state dir"))?;
@@ -117,7 +123,8 @@ pub fn start_ours(bin: &Path, share_dir: &Path, work: &Path) -> Result<Server, S
     let text = format!(
         "listen = \"127.0.0.1:{port}\"\nserver_name = \"PERFOURS\"\nstate_dir = \"{}\"\n\
          max_connections = 20000\nlog_level = \"warn\"\nsigning = \"enabled\"\n\n[[share]]\nname = \"{SHARE}\"\n\
-         path = \"{}\"\n\n[[account]]\nname = \"{USER}\"\nnt_hash = \"{}\"\n",
+         path = \"{}\"\ncontinuous_availability = {ca}\n\n[[account]]\nname = \"{USER}\"\n\
+         nt_hash = \"{}\"\n",
         state.display(),
         share_dir.display(),
         hex(&nt_hash(PASSWORD)),
