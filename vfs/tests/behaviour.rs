@@ -507,9 +507,30 @@ async fn sizes<F: Vfs>(fs: &F) {
     assert_eq!(g.stat.size, 0);
     assert!(g.stat.allocation_size >= 65536);
 
+    // Metadata kept beside a file (a security descriptor) is not data: an empty file shows no
+    // allocation and a one-byte file a single block, as on NTFS.
+    let e = fs
+        .open("meta-only", &opts(D::Create, Kind::File))
+        .await
+        .unwrap();
+    e.file
+        .set_meta("security.sd", vec![7u8; 200])
+        .await
+        .unwrap();
+    assert_eq!(e.file.stat().await.unwrap().allocation_size, 0);
+    e.file.write_at(0, b"x".to_vec()).await.unwrap();
+    e.file.flush().await.unwrap();
+    let one = e.file.stat().await.unwrap().allocation_size;
+    assert!(one <= u64::from(info_block(fs).await), "{one}");
+
     let info = fs.fs_info().await.unwrap();
     assert!(info.block_size > 0);
     assert!(info.total_blocks >= info.free_blocks && info.free_blocks >= info.available_blocks);
+}
+
+/// The file system's block size.
+async fn info_block<F: Vfs>(fs: &F) -> u32 {
+    fs.fs_info().await.unwrap().block_size
 }
 
 async fn meta_blobs<F: Vfs>(fs: &F) {

@@ -91,10 +91,13 @@ impl Handle {
     }
 
     fn dos(&self) -> VfsResult<DosInfo> {
-        let stat = self.stat()?;
+        let st = sys::fstatx(self.file.as_fd()).map_err(map_io)?;
+        let stored = read_dos(XattrTarget::Fd(self.file.as_fd()));
+        let stat = build_stat(&st, stored.as_ref());
         Ok(DosInfo {
             attributes: stat.attributes & attr::SETTABLE,
             creation: stat.creation_time,
+            reserved: stored.map_or(0, |d| d.reserved),
         })
     }
 
@@ -232,7 +235,12 @@ impl Handle {
 
     fn allocate(&self, len: u64) -> VfsResult<()> {
         self.writable_file()?;
+        let dos = DosInfo {
+            reserved: len,
+            ..self.dos()?
+        };
         let len = i64::try_from(len).map_err(|_| VfsError::TooLarge)?;
+        self.keeping_change_time(|| write_dos(self.file.as_fd(), &dos))?;
         if len == 0 {
             return Ok(());
         }
@@ -280,6 +288,7 @@ impl Handle {
         let dos = DosInfo {
             attributes: (attributes & attr::SETTABLE) | attr::ARCHIVE,
             creation,
+            reserved: allocation_size,
         };
         write_dos(self.file.as_fd(), &dos)?;
         self.allocate(allocation_size)

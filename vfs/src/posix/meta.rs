@@ -1,7 +1,8 @@
 //! DOS attributes and creation time kept in an extended attribute, named metadata blobs, and the
 //! building of [`FileStat`] from statx.
 //!
-//! `user.smbd.dosattrib` holds: version (u8, = 1), attributes (u32 LE), creation FILETIME (u64 LE).
+//! `user.smbd.dosattrib` holds: version (u8, = 2), attributes (u32 LE), creation FILETIME (u64 LE)
+//! and the allocation a client asked for (u64 LE; version 1 lacks it and reads as 0).
 
 use super::errors::{is_no_xattr, map_io};
 use super::sys::{self, XattrTarget};
@@ -11,8 +12,8 @@ use std::os::fd::BorrowedFd;
 
 /// Name of the attribute holding [`DosInfo`].
 pub(crate) const DOS_XATTR: &CStr = c"user.smbd.dosattrib";
-const DOS_VERSION: u8 = 1;
-const DOS_LEN: usize = 13;
+const DOS_VERSION: u8 = 2;
+const DOS_LEN: usize = 21;
 /// Longest metadata blob name accepted.
 const MAX_META_NAME: usize = 200;
 
@@ -23,6 +24,9 @@ pub(crate) struct DosInfo {
     pub(crate) attributes: u32,
     /// Creation time, FILETIME.
     pub(crate) creation: u64,
+    /// Allocation a client asked for (CREATE AllocationSize, FileAllocationInformation), so
+    /// preallocation past the end of file is reported; 0 when none was asked.
+    pub(crate) reserved: u64,
 }
 
 impl DosInfo {
@@ -32,19 +36,27 @@ impl DosInfo {
         out[0] = DOS_VERSION;
         out[1..5].copy_from_slice(&self.attributes.to_le_bytes());
         out[5..13].copy_from_slice(&self.creation.to_le_bytes());
+        out[13..21].copy_from_slice(&self.reserved.to_le_bytes());
         out
     }
 
-    /// Parses the stored form; `None` for an unknown version or a short value.
+    /// Parses the stored form (version 1 or 2); `None` for an unknown version or a short value.
     pub(crate) fn decode(b: &[u8]) -> Option<Self> {
-        if b.first() != Some(&DOS_VERSION) {
+        let version = *b.first()?;
+        if version != 1 && version != DOS_VERSION {
             return None;
         }
         let attributes = u32::from_le_bytes(b.get(1..5)?.try_into().ok()?);
         let creation = u64::from_le_bytes(b.get(5..13)?.try_into().ok()?);
+        let reserved = if version == 1 {
+            0
+        } else {
+            u64::from_le_bytes(b.get(13..21)?.try_into().ok()?)
+        };
         Some(Self {
             attributes,
             creation,
+            reserved,
         })
     }
 }
@@ -111,6 +123,19 @@ pub(crate) fn is_symlink(st: &libc::statx) -> bool {
     u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFLNK
 }
 
+/// The bytes allocated to a file's data: its blocks, but never more than its size or the
+/// allocation a client asked for, rounded up to the block size. The cap leaves out what a file
+/// system counts in `st_blocks` beside the data (ext4 counts the block holding xattrs that do
+/// not fit in the inode, as a stored security descriptor does not), so an empty file shows 0
+/// and a one-byte file one block, as on NTFS; a sparse file still shows only its real blocks.
+fn data_allocation(st: &libc::statx, reserved: u64) -> u64 {
+    let block = u64::from(st.stx_blksize).max(512);
+    let round = |n: u64| n.div_ceil(block).saturating_mul(block);
+    st.stx_blocks
+        .saturating_mul(512)
+        .min(round(st.stx_size).max(round(reserved)))
+}
+
 /// Builds the trait's metadata. Without stored attributes a file shows ARCHIVE (plus READONLY
 /// when no write bit is set); without a stored creation time, birth time or else change time.
 pub(crate) fn build_stat(st: &libc::statx, dos: Option<&DosInfo>) -> FileStat {
@@ -143,7 +168,7 @@ pub(crate) fn build_stat(st: &libc::statx, dos: Option<&DosInfo>) -> FileStat {
         allocation_size: if dir {
             0
         } else {
-            st.stx_blocks.saturating_mul(512)
+            data_allocation(st, dos.map_or(0, |d| d.reserved))
         },
         creation_time,
         last_access_time: ts(&st.stx_atime),
@@ -166,15 +191,21 @@ mod tests {
         let d = DosInfo {
             attributes: attr::HIDDEN | attr::ARCHIVE,
             creation: 0x01d9_0000_1234_5678,
+            reserved: 0x3000,
         };
         let enc = d.encode();
-        assert_eq!(enc[0], 1);
+        assert_eq!(enc[0], 2);
         assert_eq!(DosInfo::decode(&enc), Some(d));
-        assert_eq!(DosInfo::decode(&enc[..12]), None);
+        assert_eq!(DosInfo::decode(&enc[..20]), None);
         assert_eq!(DosInfo::decode(&[]), None);
         let mut bad = enc;
-        bad[0] = 2;
+        bad[0] = 3;
         assert_eq!(DosInfo::decode(&bad), None);
+        // Version 1, written before the reserved allocation was kept, still reads.
+        let mut v1 = enc[..13].to_vec();
+        v1[0] = 1;
+        let old = DosInfo::decode(&v1).unwrap();
+        assert_eq!((old.creation, old.reserved), (d.creation, 0));
     }
 
     #[test]

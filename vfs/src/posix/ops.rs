@@ -169,6 +169,7 @@ fn open_existing(
         let dos = DosInfo {
             attributes: (opts.attributes & attr::SETTABLE) | attr::ARCHIVE,
             creation,
+            reserved: opts.allocation_size,
         };
         write_dos(fd.as_fd(), &dos)?;
         reserve(fd.as_fd(), opts.allocation_size)?;
@@ -213,6 +214,7 @@ fn create_new(root: &Arc<Root>, loc: &Located, opts: &OpenOptions) -> VfsResult<
     let dos = DosInfo {
         attributes,
         creation: now_filetime(),
+        reserved: if is_dir { 0 } else { opts.allocation_size },
     };
     write_dos(fd.as_fd(), &dos)?;
     let path = join(&loc.parent_path, &loc.name);
