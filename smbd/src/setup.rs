@@ -85,6 +85,7 @@ pub fn build_with_keytab(
         max_credits: cfg.max_credits,
         admin_groups: cfg.admin_groups.clone(),
         limits: cfg.limits.clone(),
+        multichannel: cfg.multichannel,
     };
     let mut shares = Vec::new();
     for s in &cfg.shares {

@@ -76,6 +76,9 @@ pub struct Config {
     pub allow_anonymous: bool,
     /// Accept NTLMv1 responses (`allow_ntlmv1`).
     pub allow_ntlmv1: bool,
+    /// Offer multichannel on 3.x: clients may bind more connections to a session
+    /// (`multichannel`, on by default).
+    pub multichannel: bool,
     /// The shares (`[[share]]` tables).
     pub shares: Vec<ShareConfig>,
     /// The local accounts (`[[account]]` tables).
@@ -244,6 +247,7 @@ impl Config {
             log_level: "info".to_owned(),
             allow_anonymous: false,
             allow_ntlmv1: false,
+            multichannel: true,
             shares: Vec::new(),
             accounts: Vec::new(),
             keytabs: Vec::new(),

@@ -29,6 +29,7 @@ const TOP_KEYS: &[&str] = &[
     "max_credits",
     "log_level",
     "allow_anonymous",
+    "multichannel",
     "allow_ntlmv1",
     "share",
     "account",
@@ -140,6 +141,9 @@ fn read_server(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigEr
     }
     if let Some(v) = root.bool("allow_anonymous")? {
         config.allow_anonymous = v;
+    }
+    if let Some(v) = root.bool("multichannel")? {
+        config.multichannel = v;
     }
     if let Some(v) = root.bool("allow_ntlmv1")? {
         config.allow_ntlmv1 = v;

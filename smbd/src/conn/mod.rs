@@ -188,6 +188,43 @@ impl Connection {
         self.server.sessions.insert(s);
     }
 
+    /// Lists session `id` (bound or being bound elsewhere first) among this connection's, so
+    /// the connection's end unbinds it.
+    pub fn attach_session(&self, id: u64) {
+        let mut ids = self.sessions.lock().unwrap();
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+
+    /// Takes session `id` off this connection's list without touching the session (a binding
+    /// that did not complete).
+    pub fn detach_session(&self, id: u64) {
+        self.sessions.lock().unwrap().retain(|&x| x != id);
+    }
+
+    /// Ends session `id` on every channel (LOGOFF, a failed reauthentication): removes it from
+    /// the server's table and from the lists of all its connections; returns it (the caller
+    /// ends its opens).
+    pub fn end_session(&self, id: u64) -> Option<Arc<Session>> {
+        self.sessions.lock().unwrap().retain(|&x| x != id);
+        let s = self.server.sessions.remove(id)?;
+        for other in s.bound_channels() {
+            if other == self.id {
+                continue;
+            }
+            let conn = self
+                .server
+                .channels
+                .get(other)
+                .and_then(|c| c.into_any().downcast::<Self>().ok());
+            if let Some(c) = conn {
+                c.sessions.lock().unwrap().retain(|&x| x != id);
+            }
+        }
+        Some(s)
+    }
+
     /// Unbinds session `id` from this connection; when no channel is left, removes it from the
     /// server's table and returns it (the caller ends its opens).
     pub fn remove_session(&self, id: u64) -> Option<Arc<Session>> {

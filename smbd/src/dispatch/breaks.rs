@@ -96,7 +96,7 @@ fn deliver(conn: Arc<Connection>, open: &Open, n: &BreakNotice) {
     }
     let encrypt = conn
         .session(open.session_id)
-        .and_then(|s| s.security())
+        .and_then(|s| s.security_on(conn.id))
         .is_some_and(|s| s.encrypt_data);
     let frame = if encrypt {
         super::protect::seal(&conn, open.session_id, msg, super::REPLY_HEADROOM)

@@ -18,7 +18,10 @@ pub(super) fn check(ctx: &mut Ctx<'_>, signature: Option<[u8; 16]>) -> Result<()
     );
     if cmd != Command::Negotiate && ctx.hdr.session_id != 0 {
         ctx.session = ctx.conn.session(ctx.hdr.session_id);
-        ctx.security = ctx.session.as_ref().and_then(|s| s.security());
+        ctx.security = ctx
+            .session
+            .as_ref()
+            .and_then(|s| s.security_on(ctx.conn.id));
     }
     if needs_session && ctx.security.is_none() {
         return Err(ctx.inherit_failed(NtStatus::USER_SESSION_DELETED));

@@ -10,6 +10,9 @@
 
 #[cfg(test)]
 mod async_tests;
+mod binding;
+#[cfg(test)]
+mod binding_tests;
 mod breaks;
 mod caching;
 #[cfg(test)]

@@ -130,6 +130,10 @@ pub(crate) fn negotiate(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult,
         // Leases from 2.1 on (MS-SMB2 3.3.5.4): Windows asks for them only when offered.
         resp.capabilities |= caps::LARGE_MTU | caps::LEASING;
     }
+    if dialect.is_smb3() && conn.server.settings.multichannel {
+        // Session binding (MS-SMB2 3.3.5.5): more connections of the client join a session.
+        resp.capabilities |= caps::MULTI_CHANNEL;
+    }
     if dialect.is_smb3() && conn.server.shares.iter().any(|s| s.continuous_availability) {
         // Persistent handles, on the continuously available shares (MS-SMB2 3.3.5.4).
         resp.capabilities |= caps::PERSISTENT_HANDLES;

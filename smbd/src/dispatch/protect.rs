@@ -62,7 +62,7 @@ pub(super) fn decrypt(conn: &Connection, frame: &mut [u8]) -> Result<u64, Discon
         .session(th.session_id)
         .ok_or(Disconnect("transform for unknown session"))?;
     let sec = session
-        .security()
+        .security_on(conn.id)
         .ok_or(Disconnect("transform before session is valid"))?;
     let cipher = sec.cipher.ok_or(Disconnect("transform without a cipher"))?;
     let len = frame.len();
@@ -96,7 +96,10 @@ pub(crate) fn seal(
     buf: Vec<u8>,
     start: usize,
 ) -> Option<Frame> {
-    let Some(sec) = conn.session(session_id).and_then(|s| s.security()) else {
+    let Some(sec) = conn
+        .session(session_id)
+        .and_then(|s| s.security_on(conn.id))
+    else {
         return Some(Frame::with_headroom(buf, start));
     };
     let Some(cipher) = sec.cipher else {
@@ -139,7 +142,9 @@ pub(crate) async fn send_async_final(
     body: &[u8],
     encrypted: bool,
 ) {
-    let sec = conn.session(hdr.session_id).and_then(|s| s.security());
+    let sec = conn
+        .session(hdr.session_id)
+        .and_then(|s| s.security_on(conn.id));
     send_async_final_as(conn, hdr, status, body, encrypted, sec.as_deref()).await;
 }
 

@@ -21,11 +21,10 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let conn = ctx.conn;
     let neg = conn.negotiated();
     let dialect = neg.dialect.ok_or(NtStatus::INVALID_PARAMETER)?;
-    if req.flags & SESSION_FLAG_BINDING != 0 {
-        // Multichannel is not offered, so binding is refused (MS-SMB2 3.3.5.5).
-        return Err(NtStatus::REQUEST_NOT_ACCEPTED);
-    }
     let now = conn.server.clock.now();
+    if req.flags & SESSION_FLAG_BINDING != 0 {
+        return super::binding::bind_step(ctx, &req, dialect, now, out);
+    }
     let session = if ctx.hdr.session_id == 0 {
         let exchange = admit_new_session(conn, now)?;
         let id = conn.server.next_id();
@@ -118,6 +117,8 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             if req.previous_session_id != 0 && req.previous_session_id != session.id {
                 end_previous_session(conn, req.previous_session_id, &sec);
             }
+            // On a channel bound later, the channel's signing key protects the reply.
+            let sec = session.security_on(conn.id).unwrap_or(sec);
             ctx.security = Some(sec.clone());
             if !sec.is_null {
                 ctx.sign_with = Some(sec);
@@ -153,7 +154,10 @@ fn admit_new_session(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthStat
 /// A new exchange holding a place among the server's in-progress sessions. When the server
 /// is at its cap, expired exchanges of every connection are dropped first (at most once a
 /// second).
-fn start_exchange(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthState, NtStatus> {
+pub(super) fn start_exchange(
+    conn: &Arc<Connection>,
+    now: SystemTime,
+) -> Result<AuthState, NtStatus> {
     let server = &conn.server;
     let max = server.settings.limits.max_pending_sessions;
     let slot = match server.handshakes.try_acquire(max) {
@@ -193,6 +197,12 @@ fn drop_expired_handshakes(conn: &Arc<Connection>, deadline: SystemTime) {
         .into_iter()
         .filter(|s| s.handshake_expired(deadline))
         .collect();
+    for s in conn.sessions_now() {
+        if s.binding_expired(conn.id, deadline) {
+            s.abort_binding(conn.id);
+            conn.detach_session(s.id);
+        }
+    }
     for s in expired {
         if s.security().is_some() {
             s.end_exchange();
@@ -222,10 +232,9 @@ fn end_previous_session(conn: &Arc<Connection>, previous: u64, sec: &SessionSecu
     }
 }
 
-/// Removes a session from its connection and, when it has no other channel, from the server,
-/// closing its trees' opens.
+/// Ends a session on every channel, closing its trees' opens.
 fn delete(conn: &Arc<Connection>, session: &Session) {
-    if let Some(s) = conn.remove_session(session.id) {
+    if let Some(s) = conn.end_session(session.id) {
         super::close::close_all(conn, &s, None);
     }
 }
@@ -288,12 +297,15 @@ fn new_security(
         signing_required,
         encrypt_data,
         is_null,
+        dialect: dialect.0,
+        client_guid: neg.client_guid,
     })
 }
 
-/// Hashes a MORE_PROCESSING_REQUIRED response into the session's preauth hash.
+/// Hashes a MORE_PROCESSING_REQUIRED response into the preauth hash of the exchange under
+/// way on `conn` (the session's, or a binding's).
 pub(crate) fn preauth_response(conn: &Connection, session: &Session, response: &[u8]) {
-    session.with_exchange(|_, preauth| {
+    session.with_exchange_on(conn.id, |_, preauth| {
         crypto::preauth_update(conn.server.crypto, preauth, response);
     });
 }
@@ -303,7 +315,8 @@ pub(crate) fn preauth_response(conn: &Connection, session: &Session, response: &
 pub(crate) fn logoff(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     crate::proto::session::decode_fixed4(ctx.msg).map_err(bad_request)?;
     let session = ctx.session()?.clone();
-    if let Some(s) = ctx.conn.remove_session(session.id) {
+    // The session ends on all its channels (MS-SMB2 3.3.5.6).
+    if let Some(s) = ctx.conn.end_session(session.id) {
         super::durable::preserve_or_close(ctx.conn, &s);
     }
     encode_fixed4(out);

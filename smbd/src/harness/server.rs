@@ -14,6 +14,7 @@ pub struct Builder {
     shares: Vec<DiskShare>,
     auth: Arc<dyn acceptor::AuthProvider>,
     clock: Option<Arc<dyn crate::clock::Clock>>,
+    crypto: &'static crate::crypto::CryptoProvider,
 }
 
 /// A disk share open to Everyone.
@@ -53,10 +54,12 @@ impl Builder {
                 max_credits,
                 admin_groups: Vec::new(),
                 limits: Limits::default(),
+                multichannel: true,
             },
             shares: vec![open_share("share", vfs, false, EncryptMode::Off)],
             auth: spnego(),
             clock: None,
+            crypto: &crate::crypto::NULL_PROVIDER,
         }
     }
 
@@ -84,13 +87,19 @@ impl Builder {
         self
     }
 
+    /// Real cryptography (`p`) instead of the null provider, for tests of signatures.
+    pub fn crypto(mut self, p: &'static crate::crypto::CryptoProvider) -> Self {
+        self.crypto = p;
+        self
+    }
+
     /// The server context.
     pub fn context(self) -> ServerContext {
         let ctx = ServerContext::new(
             self.settings,
             self.shares,
             self.auth,
-            &crate::crypto::NULL_PROVIDER,
+            self.crypto,
             String::new(),
         );
         match self.clock {

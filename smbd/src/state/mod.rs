@@ -55,6 +55,8 @@ pub struct Settings {
     pub admin_groups: Vec<acl::Sid>,
     /// Deadlines and caps on what one client can hold.
     pub limits: crate::limits::Limits,
+    /// Offer multichannel (3.x): a client may bind more connections to a session.
+    pub multichannel: bool,
 }
 
 /// One share.

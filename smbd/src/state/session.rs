@@ -31,6 +31,10 @@ pub struct SessionSecurity {
     pub encrypt_data: bool,
     /// Anonymous or guest: no signing possible.
     pub is_null: bool,
+    /// The dialect of the connection the session was set up on (a binding must match it).
+    pub dialect: u16,
+    /// The ClientGuid of the connection the session was set up on (a binding must match it).
+    pub client_guid: [u8; 16],
     /// The signing key (empty for anonymous sessions) and the connection's signing algorithm,
     /// with its schedule run once at SESSION_SETUP.
     pub signer: SigningKey,
@@ -57,6 +61,23 @@ pub enum AuthState {
     Valid,
 }
 
+/// How a session is bound to one connection (MS-SMB2 3.3.1.8 Session.ChannelList).
+enum ChannelState {
+    /// The connection the session was set up on: it signs with the session's own keys.
+    First,
+    /// A binding exchange is under way on this connection (3.3.5.5.2); the session is not
+    /// usable on it yet.
+    Binding(AuthState),
+    /// Bound by an exchange of its own: the session's keys with this channel's signing key.
+    Bound(Arc<SessionSecurity>),
+}
+
+/// One entry of a session's channel list.
+struct ChannelEntry {
+    conn: u64,
+    state: ChannelState,
+}
+
 /// One session.
 pub struct Session {
     /// SessionId.
@@ -65,7 +86,7 @@ pub struct Session {
     security: Mutex<Option<Arc<SessionSecurity>>>,
     trees: Mutex<HashMap<u32, Arc<Tree>>>,
     opens: Mutex<HashMap<u64, Arc<Open>>>,
-    channels: Mutex<Vec<u64>>,
+    channels: Mutex<Vec<ChannelEntry>>,
     next_tree_id: AtomicU32,
 }
 
@@ -78,7 +99,10 @@ impl Session {
             security: Mutex::new(None),
             trees: Mutex::new(HashMap::new()),
             opens: Mutex::new(HashMap::new()),
-            channels: Mutex::new(vec![channel]),
+            channels: Mutex::new(vec![ChannelEntry {
+                conn: channel,
+                state: ChannelState::First,
+            }]),
             next_tree_id: AtomicU32::new(1),
         }
     }
@@ -88,21 +112,158 @@ impl Session {
         self.security.lock().unwrap().clone()
     }
 
-    /// Sets the keys and identity an exchange established.
+    /// Sets the keys and identity an exchange established. Channels bound by exchanges of
+    /// their own keep their signing keys and take the new identity (a reauthentication).
     pub fn set_security(&self, sec: Arc<SessionSecurity>) {
+        let mut channels = self.channels.lock().unwrap();
+        for ch in channels.iter_mut() {
+            if let ChannelState::Bound(own) = &ch.state {
+                ch.state = ChannelState::Bound(Arc::new(SessionSecurity {
+                    signer: own.signer.clone(),
+                    ..(*sec).clone()
+                }));
+            }
+        }
         *self.security.lock().unwrap() = Some(sec);
     }
 
-    /// Whether the session may be used on connection `channel`.
-    pub fn is_bound_to(&self, channel: u64) -> bool {
-        self.channels.lock().unwrap().contains(&channel)
+    /// The keys that protect the session's messages on connection `channel`: the session's
+    /// own on the connection it was set up on, the channel's signing key on one bound later;
+    /// `None` when the session is not (yet) usable there.
+    pub fn security_on(&self, channel: u64) -> Option<Arc<SessionSecurity>> {
+        let channels = self.channels.lock().unwrap();
+        match &channels.iter().find(|c| c.conn == channel)?.state {
+            ChannelState::First => {
+                drop(channels);
+                self.security()
+            }
+            ChannelState::Bound(sec) => Some(sec.clone()),
+            ChannelState::Binding(_) => None,
+        }
     }
 
-    /// Unbinds connection `channel`; returns how many channels remain.
+    /// Whether the session may be used on connection `channel` (a binding under way there
+    /// does not count).
+    pub fn is_bound_to(&self, channel: u64) -> bool {
+        self.channels
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.conn == channel && !matches!(c.state, ChannelState::Binding(_)))
+    }
+
+    /// Whether a binding exchange is under way on connection `channel`.
+    pub fn is_binding_on(&self, channel: u64) -> bool {
+        self.channels
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.conn == channel && matches!(c.state, ChannelState::Binding(_)))
+    }
+
+    /// The connections the session is usable on.
+    pub fn bound_channels(&self) -> Vec<u64> {
+        self.channels
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| !matches!(c.state, ChannelState::Binding(_)))
+            .map(|c| c.conn)
+            .collect()
+    }
+
+    /// Unbinds connection `channel`; returns how many usable channels remain. When none is
+    /// left, bindings under way end too (their session is gone).
     pub fn unbind(&self, channel: u64) -> usize {
         let mut c = self.channels.lock().unwrap();
-        c.retain(|&x| x != channel);
-        c.len()
+        c.retain(|x| x.conn != channel);
+        let usable = c
+            .iter()
+            .filter(|x| !matches!(x.state, ChannelState::Binding(_)))
+            .count();
+        if usable == 0 {
+            c.clear();
+        }
+        usable
+    }
+
+    /// Starts binding connection `channel` with `exchange` (MS-SMB2 3.3.5.5.2); false when the
+    /// connection already has an entry in the channel list.
+    pub fn begin_binding(&self, channel: u64, exchange: AuthState) -> bool {
+        let mut c = self.channels.lock().unwrap();
+        if c.is_empty() || c.iter().any(|x| x.conn == channel) {
+            return false;
+        }
+        c.push(ChannelEntry {
+            conn: channel,
+            state: ChannelState::Binding(exchange),
+        });
+        true
+    }
+
+    /// Runs `step` on the exchange under way on connection `channel`: its binding when one is
+    /// under way there, else the session's own exchange.
+    pub fn with_exchange_on<R>(
+        &self,
+        channel: u64,
+        step: impl FnOnce(&mut dyn acceptor::Authenticator, &mut [u8; 64]) -> R,
+    ) -> Option<R> {
+        {
+            let mut c = self.channels.lock().unwrap();
+            if let Some(ChannelEntry {
+                state: ChannelState::Binding(exchange),
+                ..
+            }) = c.iter_mut().find(|x| x.conn == channel)
+            {
+                return match exchange {
+                    AuthState::InProgress { auth, preauth, .. } => {
+                        Some(step(auth.as_mut(), preauth))
+                    }
+                    AuthState::Valid => None,
+                };
+            }
+        }
+        self.with_exchange(step)
+    }
+
+    /// Ends the binding under way on connection `channel` with the channel's keys `sec`;
+    /// returns the binding's preauth hash. `None` when no binding was under way there.
+    pub fn finish_binding(&self, channel: u64, sec: Arc<SessionSecurity>) -> Option<[u8; 64]> {
+        let mut c = self.channels.lock().unwrap();
+        let entry = c.iter_mut().find(|x| x.conn == channel)?;
+        if !matches!(entry.state, ChannelState::Binding(_)) {
+            return None;
+        }
+        match std::mem::replace(&mut entry.state, ChannelState::Bound(sec)) {
+            ChannelState::Binding(AuthState::InProgress { preauth, .. }) => Some(preauth),
+            _ => Some([0; 64]),
+        }
+    }
+
+    /// The preauth hash of the binding under way on connection `channel`.
+    pub fn binding_preauth(&self, channel: u64) -> Option<[u8; 64]> {
+        let c = self.channels.lock().unwrap();
+        match &c.iter().find(|x| x.conn == channel)?.state {
+            ChannelState::Binding(AuthState::InProgress { preauth, .. }) => Some(*preauth),
+            _ => None,
+        }
+    }
+
+    /// Drops the binding under way on connection `channel` (it failed).
+    pub fn abort_binding(&self, channel: u64) {
+        self.channels
+            .lock()
+            .unwrap()
+            .retain(|x| !(x.conn == channel && matches!(x.state, ChannelState::Binding(_))));
+    }
+
+    /// Whether the binding under way on `channel` started before `deadline`.
+    pub fn binding_expired(&self, channel: u64, deadline: std::time::SystemTime) -> bool {
+        let c = self.channels.lock().unwrap();
+        c.iter().any(|x| {
+            x.conn == channel
+                && matches!(&x.state, ChannelState::Binding(AuthState::InProgress { started, .. }) if *started < deadline)
+        })
     }
 
     /// Whether the session is authenticated with no exchange under way.
