@@ -366,10 +366,19 @@ pub(super) async fn process_message(
     if ctx.preauth_connection {
         negotiate::preauth_response(conn, &out[start..]);
     }
+    let mut sign_with = ctx.reply_signer();
     if let Some(s) = &ctx.preauth_session {
+        // The hash takes the response as the client receives it: a signed one (a binding's
+        // intermediate legs, signed with the session's key) is signed first, here, when it
+        // goes out alone and nothing changes its bytes afterwards.
+        if ctx.alone
+            && !ctx.encrypted
+            && let Some(sec) = sign_with.take()
+        {
+            sign(conn, &sec, &mut out[start..]);
+        }
         session_setup::preauth_response(conn, s, &out[start..]);
     }
-    let sign_with = ctx.reply_signer();
     if tail.is_some() && !ctx.plain_reply() {
         // Handlers attach a file tail only to plain replies; never send it unprotected.
         return Err(Disconnect("file data in a signed, sealed or chained reply"));
