@@ -495,6 +495,29 @@ impl Vfs for RacyFs {
     async fn fs_info(&self) -> vfs::VfsResult<vfs::FsInfo> {
         self.inner.fs_info().await
     }
+    async fn open_stream(
+        &self,
+        path: &str,
+        stream: &str,
+        opts: &OpenOptions,
+    ) -> vfs::VfsResult<vfs::Opened> {
+        self.inner.open_stream(path, stream, opts).await
+    }
+    async fn list_streams(&self, path: &str) -> vfs::VfsResult<Vec<vfs::StreamInfo>> {
+        self.inner.list_streams(path).await
+    }
+    async fn remove_stream(&self, path: &str, stream: &str) -> vfs::VfsResult<()> {
+        self.inner.remove_stream(path, stream).await
+    }
+    async fn rename_stream(
+        &self,
+        path: &str,
+        from: &str,
+        to: &str,
+        replace: bool,
+    ) -> vfs::VfsResult<()> {
+        self.inner.rename_stream(path, from, to, replace).await
+    }
 }
 
 async fn racy(name: &str) -> Client {
