@@ -192,6 +192,7 @@ async fn open_file(
     let (claim, caching) = caching::admit(
         &server,
         &Admit {
+            stream: "",
             key,
             path: &opened.path,
             uid: id.persistent,
