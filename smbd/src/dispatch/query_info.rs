@@ -104,7 +104,11 @@ async fn file_info(open: &Open, class: FileInfoClass, buf: &mut Vec<u8>) -> Resu
             true,
         ),
     };
-    let name = path::to_smb_path(&open.path());
+    let mut name = path::to_smb_path(&open.path());
+    if let Some(e) = open.entry.as_ref().filter(|e| e.is_stream()) {
+        // A stream's names carry its stream part (smbtorture smb2.getinfo.normalized).
+        name = format!("{name}:{}", e.stream_name());
+    }
     let c = FileInfoContext {
         stat: &stat,
         name: &name,
@@ -168,6 +172,7 @@ async fn fs_info(
         volume_created: 0,
         fs_name: "NTFS",
         read_only: open.share.read_only,
+        named_streams: open.share.streams,
         object_id,
     };
     encode_fs_info(class, &c, buf).map_err(|e| NtStatus(e.nt_status()))
