@@ -34,6 +34,12 @@ pub(crate) async fn query_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult 
     let min = match req.info_type {
         info_type::FILE => {
             let class = FileInfoClass(req.class);
+            if class == FileInfoClass::FILE_NORMALIZED_NAME_INFORMATION
+                && ctx.conn.negotiated().dialect.is_none_or(|d| d.0 < 0x0311)
+            {
+                // MS-SMB2 3.3.5.20.1: only 3.1.1 asks for it (smbtorture smb2.getinfo.normalized).
+                return Err(NtStatus::NOT_SUPPORTED);
+            }
             if class == FileInfoClass::FILE_STREAM_INFORMATION && open.file().is_some() {
                 stream_info(&open, &mut buf).await?;
             } else {
