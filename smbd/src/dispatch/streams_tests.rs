@@ -264,6 +264,14 @@ async fn streams_rename_within_their_file_and_overwrite_drops_them() {
     assert_eq!(c.rename(f, "g", false).await, OK);
     assert_eq!(c.streams(f).await.len(), 2, "moved with the file");
     assert_eq!(c.close(f).await, OK);
+    let held = c.create(Create::new("g:Three").disposition(OPEN)).await;
+    assert_eq!(
+        c.try_create(Create::new("g").disposition(OVERWRITE_IF))
+            .await,
+        err(NtStatus::SHARING_VIOLATION),
+        "not while a stream that would go is open"
+    );
+    assert_eq!(c.close(held).await, OK);
     let g = c.create(Create::new("g").disposition(OVERWRITE_IF)).await;
     assert_eq!(c.streams(g).await, [("::$DATA".to_owned(), 0)]);
 }

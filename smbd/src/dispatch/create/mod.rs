@@ -211,6 +211,11 @@ async fn open_file(
     )
     .await?;
     if let Some(supersede) = auth.overwrite {
+        if named.is_none() && server.files.stream_opens(claim.entry()) > 0 {
+            // Overwriting a file deletes its streams: not while one is open (MS-FSA
+            // 2.1.5.1.2.1).
+            return Err(NtStatus::SHARING_VIOLATION);
+        }
         opened
             .file
             .overwrite(req.file_attributes, cx.allocation_size, supersede)
