@@ -50,6 +50,9 @@ ADMIN_GROUP = "S-1-5-32-544"
 #: "hide unreadable"); suites matching these prefixes get it beside `share`.
 ABE_SHARE = "hideunread"
 ABE_SUITES = ("smb2.acls",)
+#: Suites that connect to a share of their own, with its config lines: Samba's selftest runs
+#: smb2.create_no_streams on a share without streams support (`streams = false` here).
+OWN_SHARES = {"smb2.create_no_streams": ("nostreams", ["streams = false"])}
 KNOWN_FILE = Path(os.environ.get("TORTURE_KNOWN_FAILURES", Path(__file__).resolve().parent / "torture-known-failures.txt"))
 RESULT_RE = re.compile(r"^(success|successful|failure|error|skip|xfail|uxsuccess|todo):\s*(\S+)")
 START_RE = re.compile(r"^test:\s*(\S+)")
@@ -306,6 +309,9 @@ def server_config(spec: SuiteSpec, root: Path) -> dict:
         shares[ABE_SHARE] = ["access_based_enumeration = true"]
     if spec.share in STATE_SHARES:
         shares.update({name: [] for name in STATE_SHARES})
+    if spec.name in OWN_SHARES:
+        own, lines = OWN_SHARES[spec.name]
+        shares[own] = list(lines)
     for feature in sorted(STATE_FEATURES & set(spec.pending)):
         for where, lines in PENDING_FEATURES.get(feature, {}).items():
             if where == "top_level":
@@ -440,8 +446,10 @@ def main() -> int:
 
     runs: list[tuple[SuiteSpec, bool]] = []
     if not args.only_state:
-        runs += [(SuiteSpec(s, timeout=args.timeout), True) for s in args.required]
-        runs += [(SuiteSpec(s, timeout=args.timeout), False) for s in args.informational]
+        def spec_of(name: str) -> SuiteSpec:
+            return SuiteSpec(name, timeout=args.timeout, share=OWN_SHARES.get(name, ("share",))[0])
+        runs += [(spec_of(s), True) for s in args.required]
+        runs += [(spec_of(s), False) for s in args.informational]
     if args.state is not None or args.only_state:
         runs += [(spec, STATE_REQUIRED) for spec in state_specs(args.state or [])]
 

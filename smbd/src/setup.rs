@@ -100,6 +100,7 @@ pub fn build_with_keytab(
             root_sddl: s.root_sddl.clone(),
             access_based_enumeration: s.access_based_enumeration,
             continuous_availability: s.continuous_availability,
+            streams: s.streams,
         });
     }
     let msid = machine_sid(&guid);

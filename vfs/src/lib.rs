@@ -9,9 +9,11 @@
 
 mod listing;
 mod names;
+mod streams;
 mod types;
 
 pub use names::{fold_char, fold_name};
+pub use streams::check_stream_name;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -35,15 +37,39 @@ pub trait Vfs: Send + Sync + 'static {
     /// Metadata of `path` without opening it.
     async fn stat(&self, path: &str) -> VfsResult<FileStat>;
 
-    /// Renames `from` to `to`. With `replace`, an existing file at `to` is replaced (never a
-    /// non-empty directory); without it an existing target is [`VfsError::Exists`].
+    /// Renames `from` to `to`, with its named streams. With `replace`, an existing file at `to`
+    /// is replaced (never a non-empty directory) and its streams go with it; without it an
+    /// existing target is [`VfsError::Exists`].
     async fn rename(&self, from: &str, to: &str, replace: bool) -> VfsResult<()>;
 
-    /// Removes the file or empty directory at `path`.
+    /// Removes the file or empty directory at `path`, and its named streams.
     async fn remove(&self, path: &str) -> VfsResult<()>;
 
     /// Size and free space of the filesystem that holds the share.
     async fn fs_info(&self) -> VfsResult<FsInfo>;
+
+    /// Opens or creates the named data stream `stream` (MS-FSCC 2.1.5: `file:stream:$DATA`) of
+    /// the file or directory at `path`, which must exist (`NotFound`/`PathNotFound`). The
+    /// disposition applies to the stream; `Kind::Directory` is `NotADirectory`. Stream names
+    /// match case-insensitively and keep the case they were created with; a name holding `/`,
+    /// `\\`, `:` or NUL is `InvalidName`. The handle reads and writes the stream's data; its
+    /// `stat` is the file's metadata with the stream's size and allocation, and its times,
+    /// attributes and metadata blobs are the file's. `Opened::path` is the file's path as
+    /// stored and `Opened::stream_id` the stream's id.
+    async fn open_stream(&self, path: &str, stream: &str, opts: &OpenOptions) -> VfsResult<Opened>;
+
+    /// The named data streams of the file or directory at `path` (not the unnamed one), in a
+    /// stable order.
+    async fn list_streams(&self, path: &str) -> VfsResult<Vec<StreamInfo>>;
+
+    /// Removes the named stream `stream` of `path` (`NotFound` if it has none of that name).
+    /// Handles already open on it keep working.
+    async fn remove_stream(&self, path: &str, stream: &str) -> VfsResult<()>;
+
+    /// Renames stream `from` of `path` to `to`. An existing stream `to` is replaced with
+    /// `replace`, else `Exists`. Renaming a stream to a name that folds alike changes its case.
+    async fn rename_stream(&self, path: &str, from: &str, to: &str, replace: bool)
+    -> VfsResult<()>;
 }
 
 /// One open file or directory.

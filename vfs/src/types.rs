@@ -203,8 +203,23 @@ pub struct Opened {
     pub action: CreateAction,
     /// Metadata right after the open.
     pub stat: FileStat,
-    /// The path as stored, with each component in its on-disk case.
+    /// The path as stored, with each component in its on-disk case (for a named stream, the
+    /// path of its file).
     pub path: String,
+    /// 0 for a file or directory itself; for a named stream, an id unique among the streams
+    /// of the backend and stable while the stream is open (see [`crate::Vfs::open_stream`]).
+    pub stream_id: u64,
+}
+
+/// One named data stream of a file or directory (MS-FSCC 2.4.44 FileStreamInformation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The stream's name as created (case preserved), without the `:` and `:$DATA` around it.
+    pub name: String,
+    /// End of stream in bytes.
+    pub size: u64,
+    /// Bytes allocated to it.
+    pub allocation_size: u64,
 }
 
 /// Times to set; `None` leaves a time unchanged.

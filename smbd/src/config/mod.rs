@@ -141,6 +141,9 @@ pub struct ShareConfig {
     /// reports SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY to 3.x clients, which may then ask for
     /// persistent handles.
     pub continuous_availability: bool,
+    /// Alternate data streams (`streams`, on by default): off, every name with a stream part
+    /// (even `::$DATA`) is OBJECT_NAME_INVALID, as on a file system without streams.
+    pub streams: bool,
 }
 
 /// One local account.
@@ -215,6 +218,7 @@ impl Config {
             root_sddl: None,
             access_based_enumeration: false,
             continuous_availability: false,
+            streams: true,
         });
         config.accounts.push(AccountConfig {
             name: "demo".to_owned(),

@@ -30,6 +30,29 @@ impl vfs::Vfs for SlowFs {
     async fn fs_info(&self) -> vfs::VfsResult<vfs::FsInfo> {
         self.0.fs_info().await
     }
+    async fn open_stream(
+        &self,
+        path: &str,
+        stream: &str,
+        opts: &vfs::OpenOptions,
+    ) -> vfs::VfsResult<vfs::Opened> {
+        self.0.open_stream(path, stream, opts).await
+    }
+    async fn list_streams(&self, path: &str) -> vfs::VfsResult<Vec<vfs::StreamInfo>> {
+        self.0.list_streams(path).await
+    }
+    async fn remove_stream(&self, path: &str, stream: &str) -> vfs::VfsResult<()> {
+        self.0.remove_stream(path, stream).await
+    }
+    async fn rename_stream(
+        &self,
+        path: &str,
+        from: &str,
+        to: &str,
+        replace: bool,
+    ) -> vfs::VfsResult<()> {
+        self.0.rename_stream(path, from, to, replace).await
+    }
 }
 
 fn server(max_async: usize) -> Arc<ServerContext> {

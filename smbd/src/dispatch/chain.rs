@@ -131,7 +131,7 @@ pub(super) fn check_chain_layout(buf: &[u8]) -> Result<usize, &'static str> {
     }
 }
 
-/// Chains the responses (8-byte aligned, NextCommand set), signs each and encrypts the whole
+/// Chains the responses (each 8-byte aligned, NextCommand set but on the last), signs each and encrypts the whole
 /// when the request was encrypted. A single response is sent from the buffer it was built
 /// in, sealed in place when it has the headroom.
 pub(super) fn assemble(
@@ -155,9 +155,11 @@ pub(super) fn assemble(
         for (i, mut b) in built.into_iter().enumerate() {
             let start = b.start.min(b.buf.len());
             let msg = &mut b.buf;
+            // Every response of a compound is padded to 8 bytes, the last one too, as Windows
+            // does (smbtorture smb2.compound.compound-padding: a 3-byte READ's body is 24).
+            let len = (msg.len() - start).next_multiple_of(8);
+            msg.resize(start + len, 0);
             if i + 1 < n {
-                let len = (msg.len() - start).next_multiple_of(8);
-                msg.resize(start + len, 0);
                 let at = start + header::NEXT_COMMAND_OFFSET;
                 if let Some(field) = msg.get_mut(at..at + 4) {
                     field.copy_from_slice(&(len as u32).to_le_bytes());

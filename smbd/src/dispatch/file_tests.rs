@@ -14,24 +14,24 @@ use crate::proto::header::Command;
 use crate::state::ServerContext;
 use vfs::{Disposition, OpenOptions, Vfs};
 
-const OK: u32 = 0;
+pub(super) const OK: u32 = 0;
 
 /// CreateDisposition values.
-const OPEN: u32 = 1;
-const CREATE: u32 = 2;
-const OPEN_IF: u32 = 3;
+pub(super) const OPEN: u32 = 1;
+pub(super) const CREATE: u32 = 2;
+pub(super) const OPEN_IF: u32 = 3;
 /// CreateOptions.
-const DIRECTORY: u32 = 0x1;
-const NON_DIRECTORY: u32 = 0x40;
-const DELETE_ON_CLOSE: u32 = 0x1000;
+pub(super) const DIRECTORY: u32 = 0x1;
+pub(super) const NON_DIRECTORY: u32 = 0x40;
+pub(super) const DELETE_ON_CLOSE: u32 = 0x1000;
 /// Access bits.
-const FILE_ALL: u32 = 0x001F_01FF;
-const READ_DATA: u32 = 0x1;
-const WRITE_DATA: u32 = 0x2;
+pub(super) const FILE_ALL: u32 = 0x001F_01FF;
+pub(super) const READ_DATA: u32 = 0x1;
+pub(super) const WRITE_DATA: u32 = 0x2;
 const APPEND_DATA: u32 = 0x4;
-const READ_ATTRIBUTES: u32 = 0x80;
-const DELETE: u32 = 0x1_0000;
-const SHARE_ALL: u32 = 7;
+pub(super) const READ_ATTRIBUTES: u32 = 0x80;
+pub(super) const DELETE: u32 = 0x1_0000;
+pub(super) const SHARE_ALL: u32 = 7;
 
 fn utf16(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(u16::to_le_bytes).collect()
@@ -45,7 +45,7 @@ fn sd(sddl: &str) -> Vec<u8> {
 }
 
 /// One CREATE.
-struct Create<'a> {
+pub(super) struct Create<'a> {
     name: &'a str,
     access: u32,
     share: u32,
@@ -56,7 +56,7 @@ struct Create<'a> {
 }
 
 impl<'a> Create<'a> {
-    fn new(name: &'a str) -> Self {
+    pub(super) fn new(name: &'a str) -> Self {
         Self {
             name,
             access: FILE_ALL,
@@ -67,22 +67,22 @@ impl<'a> Create<'a> {
             secd: None,
         }
     }
-    fn access(self, access: u32) -> Self {
+    pub(super) fn access(self, access: u32) -> Self {
         Self { access, ..self }
     }
-    fn share(self, share: u32) -> Self {
+    pub(super) fn share(self, share: u32) -> Self {
         Self { share, ..self }
     }
-    fn disposition(self, disposition: u32) -> Self {
+    pub(super) fn disposition(self, disposition: u32) -> Self {
         Self {
             disposition,
             ..self
         }
     }
-    fn options(self, options: u32) -> Self {
+    pub(super) fn options(self, options: u32) -> Self {
         Self { options, ..self }
     }
-    fn dir(self) -> Self {
+    pub(super) fn dir(self) -> Self {
         Self {
             options: DIRECTORY,
             ..self
@@ -91,7 +91,7 @@ impl<'a> Create<'a> {
     fn attributes(self, attributes: u32) -> Self {
         Self { attributes, ..self }
     }
-    fn secd(self, sddl: &str) -> Self {
+    pub(super) fn secd(self, sddl: &str) -> Self {
         Self {
             secd: Some(sd(sddl)),
             ..self
@@ -142,10 +142,10 @@ impl<'a> Create<'a> {
 }
 
 /// A file id from a CREATE response.
-type Fid = [u8; 16];
+pub(super) type Fid = [u8; 16];
 
 /// A connection with a signed-in session and tree 1 on "share".
-struct Client(TestClient);
+pub(super) struct Client(TestClient);
 
 wraps_test_client!(Client, 0);
 
@@ -155,26 +155,26 @@ impl Client {
     }
 
     /// Sends one request on tree 1 and returns its status and reply.
-    async fn request(&mut self, command: Command, body: &[u8]) -> (u32, Vec<u8>) {
+    pub(super) async fn request(&mut self, command: Command, body: &[u8]) -> (u32, Vec<u8>) {
         let id = self.next_id();
         self.call(seeds::message(command, id, SID, 1, body)).await
     }
 
-    async fn try_create(&mut self, c: Create<'_>) -> Result<Fid, u32> {
+    pub(super) async fn try_create(&mut self, c: Create<'_>) -> Result<Fid, u32> {
         match self.request(Command::Create, &c.body()).await {
             (OK, r) => Ok(r[128..144].try_into().unwrap()),
             (st, _) => Err(st),
         }
     }
 
-    async fn create(&mut self, c: Create<'_>) -> Fid {
+    pub(super) async fn create(&mut self, c: Create<'_>) -> Fid {
         let name = c.name.to_owned();
         self.try_create(c)
             .await
             .unwrap_or_else(|st| panic!("create {name}: {st:#x}"))
     }
 
-    async fn close(&mut self, f: Fid) -> u32 {
+    pub(super) async fn close(&mut self, f: Fid) -> u32 {
         let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
         b.extend_from_slice(&f);
         self.request(Command::Close, &b).await.0
@@ -191,7 +191,7 @@ impl Client {
         self.request(Command::SetInfo, &b).await.0
     }
 
-    async fn rename(&mut self, f: Fid, to: &str, replace: bool) -> u32 {
+    pub(super) async fn rename(&mut self, f: Fid, to: &str, replace: bool) -> u32 {
         let name = utf16(to);
         let mut b = vec![u8::from(replace), 0, 0, 0, 0, 0, 0, 0];
         b.extend_from_slice(&[0; 8]);
@@ -200,7 +200,7 @@ impl Client {
         self.set_info(f, 1, 10, 0, &b).await
     }
 
-    async fn delete_pending(&mut self, f: Fid) -> u32 {
+    pub(super) async fn delete_pending(&mut self, f: Fid) -> u32 {
         self.set_info(f, 1, 13, 0, &[1]).await
     }
 
@@ -208,11 +208,11 @@ impl Client {
         self.set_info(f, 1, 19, 0, &len.to_le_bytes()).await
     }
 
-    async fn set_dacl(&mut self, f: Fid, sddl: &str) -> u32 {
+    pub(super) async fn set_dacl(&mut self, f: Fid, sddl: &str) -> u32 {
         self.set_info(f, 3, 0, 0x4, &sd(sddl)).await
     }
 
-    async fn write(&mut self, f: Fid, data: &[u8]) -> u32 {
+    pub(super) async fn write(&mut self, f: Fid, data: &[u8]) -> u32 {
         let mut b = vec![49, 0, 112, 0];
         b.extend_from_slice(&(data.len() as u32).to_le_bytes());
         b.extend_from_slice(&0u64.to_le_bytes());
@@ -242,7 +242,7 @@ async fn client_over(fs: Arc<dyn Vfs>) -> Client {
     Client::new(crate::dispatch::test_server::server(fs, 512)).await
 }
 
-async fn client() -> (Client, vfs::mem::MemFs) {
+pub(super) async fn client() -> (Client, vfs::mem::MemFs) {
     let fs = vfs::mem::MemFs::new();
     (client_over(Arc::new(fs.clone())).await, fs)
 }
@@ -494,6 +494,29 @@ impl Vfs for RacyFs {
     }
     async fn fs_info(&self) -> vfs::VfsResult<vfs::FsInfo> {
         self.inner.fs_info().await
+    }
+    async fn open_stream(
+        &self,
+        path: &str,
+        stream: &str,
+        opts: &OpenOptions,
+    ) -> vfs::VfsResult<vfs::Opened> {
+        self.inner.open_stream(path, stream, opts).await
+    }
+    async fn list_streams(&self, path: &str) -> vfs::VfsResult<Vec<vfs::StreamInfo>> {
+        self.inner.list_streams(path).await
+    }
+    async fn remove_stream(&self, path: &str, stream: &str) -> vfs::VfsResult<()> {
+        self.inner.remove_stream(path, stream).await
+    }
+    async fn rename_stream(
+        &self,
+        path: &str,
+        from: &str,
+        to: &str,
+        replace: bool,
+    ) -> vfs::VfsResult<()> {
+        self.inner.rename_stream(path, from, to, replace).await
     }
 }
 

@@ -45,11 +45,14 @@ mod query_dir;
 mod query_info;
 mod read;
 mod rename;
+mod rename_stream;
 mod security;
 mod session_setup;
 #[cfg(test)]
 mod session_tests;
 mod set_info;
+#[cfg(test)]
+mod streams_tests;
 #[cfg(test)]
 use crate::harness::{client as test_client, server as test_server};
 mod tree_connect;

@@ -68,6 +68,78 @@ fn check_component(c: &str) -> Result<(), NtStatus> {
     Ok(())
 }
 
+/// Which stream of the object a CREATE name selects (MS-FSCC 2.1.5 `name:stream:type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Stream {
+    /// No stream part: the object itself.
+    None,
+    /// `::$DATA`: the unnamed data stream, which a directory does not have.
+    UnnamedData,
+    /// `:$I30:$INDEX_ALLOCATION` (or `::$INDEX_ALLOCATION`): a directory's index, i.e. the
+    /// directory itself.
+    Index,
+    /// A named data stream: `:name` or `:name:$DATA`.
+    Named(String),
+}
+
+/// A CREATE name: the object's vfs path and the stream selected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// The file or directory, as [`to_vfs_path`] gives it.
+    pub(crate) path: String,
+    /// The stream of it.
+    pub(crate) stream: Stream,
+}
+
+/// Parses a CREATE name with its stream part, on a share with (`streams`) or without streams;
+/// without, any stream part is OBJECT_NAME_INVALID. Stream names may hold any character but
+/// `\`, `/`, `:` and NUL (control characters and wildcards included, as NTFS allows); a stream
+/// type other than `$DATA` (or `$INDEX_ALLOCATION` for `$I30`) is OBJECT_NAME_INVALID.
+pub(crate) fn to_vfs_target(name: &str, streams: bool) -> Result<Target, NtStatus> {
+    let (dir, last) = match name.rsplit_once('\\') {
+        Some((d, l)) => (Some(d), l),
+        None => (None, name),
+    };
+    let Some((base, rest)) = last.split_once(':') else {
+        return Ok(Target {
+            path: to_vfs_path(name)?,
+            stream: Stream::None,
+        });
+    };
+    if !streams {
+        return Err(NtStatus::OBJECT_NAME_INVALID);
+    }
+    let (sname, stype) = match rest.split_once(':') {
+        Some((n, t)) => (n, Some(t)),
+        None => (rest, None),
+    };
+    let stream = match stype {
+        None if sname.is_empty() => Stream::None,
+        None => Stream::Named(sname.to_owned()),
+        Some(t) if t.eq_ignore_ascii_case("$DATA") && sname.is_empty() => Stream::UnnamedData,
+        Some(t) if t.eq_ignore_ascii_case("$DATA") => Stream::Named(sname.to_owned()),
+        Some(t)
+            if t.eq_ignore_ascii_case("$INDEX_ALLOCATION")
+                && (sname.is_empty() || sname.eq_ignore_ascii_case("$I30")) =>
+        {
+            Stream::Index
+        }
+        Some(_) => return Err(NtStatus::OBJECT_NAME_INVALID),
+    };
+    if let Stream::Named(n) = &stream
+        && vfs::check_stream_name(n).is_err()
+    {
+        return Err(NtStatus::OBJECT_NAME_INVALID);
+    }
+    let path = match (dir, base) {
+        (None, "") => String::new(), // the share root's stream
+        (Some(_), "") => return Err(NtStatus::OBJECT_NAME_INVALID),
+        (None, b) => to_vfs_path(b)?,
+        (Some(d), b) => to_vfs_path(&format!("{d}\\{b}"))?,
+    };
+    Ok(Target { path, stream })
+}
+
 /// The SMB form of a VFS path (backslashes).
 pub(crate) fn to_smb_path(path: &str) -> String {
     path.replace('/', "\\")
@@ -95,5 +167,50 @@ mod tests {
         assert_eq!(to_vfs_path("a\\\\b"), Err(NtStatus::OBJECT_NAME_INVALID));
         assert_eq!(to_vfs_path("a*"), Err(NtStatus::OBJECT_NAME_INVALID));
         assert_eq!(to_vfs_path("f:s"), Err(NtStatus::OBJECT_NAME_INVALID));
+    }
+
+    fn named(path: &str, s: &str) -> Target {
+        Target {
+            path: path.into(),
+            stream: Stream::Named(s.into()),
+        }
+    }
+
+    #[test]
+    fn stream_names() {
+        let t = |n: &str| to_vfs_target(n, true);
+        assert_eq!(
+            t("d\\f:Zone.Identifier"),
+            Ok(named("d/f", "Zone.Identifier"))
+        );
+        assert_eq!(t("d\\f:s:$dAtA"), Ok(named("d/f", "s")));
+        assert_eq!(
+            t("f:\u{5}Stream\n One*?"),
+            Ok(named("f", "\u{5}Stream\n One*?"))
+        );
+        assert_eq!(t(":root"), Ok(named("", "root")));
+        assert_eq!(t("f::$DATA").unwrap().stream, Stream::UnnamedData);
+        assert_eq!(t("d:$I30:$INDEX_ALLOCATION").unwrap().stream, Stream::Index);
+        assert_eq!(t("f").unwrap().stream, Stream::None);
+        for bad in [
+            "f:s:",
+            "f:s:$FOO",
+            "f:s:?D*a",
+            "f::foo",
+            "f:a:b:$DATA",
+            "d\\f:x\\y:$DATA",
+            "d*\\f:s",
+            "d\\:s",
+        ] {
+            assert_eq!(t(bad), Err(NtStatus::OBJECT_NAME_INVALID), "{bad:?}");
+        }
+        for name in ["f::$DATA", "f::x", "f:s", "f:s:$DATA"] {
+            assert_eq!(
+                to_vfs_target(name, false),
+                Err(NtStatus::OBJECT_NAME_INVALID),
+                "{name:?} on a share without streams"
+            );
+        }
+        assert_eq!(to_vfs_target("d\\f", false).unwrap().path, "d/f");
     }
 }

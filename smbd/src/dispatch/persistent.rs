@@ -183,6 +183,7 @@ async fn restore_one(server: &Arc<ServerContext>, rec: &HandleRecord) -> Option<
     let (claim, _) = super::caching::admit(
         server,
         &Admit {
+            stream: "",
             key: FileKey::of(share.index, &opened.stat),
             path: &opened.path,
             uid: rec.persistent_id,

@@ -23,6 +23,23 @@ pub(super) async fn rename(
 ) -> Result<(), NtStatus> {
     let fs = open.share.vfs.clone().ok_or(NtStatus::INVALID_PARAMETER)?;
     let entry = open.entry.as_ref().ok_or(NtStatus::INVALID_PARAMETER)?;
+    if target.starts_with(':') {
+        return super::rename_stream::rename_stream(open, replace, target).await;
+    }
+    if entry.is_stream() {
+        // A stream moves only within its file (smbtorture smb2.streams.rename2 for a
+        // `file:stream` target).
+        return Err(if target.contains(':') {
+            NtStatus::SHARING_VIOLATION
+        } else {
+            NtStatus::INVALID_PARAMETER
+        });
+    }
+    if ctx.server().files.stream_opens(entry) > 0 {
+        // A file whose streams are open stays where it is (smbtorture
+        // smb2.streams.basefile-rename-with-open-stream).
+        return Err(NtStatus::ACCESS_DENIED);
+    }
     let to = path::to_vfs_path(target.trim_start_matches('\\'))?;
     let from = entry.path();
     if to.is_empty() || from.is_empty() {

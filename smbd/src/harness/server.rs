@@ -34,6 +34,7 @@ pub fn open_share(
         root_sddl: Some("O:BAG:BAD:(A;OICI;FA;;;WD)".into()),
         access_based_enumeration: false,
         continuous_availability: false,
+        streams: true,
     }
 }
 

@@ -82,6 +82,8 @@ pub struct Share {
     /// Continuously available: persistent handles may be granted (MS-SMB2
     /// Share.IsCA).
     pub continuous_availability: bool,
+    /// Alternate data streams are served (off: names with a stream part are invalid).
+    pub streams: bool,
 }
 
 impl Share {
@@ -130,6 +132,8 @@ pub struct DiskShare {
     pub access_based_enumeration: bool,
     /// Continuous availability (off by default).
     pub continuous_availability: bool,
+    /// Alternate data streams (on by default).
+    pub streams: bool,
 }
 
 /// Everything the connections share.
@@ -186,6 +190,7 @@ impl ServerContext {
                 root_default: parse_sd(d.root_sddl.as_deref().unwrap_or(DEFAULT_ROOT_SDDL)),
                 access_based_enumeration: d.access_based_enumeration,
                 continuous_availability: d.continuous_availability,
+                streams: d.streams,
             }));
         }
         let index = shares.len();
@@ -200,6 +205,7 @@ impl ServerContext {
             root_default: parse_sd(DEFAULT_ROOT_SDDL),
             access_based_enumeration: false,
             continuous_availability: false,
+            streams: false,
         }));
         let identity = Arc::new(ServerIdentity {
             name: settings.server_name.clone(),

@@ -3,12 +3,13 @@
 //! A removed file stays readable through handles already open on it, as on POSIX.
 
 mod file;
+mod streams;
 mod tree;
 
 use crate::names::{check_directory_disposition, join, now_filetime, split_path};
 use crate::{
-    CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, Vfs, VfsError,
-    VfsResult, attr,
+    CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, StreamInfo, Vfs,
+    VfsError, VfsResult, attr,
 };
 use async_trait::async_trait;
 use file::MemFile;
@@ -55,6 +56,7 @@ impl MemFs {
             action,
             stat,
             path,
+            stream_id: 0,
         })
     }
 }
@@ -62,6 +64,15 @@ impl MemFs {
 /// Locks the tree, recovering from a panicked holder (the tree stays consistent per operation).
 pub(crate) fn lock_tree(tree: &Mutex<Tree>) -> MutexGuard<'_, Tree> {
     tree.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What an existing object gets for `disposition` (`Create` was refused before).
+pub(crate) fn existing_action(disposition: Disposition) -> CreateAction {
+    match disposition {
+        Disposition::Open | Disposition::OpenIf | Disposition::Create => CreateAction::Opened,
+        Disposition::Overwrite | Disposition::OverwriteIf => CreateAction::Overwritten,
+        Disposition::Supersede => CreateAction::Superseded,
+    }
 }
 
 /// Checks an existing object against the requested kind.
@@ -100,13 +111,7 @@ impl Vfs for MemFs {
                     return Err(VfsError::Exists);
                 }
                 check_kind(opts.kind, is_dir)?;
-                let action = match opts.disposition {
-                    Disposition::Open | Disposition::OpenIf | Disposition::Create => {
-                        CreateAction::Opened
-                    }
-                    Disposition::Overwrite | Disposition::OverwriteIf => CreateAction::Overwritten,
-                    Disposition::Supersede => CreateAction::Superseded,
-                };
+                let action = existing_action(opts.disposition);
                 if action != CreateAction::Opened {
                     if is_dir {
                         return Err(VfsError::IsADirectory);
@@ -215,5 +220,27 @@ impl Vfs for MemFs {
             free_blocks: free,
             serial: 0x4d45_4d46,
         })
+    }
+
+    async fn open_stream(&self, path: &str, stream: &str, opts: &OpenOptions) -> VfsResult<Opened> {
+        self.open_stream_now(path, stream, opts)
+    }
+
+    async fn list_streams(&self, path: &str) -> VfsResult<Vec<StreamInfo>> {
+        self.list_streams_now(path)
+    }
+
+    async fn remove_stream(&self, path: &str, stream: &str) -> VfsResult<()> {
+        self.remove_stream_now(path, stream)
+    }
+
+    async fn rename_stream(
+        &self,
+        path: &str,
+        from: &str,
+        to: &str,
+        replace: bool,
+    ) -> VfsResult<()> {
+        self.rename_stream_now(path, from, to, replace)
     }
 }

@@ -40,6 +40,9 @@ pub(crate) struct Node {
     pub(crate) reserved: u64,
     /// False once removed from its directory (open handles keep working).
     pub(crate) linked: bool,
+    /// Named data streams: folded name -> the node holding the stream's bytes (a node in no
+    /// directory, named as the stream was created).
+    pub(crate) streams: HashMap<String, u64>,
 }
 
 impl Node {
@@ -61,6 +64,7 @@ impl Node {
             meta: HashMap::new(),
             reserved: 0,
             linked: true,
+            streams: HashMap::new(),
         }
     }
 
@@ -185,6 +189,17 @@ impl Tree {
         }) = self.nodes.get_mut(&parent)
         {
             children.insert(fold(name), id);
+        }
+        id
+    }
+
+    /// Creates the data node of stream `name` of node `base` (in no directory).
+    pub(crate) fn create_stream(&mut self, base: u64, name: &str) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.nodes.insert(id, Node::new(name, base, false, 0));
+        if let Some(node) = self.nodes.get_mut(&base) {
+            node.streams.insert(fold(name), id);
         }
         id
     }

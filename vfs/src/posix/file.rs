@@ -330,6 +330,9 @@ impl Handle {
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
+            if self.path.is_empty() && name == super::streams::SIDE_DIR {
+                continue;
+            }
             let Ok(cname) = cstr(&name) else { continue };
             let Ok(st) = sys::statx(dir, &cname, libc::AT_SYMLINK_NOFOLLOW) else {
                 continue;

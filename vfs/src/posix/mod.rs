@@ -4,7 +4,8 @@
 //! root (a component-by-component O_NOFOLLOW walk where openat2 is missing), looked up
 //! case-insensitively through a per-directory cache, and all blocking work runs in one
 //! `spawn_blocking` job per operation. DOS attributes and creation time live in the xattr
-//! `user.smbd.dosattrib`, metadata blobs in `user.smbd.<name>`. Needs `/proc` (to reopen O_PATH
+//! `user.smbd.dosattrib`, metadata blobs in `user.smbd.<name>`; named streams in a side tree,
+//! `.smbd-streams` in the share root (see `streams`). Needs `/proc` (to reopen O_PATH
 //! descriptors and list directories by descriptor).
 
 mod case_cache;
@@ -14,9 +15,10 @@ mod file;
 mod meta;
 mod ops;
 mod resolve;
+mod streams;
 mod sys;
 
-use crate::{FileStat, FsInfo, OpenOptions, Opened, Vfs, VfsError, VfsResult};
+use crate::{FileStat, FsInfo, OpenOptions, Opened, StreamInfo, Vfs, VfsError, VfsResult};
 use async_trait::async_trait;
 use resolve::Root;
 use std::io;
@@ -88,5 +90,41 @@ impl Vfs for PosixFs {
     async fn fs_info(&self) -> VfsResult<FsInfo> {
         let root = self.root.clone();
         blocking(move || ops::fs_info(&root)).await
+    }
+
+    async fn open_stream(&self, path: &str, stream: &str, opts: &OpenOptions) -> VfsResult<Opened> {
+        let (root, path, stream, opts) = (
+            self.root.clone(),
+            path.to_owned(),
+            stream.to_owned(),
+            opts.clone(),
+        );
+        blocking(move || streams::open(&root, &path, &stream, &opts)).await
+    }
+
+    async fn list_streams(&self, path: &str) -> VfsResult<Vec<StreamInfo>> {
+        let (root, path) = (self.root.clone(), path.to_owned());
+        blocking(move || streams::list(&root, &path)).await
+    }
+
+    async fn remove_stream(&self, path: &str, stream: &str) -> VfsResult<()> {
+        let (root, path, stream) = (self.root.clone(), path.to_owned(), stream.to_owned());
+        blocking(move || streams::remove(&root, &path, &stream)).await
+    }
+
+    async fn rename_stream(
+        &self,
+        path: &str,
+        from: &str,
+        to: &str,
+        replace: bool,
+    ) -> VfsResult<()> {
+        let (root, path, from, to) = (
+            self.root.clone(),
+            path.to_owned(),
+            from.to_owned(),
+            to.to_owned(),
+        );
+        blocking(move || streams::rename(&root, &path, &from, &to, replace)).await
     }
 }

@@ -5,6 +5,7 @@ use super::errors::map_io;
 use super::file::{Access, PosixFile};
 use super::meta::{self, DosInfo, build_stat, dev_ino, read_dos, write_dos};
 use super::resolve::{Located, Root, cstr};
+use super::streams::{self, check_not_side};
 use super::sys::{self, XattrTarget};
 use crate::names::{check_directory_disposition, join, now_filetime, split_path};
 use crate::{
@@ -27,7 +28,7 @@ fn check_kind(kind: Kind, is_dir: bool) -> VfsResult<()> {
 }
 
 /// What an existing object gets for `disposition` (`Create` was refused before).
-fn existing_action(disposition: Disposition) -> CreateAction {
+pub(crate) fn existing_action(disposition: Disposition) -> CreateAction {
     match disposition {
         Disposition::Open | Disposition::OpenIf | Disposition::Create => CreateAction::Opened,
         Disposition::Overwrite | Disposition::OverwriteIf => CreateAction::Overwritten,
@@ -60,11 +61,12 @@ fn opened(
         action,
         stat,
         path,
+        stream_id: 0,
     })
 }
 
 /// Reserves `len` bytes for a new or overwritten file; unsupported is ignored.
-fn reserve(fd: BorrowedFd<'_>, len: u64) -> VfsResult<()> {
+pub(crate) fn reserve(fd: BorrowedFd<'_>, len: u64) -> VfsResult<()> {
     if len == 0 {
         return Ok(());
     }
@@ -78,6 +80,7 @@ fn reserve(fd: BorrowedFd<'_>, len: u64) -> VfsResult<()> {
 /// CREATE: opens or creates `path` per `opts` (MS-FSA 2.1.5.1).
 pub(crate) fn open(root: &Arc<Root>, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
     let comps = split_path(path)?;
+    check_not_side(&comps)?;
     check_directory_disposition(opts)?;
     if comps.is_empty() {
         if opts.disposition == Disposition::Create {
@@ -224,6 +227,7 @@ fn create_new(root: &Arc<Root>, loc: &Located, opts: &OpenOptions) -> VfsResult<
 /// Metadata of `path`.
 pub(crate) fn stat(root: &Root, path: &str) -> VfsResult<FileStat> {
     let comps = split_path(path)?;
+    check_not_side(&comps)?;
     let full = if comps.is_empty() {
         String::new()
     } else {
@@ -250,6 +254,8 @@ pub(crate) fn rename(root: &Root, from: &str, to: &str, replace: bool) -> VfsRes
     if from_comps.is_empty() || to_comps.is_empty() {
         return Err(VfsError::AccessDenied);
     }
+    check_not_side(&from_comps)?;
+    check_not_side(&to_comps)?;
     let src = root.locate(&from_comps)?;
     let src_disk = src.disk.as_deref().ok_or(VfsError::NotFound)?;
     let dst = root.locate(&to_comps)?;
@@ -292,6 +298,13 @@ pub(crate) fn rename(root: &Root, from: &str, to: &str, replace: bool) -> VfsRes
     }
     root.invalidate(sp);
     root.invalidate(dp);
+    // The file moved; its streams follow (the name it now has, in the case asked for).
+    let from_disk = join(&src.parent_path, src_disk);
+    let to_disk = join(&dst.parent_path, &dst.name);
+    if from_disk != to_disk {
+        // Best effort: the rename itself is done and must not be reported as failed.
+        let _ = streams::moved(root, &from_disk, &to_disk);
+    }
     Ok(())
 }
 
@@ -301,6 +314,7 @@ pub(crate) fn remove(root: &Root, path: &str) -> VfsResult<()> {
     if comps.is_empty() {
         return Err(VfsError::AccessDenied);
     }
+    check_not_side(&comps)?;
     let loc = root.locate(&comps)?;
     let disk = loc.disk.as_deref().ok_or(VfsError::NotFound)?;
     let name = cstr(disk)?;
@@ -313,6 +327,7 @@ pub(crate) fn remove(root: &Root, path: &str) -> VfsResult<()> {
         Some(libc::ENOTEMPTY | libc::EEXIST) => VfsError::NotEmpty,
         _ => map_io(e),
     })?;
+    streams::forget(root, &join(&loc.parent_path, disk));
     Ok(())
 }
 

@@ -32,6 +32,9 @@ pub(super) async fn grant(
     if let DurableAsk::V2(q) = ask
         && q.persistent()
         && open.share.continuous_availability
+        // The handle store restores opens of files by path; a named stream's open stays
+        // merely durable.
+        && !open.entry.as_ref().is_some_and(|e| e.is_stream())
         && ctx.conn.negotiated().is_smb3()
         && let Some(c) = grant_persistent(ctx, open, cx, q).await
     {

@@ -11,6 +11,7 @@ mod contexts;
 mod durable;
 mod replay;
 mod reply;
+mod stream;
 mod validate;
 
 use std::sync::{Arc, Mutex};
@@ -114,7 +115,13 @@ async fn open_file(
     v: &Validated,
     cx: &Contexts,
 ) -> Result<Made, NtStatus> {
-    let vpath = path::to_vfs_path(&req.name)?;
+    let target = path::to_vfs_target(&req.name, tree.share.streams)?;
+    let vpath = target.path;
+    let (kind, disposition) = stream::object_request(&target.stream, v.kind, v.disposition)?;
+    let named = match target.stream {
+        path::Stream::Named(n) => Some(n),
+        _ => None,
+    };
     let creates = !matches!(v.disposition, Disposition::Open);
     if tree.share.read_only
         && (v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf))
@@ -134,8 +141,8 @@ async fn open_file(
         share: &tree.share,
         fs: fs.as_ref(),
         path: &vpath,
-        disposition: v.disposition,
-        kind: v.kind,
+        disposition,
+        kind,
         desired: req.desired_access,
         attributes: req.file_attributes,
         allocation_size: cx.allocation_size,
@@ -145,7 +152,7 @@ async fn open_file(
         share_max: tree.max_access,
         want_maximal: cx.maximal_access,
     };
-    let mut auth = access::open_checked(&wanted).await?;
+    let mut auth = open_target(fs.as_ref(), &wanted, named.as_deref(), v, req, cx).await?;
     // Only an open its user may make reaches the other opens of the file: an earlier
     // application instance's, and disconnected durable ones. When ending those deleted the
     // file (a delete-on-close open), the open is made again.
@@ -158,14 +165,14 @@ async fn open_file(
     let lease_key = cx.lease.map(|l| l.key);
     deleted |= durable::purge_disconnected(ctx, tree, &vpath, v.desired, lease_key).await?;
     if deleted {
-        auth = access::open_checked(&wanted).await?;
+        auth = open_target(fs.as_ref(), &wanted, named.as_deref(), v, req, cx).await?;
     }
     let granted = auth.granted;
     let mut opened = auth.opened;
     let id = new_file_id(&server);
     // The table knows the file by its identity, whatever spelling reached it. Every failure
     // from here on drops the claim, which gives it back.
-    let key = FileKey::of(tree.share.index, &opened.stat);
+    let key = FileKey::of_stream(tree.share.index, &opened.stat, opened.stream_id);
     let neg = ctx.conn.negotiated();
     let leasing = neg.dialect.is_some_and(|d| d.0 >= 0x0210);
     if opened.stat.is_dir
@@ -192,6 +199,7 @@ async fn open_file(
     let (claim, caching) = caching::admit(
         &server,
         &Admit {
+            stream: named.as_deref().unwrap_or(""),
             key,
             path: &opened.path,
             uid: id.persistent,
@@ -203,11 +211,19 @@ async fn open_file(
     )
     .await?;
     if let Some(supersede) = auth.overwrite {
+        if named.is_none() && server.files.stream_opens(claim.entry()) > 0 {
+            // Overwriting a file deletes its streams: not while one is open (MS-FSA
+            // 2.1.5.1.2.1).
+            return Err(NtStatus::SHARING_VIOLATION);
+        }
         opened
             .file
             .overwrite(req.file_attributes, cx.allocation_size, supersede)
             .await
             .map_err(|e| NtStatus::from(&e))?;
+        if named.is_none() {
+            stream::drop_all(fs.as_ref(), &opened.path).await;
+        }
         opened.stat = opened.file.stat().await.map_err(|e| NtStatus::from(&e))?;
         opened.action = if supersede {
             CreateAction::Superseded
@@ -242,6 +258,23 @@ async fn open_file(
         maximal: auth.maximal,
         caching,
     })
+}
+
+/// The access step on the object a CREATE names, then, for a named stream, the stream's open.
+async fn open_target(
+    fs: &dyn vfs::Vfs,
+    wanted: &access::Wanted<'_>,
+    named: Option<&str>,
+    v: &Validated,
+    req: &CreateRequest<'_>,
+    cx: &Contexts,
+) -> Result<access::Authorized, NtStatus> {
+    let mut auth = access::open_checked(wanted).await?;
+    if let Some(name) = named {
+        let (attributes, alloc) = (req.file_attributes, cx.allocation_size);
+        stream::open_named(fs, &mut auth, name, v.disposition, attributes, alloc).await?;
+    }
+    Ok(auth)
 }
 
 /// The owner of an open the session of `ctx` makes.

@@ -248,6 +248,40 @@ fn put_streams(out: &mut Vec<u8>, st: &FileStat) {
     utf16le_encode(DATA_STREAM_NAME, out);
 }
 
+/// One stream of FileStreamInformation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEntry {
+    /// The stream's name as reported: `::$DATA`, or `:name:$DATA`.
+    pub name: String,
+    /// StreamSize.
+    pub size: u64,
+    /// StreamAllocationSize.
+    pub allocation_size: u64,
+}
+
+/// FILE_STREAM_INFORMATION (MS-FSCC 2.4.44): the entries in order, each 8-byte aligned,
+/// NextEntryOffset 0 on the last. No entries (a directory without named streams) is an empty
+/// buffer.
+pub fn encode_stream_information(entries: &[StreamEntry], out: &mut Vec<u8>) {
+    let start = out.len();
+    let mut last_at = None;
+    for e in entries {
+        while !(out.len() - start).is_multiple_of(8) {
+            out.push(0);
+        }
+        if let Some(at) = last_at {
+            let next = (out.len() - at) as u32;
+            out[at..at + 4].copy_from_slice(&next.to_le_bytes());
+        }
+        last_at = Some(out.len());
+        put_u32(out, 0);
+        put_u32(out, utf16le_len(&e.name) as u32);
+        put_u64(out, e.size);
+        put_u64(out, e.allocation_size);
+        utf16le_encode(&e.name, out);
+    }
+}
+
 /// FILE_PIPE_LOCAL_INFORMATION (MS-FSCC 2.4.34), 40 bytes, for a connected message pipe.
 fn put_pipe_local(out: &mut Vec<u8>) {
     put_u32(out, FILE_PIPE_MESSAGE_TYPE);
@@ -325,6 +359,33 @@ mod tests {
 
     const BASIC_HEX: &str = "0100000000 00d901 0200000000 00d901 0300000000 00d901 \
                              0400000000 00d901 20000000 00000000";
+
+    #[test]
+    fn stream_information_chains_aligned_entries() {
+        let entries = [
+            StreamEntry {
+                name: "::$DATA".into(),
+                size: 5,
+                allocation_size: 8,
+            },
+            StreamEntry {
+                name: ":ab:$DATA".into(),
+                size: 1,
+                allocation_size: 2,
+            },
+        ];
+        let mut out = Vec::new();
+        encode_stream_information(&entries, &mut out);
+        // 24 fixed + 14 name bytes, padded to 40.
+        assert_eq!(&out[0..4], &40u32.to_le_bytes());
+        assert_eq!(&out[4..8], &14u32.to_le_bytes());
+        assert_eq!(&out[40..44], &0u32.to_le_bytes());
+        assert_eq!(&out[44..48], &18u32.to_le_bytes());
+        assert_eq!(out.len(), 40 + 24 + 18);
+        let mut none = Vec::new();
+        encode_stream_information(&[], &mut none);
+        assert!(none.is_empty());
+    }
 
     #[test]
     fn basic() {

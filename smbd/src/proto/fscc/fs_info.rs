@@ -20,6 +20,8 @@ pub struct FsInfoContext<'a> {
     pub read_only: bool,
     /// The volume's object id (FileFsObjectIdInformation).
     pub object_id: [u8; 16],
+    /// Whether the share serves alternate data streams (FILE_NAMED_STREAMS).
+    pub named_streams: bool,
 }
 
 /// FILE_CASE_PRESERVED_NAMES (MS-FSCC 2.5.1).
@@ -28,22 +30,30 @@ const FILE_CASE_PRESERVED_NAMES: u32 = 0x0000_0002;
 const FILE_UNICODE_ON_DISK: u32 = 0x0000_0004;
 /// FILE_PERSISTENT_ACLS (MS-FSCC 2.5.1).
 const FILE_PERSISTENT_ACLS: u32 = 0x0000_0008;
+/// FILE_NAMED_STREAMS (MS-FSCC 2.5.1).
+const FILE_NAMED_STREAMS: u32 = 0x0004_0000;
 /// FILE_READ_ONLY_VOLUME (MS-FSCC 2.5.1).
 const FILE_READ_ONLY_VOLUME: u32 = 0x0008_0000;
 
 /// The FileSystemAttributes we can honour: names keep their case, are Unicode, and security
-/// descriptors persist. Not claimed: case-sensitive search, sparse files, object ids, named
-/// streams, hard links, reparse points, EAs (the VFS offers none of them).
+/// descriptors persist. Not claimed: case-sensitive search, sparse files, object ids, hard
+/// links, reparse points, EAs (the VFS offers none of them). Named streams are claimed per
+/// share ([`fs_attribute_flags`]).
 pub const FS_ATTRIBUTES: u32 =
     FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK | FILE_PERSISTENT_ACLS;
 
-/// FileSystemAttributes for a share: [`FS_ATTRIBUTES`] plus FILE_READ_ONLY_VOLUME if read-only.
-pub fn fs_attribute_flags(read_only: bool) -> u32 {
+/// FileSystemAttributes for a share: [`FS_ATTRIBUTES`], plus FILE_READ_ONLY_VOLUME if
+/// read-only and FILE_NAMED_STREAMS if it serves streams (clients such as Explorer write
+/// `Zone.Identifier` streams only where it is set).
+pub fn fs_attribute_flags(read_only: bool, named_streams: bool) -> u32 {
+    let mut flags = FS_ATTRIBUTES;
     if read_only {
-        FS_ATTRIBUTES | FILE_READ_ONLY_VOLUME
-    } else {
-        FS_ATTRIBUTES
+        flags |= FILE_READ_ONLY_VOLUME;
     }
+    if named_streams {
+        flags |= FILE_NAMED_STREAMS;
+    }
+    flags
 }
 
 /// MaximumComponentNameLength reported in FileFsAttributeInformation.
@@ -143,7 +153,7 @@ pub fn encode_fs_info(
         }
         // FILE_FS_ATTRIBUTE_INFORMATION (MS-FSCC 2.5.1).
         FsInfoClass::FILE_FS_ATTRIBUTE_INFORMATION => {
-            put_u32(out, fs_attribute_flags(ctx.read_only));
+            put_u32(out, fs_attribute_flags(ctx.read_only, ctx.named_streams));
             put_u32(out, MAX_COMPONENT_NAME_LENGTH);
             put_u32(out, utf16le_len(ctx.fs_name) as u32);
             utf16le_encode(ctx.fs_name, out);
@@ -200,6 +210,7 @@ mod tests {
             fs_name: "NTFS",
             read_only,
             object_id: [0xAB; 16],
+            named_streams: false,
         }
     }
 

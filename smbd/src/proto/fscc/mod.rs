@@ -20,7 +20,9 @@ mod wire;
 pub use classes::{FileInfoClass, FsInfoClass};
 pub use dir_info::{DirListWriter, dir_entry_fixed_size};
 pub use error::FsccError;
-pub use file_info::{FileInfoContext, encode_file_info, file_info_min_size};
+pub use file_info::{
+    FileInfoContext, StreamEntry, encode_file_info, encode_stream_information, file_info_min_size,
+};
 pub use fs_info::{
     FS_ATTRIBUTES, FsInfoContext, encode_fs_info, fs_attribute_flags, fs_info_min_size,
 };

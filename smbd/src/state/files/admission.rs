@@ -7,7 +7,15 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::{Claim, FileConflict, FileEntry, FileKey, FileTable, Holder, conflicts};
+use super::{
+    Claim, FileConflict, FileEntry, FileKey, FileTable, Holder, SHARE_DELETE, SHARE_READ,
+    SHARE_WRITE, conflicts,
+};
+use crate::access::DELETE;
+use std::sync::atomic::Ordering;
+
+/// Every share access.
+const SHARE_ALL: u32 = SHARE_READ | SHARE_WRITE | SHARE_DELETE;
 use crate::oplock::{Attempt, BreakNotice, FileCaching, Granted, KeyInUse, OpenRequest};
 
 /// The outcome of [`FileTable::admit`].
@@ -46,6 +54,8 @@ pub struct Admit<'a> {
     pub key: FileKey,
     /// Its path, for a new entry.
     pub path: &'a str,
+    /// The name of the stream opened ("" for the file itself), for a new entry.
+    pub stream: &'a str,
     /// The open's id.
     pub uid: u64,
     /// Access granted to it.
@@ -66,23 +76,40 @@ impl FileTable {
         now: SystemTime,
     ) -> Result<Admission, KeyInUse> {
         let mut m = self.shared.entries.lock().unwrap();
-        let entry = m
-            .entry(a.key)
-            .or_insert_with(|| self.new_entry(a.key, a.path))
-            .clone();
+        let entry = match m.get(&a.key) {
+            Some(e) => e.clone(),
+            None => {
+                let e = self.new_entry(a.key, a.path, a.stream);
+                m.insert(a.key, e.clone());
+                e
+            }
+        };
         let lease = a.request.lease_id();
         if let Some(id) = lease {
             let claimed = self.shared.leases.lock().unwrap().claim(id, &a.key);
             if let Err(e) = claimed {
                 if entry.holders() == 0 {
-                    m.remove(&a.key);
+                    self.shared.forget_entry(&mut m, &a.key);
                 }
                 return Err(e);
             }
         }
+        // Opening the file for DELETE needs every open of its named streams to share delete
+        // (smbtorture smb2.streams.delete); a stream open is not held back by the file's.
+        let streams_refuse = !entry.is_stream()
+            && a.access & DELETE != 0
+            && entry.file.named.load(Ordering::SeqCst) > 0
+            && m.values()
+                .filter(|e| e.is_stream() && e.key.file() == a.key.file())
+                .any(|e| {
+                    let s = e.state.lock().unwrap();
+                    s.holders.iter().any(|h| conflicts(h, DELETE, SHARE_ALL))
+                });
         let mut s = entry.state.lock().unwrap();
-        let refused = if s.delete_pending {
+        let refused = if entry.refuses_as_deleted(&s) {
             Some((FileConflict::DeletePending, Vec::new(), false))
+        } else if streams_refuse {
+            Some((FileConflict::Sharing, Vec::new(), false))
         } else if s
             .holders
             .iter()
@@ -100,6 +127,7 @@ impl FileTable {
                     access: a.access,
                     share: a.share_access,
                 });
+                entry.file.opens.fetch_add(1, Ordering::SeqCst);
                 let has_locks = s.locks.held() > 0;
                 let granted = s.caching.grant(a.uid, a.request, has_locks);
                 drop(s);
@@ -122,7 +150,7 @@ impl FileTable {
             self.shared.leases.lock().unwrap().release(&id);
         }
         if empty {
-            m.remove(&a.key);
+            self.shared.forget_entry(&mut m, &a.key);
         }
         let Some((conflict, notices, wait)) = refused else {
             unreachable!("admitted above");

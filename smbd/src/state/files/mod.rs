@@ -1,9 +1,16 @@
 //! The server-wide table of open files: share modes, delete-pending state and byte-range locks
 //! shared by every open of the same file (MS-FSA 2.1.1.4 Stream/File, 2.1.5.1.2).
+//!
+//! MS-FSA keeps the File and its Streams apart, and so does the table: an entry is one *stream*
+//! (the unnamed data stream, i.e. the file itself, or a named stream), with its own share
+//! modes, locks and caching; the entries of one file share a [`FileWide`] record with what
+//! belongs to the file: its delete-pending state (deleting the file deletes all its streams)
+//! and how many opens its streams have (the file goes when the last of them closes).
 
 pub mod admission;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 pub use admission::{Admission, Admit};
@@ -63,9 +70,24 @@ impl EntryState {
 pub struct FileEntry {
     key: FileKey,
     path: Mutex<String>,
+    /// The stream's name ("" for the unnamed stream), as its open found or last renamed it.
+    stream: Mutex<String>,
     state: Mutex<EntryState>,
     /// Wakes the operations waiting on the file (see `EntryState::version`).
     changed: tokio::sync::Notify,
+    /// What the entries of all streams of the file share.
+    file: Arc<FileWide>,
+}
+
+/// The state of a file shared by the entries of its streams (MS-FSA 2.1.1.3 File).
+#[derive(Debug, Default)]
+pub struct FileWide {
+    /// The file is pending deletion (set through its unnamed stream).
+    delete_pending: AtomicBool,
+    /// Opens of all the file's streams.
+    opens: AtomicUsize,
+    /// Entries of named streams of the file in the table.
+    named: AtomicUsize,
 }
 /// Why an open or a lock was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,13 +122,50 @@ fn conflicts(a: &Holder, access: u32, share: u32) -> bool {
 }
 
 impl FileEntry {
-    fn new(key: FileKey, path: &str) -> Self {
+    fn new(key: FileKey, path: &str, stream: &str, file: Arc<FileWide>) -> Self {
         Self {
             key,
             path: Mutex::new(path.to_owned()),
+            stream: Mutex::new(stream.to_owned()),
             state: Mutex::new(EntryState::default()),
             changed: tokio::sync::Notify::new(),
+            file,
         }
+    }
+
+    /// Whether this entry is a named stream (not the file itself).
+    pub fn is_stream(&self) -> bool {
+        self.key.stream != 0
+    }
+
+    /// The stream's current name ("" for the unnamed stream).
+    pub fn stream_name(&self) -> String {
+        self.stream.lock().unwrap().clone()
+    }
+
+    /// Records that the stream was renamed to `name`.
+    pub fn set_stream_name(&self, name: &str) {
+        *self.stream.lock().unwrap() = name.to_owned();
+    }
+
+    /// How many opens the file has, over all its streams.
+    pub fn file_opens(&self) -> usize {
+        self.file.opens.load(Ordering::SeqCst)
+    }
+
+    /// Whether the file (not just this stream) is pending deletion.
+    pub fn file_delete_pending(&self) -> bool {
+        self.file.delete_pending.load(Ordering::SeqCst)
+    }
+
+    /// Whether this named stream itself is pending deletion.
+    pub fn stream_delete_pending(&self) -> bool {
+        self.is_stream() && self.state.lock().unwrap().delete_pending
+    }
+
+    /// Whether this entry refuses new opens as pending deletion: its own stream, or its file.
+    fn refuses_as_deleted(&self, s: &EntryState) -> bool {
+        s.delete_pending || self.file_delete_pending()
     }
 
     /// The file's current path from the share root, as stored.
@@ -132,13 +191,14 @@ impl FileEntry {
     /// Registers an open with `access` and `share` unless it conflicts with existing opens.
     fn add_holder(&self, uid: u64, access: u32, share: u32) -> Result<(), FileConflict> {
         let mut s = self.state.lock().unwrap();
-        if s.delete_pending {
+        if self.refuses_as_deleted(&s) {
             return Err(FileConflict::DeletePending);
         }
         if s.holders.iter().any(|h| conflicts(h, access, share)) {
             return Err(FileConflict::Sharing);
         }
         s.holders.push(Holder { uid, access, share });
+        self.file.opens.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
@@ -163,7 +223,10 @@ impl FileEntry {
     fn remove_holder(&self, uid: u64) -> usize {
         let left = {
             let mut s = self.state.lock().unwrap();
+            let before = s.holders.len();
             s.holders.retain(|h| h.uid != uid);
+            let gone = before - s.holders.len();
+            self.file.opens.fetch_sub(gone, Ordering::SeqCst);
             s.locks.release_owner(uid);
             s.caching.on_close(uid);
             s.version += 1;
@@ -173,14 +236,21 @@ impl FileEntry {
         left
     }
 
-    /// Whether the file is pending deletion.
+    /// Whether the stream is pending deletion: a named stream's own state or its file's (what
+    /// FileStandardInformation reports).
     pub fn delete_pending(&self) -> bool {
-        self.state.lock().unwrap().delete_pending
+        let s = self.state.lock().unwrap();
+        self.refuses_as_deleted(&s)
     }
 
-    /// Sets or clears delete-pending.
+    /// Sets or clears delete-pending: of the file, through its unnamed stream; of the stream
+    /// alone, through a named one.
     pub fn set_delete_pending(&self, on: bool) {
-        self.state.lock().unwrap().delete_pending = on;
+        if self.is_stream() {
+            self.state.lock().unwrap().delete_pending = on;
+        } else {
+            self.file.delete_pending.store(on, Ordering::SeqCst);
+        }
     }
 
     /// Takes every lock of `locks` (all of one owner, a holder of the file) or none: refuses
@@ -281,6 +351,9 @@ pub struct FileKey {
     pub volume: u64,
     /// `vfs::FileStat::file_id` of the file.
     pub file_id: u64,
+    /// `vfs::Opened::stream_id` of a named stream of the file; 0 for the file itself (its
+    /// unnamed data stream, or a directory).
+    pub stream: u64,
 }
 
 impl FileKey {
@@ -290,7 +363,21 @@ impl FileKey {
             share,
             volume: stat.volume,
             file_id: stat.file_id,
+            stream: 0,
         }
+    }
+
+    /// The key of the stream `stream` (0: the unnamed one) of the file `stat` describes.
+    pub fn of_stream(share: usize, stat: &vfs::FileStat, stream: u64) -> Self {
+        Self {
+            stream,
+            ..Self::of(share, stat)
+        }
+    }
+
+    /// The key of the file itself (its unnamed stream).
+    pub fn file(&self) -> Self {
+        Self { stream: 0, ..*self }
     }
 }
 
@@ -314,7 +401,10 @@ pub struct FileTable {
 struct Shared {
     /// The break timeout of the files' caching (`limits.oplock_break_timeout`).
     break_timeout: Option<std::time::Duration>,
-    entries: Mutex<HashMap<FileKey, Arc<FileEntry>>>,
+    entries: Mutex<Entries>,
+    /// The shared records of the files with entries, by the key of the unnamed stream (locked
+    /// only under `entries`).
+    files: Mutex<HashMap<FileKey, Arc<FileWide>>>,
     /// Lease keys in use and their files (MS-SMB2 3.3.1.4 LeaseTableList).
     leases: Mutex<LeaseTable<FileKey>>,
 }
@@ -356,7 +446,26 @@ fn release(table: &Shared, entry: &Arc<FileEntry>) {
         && Arc::ptr_eq(e, entry)
         && e.holders() == 0
     {
-        m.remove(&entry.key);
+        table.forget_entry(&mut m, &entry.key);
+    }
+}
+
+/// The entries of the table by key.
+type Entries = HashMap<FileKey, Arc<FileEntry>>;
+
+impl Shared {
+    /// Removes the entry `key` from `m` (whose lock the caller holds), and its file's shared
+    /// record once no entry of the file is left.
+    fn forget_entry(&self, m: &mut Entries, key: &FileKey) {
+        let Some(e) = m.remove(key) else { return };
+        let named = if e.is_stream() {
+            e.file.named.fetch_sub(1, Ordering::SeqCst) - 1
+        } else {
+            e.file.named.load(Ordering::SeqCst)
+        };
+        if named == 0 && !m.contains_key(&key.file()) {
+            self.files.lock().unwrap().remove(&key.file());
+        }
     }
 }
 
@@ -371,9 +480,17 @@ impl FileTable {
         }
     }
 
-    /// A new entry for file `key` at `path`.
-    fn new_entry(&self, key: FileKey, path: &str) -> Arc<FileEntry> {
-        let e = FileEntry::new(key, path);
+    /// A new entry for stream `key` (named `stream`) of the file at `path`, sharing the file's
+    /// record with the file's other entries. Called under the `entries` lock.
+    fn new_entry(&self, key: FileKey, path: &str, stream: &str) -> Arc<FileEntry> {
+        let file = {
+            let mut files = self.shared.files.lock().unwrap();
+            files.entry(key.file()).or_default().clone()
+        };
+        if key.stream != 0 {
+            file.named.fetch_add(1, Ordering::SeqCst);
+        }
+        let e = FileEntry::new(key, path, stream, file);
         if let Some(t) = self.shared.break_timeout {
             e.state.lock().unwrap().caching = FileCaching::new(t);
         }
@@ -393,10 +510,14 @@ impl FileTable {
         share_access: u32,
     ) -> Result<Claim, FileConflict> {
         let mut m = self.shared.entries.lock().unwrap();
-        let entry = m
-            .entry(key)
-            .or_insert_with(|| self.new_entry(key, path))
-            .clone();
+        let entry = match m.get(&key) {
+            Some(e) => e.clone(),
+            None => {
+                let e = self.new_entry(key, path, "");
+                m.insert(key, e.clone());
+                e
+            }
+        };
         match entry.add_holder(uid, access, share_access) {
             Ok(()) => Ok(Claim {
                 entry,
@@ -406,7 +527,7 @@ impl FileTable {
             }),
             Err(c) => {
                 if entry.holders() == 0 {
-                    m.remove(&key);
+                    self.shared.forget_entry(&mut m, &key);
                 }
                 Err(c)
             }
@@ -430,6 +551,10 @@ impl FileTable {
     pub fn renamed(&self, entry: &FileEntry, from: &str, to: &str) {
         let m = self.shared.entries.lock().unwrap();
         *entry.path.lock().unwrap() = to.to_owned();
+        for e in m.values().filter(|e| e.key.file() == entry.key.file()) {
+            // The file's streams are where the file is.
+            *e.path.lock().unwrap() = to.to_owned();
+        }
         let prefix = format!("{}/", vfs::fold_name(from));
         for e in m.values().filter(|e| e.key.share == entry.key.share) {
             let mut p = e.path.lock().unwrap();
@@ -439,6 +564,19 @@ impl FileTable {
                 *p = format!("{to}{rest}");
             }
         }
+    }
+
+    /// How many opens the named streams of the file of `entry` have (a file whose streams are
+    /// open is not renamed).
+    pub fn stream_opens(&self, entry: &FileEntry) -> usize {
+        if entry.file.named.load(Ordering::SeqCst) == 0 {
+            return 0;
+        }
+        let m = self.shared.entries.lock().unwrap();
+        m.values()
+            .filter(|e| e.is_stream() && e.key.file() == entry.key.file())
+            .map(|e| e.holders())
+            .sum()
     }
 
     /// Whether any open exists on a path below `dir` (for directory renames and deletes).
@@ -458,6 +596,7 @@ mod tests {
         share: 0,
         volume: 0,
         file_id: 7,
+        stream: 0,
     };
 
     fn bl(owner: u64, offset: u64, length: u64, exclusive: bool) -> ByteLock {
@@ -531,6 +670,7 @@ mod tests {
             share: 0,
             volume: 0,
             file_id: 8,
+            stream: 0,
         };
         let f_claim = t.claim(other, "dir/Sub/f.txt", 2, 0x80, 7).unwrap();
         let f = f_claim.entry();
@@ -540,6 +680,38 @@ mod tests {
         assert_eq!(f.path(), "New/Sub/f.txt");
         assert!(!t.has_open_below(0, "dir"));
         assert!(t.has_open_below(0, "new/sub"));
+    }
+
+    /// A named stream has share modes of its own, while delete-pending and the count of opens
+    /// are its file's.
+    #[test]
+    fn streams_share_their_file_but_not_its_share_modes() {
+        let t = FileTable::default();
+        let stream = FileKey { stream: 42, ..KEY };
+        let s = t.claim(stream, "a", 1, FILE_WRITE_DATA, 0).unwrap();
+        let other = FileKey { stream: 43, ..KEY };
+        let o = t.claim(other, "a", 2, FILE_WRITE_DATA, 0).unwrap();
+        let f = t.claim(KEY, "a", 3, FILE_WRITE_DATA, 0).unwrap();
+        assert_eq!(
+            t.claim(stream, "a", 4, FILE_WRITE_DATA, 0).err(),
+            Some(FileConflict::Sharing)
+        );
+        assert_eq!(f.entry().file_opens(), 3);
+        assert!(s.entry().is_stream() && !f.entry().is_stream());
+        // A stream's delete-pending is its own; the file's reaches every stream.
+        s.entry().set_delete_pending(true);
+        assert!(!f.entry().delete_pending() && s.entry().stream_delete_pending());
+        f.entry().set_delete_pending(true);
+        assert!(o.entry().delete_pending() && o.entry().file_delete_pending());
+        assert_eq!(
+            t.claim(other, "a", 5, 0x80, 7).err(),
+            Some(FileConflict::DeletePending)
+        );
+        drop((s, o, f));
+        assert!(t.get_any().is_none());
+        // Nothing of the deleted file's state is left for a file that gets its id.
+        let again = t.claim(KEY, "a", 6, FILE_READ_DATA, 7).unwrap();
+        assert!(!again.entry().delete_pending());
     }
 
     /// Locks belong to holders: they go with their open, and an open that left takes none.

@@ -358,10 +358,12 @@ impl Open {
         self.lock_sequences.lock().unwrap().record(slot);
     }
 
-    /// Ends the open: marks its file pending deletion when the open was to delete it on close,
-    /// gives back its share-mode claim and locks, and deletes the file if this was the last
-    /// open of a file pending deletion. Returns whether the file was deleted. Idempotent: a
-    /// second call finds no claim and does nothing.
+    /// Ends the open: marks its file (or, for a named stream, the stream) pending deletion when
+    /// the open was to delete it on close, gives back its share-mode claim and locks, deletes a
+    /// stream pending deletion when this was its last open, and deletes the file, with all its
+    /// streams, when this was the last open of any of its streams and the file is pending
+    /// deletion (MS-FSA 2.1.5.4). Returns whether the file was deleted. Idempotent: a second
+    /// call finds no claim and does nothing.
     pub async fn end(&self) -> bool {
         let Some(claim) = self.claim.lock().unwrap().take() else {
             return false;
@@ -370,28 +372,43 @@ impl Open {
         if self.delete_on_close.load(Ordering::Relaxed) {
             entry.set_delete_pending(true);
         }
-        let last = entry.holders() == 1;
         let mut deleted = false;
-        if last
-            && entry.delete_pending()
-            && let Some(fs) = &self.share.vfs
-        {
-            // The file this open refers to, wherever a rename moved it; and only if the name
-            // still names that file.
-            let path = entry.path();
-            match fs.stat(&path).await {
-                Ok(st) if st.file_id == entry.file_id() => match fs.remove(&path).await {
-                    Ok(()) => deleted = true,
-                    Err(e) => tracing::info!(path = %path, error = %e, "delete on close failed"),
-                },
-                Ok(_) => {
-                    tracing::info!(path = %path, "delete on close: the name is another file's");
+        if let Some(fs) = &self.share.vfs {
+            if entry.holders() == 1 && entry.stream_delete_pending() {
+                let (path, stream) = (entry.path(), entry.stream_name());
+                if let Err(e) = fs.remove_stream(&path, &stream).await {
+                    tracing::info!(path = %path, stream = %stream, error = %e, "stream delete on close failed");
                 }
-                Err(e) => tracing::info!(path = %path, error = %e, "delete on close failed"),
+            }
+            if entry.file_opens() == 1 && entry.file_delete_pending() {
+                deleted = remove_file(fs.as_ref(), &entry).await;
             }
         }
         drop(claim);
         deleted
+    }
+}
+
+/// Deletes the file of `entry`, wherever a rename moved it, and only if the name still names
+/// that file.
+async fn remove_file(fs: &dyn vfs::Vfs, entry: &FileEntry) -> bool {
+    let path = entry.path();
+    match fs.stat(&path).await {
+        Ok(st) if st.file_id == entry.file_id() => match fs.remove(&path).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::info!(path = %path, error = %e, "delete on close failed");
+                false
+            }
+        },
+        Ok(_) => {
+            tracing::info!(path = %path, "delete on close: the name is another file's");
+            false
+        }
+        Err(e) => {
+            tracing::info!(path = %path, error = %e, "delete on close failed");
+            false
+        }
     }
 }
 
