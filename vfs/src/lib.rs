@@ -10,9 +10,11 @@
 mod listing;
 mod names;
 mod types;
+mod watch;
 
 pub use names::{fold_char, fold_name};
 pub use types::*;
+pub use watch::{ChangeAction, ChangeSink, Watch, Watchers, filter};
 
 use async_trait::async_trait;
 use std::io;
@@ -44,6 +46,19 @@ pub trait Vfs: Send + Sync + 'static {
 
     /// Size and free space of the filesystem that holds the share.
     async fn fs_info(&self) -> VfsResult<FsInfo>;
+
+    /// Watches directory `dir` (and, with `recursive`, everything below it): every change made
+    /// through this backend, and those made by others where the backend can see them, goes to
+    /// `sink` until the returned [`Watch`] is dropped. The default never reports.
+    async fn watch(
+        &self,
+        dir: &str,
+        recursive: bool,
+        sink: Arc<dyn ChangeSink>,
+    ) -> VfsResult<Watch> {
+        let _ = (dir, recursive, sink);
+        Ok(Watch::inert())
+    }
 }
 
 /// One open file or directory.

@@ -12,11 +12,12 @@ mod change_time;
 mod errors;
 mod file;
 mod meta;
+mod notify;
 mod ops;
 mod resolve;
 mod sys;
 
-use crate::{FileStat, FsInfo, OpenOptions, Opened, Vfs, VfsError, VfsResult};
+use crate::{ChangeSink, FileStat, FsInfo, OpenOptions, Opened, Vfs, VfsError, VfsResult, Watch};
 use async_trait::async_trait;
 use resolve::Root;
 use std::io;
@@ -41,6 +42,13 @@ impl PosixFs {
     /// refusing every symlink (what kernels older than 5.6 get; used to test that path).
     pub fn new_without_openat2(root: PathBuf) -> io::Result<Self> {
         Self::with_openat2(root, false)
+    }
+
+    /// Turns off (or on) the watching of the share folder for changes by other programs
+    /// (inotify); changes made through this backend are reported either way. On by default.
+    pub fn with_kernel_notify(self, on: bool) -> Self {
+        self.root.notify().set_kernel(on);
+        self
     }
 
     fn with_openat2(root: PathBuf, try_openat2: bool) -> io::Result<Self> {
@@ -88,5 +96,16 @@ impl Vfs for PosixFs {
     async fn fs_info(&self) -> VfsResult<FsInfo> {
         let root = self.root.clone();
         blocking(move || ops::fs_info(&root)).await
+    }
+
+    async fn watch(
+        &self,
+        dir: &str,
+        recursive: bool,
+        sink: Arc<dyn ChangeSink>,
+    ) -> VfsResult<Watch> {
+        let (root, path) = (self.root.clone(), dir.to_owned());
+        let disk = blocking(move || ops::dir_path(&root, &path)).await?;
+        notify::watch(&self.root, disk, recursive, sink).await
     }
 }

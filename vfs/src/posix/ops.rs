@@ -8,8 +8,8 @@ use super::resolve::{Located, Root, cstr};
 use super::sys::{self, XattrTarget};
 use crate::names::{check_directory_disposition, join, now_filetime, split_path};
 use crate::{
-    CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, VfsError, VfsResult,
-    attr,
+    ChangeAction, CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, VfsError,
+    VfsResult, attr, filter,
 };
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
@@ -56,6 +56,7 @@ fn opened(
             path.clone(),
             is_dir,
             access,
+            action == CreateAction::Created,
         )),
         action,
         stat,
@@ -75,8 +76,30 @@ fn reserve(fd: BorrowedFd<'_>, len: u64) -> VfsResult<()> {
     }
 }
 
-/// CREATE: opens or creates `path` per `opts` (MS-FSA 2.1.5.1).
+/// CREATE: opens or creates `path` per `opts` (MS-FSA 2.1.5.1), and reports what it changed.
 pub(crate) fn open(root: &Arc<Root>, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
+    let op = root.notify().begin(root, &[path]);
+    let r = open_quiet(root, path, opts);
+    if let Some(op) = op {
+        let change = match &r {
+            Ok(o) if o.action == CreateAction::Created => {
+                Some((ChangeAction::Added, filter::name(o.stat.is_dir)))
+            }
+            Ok(o) if o.action != CreateAction::Opened => Some((
+                ChangeAction::Modified,
+                filter::ATTRIBUTES | filter::SIZE | filter::LAST_WRITE,
+            )),
+            _ => None,
+        };
+        match (change, &r) {
+            (Some((a, f)), Ok(o)) => op.finish(&[(o.path.as_str(), a, f)]),
+            _ => op.finish(&[]),
+        }
+    }
+    r
+}
+
+fn open_quiet(root: &Arc<Root>, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
     let comps = split_path(path)?;
     check_directory_disposition(opts)?;
     if comps.is_empty() {
@@ -243,8 +266,37 @@ fn map_rename(e: std::io::Error) -> VfsError {
     }
 }
 
-/// Renames `from` to `to` (see [`crate::Vfs::rename`]).
+/// Renames `from` to `to` (see [`crate::Vfs::rename`]) and reports it: the old and new names
+/// in one directory, or a removal and an addition across directories (MS-FSA 2.1.5.14.11).
 pub(crate) fn rename(root: &Root, from: &str, to: &str, replace: bool) -> VfsResult<()> {
+    let op = root.notify().begin(root, &[from, to]);
+    let r = rename_quiet(root, from, to, replace);
+    if let Some(op) = op {
+        match &r {
+            Ok(m) => {
+                let f = filter::name(m.is_dir);
+                let (old, new) = if m.same_dir {
+                    (ChangeAction::RenamedOldName, ChangeAction::RenamedNewName)
+                } else {
+                    (ChangeAction::Removed, ChangeAction::Added)
+                };
+                op.finish(&[(m.from.as_str(), old, f), (m.to.as_str(), new, f)]);
+            }
+            Err(_) => op.finish(&[]),
+        }
+    }
+    r.map(drop)
+}
+
+/// What a rename did, in on-disk names.
+struct Moved {
+    from: String,
+    to: String,
+    is_dir: bool,
+    same_dir: bool,
+}
+
+fn rename_quiet(root: &Root, from: &str, to: &str, replace: bool) -> VfsResult<Moved> {
     let from_comps = split_path(from)?;
     let to_comps = split_path(to)?;
     if from_comps.is_empty() || to_comps.is_empty() {
@@ -292,11 +344,46 @@ pub(crate) fn rename(root: &Root, from: &str, to: &str, replace: bool) -> VfsRes
     }
     root.invalidate(sp);
     root.invalidate(dp);
-    Ok(())
+    Ok(Moved {
+        from: join(&src.parent_path, src_disk),
+        to: join(&dst.parent_path, &dst.name),
+        is_dir: meta::is_dir(&src_st),
+        same_dir: src.parent_path == dst.parent_path,
+    })
 }
 
-/// Removes the file or empty directory at `path`.
+/// Removes the file or empty directory at `path`, and reports it.
 pub(crate) fn remove(root: &Root, path: &str) -> VfsResult<()> {
+    let op = root.notify().begin(root, &[path]);
+    let r = remove_quiet(root, path);
+    if let Some(op) = op {
+        match &r {
+            Ok((disk, is_dir)) => {
+                op.finish(&[(disk.as_str(), ChangeAction::Removed, filter::name(*is_dir))])
+            }
+            Err(_) => op.finish(&[]),
+        }
+    }
+    r.map(drop)
+}
+
+/// The on-disk path of the directory `path` (for a watch).
+pub(crate) fn dir_path(root: &Root, path: &str) -> VfsResult<String> {
+    let comps = split_path(path)?;
+    if comps.is_empty() {
+        return Ok(String::new());
+    }
+    let loc = root.locate(&comps)?;
+    let disk = loc.disk.ok_or(VfsError::NotFound)?;
+    let full = join(&loc.parent_path, &disk);
+    let fd = root
+        .open_beneath(&full, libc::O_PATH | libc::O_DIRECTORY)
+        .map_err(map_io)?;
+    drop(fd);
+    Ok(full)
+}
+
+fn remove_quiet(root: &Root, path: &str) -> VfsResult<(String, bool)> {
     let comps = split_path(path)?;
     if comps.is_empty() {
         return Err(VfsError::AccessDenied);
@@ -313,7 +400,7 @@ pub(crate) fn remove(root: &Root, path: &str) -> VfsResult<()> {
         Some(libc::ENOTEMPTY | libc::EEXIST) => VfsError::NotEmpty,
         _ => map_io(e),
     })?;
-    Ok(())
+    Ok((join(&loc.parent_path, disk), meta::is_dir(&st)))
 }
 
 /// Space figures from fstatvfs of the root.
