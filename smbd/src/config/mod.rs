@@ -141,6 +141,10 @@ pub struct ShareConfig {
     /// reports SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY to 3.x clients, which may then ask for
     /// persistent handles.
     pub continuous_availability: bool,
+    /// Whether change notify also reports changes made to the share folder by other programs
+    /// (`kernel_change_notify`, Samba's "kernel change notify"; inotify). On by default; the
+    /// server's own changes are reported either way.
+    pub kernel_change_notify: bool,
 }
 
 /// One local account.
@@ -215,6 +219,7 @@ impl Config {
             root_sddl: None,
             access_based_enumeration: false,
             continuous_availability: false,
+            kernel_change_notify: true,
         });
         config.accounts.push(AccountConfig {
             name: "demo".to_owned(),

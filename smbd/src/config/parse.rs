@@ -66,6 +66,7 @@ const SHARE_KEYS: &[&str] = &[
     "root_sddl",
     "access_based_enumeration",
     "continuous_availability",
+    "kernel_change_notify",
 ];
 const ACCOUNT_KEYS: &[&str] = &["name", "nt_hash", "rid", "groups"];
 const PASSWORD_REFUSED: &str = "plain-text passwords are not accepted; store the NT hash with \
@@ -316,6 +317,7 @@ fn read_shares(root: &TableView<'_>) -> Result<Vec<ShareConfig>, ConfigError> {
             root_sddl: sddl_key(&table, "root_sddl")?,
             access_based_enumeration: table.bool("access_based_enumeration")?.unwrap_or(false),
             continuous_availability: table.bool("continuous_availability")?.unwrap_or(false),
+            kernel_change_notify: table.bool("kernel_change_notify")?.unwrap_or(true),
         });
     }
     Ok(shares)

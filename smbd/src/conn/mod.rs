@@ -417,7 +417,9 @@ impl Drop for Connection {
     fn drop(&mut self) {
         self.server.channels.remove(self.id);
         for s in self.remove_all_sessions() {
-            drop(self.server.opens.take_all(&s, None));
+            for o in self.server.opens.take_all(&s, None) {
+                self.server.notify.remove(o.uid);
+            }
         }
     }
 }

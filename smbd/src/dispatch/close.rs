@@ -34,6 +34,7 @@ pub(crate) async fn close(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
 /// [`Open::end`]s it. Returns whether the file was deleted.
 pub(crate) async fn finish(conn: &Connection, open: &Open) -> bool {
     super::misc::cancel_for_open(conn, open.id.volatile);
+    conn.server.notify.remove(open.uid);
     super::persistent::forget(&conn.server, open).await;
     open.end().await
 }

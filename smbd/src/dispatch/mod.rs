@@ -37,6 +37,8 @@ mod lock_wait;
 mod misc;
 mod negotiate;
 mod notify;
+#[cfg(test)]
+mod notify_tests;
 mod oplock_break;
 mod path;
 pub mod persistent;
@@ -320,7 +322,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult, Disco
         Command::Ioctl => ioctl::ioctl(ctx, out).await,
         Command::Echo => misc::echo(ctx, out),
         Command::QueryDirectory => query_dir::query_directory(ctx, out).await,
-        Command::ChangeNotify => notify::change_notify(ctx),
+        Command::ChangeNotify => notify::change_notify(ctx, out).await,
         Command::QueryInfo => query_info::query_info(ctx, out).await,
         Command::SetInfo => set_info::set_info(ctx, out).await,
         Command::OplockBreak => oplock_break::oplock_break(ctx, out),
