@@ -39,6 +39,9 @@ pub mod filter {
     pub const STREAM_WRITE: u32 = 0x0800;
     /// Every defined bit.
     pub const ALL: u32 = 0x0fff;
+    /// What a renamed file reports under its new name beside the name change: Windows sets
+    /// its ARCHIVE attribute (smbtorture smb2.notify.mask-change expects the MODIFIED).
+    pub const RENAMED_FILE: u32 = ATTRIBUTES;
     /// The name bit for an object: DIR_NAME for a directory, FILE_NAME for a file.
     pub fn name(is_dir: bool) -> u32 {
         if is_dir { DIR_NAME } else { FILE_NAME }

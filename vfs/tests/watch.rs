@@ -80,9 +80,11 @@ async fn own_changes(fs: &dyn Vfs) {
         ("a".to_owned(), A::Modified, filter::CREATION),
         ("a".to_owned(), A::RenamedOldName, filter::FILE_NAME),
         ("b".to_owned(), A::RenamedNewName, filter::FILE_NAME),
+        ("b".to_owned(), A::Modified, filter::ATTRIBUTES),
         ("sub".to_owned(), A::Added, filter::DIR_NAME),
         ("b".to_owned(), A::Removed, filter::FILE_NAME),
         ("sub/c".to_owned(), A::Added, filter::FILE_NAME),
+        ("sub/c".to_owned(), A::Modified, filter::ATTRIBUTES),
         ("sub/c".to_owned(), A::Removed, filter::FILE_NAME),
     ];
     assert_eq!(got, want);

@@ -144,7 +144,7 @@ pub(crate) struct Ctx<'a> {
     /// Set when the rest of a related chain must fail with this status.
     breaks_chain: std::sync::Mutex<Option<NtStatus>>,
     /// Notified when a CANCEL names this request (CREATEs alone in their frame, which may
-    /// wait for a break).
+    /// wait for a break, and CHANGE_NOTIFYs while they start their watch).
     pub cancel: Option<Arc<tokio::sync::Notify>>,
 }
 

@@ -30,7 +30,18 @@ pub(crate) async fn change_notify(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResu
         return Err(NtStatus::INVALID_PARAMETER);
     }
     ctx.check_charge(0, req.output_len as usize)?;
-    let open = ctx.open(req.file_id)?;
+    let open = match ctx.open(req.file_id) {
+        // A CLOSE sent after this request overtook it (frames run concurrently): the request
+        // is answered as if it had been pending when the directory closed.
+        Err(NtStatus::FILE_CLOSED)
+            if ctx
+                .conn
+                .closed_after(req.file_id.volatile, ctx.hdr.message_id) =>
+        {
+            return Err(NtStatus::NOTIFY_CLEANUP);
+        }
+        other => other?,
+    };
     if !open.is_dir {
         return Err(NtStatus::INVALID_PARAMETER);
     }
@@ -38,10 +49,34 @@ pub(crate) async fn change_notify(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResu
         return Err(NtStatus::ACCESS_DENIED);
     }
     let watch = watch_of(ctx, &open, &req).await;
-    if let Some(taken) = watch.take(req.output_len) {
+    // Requests on one directory get its changes in the client's order, though frames run
+    // concurrently: the first waiting one (by MessageId) takes them.
+    let id = ctx.hdr.message_id;
+    watch.enqueue(id);
+    earlier_requests_arrive(ctx.conn, id).await;
+    if watch.is_first(id)
+        && let Some(taken) = watch.take(req.output_len)
+    {
+        watch.dequeue(id);
         return answer_now(taken, out);
     }
-    go_async(ctx, &open, watch, req.output_len)
+    let r = go_async(ctx, &open, watch.clone(), req.output_len);
+    if r.is_err() {
+        watch.dequeue(id);
+    }
+    r
+}
+
+/// Lets the requests the client sent before `id` (a CHANGE_NOTIFY on the same directory, say)
+/// reach their handlers first, for a while.
+async fn earlier_requests_arrive(conn: &Connection, id: u64) {
+    for _ in 0..100 {
+        if conn.credits.lock().unwrap().used_all_before(id) {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    tokio::task::yield_now().await;
 }
 
 /// The open's watch, started by its first request.
@@ -66,6 +101,7 @@ async fn watch_of(ctx: &Ctx<'_>, open: &Open, req: &ChangeNotifyRequest) -> Arc<
 fn answer_now(taken: Taken, out: &mut Vec<u8>) -> HResult {
     match taken {
         Taken::EnumDir => Err(NtStatus::NOTIFY_ENUM_DIR),
+        Taken::DeletePending => Err(NtStatus::DELETE_PENDING),
         Taken::Changes(c) => {
             let data = encode_notify_information(c.iter().map(|r| (r.action, r.name.as_str())));
             encode_buffer_response(out, &data);
@@ -87,6 +123,20 @@ fn go_async(ctx: &mut Ctx<'_>, open: &Open, watch: Arc<DirWatch>, output_len: u3
     };
     ctx.conn
         .add_pending(async_id, pending, &ctx.conn.server.settings.limits)?;
+    // A CANCEL that came while the watch was starting found nothing pending: it left a permit.
+    // A close meanwhile found nothing to complete.
+    let late = if cancelled_meanwhile(ctx) {
+        Some(NtStatus::CANCELLED)
+    } else if ctx.server().opens.get(open.id.persistent).is_none() {
+        Some(NtStatus::NOTIFY_CLEANUP)
+    } else {
+        None
+    };
+    if let Some(status) = late
+        && ctx.conn.pending.lock().unwrap().remove(&async_id).is_some()
+    {
+        return Err(status);
+    }
     let mut hdr = ctx.hdr.response(NtStatus::PENDING);
     hdr.flags |= flags::ASYNC_COMMAND;
     hdr.async_id = async_id;
@@ -104,6 +154,17 @@ fn go_async(ctx: &mut Ctx<'_>, open: &Open, watch: Arc<DirWatch>, output_len: u3
     Ok(Reply::Pending(async_id))
 }
 
+/// Whether a CANCEL named the request before it was pending.
+fn cancelled_meanwhile(ctx: &Ctx<'_>) -> bool {
+    let Some(signal) = &ctx.cancel else {
+        return false;
+    };
+    let notified = signal.notified();
+    tokio::pin!(notified);
+    // A stored permit completes the first poll.
+    notified.as_mut().enable()
+}
+
 /// A request gone async.
 struct Waiter {
     conn: Arc<Connection>,
@@ -114,12 +175,19 @@ struct Waiter {
 }
 
 impl Waiter {
-    async fn run(self, watch: Arc<DirWatch>, mut rx: oneshot::Receiver<NtStatus>) {
+    /// Waits; the request was queued on the watch by the handler and leaves the queue here.
+    async fn run(self, watch: Arc<DirWatch>, rx: oneshot::Receiver<NtStatus>) {
+        self.wait(&watch, rx).await;
+        watch.dequeue(self.hdr.message_id);
+    }
+
+    async fn wait(&self, watch: &DirWatch, mut rx: oneshot::Receiver<NtStatus>) {
         loop {
             let notified = watch.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(taken) = watch.take(self.output_len) {
+            let first = watch.is_first(self.hdr.message_id);
+            if let Some(taken) = first.then(|| watch.take(self.output_len)).flatten() {
                 // Claim the request; if CANCEL or a close completed it meanwhile, the changes
                 // stay for the next one.
                 if self

@@ -41,6 +41,8 @@ pub enum Taken {
     Changes(Vec<Record>),
     /// They did not fit (or some were lost): STATUS_NOTIFY_ENUM_DIR.
     EnumDir,
+    /// The directory is being deleted: STATUS_DELETE_PENDING.
+    DeletePending,
 }
 
 #[derive(Default)]
@@ -48,6 +50,7 @@ struct Buffered {
     records: VecDeque<Record>,
     bytes: usize,
     overflow: bool,
+    delete_pending: bool,
 }
 
 /// The watch of one open directory and its buffered changes.
@@ -58,6 +61,8 @@ pub struct DirWatch {
     pub recursive: bool,
     max_bytes: usize,
     buf: Mutex<Buffered>,
+    /// MessageIds of the requests waiting, in the client's order: the first gets the changes.
+    queue: Mutex<Vec<u64>>,
     wake: Notify,
     watch: Mutex<Option<vfs::Watch>>,
 }
@@ -89,6 +94,7 @@ impl DirWatch {
             recursive,
             max_bytes: (output_len as usize).min(MAX_BUFFERED),
             buf: Mutex::default(),
+            queue: Mutex::default(),
             wake: Notify::new(),
             watch: Mutex::new(None),
         })
@@ -136,16 +142,19 @@ impl DirWatch {
         self.wake.notify_waiters();
     }
 
-    /// Whether a request would be answered now.
-    pub fn has_news(&self) -> bool {
-        let b = self.lock();
-        b.overflow || !b.records.is_empty()
+    /// The directory became delete-pending: its requests answer STATUS_DELETE_PENDING.
+    pub fn delete_pending(&self) {
+        self.lock().delete_pending = true;
+        self.wake.notify_waiters();
     }
 
     /// Takes everything buffered for a request with `output_len` bytes of room; `None` when
     /// nothing is.
     pub fn take(&self, output_len: u32) -> Option<Taken> {
         let mut b = self.lock();
+        if b.delete_pending {
+            return Some(Taken::DeletePending);
+        }
         if b.overflow {
             b.overflow = false;
             return Some(Taken::EnumDir);
@@ -167,6 +176,7 @@ impl DirWatch {
     pub fn put_back(&self, taken: Taken) {
         let mut b = self.lock();
         match taken {
+            Taken::DeletePending => {}
             Taken::EnumDir => b.overflow = true,
             Taken::Changes(records) => {
                 for r in records.into_iter().rev() {
@@ -175,6 +185,28 @@ impl DirWatch {
                 }
             }
         }
+    }
+
+    /// Queues the waiting request `message_id` (in MessageId order).
+    pub fn enqueue(&self, message_id: u64) {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        let at = q.partition_point(|m| *m < message_id);
+        q.insert(at, message_id);
+    }
+
+    /// Removes request `message_id` from the queue (answered or completed otherwise) and lets
+    /// the next one look.
+    pub fn dequeue(&self, message_id: u64) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|m| *m != message_id);
+        self.wake.notify_waiters();
+    }
+
+    /// Whether request `message_id` is the first waiting (the one changes go to).
+    pub fn is_first(&self, message_id: u64) -> bool {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).first() == Some(&message_id)
     }
 
     /// Completes when a change arrives (see [`Notify::notified`]).

@@ -119,6 +119,10 @@ impl Vfs for MemFs {
             self.watchers.dispatch(&old, ChangeAction::Removed, f);
             self.watchers.dispatch(&new, ChangeAction::Added, f);
         }
+        if !is_dir {
+            self.watchers
+                .dispatch(&new, ChangeAction::Modified, filter::RENAMED_FILE);
+        }
         Ok(())
     }
 

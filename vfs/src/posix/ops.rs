@@ -280,7 +280,12 @@ pub(crate) fn rename(root: &Root, from: &str, to: &str, replace: bool) -> VfsRes
                 } else {
                     (ChangeAction::Removed, ChangeAction::Added)
                 };
-                op.finish(&[(m.from.as_str(), old, f), (m.to.as_str(), new, f)]);
+                let touched = if m.is_dir { 0 } else { filter::RENAMED_FILE };
+                op.finish(&[
+                    (m.from.as_str(), old, f),
+                    (m.to.as_str(), new, f),
+                    (m.to.as_str(), ChangeAction::Modified, touched),
+                ]);
             }
             Err(_) => op.finish(&[]),
         }
