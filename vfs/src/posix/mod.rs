@@ -11,6 +11,7 @@ mod case_cache;
 mod change_time;
 mod errors;
 mod file;
+mod inotify;
 mod meta;
 mod notify;
 mod ops;
