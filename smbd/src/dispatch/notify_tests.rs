@@ -223,3 +223,66 @@ async fn tree_disconnect_cleans_up_pending_watches() {
     got.sort_unstable();
     assert_eq!(got, [OK, NtStatus::NOTIFY_CLEANUP.0]);
 }
+
+/// A CHANGE_NOTIFY body on `f` for FILE_NAME changes with 4 KiB of room.
+fn notify_body(f: Fid) -> Vec<u8> {
+    let mut b = vec![32, 0, 0, 0];
+    b.extend_from_slice(&4096u32.to_le_bytes());
+    b.extend_from_slice(&f);
+    b.extend_from_slice(&FILE_NAME.to_le_bytes());
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b
+}
+
+#[tokio::test]
+async fn a_cancel_that_overtakes_its_request_still_cancels_it() {
+    let (_, server) = setup();
+    let mut a = Client::new(&server).await;
+    let dir = a.open("d", true).await;
+    let id = a.next_id();
+    let cancel = seeds::message(Command::Cancel, id, SID, 1, &[4, 0, 0, 0]);
+    crate::dispatch::handle_frame(&a.conn, cancel)
+        .await
+        .unwrap();
+    let m = seeds::message(Command::ChangeNotify, id, SID, 1, &notify_body(dir));
+    let r = a.send(m).await.unwrap();
+    assert_eq!(status(&r), NtStatus::CANCELLED.0);
+}
+
+#[tokio::test]
+async fn a_close_that_overtakes_a_request_on_its_directory_cleans_it_up() {
+    let (_, server) = setup();
+    let mut a = Client::new(&server).await;
+    let dir = a.open("d", true).await;
+    let early = a.next_id();
+    assert_eq!(a.close(dir).await, OK);
+    let m = seeds::message(Command::ChangeNotify, early, SID, 1, &notify_body(dir));
+    let r = a.send(m).await.unwrap();
+    assert_eq!(status(&r), NtStatus::NOTIFY_CLEANUP.0);
+    // A request sent after the CLOSE is on a closed handle.
+    let (_, r) = a.notify(dir, 4096, FILE_NAME, false).await;
+    assert_eq!(status(&r), NtStatus::FILE_CLOSED.0);
+}
+
+#[tokio::test]
+async fn deleting_the_watched_directory_answers_delete_pending() {
+    let (_, server) = setup();
+    let mut a = Client::new(&server).await;
+    let dir = a.open("d", true).await;
+    let (_, r) = a.notify(dir, 4096, FILE_NAME, false).await;
+    assert_eq!(status(&r), PENDING);
+    // A second open of the directory with DELETE and DELETE_ON_CLOSE, then its close.
+    let mut m = a.0.create("d");
+    m[HEADER_LEN + 24..HEADER_LEN + 28].copy_from_slice(&0x0013_019fu32.to_le_bytes());
+    m[HEADER_LEN + 40..HEADER_LEN + 44].copy_from_slice(&0x1001u32.to_le_bytes());
+    let (st, r) = a.call(m).await;
+    assert_eq!(st, OK);
+    let doomed: Fid = r[HEADER_LEN + 64..HEADER_LEN + 80].try_into().unwrap();
+    let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&doomed);
+    let (_, m) = a.msg(Command::Close, &b);
+    let reply = a.send(m).await.unwrap();
+    let mut got = vec![status(&reply), status(&a.next().await)];
+    got.sort_unstable();
+    assert_eq!(got, [OK, NtStatus::DELETE_PENDING.0]);
+}
