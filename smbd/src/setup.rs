@@ -89,7 +89,9 @@ pub fn build_with_keytab(
     };
     let mut shares = Vec::new();
     for s in &cfg.shares {
-        let fs: Arc<dyn vfs::Vfs> = Arc::new(vfs::posix::PosixFs::new(s.path.clone())?);
+        let fs: Arc<dyn vfs::Vfs> = Arc::new(
+            vfs::posix::PosixFs::new(s.path.clone())?.with_kernel_notify(s.kernel_change_notify),
+        );
         shares.push(DiskShare {
             name: s.name.clone(),
             comment: s.comment.clone(),

@@ -11,10 +11,12 @@ mod listing;
 mod names;
 mod streams;
 mod types;
+mod watch;
 
 pub use names::{fold_char, fold_name};
 pub use streams::check_stream_name;
 pub use types::*;
+pub use watch::{ChangeAction, ChangeSink, Watch, Watchers, filter};
 
 use async_trait::async_trait;
 use std::io;
@@ -70,6 +72,18 @@ pub trait Vfs: Send + Sync + 'static {
     /// `replace`, else `Exists`. Renaming a stream to a name that folds alike changes its case.
     async fn rename_stream(&self, path: &str, from: &str, to: &str, replace: bool)
     -> VfsResult<()>;
+    /// Watches directory `dir` (and, with `recursive`, everything below it): every change made
+    /// through this backend, and those made by others where the backend can see them, goes to
+    /// `sink` until the returned [`Watch`] is dropped. The default never reports.
+    async fn watch(
+        &self,
+        dir: &str,
+        recursive: bool,
+        sink: Arc<dyn ChangeSink>,
+    ) -> VfsResult<Watch> {
+        let _ = (dir, recursive, sink);
+        Ok(Watch::inert())
+    }
 }
 
 /// One open file or directory.

@@ -144,6 +144,10 @@ pub struct ShareConfig {
     /// Alternate data streams (`streams`, on by default): off, every name with a stream part
     /// (even `::$DATA`) is OBJECT_NAME_INVALID, as on a file system without streams.
     pub streams: bool,
+    /// Whether change notify also reports changes made to the share folder by other programs
+    /// (`kernel_change_notify`, Samba's "kernel change notify"; inotify). On by default; the
+    /// server's own changes are reported either way.
+    pub kernel_change_notify: bool,
 }
 
 /// One local account.
@@ -219,6 +223,7 @@ impl Config {
             access_based_enumeration: false,
             continuous_availability: false,
             streams: true,
+            kernel_change_notify: true,
         });
         config.accounts.push(AccountConfig {
             name: "demo".to_owned(),

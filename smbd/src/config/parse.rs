@@ -67,6 +67,7 @@ const SHARE_KEYS: &[&str] = &[
     "access_based_enumeration",
     "continuous_availability",
     "streams",
+    "kernel_change_notify",
 ];
 const ACCOUNT_KEYS: &[&str] = &["name", "nt_hash", "rid", "groups"];
 const PASSWORD_REFUSED: &str = "plain-text passwords are not accepted; store the NT hash with \
@@ -318,6 +319,7 @@ fn read_shares(root: &TableView<'_>) -> Result<Vec<ShareConfig>, ConfigError> {
             access_based_enumeration: table.bool("access_based_enumeration")?.unwrap_or(false),
             continuous_availability: table.bool("continuous_availability")?.unwrap_or(false),
             streams: table.bool("streams")?.unwrap_or(true),
+            kernel_change_notify: table.bool("kernel_change_notify")?.unwrap_or(true),
         });
     }
     Ok(shares)

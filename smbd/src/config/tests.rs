@@ -497,6 +497,7 @@ fn check_paths_finds_missing_and_non_directories() {
         access_based_enumeration: false,
         continuous_availability: false,
         streams: true,
+        kernel_change_notify: true,
     });
     let e = c.check_paths().unwrap_err();
     assert_eq!(e.key.as_deref(), Some("share[1].path"));

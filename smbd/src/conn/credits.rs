@@ -80,6 +80,11 @@ impl CreditWindow {
         Ok(())
     }
 
+    /// Whether every message id below `id` has been used (their requests have arrived).
+    pub fn used_all_before(&self, id: u64) -> bool {
+        self.low >= id
+    }
+
     /// Credits outstanding: granted ids not used yet.
     pub fn outstanding(&self) -> u64 {
         self.high - self.low - self.used_count

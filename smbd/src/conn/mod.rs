@@ -119,6 +119,12 @@ pub struct Connection {
     /// Requests that CANCEL can interrupt while they wait (a CREATE waiting for a break),
     /// by MessageId.
     cancellable: Mutex<HashMap<u64, Cancellable>>,
+    /// CANCELs by MessageId that found nothing: their request may still be on its way to
+    /// [`Connection::cancellable`] (frames run concurrently). The last few, by
+    /// (MessageId, SessionId).
+    early_cancels: Mutex<std::collections::VecDeque<(u64, u64)>>,
+    /// The last few opens CLOSE ended, by (volatile id, MessageId of the CLOSE).
+    closed: Mutex<std::collections::VecDeque<(u64, u64)>>,
     /// Where replies go: `out.send(frame).await` (frames without the 4-byte transport header).
     pub out: Outbox,
 }
@@ -138,6 +144,8 @@ impl Connection {
             pending: Mutex::new(HashMap::new()),
             going_async: AtomicUsize::new(0),
             cancellable: Mutex::new(HashMap::new()),
+            early_cancels: Mutex::default(),
+            closed: Mutex::default(),
             out: out.into(),
         }
     }
@@ -314,6 +322,12 @@ impl Connection {
     }
 }
 
+/// CLOSEs remembered for requests that overtook them.
+const CLOSED_REMEMBERED: usize = 16;
+
+/// CANCELs remembered for requests not yet seen.
+const EARLY_CANCELS: usize = 16;
+
 /// A running request CANCEL can interrupt.
 struct Cancellable {
     session_id: u64,
@@ -343,7 +357,16 @@ impl Connection {
     /// Makes request `message_id` of `session_id` cancellable until the guard drops.
     pub fn cancellable(&self, message_id: u64, session_id: u64) -> CancelGuard<'_> {
         let signal = Arc::new(tokio::sync::Notify::new());
-        self.cancellable.lock().unwrap().insert(
+        // The same lock order as `cancel_request`: a CANCEL either finds the request or leaves
+        // its early record for it.
+        let mut m = self.cancellable.lock().unwrap();
+        let mut early = self.early_cancels.lock().unwrap();
+        if let Some(i) = early.iter().position(|e| *e == (message_id, session_id)) {
+            early.remove(i);
+            // The CANCEL came first: the request finds it as a stored permit.
+            signal.notify_one();
+        }
+        m.insert(
             message_id,
             Cancellable {
                 session_id,
@@ -351,11 +374,31 @@ impl Connection {
                 signal: signal.clone(),
             },
         );
+        drop((early, m));
         CancelGuard {
             conn: self,
             message_id,
             signal,
         }
+    }
+
+    /// Records that the CLOSE with MessageId `message_id` ended open `volatile`.
+    pub fn note_closed(&self, volatile: u64, message_id: u64) {
+        let mut c = self.closed.lock().unwrap();
+        if c.len() == CLOSED_REMEMBERED {
+            c.pop_front();
+        }
+        c.push_back((volatile, message_id));
+    }
+
+    /// Whether open `volatile` was ended by a CLOSE the client sent after request
+    /// `message_id`.
+    pub fn closed_after(&self, volatile: u64, message_id: u64) -> bool {
+        self.closed
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|&(v, m)| v == volatile && m > message_id)
     }
 
     /// Records the AsyncId a cancellable request was given with its interim response.
@@ -378,7 +421,16 @@ impl Connection {
                 c.signal.notify_one();
                 true
             }
-            None => false,
+            None => {
+                if async_id.is_none() {
+                    let mut early = self.early_cancels.lock().unwrap();
+                    if early.len() == EARLY_CANCELS {
+                        early.pop_front();
+                    }
+                    early.push_back((message_id, session_id));
+                }
+                false
+            }
         }
     }
 }
@@ -417,7 +469,9 @@ impl Drop for Connection {
     fn drop(&mut self) {
         self.server.channels.remove(self.id);
         for s in self.remove_all_sessions() {
-            drop(self.server.opens.take_all(&s, None));
+            for o in self.server.opens.take_all(&s, None) {
+                self.server.notify.remove(o.uid);
+            }
         }
     }
 }

@@ -240,9 +240,11 @@ pub(super) async fn process_message(
         breaks_chain: std::sync::Mutex::new(None),
         cancel: None,
     };
-    // A CREATE alone may wait for a break: CANCEL can end the wait (MS-SMB2 3.3.5.16).
-    let cancel_guard = (ctx.alone && hdr.command == Command::Create)
-        .then(|| conn.cancellable(hdr.message_id, hdr.session_id));
+    // A CREATE alone may wait for a break: CANCEL can end the wait (MS-SMB2 3.3.5.16). A
+    // CHANGE_NOTIFY may be cancelled while it starts its watch, before it is pending.
+    let cancel_guard = (ctx.alone
+        && matches!(hdr.command, Command::Create | Command::ChangeNotify))
+    .then(|| conn.cancellable(hdr.message_id, hdr.session_id));
     ctx.cancel = cancel_guard.as_ref().map(|g| g.signal.clone());
     if !hdr.is_related() {
         // An unrelated operation stands on its own: nothing earlier fails it.

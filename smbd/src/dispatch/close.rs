@@ -17,6 +17,7 @@ pub(crate) async fn close(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let Some(open) = ctx.server().opens.take(&session, open.id) else {
         return Err(NtStatus::FILE_CLOSED);
     };
+    ctx.conn.note_closed(open.id.volatile, ctx.hdr.message_id);
     let deleted = finish(ctx.conn, &open).await;
     let stat = if flags & CLOSE_FLAG_POSTQUERY_ATTRIB != 0 && !deleted {
         match open.file() {
@@ -34,8 +35,23 @@ pub(crate) async fn close(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
 /// [`Open::end`]s it. Returns whether the file was deleted.
 pub(crate) async fn finish(conn: &Connection, open: &Open) -> bool {
     super::misc::cancel_for_open(conn, open.id.volatile);
+    conn.server.notify.remove(open.uid);
     super::persistent::forget(&conn.server, open).await;
-    open.end().await
+    let deleted = open.end().await;
+    if !deleted
+        && open.is_dir
+        && let Some(entry) = &open.entry
+        && entry.delete_pending()
+    {
+        // The watches of a directory being deleted answer STATUS_DELETE_PENDING, as Windows
+        // does (smbtorture smb2.notify.rmdir*).
+        for uid in entry.holder_uids() {
+            if let Some(w) = conn.server.notify.get(uid) {
+                w.delete_pending();
+            }
+        }
+    }
+    deleted
 }
 
 /// Closes every open of a session, or of one of its trees, in the background.

@@ -17,6 +17,8 @@ pub(crate) fn preserve_or_close(conn: &Arc<Connection>, session: &Session) {
     let now = server.clock.now();
     let (kept, ended) = server.opens.preserve(session, now, may_preserve);
     for open in kept {
+        // Change notify does not survive the connection (a reconnect starts again).
+        server.notify.remove(open.uid);
         tracing::debug!(peer = %conn.peer, file = open.id.persistent, "durable open preserved");
         schedule_expiry(server.clone(), &open, now);
         if open.durability().is_some_and(|d| d.persistent) {

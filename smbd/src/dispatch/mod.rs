@@ -37,6 +37,8 @@ mod lock_wait;
 mod misc;
 mod negotiate;
 mod notify;
+#[cfg(test)]
+mod notify_tests;
 mod oplock_break;
 mod path;
 pub mod persistent;
@@ -145,7 +147,7 @@ pub(crate) struct Ctx<'a> {
     /// Set when the rest of a related chain must fail with this status.
     breaks_chain: std::sync::Mutex<Option<NtStatus>>,
     /// Notified when a CANCEL names this request (CREATEs alone in their frame, which may
-    /// wait for a break).
+    /// wait for a break, and CHANGE_NOTIFYs while they start their watch).
     pub cancel: Option<Arc<tokio::sync::Notify>>,
 }
 
@@ -323,7 +325,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult, Disco
         Command::Ioctl => ioctl::ioctl(ctx, out).await,
         Command::Echo => misc::echo(ctx, out),
         Command::QueryDirectory => query_dir::query_directory(ctx, out).await,
-        Command::ChangeNotify => notify::change_notify(ctx),
+        Command::ChangeNotify => notify::change_notify(ctx, out).await,
         Command::QueryInfo => query_info::query_info(ctx, out).await,
         Command::SetInfo => set_info::set_info(ctx, out).await,
         Command::OplockBreak => oplock_break::oplock_break(ctx, out),

@@ -124,11 +124,22 @@ async fn rename_checked(
     let entry = open.entry.as_ref().ok_or(NtStatus::INVALID_PARAMETER)?;
     // Renaming takes the parent directory as an open with DELETE access that shares read and
     // write but not delete (MS-FSA 2.1.5.14.11; smbtorture smb2.rename.*delete_access*).
+    // Interop: Samba checks only the renaming client's own opens of the parent, and smbtorture
+    // smb2.notify (rec, mask-change, notify-inotify) renames beside another client's watch of
+    // the directory opened with DELETE: only this session's opens count.
+    let session_id = open.session_id;
+    let opens = &ctx.server().opens;
     if let Ok(st) = fs.stat(parent_of(from)).await
         && let Some(p) = files.get(FileKey::of(share, &st))
-        && p.would_conflict(DELETE, SHARE_READ | SHARE_WRITE)
     {
-        return Err(NtStatus::SHARING_VIOLATION);
+        let mine: Vec<u64> = p
+            .holder_uids()
+            .into_iter()
+            .filter(|uid| opens.get(*uid).is_some_and(|o| o.session_id == session_id))
+            .collect();
+        if p.would_conflict_with(DELETE, SHARE_READ | SHARE_WRITE, |uid| mine.contains(&uid)) {
+            return Err(NtStatus::SHARING_VIOLATION);
+        }
     }
     if open.is_dir && files.has_open_below(share, from) {
         return Err(NtStatus::ACCESS_DENIED);

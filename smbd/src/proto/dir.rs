@@ -1,6 +1,6 @@
 //! QUERY_DIRECTORY (MS-SMB2 2.2.33, 2.2.34) and CHANGE_NOTIFY (2.2.35, 2.2.36).
 
-use super::codec::{DecodeError, Reader, WriteLe, utf16le};
+use super::codec::{DecodeError, Reader, WriteLe, put_utf16le, utf16le};
 use super::create::FileId;
 use super::header::HEADER_LEN;
 
@@ -105,5 +105,51 @@ impl ChangeNotifyRequest {
             file_id,
             filter,
         })
+    }
+}
+
+/// SMB2_WATCH_TREE in a CHANGE_NOTIFY request's Flags (MS-SMB2 2.2.35).
+pub const WATCH_TREE: u16 = 0x0001;
+
+/// FILE_NOTIFY_INFORMATION entries (MS-FSCC 2.7.1) for `(action, name)` pairs: each entry
+/// 4-byte aligned, NextEntryOffset 0 on the last.
+pub fn encode_notify_information<'a>(changes: impl IntoIterator<Item = (u32, &'a str)>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut last_start: Option<usize> = None;
+    for (action, name) in changes {
+        let start = out.len();
+        if let Some(prev) = last_start {
+            let next = (start - prev) as u32;
+            out[prev..prev + 4].copy_from_slice(&next.to_le_bytes());
+        }
+        out.put_u32(0);
+        out.put_u32(action);
+        let len_at = out.len();
+        out.put_u32(0);
+        put_utf16le(&mut out, name);
+        let name_len = (out.len() - len_at - 4) as u32;
+        out[len_at..len_at + 4].copy_from_slice(&name_len.to_le_bytes());
+        last_start = Some(start);
+        while out.len() % 4 != 0 {
+            out.push(0);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod notify_tests {
+    use super::*;
+
+    #[test]
+    fn notify_information_layout() {
+        let b = encode_notify_information([(1, "ab"), (2, "c")]);
+        assert_eq!(
+            b,
+            [
+                16, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, b'a', 0, b'b', 0, //
+                0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, b'c', 0, 0, 0,
+            ]
+        );
     }
 }

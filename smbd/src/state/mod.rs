@@ -7,6 +7,7 @@ pub mod files;
 pub mod handshakes;
 pub mod lock_sequence;
 pub mod locks;
+pub mod notify;
 pub mod opens;
 pub mod session;
 
@@ -164,6 +165,8 @@ pub struct ServerContext {
     /// Live connections by id: where unsolicited messages (breaks) go, and what the admin
     /// status report lists.
     pub channels: channels::ChannelTable,
+    /// The change notify watches of open directories.
+    pub notify: notify::NotifyTable,
     next_id: AtomicU64,
 }
 
@@ -242,6 +245,7 @@ impl ServerContext {
             handles: Arc::new(crate::durable::MemStore::new()),
             clock: Arc::new(crate::clock::SystemClock),
             channels: Default::default(),
+            notify: Default::default(),
             next_id: AtomicU64::new(1),
         }
     }

@@ -4,8 +4,12 @@ use super::lock_tree;
 use super::tree::{BLOCK, Data, MAX_FILE_SIZE, Tree};
 use crate::listing::ListingCache;
 use crate::names::now_filetime;
-use crate::{DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, attr};
+use crate::{
+    ChangeAction, DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, Watchers, attr,
+    filter,
+};
 use async_trait::async_trait;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One open memory file or directory.
@@ -14,15 +18,40 @@ pub(crate) struct MemFile {
     id: u64,
     /// The directory listing taken at the first `read_dir` (or the last restart).
     listing: ListingCache,
+    /// Where changes made through the handle are reported.
+    watchers: Arc<Watchers>,
+    /// The handle created its file and has not changed it since: the creator's first metadata
+    /// (its descriptor) is part of the creation, not a change of its own.
+    initial: AtomicBool,
 }
 
 impl MemFile {
-    /// A handle on node `id`.
-    pub(crate) fn new(tree: Arc<Mutex<Tree>>, id: u64) -> Self {
+    /// A handle on node `id`; `created` when the open created it.
+    pub(crate) fn new(
+        tree: Arc<Mutex<Tree>>,
+        id: u64,
+        watchers: Arc<Watchers>,
+        created: bool,
+    ) -> Self {
         Self {
             tree,
             id,
             listing: ListingCache::default(),
+            watchers,
+            initial: AtomicBool::new(created),
+        }
+    }
+
+    /// Reports a change of this file to the watches (nothing when unwatched or unlinked).
+    fn report(&self, filter: u32) {
+        self.initial.store(false, Ordering::Relaxed);
+        if self.watchers.is_empty() || filter == 0 {
+            return;
+        }
+        let path = lock_tree(&self.tree).path_of(self.id);
+        if let Some(path) = path {
+            self.watchers
+                .dispatch(&path, ChangeAction::Modified, filter);
         }
     }
 
@@ -87,16 +116,19 @@ impl VfsFile for MemFile {
     async fn write_at(&self, offset: u64, data: Vec<u8>) -> VfsResult<usize> {
         let end = end_of(offset, data.len())?;
         let start = end - data.len();
-        self.with_file(|bytes| {
-            if bytes.len() < end {
+        let grew = self.with_file(|bytes| {
+            let grew = bytes.len() < end;
+            if grew {
                 bytes.resize(end, 0);
             }
             if let Some(dst) = bytes.get_mut(start..end) {
                 dst.copy_from_slice(&data);
             }
-            Ok(())
+            Ok(grew)
         })?;
         self.touch_write()?;
+        let size = if grew { filter::SIZE } else { 0 };
+        self.report(filter::LAST_WRITE | size);
         Ok(data.len())
     }
 
@@ -110,7 +142,9 @@ impl VfsFile for MemFile {
             bytes.resize(new_len, 0);
             Ok(())
         })?;
-        self.touch_write()
+        self.touch_write()?;
+        self.report(filter::SIZE | filter::LAST_WRITE);
+        Ok(())
     }
 
     async fn allocate(&self, len: u64) -> VfsResult<()> {
@@ -144,6 +178,8 @@ impl VfsFile for MemFile {
         if supersede {
             node.creation = now;
         }
+        drop(tree);
+        self.report(filter::ATTRIBUTES | filter::SIZE | filter::LAST_WRITE);
         Ok(())
     }
 
@@ -162,6 +198,8 @@ impl VfsFile for MemFile {
         if let Some(t) = times.change {
             node.change = t;
         }
+        drop(tree);
+        self.report(filter::times(&times));
         Ok(())
     }
 
@@ -170,6 +208,8 @@ impl VfsFile for MemFile {
         let node = tree.node_mut(self.id)?;
         node.attributes = attributes & attr::SETTABLE;
         node.change = now_filetime();
+        drop(tree);
+        self.report(filter::ATTRIBUTES);
         Ok(())
     }
 
@@ -183,8 +223,14 @@ impl VfsFile for MemFile {
     }
 
     async fn set_meta(&self, name: &str, value: Vec<u8>) -> VfsResult<()> {
-        let mut tree = lock_tree(&self.tree);
-        tree.node_mut(self.id)?.meta.insert(name.to_owned(), value);
+        lock_tree(&self.tree)
+            .node_mut(self.id)?
+            .meta
+            .insert(name.to_owned(), value);
+        if self.initial.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.report(filter::meta(name));
         Ok(())
     }
 }

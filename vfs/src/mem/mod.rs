@@ -1,6 +1,9 @@
 //! In-memory backend, for the server's unit tests: a tree behind one mutex, nothing persisted.
 //!
 //! A removed file stays readable through handles already open on it, as on POSIX.
+//!
+//! Watches see every change made through the filesystem, whoever makes it: a test that changes
+//! a `MemFs` directly plays the part of a local program changing the share folder.
 
 mod file;
 mod streams;
@@ -8,8 +11,8 @@ mod tree;
 
 use crate::names::{check_directory_disposition, join, now_filetime, split_path};
 use crate::{
-    CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, StreamInfo, Vfs,
-    VfsError, VfsResult, attr,
+    ChangeAction, ChangeSink, CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions,
+    Opened, StreamInfo, Vfs, VfsError, VfsResult, Watch, Watchers, attr, filter,
 };
 use async_trait::async_trait;
 use file::MemFile;
@@ -23,6 +26,7 @@ const CAPACITY: u64 = 4 << 30;
 #[derive(Clone)]
 pub struct MemFs {
     tree: Arc<Mutex<Tree>>,
+    watchers: Arc<Watchers>,
 }
 
 impl Default for MemFs {
@@ -36,6 +40,7 @@ impl MemFs {
     pub fn new() -> Self {
         Self {
             tree: Arc::new(Mutex::new(Tree::new())),
+            watchers: Arc::default(),
         }
     }
 
@@ -51,8 +56,10 @@ impl MemFs {
         path: String,
     ) -> VfsResult<Opened> {
         let stat = tree.node(id)?.stat(id);
+        let created = action == CreateAction::Created;
+        let file = MemFile::new(self.tree.clone(), id, self.watchers.clone(), created);
         Ok(Opened {
-            file: Arc::new(MemFile::new(self.tree.clone(), id)),
+            file: Arc::new(file),
             action,
             stat,
             path,
@@ -87,6 +94,107 @@ fn check_kind(kind: Kind, is_dir: bool) -> VfsResult<()> {
 #[async_trait]
 impl Vfs for MemFs {
     async fn open(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
+        let opened = self.open_locked(path, opts)?;
+        let (action, filter) = match opened.action {
+            CreateAction::Opened => return Ok(opened),
+            CreateAction::Created => (ChangeAction::Added, filter::name(opened.stat.is_dir)),
+            CreateAction::Overwritten | CreateAction::Superseded => (
+                ChangeAction::Modified,
+                filter::ATTRIBUTES | filter::SIZE | filter::LAST_WRITE,
+            ),
+        };
+        self.watchers.dispatch(&opened.path, action, filter);
+        Ok(opened)
+    }
+
+    async fn stat(&self, path: &str) -> VfsResult<FileStat> {
+        let comps = split_path(path)?;
+        let tree = self.lock();
+        let id = if comps.is_empty() {
+            ROOT
+        } else {
+            tree.locate(&comps)?.existing.ok_or(VfsError::NotFound)?
+        };
+        Ok(tree.node(id)?.stat(id))
+    }
+
+    async fn rename(&self, from: &str, to: &str, replace: bool) -> VfsResult<()> {
+        let (old, new, is_dir, same_dir) = self.rename_locked(from, to, replace)?;
+        let f = filter::name(is_dir);
+        if same_dir {
+            self.watchers
+                .dispatch(&old, ChangeAction::RenamedOldName, f);
+            self.watchers
+                .dispatch(&new, ChangeAction::RenamedNewName, f);
+        } else {
+            self.watchers.dispatch(&old, ChangeAction::Removed, f);
+            self.watchers.dispatch(&new, ChangeAction::Added, f);
+        }
+        if !is_dir {
+            self.watchers
+                .dispatch(&new, ChangeAction::Modified, filter::RENAMED_FILE);
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, path: &str) -> VfsResult<()> {
+        let (disk, is_dir) = self.remove_locked(path)?;
+        self.watchers
+            .dispatch(&disk, ChangeAction::Removed, filter::name(is_dir));
+        Ok(())
+    }
+
+    async fn fs_info(&self) -> VfsResult<FsInfo> {
+        let used = self.lock().used_bytes();
+        let total = CAPACITY / tree::BLOCK;
+        let free = CAPACITY.saturating_sub(used) / tree::BLOCK;
+        Ok(FsInfo {
+            block_size: tree::BLOCK as u32,
+            total_blocks: total,
+            available_blocks: free,
+            free_blocks: free,
+            serial: 0x4d45_4d46,
+        })
+    }
+
+    async fn watch(
+        &self,
+        dir: &str,
+        recursive: bool,
+        sink: Arc<dyn ChangeSink>,
+    ) -> VfsResult<Watch> {
+        if !self.stat(dir).await?.is_dir {
+            return Err(VfsError::NotADirectory);
+        }
+        Ok(self.watchers.watch(dir, recursive, sink, || {}))
+    }
+
+    async fn open_stream(&self, path: &str, stream: &str, opts: &OpenOptions) -> VfsResult<Opened> {
+        self.open_stream_now(path, stream, opts)
+    }
+
+    async fn list_streams(&self, path: &str) -> VfsResult<Vec<StreamInfo>> {
+        self.list_streams_now(path)
+    }
+
+    async fn remove_stream(&self, path: &str, stream: &str) -> VfsResult<()> {
+        self.remove_stream_now(path, stream)
+    }
+
+    async fn rename_stream(
+        &self,
+        path: &str,
+        from: &str,
+        to: &str,
+        replace: bool,
+    ) -> VfsResult<()> {
+        self.rename_stream_now(path, from, to, replace)
+    }
+}
+
+impl MemFs {
+    /// CREATE under the tree lock (see [`Vfs::open`]).
+    fn open_locked(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
         let comps = split_path(path)?;
         check_directory_disposition(opts)?;
         let mut tree = self.lock();
@@ -151,18 +259,14 @@ impl Vfs for MemFs {
         }
     }
 
-    async fn stat(&self, path: &str) -> VfsResult<FileStat> {
-        let comps = split_path(path)?;
-        let tree = self.lock();
-        let id = if comps.is_empty() {
-            ROOT
-        } else {
-            tree.locate(&comps)?.existing.ok_or(VfsError::NotFound)?
-        };
-        Ok(tree.node(id)?.stat(id))
-    }
-
-    async fn rename(&self, from: &str, to: &str, replace: bool) -> VfsResult<()> {
+    /// Renames under the tree lock: the old and new paths as stored, whether it is a
+    /// directory, and whether it stayed in its directory.
+    fn rename_locked(
+        &self,
+        from: &str,
+        to: &str,
+        replace: bool,
+    ) -> VfsResult<(String, String, bool, bool)> {
         let from_comps = split_path(from)?;
         let to_comps = split_path(to)?;
         if from_comps.is_empty() || to_comps.is_empty() {
@@ -191,56 +295,31 @@ impl Vfs for MemFs {
             }
             None => {}
         }
-        tree.relink(src, dst.parent, new_name)
+        let old = tree.path_of(src).unwrap_or_default();
+        let old_parent = tree.node(src)?.parent;
+        tree.relink(src, dst.parent, new_name)?;
+        let new = tree.path_of(src).unwrap_or_default();
+        let is_dir = tree.node(src)?.is_dir();
+        Ok((old, new, is_dir, old_parent == dst.parent))
     }
 
-    async fn remove(&self, path: &str) -> VfsResult<()> {
+    /// Removes under the tree lock: the path as stored and whether it was a directory.
+    fn remove_locked(&self, path: &str) -> VfsResult<(String, bool)> {
         let comps = split_path(path)?;
         if comps.is_empty() {
             return Err(VfsError::AccessDenied);
         }
         let mut tree = self.lock();
         let id = tree.locate(&comps)?.existing.ok_or(VfsError::NotFound)?;
-        if let Data::Dir(children) = &tree.node(id)?.data
+        let node = tree.node(id)?;
+        if let Data::Dir(children) = &node.data
             && !children.is_empty()
         {
             return Err(VfsError::NotEmpty);
         }
-        tree.unlink(id)
-    }
-
-    async fn fs_info(&self) -> VfsResult<FsInfo> {
-        let used = self.lock().used_bytes();
-        let total = CAPACITY / tree::BLOCK;
-        let free = CAPACITY.saturating_sub(used) / tree::BLOCK;
-        Ok(FsInfo {
-            block_size: tree::BLOCK as u32,
-            total_blocks: total,
-            available_blocks: free,
-            free_blocks: free,
-            serial: 0x4d45_4d46,
-        })
-    }
-
-    async fn open_stream(&self, path: &str, stream: &str, opts: &OpenOptions) -> VfsResult<Opened> {
-        self.open_stream_now(path, stream, opts)
-    }
-
-    async fn list_streams(&self, path: &str) -> VfsResult<Vec<StreamInfo>> {
-        self.list_streams_now(path)
-    }
-
-    async fn remove_stream(&self, path: &str, stream: &str) -> VfsResult<()> {
-        self.remove_stream_now(path, stream)
-    }
-
-    async fn rename_stream(
-        &self,
-        path: &str,
-        from: &str,
-        to: &str,
-        replace: bool,
-    ) -> VfsResult<()> {
-        self.rename_stream_now(path, from, to, replace)
+        let is_dir = node.is_dir();
+        let disk = tree.path_of(id).unwrap_or_default();
+        tree.unlink(id)?;
+        Ok((disk, is_dir))
     }
 }

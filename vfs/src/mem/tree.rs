@@ -232,6 +232,22 @@ impl Tree {
         Ok(())
     }
 
+    /// The path of `id` as stored, `None` once it is no longer linked into the tree.
+    pub(crate) fn path_of(&self, id: u64) -> Option<String> {
+        let mut names = Vec::new();
+        let mut cur = id;
+        while cur != ROOT {
+            let node = self.nodes.get(&cur)?;
+            if !node.linked {
+                return None;
+            }
+            names.push(node.name.as_str());
+            cur = node.parent;
+        }
+        names.reverse();
+        Some(names.join("/"))
+    }
+
     /// Whether `ancestor` is `id` or one of its parents.
     pub(crate) fn is_within(&self, id: u64, ancestor: u64) -> bool {
         let mut cur = id;

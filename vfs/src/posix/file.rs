@@ -8,8 +8,8 @@ use super::sys::{self, XattrTarget};
 use crate::listing::ListingCache;
 use crate::names::join;
 use crate::{
-    DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, attr, filetime_to_unix,
-    unix_to_filetime,
+    ChangeAction, DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, attr,
+    filetime_to_unix, filter, unix_to_filetime,
 };
 use async_trait::async_trait;
 use std::fs::File;
@@ -17,6 +17,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Largest xattr value (XATTR_SIZE_MAX).
 const MAX_META_VALUE: usize = 65_536;
@@ -40,6 +41,8 @@ pub(crate) struct Handle {
     is_dir: bool,
     access: Access,
     listing: ListingCache,
+    /// The handle created its file and has not changed it since (see [`Handle::reporting`]).
+    initial: AtomicBool,
 }
 
 /// One open file or directory.
@@ -55,6 +58,7 @@ impl PosixFile {
         path: String,
         is_dir: bool,
         access: Access,
+        created: bool,
     ) -> Self {
         Self {
             h: Arc::new(Handle {
@@ -64,8 +68,39 @@ impl PosixFile {
                 is_dir,
                 access,
                 listing: ListingCache::default(),
+                initial: AtomicBool::new(created),
             }),
         }
+    }
+
+    /// Runs `op`, a change of this file, and reports it as `filter` to the watches (after
+    /// dropping the kernel's echo of it). The creator's first metadata write (its descriptor)
+    /// is part of the creation and reports nothing.
+    fn reporting<T>(
+        h: &Handle,
+        filter: u32,
+        op: impl FnOnce(&Handle) -> VfsResult<T>,
+    ) -> VfsResult<T> {
+        let first = h.initial.swap(false, Ordering::Relaxed);
+        let n = h.root.notify();
+        let path = if n.watched() {
+            n.path_of(h.root.fd(), h.file.as_fd())
+        } else {
+            None
+        };
+        let Some(path) = path else {
+            return op(h);
+        };
+        let token = n.begin(&h.root, &[path.as_str()]);
+        let r = op(h);
+        if let Some(t) = token {
+            let quiet = first && filter & (filter::SECURITY | filter::EA) != 0;
+            match (&r, quiet) {
+                (Ok(_), false) => t.finish(&[(path.as_str(), ChangeAction::Modified, filter)]),
+                _ => t.finish(&[]),
+            }
+        }
+        r
     }
 
     async fn run<T: Send + 'static>(
@@ -430,11 +465,15 @@ impl VfsFile for PosixFile {
     }
 
     async fn write_at(&self, offset: u64, data: Vec<u8>) -> VfsResult<usize> {
-        self.run(move |h| h.write_at(offset, &data)).await
+        let f = filter::LAST_WRITE | filter::SIZE;
+        self.run(move |h| Self::reporting(h, f, |h| h.write_at(offset, &data)))
+            .await
     }
 
     async fn write_bytes(&self, offset: u64, data: bytes::Bytes) -> VfsResult<usize> {
-        self.run(move |h| h.write_at(offset, &data)).await
+        let f = filter::LAST_WRITE | filter::SIZE;
+        self.run(move |h| Self::reporting(h, f, |h| h.write_at(offset, &data)))
+            .await
     }
 
     async fn flush(&self) -> VfsResult<()> {
@@ -442,11 +481,14 @@ impl VfsFile for PosixFile {
     }
 
     async fn set_len(&self, len: u64) -> VfsResult<()> {
-        self.run(move |h| h.set_len(len)).await
+        let f = filter::LAST_WRITE | filter::SIZE;
+        self.run(move |h| Self::reporting(h, f, |h| h.set_len(len)))
+            .await
     }
 
     async fn allocate(&self, len: u64) -> VfsResult<()> {
-        self.run(move |h| h.allocate(len)).await
+        self.run(move |h| Self::reporting(h, 0, |h| h.allocate(len)))
+            .await
     }
 
     async fn overwrite(
@@ -455,16 +497,24 @@ impl VfsFile for PosixFile {
         allocation_size: u64,
         supersede: bool,
     ) -> VfsResult<()> {
-        self.run(move |h| h.overwrite(attributes, allocation_size, supersede))
-            .await
+        let f = filter::ATTRIBUTES | filter::SIZE | filter::LAST_WRITE;
+        self.run(move |h| {
+            Self::reporting(h, f, |h| {
+                h.overwrite(attributes, allocation_size, supersede)
+            })
+        })
+        .await
     }
 
     async fn set_times(&self, times: SetTimes) -> VfsResult<()> {
-        self.run(move |h| h.set_times(times)).await
+        let f = filter::times(&times);
+        self.run(move |h| Self::reporting(h, f, |h| h.set_times(times)))
+            .await
     }
 
     async fn set_attributes(&self, attributes: u32) -> VfsResult<()> {
-        self.run(move |h| h.set_attributes(attributes)).await
+        self.run(move |h| Self::reporting(h, filter::ATTRIBUTES, |h| h.set_attributes(attributes)))
+            .await
     }
 
     async fn read_dir(&self, cookie: u64, max: usize) -> VfsResult<Vec<DirEntry>> {
@@ -478,7 +528,9 @@ impl VfsFile for PosixFile {
 
     async fn set_meta(&self, name: &str, value: Vec<u8>) -> VfsResult<()> {
         let name = name.to_owned();
-        self.run(move |h| h.set_meta(&name, &value)).await
+        let f = filter::meta(&name);
+        self.run(move |h| Self::reporting(h, f, |h| h.set_meta(&name, &value)))
+            .await
     }
 }
 

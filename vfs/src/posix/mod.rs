@@ -12,13 +12,17 @@ mod case_cache;
 mod change_time;
 mod errors;
 mod file;
+mod inotify;
 mod meta;
+mod notify;
 mod ops;
 mod resolve;
 mod streams;
 mod sys;
 
-use crate::{FileStat, FsInfo, OpenOptions, Opened, StreamInfo, Vfs, VfsError, VfsResult};
+use crate::{
+    ChangeSink, FileStat, FsInfo, OpenOptions, Opened, StreamInfo, Vfs, VfsError, VfsResult, Watch,
+};
 use async_trait::async_trait;
 use resolve::Root;
 use std::io;
@@ -43,6 +47,13 @@ impl PosixFs {
     /// refusing every symlink (what kernels older than 5.6 get; used to test that path).
     pub fn new_without_openat2(root: PathBuf) -> io::Result<Self> {
         Self::with_openat2(root, false)
+    }
+
+    /// Turns off (or on) the watching of the share folder for changes by other programs
+    /// (inotify); changes made through this backend are reported either way. On by default.
+    pub fn with_kernel_notify(self, on: bool) -> Self {
+        self.root.notify().set_kernel(on);
+        self
     }
 
     fn with_openat2(root: PathBuf, try_openat2: bool) -> io::Result<Self> {
@@ -126,5 +137,16 @@ impl Vfs for PosixFs {
             to.to_owned(),
         );
         blocking(move || streams::rename(&root, &path, &from, &to, replace)).await
+    }
+
+    async fn watch(
+        &self,
+        dir: &str,
+        recursive: bool,
+        sink: Arc<dyn ChangeSink>,
+    ) -> VfsResult<Watch> {
+        let (root, path) = (self.root.clone(), dir.to_owned());
+        let disk = blocking(move || ops::dir_path(&root, &path)).await?;
+        notify::watch(&self.root, disk, recursive, sink).await
     }
 }

@@ -9,8 +9,8 @@ use super::streams::{self, check_not_side};
 use super::sys::{self, XattrTarget};
 use crate::names::{check_directory_disposition, join, now_filetime, split_path};
 use crate::{
-    CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, VfsError, VfsResult,
-    attr,
+    ChangeAction, CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, VfsError,
+    VfsResult, attr, filter,
 };
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
@@ -57,6 +57,7 @@ fn opened(
             path.clone(),
             is_dir,
             access,
+            action == CreateAction::Created,
         )),
         action,
         stat,
@@ -77,8 +78,30 @@ pub(crate) fn reserve(fd: BorrowedFd<'_>, len: u64) -> VfsResult<()> {
     }
 }
 
-/// CREATE: opens or creates `path` per `opts` (MS-FSA 2.1.5.1).
+/// CREATE: opens or creates `path` per `opts` (MS-FSA 2.1.5.1), and reports what it changed.
 pub(crate) fn open(root: &Arc<Root>, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
+    let op = root.notify().begin(root, &[path]);
+    let r = open_quiet(root, path, opts);
+    if let Some(op) = op {
+        let change = match &r {
+            Ok(o) if o.action == CreateAction::Created => {
+                Some((ChangeAction::Added, filter::name(o.stat.is_dir)))
+            }
+            Ok(o) if o.action != CreateAction::Opened => Some((
+                ChangeAction::Modified,
+                filter::ATTRIBUTES | filter::SIZE | filter::LAST_WRITE,
+            )),
+            _ => None,
+        };
+        match (change, &r) {
+            (Some((a, f)), Ok(o)) => op.finish(&[(o.path.as_str(), a, f)]),
+            _ => op.finish(&[]),
+        }
+    }
+    r
+}
+
+fn open_quiet(root: &Arc<Root>, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
     let comps = split_path(path)?;
     check_not_side(&comps)?;
     check_directory_disposition(opts)?;
@@ -247,8 +270,42 @@ fn map_rename(e: std::io::Error) -> VfsError {
     }
 }
 
-/// Renames `from` to `to` (see [`crate::Vfs::rename`]).
+/// Renames `from` to `to` (see [`crate::Vfs::rename`]) and reports it: the old and new names
+/// in one directory, or a removal and an addition across directories (MS-FSA 2.1.5.14.11).
 pub(crate) fn rename(root: &Root, from: &str, to: &str, replace: bool) -> VfsResult<()> {
+    let op = root.notify().begin(root, &[from, to]);
+    let r = rename_quiet(root, from, to, replace);
+    if let Some(op) = op {
+        match &r {
+            Ok(m) => {
+                let f = filter::name(m.is_dir);
+                let (old, new) = if m.same_dir {
+                    (ChangeAction::RenamedOldName, ChangeAction::RenamedNewName)
+                } else {
+                    (ChangeAction::Removed, ChangeAction::Added)
+                };
+                let touched = if m.is_dir { 0 } else { filter::RENAMED_FILE };
+                op.finish(&[
+                    (m.from.as_str(), old, f),
+                    (m.to.as_str(), new, f),
+                    (m.to.as_str(), ChangeAction::Modified, touched),
+                ]);
+            }
+            Err(_) => op.finish(&[]),
+        }
+    }
+    r.map(drop)
+}
+
+/// What a rename did, in on-disk names.
+struct Moved {
+    from: String,
+    to: String,
+    is_dir: bool,
+    same_dir: bool,
+}
+
+fn rename_quiet(root: &Root, from: &str, to: &str, replace: bool) -> VfsResult<Moved> {
     let from_comps = split_path(from)?;
     let to_comps = split_path(to)?;
     if from_comps.is_empty() || to_comps.is_empty() {
@@ -299,17 +356,51 @@ pub(crate) fn rename(root: &Root, from: &str, to: &str, replace: bool) -> VfsRes
     root.invalidate(sp);
     root.invalidate(dp);
     // The file moved; its streams follow (the name it now has, in the case asked for).
-    let from_disk = join(&src.parent_path, src_disk);
-    let to_disk = join(&dst.parent_path, &dst.name);
-    if from_disk != to_disk {
+    let moved = Moved {
+        from: join(&src.parent_path, src_disk),
+        to: join(&dst.parent_path, &dst.name),
+        is_dir: meta::is_dir(&src_st),
+        same_dir: src.parent_path == dst.parent_path,
+    };
+    if moved.from != moved.to {
         // Best effort: the rename itself is done and must not be reported as failed.
-        let _ = streams::moved(root, &from_disk, &to_disk);
+        let _ = streams::moved(root, &moved.from, &moved.to);
     }
-    Ok(())
+    Ok(moved)
 }
 
-/// Removes the file or empty directory at `path`.
+/// Removes the file or empty directory at `path`, and reports it.
 pub(crate) fn remove(root: &Root, path: &str) -> VfsResult<()> {
+    let op = root.notify().begin(root, &[path]);
+    let r = remove_quiet(root, path);
+    if let Some(op) = op {
+        match &r {
+            Ok((disk, is_dir)) => {
+                op.finish(&[(disk.as_str(), ChangeAction::Removed, filter::name(*is_dir))])
+            }
+            Err(_) => op.finish(&[]),
+        }
+    }
+    r.map(drop)
+}
+
+/// The on-disk path of the directory `path` (for a watch).
+pub(crate) fn dir_path(root: &Root, path: &str) -> VfsResult<String> {
+    let comps = split_path(path)?;
+    if comps.is_empty() {
+        return Ok(String::new());
+    }
+    let loc = root.locate(&comps)?;
+    let disk = loc.disk.ok_or(VfsError::NotFound)?;
+    let full = join(&loc.parent_path, &disk);
+    let fd = root
+        .open_beneath(&full, libc::O_PATH | libc::O_DIRECTORY)
+        .map_err(map_io)?;
+    drop(fd);
+    Ok(full)
+}
+
+fn remove_quiet(root: &Root, path: &str) -> VfsResult<(String, bool)> {
     let comps = split_path(path)?;
     if comps.is_empty() {
         return Err(VfsError::AccessDenied);
@@ -327,8 +418,9 @@ pub(crate) fn remove(root: &Root, path: &str) -> VfsResult<()> {
         Some(libc::ENOTEMPTY | libc::EEXIST) => VfsError::NotEmpty,
         _ => map_io(e),
     })?;
-    streams::forget(root, &join(&loc.parent_path, disk));
-    Ok(())
+    let full = join(&loc.parent_path, disk);
+    streams::forget(root, &full);
+    Ok((full, meta::is_dir(&st)))
 }
 
 /// Space figures from fstatvfs of the root.

@@ -52,6 +52,7 @@ pub(crate) struct Root {
     cache: Mutex<CaseCache>,
     change_locks: [Mutex<()>; CHANGE_STRIPES],
     openat2: AtomicBool,
+    notify: super::notify::Notifier,
 }
 
 impl Root {
@@ -67,7 +68,13 @@ impl Root {
             cache: Mutex::new(CaseCache::new(CASE_CACHE_DIRS)),
             change_locks: std::array::from_fn(|_| Mutex::new(())),
             openat2: AtomicBool::new(usable),
+            notify: super::notify::Notifier::default(),
         }
+    }
+
+    /// The share's change notification state.
+    pub(crate) fn notify(&self) -> &super::notify::Notifier {
+        &self.notify
     }
 
     /// The root descriptor.

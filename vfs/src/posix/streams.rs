@@ -40,6 +40,13 @@ pub(crate) fn check_not_side(comps: &[&str]) -> VfsResult<()> {
     Ok(())
 }
 
+/// Whether the on-disk path `path` (relative to the share root) lies in the side tree, which
+/// change notify never reports.
+pub(crate) fn in_side_tree(path: &str) -> bool {
+    let first = path.split('/').find(|c| !c.is_empty()).unwrap_or("");
+    fold(first) == fold(SIDE_DIR)
+}
+
 /// The disk name of stream `name`.
 fn disk_name(name: &str) -> String {
     format!(":{name}")

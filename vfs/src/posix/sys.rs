@@ -547,3 +547,53 @@ pub(crate) fn cached_pages(fd: BorrowedFd<'_>, offset: u64, len: u64) -> io::Res
     }
     Ok(st.nr_cache)
 }
+
+/// inotify_init1(2): a non-blocking, close-on-exec inotify descriptor.
+pub(crate) fn inotify_init() -> io::Result<OwnedFd> {
+    // SAFETY: no pointers; the result is a new descriptor or -1.
+    let r = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+    owned(libc::c_long::from(r))
+}
+
+/// inotify_add_watch(2) on the object behind `target` (through its /proc path): the watch
+/// descriptor.
+pub(crate) fn inotify_add_watch(
+    fd: BorrowedFd<'_>,
+    target: BorrowedFd<'_>,
+    mask: u32,
+) -> io::Result<i32> {
+    let path = proc_path(target);
+    // SAFETY: valid inotify fd and NUL-terminated path.
+    check(unsafe { libc::inotify_add_watch(fd.as_raw_fd(), path.as_ptr(), mask) })
+}
+
+/// inotify_rm_watch(2).
+pub(crate) fn inotify_rm_watch(fd: BorrowedFd<'_>, wd: i32) -> io::Result<()> {
+    // SAFETY: plain integers.
+    check(unsafe { libc::inotify_rm_watch(fd.as_raw_fd(), wd) }).map(drop)
+}
+
+/// read(2) into `buf`: the bytes read (`WouldBlock` when a non-blocking descriptor has none).
+pub(crate) fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: valid fd; the pointer and length describe a live, writable buffer.
+    let r = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(r as usize)
+}
+
+/// readlink(2) of the /proc path of `fd`: where the object behind it is now.
+pub(crate) fn fd_location(fd: BorrowedFd<'_>) -> io::Result<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = proc_path(fd);
+    std::fs::read_link(std::ffi::OsStr::from_bytes(path.as_bytes()))
+}
+
+/// Registers `fd` with tokio's reactor for readability (must run inside a runtime).
+pub(crate) fn async_readable(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedFd>> {
+    // SAFETY: the OwnedFd owns the descriptor; the AsyncFd keeps it, and nothing else closes or
+    // replaces it while it is registered.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        .map_err(io::Error::from)
+}

@@ -212,6 +212,32 @@ impl FileEntry {
             .any(|h| conflicts(h, access, share))
     }
 
+    /// Like [`FileEntry::would_conflict`], counting only the opens whose uid `counts`.
+    pub fn would_conflict_with(
+        &self,
+        access: u32,
+        share: u32,
+        counts: impl Fn(u64) -> bool,
+    ) -> bool {
+        self.state
+            .lock()
+            .unwrap()
+            .holders
+            .iter()
+            .any(|h| counts(h.uid) && conflicts(h, access, share))
+    }
+
+    /// The uids of the opens that hold the file.
+    pub fn holder_uids(&self) -> Vec<u64> {
+        self.state
+            .lock()
+            .unwrap()
+            .holders
+            .iter()
+            .map(|h| h.uid)
+            .collect()
+    }
+
     /// How many opens hold the file.
     pub fn holders(&self) -> usize {
         self.state.lock().unwrap().holders.len()
