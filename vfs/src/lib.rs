@@ -44,7 +44,19 @@ pub trait Vfs: Send + Sync + 'static {
 
     /// Size and free space of the filesystem that holds the share.
     async fn fs_info(&self) -> VfsResult<FsInfo>;
+
+    /// Makes `new` another name (a hard link) of the file at `existing`. With `replace`, an
+    /// existing file at `new` is replaced (never a directory); without it an existing name is
+    /// [`VfsError::Exists`]. A directory at `existing` is `IsADirectory`. `Unsupported` by
+    /// default.
+    async fn link(&self, existing: &str, new: &str, replace: bool) -> VfsResult<()> {
+        let _ = (existing, new, replace);
+        Err(VfsError::Unsupported)
+    }
 }
+
+/// The piece a default in-server copy moves at a time.
+const COPY_PIECE: u64 = 1 << 20;
 
 /// One open file or directory.
 #[async_trait]
@@ -143,6 +155,96 @@ pub trait VfsFile: Send + Sync + 'static {
 
     /// Stores the named metadata blob.
     async fn set_meta(&self, name: &str, value: Vec<u8>) -> VfsResult<()>;
+
+    /// The descriptor of this open file, for in-kernel copies between two handles of the same
+    /// backend (copy_file_range, FICLONERANGE); `None` when there is none (the default).
+    fn data_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
+    /// Copies `len` bytes at `src_offset` of `src` to `dst_offset` of this file, extending it
+    /// as needed, as a server-side copy does (FSCTL_SRV_COPYCHUNK). Returns the bytes copied:
+    /// fewer than `len` only when the source ends first. Overlapping ranges of one file are
+    /// copied as if read entirely before writing. The default reads and writes pieces of at
+    /// most 1 MiB through the trait.
+    async fn copy_range_from(
+        &self,
+        src: &FileRef,
+        src_offset: u64,
+        dst_offset: u64,
+        len: u64,
+    ) -> VfsResult<u64> {
+        let mut done = 0;
+        while done < len {
+            let piece = (len - done).min(COPY_PIECE) as usize;
+            let data = src.read_at(src_offset + done, piece).await?;
+            if data.is_empty() {
+                break;
+            }
+            let n = data.len() as u64;
+            self.write_at(dst_offset + done, data).await?;
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Makes `len` bytes at `dst_offset` of this file share the storage of `src` at
+    /// `src_offset` (a reflink, FSCTL_DUPLICATE_EXTENTS_TO_FILE), extending this file as
+    /// needed. `Unsupported` where the storage cannot share extents (the default).
+    async fn clone_range_from(
+        &self,
+        src: &FileRef,
+        src_offset: u64,
+        dst_offset: u64,
+        len: u64,
+    ) -> VfsResult<()> {
+        let _ = (src, src_offset, dst_offset, len);
+        Err(VfsError::Unsupported)
+    }
+
+    /// Sets or clears FILE_ATTRIBUTE_SPARSE_FILE (FSCTL_SET_SPARSE). `Unsupported` by default.
+    async fn set_sparse(&self, sparse: bool) -> VfsResult<()> {
+        let _ = sparse;
+        Err(VfsError::Unsupported)
+    }
+
+    /// Makes the `len` bytes at `offset` read as zeros without changing the size
+    /// (FSCTL_SET_ZERO_DATA): with `deallocate` (a sparse file) as a hole where the storage can
+    /// punch one, else written with zeros. Only the part below the end of file is touched. The
+    /// default writes zeros through the trait.
+    async fn zero_range(&self, offset: u64, len: u64, deallocate: bool) -> VfsResult<()> {
+        let _ = deallocate;
+        let size = self.stat().await?.size;
+        let end = offset.saturating_add(len).min(size);
+        let mut at = offset;
+        while at < end {
+            let piece = (end - at).min(COPY_PIECE);
+            self.write_at(at, vec![0; piece as usize]).await?;
+            at += piece;
+        }
+        Ok(())
+    }
+
+    /// The ranges holding data within `len` bytes at `offset` (FSCTL_QUERY_ALLOCATED_RANGES),
+    /// in order, at most `max` of them (a caller asks for one more than it can send to learn
+    /// that the answer is cut). The default reports everything below the end of file as data.
+    async fn allocated_ranges(
+        &self,
+        offset: u64,
+        len: u64,
+        max: usize,
+    ) -> VfsResult<Vec<DataRange>> {
+        let size = self.stat().await?.size;
+        let end = offset.saturating_add(len).min(size);
+        Ok(if end > offset && max > 0 {
+            vec![DataRange {
+                offset,
+                length: end - offset,
+            }]
+        } else {
+            Vec::new()
+        })
+    }
 }
 
 /// A shared handle to an open file.

@@ -78,6 +78,9 @@ pub mod attr {
     /// The bits a client may set and the backends persist.
     pub const SETTABLE: u32 =
         READONLY | HIDDEN | SYSTEM | ARCHIVE | TEMPORARY | OFFLINE | NOT_CONTENT_INDEXED;
+    /// The bits the backends persist: [`SETTABLE`] plus SPARSE_FILE, which only FSCTL_SET_SPARSE
+    /// changes ([`crate::VfsFile::set_sparse`]).
+    pub const STORED: u32 = SETTABLE | SPARSE_FILE;
 }
 
 /// Metadata of a file or directory. Times are FILETIME: 100 ns units since 1601-01-01 UTC.
@@ -229,6 +232,15 @@ pub struct DirEntry {
     pub stat: FileStat,
     /// Cookie that resumes the listing after this entry.
     pub cookie: u64,
+}
+
+/// A range of a file holding data (FSCTL_QUERY_ALLOCATED_RANGES): `offset` and `length` in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataRange {
+    /// First byte of the range.
+    pub offset: u64,
+    /// Bytes in the range (never 0).
+    pub length: u64,
 }
 
 /// Converts Unix seconds and nanoseconds to FILETIME.

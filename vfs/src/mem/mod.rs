@@ -182,11 +182,14 @@ impl Vfs for MemFs {
                 if tree.node(target)?.is_dir() {
                     return Err(VfsError::AccessDenied);
                 }
-                tree.unlink(target)?;
+                tree.unlink(dst.parent, new_name, target)?;
             }
             None => {}
         }
-        tree.relink(src, dst.parent, new_name)
+        let src_parent = tree.locate(&from_comps)?.parent;
+        let src_name = from_comps.last().copied().unwrap_or_default();
+        tree.unlink(src_parent, src_name, src)?;
+        tree.link(src, dst.parent, new_name)
     }
 
     async fn remove(&self, path: &str) -> VfsResult<()> {
@@ -195,13 +198,42 @@ impl Vfs for MemFs {
             return Err(VfsError::AccessDenied);
         }
         let mut tree = self.lock();
-        let id = tree.locate(&comps)?.existing.ok_or(VfsError::NotFound)?;
+        let located = tree.locate(&comps)?;
+        let id = located.existing.ok_or(VfsError::NotFound)?;
         if let Data::Dir(children) = &tree.node(id)?.data
             && !children.is_empty()
         {
             return Err(VfsError::NotEmpty);
         }
-        tree.unlink(id)
+        let name = comps.last().copied().unwrap_or_default();
+        tree.unlink(located.parent, name, id)
+    }
+
+    async fn link(&self, existing: &str, new: &str, replace: bool) -> VfsResult<()> {
+        let from = split_path(existing)?;
+        let to = split_path(new)?;
+        if from.is_empty() || to.is_empty() {
+            return Err(VfsError::AccessDenied);
+        }
+        let mut tree = self.lock();
+        let src = tree.locate(&from)?.existing.ok_or(VfsError::NotFound)?;
+        if tree.node(src)?.is_dir() {
+            return Err(VfsError::IsADirectory);
+        }
+        let dst = tree.locate(&to)?;
+        let name = to.last().copied().unwrap_or_default();
+        match dst.existing {
+            Some(target) if target == src => return Ok(()),
+            Some(_) if !replace => return Err(VfsError::Exists),
+            Some(target) => {
+                if tree.node(target)?.is_dir() {
+                    return Err(VfsError::AccessDenied);
+                }
+                tree.unlink(dst.parent, name, target)?;
+            }
+            None => {}
+        }
+        tree.link(src, dst.parent, name)
     }
 
     async fn fs_info(&self) -> VfsResult<FsInfo> {

@@ -9,6 +9,7 @@
 
 mod case_cache;
 mod change_time;
+mod data;
 mod errors;
 mod file;
 mod meta;
@@ -88,5 +89,10 @@ impl Vfs for PosixFs {
     async fn fs_info(&self) -> VfsResult<FsInfo> {
         let root = self.root.clone();
         blocking(move || ops::fs_info(&root)).await
+    }
+
+    async fn link(&self, existing: &str, new: &str, replace: bool) -> VfsResult<()> {
+        let (root, from, to) = (self.root.clone(), existing.to_owned(), new.to_owned());
+        blocking(move || ops::link(&root, &from, &to, replace)).await
     }
 }

@@ -295,6 +295,59 @@ pub(crate) fn rename(root: &Root, from: &str, to: &str, replace: bool) -> VfsRes
     Ok(())
 }
 
+/// Makes `new` a hard link of the file at `existing`; see [`crate::Vfs::link`]. A replaced
+/// target is swapped atomically: the link is made under a temporary name, then renamed over it.
+pub(crate) fn link(root: &Root, existing: &str, new: &str, replace: bool) -> VfsResult<()> {
+    static TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let from_comps = split_path(existing)?;
+    let to_comps = split_path(new)?;
+    if from_comps.is_empty() || to_comps.is_empty() {
+        return Err(VfsError::AccessDenied);
+    }
+    let src = root.locate(&from_comps)?;
+    let src_disk = src.disk.as_deref().ok_or(VfsError::NotFound)?;
+    let src_name = cstr(src_disk)?;
+    let (sp, dst) = (src.parent.as_fd(), root.locate(&to_comps)?);
+    let dp = dst.parent.as_fd();
+    let src_st = sys::statx(sp, &src_name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+    if meta::is_dir(&src_st) {
+        return Err(VfsError::IsADirectory);
+    }
+    if !meta::is_file(&src_st) {
+        return Err(VfsError::AccessDenied);
+    }
+    let new_name = cstr(&dst.name)?;
+    match dst.disk.as_deref() {
+        None => sys::linkat(sp, &src_name, dp, &new_name).map_err(map_rename)?,
+        Some(target) => {
+            let target_name = cstr(target)?;
+            let tst = sys::statx(dp, &target_name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+            if dev_ino(&tst) == dev_ino(&src_st) {
+                return Ok(());
+            }
+            if !replace {
+                return Err(VfsError::Exists);
+            }
+            if meta::is_dir(&tst) {
+                return Err(VfsError::AccessDenied);
+            }
+            let n = TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let temp = cstr(&format!(".smbd-link.{}.{n}", std::process::id()))?;
+            sys::linkat(sp, &src_name, dp, &temp).map_err(map_rename)?;
+            if let Err(e) = sys::renameat2(dp, &temp, dp, &target_name, false) {
+                let _ = sys::unlinkat(dp, &temp, false);
+                return Err(map_rename(e));
+            }
+            if target != dst.name {
+                // Take the case the client asked for; the replace itself already happened.
+                let _ = sys::renameat2(dp, &target_name, dp, &new_name, true);
+            }
+        }
+    }
+    root.invalidate(dp);
+    Ok(())
+}
+
 /// Removes the file or empty directory at `path`.
 pub(crate) fn remove(root: &Root, path: &str) -> VfsResult<()> {
     let comps = split_path(path)?;
