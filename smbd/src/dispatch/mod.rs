@@ -29,6 +29,8 @@ mod file_tests;
 mod interim;
 mod ioctl;
 #[cfg(test)]
+mod ioctl_tests;
+#[cfg(test)]
 mod limit_tests;
 mod lock;
 #[cfg(test)]

@@ -1,5 +1,9 @@
-//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO, named pipe transceive, resiliency, and
-//! the file system controls clients probe with.
+//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO, named pipe transceive, resiliency, object
+//! ids, and the file system controls by family: server-side copy (`copy`), sparse files
+//! (`sparse`).
+
+mod copy;
+mod sparse;
 
 use super::{Ctx, Disconnect, HResult, Reply, bad_request};
 use crate::proto::NtStatus;
@@ -10,6 +14,10 @@ use crate::proto::ioctl::{
 };
 use crate::proto::negotiate::Dialect;
 use crate::state::opens::OpenKind;
+
+/// What a control answers: its output and status. The output goes out with the status even
+/// when that is an error (a copychunk over the limits answers them with INVALID_PARAMETER).
+type Output = Result<(Vec<u8>, NtStatus), NtStatus>;
 
 /// IOCTL.
 pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
@@ -22,6 +30,14 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     }
     let max_out = req.max_output_response as usize;
     let (output, status) = match req.ctl_code {
+        Fsctl::SRV_REQUEST_RESUME_KEY => copy::request_resume_key(ctx, &req)?,
+        Fsctl::SRV_COPYCHUNK => copy::copychunk(ctx, &req, false).await?,
+        Fsctl::SRV_COPYCHUNK_WRITE => copy::copychunk(ctx, &req, true).await?,
+        Fsctl::DUPLICATE_EXTENTS_TO_FILE => copy::duplicate_extents(ctx, &req, false).await?,
+        Fsctl::DUPLICATE_EXTENTS_TO_FILE_EX => copy::duplicate_extents(ctx, &req, true).await?,
+        Fsctl::SET_SPARSE => sparse::set_sparse(ctx, &req).await?,
+        Fsctl::SET_ZERO_DATA => sparse::set_zero_data(ctx, &req).await?,
+        Fsctl::QUERY_ALLOCATED_RANGES => sparse::query_allocated_ranges(ctx, &req).await?,
         Fsctl::VALIDATE_NEGOTIATE_INFO => (
             validate_negotiate(ctx, &req).map_err(|_| NtStatus::ACCESS_DENIED)?,
             NtStatus::SUCCESS,
@@ -49,15 +65,10 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             return Err(NtStatus::FS_DRIVER_REQUIRED);
         }
         Fsctl::QUERY_NETWORK_INTERFACE_INFO => return Err(NtStatus::NOT_SUPPORTED),
-        Fsctl::SET_SPARSE => {
-            ctx.open(req.file_id)?;
-            (Vec::new(), NtStatus::SUCCESS)
-        }
         Fsctl::GET_REPARSE_POINT => {
             ctx.open(req.file_id)?;
             return Err(NtStatus::NOT_A_REPARSE_POINT);
         }
-        Fsctl::QUERY_ALLOCATED_RANGES => (allocated_ranges(ctx, &req).await?, NtStatus::SUCCESS),
         FSCTL_CREATE_OR_GET_OBJECT_ID | FSCTL_GET_OBJECT_ID => {
             (object_id(ctx, &req).await?, NtStatus::SUCCESS)
         }
@@ -175,22 +186,6 @@ fn object_id_buffer(file_id: u64, volume: &[u8; 16]) -> Vec<u8> {
     v.extend_from_slice(&id);
     v.extend_from_slice(&[0u8; 16]);
     v
-}
-
-async fn allocated_ranges(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u8>, NtStatus> {
-    let open = ctx.open(req.file_id)?;
-    let f = open.file().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
-    let mut r = crate::proto::Reader::new(req.input);
-    let off = r.u64("FileOffset").map_err(bad_request)?;
-    let len = r.u64("Length").map_err(bad_request)?;
-    let size = f.stat().await.map_err(NtStatus::from)?.size;
-    let end = off.saturating_add(len).min(size);
-    let mut v = Vec::new();
-    if end > off {
-        v.put_u64(off);
-        v.put_u64(end - off);
-    }
-    Ok(v)
 }
 
 #[cfg(test)]

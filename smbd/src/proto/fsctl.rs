@@ -1,0 +1,294 @@
+//! The input and output buffers of the file system controls the server implements: server-side
+//! copy (MS-SMB2 2.2.31.1, 2.2.32.1, 2.2.32.3), sparse files and allocated ranges (MS-FSCC
+//! 2.3.31, 2.3.33, 2.3.63, 2.3.64), duplicate extents (MS-FSCC 2.3.8, 2.3.9) and symbolic-link
+//! reparse data (MS-FSCC 2.1.2.4). Every decoder checks lengths before it allocates.
+
+use super::codec::{DecodeError, Reader, WriteLe};
+use super::create::FileId;
+
+/// Length of a copychunk resume key (MS-SMB2 2.2.32.3).
+pub const RESUME_KEY_LEN: usize = 24;
+
+/// The SRV_REQUEST_RESUME_KEY response (MS-SMB2 2.2.32.3): the key, ContextLength 0 and four
+/// reserved bytes, 32 in all.
+pub fn encode_resume_key(key: &[u8; RESUME_KEY_LEN]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(32);
+    v.extend_from_slice(key);
+    v.put_u32(0);
+    v.put_u32(0);
+    v
+}
+
+/// One SRV_COPYCHUNK (MS-SMB2 2.2.31.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunk {
+    /// SourceOffset.
+    pub source_offset: u64,
+    /// TargetOffset.
+    pub target_offset: u64,
+    /// Length.
+    pub length: u32,
+}
+
+/// Why a SRV_COPYCHUNK_COPY was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopychunkError {
+    /// The buffer is shorter than its ChunkCount says, or than the fixed part.
+    Short,
+    /// ChunkCount is over the server's limit.
+    TooManyChunks,
+}
+
+/// SRV_COPYCHUNK_COPY (MS-SMB2 2.2.31.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopychunkCopy {
+    /// SourceKey.
+    pub source_key: [u8; RESUME_KEY_LEN],
+    /// Chunks.
+    pub chunks: Vec<Chunk>,
+}
+
+impl CopychunkCopy {
+    /// Decodes the input buffer, refusing more than `max_chunks` chunks before allocating any.
+    pub fn decode(input: &[u8], max_chunks: u32) -> Result<Self, CopychunkError> {
+        let mut r = Reader::new(input);
+        let short = |_: DecodeError| CopychunkError::Short;
+        let key = r.take(RESUME_KEY_LEN, "SourceKey").map_err(short)?;
+        let count = r.u32("ChunkCount").map_err(short)?;
+        r.skip(4, "Reserved").map_err(short)?;
+        if count > max_chunks {
+            return Err(CopychunkError::TooManyChunks);
+        }
+        let count = count as usize;
+        if r.remaining() < count * 24 {
+            return Err(CopychunkError::Short);
+        }
+        let mut chunks = Vec::with_capacity(count);
+        for _ in 0..count {
+            let source_offset = r.u64("SourceOffset").map_err(short)?;
+            let target_offset = r.u64("TargetOffset").map_err(short)?;
+            let length = r.u32("Length").map_err(short)?;
+            r.skip(4, "Reserved").map_err(short)?;
+            chunks.push(Chunk {
+                source_offset,
+                target_offset,
+                length,
+            });
+        }
+        let mut source_key = [0u8; RESUME_KEY_LEN];
+        source_key.copy_from_slice(key);
+        Ok(Self { source_key, chunks })
+    }
+}
+
+/// SRV_COPYCHUNK_RESPONSE (MS-SMB2 2.2.32.1): what was copied, or, with
+/// STATUS_INVALID_PARAMETER, the server's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CopychunkResponse {
+    /// ChunksWritten (or the most chunks per request).
+    pub chunks_written: u32,
+    /// ChunkBytesWritten (or the largest chunk).
+    pub chunk_bytes_written: u32,
+    /// TotalBytesWritten (or the most bytes per request).
+    pub total_bytes_written: u32,
+}
+
+impl CopychunkResponse {
+    /// Size of the encoded response.
+    pub const LEN: usize = 12;
+
+    /// The encoded response.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(Self::LEN);
+        v.put_u32(self.chunks_written);
+        v.put_u32(self.chunk_bytes_written);
+        v.put_u32(self.total_bytes_written);
+        v
+    }
+}
+
+/// An offset and a length: FILE_ZERO_DATA_INFORMATION (FileOffset, BeyondFinalZero as an end,
+/// MS-FSCC 2.3.85) and FILE_ALLOCATED_RANGE_BUFFER (FileOffset, Length, 2.3.52).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetPair {
+    /// The first field.
+    pub offset: u64,
+    /// The second field.
+    pub second: u64,
+}
+
+impl OffsetPair {
+    /// Size of the encoded pair.
+    pub const LEN: usize = 16;
+
+    /// Decodes the first 16 bytes of `input` (a longer buffer is accepted, as Windows does).
+    pub fn decode(input: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(input);
+        Ok(Self {
+            offset: r.u64("FileOffset")?,
+            second: r.u64("Length")?,
+        })
+    }
+
+    /// Appends the pair.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.put_u64(self.offset);
+        out.put_u64(self.second);
+    }
+}
+
+/// FSCTL_SET_SPARSE's optional FILE_SET_SPARSE_BUFFER (MS-FSCC 2.3.64): no buffer means set;
+/// otherwise the first byte says (a longer buffer is accepted, as Windows does).
+pub fn decode_set_sparse(input: &[u8]) -> bool {
+    input.first().is_none_or(|&b| b != 0)
+}
+
+/// DUPLICATE_EXTENTS_DATA (MS-FSCC 2.3.8) or DUPLICATE_EXTENTS_DATA_EX (2.3.9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DuplicateExtents {
+    /// The source open (FileHandle).
+    pub source: FileId,
+    /// SourceFileOffset.
+    pub source_offset: u64,
+    /// TargetFileOffset.
+    pub target_offset: u64,
+    /// ByteCount.
+    pub byte_count: u64,
+}
+
+impl DuplicateExtents {
+    /// Decodes DUPLICATE_EXTENTS_DATA (`ex` false) or DUPLICATE_EXTENTS_DATA_EX, whose
+    /// StructureSize must be 48.
+    pub fn decode(input: &[u8], ex: bool) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(input);
+        if ex && r.u64("StructureSize")? != 48 {
+            return Err(DecodeError::invalid("StructureSize"));
+        }
+        let source = FileId::read(&mut r)?;
+        let source_offset = r.u64("SourceFileOffset")?;
+        let target_offset = r.u64("TargetFileOffset")?;
+        let byte_count = r.u64("ByteCount")?;
+        if ex {
+            r.u32("Flags")?;
+            r.skip(4, "Reserved")?;
+        }
+        Ok(Self {
+            source,
+            source_offset,
+            target_offset,
+            byte_count,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy_input(count: u32, chunks: &[(u64, u64, u32)]) -> Vec<u8> {
+        let mut v = vec![0xAA; RESUME_KEY_LEN];
+        v.put_u32(count);
+        v.put_u32(0);
+        for &(s, t, l) in chunks {
+            v.put_u64(s);
+            v.put_u64(t);
+            v.put_u32(l);
+            v.put_u32(0);
+        }
+        v
+    }
+
+    #[test]
+    fn copychunk_copy() {
+        let c = CopychunkCopy::decode(&copy_input(2, &[(0, 4096, 10), (5, 6, 7)]), 256).unwrap();
+        assert_eq!(c.source_key, [0xAA; 24]);
+        assert_eq!(
+            c.chunks,
+            vec![
+                Chunk {
+                    source_offset: 0,
+                    target_offset: 4096,
+                    length: 10
+                },
+                Chunk {
+                    source_offset: 5,
+                    target_offset: 6,
+                    length: 7
+                }
+            ]
+        );
+        // ChunkCount larger than the chunks present, or than the limit (checked before any
+        // allocation, whatever the count claims).
+        let short = copy_input(3, &[(0, 0, 1)]);
+        assert_eq!(
+            CopychunkCopy::decode(&short, 256),
+            Err(CopychunkError::Short)
+        );
+        let huge = copy_input(u32::MAX, &[]);
+        assert_eq!(
+            CopychunkCopy::decode(&huge, 256),
+            Err(CopychunkError::TooManyChunks)
+        );
+        assert_eq!(
+            CopychunkCopy::decode(&[0; 31], 256),
+            Err(CopychunkError::Short)
+        );
+        assert!(
+            CopychunkCopy::decode(&copy_input(0, &[]), 256)
+                .unwrap()
+                .chunks
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn responses() {
+        let r = CopychunkResponse {
+            chunks_written: 1,
+            chunk_bytes_written: 2,
+            total_bytes_written: 3,
+        };
+        assert_eq!(r.encode(), [1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0]);
+        let k = encode_resume_key(&[7; 24]);
+        assert_eq!(k.len(), 32);
+        assert_eq!(&k[24..], &[0; 8]);
+    }
+
+    #[test]
+    fn small_buffers() {
+        let mut v = Vec::new();
+        OffsetPair {
+            offset: 1,
+            second: 2,
+        }
+        .encode(&mut v);
+        assert_eq!(
+            OffsetPair::decode(&v).unwrap(),
+            OffsetPair {
+                offset: 1,
+                second: 2
+            }
+        );
+        assert!(OffsetPair::decode(&v[..15]).is_err());
+        assert!(decode_set_sparse(&[]));
+        assert!(decode_set_sparse(&[0xFF, 0]));
+        assert!(!decode_set_sparse(&[0]));
+        let mut d = Vec::new();
+        d.put_u64(48);
+        d.extend_from_slice(&[1; 16]);
+        d.put_u64(4);
+        d.put_u64(5);
+        d.put_u64(6);
+        d.put_u32(0);
+        d.put_u32(0);
+        let ex = DuplicateExtents::decode(&d, true).unwrap();
+        assert_eq!(
+            (ex.source_offset, ex.target_offset, ex.byte_count),
+            (4, 5, 6)
+        );
+        assert_eq!(DuplicateExtents::decode(&d[8..48], false).unwrap(), ex);
+        assert!(DuplicateExtents::decode(&d[..47], true).is_err());
+        d[0] = 32;
+        assert!(DuplicateExtents::decode(&d, true).is_err());
+    }
+}
