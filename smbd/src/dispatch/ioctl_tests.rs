@@ -419,3 +419,24 @@ async fn hard_links() {
         NtStatus::OBJECT_PATH_NOT_FOUND.0
     );
 }
+
+#[tokio::test]
+async fn compression_is_none_and_interfaces_are_listed() {
+    const FSCTL_GET_COMPRESSION: u32 = 0x0009_003C;
+    const FSCTL_SET_COMPRESSION: u32 = 0x0009_C040;
+    const FSCTL_QUERY_NETWORK_INTERFACE_INFO: u32 = 0x0014_01FC;
+    let (server, _fs) = setup().await;
+    let mut c = Client::new(server).await;
+    let f = c.open("c", FILE_ALL).await;
+    assert_eq!(c.fsctl(f, FSCTL_GET_COMPRESSION, &[], 2).await, (OK, vec![0, 0]));
+    assert_eq!(c.fsctl(f, FSCTL_SET_COMPRESSION, &[0, 0], 0).await.0, OK);
+    let (st, _) = c.fsctl(f, FSCTL_SET_COMPRESSION, &[1, 0], 0).await;
+    assert_eq!(st, NtStatus::NOT_SUPPORTED.0);
+    let (st, _) = c.fsctl(f, FSCTL_SET_COMPRESSION, &[], 0).await;
+    assert_eq!(st, NtStatus::INVALID_PARAMETER.0);
+    // The interface list names no file; a file id is refused before any size check.
+    let (st, _) = c
+        .fsctl(f, FSCTL_QUERY_NETWORK_INTERFACE_INFO, &[], 1)
+        .await;
+    assert_eq!(st, NtStatus::INVALID_PARAMETER.0);
+}

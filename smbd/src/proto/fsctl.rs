@@ -181,6 +181,35 @@ impl DuplicateExtents {
     }
 }
 
+/// One NETWORK_INTERFACE_INFO (MS-SMB2 2.2.32.5), the last of its list (Next 0): interface
+/// `index`, neither RSS nor RDMA capable, `link_speed` bits per second, and the address as a
+/// 128-byte SOCKADDR_STORAGE (AF_INET or AF_INET6, port 0).
+pub fn encode_network_interface(index: u32, link_speed: u64, addr: std::net::IpAddr) -> Vec<u8> {
+    let mut v = Vec::with_capacity(152);
+    v.put_u32(0); // Next
+    v.put_u32(index);
+    v.put_u32(0); // Capability
+    v.put_u32(0); // Reserved
+    v.put_u64(link_speed);
+    let start = v.len();
+    match addr {
+        std::net::IpAddr::V4(a) => {
+            v.put_u16(0x0002); // AF_INET
+            v.put_u16(0); // Port
+            v.extend_from_slice(&a.octets());
+        }
+        std::net::IpAddr::V6(a) => {
+            v.put_u16(0x0017); // AF_INET6
+            v.put_u16(0); // Port
+            v.put_u32(0); // FlowInfo
+            v.extend_from_slice(&a.octets());
+            v.put_u32(0); // ScopeId
+        }
+    }
+    v.resize(start + 128, 0);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +281,16 @@ mod tests {
         let k = encode_resume_key(&[7; 24]);
         assert_eq!(k.len(), 32);
         assert_eq!(&k[24..], &[0; 8]);
+    }
+
+    #[test]
+    fn network_interface() {
+        let v = encode_network_interface(1, 10, std::net::Ipv4Addr::new(10, 0, 0, 2).into());
+        assert_eq!(v.len(), 152);
+        assert_eq!(&v[..8], &[0, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(&v[24..32], &[2, 0, 0, 0, 10, 0, 0, 2]);
+        let v6 = encode_network_interface(1, 10, std::net::Ipv6Addr::LOCALHOST.into());
+        assert_eq!((v6.len(), v6[24], v6[47]), (152, 0x17, 1));
     }
 
     #[test]

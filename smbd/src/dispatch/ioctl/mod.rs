@@ -5,9 +5,12 @@
 mod copy;
 mod sparse;
 
+pub(crate) use copy::MAX_CHUNKS as COPYCHUNK_MAX_CHUNKS;
+
 use super::{Ctx, Disconnect, HResult, Reply, bad_request};
 use crate::proto::NtStatus;
 use crate::proto::codec::WriteLe;
+use crate::proto::create::FileId;
 use crate::proto::ioctl::{
     Fsctl, IOCTL_IS_FSCTL, IoctlRequest, ValidateNegotiateInfo, encode_ioctl_response,
     encode_validate_negotiate_response,
@@ -64,7 +67,9 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         Fsctl::DFS_GET_REFERRALS | Fsctl::DFS_GET_REFERRALS_EX => {
             return Err(NtStatus::FS_DRIVER_REQUIRED);
         }
-        Fsctl::QUERY_NETWORK_INTERFACE_INFO => return Err(NtStatus::NOT_SUPPORTED),
+        Fsctl::QUERY_NETWORK_INTERFACE_INFO => network_interfaces(ctx, &req)?,
+        Fsctl::GET_COMPRESSION => sparse::get_compression(ctx, &req)?,
+        Fsctl::SET_COMPRESSION => sparse::set_compression(ctx, &req)?,
         Fsctl::GET_REPARSE_POINT => {
             ctx.open(req.file_id)?;
             return Err(NtStatus::NOT_A_REPARSE_POINT);
@@ -117,6 +122,30 @@ fn validate_negotiate(ctx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u
         dialect.0,
     ))
 }
+
+/// FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11), on a 3.x connection of a server
+/// offering multichannel: the address the connection arrived on, as the one interface a client
+/// may bind more channels through. The request names no file: another file id is
+/// INVALID_PARAMETER.
+fn network_interfaces(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
+    if req.file_id != FileId::RELATED {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if !ctx.server().settings.multichannel || !ctx.conn.negotiated().is_smb3() {
+        return Err(NtStatus::NOT_SUPPORTED);
+    }
+    let addr = ctx
+        .conn
+        .local
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    Ok((
+        crate::proto::fsctl::encode_network_interface(1, LINK_SPEED, addr),
+        NtStatus::SUCCESS,
+    ))
+}
+
+/// The LinkSpeed reported for the interface, in bits per second: 10 Gbit/s.
+const LINK_SPEED: u64 = 10_000_000_000;
 
 /// The longest resiliency timeout a client may ask for, in milliseconds (MaxResiliencyTimeout;
 /// Windows allows five minutes).

@@ -1,5 +1,6 @@
 //! Sparse files: FSCTL_SET_SPARSE (MS-FSA 2.1.5.9.37), FSCTL_SET_ZERO_DATA (2.1.5.9.38) and
-//! FSCTL_QUERY_ALLOCATED_RANGES (2.1.5.9.22).
+//! FSCTL_QUERY_ALLOCATED_RANGES (2.1.5.9.22); and the compression state, which is always none
+//! (FSCTL_GET_COMPRESSION, FSCTL_SET_COMPRESSION: MS-FSA 2.1.5.9.7, 2.1.5.9.33).
 
 use super::super::caching::{self, Op};
 use super::super::{Ctx, bad_request};
@@ -122,4 +123,35 @@ pub(super) async fn query_allocated_ranges(ctx: &Ctx<'_>, req: &IoctlRequest<'_>
         .encode(&mut out);
     }
     Ok((out, status))
+}
+
+/// COMPRESSION_FORMAT_NONE (MS-FSCC 2.3.67).
+const COMPRESSION_FORMAT_NONE: u16 = 0;
+
+/// FSCTL_GET_COMPRESSION: files are never compressed here, so the answer is always
+/// COMPRESSION_FORMAT_NONE (as Windows answers on a volume without compression).
+pub(super) fn get_compression(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
+    let open = ctx.open(req.file_id)?;
+    open.file().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
+    Ok((
+        COMPRESSION_FORMAT_NONE.to_le_bytes().to_vec(),
+        NtStatus::SUCCESS,
+    ))
+}
+
+/// FSCTL_SET_COMPRESSION: COMPRESSION_FORMAT_NONE succeeds (nothing to undo); any other
+/// format is NOT_SUPPORTED, as on a volume without compression.
+pub(super) fn set_compression(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
+    let open = ctx.open(req.file_id)?;
+    open.file().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
+    let format = crate::proto::Reader::new(req.input)
+        .u16("CompressionState")
+        .map_err(bad_request)?;
+    if open.access & (FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES) == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if format != COMPRESSION_FORMAT_NONE {
+        return Err(NtStatus::NOT_SUPPORTED);
+    }
+    Ok((Vec::new(), NtStatus::SUCCESS))
 }
