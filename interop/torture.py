@@ -327,6 +327,10 @@ def server_config(spec: SuiteSpec, root: Path) -> dict:
         shares[ABE_SHARE] = ["access_based_enumeration = true"]
     if spec.share in STATE_SHARES:
         shares.update({name: [] for name in STATE_SHARES})
+    if spec.name == "smb2.ioctl":
+        # smb2.ioctl.bug14788 probes VALIDATE_NEGOTIATE_INFO and QUERY_NETWORK_INTERFACE_INFO on
+        # a second tree, Samba3.pm's `noperm` share (skipped when it does not exist).
+        shares["noperm"] = []
     for feature in sorted(STATE_FEATURES & set(spec.pending)):
         for where, lines in PENDING_FEATURES.get(feature, {}).items():
             if where == "top_level":
