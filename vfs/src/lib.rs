@@ -29,7 +29,8 @@ pub trait Vfs: Send + Sync + 'static {
     /// missing or a file), `Exists` (Create), `IsADirectory` (a file required, or an
     /// overwrite/supersede of a directory, or `Kind::Directory` with an overwrite/supersede
     /// disposition, which MS-FSA calls an invalid parameter), `NotADirectory` (a directory
-    /// required), `Escape`/`InvalidName` (bad path).
+    /// required), `Escape`/`InvalidName` (bad path), `Symlink` (a symbolic link on the path
+    /// that the backend does not follow: one leading out of the share).
     async fn open(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened>;
 
     /// Metadata of `path` without opening it.

@@ -32,6 +32,10 @@ pub enum VfsError {
     TooLarge,
     /// The operation is not supported by this backend.
     Unsupported,
+    /// The path meets a symbolic link the backend does not follow (one leading out of the
+    /// share, or any where links cannot be followed safely): the server tells the client about
+    /// it instead (STATUS_STOPPED_ON_SYMLINK).
+    Symlink(SymlinkStop),
     /// Any other I/O error.
     Io(std::io::Error),
 }
@@ -46,6 +50,15 @@ impl fmt::Display for VfsError {
 }
 
 impl std::error::Error for VfsError {}
+
+/// Where a path met a symbolic link it does not follow, and what the link says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymlinkStop {
+    /// Index of the path component that is the link (0 = the first below the root).
+    pub component: usize,
+    /// The link's target as stored ('/'-separated, absolute or relative to its directory).
+    pub target: String,
+}
 
 /// FILE_ATTRIBUTE_* bits (MS-FSCC 2.6) used by the backends.
 pub mod attr {

@@ -1,6 +1,7 @@
-//! Server-side copy, sparse files and hard links through whole requests: resume keys and
-//! copychunk with their limits, access and lock rules, SET_SPARSE, SET_ZERO_DATA and
-//! QUERY_ALLOCATED_RANGES (over MemFs and, for real holes, PosixFs), and FileLinkInformation.
+//! Server-side copy, sparse files, hard links and symbolic links through whole requests: resume
+//! keys and copychunk with their limits, access and lock rules, SET_SPARSE, SET_ZERO_DATA and
+//! QUERY_ALLOCATED_RANGES (over MemFs and, for real holes, PosixFs), FileLinkInformation, and
+//! the symbolic link error response of CREATE (over PosixFs).
 
 use std::sync::Arc;
 
@@ -51,6 +52,13 @@ impl Client {
 
     /// OPEN_IF of a file with `access`, sharing everything.
     async fn open(&mut self, name: &str, access: u32) -> Fid {
+        let (st, r) = self.try_open(name, access).await;
+        assert_eq!(st, OK, "create {name}");
+        r[128..144].try_into().unwrap()
+    }
+
+    /// OPEN_IF of `name`: the status and the whole reply.
+    async fn try_open(&mut self, name: &str, access: u32) -> (u32, Vec<u8>) {
         let name16 = utf16(name);
         let mut b = vec![57, 0, 0, 0];
         b.extend_from_slice(&2u32.to_le_bytes());
@@ -62,9 +70,7 @@ impl Client {
         b.extend_from_slice(&(name16.len() as u16).to_le_bytes());
         b.extend_from_slice(&[0; 8]);
         b.extend_from_slice(&name16);
-        let (st, r) = self.request(Command::Create, &b).await;
-        assert_eq!(st, OK, "create {name}");
-        r[128..144].try_into().unwrap()
+        self.request(Command::Create, &b).await
     }
 
     async fn write(&mut self, f: Fid, offset: u64, data: &[u8]) {
@@ -428,15 +434,47 @@ async fn compression_is_none_and_interfaces_are_listed() {
     let (server, _fs) = setup().await;
     let mut c = Client::new(server).await;
     let f = c.open("c", FILE_ALL).await;
-    assert_eq!(c.fsctl(f, FSCTL_GET_COMPRESSION, &[], 2).await, (OK, vec![0, 0]));
+    assert_eq!(
+        c.fsctl(f, FSCTL_GET_COMPRESSION, &[], 2).await,
+        (OK, vec![0, 0])
+    );
     assert_eq!(c.fsctl(f, FSCTL_SET_COMPRESSION, &[0, 0], 0).await.0, OK);
     let (st, _) = c.fsctl(f, FSCTL_SET_COMPRESSION, &[1, 0], 0).await;
     assert_eq!(st, NtStatus::NOT_SUPPORTED.0);
     let (st, _) = c.fsctl(f, FSCTL_SET_COMPRESSION, &[], 0).await;
     assert_eq!(st, NtStatus::INVALID_PARAMETER.0);
     // The interface list names no file; a file id is refused before any size check.
-    let (st, _) = c
-        .fsctl(f, FSCTL_QUERY_NETWORK_INTERFACE_INFO, &[], 1)
-        .await;
+    let (st, _) = c.fsctl(f, FSCTL_QUERY_NETWORK_INTERFACE_INFO, &[], 1).await;
     assert_eq!(st, NtStatus::INVALID_PARAMETER.0);
+}
+
+/// A POSIX symlink leading out of the share stops CREATE with STOPPED_ON_SYMLINK and the
+/// symbolic link error response (MS-SMB2 2.2.2.2.1): the target, and the bytes of the path past
+/// the link. One inside the share is followed as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn symlinks_out_of_the_share_stop_create() {
+    let base = std::env::temp_dir().join(format!("smbd-symlink-{}", std::process::id()));
+    let share = base.join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    std::fs::write(share.join("inside.txt"), b"in").unwrap();
+    std::os::unix::fs::symlink("/etc", share.join("out")).unwrap();
+    std::os::unix::fs::symlink("inside.txt", share.join("in")).unwrap();
+    let fs = vfs::posix::PosixFs::new(share.clone()).unwrap();
+    let server = crate::dispatch::test_server::server(Arc::new(fs), 512);
+    let mut c = Client::new(server).await;
+    let (st, r) = c.try_open("out\\passwd", READ_DATA).await;
+    assert_eq!(st, NtStatus::STOPPED_ON_SYMLINK.0);
+    // ERROR body: StructureSize 9, then the error data (no contexts before 3.1.1).
+    let body = &r[64..];
+    assert_eq!(u16::from_le_bytes([body[0], body[1]]), 9);
+    let data = &body[8..];
+    assert_eq!(&data[4..8], b"SYML");
+    assert_eq!(u16::from_le_bytes([data[14], data[15]]), 14); // "\\passwd"
+    let name_len = u16::from_le_bytes([data[18], data[19]]) as usize;
+    assert_eq!(&data[28..28 + name_len], &utf16("\\etc")[..]);
+    assert_eq!(u32_at(data, 24), 0, "absolute");
+    let (st, _) = c.try_open("out", READ_DATA).await;
+    assert_eq!(st, NtStatus::STOPPED_ON_SYMLINK.0);
+    c.open("in", READ_DATA).await;
+    let _ = std::fs::remove_dir_all(&base);
 }

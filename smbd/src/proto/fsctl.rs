@@ -210,6 +210,58 @@ pub fn encode_network_interface(index: u32, link_speed: u64, addr: std::net::IpA
     v
 }
 
+/// SYMLINK_FLAG_RELATIVE (MS-FSCC 2.1.2.4).
+const SYMLINK_FLAG_RELATIVE: u32 = 0x1;
+/// IO_REPARSE_TAG_SYMLINK (MS-FSCC 2.1.2.1).
+pub const IO_REPARSE_TAG_SYMLINK: u32 = 0xA000_000C;
+
+/// The Symbolic Link Error Response (MS-SMB2 2.2.2.2.1) for a POSIX link whose target is
+/// `target` ('/'-separated; sent with backslashes, relative unless it starts with '/'), with
+/// `unparsed` bytes of the request's path after the link. Substitute and print names are the
+/// same.
+pub fn encode_symlink_error(unparsed: u16, target: &str) -> Vec<u8> {
+    let relative = !target.starts_with('/');
+    let mut name = Vec::new();
+    for u in target.replace('/', "\\").encode_utf16() {
+        name.put_u16(u);
+    }
+    let name_len = name.len().min(0x7FF0) as u16;
+    let name = &name[..name_len as usize];
+    let mut v = Vec::with_capacity(28 + 2 * name.len());
+    v.put_u32(24 + 2 * u32::from(name_len)); // SymLinkLength
+    v.put_u32(0x4C4D_5953); // SymLinkErrorTag "SYML"
+    v.put_u32(IO_REPARSE_TAG_SYMLINK);
+    v.put_u16(12 + 2 * name_len); // ReparseDataLength
+    v.put_u16(unparsed);
+    v.put_u16(0); // SubstituteNameOffset
+    v.put_u16(name_len);
+    v.put_u16(name_len); // PrintNameOffset
+    v.put_u16(name_len);
+    v.put_u32(if relative { SYMLINK_FLAG_RELATIVE } else { 0 });
+    v.extend_from_slice(name);
+    v.extend_from_slice(name);
+    v
+}
+
+/// An SMB2 ERROR Response body (MS-SMB2 2.2.2) carrying `data`: inside one error context
+/// (2.2.2.1, ErrorId SMB2_ERROR_ID_DEFAULT) on 3.1.1, as the ErrorData itself before.
+pub fn encode_error_with_data(out: &mut Vec<u8>, data: &[u8], as_context: bool) {
+    out.put_u16(9);
+    out.push(u8::from(as_context)); // ErrorContextCount
+    out.push(0);
+    if as_context {
+        let padded = data.len().next_multiple_of(8);
+        out.put_u32((8 + padded) as u32); // ByteCount
+        out.put_u32(data.len() as u32); // ErrorDataLength
+        out.put_u32(0); // ErrorId
+        out.extend_from_slice(data);
+        out.resize(out.len() + padded - data.len(), 0);
+    } else {
+        out.put_u32(data.len() as u32);
+        out.extend_from_slice(data);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +333,28 @@ mod tests {
         let k = encode_resume_key(&[7; 24]);
         assert_eq!(k.len(), 32);
         assert_eq!(&k[24..], &[0; 8]);
+    }
+
+    #[test]
+    fn symlink_error() {
+        let d = encode_symlink_error(8, "../x");
+        // "..\\x": 4 UTF-16 units, twice.
+        assert_eq!(d.len(), 28 + 16);
+        assert_eq!(&d[..4], &40u32.to_le_bytes());
+        assert_eq!(&d[4..8], b"SYML");
+        assert_eq!(&d[8..12], &IO_REPARSE_TAG_SYMLINK.to_le_bytes());
+        assert_eq!(&d[12..16], &[28, 0, 8, 0]);
+        assert_eq!(&d[16..24], &[0, 0, 8, 0, 8, 0, 8, 0]);
+        assert_eq!(&d[24..28], &1u32.to_le_bytes());
+        assert_eq!(&d[28..36], &[b'.', 0, b'.', 0, b'\\', 0, b'x', 0]);
+        assert_eq!(encode_symlink_error(0, "/abs")[24], 0);
+        let mut out = Vec::new();
+        encode_error_with_data(&mut out, &d, true);
+        assert_eq!((out[2], out.len()), (1, 8 + 8 + 48));
+        assert_eq!(&out[4..8], &56u32.to_le_bytes());
+        let mut old = Vec::new();
+        encode_error_with_data(&mut old, &d, false);
+        assert_eq!((old[2], old.len()), (0, 8 + 44));
     }
 
     #[test]

@@ -158,6 +158,7 @@ impl From<&vfs::VfsError> for NtStatus {
             E::TooLarge => Self::INVALID_PARAMETER,
             E::Unsupported => Self::NOT_SUPPORTED,
             E::Io(_) => Self::UNSUCCESSFUL,
+            E::Symlink(_) => Self::STOPPED_ON_SYMLINK,
         }
     }
 }

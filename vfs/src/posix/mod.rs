@@ -68,7 +68,20 @@ pub(crate) async fn blocking<T: Send + 'static>(
 impl Vfs for PosixFs {
     async fn open(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
         let (root, path, opts) = (self.root.clone(), path.to_owned(), opts.clone());
-        blocking(move || ops::open(&root, &path, &opts)).await
+        blocking(move || match ops::open(&root, &path, &opts) {
+            // Refused as leaving the root: a symbolic link the client is told about, if one
+            // is the reason.
+            Err(VfsError::Escape) => Err(ops::symlink_on_path(&root, &path)),
+            // Without openat2 a link on the way is refused as a directory that is not there.
+            Err(VfsError::PathNotFound) if !root.uses_openat2() => {
+                match ops::symlink_on_path(&root, &path) {
+                    VfsError::Escape => Err(VfsError::PathNotFound),
+                    stop => Err(stop),
+                }
+            }
+            other => other,
+        })
+        .await
     }
 
     async fn stat(&self, path: &str) -> VfsResult<FileStat> {

@@ -295,6 +295,47 @@ pub(crate) fn rename(root: &Root, from: &str, to: &str, replace: bool) -> VfsRes
     Ok(())
 }
 
+/// After an open refused as leaving the root: the first symbolic link on `path` that cannot be
+/// resolved beneath the root (it leads out, or links are not followed at all), as a
+/// [`VfsError::Symlink`]; `Escape` when there is none (a `..` or a link that vanished).
+pub(crate) fn symlink_on_path(root: &Root, path: &str) -> VfsError {
+    let Ok(comps) = split_path(path) else {
+        return VfsError::Escape;
+    };
+    for i in 0..comps.len() {
+        let Ok(loc) = root.locate(&comps[..=i]) else {
+            break;
+        };
+        let Some(disk) = loc.disk.as_deref() else {
+            break;
+        };
+        let Ok(name) = cstr(disk) else { break };
+        let Ok(st) = sys::statx(loc.parent.as_fd(), &name, libc::AT_SYMLINK_NOFOLLOW) else {
+            break;
+        };
+        if !meta::is_symlink(&st) {
+            continue;
+        }
+        if root
+            .open_beneath(&join(&loc.parent_path, disk), libc::O_PATH)
+            .is_ok()
+        {
+            continue; // followed inside the root: not where the path stops
+        }
+        return match sys::readlinkat(loc.parent.as_fd(), &name) {
+            Ok(t) => match String::from_utf8(t) {
+                Ok(target) => VfsError::Symlink(crate::SymlinkStop {
+                    component: i,
+                    target,
+                }),
+                Err(_) => VfsError::Escape,
+            },
+            Err(_) => VfsError::Escape,
+        };
+    }
+    VfsError::Escape
+}
+
 /// Makes `new` a hard link of the file at `existing`; see [`crate::Vfs::link`]. A replaced
 /// target is swapped atomically: the link is made under a temporary name, then renamed over it.
 pub(crate) fn link(root: &Root, existing: &str, new: &str, replace: bool) -> VfsResult<()> {

@@ -1,7 +1,7 @@
 //! The only module with `unsafe` code: small safe wrappers over the Linux system calls the POSIX
 //! backend needs (openat2, openat, statx, mkdirat, unlinkat, renameat2, xattrs, fallocate,
 //! utimensat, fstatvfs, pread, sendfile, cachestat, copy_file_range, FICLONERANGE, SEEK_DATA,
-//! linkat). Each wrapper checks its result and returns `io::Result`.
+//! linkat, readlinkat). Each wrapper checks its result and returns `io::Result`.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString};
@@ -640,4 +640,23 @@ pub(crate) fn linkat(
         )
     })
     .map(drop)
+}
+
+/// readlinkat(2): the target of the symbolic link `name` in `dir` (at most PATH_MAX bytes).
+pub(crate) fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: valid fd, NUL-terminated name, and a buffer of the length passed.
+    let r = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(r as usize);
+    Ok(buf)
 }

@@ -11,6 +11,7 @@ mod contexts;
 mod durable;
 mod replay;
 mod reply;
+mod symlink;
 mod validate;
 
 use std::sync::{Arc, Mutex};
@@ -57,7 +58,10 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     if cx.timewarp {
         return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
     }
-    let opened = open_file(ctx, &tree, &req, &v, &cx).await?;
+    let opened = match open_file(ctx, &tree, &req, &v, &cx).await {
+        Err(NtStatus::STOPPED_ON_SYMLINK) => return symlink::answer(ctx, out, &tree, &req).await,
+        other => other?,
+    };
     let open = opened.open.clone();
     if req.options & options::DELETE_ON_CLOSE != 0 {
         // Marked for deletion at open: others give up handle caching first (MS-FSA
