@@ -9,9 +9,12 @@
 
 mod listing;
 mod names;
+mod read_only;
+pub mod snapshots;
 mod types;
 
 pub use names::{fold_char, fold_name};
+pub use read_only::ReadOnlyFs;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -53,6 +56,19 @@ pub trait Vfs: Send + Sync + 'static {
     async fn link(&self, existing: &str, new: &str, replace: bool) -> VfsResult<()> {
         let _ = (existing, new, replace);
         Err(VfsError::Unsupported)
+    }
+
+    /// The names of the share's snapshots (previous versions, [`snapshots::is_snapshot_name`]),
+    /// newest first. None by default.
+    async fn snapshots(&self) -> VfsResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// The share as it was in snapshot `name` (one of [`Vfs::snapshots`]), which the server
+    /// serves read-only. `NotFound` for a name that is not a snapshot (the default).
+    async fn snapshot(&self, name: &str) -> VfsResult<Arc<dyn Vfs>> {
+        let _ = name;
+        Err(VfsError::NotFound)
     }
 }
 

@@ -242,3 +242,36 @@ async fn posix_punched_hole_is_not_data() {
     assert_eq!(f.allocated_ranges(0, 1 << 20, 1).await.unwrap().len(), 1);
     assert!(f.stat().await.unwrap().allocation_size <= 768 << 10);
 }
+
+/// Snapshots are the `@GMT-…` folders of the snapshot directory, newest first; each is served
+/// as a tree of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posix_snapshots() {
+    let dir = TempDir::new("snaps");
+    let (live, snaps) = (dir.0.join("live"), dir.0.join("snaps"));
+    for d in [
+        "@GMT-2024.01.01-00.00.00",
+        "@GMT-2025.06.30-12.00.00",
+        "not-a-snapshot",
+    ] {
+        std::fs::create_dir_all(snaps.join(d)).unwrap();
+    }
+    std::fs::create_dir_all(&live).unwrap();
+    std::fs::write(snaps.join("@GMT-2024.01.01-00.00.00/f"), b"old").unwrap();
+    let fs = vfs::posix::PosixFs::new(live.clone()).unwrap();
+    assert!(fs.snapshots().await.unwrap().is_empty());
+    let fs = fs.with_snapshot_dir(snaps);
+    assert_eq!(
+        fs.snapshots().await.unwrap(),
+        ["@GMT-2025.06.30-12.00.00", "@GMT-2024.01.01-00.00.00"]
+    );
+    let old = fs.snapshot("@GMT-2024.01.01-00.00.00").await.unwrap();
+    let f = old.open("F", &opts(D::Open, Kind::File)).await.unwrap();
+    assert_eq!(f.file.read_at(0, 10).await.unwrap(), b"old");
+    for bad in ["@GMT-2023.01.01-00.00.00", "not-a-snapshot", "../live"] {
+        assert!(
+            matches!(err(fs.snapshot(bad).await), VfsError::NotFound),
+            "{bad}"
+        );
+    }
+}

@@ -59,17 +59,46 @@ impl Client {
 
     /// OPEN_IF of `name`: the status and the whole reply.
     async fn try_open(&mut self, name: &str, access: u32) -> (u32, Vec<u8>) {
+        self.create_with(name, access, 3, None).await
+    }
+
+    /// A CREATE of `name` with `disposition` and, when given, a TWrp context of `twrp`.
+    async fn create_with(
+        &mut self,
+        name: &str,
+        access: u32,
+        disposition: u32,
+        twrp: Option<u64>,
+    ) -> (u32, Vec<u8>) {
         let name16 = utf16(name);
         let mut b = vec![57, 0, 0, 0];
         b.extend_from_slice(&2u32.to_le_bytes());
         b.extend_from_slice(&[0; 16]);
-        for v in [access, 0x80, 7, 3, 0x40] {
+        for v in [access, 0x80, 7, disposition, 0x40] {
             b.extend_from_slice(&v.to_le_bytes());
         }
         b.extend_from_slice(&120u16.to_le_bytes());
         b.extend_from_slice(&(name16.len() as u16).to_le_bytes());
-        b.extend_from_slice(&[0; 8]);
+        let ctx_off = (120 + name16.len()).next_multiple_of(8);
+        let (off, len) = if twrp.is_some() {
+            (ctx_off, 32)
+        } else {
+            (0, 0)
+        };
+        b.extend_from_slice(&(off as u32).to_le_bytes());
+        b.extend_from_slice(&(len as u32).to_le_bytes());
         b.extend_from_slice(&name16);
+        if let Some(ts) = twrp {
+            b.resize(ctx_off - 64, 0);
+            b.extend_from_slice(&0u32.to_le_bytes()); // Next
+            b.extend_from_slice(&16u16.to_le_bytes()); // NameOffset
+            b.extend_from_slice(&4u16.to_le_bytes()); // NameLength
+            b.extend_from_slice(&0u16.to_le_bytes());
+            b.extend_from_slice(&24u16.to_le_bytes()); // DataOffset
+            b.extend_from_slice(&8u32.to_le_bytes()); // DataLength
+            b.extend_from_slice(b"TWrp\0\0\0\0");
+            b.extend_from_slice(&ts.to_le_bytes());
+        }
         self.request(Command::Create, &b).await
     }
 
@@ -477,4 +506,63 @@ async fn symlinks_out_of_the_share_stop_create() {
     assert_eq!(st, NtStatus::STOPPED_ON_SYMLINK.0);
     c.open("in", READ_DATA).await;
     let _ = std::fs::remove_dir_all(&base);
+}
+
+/// Previous versions: ENUMERATE_SNAPSHOTS lists the share's snapshots, newest first; a TWrp
+/// open reads the file as it was, read-only; a time with no snapshot is not found.
+#[tokio::test]
+async fn snapshots_enumerate_and_open_read_only() {
+    const FSCTL_SRV_ENUMERATE_SNAPSHOTS: u32 = 0x0014_4064;
+    let (server, fs) = setup().await;
+    let old = vfs::mem::MemFs::new();
+    let o = old
+        .open(
+            "f",
+            &OpenOptions {
+                disposition: vfs::Disposition::Create,
+                write: true,
+                ..OpenOptions::read_existing()
+            },
+        )
+        .await
+        .unwrap();
+    o.file.write_at(0, b"then".to_vec()).await.unwrap();
+    // 2024-02-29 23:59:01 UTC.
+    let when = vfs::unix_to_filetime(1_709_251_141, 0);
+    fs.add_snapshot("@GMT-2024.02.29-23.59.01", old);
+    fs.add_snapshot("@GMT-2023.01.01-00.00.00", vfs::mem::MemFs::new());
+    let mut c = Client::new(server).await;
+    let f = c.open("f", FILE_ALL).await;
+    c.write(f, 0, b"now!").await;
+    let (st, out) = c.fsctl(f, FSCTL_SRV_ENUMERATE_SNAPSHOTS, &[], 1024).await;
+    assert_eq!((st, u32_at(&out, 0), u32_at(&out, 4)), (OK, 2, 2));
+    assert_eq!(&out[12..60], &utf16("@GMT-2024.02.29-23.59.01")[..]);
+    let (st, out) = c.fsctl(f, FSCTL_SRV_ENUMERATE_SNAPSHOTS, &[], 16).await;
+    assert_eq!((st, u32_at(&out, 0), u32_at(&out, 4)), (OK, 2, 0));
+
+    let (st, r) = c.create_with("f", READ_DATA, 1, Some(when)).await;
+    assert_eq!(st, OK);
+    let then: Fid = r[128..144].try_into().unwrap();
+    let mut read = vec![49, 0, 0x50, 0];
+    read.extend_from_slice(&16u32.to_le_bytes());
+    read.extend_from_slice(&0u64.to_le_bytes());
+    read.extend_from_slice(&then);
+    read.extend_from_slice(&[0; 17]);
+    let (st, r) = c.request(Command::Read, &read).await;
+    assert_eq!(st, OK);
+    assert_eq!(&r[64 + 16..64 + 20], b"then");
+    for (access, disposition) in [(READ_DATA | WRITE_DATA, 1), (READ_DATA, 3), (0x1_0000, 1)] {
+        let (st, _) = c.create_with("f", access, disposition, Some(when)).await;
+        assert_eq!(
+            st,
+            NtStatus::MEDIA_WRITE_PROTECTED.0,
+            "{access:#x} {disposition}"
+        );
+    }
+    let (st, _) = c
+        .create_with("f", READ_DATA, 1, Some(when + 10_000_000))
+        .await;
+    assert_eq!(st, NtStatus::OBJECT_NAME_NOT_FOUND.0);
+    let (st, _) = c.create_with("nope", READ_DATA, 1, Some(when)).await;
+    assert_eq!(st, NtStatus::OBJECT_NAME_NOT_FOUND.0);
 }

@@ -210,6 +210,31 @@ pub fn encode_network_interface(index: u32, link_speed: u64, addr: std::net::IpA
     v
 }
 
+/// SRV_SNAPSHOT_ARRAY (MS-SMB2 2.2.32.2) of `names`: the names as NUL-terminated UTF-16 and a
+/// final NUL, when they fit in `max_out` bytes with the 12-byte header; otherwise the counts
+/// and the size needed alone (NumberOfSnapShotsReturned 0).
+pub fn encode_snapshot_array(names: &[String], max_out: usize) -> Vec<u8> {
+    let mut list = Vec::new();
+    for n in names {
+        for u in n.encode_utf16() {
+            list.put_u16(u);
+        }
+        list.put_u16(0);
+    }
+    list.put_u16(0);
+    let mut v = Vec::with_capacity(12 + list.len());
+    v.put_u32(names.len() as u32);
+    let fits = !names.is_empty() && 12 + list.len() <= max_out;
+    v.put_u32(if fits { names.len() as u32 } else { 0 });
+    v.put_u32(list.len() as u32);
+    if fits {
+        v.extend_from_slice(&list);
+    } else {
+        v.put_u16(0);
+    }
+    v
+}
+
 /// SYMLINK_FLAG_RELATIVE (MS-FSCC 2.1.2.4).
 const SYMLINK_FLAG_RELATIVE: u32 = 0x1;
 /// IO_REPARSE_TAG_SYMLINK (MS-FSCC 2.1.2.1).
@@ -333,6 +358,26 @@ mod tests {
         let k = encode_resume_key(&[7; 24]);
         assert_eq!(k.len(), 32);
         assert_eq!(&k[24..], &[0; 8]);
+    }
+
+    #[test]
+    fn snapshot_array() {
+        let names = vec![
+            "@GMT-2025.06.30-12.00.00".to_owned(),
+            "@GMT-2024.01.01-00.00.00".to_owned(),
+        ];
+        let full = encode_snapshot_array(&names, 1024);
+        // Two names of 24 characters with their NULs, then the final NUL: 102 bytes.
+        assert_eq!(&full[..12], &[2, 0, 0, 0, 2, 0, 0, 0, 102, 0, 0, 0]);
+        assert_eq!(full.len(), 12 + 102);
+        assert_eq!(&full[12..16], &[b'@', 0, b'G', 0]);
+        let counts = encode_snapshot_array(&names, 16);
+        assert_eq!(&counts[..12], &[2, 0, 0, 0, 0, 0, 0, 0, 102, 0, 0, 0]);
+        assert_eq!(counts.len(), 14);
+        assert_eq!(
+            encode_snapshot_array(&[], 1024),
+            [0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0]
+        );
     }
 
     #[test]

@@ -22,6 +22,8 @@ const CAPACITY: u64 = 4 << 30;
 #[derive(Clone)]
 pub struct MemFs {
     tree: Arc<Mutex<Tree>>,
+    /// Snapshots by name ([`MemFs::add_snapshot`]).
+    snapshots: Arc<Mutex<std::collections::BTreeMap<String, Self>>>,
 }
 
 impl Default for MemFs {
@@ -35,7 +37,16 @@ impl MemFs {
     pub fn new() -> Self {
         Self {
             tree: Arc::new(Mutex::new(Tree::new())),
+            snapshots: Arc::default(),
         }
+    }
+
+    /// Adds `fs` as the snapshot `name` (an `@GMT-…` name) of this filesystem.
+    pub fn add_snapshot(&self, name: &str, fs: Self) {
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), fs);
     }
 
     fn lock(&self) -> MutexGuard<'_, Tree> {
@@ -207,6 +218,19 @@ impl Vfs for MemFs {
         }
         let name = comps.last().copied().unwrap_or_default();
         tree.unlink(located.parent, name, id)
+    }
+
+    async fn snapshots(&self) -> VfsResult<Vec<String>> {
+        let snaps = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(snaps.keys().rev().cloned().collect())
+    }
+
+    async fn snapshot(&self, name: &str) -> VfsResult<Arc<dyn Vfs>> {
+        let snaps = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        match snaps.get(name) {
+            Some(fs) => Ok(Arc::new(fs.clone())),
+            None => Err(VfsError::NotFound),
+        }
     }
 
     async fn link(&self, existing: &str, new: &str, replace: bool) -> VfsResult<()> {

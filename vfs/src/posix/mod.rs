@@ -30,6 +30,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct PosixFs {
     root: Arc<Root>,
+    /// The directory holding the share's snapshots, one `@GMT-…` folder each.
+    snapshot_dir: Option<PathBuf>,
 }
 
 impl PosixFs {
@@ -51,7 +53,15 @@ impl PosixFs {
             .open(&root)?;
         Ok(Self {
             root: Arc::new(Root::new(OwnedFd::from(dir), try_openat2)),
+            snapshot_dir: None,
         })
+    }
+
+    /// Serves the `@GMT-YYYY.MM.DD-HH.MM.SS` folders of `dir` (btrfs or ZFS snapshots of the
+    /// share folder, or plain copies) as the share's previous versions.
+    pub fn with_snapshot_dir(mut self, dir: PathBuf) -> Self {
+        self.snapshot_dir = Some(dir);
+        self
     }
 }
 
@@ -102,6 +112,39 @@ impl Vfs for PosixFs {
     async fn fs_info(&self) -> VfsResult<FsInfo> {
         let root = self.root.clone();
         blocking(move || ops::fs_info(&root)).await
+    }
+
+    async fn snapshots(&self) -> VfsResult<Vec<String>> {
+        let Some(dir) = self.snapshot_dir.clone() else {
+            return Ok(Vec::new());
+        };
+        blocking(move || {
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .map_err(errors::map_io)?
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| crate::snapshots::is_snapshot_name(n) && dir.join(n).is_dir())
+                .collect();
+            names.sort_unstable_by(|a, b| b.cmp(a));
+            Ok(names)
+        })
+        .await
+    }
+
+    async fn snapshot(&self, name: &str) -> VfsResult<Arc<dyn Vfs>> {
+        let Some(dir) = &self.snapshot_dir else {
+            return Err(VfsError::NotFound);
+        };
+        if !crate::snapshots::is_snapshot_name(name) {
+            return Err(VfsError::NotFound);
+        }
+        let path = dir.join(name);
+        let openat2 = self.root.uses_openat2();
+        blocking(move || match Self::with_openat2(path, openat2) {
+            Ok(fs) => Ok(Arc::new(fs) as Arc<dyn Vfs>),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(VfsError::NotFound),
+            Err(e) => Err(errors::map_io(e)),
+        })
+        .await
     }
 
     async fn link(&self, existing: &str, new: &str, replace: bool) -> VfsResult<()> {

@@ -11,6 +11,7 @@ mod contexts;
 mod durable;
 mod replay;
 mod reply;
+mod snapshot;
 mod symlink;
 mod validate;
 
@@ -55,10 +56,14 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         };
         return open_pipe(ctx, out, &tree, &req, granted);
     }
-    if cx.timewarp {
-        return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
-    }
-    let opened = match open_file(ctx, &tree, &req, &v, &cx).await {
+    let (fs, snapshot) = match cx.timewarp {
+        Some(ts) => (snapshot::fs_at(&tree, ts).await?, true),
+        None => (
+            tree.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?,
+            false,
+        ),
+    };
+    let opened = match open_file(ctx, &tree, &req, &v, &cx, fs, snapshot).await {
         Err(NtStatus::STOPPED_ON_SYMLINK) => return symlink::answer(ctx, out, &tree, &req).await,
         other => other?,
     };
@@ -117,15 +122,28 @@ async fn open_file(
     req: &CreateRequest<'_>,
     v: &Validated,
     cx: &Contexts,
+    fs: Arc<dyn vfs::Vfs>,
+    snapshot: bool,
 ) -> Result<Made, NtStatus> {
     let vpath = path::to_vfs_path(&req.name)?;
     let creates = !matches!(v.disposition, Disposition::Open);
-    if tree.share.read_only
-        && (v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf))
-    {
+    let changes =
+        v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf);
+    if snapshot && (changes || creates) {
+        // Previous versions are read-only (MS-SMB2 3.3.5.9: a TWrp open asking to change
+        // anything).
+        return Err(NtStatus::MEDIA_WRITE_PROTECTED);
+    }
+    if tree.share.read_only && changes {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    let fs = tree.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?;
+    // What the open may be granted: within the share's rights, and no write right at all in a
+    // snapshot.
+    let share_max = if snapshot {
+        tree.max_access & !WRITE_RIGHTS
+    } else {
+        tree.max_access
+    };
     let server = ctx.conn.server.clone();
     let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
     let who = security::Subject::of(&server, &sec)
@@ -146,7 +164,7 @@ async fn open_file(
         delete_on_close: req.options & options::DELETE_ON_CLOSE != 0,
         creator_sd: cx.creator_sd.as_ref(),
         who: &who,
-        share_max: tree.max_access,
+        share_max,
         want_maximal: cx.maximal_access,
     };
     let mut auth = access::open_checked(&wanted).await?;

@@ -9,7 +9,6 @@ pub(crate) use copy::MAX_CHUNKS as COPYCHUNK_MAX_CHUNKS;
 
 use super::{Ctx, Disconnect, HResult, Reply, bad_request};
 use crate::proto::NtStatus;
-use crate::proto::codec::WriteLe;
 use crate::proto::create::FileId;
 use crate::proto::ioctl::{
     Fsctl, IOCTL_IS_FSCTL, IoctlRequest, ValidateNegotiateInfo, encode_ioctl_response,
@@ -81,15 +80,7 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             request_resiliency(ctx, &req)?;
             (Vec::new(), NtStatus::SUCCESS)
         }
-        Fsctl::SRV_ENUMERATE_SNAPSHOTS => {
-            ctx.open(req.file_id)?;
-            let mut v = Vec::new();
-            v.put_u32(0);
-            v.put_u32(0);
-            v.put_u32(2);
-            v.put_u16(0);
-            (v, NtStatus::SUCCESS)
-        }
+        Fsctl::SRV_ENUMERATE_SNAPSHOTS => enumerate_snapshots(ctx, &req).await?,
         _ => return Err(NtStatus::NOT_SUPPORTED),
     };
     if output.len() > max_out {
@@ -120,6 +111,27 @@ fn validate_negotiate(ctx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u
         &ctx.server().settings.guid,
         neg.server_security_mode,
         dialect.0,
+    ))
+}
+
+/// FSCTL_SRV_ENUMERATE_SNAPSHOTS (MS-SMB2 3.3.5.15.1): the share's snapshots, newest first.
+/// A response buffer too small for the names gets the counts alone (NumberOfSnapShotsReturned
+/// 0), as Windows answers a client that first asks for the size.
+async fn enumerate_snapshots(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
+    let open = ctx.open(req.file_id)?;
+    if open.file().is_none() {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
+    }
+    if (req.max_output_response as usize) < 16 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let names = match &open.share.vfs {
+        Some(fs) => fs.snapshots().await.map_err(NtStatus::from)?,
+        None => Vec::new(),
+    };
+    Ok((
+        crate::proto::fsctl::encode_snapshot_array(&names, req.max_output_response as usize),
+        NtStatus::SUCCESS,
     ))
 }
 
