@@ -32,6 +32,8 @@ pub enum VfsError {
     TooLarge,
     /// The operation is not supported by this backend.
     Unsupported,
+    /// The file is in a read-only view (a snapshot): nothing in it changes.
+    ReadOnly,
     /// The path meets a symbolic link the backend does not follow (one leading out of the
     /// share, or any where links cannot be followed safely): the server tells the client about
     /// it instead (STATUS_STOPPED_ON_SYMLINK).

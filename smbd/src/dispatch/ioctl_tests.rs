@@ -515,6 +515,18 @@ async fn snapshots_enumerate_and_open_read_only() {
     const FSCTL_SRV_ENUMERATE_SNAPSHOTS: u32 = 0x0014_4064;
     let (server, fs) = setup().await;
     let old = vfs::mem::MemFs::new();
+    // (Another node first, so the snapshot's file has an id of its own: MemFs counts ids per
+    // tree, where POSIX snapshots have their own inodes or device.)
+    old.open(
+        "d",
+        &OpenOptions {
+            kind: vfs::Kind::Directory,
+            disposition: vfs::Disposition::Create,
+            ..OpenOptions::read_existing()
+        },
+    )
+    .await
+    .unwrap();
     let o = old
         .open(
             "f",
@@ -551,7 +563,7 @@ async fn snapshots_enumerate_and_open_read_only() {
     let (st, r) = c.request(Command::Read, &read).await;
     assert_eq!(st, OK);
     assert_eq!(&r[64 + 16..64 + 20], b"then");
-    for (access, disposition) in [(READ_DATA | WRITE_DATA, 1), (READ_DATA, 3), (0x1_0000, 1)] {
+    for (access, disposition) in [(READ_DATA, 3), (READ_DATA, 5), (0x1_0000, 1)] {
         let (st, _) = c.create_with("f", access, disposition, Some(when)).await;
         assert_eq!(
             st,
@@ -559,6 +571,26 @@ async fn snapshots_enumerate_and_open_read_only() {
             "{access:#x} {disposition}"
         );
     }
+    // Asking to write is allowed; each write is refused.
+    let (st, r) = c
+        .create_with("f", READ_DATA | WRITE_DATA, 1, Some(when))
+        .await;
+    assert_eq!(st, OK);
+    let w: Fid = r[128..144].try_into().unwrap();
+    let mut write = vec![49, 0, 112, 0];
+    write.extend_from_slice(&3u32.to_le_bytes());
+    write.extend_from_slice(&0u64.to_le_bytes());
+    write.extend_from_slice(&w);
+    write.extend_from_slice(&[0; 16]);
+    write.extend_from_slice(b"123");
+    let (st, _) = c.request(Command::Write, &write).await;
+    assert_eq!(st, NtStatus::MEDIA_WRITE_PROTECTED.0);
+    assert_eq!(fs.stat("f").await.unwrap().size, 4);
+    // A new name would link the live file, not the snapshot's: refused.
+    assert_eq!(
+        c.link(w, "elsewhere", false).await,
+        NtStatus::ACCESS_DENIED.0
+    );
     let (st, _) = c
         .create_with("f", READ_DATA, 1, Some(when + 10_000_000))
         .await;

@@ -43,6 +43,14 @@ pub(super) async fn rename(
     if to.is_empty() || from.is_empty() {
         return Err(NtStatus::ACCESS_DENIED);
     }
+    if what == NewName::Link {
+        // The name links the file the path names now: it must be this open's file (not so for
+        // an open of a snapshot, whose file lives elsewhere).
+        match fs.stat(&from).await {
+            Ok(st) if st.file_id == entry.file_id() => {}
+            _ => return Err(NtStatus::ACCESS_DENIED),
+        }
+    }
     if to == from {
         return match what {
             NewName::Rename => Ok(()),

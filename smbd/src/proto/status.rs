@@ -159,6 +159,7 @@ impl From<&vfs::VfsError> for NtStatus {
             E::Unsupported => Self::NOT_SUPPORTED,
             E::Io(_) => Self::UNSUCCESSFUL,
             E::Symlink(_) => Self::STOPPED_ON_SYMLINK,
+            E::ReadOnly => Self::MEDIA_WRITE_PROTECTED,
         }
     }
 }

@@ -115,6 +115,13 @@ struct Made {
     caching: caching::Granted,
 }
 
+/// Rights an open of a snapshot never gets: those that change its name, its place or its
+/// descriptor (the data is protected by the read-only view).
+const SNAPSHOT_REFUSED: u32 = crate::access::DELETE
+    | crate::access::FILE_DELETE_CHILD
+    | crate::access::WRITE_DAC
+    | crate::access::WRITE_OWNER;
+
 /// The path, access, share-mode and overwrite steps: the open, checked and claimed.
 async fn open_file(
     ctx: &Ctx<'_>,
@@ -129,18 +136,19 @@ async fn open_file(
     let creates = !matches!(v.disposition, Disposition::Open);
     let changes =
         v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf);
-    if snapshot && (changes || creates) {
-        // Previous versions are read-only (MS-SMB2 3.3.5.9: a TWrp open asking to change
-        // anything).
+    if snapshot && (creates || v.desired & SNAPSHOT_REFUSED != 0) {
+        // Previous versions are read-only: nothing is created, overwritten, deleted, renamed
+        // or given another descriptor. An open asking to write data is made, as on Windows and
+        // Samba, and each write is refused with MEDIA_WRITE_PROTECTED by the read-only view.
         return Err(NtStatus::MEDIA_WRITE_PROTECTED);
     }
     if tree.share.read_only && changes {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    // What the open may be granted: within the share's rights, and no write right at all in a
-    // snapshot.
+    // What the open may be granted: within the share's rights, and in a snapshot none of the
+    // rights that act on the name or the descriptor.
     let share_max = if snapshot {
-        tree.max_access & !WRITE_RIGHTS
+        tree.max_access & !SNAPSHOT_REFUSED
     } else {
         tree.max_access
     };
