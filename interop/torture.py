@@ -152,6 +152,8 @@ STATE_CA_SUITES = [
               tests=("smb2.durable-v2-open.persistent-open-oplock", "smb2.durable-v2-open.persistent-open-lease",
                      "smb2.replay.replay5")),
 ]
+#: The snapshot smb2.twrp opens (Samba's test_shadow_copy_torture.sh).
+TWRP_SNAPSHOT = "@GMT-2015.10.31-19.40.30"
 #: Issue #11's suites that Samba's selftest skips as "for manual testing, needs additional
 #: parameters" (selftest/skip), given those parameters: set-sparse-ioctl sets the sparse flag on
 #: the file it names (creating it); zero-data-ioctl opens an existing file, so set-sparse-ioctl
@@ -164,7 +166,26 @@ MANUAL_SUITES = {
                                             "--option=torture:offset=4096",
                                             "--option=torture:beyond_final_zero=8192"),
                                       tests=("smb2.set-sparse-ioctl", "smb2.zero-data-ioctl")),
+    # As Samba's test_shadow_copy_torture.sh drives it (selftest runs smb2.twrp only from
+    # there): a share `shadow` with one snapshot holding `foo` and a hard link of the live
+    # `subdir/hardlink` (see prepare_shadow).
+    "smb2.twrp": SuiteSpec("smb2.twrp", timeout=60, share="shadow",
+                           args=("--option=torture:twrp_file=foo",
+                                 f"--option=torture:twrp_snapshot={TWRP_SNAPSHOT}")),
 }
+
+
+def prepare_shadow(root: Path) -> list[str]:
+    """The `shadow` share of smb2.twrp and its snapshot folder; returns its config lines."""
+    live, snaps = root / "shadow", root / "shadow-snapshots"
+    snap = snaps / TWRP_SNAPSHOT
+    (live / "subdir").mkdir(parents=True, exist_ok=True)
+    (snap / "subdir").mkdir(parents=True, exist_ok=True)
+    for d in (live, snap):
+        (d / "foo").write_text("shadow copy content\n")
+    (live / "subdir" / "hardlink").touch()
+    os.link(live / "subdir" / "hardlink", snap / "subdir" / "hardlink")
+    return [f'snapshot_dir = "{snaps}"']
 
 
 def named_spec(name: str, timeout: int) -> SuiteSpec:
@@ -327,6 +348,8 @@ def server_config(spec: SuiteSpec, root: Path) -> dict:
         shares[ABE_SHARE] = ["access_based_enumeration = true"]
     if spec.share in STATE_SHARES:
         shares.update({name: [] for name in STATE_SHARES})
+    if spec.name == "smb2.twrp":
+        shares["shadow"] = prepare_shadow(root)
     if spec.name == "smb2.ioctl":
         # smb2.ioctl.bug14788 probes VALIDATE_NEGOTIATE_INFO and QUERY_NETWORK_INTERFACE_INFO on
         # a second tree, Samba3.pm's `noperm` share (skipped when it does not exist).
