@@ -173,6 +173,13 @@ pub trait VfsFile: Send + Sync + 'static {
     /// Stores the named metadata blob.
     async fn set_meta(&self, name: &str, value: Vec<u8>) -> VfsResult<()>;
 
+    /// The target of the symbolic link this handle is open on (an open with
+    /// [`OpenOptions::reparse_point`]), for FSCTL_GET_REPARSE_POINT; `None` for anything else
+    /// (the default).
+    async fn symlink_target(&self) -> VfsResult<Option<String>> {
+        Ok(None)
+    }
+
     /// The descriptor of this open file, for in-kernel copies between two handles of the same
     /// backend (copy_file_range, FICLONERANGE); `None` when there is none (the default).
     fn data_fd(&self) -> Option<BorrowedFd<'_>> {

@@ -144,6 +144,10 @@ impl VfsFile for ReadOnlyFile {
         self.0.data_fd()
     }
 
+    async fn symlink_target(&self) -> VfsResult<Option<String>> {
+        self.0.symlink_target().await
+    }
+
     async fn copy_range_from(
         &self,
         _src: &FileRef,

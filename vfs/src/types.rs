@@ -184,6 +184,9 @@ pub struct OpenOptions {
     pub attributes: u32,
     /// Initial allocation size for a new file, if any.
     pub allocation_size: u64,
+    /// FILE_OPEN_REPARSE_POINT: a symbolic link at the last component is opened itself (its
+    /// attributes show FILE_ATTRIBUTE_REPARSE_POINT), not followed.
+    pub reparse_point: bool,
 }
 
 impl OpenOptions {
@@ -196,6 +199,7 @@ impl OpenOptions {
             write: false,
             attributes: 0,
             allocation_size: 0,
+            reparse_point: false,
         }
     }
 }

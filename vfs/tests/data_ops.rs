@@ -275,3 +275,47 @@ async fn posix_snapshots() {
         );
     }
 }
+
+/// FILE_OPEN_REPARSE_POINT opens a symbolic link itself, inside or leading out of the share:
+/// it shows FILE_ATTRIBUTE_REPARSE_POINT and gives its target; without it an inside link is
+/// followed and a file is no link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posix_symlinks_opened_themselves() {
+    let dir = TempDir::new("links");
+    std::fs::write(dir.0.join("target.txt"), b"T").unwrap();
+    std::os::unix::fs::symlink("target.txt", dir.0.join("in")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.0.join("out")).unwrap();
+    let fs = vfs::posix::PosixFs::new(dir.0.clone()).unwrap();
+    let reparse = vfs::OpenOptions {
+        reparse_point: true,
+        ..vfs::OpenOptions::read_existing()
+    };
+    for (name, target) in [("in", "target.txt"), ("OUT", "/etc/passwd")] {
+        let o = fs.open(name, &reparse).await.unwrap();
+        assert_ne!(o.stat.attributes & attr::REPARSE_POINT, 0, "{name}");
+        assert_eq!(
+            o.file.symlink_target().await.unwrap().as_deref(),
+            Some(target)
+        );
+        assert!(o.file.read_at(0, 1).await.is_err());
+    }
+    let followed = fs
+        .open("in", &vfs::OpenOptions::read_existing())
+        .await
+        .unwrap();
+    assert_eq!(followed.file.read_at(0, 1).await.unwrap(), b"T");
+    assert_eq!(followed.file.symlink_target().await.unwrap(), None);
+    let file = fs.open("target.txt", &reparse).await.unwrap();
+    assert_eq!(file.file.symlink_target().await.unwrap(), None);
+    assert_eq!(file.stat.attributes & attr::REPARSE_POINT, 0);
+    // A link is never overwritten through this open.
+    let overwrite = vfs::OpenOptions {
+        disposition: D::Overwrite,
+        write: true,
+        ..reparse
+    };
+    assert!(matches!(
+        err(fs.open("out", &overwrite).await),
+        VfsError::AccessDenied
+    ));
+}

@@ -62,6 +62,22 @@ impl Client {
         self.create_with(name, access, 3, None).await
     }
 
+    /// OPEN of `name` with CreateOptions `options` (beside FILE_NON_DIRECTORY_FILE).
+    async fn create_opts(&mut self, name: &str, access: u32, options: u32) -> (u32, Vec<u8>) {
+        let name16 = utf16(name);
+        let mut b = vec![57, 0, 0, 0];
+        b.extend_from_slice(&2u32.to_le_bytes());
+        b.extend_from_slice(&[0; 16]);
+        for v in [access, 0x80, 7, 1, 0x40 | options] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&120u16.to_le_bytes());
+        b.extend_from_slice(&(name16.len() as u16).to_le_bytes());
+        b.extend_from_slice(&[0; 8]);
+        b.extend_from_slice(&name16);
+        self.request(Command::Create, &b).await
+    }
+
     /// A CREATE of `name` with `disposition` and, when given, a TWrp context of `twrp`.
     async fn create_with(
         &mut self,
@@ -505,6 +521,26 @@ async fn symlinks_out_of_the_share_stop_create() {
     let (st, _) = c.try_open("out", READ_DATA).await;
     assert_eq!(st, NtStatus::STOPPED_ON_SYMLINK.0);
     c.open("in", READ_DATA).await;
+    // FILE_OPEN_REPARSE_POINT opens the link itself; GET_REPARSE_POINT gives its data.
+    const FSCTL_GET_REPARSE_POINT: u32 = 0x0009_00A8;
+    const OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+    let (st, r) = c
+        .create_opts("out", READ_ATTRIBUTES, OPEN_REPARSE_POINT)
+        .await;
+    assert_eq!(st, OK);
+    assert_ne!(
+        u32_at(&r, 64 + 56) & 0x400,
+        0,
+        "FILE_ATTRIBUTE_REPARSE_POINT"
+    );
+    let link: Fid = r[128..144].try_into().unwrap();
+    let (st, out) = c.fsctl(link, FSCTL_GET_REPARSE_POINT, &[], 1024).await;
+    assert_eq!(st, OK);
+    assert_eq!(u32_at(&out, 0), 0xA000_000C);
+    assert_eq!(&out[20..28], &utf16("\\etc")[..]);
+    let plain = c.open("inside.txt", READ_DATA).await;
+    let (st, _) = c.fsctl(plain, FSCTL_GET_REPARSE_POINT, &[], 1024).await;
+    assert_eq!(st, NtStatus::NOT_A_REPARSE_POINT.0);
     let _ = std::fs::remove_dir_all(&base);
 }
 

@@ -245,27 +245,57 @@ pub const IO_REPARSE_TAG_SYMLINK: u32 = 0xA000_000C;
 /// `unparsed` bytes of the request's path after the link. Substitute and print names are the
 /// same.
 pub fn encode_symlink_error(unparsed: u16, target: &str) -> Vec<u8> {
-    let relative = !target.starts_with('/');
-    let mut name = Vec::new();
-    for u in target.replace('/', "\\").encode_utf16() {
-        name.put_u16(u);
-    }
-    let name_len = name.len().min(0x7FF0) as u16;
-    let name = &name[..name_len as usize];
+    let (name, flags) = symlink_name(target);
+    let name_len = name.len() as u16;
     let mut v = Vec::with_capacity(28 + 2 * name.len());
     v.put_u32(24 + 2 * u32::from(name_len)); // SymLinkLength
     v.put_u32(0x4C4D_5953); // SymLinkErrorTag "SYML"
     v.put_u32(IO_REPARSE_TAG_SYMLINK);
     v.put_u16(12 + 2 * name_len); // ReparseDataLength
     v.put_u16(unparsed);
-    v.put_u16(0); // SubstituteNameOffset
-    v.put_u16(name_len);
-    v.put_u16(name_len); // PrintNameOffset
-    v.put_u16(name_len);
-    v.put_u32(if relative { SYMLINK_FLAG_RELATIVE } else { 0 });
-    v.extend_from_slice(name);
-    v.extend_from_slice(name);
+    put_symlink_names(&mut v, &name, flags);
     v
+}
+
+/// The symbolic link REPARSE_DATA_BUFFER (MS-FSCC 2.1.2.4) of a POSIX link to `target`, as
+/// FSCTL_GET_REPARSE_POINT returns it: the same names and flags as the error response.
+pub fn encode_symlink_reparse(target: &str) -> Vec<u8> {
+    let (name, flags) = symlink_name(target);
+    let name_len = name.len() as u16;
+    let mut v = Vec::with_capacity(20 + 2 * name.len());
+    v.put_u32(IO_REPARSE_TAG_SYMLINK);
+    v.put_u16(12 + 2 * name_len); // ReparseDataLength
+    v.put_u16(0); // Reserved
+    put_symlink_names(&mut v, &name, flags);
+    v
+}
+
+/// A link target as sent: UTF-16LE with backslashes (at most 0x7FF0 bytes) and its flags
+/// (SYMLINK_FLAG_RELATIVE unless it starts with '/').
+fn symlink_name(target: &str) -> (Vec<u8>, u32) {
+    let mut name = Vec::new();
+    for u in target.replace('/', "\\").encode_utf16() {
+        name.put_u16(u);
+    }
+    name.truncate(0x7FF0);
+    let flags = if target.starts_with('/') {
+        0
+    } else {
+        SYMLINK_FLAG_RELATIVE
+    };
+    (name, flags)
+}
+
+/// Substitute and print name offsets and lengths (the same name twice), flags, then the names.
+fn put_symlink_names(v: &mut Vec<u8>, name: &[u8], flags: u32) {
+    let len = name.len() as u16;
+    v.put_u16(0); // SubstituteNameOffset
+    v.put_u16(len);
+    v.put_u16(len); // PrintNameOffset
+    v.put_u16(len);
+    v.put_u32(flags);
+    v.extend_from_slice(name);
+    v.extend_from_slice(name);
 }
 
 /// An SMB2 ERROR Response body (MS-SMB2 2.2.2) carrying `data`: inside one error context
@@ -393,6 +423,9 @@ mod tests {
         assert_eq!(&d[24..28], &1u32.to_le_bytes());
         assert_eq!(&d[28..36], &[b'.', 0, b'.', 0, b'\\', 0, b'x', 0]);
         assert_eq!(encode_symlink_error(0, "/abs")[24], 0);
+        let r = encode_symlink_reparse("../x");
+        assert_eq!(&r[..8], &[0x0C, 0, 0, 0xA0, 28, 0, 0, 0]);
+        assert_eq!(&r[8..], &d[16..]);
         let mut out = Vec::new();
         encode_error_with_data(&mut out, &d, true);
         assert_eq!((out[2], out.len()), (1, 8 + 8 + 48));

@@ -409,6 +409,18 @@ impl Handle {
 
 #[async_trait]
 impl VfsFile for PosixFile {
+    async fn symlink_target(&self) -> VfsResult<Option<String>> {
+        self.run(|h| {
+            let st = sys::fstatx(h.file.as_fd()).map_err(map_io)?;
+            if !meta::is_symlink(&st) {
+                return Ok(None);
+            }
+            let t = sys::readlinkat(h.file.as_fd(), c"").map_err(map_io)?;
+            Ok(String::from_utf8(t).ok())
+        })
+        .await
+    }
+
     fn data_fd(&self) -> Option<BorrowedFd<'_>> {
         (!self.h.is_dir && self.h.access != Access::PathOnly).then(|| self.h.file.as_fd())
     }

@@ -155,6 +155,9 @@ pub(crate) fn build_stat(st: &libc::statx, dos: Option<&DosInfo>) -> FileStat {
     if dir {
         attributes |= attr::DIRECTORY;
     }
+    if is_symlink(st) {
+        attributes |= attr::REPARSE_POINT;
+    }
     if attributes == 0 {
         attributes = attr::NORMAL;
     }

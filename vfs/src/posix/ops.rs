@@ -123,6 +123,22 @@ fn open_existing(
         return Err(VfsError::Exists);
     }
     let full = join(&loc.parent_path, disk);
+    if opts.reparse_point
+        && let Some(link) = open_symlink_itself(loc, disk)?
+    {
+        if existing_action(opts.disposition) != CreateAction::Opened || opts.kind == Kind::Directory
+        {
+            return Err(VfsError::AccessDenied);
+        }
+        return opened(
+            root,
+            link,
+            full,
+            false,
+            Access::PathOnly,
+            CreateAction::Opened,
+        );
+    }
     let opath = root.open_beneath(&full, libc::O_PATH).map_err(map_io)?;
     let st = sys::fstatx(opath.as_fd()).map_err(map_io)?;
     let is_dir = meta::is_dir(&st);
@@ -175,6 +191,20 @@ fn open_existing(
         reserve(fd.as_fd(), opts.allocation_size)?;
     }
     opened(root, fd, full, is_dir, access, action)
+}
+
+/// The symbolic link `disk` in the located directory, opened itself (O_PATH | O_NOFOLLOW);
+/// `None` when it is not a link.
+fn open_symlink_itself(loc: &Located, disk: &str) -> VfsResult<Option<OwnedFd>> {
+    let name = cstr(disk)?;
+    let parent = loc.parent.as_fd();
+    let st = sys::statx(parent, &name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+    if !meta::is_symlink(&st) {
+        return Ok(None);
+    }
+    sys::openat(parent, &name, libc::O_PATH | libc::O_NOFOLLOW, 0)
+        .map(Some)
+        .map_err(map_io)
 }
 
 fn create_new(root: &Arc<Root>, loc: &Located, opts: &OpenOptions) -> VfsResult<Opened> {

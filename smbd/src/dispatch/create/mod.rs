@@ -115,6 +115,9 @@ struct Made {
     caching: caching::Granted,
 }
 
+/// FILE_OPEN_REPARSE_POINT (MS-SMB2 2.2.13 CreateOptions).
+const OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+
 /// Rights an open of a snapshot never gets: those that change its name, its place or its
 /// descriptor (the data is protected by the read-only view).
 const SNAPSHOT_REFUSED: u32 = crate::access::DELETE
@@ -174,6 +177,7 @@ async fn open_file(
         who: &who,
         share_max,
         want_maximal: cx.maximal_access,
+        open_reparse_point: req.options & OPEN_REPARSE_POINT != 0,
     };
     let mut auth = access::open_checked(&wanted).await?;
     // Only an open its user may make reaches the other opens of the file: an earlier
