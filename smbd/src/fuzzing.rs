@@ -153,6 +153,9 @@ fn fsctl_input(code: Fsctl, input: &[u8]) {
     let _ = black_box(f::DuplicateExtents::decode(input, false));
     let _ = black_box(f::DuplicateExtents::decode(input, true));
     black_box(f::decode_set_sparse(input));
+    if let Ok((_, data)) = f::decode_reparse(input) {
+        let _ = black_box(f::decode_symlink_reparse(data));
+    }
 }
 
 /// A compound chain: walks NextCommand links with the dispatcher's rules (8-byte aligned, at

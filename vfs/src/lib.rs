@@ -58,6 +58,21 @@ pub trait Vfs: Send + Sync + 'static {
         Err(VfsError::Unsupported)
     }
 
+    /// Makes the empty file at `path` a symbolic link to `target` ('/'-separated), swapped in
+    /// atomically (FSCTL_SET_REPARSE_POINT). A file with data is `NotEmpty`, a directory
+    /// `IsADirectory`. The link is never followed out of the share. `Unsupported` by default.
+    async fn make_symlink(&self, path: &str, target: &str) -> VfsResult<()> {
+        let _ = (path, target);
+        Err(VfsError::Unsupported)
+    }
+
+    /// Makes the symbolic link at `path` an empty file (FSCTL_DELETE_REPARSE_POINT), swapped
+    /// in atomically. `Unsupported` by default.
+    async fn unmake_symlink(&self, path: &str) -> VfsResult<()> {
+        let _ = path;
+        Err(VfsError::Unsupported)
+    }
+
     /// The names of the share's snapshots (previous versions, [`snapshots::is_snapshot_name`]),
     /// newest first. None by default.
     async fn snapshots(&self) -> VfsResult<Vec<String>> {

@@ -318,4 +318,41 @@ async fn posix_symlinks_opened_themselves() {
         err(fs.open("out", &overwrite).await),
         VfsError::AccessDenied
     ));
+    // An empty file becomes a link and back; a file with data or a directory does not.
+    file_with(&fs, "e", b"").await;
+    fs.make_symlink("E", "../elsewhere").await.unwrap();
+    let l = fs.open("e", &reparse).await.unwrap();
+    assert_eq!(
+        l.file.symlink_target().await.unwrap().as_deref(),
+        Some("../elsewhere")
+    );
+    fs.unmake_symlink("e").await.unwrap();
+    assert!(
+        std::fs::symlink_metadata(dir.0.join("e"))
+            .unwrap()
+            .is_file()
+    );
+    assert!(matches!(
+        err(fs.unmake_symlink("e").await),
+        VfsError::AccessDenied
+    ));
+    assert!(matches!(
+        err(fs.make_symlink("target.txt", "x").await),
+        VfsError::NotEmpty
+    ));
+    std::fs::create_dir(dir.0.join("d")).unwrap();
+    assert!(matches!(
+        err(fs.make_symlink("d", "x").await),
+        VfsError::IsADirectory
+    ));
+    let names: Vec<_> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.to_string_lossy().starts_with(".smbd")),
+        "{names:?}"
+    );
 }

@@ -541,6 +541,52 @@ async fn symlinks_out_of_the_share_stop_create() {
     let plain = c.open("inside.txt", READ_DATA).await;
     let (st, _) = c.fsctl(plain, FSCTL_GET_REPARSE_POINT, &[], 1024).await;
     assert_eq!(st, NtStatus::NOT_A_REPARSE_POINT.0);
+    // SET_REPARSE_POINT makes an empty file a link; DELETE_REPARSE_POINT makes it a file again.
+    const FSCTL_SET_REPARSE_POINT: u32 = 0x0009_00A4;
+    const FSCTL_DELETE_REPARSE_POINT: u32 = 0x0009_00AC;
+    let data = crate::proto::fsctl::encode_symlink_reparse("inside.txt");
+    let (st, _) = c.fsctl(plain, FSCTL_SET_REPARSE_POINT, &data, 0).await;
+    assert_eq!(st, NtStatus::ACCESS_DENIED.0, "no write right");
+    let empty = c.open("new-link", FILE_ALL).await;
+    assert_eq!(
+        c.fsctl(empty, FSCTL_SET_REPARSE_POINT, &data, 0).await.0,
+        OK
+    );
+    assert_eq!(
+        std::fs::read_link(share.join("new-link")).unwrap(),
+        std::path::Path::new("inside.txt")
+    );
+    let full = c.open("full", FILE_ALL).await;
+    c.write(full, 0, b"data").await;
+    let (st, _) = c.fsctl(full, FSCTL_SET_REPARSE_POINT, &data, 0).await;
+    assert_eq!(st, NtStatus::ACCESS_DENIED.0, "a link cannot keep data");
+    let (st, _) = c
+        .fsctl(empty, FSCTL_SET_REPARSE_POINT, &data[..10], 0)
+        .await;
+    assert_eq!(st, NtStatus::INVALID_PARAMETER.0);
+    let (st, r) = c
+        .create_opts("new-link", FILE_ALL, OPEN_REPARSE_POINT)
+        .await;
+    assert_eq!(st, OK);
+    let link: Fid = r[128..144].try_into().unwrap();
+    let (st, _) = c
+        .fsctl(
+            link,
+            FSCTL_DELETE_REPARSE_POINT,
+            &[1, 2, 3, 4, 0, 0, 0, 0],
+            0,
+        )
+        .await;
+    assert_eq!(st, 0xC000_0277, "tag mismatch");
+    let tag_only = [0x0C, 0, 0, 0xA0, 0, 0, 0, 0];
+    assert_eq!(
+        c.fsctl(link, FSCTL_DELETE_REPARSE_POINT, &tag_only, 0)
+            .await
+            .0,
+        OK
+    );
+    let meta = std::fs::symlink_metadata(share.join("new-link")).unwrap();
+    assert!(meta.is_file() && meta.len() == 0);
     let _ = std::fs::remove_dir_all(&base);
 }
 

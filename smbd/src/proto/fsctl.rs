@@ -286,6 +286,38 @@ fn symlink_name(target: &str) -> (Vec<u8>, u32) {
     (name, flags)
 }
 
+/// A REPARSE_DATA_BUFFER's header (MS-FSCC 2.1.2.2): its ReparseTag and its ReparseDataLength
+/// bytes of data, which must be in the buffer.
+pub fn decode_reparse(input: &[u8]) -> Result<(u32, &[u8]), DecodeError> {
+    let mut r = Reader::new(input);
+    let tag = r.u32("ReparseTag")?;
+    let len = r.u16("ReparseDataLength")? as usize;
+    r.skip(2, "Reserved")?;
+    Ok((tag, r.take(len, "ReparseData")?))
+}
+
+/// The target of symbolic link reparse data (MS-FSCC 2.1.2.4, after the header): the
+/// substitute name with '/' for '\\', and whether it is relative (SYMLINK_FLAG_RELATIVE).
+pub fn decode_symlink_reparse(data: &[u8]) -> Result<(String, bool), DecodeError> {
+    let mut r = Reader::new(data);
+    let off = r.u16("SubstituteNameOffset")? as usize;
+    let len = r.u16("SubstituteNameLength")? as usize;
+    r.skip(4, "PrintName")?;
+    let flags = r.u32("Flags")?;
+    let names = &data[r.pos()..];
+    let name = names
+        .get(off..off.saturating_add(len))
+        .ok_or(DecodeError::bounds("SubstituteName"))?;
+    let target = super::codec::utf16le(name, "SubstituteName")?;
+    if target.is_empty() || target.contains('\0') {
+        return Err(DecodeError::invalid("SubstituteName"));
+    }
+    Ok((
+        target.replace('\\', "/"),
+        flags & SYMLINK_FLAG_RELATIVE != 0,
+    ))
+}
+
 /// Substitute and print name offsets and lengths (the same name twice), flags, then the names.
 fn put_symlink_names(v: &mut Vec<u8>, name: &[u8], flags: u32) {
     let len = name.len() as u16;
@@ -424,6 +456,16 @@ mod tests {
         assert_eq!(&d[28..36], &[b'.', 0, b'.', 0, b'\\', 0, b'x', 0]);
         assert_eq!(encode_symlink_error(0, "/abs")[24], 0);
         let r = encode_symlink_reparse("../x");
+        let (tag, data) = decode_reparse(&r).unwrap();
+        assert_eq!(tag, IO_REPARSE_TAG_SYMLINK);
+        assert_eq!(
+            decode_symlink_reparse(data).unwrap(),
+            ("../x".to_owned(), true)
+        );
+        assert!(decode_reparse(&r[..r.len() - 1]).is_err());
+        let mut bad = r.clone();
+        bad[10] = 200; // SubstituteNameLength past the names
+        assert!(decode_symlink_reparse(decode_reparse(&bad).unwrap().1).is_err());
         assert_eq!(&r[..8], &[0x0C, 0, 0, 0xA0, 28, 0, 0, 0]);
         assert_eq!(&r[8..], &d[16..]);
         let mut out = Vec::new();

@@ -114,6 +114,16 @@ impl Vfs for PosixFs {
         blocking(move || ops::fs_info(&root)).await
     }
 
+    async fn make_symlink(&self, path: &str, target: &str) -> VfsResult<()> {
+        let (root, path, target) = (self.root.clone(), path.to_owned(), target.to_owned());
+        blocking(move || ops::swap_symlink(&root, &path, Some(&target))).await
+    }
+
+    async fn unmake_symlink(&self, path: &str) -> VfsResult<()> {
+        let (root, path) = (self.root.clone(), path.to_owned());
+        blocking(move || ops::swap_symlink(&root, &path, None)).await
+    }
+
     async fn snapshots(&self) -> VfsResult<Vec<String>> {
         let Some(dir) = self.snapshot_dir.clone() else {
             return Ok(Vec::new());

@@ -366,6 +366,49 @@ pub(crate) fn symlink_on_path(root: &Root, path: &str) -> VfsError {
     VfsError::Escape
 }
 
+/// With a target: the empty file at `path` becomes a symbolic link to it; without: the link
+/// at `path` becomes an empty file. The new object is made under a temporary name in the same
+/// directory and renamed over the old one.
+pub(crate) fn swap_symlink(root: &Root, path: &str, target: Option<&str>) -> VfsResult<()> {
+    static TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let comps = split_path(path)?;
+    if comps.is_empty() {
+        return Err(VfsError::AccessDenied);
+    }
+    let loc = root.locate(&comps)?;
+    let disk = loc.disk.as_deref().ok_or(VfsError::NotFound)?;
+    let name = cstr(disk)?;
+    let parent = loc.parent.as_fd();
+    let st = sys::statx(parent, &name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+    match target {
+        Some(_) if meta::is_dir(&st) => return Err(VfsError::IsADirectory),
+        Some(_) if !meta::is_file(&st) => return Err(VfsError::AccessDenied),
+        Some(_) if st.stx_size != 0 => return Err(VfsError::NotEmpty),
+        None if !meta::is_symlink(&st) => return Err(VfsError::AccessDenied),
+        _ => {}
+    }
+    let n = TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = cstr(&format!(".smbd-reparse.{}.{n}", std::process::id()))?;
+    match target {
+        Some(t) => sys::symlinkat(&cstr(t)?, parent, &temp).map_err(map_io)?,
+        None => drop(
+            sys::openat(
+                parent,
+                &temp,
+                libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOCTTY,
+                FILE_MODE,
+            )
+            .map_err(map_io)?,
+        ),
+    }
+    if let Err(e) = sys::renameat2(parent, &temp, parent, &name, false) {
+        let _ = sys::unlinkat(parent, &temp, false);
+        return Err(map_io(e));
+    }
+    root.invalidate(parent);
+    Ok(())
+}
+
 /// Makes `new` a hard link of the file at `existing`; see [`crate::Vfs::link`]. A replaced
 /// target is swapped atomically: the link is made under a temporary name, then renamed over it.
 pub(crate) fn link(root: &Root, existing: &str, new: &str, replace: bool) -> VfsResult<()> {

@@ -1,7 +1,7 @@
 //! The only module with `unsafe` code: small safe wrappers over the Linux system calls the POSIX
 //! backend needs (openat2, openat, statx, mkdirat, unlinkat, renameat2, xattrs, fallocate,
 //! utimensat, fstatvfs, pread, sendfile, cachestat, copy_file_range, FICLONERANGE, SEEK_DATA,
-//! linkat, readlinkat). Each wrapper checks its result and returns `io::Result`.
+//! linkat, readlinkat, symlinkat). Each wrapper checks its result and returns `io::Result`.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString};
@@ -659,4 +659,10 @@ pub(crate) fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>
     }
     buf.truncate(r as usize);
     Ok(buf)
+}
+
+/// symlinkat(2): `name` in `dir` becomes a symbolic link to `target`.
+pub(crate) fn symlinkat(target: &CStr, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    // SAFETY: NUL-terminated strings and a valid fd.
+    check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) }).map(drop)
 }

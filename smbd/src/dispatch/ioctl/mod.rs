@@ -1,8 +1,9 @@
 //! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO, named pipe transceive, resiliency, object
 //! ids, and the file system controls by family: server-side copy (`copy`), sparse files
-//! (`sparse`).
+//! (`sparse`), reparse points (`reparse`).
 
 mod copy;
+mod reparse;
 mod sparse;
 
 pub(crate) use copy::MAX_CHUNKS as COPYCHUNK_MAX_CHUNKS;
@@ -69,7 +70,9 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         Fsctl::QUERY_NETWORK_INTERFACE_INFO => network_interfaces(ctx, &req)?,
         Fsctl::GET_COMPRESSION => sparse::get_compression(ctx, &req)?,
         Fsctl::SET_COMPRESSION => sparse::set_compression(ctx, &req)?,
-        Fsctl::GET_REPARSE_POINT => get_reparse_point(ctx, &req).await?,
+        Fsctl::GET_REPARSE_POINT => reparse::get(ctx, &req).await?,
+        Fsctl::SET_REPARSE_POINT => reparse::set(ctx, &req).await?,
+        Fsctl::DELETE_REPARSE_POINT => reparse::delete(ctx, &req).await?,
         FSCTL_CREATE_OR_GET_OBJECT_ID | FSCTL_GET_OBJECT_ID => {
             (object_id(ctx, &req).await?, NtStatus::SUCCESS)
         }
@@ -109,21 +112,6 @@ fn validate_negotiate(ctx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u
         neg.server_security_mode,
         dialect.0,
     ))
-}
-
-/// FSCTL_GET_REPARSE_POINT (MS-FSA 2.1.5.9.13): the symbolic link REPARSE_DATA_BUFFER of an
-/// open made with FILE_OPEN_REPARSE_POINT on a POSIX link; NOT_A_REPARSE_POINT for anything
-/// else.
-async fn get_reparse_point(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
-    let open = ctx.open(req.file_id)?;
-    let f = open.file().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
-    match f.symlink_target().await.map_err(NtStatus::from)? {
-        Some(target) => Ok((
-            crate::proto::fsctl::encode_symlink_reparse(&target),
-            NtStatus::SUCCESS,
-        )),
-        None => Err(NtStatus::NOT_A_REPARSE_POINT),
-    }
 }
 
 /// FSCTL_SRV_ENUMERATE_SNAPSHOTS (MS-SMB2 3.3.5.15.1): the share's snapshots, newest first.
