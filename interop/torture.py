@@ -155,6 +155,51 @@ STATE_CA_SUITES = [
               tests=("smb2.durable-v2-open.persistent-open-oplock", "smb2.durable-v2-open.persistent-open-lease",
                      "smb2.replay.replay5")),
 ]
+#: The snapshot smb2.twrp opens (Samba's test_shadow_copy_torture.sh).
+TWRP_SNAPSHOT = "@GMT-2015.10.31-19.40.30"
+#: Issue #11's suites that Samba's selftest skips as "for manual testing, needs additional
+#: parameters" (selftest/skip), given those parameters: set-sparse-ioctl sets the sparse flag on
+#: the file it names (creating it); zero-data-ioctl opens an existing file, so set-sparse-ioctl
+#: runs first in the same smbtorture run to create it, then zeroes a range of it.
+MANUAL_SUITES = {
+    "smb2.set-sparse-ioctl": SuiteSpec("smb2.set-sparse-ioctl", timeout=60,
+                                       args=("--option=torture:filename=manual_sparse.dat",)),
+    "smb2.zero-data-ioctl": SuiteSpec("smb2.zero-data-ioctl", timeout=60,
+                                      args=("--option=torture:filename=manual_zero.dat",
+                                            "--option=torture:offset=4096",
+                                            "--option=torture:beyond_final_zero=8192"),
+                                      tests=("smb2.set-sparse-ioctl", "smb2.zero-data-ioctl")),
+    # As Samba's test_shadow_copy_torture.sh drives it (selftest runs smb2.twrp only from
+    # there): a share `shadow` with one snapshot holding `foo` and a hard link of the live
+    # `subdir/hardlink` (see prepare_shadow).
+    "smb2.twrp": SuiteSpec("smb2.twrp", timeout=60, share="shadow",
+                           args=("--option=torture:twrp_file=foo",
+                                 f"--option=torture:twrp_snapshot={TWRP_SNAPSHOT}")),
+}
+
+
+def prepare_shadow(root: Path) -> list[str]:
+    """The `shadow` share of smb2.twrp and its snapshot folder; returns its config lines."""
+    live, snaps = root / "shadow", root / "shadow-snapshots"
+    snap = snaps / TWRP_SNAPSHOT
+    (live / "subdir").mkdir(parents=True, exist_ok=True)
+    (snap / "subdir").mkdir(parents=True, exist_ok=True)
+    for d in (live, snap):
+        (d / "foo").write_text("shadow copy content\n")
+    (live / "subdir" / "hardlink").touch()
+    os.link(live / "subdir" / "hardlink", snap / "subdir" / "hardlink")
+    return [f'snapshot_dir = "{snaps}"']
+
+
+def named_spec(name: str, timeout: int) -> SuiteSpec:
+    """The spec of a suite named on the command line: its own (MANUAL_SUITES), or a plain one on
+    its share (OWN_SHARES) or the default share."""
+    spec = MANUAL_SUITES.get(name)
+    if spec is not None:
+        return spec
+    return SuiteSpec(name, timeout=timeout, share=OWN_SHARES.get(name, ("share",))[0])
+
+
 #: Seconds smbtorture gets past its --maximum-runtime before it is killed.
 KILL_GRACE_S = 30
 
@@ -312,6 +357,12 @@ def server_config(spec: SuiteSpec, root: Path) -> dict:
     if spec.name in OWN_SHARES:
         own, lines = OWN_SHARES[spec.name]
         shares[own] = list(lines)
+    if spec.name == "smb2.twrp":
+        shares["shadow"] = prepare_shadow(root)
+    if spec.name == "smb2.ioctl":
+        # smb2.ioctl.bug14788 probes VALIDATE_NEGOTIATE_INFO and QUERY_NETWORK_INTERFACE_INFO on
+        # a second tree, Samba3.pm's `noperm` share (skipped when it does not exist).
+        shares["noperm"] = []
     for feature in sorted(STATE_FEATURES & set(spec.pending)):
         for where, lines in PENDING_FEATURES.get(feature, {}).items():
             if where == "top_level":
@@ -446,10 +497,8 @@ def main() -> int:
 
     runs: list[tuple[SuiteSpec, bool]] = []
     if not args.only_state:
-        def spec_of(name: str) -> SuiteSpec:
-            return SuiteSpec(name, timeout=args.timeout, share=OWN_SHARES.get(name, ("share",))[0])
-        runs += [(spec_of(s), True) for s in args.required]
-        runs += [(spec_of(s), False) for s in args.informational]
+        runs += [(named_spec(s, args.timeout), True) for s in args.required]
+        runs += [(named_spec(s, args.timeout), False) for s in args.informational]
     if args.state is not None or args.only_state:
         runs += [(spec, STATE_REQUIRED) for spec in state_specs(args.state or [])]
 

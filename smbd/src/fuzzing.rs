@@ -111,10 +111,8 @@ fn body(command: Command, msg: &[u8]) {
             let _ = black_box(decode_lock(msg));
         }
         Command::Ioctl => {
-            if let Ok(req) = IoctlRequest::decode(msg)
-                && req.ctl_code == Fsctl::VALIDATE_NEGOTIATE_INFO
-            {
-                let _ = black_box(ValidateNegotiateInfo::decode(req.input));
+            if let Ok(req) = IoctlRequest::decode(msg) {
+                fsctl_input(req.ctl_code, req.input);
             }
         }
         Command::QueryDirectory => {
@@ -136,6 +134,27 @@ fn body(command: Command, msg: &[u8]) {
             }
         }
         _ => {}
+    }
+}
+
+/// Decodes an IOCTL input buffer as the handler of `code` does (any other code: with every
+/// FSCTL decoder, so each sees the seeds' buffers).
+fn fsctl_input(code: Fsctl, input: &[u8]) {
+    use crate::proto::fsctl as f;
+    if code == Fsctl::VALIDATE_NEGOTIATE_INFO {
+        let _ = black_box(ValidateNegotiateInfo::decode(input));
+        return;
+    }
+    let _ = black_box(f::CopychunkCopy::decode(
+        input,
+        crate::dispatch::COPYCHUNK_MAX_CHUNKS,
+    ));
+    let _ = black_box(f::OffsetPair::decode(input));
+    let _ = black_box(f::DuplicateExtents::decode(input, false));
+    let _ = black_box(f::DuplicateExtents::decode(input, true));
+    black_box(f::decode_set_sparse(input));
+    if let Ok((_, data)) = f::decode_reparse(input) {
+        let _ = black_box(f::decode_symlink_reparse(data));
     }
 }
 

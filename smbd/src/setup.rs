@@ -89,9 +89,12 @@ pub fn build_with_keytab(
     };
     let mut shares = Vec::new();
     for s in &cfg.shares {
-        let fs: Arc<dyn vfs::Vfs> = Arc::new(
-            vfs::posix::PosixFs::new(s.path.clone())?.with_kernel_notify(s.kernel_change_notify),
-        );
+        let mut posix =
+            vfs::posix::PosixFs::new(s.path.clone())?.with_kernel_notify(s.kernel_change_notify);
+        if let Some(dir) = &s.snapshot_dir {
+            posix = posix.with_snapshot_dir(dir.clone());
+        }
+        let fs: Arc<dyn vfs::Vfs> = Arc::new(posix);
         shares.push(DiskShare {
             name: s.name.clone(),
             comment: s.comment.clone(),

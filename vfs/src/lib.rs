@@ -9,11 +9,14 @@
 
 mod listing;
 mod names;
+mod read_only;
+pub mod snapshots;
 mod streams;
 mod types;
 mod watch;
 
 pub use names::{fold_char, fold_name};
+pub use read_only::ReadOnlyFs;
 pub use streams::check_stream_name;
 pub use types::*;
 pub use watch::{ChangeAction, ChangeSink, Watch, Watchers, filter};
@@ -33,7 +36,8 @@ pub trait Vfs: Send + Sync + 'static {
     /// missing or a file), `Exists` (Create), `IsADirectory` (a file required, or an
     /// overwrite/supersede of a directory, or `Kind::Directory` with an overwrite/supersede
     /// disposition, which MS-FSA calls an invalid parameter), `NotADirectory` (a directory
-    /// required), `Escape`/`InvalidName` (bad path).
+    /// required), `Escape`/`InvalidName` (bad path), `Symlink` (a symbolic link on the path
+    /// that the backend does not follow: one leading out of the share).
     async fn open(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened>;
 
     /// Metadata of `path` without opening it.
@@ -72,6 +76,7 @@ pub trait Vfs: Send + Sync + 'static {
     /// `replace`, else `Exists`. Renaming a stream to a name that folds alike changes its case.
     async fn rename_stream(&self, path: &str, from: &str, to: &str, replace: bool)
     -> VfsResult<()>;
+
     /// Watches directory `dir` (and, with `recursive`, everything below it): every change made
     /// through this backend, and those made by others where the backend can see them, goes to
     /// `sink` until the returned [`Watch`] is dropped. The default never reports.
@@ -84,7 +89,47 @@ pub trait Vfs: Send + Sync + 'static {
         let _ = (dir, recursive, sink);
         Ok(Watch::inert())
     }
+
+    /// Makes `new` another name (a hard link) of the file at `existing`. With `replace`, an
+    /// existing file at `new` is replaced (never a directory); without it an existing name is
+    /// [`VfsError::Exists`]. A directory at `existing` is `IsADirectory`. `Unsupported` by
+    /// default.
+    async fn link(&self, existing: &str, new: &str, replace: bool) -> VfsResult<()> {
+        let _ = (existing, new, replace);
+        Err(VfsError::Unsupported)
+    }
+
+    /// Makes the empty file at `path` a symbolic link to `target` ('/'-separated), swapped in
+    /// atomically (FSCTL_SET_REPARSE_POINT). A file with data is `NotEmpty`, a directory
+    /// `IsADirectory`. The link is never followed out of the share. `Unsupported` by default.
+    async fn make_symlink(&self, path: &str, target: &str) -> VfsResult<()> {
+        let _ = (path, target);
+        Err(VfsError::Unsupported)
+    }
+
+    /// Makes the symbolic link at `path` an empty file (FSCTL_DELETE_REPARSE_POINT), swapped
+    /// in atomically. `Unsupported` by default.
+    async fn unmake_symlink(&self, path: &str) -> VfsResult<()> {
+        let _ = path;
+        Err(VfsError::Unsupported)
+    }
+
+    /// The names of the share's snapshots (previous versions, [`snapshots::is_snapshot_name`]),
+    /// newest first. None by default.
+    async fn snapshots(&self) -> VfsResult<Vec<String>> {
+        Ok(Vec::new())
+    }
+
+    /// The share as it was in snapshot `name` (one of [`Vfs::snapshots`]), which the server
+    /// serves read-only. `NotFound` for a name that is not a snapshot (the default).
+    async fn snapshot(&self, name: &str) -> VfsResult<Arc<dyn Vfs>> {
+        let _ = name;
+        Err(VfsError::NotFound)
+    }
 }
+
+/// The piece a default in-server copy moves at a time.
+const COPY_PIECE: u64 = 1 << 20;
 
 /// One open file or directory.
 #[async_trait]
@@ -183,6 +228,103 @@ pub trait VfsFile: Send + Sync + 'static {
 
     /// Stores the named metadata blob.
     async fn set_meta(&self, name: &str, value: Vec<u8>) -> VfsResult<()>;
+
+    /// The target of the symbolic link this handle is open on (an open with
+    /// [`OpenOptions::reparse_point`]), for FSCTL_GET_REPARSE_POINT; `None` for anything else
+    /// (the default).
+    async fn symlink_target(&self) -> VfsResult<Option<String>> {
+        Ok(None)
+    }
+
+    /// The descriptor of this open file, for in-kernel copies between two handles of the same
+    /// backend (copy_file_range, FICLONERANGE); `None` when there is none (the default).
+    fn data_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+
+    /// Copies `len` bytes at `src_offset` of `src` to `dst_offset` of this file, extending it
+    /// as needed, as a server-side copy does (FSCTL_SRV_COPYCHUNK). Returns the bytes copied:
+    /// fewer than `len` only when the source ends first. Overlapping ranges of one file are
+    /// copied as if read entirely before writing. The default reads and writes pieces of at
+    /// most 1 MiB through the trait.
+    async fn copy_range_from(
+        &self,
+        src: &FileRef,
+        src_offset: u64,
+        dst_offset: u64,
+        len: u64,
+    ) -> VfsResult<u64> {
+        let mut done = 0;
+        while done < len {
+            let piece = (len - done).min(COPY_PIECE) as usize;
+            let data = src.read_at(src_offset + done, piece).await?;
+            if data.is_empty() {
+                break;
+            }
+            let n = data.len() as u64;
+            self.write_at(dst_offset + done, data).await?;
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Makes `len` bytes at `dst_offset` of this file share the storage of `src` at
+    /// `src_offset` (a reflink, FSCTL_DUPLICATE_EXTENTS_TO_FILE), extending this file as
+    /// needed. `Unsupported` where the storage cannot share extents (the default).
+    async fn clone_range_from(
+        &self,
+        src: &FileRef,
+        src_offset: u64,
+        dst_offset: u64,
+        len: u64,
+    ) -> VfsResult<()> {
+        let _ = (src, src_offset, dst_offset, len);
+        Err(VfsError::Unsupported)
+    }
+
+    /// Sets or clears FILE_ATTRIBUTE_SPARSE_FILE (FSCTL_SET_SPARSE). `Unsupported` by default.
+    async fn set_sparse(&self, sparse: bool) -> VfsResult<()> {
+        let _ = sparse;
+        Err(VfsError::Unsupported)
+    }
+
+    /// Makes the `len` bytes at `offset` read as zeros without changing the size
+    /// (FSCTL_SET_ZERO_DATA): with `deallocate` (a sparse file) as a hole where the storage can
+    /// punch one, else written with zeros. Only the part below the end of file is touched. The
+    /// default writes zeros through the trait.
+    async fn zero_range(&self, offset: u64, len: u64, deallocate: bool) -> VfsResult<()> {
+        let _ = deallocate;
+        let size = self.stat().await?.size;
+        let end = offset.saturating_add(len).min(size);
+        let mut at = offset;
+        while at < end {
+            let piece = (end - at).min(COPY_PIECE);
+            self.write_at(at, vec![0; piece as usize]).await?;
+            at += piece;
+        }
+        Ok(())
+    }
+
+    /// The ranges holding data within `len` bytes at `offset` (FSCTL_QUERY_ALLOCATED_RANGES),
+    /// in order, at most `max` of them (a caller asks for one more than it can send to learn
+    /// that the answer is cut). The default reports everything below the end of file as data.
+    async fn allocated_ranges(
+        &self,
+        offset: u64,
+        len: u64,
+        max: usize,
+    ) -> VfsResult<Vec<DataRange>> {
+        let size = self.stat().await?.size;
+        let end = offset.saturating_add(len).min(size);
+        Ok(if end > offset && max > 0 {
+            vec![DataRange {
+                offset,
+                length: end - offset,
+            }]
+        } else {
+            Vec::new()
+        })
+    }
 }
 
 /// A shared handle to an open file.

@@ -32,6 +32,12 @@ pub enum VfsError {
     TooLarge,
     /// The operation is not supported by this backend.
     Unsupported,
+    /// The file is in a read-only view (a snapshot): nothing in it changes.
+    ReadOnly,
+    /// The path meets a symbolic link the backend does not follow (one leading out of the
+    /// share, or any where links cannot be followed safely): the server tells the client about
+    /// it instead (STATUS_STOPPED_ON_SYMLINK).
+    Symlink(SymlinkStop),
     /// Any other I/O error.
     Io(std::io::Error),
 }
@@ -46,6 +52,15 @@ impl fmt::Display for VfsError {
 }
 
 impl std::error::Error for VfsError {}
+
+/// Where a path met a symbolic link it does not follow, and what the link says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymlinkStop {
+    /// Index of the path component that is the link (0 = the first below the root).
+    pub component: usize,
+    /// The link's target as stored ('/'-separated, absolute or relative to its directory).
+    pub target: String,
+}
 
 /// FILE_ATTRIBUTE_* bits (MS-FSCC 2.6) used by the backends.
 pub mod attr {
@@ -78,6 +93,9 @@ pub mod attr {
     /// The bits a client may set and the backends persist.
     pub const SETTABLE: u32 =
         READONLY | HIDDEN | SYSTEM | ARCHIVE | TEMPORARY | OFFLINE | NOT_CONTENT_INDEXED;
+    /// The bits the backends persist: [`SETTABLE`] plus SPARSE_FILE, which only FSCTL_SET_SPARSE
+    /// changes ([`crate::VfsFile::set_sparse`]).
+    pub const STORED: u32 = SETTABLE | SPARSE_FILE;
 }
 
 /// Metadata of a file or directory. Times are FILETIME: 100 ns units since 1601-01-01 UTC.
@@ -166,6 +184,9 @@ pub struct OpenOptions {
     pub attributes: u32,
     /// Initial allocation size for a new file, if any.
     pub allocation_size: u64,
+    /// FILE_OPEN_REPARSE_POINT: a symbolic link at the last component is opened itself (its
+    /// attributes show FILE_ATTRIBUTE_REPARSE_POINT), not followed.
+    pub reparse_point: bool,
 }
 
 impl OpenOptions {
@@ -178,6 +199,7 @@ impl OpenOptions {
             write: false,
             attributes: 0,
             allocation_size: 0,
+            reparse_point: false,
         }
     }
 }
@@ -244,6 +266,15 @@ pub struct DirEntry {
     pub stat: FileStat,
     /// Cookie that resumes the listing after this entry.
     pub cookie: u64,
+}
+
+/// A range of a file holding data (FSCTL_QUERY_ALLOCATED_RANGES): `offset` and `length` in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataRange {
+    /// First byte of the range.
+    pub offset: u64,
+    /// Bytes in the range (never 0).
+    pub length: u64,
 }
 
 /// Converts Unix seconds and nanoseconds to FILETIME.

@@ -137,6 +137,10 @@ pub struct ShareConfig {
     /// Access-based enumeration (`access_based_enumeration`, Samba's "hide unreadable"):
     /// listings leave out entries the session may not read.
     pub access_based_enumeration: bool,
+    /// The folder holding the share's snapshots (`snapshot_dir`): one `@GMT-YYYY.MM.DD-HH.MM.SS`
+    /// folder each (btrfs or ZFS snapshots of the share folder, or plain copies), offered
+    /// read-only as previous versions.
+    pub snapshot_dir: Option<PathBuf>,
     /// Continuous availability (`continuous_availability`, Windows' "CA share"): TREE_CONNECT
     /// reports SMB2_SHARE_CAP_CONTINUOUS_AVAILABILITY to 3.x clients, which may then ask for
     /// persistent handles.
@@ -221,6 +225,7 @@ impl Config {
             sddl: None,
             root_sddl: None,
             access_based_enumeration: false,
+            snapshot_dir: None,
             continuous_availability: false,
             streams: true,
             kernel_change_notify: true,

@@ -65,6 +65,7 @@ const SHARE_KEYS: &[&str] = &[
     "sddl",
     "root_sddl",
     "access_based_enumeration",
+    "snapshot_dir",
     "continuous_availability",
     "streams",
     "kernel_change_notify",
@@ -317,6 +318,9 @@ fn read_shares(root: &TableView<'_>) -> Result<Vec<ShareConfig>, ConfigError> {
             sddl: sddl_key(&table, "sddl")?,
             root_sddl: sddl_key(&table, "root_sddl")?,
             access_based_enumeration: table.bool("access_based_enumeration")?.unwrap_or(false),
+            snapshot_dir: table
+                .string("snapshot_dir")?
+                .map(|at| PathBuf::from(at.value)),
             continuous_availability: table.bool("continuous_availability")?.unwrap_or(false),
             streams: table.bool("streams")?.unwrap_or(true),
             kernel_change_notify: table.bool("kernel_change_notify")?.unwrap_or(true),

@@ -495,6 +495,7 @@ fn check_paths_finds_missing_and_non_directories() {
         sddl: None,
         root_sddl: None,
         access_based_enumeration: false,
+        snapshot_dir: None,
         continuous_availability: false,
         streams: true,
         kernel_change_notify: true,
@@ -556,6 +557,27 @@ fn access_based_enumeration_is_a_share_flag() {
     )
     .unwrap_err();
     assert_eq!(e.key.as_deref(), Some("share[0].access_based_enumeration"));
+}
+
+#[test]
+fn snapshot_dir_is_a_share_path() {
+    let c = Config::parse(
+        "[[share]]\nname = \"a\"\npath = \"/a\"\nsnapshot_dir = \"/snaps/a\"\n\
+         [[share]]\nname = \"b\"\npath = \"/b\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(
+        c.shares[0].snapshot_dir.as_deref(),
+        Some(std::path::Path::new("/snaps/a"))
+    );
+    assert_eq!(c.shares[1].snapshot_dir, None);
+    let e = Config::parse(
+        "[[share]]\nname = \"a\"\npath = \"/a\"\nsnapshot_dir = 1\n",
+        "t.toml",
+    )
+    .unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("share[0].snapshot_dir"));
 }
 
 /// The bounds of [`crate::limits::Limits`] are read from their keys; 0 turns the idle timeout

@@ -29,6 +29,8 @@ mod file_tests;
 mod interim;
 mod ioctl;
 #[cfg(test)]
+mod ioctl_tests;
+#[cfg(test)]
 mod limit_tests;
 mod lock;
 #[cfg(test)]
@@ -274,6 +276,9 @@ impl Ctx<'_> {
         Ok(open)
     }
 }
+
+/// Most chunks a copychunk request may hold (for the fuzz targets' decoding).
+pub const COPYCHUNK_MAX_CHUNKS: u32 = ioctl::COPYCHUNK_MAX_CHUNKS;
 
 /// Bytes a reply buffer keeps free before the message: a transform header and the 4-byte
 /// transport length, so an encrypted reply is sealed in place and the writer can put the

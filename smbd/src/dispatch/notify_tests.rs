@@ -115,6 +115,7 @@ fn new_file() -> OpenOptions {
         write: true,
         attributes: 0,
         allocation_size: 0,
+        reparse_point: false,
     }
 }
 

@@ -1,6 +1,8 @@
-//! SET_INFO FileRenameInformation (MS-SMB2 3.3.5.21.1, MS-FSA 2.1.5.14.11): the checks at the
-//! source and at the destination, the rename itself, and the move of the file's path in its
-//! entry (one place, so every open of the file follows it).
+//! SET_INFO FileRenameInformation (MS-SMB2 3.3.5.21.1, MS-FSA 2.1.5.14.11) and
+//! FileLinkInformation (MS-FSA 2.1.5.14.6): the checks at the source and at the destination
+//! (shared: a new link is checked at its destination as a rename is), the rename or link
+//! itself, and for a rename the move of the file's path in its entry (one place, so every open
+//! of the file follows it).
 
 use crate::access::{DELETE, FILE_ADD_FILE, FILE_ADD_SUBDIRECTORY};
 use crate::dispatch::{Ctx, path, security};
@@ -14,13 +16,26 @@ fn parent_of(p: &str) -> &str {
     p.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
-/// Renames the file of `open` (which holds DELETE) to `target`.
+/// What a SET_INFO does with the new name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NewName {
+    /// FileRenameInformation: the file moves there.
+    Rename,
+    /// FileLinkInformation: the file gets it as another name (a hard link).
+    Link,
+}
+
+/// Renames the file of `open` (which holds DELETE) to `target`, or links it there.
 pub(super) async fn rename(
     ctx: &Ctx<'_>,
     open: &Open,
     replace: bool,
     target: &str,
+    what: NewName,
 ) -> Result<(), NtStatus> {
+    if what == NewName::Link && open.is_dir {
+        return Err(NtStatus::FILE_IS_A_DIRECTORY);
+    }
     let fs = open.share.vfs.clone().ok_or(NtStatus::INVALID_PARAMETER)?;
     let entry = open.entry.as_ref().ok_or(NtStatus::INVALID_PARAMETER)?;
     if target.starts_with(':') {
@@ -45,8 +60,20 @@ pub(super) async fn rename(
     if to.is_empty() || from.is_empty() {
         return Err(NtStatus::ACCESS_DENIED);
     }
+    if what == NewName::Link {
+        // The name links the file the path names now: it must be this open's file (not so for
+        // an open of a snapshot, whose file lives elsewhere).
+        match fs.stat(&from).await {
+            Ok(st) if st.file_id == entry.file_id() => {}
+            _ => return Err(NtStatus::ACCESS_DENIED),
+        }
+    }
     if to == from {
-        return Ok(());
+        return match what {
+            NewName::Rename => Ok(()),
+            NewName::Link if replace => Ok(()),
+            NewName::Link => Err(NtStatus::OBJECT_NAME_COLLISION),
+        };
     }
     let server = ctx.server();
     let files = &server.files;
@@ -77,7 +104,16 @@ pub(super) async fn rename(
     // read-only file, never one that is open, and only with the right to delete it.
     let mut target_claim = None;
     match fs.open(&to, &OpenOptions::read_existing()).await {
-        Ok(t) if t.stat.file_id == entry.file_id() => {} // the same file: a case change
+        Ok(t) if t.stat.file_id == entry.file_id() => {
+            // The same file: a case change of a rename, or a name the file already has.
+            if what == NewName::Link {
+                return if replace {
+                    Ok(())
+                } else {
+                    Err(NtStatus::OBJECT_NAME_COLLISION)
+                };
+            }
+        }
         Ok(t) => {
             if !replace {
                 return Err(NtStatus::OBJECT_NAME_COLLISION);
@@ -105,7 +141,14 @@ pub(super) async fn rename(
         }
         Err(e) => return Err(NtStatus::from(&e)),
     }
-    let result = rename_checked(ctx, open, &fs, &from, &to, replace).await;
+    let result = match what {
+        NewName::Rename => rename_checked(ctx, open, &fs, &from, &to, replace).await,
+        NewName::Link => fs.link(&from, &to, replace).await.map_err(|e| match e {
+            VfsError::Exists => NtStatus::OBJECT_NAME_COLLISION,
+            VfsError::NotFound => NtStatus::OBJECT_PATH_NOT_FOUND,
+            other => NtStatus::from(&other),
+        }),
+    };
     drop(target_claim);
     result
 }

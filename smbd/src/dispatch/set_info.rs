@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use super::caching::Op;
+use super::rename::NewName;
 use super::{Ctx, HResult, Reply, bad_request, security};
 use crate::access::{
     DELETE, FILE_APPEND_DATA, FILE_WRITE_ATTRIBUTES, FILE_WRITE_DATA, WRITE_DAC, WRITE_OWNER,
@@ -119,7 +120,16 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
         } => {
             need(open, DELETE)?;
             super::caching::before(&ctx.conn.server, open, Op::Rename).await;
-            super::rename::rename(ctx, open, replace_if_exists, &file_name).await?;
+            super::rename::rename(ctx, open, replace_if_exists, &file_name, NewName::Rename)
+                .await?;
+        }
+        SetFileInfo::Link {
+            replace_if_exists,
+            file_name,
+        } => {
+            // A new name needs no right on the file itself; its destination is checked as a
+            // rename's is (the directory's FILE_ADD_FILE, DELETE on a replaced file).
+            super::rename::rename(ctx, open, replace_if_exists, &file_name, NewName::Link).await?;
         }
         SetFileInfo::Disposition { delete } => {
             if delete {
@@ -166,7 +176,7 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
         SetFileInfo::Position(p) => open.position.store(p, Ordering::Relaxed),
         SetFileInfo::Mode(m) => open.mode.store(m, Ordering::Relaxed),
         SetFileInfo::ValidDataLength(_) => {}
-        SetFileInfo::Link { .. } | SetFileInfo::ShortName(_) => {
+        SetFileInfo::ShortName(_) => {
             return Err(NtStatus::NOT_SUPPORTED);
         }
         SetFileInfo::FullEa(_) => return Err(NtStatus::EAS_NOT_SUPPORTED),

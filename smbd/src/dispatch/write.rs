@@ -34,7 +34,11 @@ pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             let offset = if req.offset == u64::MAX {
                 f.stat().await.map_err(NtStatus::from)?.size
             } else {
-                if open.access & FILE_WRITE_DATA == 0 {
+                // Without FILE_WRITE_DATA only appending is allowed: a write at the end of
+                // file, as a client with FILE_APPEND_DATA alone fills a new file.
+                if open.access & FILE_WRITE_DATA == 0
+                    && req.offset != f.stat().await.map_err(NtStatus::from)?.size
+                {
                     return Err(NtStatus::ACCESS_DENIED);
                 }
                 req.offset

@@ -154,6 +154,35 @@ pub fn read(message_id: u64, session_id: u64, len: u32) -> Vec<u8> {
     message(Command::Read, message_id, session_id, 1, &b)
 }
 
+/// IOCTL (an FSCTL) of the related file with `input`.
+pub fn ioctl(message_id: u64, session_id: u64, code: u32, input: &[u8]) -> Vec<u8> {
+    let mut b = vec![57, 0, 0, 0];
+    b.extend_from_slice(&code.to_le_bytes());
+    b.extend_from_slice(&[0xff; 16]);
+    b.extend_from_slice(&120u32.to_le_bytes()); // InputOffset
+    b.extend_from_slice(&(input.len() as u32).to_le_bytes());
+    b.extend_from_slice(&[0; 12]); // MaxInputResponse, OutputOffset, OutputCount
+    b.extend_from_slice(&1024u32.to_le_bytes()); // MaxOutputResponse
+    b.extend_from_slice(&1u32.to_le_bytes()); // SMB2_0_IOCTL_IS_FSCTL
+    b.extend_from_slice(&0u32.to_le_bytes());
+    b.extend_from_slice(input);
+    message(Command::Ioctl, message_id, session_id, 1, &b)
+}
+
+/// A SRV_COPYCHUNK_COPY input of two chunks.
+pub fn copychunk_input() -> Vec<u8> {
+    let mut v = vec![0x5a; 24];
+    v.extend_from_slice(&2u32.to_le_bytes());
+    v.extend_from_slice(&0u32.to_le_bytes());
+    for (s, t, l) in [(0u64, 4096u64, 4096u32), (4096, 0, 1 << 20)] {
+        v.extend_from_slice(&s.to_le_bytes());
+        v.extend_from_slice(&t.to_le_bytes());
+        v.extend_from_slice(&l.to_le_bytes());
+        v.extend_from_slice(&0u32.to_le_bytes());
+    }
+    v
+}
+
 /// CLOSE of the related file.
 pub fn close(message_id: u64, session_id: u64) -> Vec<u8> {
     let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
@@ -199,6 +228,16 @@ pub fn all() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("request", "write", write(5, sid, b"data")),
         ("request", "read", read(6, sid, 4)),
         ("request", "close", close(7, sid)),
+        (
+            "request",
+            "ioctl_copychunk",
+            ioctl(8, sid, 0x0014_40F2, &copychunk_input()),
+        ),
+        (
+            "request",
+            "ioctl_zero_data",
+            ioctl(9, sid, 0x0009_80C8, &[0x10; 16]),
+        ),
         ("compound", "create_write_read_close", file_chain(sid)),
         ("connection", "anonymous_file_io", session()),
         ("fscc", "basic", [&[4u8][..], &[0; 40]].concat()),

@@ -5,6 +5,7 @@ pub mod create;
 pub mod create_contexts;
 pub mod dir;
 pub mod fscc;
+pub mod fsctl;
 pub mod header;
 pub mod info;
 pub mod io;

@@ -127,6 +127,8 @@ crate::wire_enum! {
         EAS_NOT_SUPPORTED = 0xC000_004F,
         /// STATUS_NOT_SAME_DEVICE.
         NOT_SAME_DEVICE = 0xC000_00D4,
+        /// STATUS_INVALID_VIEW_SIZE.
+        INVALID_VIEW_SIZE = 0xC000_001F,
         /// STATUS_STOPPED_ON_SYMLINK.
         STOPPED_ON_SYMLINK = 0x8000_002D,
     }
@@ -156,6 +158,8 @@ impl From<&vfs::VfsError> for NtStatus {
             E::TooLarge => Self::INVALID_PARAMETER,
             E::Unsupported => Self::NOT_SUPPORTED,
             E::Io(_) => Self::UNSUCCESSFUL,
+            E::Symlink(_) => Self::STOPPED_ON_SYMLINK,
+            E::ReadOnly => Self::MEDIA_WRITE_PROTECTED,
         }
     }
 }

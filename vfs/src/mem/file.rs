@@ -5,8 +5,8 @@ use super::tree::{BLOCK, Data, MAX_FILE_SIZE, Tree};
 use crate::listing::ListingCache;
 use crate::names::now_filetime;
 use crate::{
-    ChangeAction, DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, Watchers, attr,
-    filter,
+    ChangeAction, DirEntry, FileRef, FileStat, SetTimes, VfsError, VfsFile, VfsResult, Watchers,
+    attr, filter,
 };
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -206,11 +206,39 @@ impl VfsFile for MemFile {
     async fn set_attributes(&self, attributes: u32) -> VfsResult<()> {
         let mut tree = lock_tree(&self.tree);
         let node = tree.node_mut(self.id)?;
-        node.attributes = attributes & attr::SETTABLE;
+        node.attributes = (attributes & attr::SETTABLE) | (node.attributes & attr::SPARSE_FILE);
         node.change = now_filetime();
         drop(tree);
         self.report(filter::ATTRIBUTES);
         Ok(())
+    }
+
+    async fn set_sparse(&self, sparse: bool) -> VfsResult<()> {
+        let mut tree = lock_tree(&self.tree);
+        let node = tree.node_mut(self.id)?;
+        if node.is_dir() {
+            return Err(VfsError::IsADirectory);
+        }
+        node.attributes = if sparse {
+            node.attributes | attr::SPARSE_FILE
+        } else {
+            node.attributes & !attr::SPARSE_FILE
+        };
+        node.change = now_filetime();
+        Ok(())
+    }
+
+    async fn clone_range_from(
+        &self,
+        src: &FileRef,
+        src_offset: u64,
+        dst_offset: u64,
+        len: u64,
+    ) -> VfsResult<()> {
+        // Memory files share nothing: a clone is a copy, which is what a reader can tell.
+        self.copy_range_from(src, src_offset, dst_offset, len)
+            .await
+            .map(drop)
     }
 
     async fn read_dir(&self, cookie: u64, max: usize) -> VfsResult<Vec<DirEntry>> {

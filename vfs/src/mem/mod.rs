@@ -27,6 +27,8 @@ const CAPACITY: u64 = 4 << 30;
 pub struct MemFs {
     tree: Arc<Mutex<Tree>>,
     watchers: Arc<Watchers>,
+    /// Snapshots by name ([`MemFs::add_snapshot`]).
+    snapshots: Arc<Mutex<std::collections::BTreeMap<String, Self>>>,
 }
 
 impl Default for MemFs {
@@ -41,7 +43,16 @@ impl MemFs {
         Self {
             tree: Arc::new(Mutex::new(Tree::new())),
             watchers: Arc::default(),
+            snapshots: Arc::default(),
         }
+    }
+
+    /// Adds `fs` as the snapshot `name` (an `@GMT-…` name) of this filesystem.
+    pub fn add_snapshot(&self, name: &str, fs: Self) {
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), fs);
     }
 
     fn lock(&self) -> MutexGuard<'_, Tree> {
@@ -190,6 +201,51 @@ impl Vfs for MemFs {
     ) -> VfsResult<()> {
         self.rename_stream_now(path, from, to, replace)
     }
+
+    async fn snapshots(&self) -> VfsResult<Vec<String>> {
+        let snaps = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(snaps.keys().rev().cloned().collect())
+    }
+
+    async fn snapshot(&self, name: &str) -> VfsResult<Arc<dyn Vfs>> {
+        let snaps = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
+        match snaps.get(name) {
+            Some(fs) => Ok(Arc::new(fs.clone())),
+            None => Err(VfsError::NotFound),
+        }
+    }
+
+    async fn link(&self, existing: &str, new: &str, replace: bool) -> VfsResult<()> {
+        let from = split_path(existing)?;
+        let to = split_path(new)?;
+        if from.is_empty() || to.is_empty() {
+            return Err(VfsError::AccessDenied);
+        }
+        let mut tree = self.lock();
+        let src = tree.locate(&from)?.existing.ok_or(VfsError::NotFound)?;
+        if tree.node(src)?.is_dir() {
+            return Err(VfsError::IsADirectory);
+        }
+        let dst = tree.locate(&to)?;
+        let name = to.last().copied().unwrap_or_default();
+        match dst.existing {
+            Some(target) if target == src => return Ok(()),
+            Some(_) if !replace => return Err(VfsError::Exists),
+            Some(target) => {
+                if tree.node(target)?.is_dir() {
+                    return Err(VfsError::AccessDenied);
+                }
+                tree.unlink(dst.parent, name, target)?;
+            }
+            None => {}
+        }
+        tree.link(src, dst.parent, name)?;
+        let added = tree.path_of(src).unwrap_or_default();
+        drop(tree);
+        self.watchers
+            .dispatch(&added, ChangeAction::Added, filter::name(false));
+        Ok(())
+    }
 }
 
 impl MemFs {
@@ -291,16 +347,18 @@ impl MemFs {
                 if tree.node(target)?.is_dir() {
                     return Err(VfsError::AccessDenied);
                 }
-                tree.unlink(target)?;
+                tree.unlink(dst.parent, new_name, target)?;
             }
             None => {}
         }
         let old = tree.path_of(src).unwrap_or_default();
-        let old_parent = tree.node(src)?.parent;
-        tree.relink(src, dst.parent, new_name)?;
+        let src_parent = tree.locate(&from_comps)?.parent;
+        let src_name = from_comps.last().copied().unwrap_or_default();
+        tree.unlink(src_parent, src_name, src)?;
+        tree.link(src, dst.parent, new_name)?;
         let new = tree.path_of(src).unwrap_or_default();
         let is_dir = tree.node(src)?.is_dir();
-        Ok((old, new, is_dir, old_parent == dst.parent))
+        Ok((old, new, is_dir, src_parent == dst.parent))
     }
 
     /// Removes under the tree lock: the path as stored and whether it was a directory.
@@ -310,16 +368,17 @@ impl MemFs {
             return Err(VfsError::AccessDenied);
         }
         let mut tree = self.lock();
-        let id = tree.locate(&comps)?.existing.ok_or(VfsError::NotFound)?;
-        let node = tree.node(id)?;
-        if let Data::Dir(children) = &node.data
+        let located = tree.locate(&comps)?;
+        let id = located.existing.ok_or(VfsError::NotFound)?;
+        if let Data::Dir(children) = &tree.node(id)?.data
             && !children.is_empty()
         {
             return Err(VfsError::NotEmpty);
         }
-        let is_dir = node.is_dir();
+        let is_dir = tree.node(id)?.is_dir();
         let disk = tree.path_of(id).unwrap_or_default();
-        tree.unlink(id)?;
+        let name = comps.last().copied().unwrap_or_default();
+        tree.unlink(located.parent, name, id)?;
         Ok((disk, is_dir))
     }
 }

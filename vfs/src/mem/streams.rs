@@ -61,8 +61,15 @@ impl MemFs {
         };
         let stat = stream_stat(tree.node(base)?.stat(base), &tree.node(id)?.stat(id));
         let file = StreamFile::new(
-            Arc::new(MemFile::new(self.tree.clone(), base)),
-            Arc::new(MemFile::new(self.tree.clone(), id)),
+            Arc::new(MemFile::new(
+                self.tree.clone(),
+                base,
+                self.watchers.clone(),
+                false,
+            )),
+            // The stream's bytes live in a node of no directory: changes to them are not
+            // reported as changes of a path.
+            Arc::new(MemFile::new(self.tree.clone(), id, Arc::default(), false)),
         );
         Ok(Opened {
             file: Arc::new(file),
@@ -101,7 +108,7 @@ impl MemFs {
             .streams
             .remove(&fold(stream))
             .ok_or(VfsError::NotFound)?;
-        tree.node_mut(id)?.linked = false;
+        tree.node_mut(id)?.nlink = 0;
         Ok(())
     }
 
@@ -122,7 +129,7 @@ impl MemFs {
         let dst = streams.get(&fold(to)).copied();
         match dst {
             Some(d) if d != src && !replace => return Err(VfsError::Exists),
-            Some(d) if d != src => tree.node_mut(d)?.linked = false,
+            Some(d) if d != src => tree.node_mut(d)?.nlink = 0,
             _ => {}
         }
         let node = tree.node_mut(base)?;

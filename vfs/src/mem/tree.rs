@@ -27,7 +27,7 @@ pub(crate) struct Node {
     pub(crate) parent: u64,
     /// Contents.
     pub(crate) data: Data,
-    /// Stored DOS attributes (SETTABLE bits only).
+    /// Stored DOS attributes (STORED bits only).
     pub(crate) attributes: u32,
     /// FILETIME stamps.
     pub(crate) creation: u64,
@@ -38,8 +38,9 @@ pub(crate) struct Node {
     pub(crate) meta: HashMap<String, Vec<u8>>,
     /// Space reserved by `allocate`.
     pub(crate) reserved: u64,
-    /// False once removed from its directory (open handles keep working).
-    pub(crate) linked: bool,
+    /// Names the node has in directories (hard links); 0 once removed from every directory
+    /// (open handles keep working).
+    pub(crate) nlink: u32,
     /// Named data streams: folded name -> the node holding the stream's bytes (a node in no
     /// directory, named as the stream was created).
     pub(crate) streams: HashMap<String, u64>,
@@ -63,7 +64,7 @@ impl Node {
             change: now,
             meta: HashMap::new(),
             reserved: 0,
-            linked: true,
+            nlink: 1,
             streams: HashMap::new(),
         }
     }
@@ -79,7 +80,7 @@ impl Node {
             Data::File(v) => (v.len() as u64, false),
             Data::Dir(_) => (0, true),
         };
-        let mut attributes = self.attributes & attr::SETTABLE;
+        let mut attributes = self.attributes & attr::STORED;
         if is_dir {
             attributes |= attr::DIRECTORY;
         }
@@ -99,7 +100,7 @@ impl Node {
             attributes,
             file_id: id,
             volume: 0,
-            links: u32::from(self.linked),
+            links: self.nlink,
             is_dir,
         }
     }
@@ -204,27 +205,48 @@ impl Tree {
         id
     }
 
-    /// Detaches `id` from its directory. The node stays for handles still open on it.
-    pub(crate) fn unlink(&mut self, id: u64) -> VfsResult<()> {
-        let (parent, key) = {
-            let node = self.node_mut(id)?;
-            node.linked = false;
-            (node.parent, fold(&node.name))
-        };
+    /// Removes the name `name` of directory `parent`, which names `id`. The node stays for
+    /// handles still open on it; when it keeps other names, one of them becomes its own.
+    pub(crate) fn unlink(&mut self, parent: u64, name: &str, id: u64) -> VfsResult<()> {
+        let key = fold(name);
         if let Data::Dir(children) = &mut self.node_mut(parent)?.data {
             children.remove(&key);
+        }
+        let node = self.node_mut(id)?;
+        node.nlink = node.nlink.saturating_sub(1);
+        node.change = now_filetime();
+        if node.nlink > 0
+            && node.parent == parent
+            && fold(&node.name) == key
+            && let Some((dir, other)) = self.other_name(id)
+        {
+            let node = self.node_mut(id)?;
+            node.parent = dir;
+            node.name = other;
         }
         Ok(())
     }
 
-    /// Moves `id` into `parent` under `name`.
-    pub(crate) fn relink(&mut self, id: u64, parent: u64, name: &str) -> VfsResult<()> {
-        self.unlink(id)?;
+    /// Some name of `id` in a directory, for a node that lost the one it had. Directories key
+    /// children by folded name only, so that name comes back folded.
+    fn other_name(&self, id: u64) -> Option<(u64, String)> {
+        self.nodes.iter().find_map(|(&dir, n)| match &n.data {
+            Data::Dir(children) => children
+                .iter()
+                .find(|&(_, &c)| c == id)
+                .map(|(k, _)| (dir, k.clone())),
+            Data::File(_) => None,
+        })
+    }
+
+    /// Adds the name `name` in directory `parent` for `id` (a new hard link, or the new name of
+    /// a rename), which becomes the node's own name.
+    pub(crate) fn link(&mut self, id: u64, parent: u64, name: &str) -> VfsResult<()> {
         let now = now_filetime();
         let node = self.node_mut(id)?;
         node.name = name.to_owned();
         node.parent = parent;
-        node.linked = true;
+        node.nlink += 1;
         node.change = now;
         if let Data::Dir(children) = &mut self.node_mut(parent)?.data {
             children.insert(fold(name), id);
@@ -238,7 +260,7 @@ impl Tree {
         let mut cur = id;
         while cur != ROOT {
             let node = self.nodes.get(&cur)?;
-            if !node.linked {
+            if node.nlink == 0 {
                 return None;
             }
             names.push(node.name.as_str());

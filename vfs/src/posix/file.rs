@@ -1,15 +1,15 @@
 //! An open file or directory of the POSIX backend. Each operation is one `spawn_blocking` job.
 
-use super::blocking;
 use super::errors::{is_no_xattr, map_io};
 use super::meta::{self, DosInfo, build_stat, read_dos, write_dos};
 use super::resolve::{Root, cstr, fd_dir_path};
 use super::sys::{self, XattrTarget};
+use super::{blocking, data};
 use crate::listing::ListingCache;
 use crate::names::join;
 use crate::{
-    ChangeAction, DirEntry, FileStat, SetTimes, VfsError, VfsFile, VfsResult, attr,
-    filetime_to_unix, filter, unix_to_filetime,
+    ChangeAction, DataRange, DirEntry, FileRef, FileStat, SetTimes, VfsError, VfsFile, VfsResult,
+    attr, filetime_to_unix, filter, unix_to_filetime,
 };
 use async_trait::async_trait;
 use std::fs::File;
@@ -36,10 +36,10 @@ pub(crate) enum Access {
 /// The state of one open handle.
 pub(crate) struct Handle {
     root: Arc<Root>,
-    file: File,
+    pub(super) file: File,
     path: String,
-    is_dir: bool,
-    access: Access,
+    pub(super) is_dir: bool,
+    pub(super) access: Access,
     listing: ListingCache,
     /// The handle created its file and has not changed it since (see [`Handle::reporting`]).
     initial: AtomicBool,
@@ -130,13 +130,13 @@ impl Handle {
         let stored = read_dos(XattrTarget::Fd(self.file.as_fd()));
         let stat = build_stat(&st, stored.as_ref());
         Ok(DosInfo {
-            attributes: stat.attributes & attr::SETTABLE,
+            attributes: stat.attributes & attr::STORED,
             creation: stat.creation_time,
             reserved: stored.map_or(0, |d| d.reserved),
         })
     }
 
-    fn writable_file(&self) -> VfsResult<()> {
+    pub(super) fn writable_file(&self) -> VfsResult<()> {
         if self.is_dir {
             return Err(VfsError::IsADirectory);
         }
@@ -330,11 +330,26 @@ impl Handle {
     }
 
     fn set_attributes(&self, attributes: u32) -> VfsResult<()> {
+        let cur = self.dos()?;
         let dos = DosInfo {
-            attributes: attributes & attr::SETTABLE,
-            ..self.dos()?
+            attributes: (attributes & attr::SETTABLE) | (cur.attributes & attr::SPARSE_FILE),
+            ..cur
         };
         self.keeping_change_time(|| write_dos(self.file.as_fd(), &dos))
+    }
+
+    fn set_sparse(&self, sparse: bool) -> VfsResult<()> {
+        if self.is_dir {
+            return Err(VfsError::IsADirectory);
+        }
+        let cur = self.dos()?;
+        let attributes = if sparse {
+            cur.attributes | attr::SPARSE_FILE
+        } else {
+            cur.attributes & !attr::SPARSE_FILE
+        };
+        let dos = DosInfo { attributes, ..cur };
+        write_dos(self.file.as_fd(), &dos)
     }
 
     /// Runs a metadata update that moves the real ctime without voiding a ChangeTime a client
@@ -432,6 +447,70 @@ impl Handle {
 
 #[async_trait]
 impl VfsFile for PosixFile {
+    async fn symlink_target(&self) -> VfsResult<Option<String>> {
+        self.run(|h| {
+            let st = sys::fstatx(h.file.as_fd()).map_err(map_io)?;
+            if !meta::is_symlink(&st) {
+                return Ok(None);
+            }
+            let t = sys::readlinkat(h.file.as_fd(), c"").map_err(map_io)?;
+            Ok(String::from_utf8(t).ok())
+        })
+        .await
+    }
+
+    fn data_fd(&self) -> Option<BorrowedFd<'_>> {
+        (!self.h.is_dir && self.h.access != Access::PathOnly).then(|| self.h.file.as_fd())
+    }
+
+    async fn copy_range_from(
+        &self,
+        src: &FileRef,
+        src_offset: u64,
+        dst_offset: u64,
+        len: u64,
+    ) -> VfsResult<u64> {
+        let Some(fd) = src.data_fd() else {
+            return Err(VfsError::AccessDenied);
+        };
+        let src_fd = fd.try_clone_to_owned().map_err(map_io)?;
+        self.run(move |h| data::copy(h, src_fd, src_offset, dst_offset, len))
+            .await
+    }
+
+    async fn clone_range_from(
+        &self,
+        src: &FileRef,
+        src_offset: u64,
+        dst_offset: u64,
+        len: u64,
+    ) -> VfsResult<()> {
+        let Some(fd) = src.data_fd() else {
+            return Err(VfsError::AccessDenied);
+        };
+        let src_fd = fd.try_clone_to_owned().map_err(map_io)?;
+        self.run(move |h| data::clone(h, src_fd, src_offset, dst_offset, len))
+            .await
+    }
+
+    async fn set_sparse(&self, sparse: bool) -> VfsResult<()> {
+        self.run(move |h| h.set_sparse(sparse)).await
+    }
+
+    async fn zero_range(&self, offset: u64, len: u64, deallocate: bool) -> VfsResult<()> {
+        self.run(move |h| data::zero(h, offset, len, deallocate))
+            .await
+    }
+
+    async fn allocated_ranges(
+        &self,
+        offset: u64,
+        len: u64,
+        max: usize,
+    ) -> VfsResult<Vec<DataRange>> {
+        self.run(move |h| data::ranges(h, offset, len, max)).await
+    }
+
     async fn stat(&self) -> VfsResult<FileStat> {
         self.run(Handle::stat).await
     }

@@ -20,7 +20,7 @@ const MAX_META_NAME: usize = 200;
 /// What the dosattrib attribute stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DosInfo {
-    /// FILE_ATTRIBUTE_* (SETTABLE bits).
+    /// FILE_ATTRIBUTE_* (STORED bits).
     pub(crate) attributes: u32,
     /// Creation time, FILETIME.
     pub(crate) creation: u64,
@@ -141,7 +141,7 @@ fn data_allocation(st: &libc::statx, reserved: u64) -> u64 {
 pub(crate) fn build_stat(st: &libc::statx, dos: Option<&DosInfo>) -> FileStat {
     let dir = is_dir(st);
     let mut attributes = match dos {
-        Some(d) => d.attributes & attr::SETTABLE,
+        Some(d) => d.attributes & attr::STORED,
         None if dir => 0,
         None => {
             let ro = if u32::from(st.stx_mode) & 0o222 == 0 {
@@ -154,6 +154,9 @@ pub(crate) fn build_stat(st: &libc::statx, dos: Option<&DosInfo>) -> FileStat {
     };
     if dir {
         attributes |= attr::DIRECTORY;
+    }
+    if is_symlink(st) {
+        attributes |= attr::REPARSE_POINT;
     }
     if attributes == 0 {
         attributes = attr::NORMAL;

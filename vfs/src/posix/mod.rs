@@ -10,6 +10,7 @@
 
 mod case_cache;
 mod change_time;
+mod data;
 mod errors;
 mod file;
 mod inotify;
@@ -35,6 +36,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct PosixFs {
     root: Arc<Root>,
+    /// The directory holding the share's snapshots, one `@GMT-…` folder each.
+    snapshot_dir: Option<PathBuf>,
 }
 
 impl PosixFs {
@@ -63,7 +66,15 @@ impl PosixFs {
             .open(&root)?;
         Ok(Self {
             root: Arc::new(Root::new(OwnedFd::from(dir), try_openat2)),
+            snapshot_dir: None,
         })
+    }
+
+    /// Serves the `@GMT-YYYY.MM.DD-HH.MM.SS` folders of `dir` (btrfs or ZFS snapshots of the
+    /// share folder, or plain copies) as the share's previous versions.
+    pub fn with_snapshot_dir(mut self, dir: PathBuf) -> Self {
+        self.snapshot_dir = Some(dir);
+        self
     }
 }
 
@@ -80,7 +91,20 @@ pub(crate) async fn blocking<T: Send + 'static>(
 impl Vfs for PosixFs {
     async fn open(&self, path: &str, opts: &OpenOptions) -> VfsResult<Opened> {
         let (root, path, opts) = (self.root.clone(), path.to_owned(), opts.clone());
-        blocking(move || ops::open(&root, &path, &opts)).await
+        blocking(move || match ops::open(&root, &path, &opts) {
+            // Refused as leaving the root: a symbolic link the client is told about, if one
+            // is the reason.
+            Err(VfsError::Escape) => Err(ops::symlink_on_path(&root, &path)),
+            // Without openat2 a link on the way is refused as a directory that is not there.
+            Err(VfsError::PathNotFound) if !root.uses_openat2() => {
+                match ops::symlink_on_path(&root, &path) {
+                    VfsError::Escape => Err(VfsError::PathNotFound),
+                    stop => Err(stop),
+                }
+            }
+            other => other,
+        })
+        .await
     }
 
     async fn stat(&self, path: &str) -> VfsResult<FileStat> {
@@ -148,5 +172,53 @@ impl Vfs for PosixFs {
         let (root, path) = (self.root.clone(), dir.to_owned());
         let disk = blocking(move || ops::dir_path(&root, &path)).await?;
         notify::watch(&self.root, disk, recursive, sink).await
+    }
+
+    async fn make_symlink(&self, path: &str, target: &str) -> VfsResult<()> {
+        let (root, path, target) = (self.root.clone(), path.to_owned(), target.to_owned());
+        blocking(move || ops::swap_symlink(&root, &path, Some(&target))).await
+    }
+
+    async fn unmake_symlink(&self, path: &str) -> VfsResult<()> {
+        let (root, path) = (self.root.clone(), path.to_owned());
+        blocking(move || ops::swap_symlink(&root, &path, None)).await
+    }
+
+    async fn snapshots(&self) -> VfsResult<Vec<String>> {
+        let Some(dir) = self.snapshot_dir.clone() else {
+            return Ok(Vec::new());
+        };
+        blocking(move || {
+            let mut names: Vec<String> = std::fs::read_dir(&dir)
+                .map_err(errors::map_io)?
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| crate::snapshots::is_snapshot_name(n) && dir.join(n).is_dir())
+                .collect();
+            names.sort_unstable_by(|a, b| b.cmp(a));
+            Ok(names)
+        })
+        .await
+    }
+
+    async fn snapshot(&self, name: &str) -> VfsResult<Arc<dyn Vfs>> {
+        let Some(dir) = &self.snapshot_dir else {
+            return Err(VfsError::NotFound);
+        };
+        if !crate::snapshots::is_snapshot_name(name) {
+            return Err(VfsError::NotFound);
+        }
+        let path = dir.join(name);
+        let openat2 = self.root.uses_openat2();
+        blocking(move || match Self::with_openat2(path, openat2) {
+            Ok(fs) => Ok(Arc::new(fs) as Arc<dyn Vfs>),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(VfsError::NotFound),
+            Err(e) => Err(errors::map_io(e)),
+        })
+        .await
+    }
+
+    async fn link(&self, existing: &str, new: &str, replace: bool) -> VfsResult<()> {
+        let (root, from, to) = (self.root.clone(), existing.to_owned(), new.to_owned());
+        blocking(move || ops::link(&root, &from, &to, replace)).await
     }
 }

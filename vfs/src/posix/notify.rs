@@ -118,7 +118,8 @@ impl Op<'_> {
             n.deliver(found);
         }
         for (path, action, filter) in changes {
-            if *filter != 0 {
+            // The streams side tree is not part of the share's namespace.
+            if *filter != 0 && !super::streams::in_side_tree(path) {
                 n.watchers.dispatch(path, *action, *filter);
             }
         }

@@ -149,6 +149,22 @@ fn open_existing(
         return Err(VfsError::Exists);
     }
     let full = join(&loc.parent_path, disk);
+    if opts.reparse_point
+        && let Some(link) = open_symlink_itself(loc, disk)?
+    {
+        if existing_action(opts.disposition) != CreateAction::Opened || opts.kind == Kind::Directory
+        {
+            return Err(VfsError::AccessDenied);
+        }
+        return opened(
+            root,
+            link,
+            full,
+            false,
+            Access::PathOnly,
+            CreateAction::Opened,
+        );
+    }
     let opath = root.open_beneath(&full, libc::O_PATH).map_err(map_io)?;
     let st = sys::fstatx(opath.as_fd()).map_err(map_io)?;
     let is_dir = meta::is_dir(&st);
@@ -201,6 +217,20 @@ fn open_existing(
         reserve(fd.as_fd(), opts.allocation_size)?;
     }
     opened(root, fd, full, is_dir, access, action)
+}
+
+/// The symbolic link `disk` in the located directory, opened itself (O_PATH | O_NOFOLLOW);
+/// `None` when it is not a link.
+fn open_symlink_itself(loc: &Located, disk: &str) -> VfsResult<Option<OwnedFd>> {
+    let name = cstr(disk)?;
+    let parent = loc.parent.as_fd();
+    let st = sys::statx(parent, &name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+    if !meta::is_symlink(&st) {
+        return Ok(None);
+    }
+    sys::openat(parent, &name, libc::O_PATH | libc::O_NOFOLLOW, 0)
+        .map(Some)
+        .map_err(map_io)
 }
 
 fn create_new(root: &Arc<Root>, loc: &Located, opts: &OpenOptions) -> VfsResult<Opened> {
@@ -367,6 +397,157 @@ fn rename_quiet(root: &Root, from: &str, to: &str, replace: bool) -> VfsResult<M
         let _ = streams::moved(root, &moved.from, &moved.to);
     }
     Ok(moved)
+}
+
+/// After an open refused as leaving the root: the first symbolic link on `path` that cannot be
+/// resolved beneath the root (it leads out, or links are not followed at all), as a
+/// [`VfsError::Symlink`]; `Escape` when there is none (a `..` or a link that vanished).
+pub(crate) fn symlink_on_path(root: &Root, path: &str) -> VfsError {
+    let Ok(comps) = split_path(path) else {
+        return VfsError::Escape;
+    };
+    for i in 0..comps.len() {
+        let Ok(loc) = root.locate(&comps[..=i]) else {
+            break;
+        };
+        let Some(disk) = loc.disk.as_deref() else {
+            break;
+        };
+        let Ok(name) = cstr(disk) else { break };
+        let Ok(st) = sys::statx(loc.parent.as_fd(), &name, libc::AT_SYMLINK_NOFOLLOW) else {
+            break;
+        };
+        if !meta::is_symlink(&st) {
+            continue;
+        }
+        if root
+            .open_beneath(&join(&loc.parent_path, disk), libc::O_PATH)
+            .is_ok()
+        {
+            continue; // followed inside the root: not where the path stops
+        }
+        return match sys::readlinkat(loc.parent.as_fd(), &name) {
+            Ok(t) => match String::from_utf8(t) {
+                Ok(target) => VfsError::Symlink(crate::SymlinkStop {
+                    component: i,
+                    target,
+                }),
+                Err(_) => VfsError::Escape,
+            },
+            Err(_) => VfsError::Escape,
+        };
+    }
+    VfsError::Escape
+}
+
+/// With a target: the empty file at `path` becomes a symbolic link to it; without: the link
+/// at `path` becomes an empty file. The new object is made under a temporary name in the same
+/// directory and renamed over the old one.
+pub(crate) fn swap_symlink(root: &Root, path: &str, target: Option<&str>) -> VfsResult<()> {
+    static TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let comps = split_path(path)?;
+    if comps.is_empty() {
+        return Err(VfsError::AccessDenied);
+    }
+    let loc = root.locate(&comps)?;
+    let disk = loc.disk.as_deref().ok_or(VfsError::NotFound)?;
+    let name = cstr(disk)?;
+    let parent = loc.parent.as_fd();
+    let st = sys::statx(parent, &name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+    match target {
+        Some(_) if meta::is_dir(&st) => return Err(VfsError::IsADirectory),
+        Some(_) if !meta::is_file(&st) => return Err(VfsError::AccessDenied),
+        Some(_) if st.stx_size != 0 => return Err(VfsError::NotEmpty),
+        None if !meta::is_symlink(&st) => return Err(VfsError::AccessDenied),
+        _ => {}
+    }
+    let n = TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let temp = cstr(&format!(".smbd-reparse.{}.{n}", std::process::id()))?;
+    match target {
+        Some(t) => sys::symlinkat(&cstr(t)?, parent, &temp).map_err(map_io)?,
+        None => drop(
+            sys::openat(
+                parent,
+                &temp,
+                libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOCTTY,
+                FILE_MODE,
+            )
+            .map_err(map_io)?,
+        ),
+    }
+    if let Err(e) = sys::renameat2(parent, &temp, parent, &name, false) {
+        let _ = sys::unlinkat(parent, &temp, false);
+        return Err(map_io(e));
+    }
+    root.invalidate(parent);
+    Ok(())
+}
+
+/// Makes `new` a hard link of the file at `existing`; see [`crate::Vfs::link`]. A replaced
+/// target is swapped atomically: the link is made under a temporary name, then renamed over it.
+pub(crate) fn link(root: &Root, existing: &str, new: &str, replace: bool) -> VfsResult<()> {
+    let op = root.notify().begin(root, &[new]);
+    let r = link_quiet(root, existing, new, replace);
+    if let Some(op) = op {
+        match &r {
+            Ok(added) if !added.is_empty() => {
+                op.finish(&[(added.as_str(), ChangeAction::Added, filter::name(false))])
+            }
+            _ => op.finish(&[]),
+        }
+    }
+    r.map(drop)
+}
+
+fn link_quiet(root: &Root, existing: &str, new: &str, replace: bool) -> VfsResult<String> {
+    static TEMP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let from_comps = split_path(existing)?;
+    let to_comps = split_path(new)?;
+    if from_comps.is_empty() || to_comps.is_empty() {
+        return Err(VfsError::AccessDenied);
+    }
+    let src = root.locate(&from_comps)?;
+    let src_disk = src.disk.as_deref().ok_or(VfsError::NotFound)?;
+    let src_name = cstr(src_disk)?;
+    let (sp, dst) = (src.parent.as_fd(), root.locate(&to_comps)?);
+    let dp = dst.parent.as_fd();
+    let src_st = sys::statx(sp, &src_name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+    if meta::is_dir(&src_st) {
+        return Err(VfsError::IsADirectory);
+    }
+    if !meta::is_file(&src_st) {
+        return Err(VfsError::AccessDenied);
+    }
+    let new_name = cstr(&dst.name)?;
+    match dst.disk.as_deref() {
+        None => sys::linkat(sp, &src_name, dp, &new_name).map_err(map_rename)?,
+        Some(target) => {
+            let target_name = cstr(target)?;
+            let tst = sys::statx(dp, &target_name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+            if dev_ino(&tst) == dev_ino(&src_st) {
+                return Ok(String::new());
+            }
+            if !replace {
+                return Err(VfsError::Exists);
+            }
+            if meta::is_dir(&tst) {
+                return Err(VfsError::AccessDenied);
+            }
+            let n = TEMP.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let temp = cstr(&format!(".smbd-link.{}.{n}", std::process::id()))?;
+            sys::linkat(sp, &src_name, dp, &temp).map_err(map_rename)?;
+            if let Err(e) = sys::renameat2(dp, &temp, dp, &target_name, false) {
+                let _ = sys::unlinkat(dp, &temp, false);
+                return Err(map_rename(e));
+            }
+            if target != dst.name {
+                // Take the case the client asked for; the replace itself already happened.
+                let _ = sys::renameat2(dp, &target_name, dp, &new_name, true);
+            }
+        }
+    }
+    root.invalidate(dp);
+    Ok(join(&dst.parent_path, &dst.name))
 }
 
 /// Removes the file or empty directory at `path`, and reports it.

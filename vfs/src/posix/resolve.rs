@@ -77,6 +77,12 @@ impl Root {
         &self.notify
     }
 
+    /// Whether paths resolve with openat2 (symlinks inside the root followed); without it every
+    /// symlink is refused.
+    pub(crate) fn uses_openat2(&self) -> bool {
+        self.openat2.load(Ordering::Relaxed)
+    }
+
     /// The root descriptor.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()

@@ -186,7 +186,7 @@ pub(crate) fn open(
     let data_stat = build_stat(&data_st, None);
     let stat = stream_stat(base_stat, &data_stat);
     let side_path = join(&join(SIDE_DIR, &disk), &name);
-    let data = PosixFile::new(root.clone(), fd, side_path, false, Access::ReadWrite);
+    let data = PosixFile::new(root.clone(), fd, side_path, false, Access::ReadWrite, false);
     let is_dir = meta::is_dir(&base_st);
     let base_file = PosixFile::new(
         root.clone(),
@@ -194,6 +194,7 @@ pub(crate) fn open(
         disk.clone(),
         is_dir,
         Access::PathOnly,
+        false,
     );
     Ok(Opened {
         file: Arc::new(StreamFile::new(Arc::new(base_file), Arc::new(data))),

@@ -1,6 +1,7 @@
 //! The only module with `unsafe` code: small safe wrappers over the Linux system calls the POSIX
 //! backend needs (openat2, openat, statx, mkdirat, unlinkat, renameat2, xattrs, fallocate,
-//! utimensat, fstatvfs, pread, sendfile, cachestat). Each wrapper checks its result and returns `io::Result`.
+//! utimensat, fstatvfs, pread, sendfile, cachestat, copy_file_range, FICLONERANGE, SEEK_DATA,
+//! linkat, readlinkat, symlinkat). Each wrapper checks its result and returns `io::Result`.
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, CString};
@@ -596,4 +597,122 @@ pub(crate) fn async_readable(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd
     // replaces it while it is registered.
     unsafe { tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
         .map_err(io::Error::from)
+}
+
+/// fallocate(2) with FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE: deallocates the range, which
+/// then reads as zeros, without changing the size.
+pub(crate) fn punch_hole(fd: BorrowedFd<'_>, offset: i64, len: i64) -> io::Result<()> {
+    let mode = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
+    // SAFETY: valid fd; plain integers.
+    check(unsafe { libc::fallocate(fd.as_raw_fd(), mode, offset, len) }).map(drop)
+}
+
+/// copy_file_range(2) of up to `len` bytes from `src` at `src_off` to `dst` at `dst_off`;
+/// returns the bytes copied (0 at the end of the source).
+pub(crate) fn copy_file_range(
+    src: BorrowedFd<'_>,
+    src_off: i64,
+    dst: BorrowedFd<'_>,
+    dst_off: i64,
+    len: usize,
+) -> io::Result<usize> {
+    let (mut so, mut d) = (src_off, dst_off);
+    // SAFETY: valid fds; the offsets are locals the kernel updates.
+    let r =
+        unsafe { libc::copy_file_range(src.as_raw_fd(), &mut so, dst.as_raw_fd(), &mut d, len, 0) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// ioctl(FICLONERANGE): `len` bytes of `dst` at `dst_off` share the extents of `src` at
+/// `src_off` (0 = to the end of the source).
+pub(crate) fn clone_range(
+    src: BorrowedFd<'_>,
+    src_off: u64,
+    dst: BorrowedFd<'_>,
+    dst_off: u64,
+    len: u64,
+) -> io::Result<()> {
+    let arg = libc::file_clone_range {
+        src_fd: i64::from(src.as_raw_fd()),
+        src_offset: src_off,
+        src_length: len,
+        dest_offset: dst_off,
+    };
+    // SAFETY: valid fds; the argument is a live, initialised struct the kernel only reads.
+    check(unsafe { libc::ioctl(dst.as_raw_fd(), libc::FICLONERANGE, &arg) }).map(drop)
+}
+
+/// lseek(2) with SEEK_DATA (`data`) or SEEK_HOLE from `offset`; `None` at ENXIO (no data, or
+/// no hole, at or past `offset` before the end of file).
+pub(crate) fn seek_data_or_hole(
+    fd: BorrowedFd<'_>,
+    offset: i64,
+    data: bool,
+) -> io::Result<Option<u64>> {
+    let whence = if data {
+        libc::SEEK_DATA
+    } else {
+        libc::SEEK_HOLE
+    };
+    // SAFETY: valid fd; plain integers. The file position moves, which no caller relies on
+    // (every other access is positional).
+    let r = unsafe { libc::lseek(fd.as_raw_fd(), offset, whence) };
+    if r >= 0 {
+        return Ok(Some(r as u64));
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::ENXIO) {
+        Ok(None)
+    } else {
+        Err(e)
+    }
+}
+
+/// linkat(2) without following a symlink at `from`.
+pub(crate) fn linkat(
+    from_dir: BorrowedFd<'_>,
+    from: &CStr,
+    to_dir: BorrowedFd<'_>,
+    to: &CStr,
+) -> io::Result<()> {
+    // SAFETY: valid fds and NUL-terminated names.
+    check(unsafe {
+        libc::linkat(
+            from_dir.as_raw_fd(),
+            from.as_ptr(),
+            to_dir.as_raw_fd(),
+            to.as_ptr(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// readlinkat(2): the target of the symbolic link `name` in `dir` (at most PATH_MAX bytes).
+pub(crate) fn readlinkat(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: valid fd, NUL-terminated name, and a buffer of the length passed.
+    let r = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    buf.truncate(r as usize);
+    Ok(buf)
+}
+
+/// symlinkat(2): `name` in `dir` becomes a symbolic link to `target`.
+pub(crate) fn symlinkat(target: &CStr, dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    // SAFETY: NUL-terminated strings and a valid fd.
+    check(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), name.as_ptr()) }).map(drop)
 }

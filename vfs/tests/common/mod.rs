@@ -40,6 +40,7 @@ pub fn opts(disposition: Disposition, kind: Kind) -> OpenOptions {
         write: true,
         attributes: 0,
         allocation_size: 0,
+        reparse_point: false,
     }
 }
 

@@ -52,6 +52,8 @@ pub(crate) struct Wanted<'a> {
     pub share_max: u32,
     /// Whether MxAc was asked for.
     pub want_maximal: bool,
+    /// FILE_OPEN_REPARSE_POINT: a symbolic link is opened itself.
+    pub open_reparse_point: bool,
 }
 
 /// The outcome of the access step.
@@ -92,6 +94,7 @@ pub(crate) async fn open_checked(w: &Wanted<'_>) -> Result<Authorized, NtStatus>
     let probe = OpenOptions {
         write: overwrites(w.disposition)
             || mapped & (FILE_WRITE_DATA | FILE_APPEND_DATA | MAXIMUM_ALLOWED) != 0,
+        reparse_point: w.open_reparse_point,
         ..OpenOptions::read_existing()
     };
     for _ in 0..ATTEMPTS {
@@ -220,6 +223,7 @@ async fn create_new(w: &Wanted<'_>) -> Result<Option<Authorized>, NtStatus> {
         write: true,
         attributes: w.attributes,
         allocation_size: w.allocation_size,
+        reparse_point: false,
     };
     let created = match fs.open(w.path, &opts).await {
         Ok(o) => o,

@@ -39,8 +39,8 @@ pub(crate) struct Contexts {
     pub maximal_access: bool,
     /// QFid: the on-disk file id is asked for.
     pub query_on_disk_id: bool,
-    /// TWrp: a snapshot is asked for.
-    pub timewarp: bool,
+    /// TWrp: the snapshot asked for, by its timestamp (FILETIME).
+    pub timewarp: Option<u64>,
     /// RqLs: a lease is asked for (v1 or v2).
     pub lease: Option<Lease>,
     /// DHnQ or DH2Q.
@@ -74,7 +74,16 @@ impl Contexts {
                 .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default())),
             maximal_access: req.context(b"MxAc").is_some(),
             query_on_disk_id: req.context(b"QFid").is_some(),
-            timewarp: req.context(b"TWrp").is_some(),
+            timewarp: match req.context(b"TWrp") {
+                // SMB2_CREATE_TIMEWARP_TOKEN (MS-SMB2 2.2.13.2.7): the 8-byte Timestamp.
+                Some(d) => Some(
+                    d.get(..8)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_le_bytes)
+                        .ok_or(NtStatus::INVALID_PARAMETER)?,
+                ),
+                None => None,
+            },
             ..Self::default()
         };
         if let Some(d) = req.context(b"RqLs") {

@@ -11,7 +11,9 @@ mod contexts;
 mod durable;
 mod replay;
 mod reply;
+mod snapshot;
 mod stream;
+mod symlink;
 mod validate;
 
 use std::sync::{Arc, Mutex};
@@ -55,10 +57,17 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         };
         return open_pipe(ctx, out, &tree, &req, granted);
     }
-    if cx.timewarp {
-        return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
-    }
-    let opened = open_file(ctx, &tree, &req, &v, &cx).await?;
+    let (fs, snapshot) = match cx.timewarp {
+        Some(ts) => (snapshot::fs_at(&tree, ts).await?, true),
+        None => (
+            tree.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?,
+            false,
+        ),
+    };
+    let opened = match open_file(ctx, &tree, &req, &v, &cx, fs, snapshot).await {
+        Err(NtStatus::STOPPED_ON_SYMLINK) => return symlink::answer(ctx, out, &tree, &req).await,
+        other => other?,
+    };
     let open = opened.open.clone();
     if req.options & options::DELETE_ON_CLOSE != 0 {
         // Marked for deletion at open: others give up handle caching first (MS-FSA
@@ -107,6 +116,16 @@ struct Made {
     caching: caching::Granted,
 }
 
+/// FILE_OPEN_REPARSE_POINT (MS-SMB2 2.2.13 CreateOptions).
+const OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+
+/// Rights an open of a snapshot never gets: those that change its name, its place or its
+/// descriptor (the data is protected by the read-only view).
+const SNAPSHOT_REFUSED: u32 = crate::access::DELETE
+    | crate::access::FILE_DELETE_CHILD
+    | crate::access::WRITE_DAC
+    | crate::access::WRITE_OWNER;
+
 /// The path, access, share-mode and overwrite steps: the open, checked and claimed.
 async fn open_file(
     ctx: &Ctx<'_>,
@@ -114,6 +133,8 @@ async fn open_file(
     req: &CreateRequest<'_>,
     v: &Validated,
     cx: &Contexts,
+    fs: Arc<dyn vfs::Vfs>,
+    snapshot: bool,
 ) -> Result<Made, NtStatus> {
     let target = path::to_vfs_target(&req.name, tree.share.streams)?;
     let vpath = target.path;
@@ -123,12 +144,24 @@ async fn open_file(
         _ => None,
     };
     let creates = !matches!(v.disposition, Disposition::Open);
-    if tree.share.read_only
-        && (v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf))
-    {
+    let changes =
+        v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf);
+    if snapshot && (creates || v.desired & SNAPSHOT_REFUSED != 0) {
+        // Previous versions are read-only: nothing is created, overwritten, deleted, renamed
+        // or given another descriptor. An open asking to write data is made, as on Windows and
+        // Samba, and each write is refused with MEDIA_WRITE_PROTECTED by the read-only view.
+        return Err(NtStatus::MEDIA_WRITE_PROTECTED);
+    }
+    if tree.share.read_only && changes {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    let fs = tree.share.vfs.clone().ok_or(NtStatus::INTERNAL_ERROR)?;
+    // What the open may be granted: within the share's rights, and in a snapshot none of the
+    // rights that act on the name or the descriptor.
+    let share_max = if snapshot {
+        tree.max_access & !SNAPSHOT_REFUSED
+    } else {
+        tree.max_access
+    };
     let server = ctx.conn.server.clone();
     let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
     let who = security::Subject::of(&server, &sec)
@@ -149,8 +182,9 @@ async fn open_file(
         delete_on_close: req.options & options::DELETE_ON_CLOSE != 0,
         creator_sd: cx.creator_sd.as_ref(),
         who: &who,
-        share_max: tree.max_access,
+        share_max,
         want_maximal: cx.maximal_access,
+        open_reparse_point: req.options & OPEN_REPARSE_POINT != 0,
     };
     let mut auth = open_target(fs.as_ref(), &wanted, named.as_deref(), v, req, cx).await?;
     // Only an open its user may make reaches the other opens of the file: an earlier

@@ -63,6 +63,7 @@ pub(super) async fn open_named(
         write: true,
         attributes,
         allocation_size,
+        reparse_point: false,
     };
     let opened = fs
         .open_stream(&auth.opened.path, name, &opts)

@@ -30,17 +30,26 @@ const FILE_CASE_PRESERVED_NAMES: u32 = 0x0000_0002;
 const FILE_UNICODE_ON_DISK: u32 = 0x0000_0004;
 /// FILE_PERSISTENT_ACLS (MS-FSCC 2.5.1).
 const FILE_PERSISTENT_ACLS: u32 = 0x0000_0008;
+/// FILE_SUPPORTS_SPARSE_FILES (MS-FSCC 2.5.1).
+const FILE_SUPPORTS_SPARSE_FILES: u32 = 0x0000_0040;
 /// FILE_NAMED_STREAMS (MS-FSCC 2.5.1).
 const FILE_NAMED_STREAMS: u32 = 0x0004_0000;
 /// FILE_READ_ONLY_VOLUME (MS-FSCC 2.5.1).
 const FILE_READ_ONLY_VOLUME: u32 = 0x0008_0000;
+/// FILE_SUPPORTS_HARD_LINKS (MS-FSCC 2.5.1).
+const FILE_SUPPORTS_HARD_LINKS: u32 = 0x0040_0000;
 
-/// The FileSystemAttributes we can honour: names keep their case, are Unicode, and security
-/// descriptors persist. Not claimed: case-sensitive search, sparse files, object ids, hard
-/// links, reparse points, EAs (the VFS offers none of them). Named streams are claimed per
-/// share ([`fs_attribute_flags`]).
-pub const FS_ATTRIBUTES: u32 =
-    FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK | FILE_PERSISTENT_ACLS;
+/// The FileSystemAttributes we can honour: names keep their case, are Unicode, security
+/// descriptors persist, files can be sparse and have hard links. Not claimed: case-sensitive
+/// search, object ids, reparse points, EAs, block refcounting (whether extents can be shared
+/// depends on the file system under the share; FSCTL_DUPLICATE_EXTENTS_TO_FILE is answered
+/// NOT_SUPPORTED where they cannot). Named streams are claimed per share
+/// ([`fs_attribute_flags`]).
+pub const FS_ATTRIBUTES: u32 = FILE_CASE_PRESERVED_NAMES
+    | FILE_UNICODE_ON_DISK
+    | FILE_PERSISTENT_ACLS
+    | FILE_SUPPORTS_SPARSE_FILES
+    | FILE_SUPPORTS_HARD_LINKS;
 
 /// FileSystemAttributes for a share: [`FS_ATTRIBUTES`], plus FILE_READ_ONLY_VOLUME if
 /// read-only and FILE_NAMED_STREAMS if it serves streams (clients such as Explorer write
@@ -265,9 +274,9 @@ mod tests {
     #[test]
     fn attribute() {
         let out = enc(FsInfoClass::FILE_FS_ATTRIBUTE_INFORMATION, &ctx(&FS, false)).unwrap();
-        assert_eq!(out, hex("0e000000 ff000000 08000000 4e00 5400 4600 5300"));
+        assert_eq!(out, hex("4e004000 ff000000 08000000 4e00 5400 4600 5300"));
         let out = enc(FsInfoClass::FILE_FS_ATTRIBUTE_INFORMATION, &ctx(&FS, true)).unwrap();
-        assert_eq!(out[..4], hex("0e000800"));
+        assert_eq!(out[..4], hex("4e004800"));
     }
 
     #[test]

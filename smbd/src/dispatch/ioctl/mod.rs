@@ -1,15 +1,26 @@
-//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO, named pipe transceive, resiliency, and
-//! the file system controls clients probe with.
+//! IOCTL (MS-SMB2 3.3.5.15): VALIDATE_NEGOTIATE_INFO, named pipe transceive, resiliency, object
+//! ids, and the file system controls by family: server-side copy (`copy`), sparse files
+//! (`sparse`), reparse points (`reparse`).
+
+mod copy;
+mod reparse;
+mod sparse;
+
+pub(crate) use copy::MAX_CHUNKS as COPYCHUNK_MAX_CHUNKS;
 
 use super::{Ctx, Disconnect, HResult, Reply, bad_request};
 use crate::proto::NtStatus;
-use crate::proto::codec::WriteLe;
+use crate::proto::create::FileId;
 use crate::proto::ioctl::{
     Fsctl, IOCTL_IS_FSCTL, IoctlRequest, ValidateNegotiateInfo, encode_ioctl_response,
     encode_validate_negotiate_response,
 };
 use crate::proto::negotiate::Dialect;
 use crate::state::opens::OpenKind;
+
+/// What a control answers: its output and status. The output goes out with the status even
+/// when that is an error (a copychunk over the limits answers them with INVALID_PARAMETER).
+type Output = Result<(Vec<u8>, NtStatus), NtStatus>;
 
 /// IOCTL.
 pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
@@ -22,6 +33,14 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     }
     let max_out = req.max_output_response as usize;
     let (output, status) = match req.ctl_code {
+        Fsctl::SRV_REQUEST_RESUME_KEY => copy::request_resume_key(ctx, &req)?,
+        Fsctl::SRV_COPYCHUNK => copy::copychunk(ctx, &req, false).await?,
+        Fsctl::SRV_COPYCHUNK_WRITE => copy::copychunk(ctx, &req, true).await?,
+        Fsctl::DUPLICATE_EXTENTS_TO_FILE => copy::duplicate_extents(ctx, &req, false).await?,
+        Fsctl::DUPLICATE_EXTENTS_TO_FILE_EX => copy::duplicate_extents(ctx, &req, true).await?,
+        Fsctl::SET_SPARSE => sparse::set_sparse(ctx, &req).await?,
+        Fsctl::SET_ZERO_DATA => sparse::set_zero_data(ctx, &req).await?,
+        Fsctl::QUERY_ALLOCATED_RANGES => sparse::query_allocated_ranges(ctx, &req).await?,
         Fsctl::VALIDATE_NEGOTIATE_INFO => (
             validate_negotiate(ctx, &req).map_err(|_| NtStatus::ACCESS_DENIED)?,
             NtStatus::SUCCESS,
@@ -48,16 +67,12 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         Fsctl::DFS_GET_REFERRALS | Fsctl::DFS_GET_REFERRALS_EX => {
             return Err(NtStatus::FS_DRIVER_REQUIRED);
         }
-        Fsctl::QUERY_NETWORK_INTERFACE_INFO => return Err(NtStatus::NOT_SUPPORTED),
-        Fsctl::SET_SPARSE => {
-            ctx.open(req.file_id)?;
-            (Vec::new(), NtStatus::SUCCESS)
-        }
-        Fsctl::GET_REPARSE_POINT => {
-            ctx.open(req.file_id)?;
-            return Err(NtStatus::NOT_A_REPARSE_POINT);
-        }
-        Fsctl::QUERY_ALLOCATED_RANGES => (allocated_ranges(ctx, &req).await?, NtStatus::SUCCESS),
+        Fsctl::QUERY_NETWORK_INTERFACE_INFO => network_interfaces(ctx, &req)?,
+        Fsctl::GET_COMPRESSION => sparse::get_compression(ctx, &req)?,
+        Fsctl::SET_COMPRESSION => sparse::set_compression(ctx, &req)?,
+        Fsctl::GET_REPARSE_POINT => reparse::get(ctx, &req).await?,
+        Fsctl::SET_REPARSE_POINT => reparse::set(ctx, &req).await?,
+        Fsctl::DELETE_REPARSE_POINT => reparse::delete(ctx, &req).await?,
         FSCTL_CREATE_OR_GET_OBJECT_ID | FSCTL_GET_OBJECT_ID => {
             (object_id(ctx, &req).await?, NtStatus::SUCCESS)
         }
@@ -65,15 +80,7 @@ pub(crate) async fn ioctl(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             request_resiliency(ctx, &req)?;
             (Vec::new(), NtStatus::SUCCESS)
         }
-        Fsctl::SRV_ENUMERATE_SNAPSHOTS => {
-            ctx.open(req.file_id)?;
-            let mut v = Vec::new();
-            v.put_u32(0);
-            v.put_u32(0);
-            v.put_u32(2);
-            v.put_u16(0);
-            (v, NtStatus::SUCCESS)
-        }
+        Fsctl::SRV_ENUMERATE_SNAPSHOTS => enumerate_snapshots(ctx, &req).await?,
         _ => return Err(NtStatus::NOT_SUPPORTED),
     };
     if output.len() > max_out {
@@ -106,6 +113,51 @@ fn validate_negotiate(ctx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u
         dialect.0,
     ))
 }
+
+/// FSCTL_SRV_ENUMERATE_SNAPSHOTS (MS-SMB2 3.3.5.15.1): the share's snapshots, newest first.
+/// A response buffer too small for the names gets the counts alone (NumberOfSnapShotsReturned
+/// 0), as Windows answers a client that first asks for the size.
+async fn enumerate_snapshots(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
+    let open = ctx.open(req.file_id)?;
+    if open.file().is_none() {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
+    }
+    if (req.max_output_response as usize) < 16 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let names = match &open.share.vfs {
+        Some(fs) => fs.snapshots().await.map_err(NtStatus::from)?,
+        None => Vec::new(),
+    };
+    Ok((
+        crate::proto::fsctl::encode_snapshot_array(&names, req.max_output_response as usize),
+        NtStatus::SUCCESS,
+    ))
+}
+
+/// FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11), on a 3.x connection of a server
+/// offering multichannel: the address the connection arrived on, as the one interface a client
+/// may bind more channels through. The request names no file: another file id is
+/// INVALID_PARAMETER.
+fn network_interfaces(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
+    if req.file_id != FileId::RELATED {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if !ctx.server().settings.multichannel || !ctx.conn.negotiated().is_smb3() {
+        return Err(NtStatus::NOT_SUPPORTED);
+    }
+    let addr = ctx
+        .conn
+        .local
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    Ok((
+        crate::proto::fsctl::encode_network_interface(1, LINK_SPEED, addr),
+        NtStatus::SUCCESS,
+    ))
+}
+
+/// The LinkSpeed reported for the interface, in bits per second: 10 Gbit/s.
+const LINK_SPEED: u64 = 10_000_000_000;
 
 /// The longest resiliency timeout a client may ask for, in milliseconds (MaxResiliencyTimeout;
 /// Windows allows five minutes).
@@ -175,22 +227,6 @@ fn object_id_buffer(file_id: u64, volume: &[u8; 16]) -> Vec<u8> {
     v.extend_from_slice(&id);
     v.extend_from_slice(&[0u8; 16]);
     v
-}
-
-async fn allocated_ranges(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u8>, NtStatus> {
-    let open = ctx.open(req.file_id)?;
-    let f = open.file().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
-    let mut r = crate::proto::Reader::new(req.input);
-    let off = r.u64("FileOffset").map_err(bad_request)?;
-    let len = r.u64("Length").map_err(bad_request)?;
-    let size = f.stat().await.map_err(NtStatus::from)?.size;
-    let end = off.saturating_add(len).min(size);
-    let mut v = Vec::new();
-    if end > off {
-        v.put_u64(off);
-        v.put_u64(end - off);
-    }
-    Ok(v)
 }
 
 #[cfg(test)]
