@@ -264,13 +264,14 @@ impl Ctx<'_> {
         if open.tree_id != self.hdr.tree_id {
             return Err(NtStatus::FILE_CLOSED);
         }
-        if matches!(
-            self.hdr.command,
-            Command::Write | Command::SetInfo | Command::Ioctl
-        ) && self.conn.negotiated().is_smb3()
-        {
-            // 3.x requests carry the ChannelSequence in the low half of the Status field.
-            open.check_channel_sequence(self.hdr.status as u16)?;
+        if self.conn.negotiated().is_smb3() {
+            // 3.x requests carry the ChannelSequence in the low half of the Status field. Every
+            // request on an open moves it forward; only changes are refused when it is stale.
+            let changes = matches!(
+                self.hdr.command,
+                Command::Write | Command::SetInfo | Command::Ioctl
+            );
+            open.check_channel_sequence(self.hdr.status as u16, changes)?;
         }
         open.used();
         Ok(open)

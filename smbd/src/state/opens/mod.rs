@@ -160,12 +160,18 @@ impl Open {
 
     /// Verifies a request's ChannelSequence against the open's (MS-SMB2 3.3.5.2.10): one
     /// behind it (in 16-bit sequence arithmetic) comes from a channel that has been replaced,
-    /// STATUS_FILE_NOT_AVAILABLE; one ahead of it becomes the open's.
-    pub fn check_channel_sequence(&self, csn: u16) -> Result<(), NtStatus> {
+    /// STATUS_FILE_NOT_AVAILABLE for a request that `changes` the file (WRITE, SET_INFO,
+    /// IOCTL) and let through otherwise; one ahead of it becomes the open's, whatever the
+    /// request.
+    pub fn check_channel_sequence(&self, csn: u16, changes: bool) -> Result<(), NtStatus> {
         let mut current = self.channel_sequence.load(Ordering::Relaxed);
         loop {
             if sequence_behind(current, csn) {
-                return Err(NtStatus::FILE_NOT_AVAILABLE);
+                return if changes {
+                    Err(NtStatus::FILE_NOT_AVAILABLE)
+                } else {
+                    Ok(())
+                };
             }
             if csn == current {
                 return Ok(());
