@@ -107,6 +107,31 @@ impl ChangeAction {
     }
 }
 
+/// A change of a named stream as NTFS reports it (MS-FSCC 2.7.1): a stream added or removed
+/// is FILE_ACTION_ADDED_STREAM / REMOVED_STREAM under FILE_NOTIFY_CHANGE_STREAM_NAME, and a
+/// change of its data FILE_ACTION_MODIFIED_STREAM under STREAM_SIZE and STREAM_WRITE. The
+/// file's own attributes, times and metadata are the file's changes, not the stream's, and
+/// drop out (a filter of 0: nothing to report).
+pub(crate) fn stream_change(action: ChangeAction, f: u32) -> (ChangeAction, u32) {
+    let mut out = 0;
+    if f & (filter::FILE_NAME | filter::DIR_NAME | filter::STREAM_NAME) != 0 {
+        out |= filter::STREAM_NAME;
+    }
+    if f & (filter::SIZE | filter::STREAM_SIZE) != 0 {
+        out |= filter::STREAM_SIZE;
+    }
+    if f & (filter::LAST_WRITE | filter::STREAM_WRITE) != 0 {
+        out |= filter::STREAM_WRITE;
+    }
+    let action = match action {
+        ChangeAction::Added | ChangeAction::RenamedNewName => ChangeAction::AddedStream,
+        ChangeAction::Removed | ChangeAction::RenamedOldName => ChangeAction::RemovedStream,
+        ChangeAction::Modified => ChangeAction::ModifiedStream,
+        other => other,
+    };
+    (action, out)
+}
+
 /// Where a watch's changes go. Called from any thread, possibly with backend locks held: keep
 /// it short and never call back into the backend.
 pub trait ChangeSink: Send + Sync + 'static {
@@ -221,8 +246,19 @@ impl Watchers {
     }
 
     /// Reports that `path` (relative to the share root) changed to every watch that holds it.
+    /// A path whose last component names a stream (`file:stream`) reports the change as the
+    /// stream's (see [`stream_change`]).
     pub fn dispatch(&self, path: &str, action: ChangeAction, filter: u32) {
         if self.is_empty() {
+            return;
+        }
+        let last = path.rsplit('/').next().unwrap_or(path);
+        let (action, filter) = if last.contains(':') {
+            stream_change(action, filter)
+        } else {
+            (action, filter)
+        };
+        if filter == 0 {
             return;
         }
         let raw: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();

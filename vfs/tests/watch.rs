@@ -145,3 +145,64 @@ async fn posix_without_kernel_notify_sees_only_its_own() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(log.names(), vec![("inside".to_owned(), A::Added)]);
 }
+
+/// A named stream's life as NTFS reports it: added, written (size and data), renamed, removed,
+/// each under `file:stream` with the stream actions and filters; the file's own changes stay
+/// the file's, and nothing of the POSIX side tree shows.
+async fn stream_changes(fs: &dyn Vfs) {
+    fs.open("d", &opts(D::Create, Kind::Directory))
+        .await
+        .unwrap();
+    fs.open("d/f", &opts(D::Create, Kind::File)).await.unwrap();
+    let log = Arc::new(Log::default());
+    let _w = fs.watch("", true, log.clone()).await.unwrap();
+    let s = fs
+        .open_stream("d/f", "Zone.Identifier", &opts(D::Create, Kind::File))
+        .await
+        .unwrap();
+    s.file
+        .write_at(0, b"[ZoneTransfer]".to_vec())
+        .await
+        .unwrap();
+    fs.rename_stream("d/f", "Zone.Identifier", "Other", false)
+        .await
+        .unwrap();
+    fs.remove_stream("d/f", "Other").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let got = log.0.lock().unwrap().clone();
+    let want = vec![
+        (
+            "d/f:Zone.Identifier".to_owned(),
+            A::AddedStream,
+            filter::STREAM_NAME,
+        ),
+        (
+            "d/f:Zone.Identifier".to_owned(),
+            A::ModifiedStream,
+            filter::STREAM_SIZE | filter::STREAM_WRITE,
+        ),
+        (
+            "d/f:Zone.Identifier".to_owned(),
+            A::RemovedStream,
+            filter::STREAM_NAME,
+        ),
+        ("d/f:Other".to_owned(), A::AddedStream, filter::STREAM_NAME),
+        (
+            "d/f:Other".to_owned(),
+            A::RemovedStream,
+            filter::STREAM_NAME,
+        ),
+    ];
+    assert_eq!(got, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memfs_reports_stream_changes() {
+    stream_changes(&MemFs::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posix_reports_stream_changes() {
+    let t = TempDir::new("watch-streams");
+    stream_changes(&PosixFs::new(t.0.clone()).unwrap()).await;
+}

@@ -7,7 +7,8 @@ use super::{MemFs, existing_action};
 use crate::names::{fold, join, split_path};
 use crate::streams::{StreamFile, check_stream_name, stream_stat};
 use crate::{
-    CreateAction, Disposition, Kind, OpenOptions, Opened, StreamInfo, VfsError, VfsResult,
+    ChangeAction, CreateAction, Disposition, Kind, OpenOptions, Opened, StreamInfo, VfsError,
+    VfsResult, filter,
 };
 use std::sync::Arc;
 
@@ -60,6 +61,7 @@ impl MemFs {
             }
         };
         let stat = stream_stat(tree.node(base)?.stat(base), &tree.node(id)?.stat(id));
+        let named = format!("{base_path}:{}", tree.node(id)?.name);
         let file = StreamFile::new(
             Arc::new(MemFile::new(
                 self.tree.clone(),
@@ -67,10 +69,27 @@ impl MemFs {
                 self.watchers.clone(),
                 false,
             )),
-            // The stream's bytes live in a node of no directory: changes to them are not
-            // reported as changes of a path.
-            Arc::new(MemFile::new(self.tree.clone(), id, Arc::default(), false)),
+            // Changes of the stream's bytes report as the stream's (`file:stream`).
+            Arc::new(MemFile::new(
+                self.tree.clone(),
+                id,
+                self.watchers.clone(),
+                action == CreateAction::Created,
+            )),
         );
+        drop(tree);
+        match action {
+            CreateAction::Created => {
+                self.watchers
+                    .dispatch(&named, ChangeAction::Added, filter::STREAM_NAME)
+            }
+            CreateAction::Opened => {}
+            _ => self.watchers.dispatch(
+                &named,
+                ChangeAction::Modified,
+                filter::STREAM_SIZE | filter::STREAM_WRITE,
+            ),
+        }
         Ok(Opened {
             file: Arc::new(file),
             action,
@@ -102,13 +121,18 @@ impl MemFs {
     pub(crate) fn remove_stream_now(&self, path: &str, stream: &str) -> VfsResult<()> {
         check_stream_name(stream)?;
         let mut tree = self.lock();
-        let (base, _) = Self::base_of(&tree, path)?;
+        let (base, base_path) = Self::base_of(&tree, path)?;
         let id = tree
             .node_mut(base)?
             .streams
             .remove(&fold(stream))
             .ok_or(VfsError::NotFound)?;
-        tree.node_mut(id)?.nlink = 0;
+        let node = tree.node_mut(id)?;
+        node.nlink = 0;
+        let named = format!("{base_path}:{}", node.name);
+        drop(tree);
+        self.watchers
+            .dispatch(&named, ChangeAction::Removed, filter::STREAM_NAME);
         Ok(())
     }
 
@@ -123,7 +147,7 @@ impl MemFs {
         check_stream_name(from)?;
         check_stream_name(to)?;
         let mut tree = self.lock();
-        let (base, _) = Self::base_of(&tree, path)?;
+        let (base, base_path) = Self::base_of(&tree, path)?;
         let streams = &tree.node(base)?.streams;
         let src = *streams.get(&fold(from)).ok_or(VfsError::NotFound)?;
         let dst = streams.get(&fold(to)).copied();
@@ -135,7 +159,13 @@ impl MemFs {
         let node = tree.node_mut(base)?;
         node.streams.remove(&fold(from));
         node.streams.insert(fold(to), src);
-        tree.node_mut(src)?.name = to.to_owned();
+        let old = std::mem::replace(&mut tree.node_mut(src)?.name, to.to_owned());
+        drop(tree);
+        let f = filter::STREAM_NAME;
+        self.watchers
+            .dispatch(&format!("{base_path}:{old}"), ChangeAction::Removed, f);
+        self.watchers
+            .dispatch(&format!("{base_path}:{to}"), ChangeAction::Added, f);
         Ok(())
     }
 }

@@ -254,8 +254,17 @@ impl Tree {
         Ok(())
     }
 
-    /// The path of `id` as stored, `None` once it is no longer linked into the tree.
+    /// The path of `id` as stored, `None` once it is no longer linked into the tree. A named
+    /// stream's node is `file:stream`.
     pub(crate) fn path_of(&self, id: u64) -> Option<String> {
+        let node = self.nodes.get(&id)?;
+        if id != ROOT
+            && node.nlink > 0
+            && let Some(base) = self.nodes.get(&node.parent)
+            && base.streams.get(&fold(&node.name)) == Some(&id)
+        {
+            return Some(format!("{}:{}", self.path_of(node.parent)?, node.name));
+        }
         let mut names = Vec::new();
         let mut cur = id;
         while cur != ROOT {

@@ -118,8 +118,15 @@ impl Op<'_> {
             n.deliver(found);
         }
         for (path, action, filter) in changes {
-            // The streams side tree is not part of the share's namespace.
-            if *filter != 0 && !super::streams::in_side_tree(path) {
+            // The side tree is not part of the share's namespace: a change of a stream's data
+            // file is the stream's (`file:stream`), and its directories are nothing.
+            if super::streams::in_side_tree(path) {
+                if let Some(stream) = super::streams::stream_path(path) {
+                    n.watchers.dispatch(&stream, *action, *filter);
+                }
+                continue;
+            }
+            if *filter != 0 {
                 n.watchers.dispatch(path, *action, *filter);
             }
         }

@@ -19,7 +19,8 @@ use super::sys::{self, XattrTarget};
 use crate::names::{fold, join, split_path};
 use crate::streams::{StreamFile, check_stream_name, stream_stat};
 use crate::{
-    CreateAction, Disposition, Kind, OpenOptions, Opened, StreamInfo, VfsError, VfsResult,
+    ChangeAction, CreateAction, Disposition, Kind, OpenOptions, Opened, StreamInfo, VfsError,
+    VfsResult, filter,
 };
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
@@ -45,6 +46,22 @@ pub(crate) fn check_not_side(comps: &[&str]) -> VfsResult<()> {
 pub(crate) fn in_side_tree(path: &str) -> bool {
     let first = path.split('/').find(|c| !c.is_empty()).unwrap_or("");
     fold(first) == fold(SIDE_DIR)
+}
+
+/// The stream a side-tree path names, as change notify reports it: `.smbd-streams/P/:NAME`
+/// is `P:NAME`; `None` for the side tree's directories.
+pub(crate) fn stream_path(side: &str) -> Option<String> {
+    let rest = side.trim_start_matches('/');
+    let rest = rest.split_once('/').map_or("", |(_, r)| r);
+    let (parent, last) = rest.rsplit_once('/').unwrap_or(("", rest));
+    last.starts_with(':').then(|| format!("{parent}{last}"))
+}
+
+/// Reports changes of streams (`file:stream` paths) to the share's watches.
+fn report(root: &Root, changes: &[(&str, ChangeAction, u32)]) {
+    if let Some(op) = root.notify().begin(root, &[]) {
+        op.finish(changes);
+    }
 }
 
 /// The disk name of stream `name`.
@@ -196,6 +213,22 @@ pub(crate) fn open(
         Access::PathOnly,
         false,
     );
+    let named = format!("{disk}{name}");
+    match action {
+        CreateAction::Created => report(
+            root,
+            &[(named.as_str(), ChangeAction::Added, filter::STREAM_NAME)],
+        ),
+        CreateAction::Opened => {}
+        _ => report(
+            root,
+            &[(
+                named.as_str(),
+                ChangeAction::Modified,
+                filter::STREAM_SIZE | filter::STREAM_WRITE,
+            )],
+        ),
+    }
     Ok(Opened {
         file: Arc::new(StreamFile::new(Arc::new(base_file), Arc::new(data))),
         action,
@@ -235,7 +268,13 @@ pub(crate) fn remove(root: &Root, path: &str, stream: &str) -> VfsResult<()> {
     let (disk, _) = base(root, path)?;
     let side = side_dir(root, &disk, false)?.ok_or(VfsError::NotFound)?;
     let name = find(side.as_fd(), stream)?.ok_or(VfsError::NotFound)?;
-    sys::unlinkat(side.as_fd(), &cstr(&name)?, false).map_err(map_io)
+    sys::unlinkat(side.as_fd(), &cstr(&name)?, false).map_err(map_io)?;
+    let named = format!("{disk}{name}");
+    report(
+        root,
+        &[(named.as_str(), ChangeAction::Removed, filter::STREAM_NAME)],
+    );
+    Ok(())
 }
 
 /// See [`crate::Vfs::rename_stream`].
@@ -260,7 +299,17 @@ pub(crate) fn rename(
         }
         sys::unlinkat(dir, &cstr(&dst)?, false).map_err(map_io)?;
     }
-    sys::renameat2(dir, &cstr(&src)?, dir, &cstr(&disk_name(to))?, false).map_err(map_io)
+    let dst = disk_name(to);
+    sys::renameat2(dir, &cstr(&src)?, dir, &cstr(&dst)?, false).map_err(map_io)?;
+    let (old, new) = (format!("{disk}{src}"), format!("{disk}{dst}"));
+    report(
+        root,
+        &[
+            (old.as_str(), ChangeAction::Removed, filter::STREAM_NAME),
+            (new.as_str(), ChangeAction::Added, filter::STREAM_NAME),
+        ],
+    );
+    Ok(())
 }
 
 /// Removes the side directory of the file or directory that was at on-disk path `disk`, with
