@@ -7,8 +7,8 @@
 #   3. cargo build --release -p smbd -p tools
 #   4. pytest interop/tests        smbclient, smbprotocol and impacket against target/release/smbd
 #   5. interop/torture.sh --state  smbtorture suites (required: smb2.connect, smb2.read, the NT
-#                                  security suites, and issue #10's oplock, lease, durable,
-#                                  lock and replay suites)
+#                                  security suites, issue #11's file system suites and issue
+#                                  #10's oplock, lease, durable, lock and replay suites)
 #   6. perf smoke                  every perf workload briefly against the server (data checked)
 #   7. interop/fuzz-build.sh       every fuzz target built and run briefly (FUZZ_MODE=plain)
 # Every step runs even if an earlier one failed (except those that need the binary); the exit

@@ -41,9 +41,9 @@ ACL_SUITES = ["smb2.acls", "smb2.sdread", "smb2.maximum_allowed", "smb2.create.a
 #: Issue #11's suites: streams, change notify, file system controls, snapshots.
 FS_SUITES = ["smb2.streams", "smb2.create_no_streams", "smb2.ioctl-on-stream", "smb2.notify",
              "smb2.notify-inotify", "smb2.ioctl", "smb2.set-sparse-ioctl", "smb2.zero-data-ioctl",
-             "smb2.twrp"]
+             "smb2.twrp", "smb2.create", "smb2.getinfo"]
 REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES, *FS_SUITES]
-INFORMATIONAL = ["smb2.create", "smb2.dir", "smb2.getinfo", "smb2.setinfo", "smb2.rename"]
+INFORMATIONAL = ["smb2.dir", "smb2.setinfo", "smb2.rename"]
 #: With TORTURE_ACL_ADMIN=1 the ACL suites' user (alice) is made a member of BUILTIN\\Administrators,
 #: the configured admin group (security, backup, restore and take-ownership privileges). Off by
 #: default: smbtorture learns a user's privileges through LSA, which the server does not offer,

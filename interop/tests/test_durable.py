@@ -125,7 +125,12 @@ def cut(conn: Connection) -> None:
     SO_LINGER 0 is set on it here first, which turns the close into a RST."""
     sock = conn.transport._sock
     if sock is not None and conn.transport.connected:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            # smbprotocol's receiving thread saw the server go (a crash) and closed the
+            # socket meanwhile: the connection is cut already.
+            pass
     conn.disconnect(close=False)
 
 

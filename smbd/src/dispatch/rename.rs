@@ -166,21 +166,30 @@ async fn rename_checked(
     let share = open.share.index;
     let entry = open.entry.as_ref().ok_or(NtStatus::INVALID_PARAMETER)?;
     // Renaming takes the parent directory as an open with DELETE access that shares read and
-    // write but not delete (MS-FSA 2.1.5.14.11; smbtorture smb2.rename.*delete_access*).
-    // Interop: Samba checks only the renaming client's own opens of the parent, and smbtorture
-    // smb2.notify (rec, mask-change, notify-inotify) renames beside another client's watch of
-    // the directory opened with DELETE: only this session's opens count.
+    // write but not delete (MS-FSA 2.1.5.14.11): the renaming session's own opens of the parent
+    // must allow that (smbtorture smb2.rename.*delete_access*), and another client's open of
+    // the parent that holds DELETE refuses a file's rename (smb2.oplock.batch20). Interop:
+    // other clients' opens count no further, as Samba checks them only within its process:
+    // smbtorture smb2.notify.mask-change and rec rename files beside another client's watch
+    // that does not share delete, and notify-inotify renames a directory beside another
+    // client's open of its parent with DELETE, each expecting success.
     let session_id = open.session_id;
     let opens = &ctx.server().opens;
     if let Ok(st) = fs.stat(parent_of(from)).await
         && let Some(p) = files.get(FileKey::of(share, &st))
     {
-        let mine: Vec<u64> = p
+        let counted: Vec<u64> = p
             .holder_uids()
             .into_iter()
-            .filter(|uid| opens.get(*uid).is_some_and(|o| o.session_id == session_id))
+            .filter(|uid| {
+                opens.get(*uid).is_some_and(|o| {
+                    o.session_id == session_id || (!open.is_dir && o.access & DELETE != 0)
+                })
+            })
             .collect();
-        if p.would_conflict_with(DELETE, SHARE_READ | SHARE_WRITE, |uid| mine.contains(&uid)) {
+        if p.would_conflict_with(DELETE, SHARE_READ | SHARE_WRITE, |uid| {
+            counted.contains(&uid)
+        }) {
             return Err(NtStatus::SHARING_VIOLATION);
         }
     }
