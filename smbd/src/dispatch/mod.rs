@@ -25,6 +25,8 @@ mod compound_tests;
 mod create;
 mod durable;
 #[cfg(test)]
+mod fidelity_tests;
+#[cfg(test)]
 mod file_tests;
 mod interim;
 mod ioctl;
@@ -61,6 +63,7 @@ mod streams_tests;
 use crate::harness::{client as test_client, server as test_server};
 mod tree_connect;
 mod write;
+mod write_time;
 
 use std::sync::Arc;
 
