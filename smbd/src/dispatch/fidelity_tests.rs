@@ -212,3 +212,18 @@ async fn overwrite_must_restate_hidden_and_system() {
         }
     }
 }
+
+/// A CLOSE without SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB reports no times, even of a file written
+/// through it (smbtorture smb2.timestamps.test_close_not_attrib).
+#[tokio::test]
+async fn close_without_postquery_reports_no_times() {
+    let (mut c, clock) = timed().await;
+    let f = c.create(Create::new("n.txt")).await;
+    c.write(f, b"s").await;
+    clock.advance(Duration::from_secs(1));
+    let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&f);
+    let (st, r) = c.request(Command::Close, &b).await;
+    assert_eq!(st, OK);
+    assert!(r[72..124].iter().all(|&x| x == 0), "times, sizes and attributes are zero");
+}
