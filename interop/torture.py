@@ -42,7 +42,8 @@ ACL_SUITES = ["smb2.acls", "smb2.sdread", "smb2.maximum_allowed", "smb2.create.a
 #: (timestamps, DOS attributes, delete-on-close permissions).
 FS_SUITES = ["smb2.streams", "smb2.create_no_streams", "smb2.ioctl-on-stream", "smb2.notify",
              "smb2.notify-inotify", "smb2.ioctl", "smb2.set-sparse-ioctl", "smb2.zero-data-ioctl",
-             "smb2.twrp", "smb2.timestamps", "smb2.openattr", "smb2.delete-on-close-perms"]
+             "smb2.twrp", "smb2.timestamps", "smb2.dosmode",
+             "smb2.openattr", "smb2.delete-on-close-perms"]
 REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES, *FS_SUITES]
 INFORMATIONAL = ["smb2.create", "smb2.dir", "smb2.getinfo", "smb2.setinfo", "smb2.rename"]
 #: With TORTURE_ACL_ADMIN=1 the ACL suites' user (alice) is made a member of BUILTIN\\Administrators,
@@ -56,8 +57,11 @@ ADMIN_GROUP = "S-1-5-32-544"
 ABE_SHARE = "hideunread"
 ABE_SUITES = ("smb2.acls",)
 #: Suites that connect to a share of their own, with its config lines: Samba's selftest runs
-#: smb2.create_no_streams on a share without streams support (`streams = false` here).
-OWN_SHARES = {"smb2.create_no_streams": ("nostreams", ["streams = false"])}
+#: smb2.create_no_streams on a share without streams support (`streams = false` here), and
+#: smb2.dosmode on one hiding dot files and `hidefile`.
+OWN_SHARES = {"smb2.create_no_streams": ("nostreams", ["streams = false"]),
+              # Samba3.pm's [dosmode]: hide files = /hidefile/, hide dot files = yes.
+              "smb2.dosmode": ("dosmode", ["hide_dot_files = true", 'hide_files = ["hidefile"]'])}
 KNOWN_FILE = Path(os.environ.get("TORTURE_KNOWN_FAILURES", Path(__file__).resolve().parent / "torture-known-failures.txt"))
 #: A test's name runs to the end of the line or to the ` [` that opens a failure's details: some
 #: names have spaces (smb2.delete-on-close-perms.OVERWRITE_IF Existing).

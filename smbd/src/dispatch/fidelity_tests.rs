@@ -225,5 +225,41 @@ async fn close_without_postquery_reports_no_times() {
     b.extend_from_slice(&f);
     let (st, r) = c.request(Command::Close, &b).await;
     assert_eq!(st, OK);
-    assert!(r[72..124].iter().all(|&x| x == 0), "times, sizes and attributes are zero");
+    assert!(
+        r[72..124].iter().all(|&x| x == 0),
+        "times, sizes and attributes are zero"
+    );
+}
+
+/// A share's hidden names (`hide_dot_files`, `hide_files`) show HIDDEN without storing it, so an
+/// overwrite need not restate it; a stored HIDDEN must be (smbtorture smb2.dosmode).
+#[tokio::test]
+async fn hidden_names_show_hidden_and_overwrite_freely() {
+    use crate::state::{EncryptMode, hide::HideRules};
+    let fs: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());
+    let mut share =
+        crate::harness::server::open_share("share", fs.clone(), false, EncryptMode::Off);
+    share.hide = HideRules {
+        dot_files: true,
+        patterns: vec!["hidefile".into()],
+    };
+    let server = crate::harness::server::Builder::new(fs, 512)
+        .shares(vec![share])
+        .build();
+    let mut c = Client::new(server).await;
+    for name in [".dotfile", "HIDEFILE"] {
+        let f = c.create(Create::new(name)).await;
+        assert_eq!(c.basic(f).await.attributes, ARCHIVE | HIDDEN, "{name}");
+        c.close(f).await;
+        let f = c.create(Create::new(name).disposition(OVERWRITE_IF)).await;
+        c.close(f).await;
+    }
+    let f = c.create(Create::new("file")).await;
+    assert_eq!(c.basic(f).await.attributes, ARCHIVE);
+    assert_eq!(c.set_basic(f, 0, HIDDEN).await, OK);
+    c.close(f).await;
+    let r = c
+        .try_create(Create::new("file").disposition(OVERWRITE_IF))
+        .await;
+    assert_eq!(r.err(), Some(NtStatus::ACCESS_DENIED.0));
 }

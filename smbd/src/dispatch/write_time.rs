@@ -98,8 +98,10 @@ pub(crate) async fn set_basic(
     }
 }
 
-/// `stat` of a file open through `open` as the server reports it: with the write time it holds.
+/// `stat` of a file open through `open` as the server reports it: with the write time it holds,
+/// and HIDDEN when the share hides its name.
 pub(crate) fn report(server: &ServerContext, open: &Open, stat: &mut FileStat) {
+    stat.attributes = open.share.hide.shown(&open.path(), stat.attributes);
     if let Some(entry) = &open.entry {
         stat.last_write_time = entry
             .write_times()
