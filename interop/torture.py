@@ -38,10 +38,12 @@ from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, s
 #: NT security suites: required since they pass (a known failure listed with its reason is allowed).
 ACL_SUITES = ["smb2.acls", "smb2.sdread", "smb2.maximum_allowed", "smb2.create.aclfile", "smb2.create.acldir",
               "smb2.create.nulldacl", "smb2.acls_non_canonical"]
-#: Issue #11's suites: streams, change notify, file system controls, snapshots.
+#: Issue #11's suites: streams, change notify, file system controls, snapshots, file fidelity
+#: (timestamps, DOS attributes, delete-on-close permissions).
 FS_SUITES = ["smb2.streams", "smb2.create_no_streams", "smb2.ioctl-on-stream", "smb2.notify",
              "smb2.notify-inotify", "smb2.ioctl", "smb2.set-sparse-ioctl", "smb2.zero-data-ioctl",
-             "smb2.twrp", "smb2.create", "smb2.getinfo"]
+             "smb2.twrp", "smb2.create", "smb2.getinfo", "smb2.timestamps", "smb2.dosmode",
+             "smb2.openattr", "smb2.delete-on-close-perms"]
 REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES, *FS_SUITES]
 INFORMATIONAL = ["smb2.dir", "smb2.setinfo", "smb2.rename"]
 #: With TORTURE_ACL_ADMIN=1 the ACL suites' user (alice) is made a member of BUILTIN\\Administrators,
@@ -55,11 +57,16 @@ ADMIN_GROUP = "S-1-5-32-544"
 ABE_SHARE = "hideunread"
 ABE_SUITES = ("smb2.acls",)
 #: Suites that connect to a share of their own, with its config lines: Samba's selftest runs
-#: smb2.create_no_streams on a share without streams support (`streams = false` here).
-OWN_SHARES = {"smb2.create_no_streams": ("nostreams", ["streams = false"])}
+#: smb2.create_no_streams on a share without streams support (`streams = false` here), and
+#: smb2.dosmode on one hiding dot files and `hidefile`.
+OWN_SHARES = {"smb2.create_no_streams": ("nostreams", ["streams = false"]),
+              # Samba3.pm's [dosmode]: hide files = /hidefile/, hide dot files = yes.
+              "smb2.dosmode": ("dosmode", ["hide_dot_files = true", 'hide_files = ["hidefile"]'])}
 KNOWN_FILE = Path(os.environ.get("TORTURE_KNOWN_FAILURES", Path(__file__).resolve().parent / "torture-known-failures.txt"))
-RESULT_RE = re.compile(r"^(success|successful|failure|error|skip|xfail|uxsuccess|todo):\s*(\S+)")
-START_RE = re.compile(r"^test:\s*(\S+)")
+#: A test's name runs to the end of the line or to the ` [` that opens a failure's details: some
+#: names have spaces (smb2.delete-on-close-perms.OVERWRITE_IF Existing).
+RESULT_RE = re.compile(r"^(success|successful|failure|error|skip|xfail|uxsuccess|todo):\s*(.+?)(?:\s+\[.*)?\s*$")
+START_RE = re.compile(r"^test:\s*(.+?)\s*$")
 #: subunit outcome word -> our bucket.
 OUTCOME = {
     "success": "pass",

@@ -1,8 +1,10 @@
 //! Self-relative security descriptors (MS-DTYP 2.4.6).
 //!
-//! Layout written by [`SecurityDescriptor::encode`]: the 20-byte header, then the SACL, the
-//! DACL, the owner SID and the group SID, each present part right after the previous one, the
-//! order Windows itself uses for self-relative descriptors. [`SecurityDescriptor::decode`]
+//! Layout written by [`SecurityDescriptor::encode`]: the 20-byte header, then the owner SID,
+//! the group SID, the SACL and the DACL, each present part right after the previous one: the
+//! order of the header's offsets and of the MS-DTYP 2.4.6 figure, and the one Samba writes
+//! (NDR of `security_descriptor`). The offsets alone are normative, but some clients read the
+//! parts in sequence, so descriptors we send keep that order. [`SecurityDescriptor::decode`]
 //! accepts the parts in any order and at any offset, checking each offset and length against
 //! the buffer; decoding a canonical encoding and encoding again gives the same bytes.
 
@@ -209,7 +211,7 @@ impl SecurityDescriptor {
         })
     }
 
-    /// Encodes the canonical self-relative form (header, SACL, DACL, owner, group).
+    /// Encodes the canonical self-relative form (header, owner, group, SACL, DACL).
     ///
     /// SE_SELF_RELATIVE is always set, and SE_DACL_PRESENT / SE_SACL_PRESENT whenever the ACL
     /// is there. Fails only when an ACL is larger than 65535 bytes.
@@ -226,17 +228,17 @@ impl SecurityDescriptor {
         out[1] = self.rm_control;
         out[2..4].copy_from_slice(&control.to_le_bytes());
         let mut offsets = [0u32; 4]; // owner, group, sacl, dacl
+        for (slot, sid) in [(0, &self.owner), (1, &self.group)] {
+            if let Some(sid) = sid {
+                offsets[slot] = out.len() as u32;
+                sid.encode(&mut out);
+            }
+        }
         for (slot, name, acl) in [(2, "sacl", &self.sacl), (3, "dacl", &self.dacl)] {
             if let Some(acl) = acl {
                 offsets[slot] = out.len() as u32;
                 acl.encode(&mut out)
                     .map_err(|error| SdError::Acl { part: name, error })?;
-            }
-        }
-        for (slot, sid) in [(0, &self.owner), (1, &self.group)] {
-            if let Some(sid) = sid {
-                offsets[slot] = out.len() as u32;
-                sid.encode(&mut out);
             }
         }
         for (i, off) in offsets.iter().enumerate() {

@@ -5,7 +5,8 @@
 //!
 //! * [`SecurityDescriptor::decode`] / [`SecurityDescriptor::encode`]: the binary form that
 //!   QUERY_INFO / SET_INFO and the SecD create context carry (MS-DTYP 2.4.6). Every offset and
-//!   count is checked; the encoding is canonical (SACL, DACL, owner, group after the header).
+//!   count is checked; the encoding is canonical (owner, group, SACL, DACL after the header,
+//!   as Samba lays it out).
 //! * [`SecurityDescriptor::filtered`]: the parts a QUERY_INFO asks for (SECURITY_INFORMATION).
 //! * [`SecurityDescriptor::from_sddl`] / [`SecurityDescriptor::to_sddl`]: SDDL (MS-DTYP 2.5.1)
 //!   for configuration and logs, printed the way Windows prints it.

@@ -87,20 +87,21 @@ fn decode_checks_every_offset() {
 
 #[test]
 fn decode_accepts_any_part_order_and_encodes_canonically() {
-    // Owner first, then the DACL (as Samba and some clients write it).
+    // The DACL first, then the owner (as Windows' RtlMakeSelfRelativeSD may write it).
     let owner = Sid::builtin_administrators();
     let mut bytes = vec![
-        1, 0, 0x04, 0x80, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 36, 0, 0, 0,
+        1, 0, 0x04, 0x80, 28, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0,
     ];
-    owner.encode(&mut bytes);
     bytes.extend_from_slice(&[2, 0, 8, 0, 0, 0, 0, 0]);
+    owner.encode(&mut bytes);
     let parsed = SecurityDescriptor::decode(&bytes).unwrap();
     assert_eq!(sddl(&parsed), "O:BAD:");
     let canonical = parsed.encode().unwrap();
     assert_eq!(SecurityDescriptor::decode(&canonical).unwrap(), parsed);
     assert_eq!(
-        canonical[16], 20,
-        "the DACL comes first in the canonical layout"
+        (canonical[4], canonical[16]),
+        (20, 36),
+        "the owner comes first in the canonical layout, the DACL after it"
     );
     // A DACL offset without SE_DACL_PRESENT is ignored.
     bytes[2] = 0;
@@ -618,4 +619,19 @@ fn fslogix_profile_share() {
     // The descriptors survive the binary form the server stores.
     let bytes = vhd.encode().unwrap();
     assert_eq!(SecurityDescriptor::decode(&bytes).unwrap(), vhd);
+}
+
+#[test]
+fn encode_lays_out_owner_group_sacl_dacl_in_order() {
+    // Samba's order: some clients read the parts in sequence rather than by offset.
+    let sd =
+        SecurityDescriptor::from_sddl("O:BAG:SYD:(A;;FA;;;WD)S:(AU;SA;FA;;;WD)", None).unwrap();
+    let bin = sd.encode().unwrap();
+    let at = |i: usize| u32::from_le_bytes([bin[i], bin[i + 1], bin[i + 2], bin[i + 3]]);
+    let (owner, group, sacl, dacl) = (at(4), at(8), at(12), at(16));
+    assert_eq!(owner, 20);
+    assert_eq!(group, owner + 16, "S-1-5-32-544 takes 16 bytes");
+    assert_eq!(sacl, group + 12, "S-1-5-18 takes 12 bytes");
+    assert!(dacl > sacl && (dacl as usize) < bin.len());
+    assert_eq!(SecurityDescriptor::decode(&bin).unwrap(), sd);
 }

@@ -106,6 +106,10 @@ pub fn build_with_keytab(
             access_based_enumeration: s.access_based_enumeration,
             continuous_availability: s.continuous_availability,
             streams: s.streams,
+            hide: crate::state::hide::HideRules {
+                dot_files: s.hide_dot_files,
+                patterns: s.hide_files.clone(),
+            },
         });
     }
     let msid = machine_sid(&guid);

@@ -478,6 +478,30 @@ async fn times<F: Vfs>(fs: &F) {
     assert_eq!((s.creation_time, s.last_write_time), (a, w));
 }
 
+/// A new or superseded file's times are one time, as on Windows: its creation time is its
+/// write time, and a write made after a stored write time keeps what is stored once it is set
+/// again (the server decides when the write time moves).
+async fn times_of_a_new_file<F: Vfs>(fs: &F) {
+    let o = fs.open("n", &opts(D::Create, Kind::File)).await.unwrap();
+    assert_eq!(o.stat.creation_time, o.stat.last_write_time);
+    let s = o.file.stat().await.unwrap();
+    assert_eq!(s.creation_time, s.last_write_time);
+    drop(o);
+    let o = fs.open("n", &opts(D::Supersede, Kind::File)).await.unwrap();
+    let s = o.file.stat().await.unwrap();
+    assert_eq!(s.creation_time, s.last_write_time);
+    let w = unix_to_filetime(1_600_000_000, 0);
+    o.file.write_at(0, b"x".to_vec()).await.unwrap();
+    o.file
+        .set_times(SetTimes {
+            last_write: Some(w),
+            ..SetTimes::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(o.file.stat().await.unwrap().last_write_time, w);
+}
+
 async fn sizes<F: Vfs>(fs: &F) {
     let f = fs.open("s", &opts(D::Create, Kind::File)).await.unwrap();
     assert_eq!(f.file.write_at(5, b"abc".to_vec()).await.unwrap(), 3);
@@ -643,7 +667,7 @@ macro_rules! suite {
     ($name:ident, $make:expr) => {
         mod $name {
             suite!(@tests $make; dispositions kinds bad_paths case_insensitive listing renames
-                removal attributes times sizes meta_blobs data_path overwrite_in_place
+                removal attributes times times_of_a_new_file sizes meta_blobs data_path overwrite_in_place
                 unicode_case);
         }
     };

@@ -80,19 +80,19 @@ fn corpus_round_trips_text_and_binary() {
 fn known_binary_encoding() {
     let sd = SecurityDescriptor::from_sddl("O:BAG:SYD:(A;;FA;;;WD)", None).unwrap();
     let expected: Vec<u8> = [
-        // Revision 1, Sbz1, control SR|DP, owner 48, group 64, SACL 0, DACL 20.
+        // Revision 1, Sbz1, control SR|DP, owner 20, group 36, SACL 0, DACL 48.
         &[
-            1u8, 0, 0x04, 0x80, 48, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0, 0,
+            1u8, 0, 0x04, 0x80, 20, 0, 0, 0, 36, 0, 0, 0, 0, 0, 0, 0, 48, 0, 0, 0,
         ][..],
+        // S-1-5-32-544, S-1-5-18.
+        &[1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0],
+        &[1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0],
         // ACL: revision 2, size 28, one ACE.
         &[2, 0, 28, 0, 1, 0, 0, 0],
         // ACCESS_ALLOWED, no flags, size 20, 0x001F01FF, S-1-1-0.
         &[
             0, 0, 20, 0, 0xFF, 0x01, 0x1F, 0x00, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0,
         ],
-        // S-1-5-32-544, S-1-5-18.
-        &[1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 0x20, 2, 0, 0],
-        &[1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0],
     ]
     .concat();
     assert_eq!(sd.encode().unwrap(), expected);

@@ -152,6 +152,12 @@ pub struct ShareConfig {
     /// (`kernel_change_notify`, Samba's "kernel change notify"; inotify). On by default; the
     /// server's own changes are reported either way.
     pub kernel_change_notify: bool,
+    /// Names starting with a dot are shown HIDDEN (`hide_dot_files`, Samba's "hide dot
+    /// files"; off by default).
+    pub hide_dot_files: bool,
+    /// Names matching one of these wildcard patterns are shown HIDDEN (`hide_files`, Samba's
+    /// "hide files" as a list).
+    pub hide_files: Vec<String>,
 }
 
 /// One local account.
@@ -229,6 +235,8 @@ impl Config {
             continuous_availability: false,
             streams: true,
             kernel_change_notify: true,
+            hide_dot_files: false,
+            hide_files: Vec::new(),
         });
         config.accounts.push(AccountConfig {
             name: "demo".to_owned(),

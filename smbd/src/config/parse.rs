@@ -69,6 +69,8 @@ const SHARE_KEYS: &[&str] = &[
     "continuous_availability",
     "streams",
     "kernel_change_notify",
+    "hide_dot_files",
+    "hide_files",
 ];
 const ACCOUNT_KEYS: &[&str] = &["name", "nt_hash", "rid", "groups"];
 const PASSWORD_REFUSED: &str = "plain-text passwords are not accepted; store the NT hash with \
@@ -324,6 +326,13 @@ fn read_shares(root: &TableView<'_>) -> Result<Vec<ShareConfig>, ConfigError> {
             continuous_availability: table.bool("continuous_availability")?.unwrap_or(false),
             streams: table.bool("streams")?.unwrap_or(true),
             kernel_change_notify: table.bool("kernel_change_notify")?.unwrap_or(true),
+            hide_dot_files: table.bool("hide_dot_files")?.unwrap_or(false),
+            hide_files: table
+                .string_list("hide_files")?
+                .unwrap_or_default()
+                .into_iter()
+                .map(|at| at.value)
+                .collect(),
         });
     }
     Ok(shares)

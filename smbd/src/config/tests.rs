@@ -499,6 +499,8 @@ fn check_paths_finds_missing_and_non_directories() {
         continuous_availability: false,
         streams: true,
         kernel_change_notify: true,
+        hide_dot_files: false,
+        hide_files: Vec::new(),
     });
     let e = c.check_paths().unwrap_err();
     assert_eq!(e.key.as_deref(), Some("share[1].path"));
@@ -557,6 +559,19 @@ fn access_based_enumeration_is_a_share_flag() {
     )
     .unwrap_err();
     assert_eq!(e.key.as_deref(), Some("share[0].access_based_enumeration"));
+}
+
+#[test]
+fn hidden_names_are_share_keys() {
+    let c = Config::parse(
+        "[[share]]\nname = \"a\"\npath = \"/a\"\nhide_dot_files = true\n\
+         hide_files = [\"hidefile\", \"*.tmp\"]\n[[share]]\nname = \"b\"\npath = \"/b\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert!(c.shares[0].hide_dot_files);
+    assert_eq!(c.shares[0].hide_files, ["hidefile", "*.tmp"]);
+    assert!(!c.shares[1].hide_dot_files && c.shares[1].hide_files.is_empty());
 }
 
 #[test]

@@ -66,9 +66,10 @@ pub(super) async fn process_chain(
         if next != 0 && (!next.is_multiple_of(8) || next < HEADER_LEN || next > rest.len()) {
             return Err(Disconnect("bad NextCommand"));
         }
+        // A related message's SessionId is not read: it takes its predecessor's (3.3.5.2.7.2).
         if let Some(sid) = encrypted
             && hdr.session_id != sid
-            && !(hdr.is_related() && hdr.session_id == u64::MAX)
+            && !(hdr.is_related() && pos != 0)
         {
             return Err(Disconnect("encrypted message for another session"));
         }
@@ -195,12 +196,11 @@ pub(super) async fn process_message(
     }
     let related = hdr.is_related() && !first;
     if related {
-        if hdr.session_id == u64::MAX {
-            hdr.session_id = chain.session_id;
-        }
-        if hdr.tree_id == u32::MAX {
-            hdr.tree_id = chain.tree_id;
-        }
+        // The previous operation's ids, whatever the header says (3.3.5.2.7.2): clients send
+        // all-ones, and the Linux cifs client and some libraries zeros.
+        // Interop: Linux cifs (smb2inode.c compounds) and smbprotocol send TreeId 0.
+        hdr.session_id = chain.session_id;
+        hdr.tree_id = chain.tree_id;
     }
     if hdr.command == Command::Cancel {
         misc::cancel(conn, &hdr);

@@ -21,7 +21,10 @@ pub(crate) async fn close(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let deleted = finish(ctx.conn, &open).await;
     let stat = if flags & CLOSE_FLAG_POSTQUERY_ATTRIB != 0 && !deleted {
         match open.file() {
-            Some(f) => f.stat().await.ok(),
+            Some(f) => f.stat().await.ok().map(|mut st| {
+                super::write_time::report(ctx.server(), &open, &mut st);
+                st
+            }),
             None => None,
         }
     } else {
@@ -37,6 +40,7 @@ pub(crate) async fn finish(conn: &Connection, open: &Open) -> bool {
     super::misc::cancel_for_open(conn, open.id.volatile);
     conn.server.notify.remove(open.uid);
     super::persistent::forget(&conn.server, open).await;
+    super::write_time::closing(&conn.server, open).await;
     let deleted = open.end().await;
     if !deleted
         && open.is_dir

@@ -166,3 +166,50 @@ async fn malformed_chain_is_refused_before_it_runs() {
     let st = c.send_chain(open).await.unwrap();
     assert_eq!(st, vec![NtStatus::OBJECT_NAME_NOT_FOUND.0]);
 }
+
+/// `msg` with SessionId, TreeId and FileId zeroed: related operations as the Linux cifs
+/// client and some libraries send them.
+fn zero_ids(mut msg: Vec<u8>) -> Vec<u8> {
+    msg[36..48].fill(0);
+    let file_id = match Command(u16::from_le_bytes([msg[12], msg[13]])) {
+        Command::Write | Command::Read => HEADER_LEN + 16,
+        Command::Close => HEADER_LEN + 8,
+        Command::QueryInfo => HEADER_LEN + 24,
+        _ => return msg,
+    };
+    msg[file_id..file_id + 16].fill(0);
+    msg
+}
+
+/// QUERY_INFO FileBasicInformation of the related file.
+fn query_basic(c: &mut TestClient) -> Vec<u8> {
+    let mut b = vec![41, 0, 1, 4];
+    b.extend_from_slice(&40u32.to_le_bytes()); // OutputBufferLength
+    b.extend_from_slice(&[0; 12]); // InputBufferOffset, Reserved, InputBufferLength, AdditionalInformation
+    b.extend_from_slice(&0u32.to_le_bytes()); // Flags
+    b.extend_from_slice(&[0xff; 16]);
+    b.push(0);
+    c.numbered(seeds::message(Command::QueryInfo, 0, SID, 1, &b))
+}
+
+/// Related operations take the previous one's session, tree and file whatever their headers
+/// say (3.3.5.2.7.2): zeros, as the Linux cifs client sends, run on the created file.
+#[tokio::test]
+async fn related_operations_ignore_the_ids_in_their_headers() {
+    let mut c = client().await;
+    let write = c.numbered(seeds::write(0, SID, b"hello"));
+    let query = query_basic(&mut c);
+    let chain = vec![
+        c.create("h.txt"),
+        zero_ids(write),
+        zero_ids(query),
+        zero_ids(c.close()),
+    ];
+    let st = c.send_chain(seeds::compound(&chain, true)).await.unwrap();
+    assert_eq!(st, vec![OK; 4]);
+    // The WRITE reached the file, and the CLOSE closed it: the next chain reads it back.
+    let read = c.read();
+    let chain = vec![c.create("h.txt"), zero_ids(read), zero_ids(c.close())];
+    let st = c.send_chain(seeds::compound(&chain, true)).await.unwrap();
+    assert_eq!(st, vec![OK, OK, OK]);
+}

@@ -88,7 +88,7 @@ impl<'a> Create<'a> {
             ..self
         }
     }
-    fn attributes(self, attributes: u32) -> Self {
+    pub(super) fn attributes(self, attributes: u32) -> Self {
         Self { attributes, ..self }
     }
     pub(super) fn secd(self, sddl: &str) -> Self {
@@ -150,7 +150,7 @@ pub(super) struct Client(TestClient);
 wraps_test_client!(Client, 0);
 
 impl Client {
-    async fn new(server: Arc<ServerContext>) -> Self {
+    pub(super) async fn new(server: Arc<ServerContext>) -> Self {
         Self(TestClient::on_share(server).await)
     }
 
@@ -180,7 +180,14 @@ impl Client {
         self.request(Command::Close, &b).await.0
     }
 
-    async fn set_info(&mut self, f: Fid, kind: u8, class: u8, extra: u32, buf: &[u8]) -> u32 {
+    pub(super) async fn set_info(
+        &mut self,
+        f: Fid,
+        kind: u8,
+        class: u8,
+        extra: u32,
+        buf: &[u8],
+    ) -> u32 {
         let mut b = vec![33, 0, kind, class];
         b.extend_from_slice(&(buf.len() as u32).to_le_bytes());
         b.extend_from_slice(&96u16.to_le_bytes());

@@ -24,6 +24,7 @@ pub(crate) async fn flush(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         return Err(NtStatus::ACCESS_DENIED);
     }
     if let Some(f) = open.file() {
+        super::write_time::flush(ctx.server(), &open, f).await;
         f.flush().await.map_err(NtStatus::from)?;
     }
     encode_flush_response(out);

@@ -25,6 +25,8 @@ mod compound_tests;
 mod create;
 mod durable;
 #[cfg(test)]
+mod fidelity_tests;
+#[cfg(test)]
 mod file_tests;
 mod interim;
 mod ioctl;
@@ -61,6 +63,7 @@ mod streams_tests;
 use crate::harness::{client as test_client, server as test_server};
 mod tree_connect;
 mod write;
+mod write_time;
 
 use std::sync::Arc;
 
@@ -243,21 +246,19 @@ impl Ctx<'_> {
         (end <= self.msg_bytes.len()).then(|| self.msg_bytes.slice(off..end))
     }
 
-    /// Resolves a request's file id to an open of this session and tree. In a related
-    /// operation the all-ones id means the file of the previous operation (MS-SMB2
-    /// 3.3.5.2.7.2): STATUS_INVALID_HANDLE, for this and every later related operation, when
-    /// that one had no file. Elsewhere the all-ones id is an id like any other (FILE_CLOSED).
+    /// Resolves a request's file id to an open of this session and tree. A related operation
+    /// takes the file of the previous operation whatever id it carries (MS-SMB2 3.3.5.2.7.2,
+    /// as Samba does); when that one had no file, the all-ones id is STATUS_INVALID_HANDLE for
+    /// this and every later related operation, and another id is taken as it is. Elsewhere the
+    /// all-ones id is an id like any other (FILE_CLOSED).
     pub(crate) fn open(&self, id: FileId) -> Result<Arc<Open>, NtStatus> {
-        let id = if id == FileId::RELATED && self.related {
-            match self.chain_file {
-                Some(f) => f,
-                None => {
-                    *self.breaks_chain.lock().unwrap() = Some(NtStatus::INVALID_HANDLE);
-                    return Err(NtStatus::INVALID_HANDLE);
-                }
+        let id = match self.chain_file {
+            Some(f) if self.related => f,
+            None if self.related && id == FileId::RELATED => {
+                *self.breaks_chain.lock().unwrap() = Some(NtStatus::INVALID_HANDLE);
+                return Err(NtStatus::INVALID_HANDLE);
             }
-        } else {
-            id
+            _ => id,
         };
         *self.used_file.lock().unwrap() = Some(id);
         let open = self.session()?.open(id).ok_or(NtStatus::FILE_CLOSED)?;

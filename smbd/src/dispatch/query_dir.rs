@@ -151,7 +151,8 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
             } else {
                 format!("{dir}/{pattern}")
             };
-            if let Ok(o) = fs.open(&child, &vfs::OpenOptions::read_existing()).await {
+            if let Ok(mut o) = fs.open(&child, &vfs::OpenOptions::read_existing()).await {
+                o.stat.attributes = open.share.hide.shown(&o.path, o.stat.attributes);
                 let name = o.path.rsplit('/').next().unwrap_or(&o.path).to_string();
                 let hidden = match &viewer {
                     Some(v) => !v.may_read(&open.share, &o).await,
@@ -182,10 +183,11 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
         // them) can run long without filling the buffer: let the worker's other tasks run
         // between batches.
         tokio::task::yield_now().await;
-        for e in batch {
+        for mut e in batch {
             if single && added > 0 {
                 break;
             }
+            e.stat.attributes = open.share.hide.shown(&e.name, e.stat.attributes);
             let shown = match &viewer {
                 Some(v) if wildcard_match(&pattern, &e.name) => {
                     v.may_see(&open.share, fs.as_ref(), &dir, &e.name).await

@@ -43,7 +43,7 @@ pub(crate) async fn query_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult 
             if class == FileInfoClass::FILE_STREAM_INFORMATION && open.file().is_some() {
                 stream_info(&open, &mut buf).await?;
             } else {
-                file_info(&open, class, &mut buf).await?;
+                file_info(ctx.server(), &open, class, &mut buf).await?;
             }
             fscc::file_info_min_size(class).unwrap_or(0)
         }
@@ -93,13 +93,22 @@ fn class_access(class: FileInfoClass) -> u32 {
     }
 }
 
-async fn file_info(open: &Open, class: FileInfoClass, buf: &mut Vec<u8>) -> Result<(), NtStatus> {
+async fn file_info(
+    server: &crate::state::ServerContext,
+    open: &Open,
+    class: FileInfoClass,
+    buf: &mut Vec<u8>,
+) -> Result<(), NtStatus> {
     let needs = class_access(class);
     if open.access & needs != needs {
         return Err(NtStatus::ACCESS_DENIED);
     }
     let (stat, is_pipe) = match open.file() {
-        Some(f) => (f.stat().await.map_err(NtStatus::from)?, false),
+        Some(f) => {
+            let mut stat = f.stat().await.map_err(NtStatus::from)?;
+            super::write_time::report(server, open, &mut stat);
+            (stat, false)
+        }
         None => (
             vfs::FileStat {
                 attributes: vfs::attr::NORMAL,

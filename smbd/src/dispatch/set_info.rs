@@ -89,10 +89,15 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
     match info {
         SetFileInfo::Basic(b) => {
             need(open, FILE_WRITE_ATTRIBUTES)?;
+            // Any basic information, even all zeros, brings a pending write-time move forward,
+            // as Windows does; an explicit write time then replaces it and sticks.
+            super::write_time::flush(ctx.server(), open, f).await;
+            let last_write =
+                super::write_time::set_basic(ctx.server(), open, f, b.last_write).await?;
             let times = SetTimes {
                 creation: time(b.creation),
                 last_access: time(b.last_access),
-                last_write: time(b.last_write),
+                last_write,
                 change: time(b.change),
             };
             // Attributes first: storing them moves the real ctime, which would void a
@@ -156,6 +161,9 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
             }
             super::caching::before(&ctx.conn.server, open, Op::SetSize).await;
             f.set_len(len).await.map_err(NtStatus::from)?;
+            // Setting the end of file, even to the size it has, brings a pending write-time
+            // move forward (smbtorture smb2.timestamps.delayed-write-vs-seteof).
+            super::write_time::flush(ctx.server(), open, f).await;
         }
         SetFileInfo::Allocation(len) => {
             // Growing the allocation may come with either right; shrinking it below the end of

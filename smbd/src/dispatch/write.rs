@@ -49,12 +49,14 @@ pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                 return Err(NtStatus::FILE_LOCK_CONFLICT);
             }
             super::caching::before(&ctx.conn.server, &open, super::caching::Op::Write).await;
+            let before = super::write_time::before_write(&open, f).await;
             // The payload is written from the received frame, not copied out of it.
             let n = match ctx.shared(req.data) {
                 Some(data) => f.write_bytes(offset, data).await,
                 None => f.write_at(offset, req.data.to_vec()).await,
             }
             .map_err(NtStatus::from)?;
+            super::write_time::after_write(ctx.server(), &open, f, before).await;
             // Continuously available shares write through, as Windows does: an acknowledged
             // write is on stable storage.
             if req.flags & WRITEFLAG_WRITE_THROUGH != 0

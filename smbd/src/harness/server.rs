@@ -35,6 +35,7 @@ pub fn open_share(
         access_based_enumeration: false,
         continuous_availability: false,
         streams: true,
+        hide: crate::state::hide::HideRules::default(),
     }
 }
 

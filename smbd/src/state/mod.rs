@@ -5,6 +5,7 @@
 pub mod channels;
 pub mod files;
 pub mod handshakes;
+pub mod hide;
 pub mod lock_sequence;
 pub mod locks;
 pub mod notify;
@@ -85,6 +86,8 @@ pub struct Share {
     pub continuous_availability: bool,
     /// Alternate data streams are served (off: names with a stream part are invalid).
     pub streams: bool,
+    /// Names shown HIDDEN whatever their attributes (`hide_dot_files`, `hide_files`).
+    pub hide: hide::HideRules,
 }
 
 impl Share {
@@ -135,6 +138,8 @@ pub struct DiskShare {
     pub continuous_availability: bool,
     /// Alternate data streams (on by default).
     pub streams: bool,
+    /// Names shown HIDDEN whatever their attributes.
+    pub hide: hide::HideRules,
 }
 
 /// Everything the connections share.
@@ -194,6 +199,7 @@ impl ServerContext {
                 access_based_enumeration: d.access_based_enumeration,
                 continuous_availability: d.continuous_availability,
                 streams: d.streams,
+                hide: d.hide,
             }));
         }
         let index = shares.len();
@@ -209,6 +215,7 @@ impl ServerContext {
             access_based_enumeration: false,
             continuous_availability: false,
             streams: false,
+            hide: hide::HideRules::default(),
         }));
         let identity = Arc::new(ServerIdentity {
             name: settings.server_name.clone(),

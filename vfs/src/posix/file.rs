@@ -314,12 +314,16 @@ impl Handle {
             return Err(VfsError::IsADirectory);
         }
         self.writable_file()?;
-        let creation = if supersede {
-            crate::names::now_filetime()
+        let kept = if supersede {
+            None
         } else {
-            self.dos()?.creation
+            Some(self.dos()?.creation)
         };
         self.file.set_len(0).map_err(map_io)?;
+        let creation = match kept {
+            Some(c) => c,
+            None => super::ops::created_at(self.file.as_fd())?,
+        };
         let dos = DosInfo {
             attributes: (attributes & attr::SETTABLE) | attr::ARCHIVE,
             creation,

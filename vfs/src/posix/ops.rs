@@ -7,7 +7,7 @@ use super::meta::{self, DosInfo, build_stat, dev_ino, read_dos, write_dos};
 use super::resolve::{Located, Root, cstr};
 use super::streams::{self, check_not_side};
 use super::sys::{self, XattrTarget};
-use crate::names::{check_directory_disposition, join, now_filetime, split_path};
+use crate::names::{check_directory_disposition, join, split_path};
 use crate::{
     ChangeAction, CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, VfsError,
     VfsResult, attr, filter,
@@ -39,6 +39,14 @@ pub(crate) fn existing_action(disposition: Disposition) -> CreateAction {
 fn stat_fd(fd: BorrowedFd<'_>) -> VfsResult<FileStat> {
     let st = sys::fstatx(fd).map_err(map_io)?;
     Ok(build_stat(&st, read_dos(XattrTarget::Fd(fd)).as_ref()))
+}
+
+/// The modification time the file system gave a file it just created or truncated, as the
+/// creation time to store: a new file's four times are then one, as on Windows (smbtorture
+/// smb2.timestamps compares a CREATE's CreationTime with the LastWriteTime read after it).
+pub(crate) fn created_at(fd: BorrowedFd<'_>) -> VfsResult<u64> {
+    let st = sys::fstatx(fd).map_err(map_io)?;
+    Ok(build_stat(&st, None).last_write_time)
 }
 
 fn opened(
@@ -204,7 +212,7 @@ fn open_existing(
     };
     if truncate {
         let creation = if action == CreateAction::Superseded {
-            now_filetime()
+            created_at(fd.as_fd())?
         } else {
             build_stat(&st, read_dos(XattrTarget::Fd(fd.as_fd())).as_ref()).creation_time
         };
@@ -269,7 +277,7 @@ fn create_new(root: &Arc<Root>, loc: &Located, opts: &OpenOptions) -> VfsResult<
     }
     let dos = DosInfo {
         attributes,
-        creation: now_filetime(),
+        creation: created_at(fd.as_fd())?,
         reserved: if is_dir { 0 } else { opts.allocation_size },
     };
     write_dos(fd.as_fd(), &dos)?;

@@ -78,6 +78,16 @@ fn read_only_delete_on_close(w: &Wanted<'_>) -> Result<(), NtStatus> {
     Ok(())
 }
 
+/// Whether overwriting a file whose stored attributes are `existing` with `requested` would
+/// clear its HIDDEN or SYSTEM attribute: an overwrite or supersede must restate them, or it is
+/// refused with ACCESS_DENIED (MS-FSA 2.1.5.1.2.1; smbtorture smb2.openattr).
+fn drops_hidden_or_system(existing: u32, requested: u32) -> bool {
+    use vfs::attr::{HIDDEN, SYSTEM};
+    [HIDDEN, SYSTEM]
+        .into_iter()
+        .any(|bit| existing & bit != 0 && requested & bit == 0)
+}
+
 fn overwrites(d: Disposition) -> bool {
     matches!(
         d,
@@ -127,6 +137,9 @@ async fn check_existing(w: &Wanted<'_>, existing: Opened) -> Result<Authorized, 
             || GenericMapping::FILE.map(desired) & (FILE_WRITE_DATA | FILE_APPEND_DATA) != 0)
     {
         // A read-only file is neither written nor overwritten (MS-FSA 2.1.5.1.2.1).
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if overwrites && !is_dir && drops_hidden_or_system(existing.stat.attributes, w.attributes) {
         return Err(NtStatus::ACCESS_DENIED);
     }
     if overwrites {

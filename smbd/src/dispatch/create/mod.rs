@@ -285,9 +285,12 @@ async fn open_file(
         owner: owner(ctx, &sec),
         session_id: ctx.hdr.session_id,
     }));
+    let mut stat = opened.stat;
+    // Another open may hold the file's write time (writes it has not yet shown).
+    super::write_time::report(ctx.server(), &open, &mut stat);
     Ok(Made {
         open,
-        stat: opened.stat,
+        stat,
         action: opened.action,
         maximal: auth.maximal,
         caching,

@@ -8,6 +8,7 @@
 //! and how many opens its streams have (the file goes when the last of them closes).
 
 pub mod admission;
+pub mod write_time;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -88,6 +89,8 @@ pub struct FileWide {
     opens: AtomicUsize,
     /// Entries of named streams of the file in the table.
     named: AtomicUsize,
+    /// The file's LastWriteTime as its opens move it.
+    write_times: Mutex<write_time::WriteTimes>,
 }
 /// Why an open or a lock was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +149,14 @@ impl FileEntry {
     /// Records that the stream was renamed to `name`.
     pub fn set_stream_name(&self, name: &str) {
         *self.stream.lock().unwrap() = name.to_owned();
+    }
+
+    /// The file's write time as its opens move it (shared by all its streams' entries).
+    pub fn write_times(&self) -> std::sync::MutexGuard<'_, write_time::WriteTimes> {
+        self.file
+            .write_times
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// How many opens the file has, over all its streams.
