@@ -37,6 +37,8 @@ mod lock;
 mod lock_tests;
 mod lock_wait;
 mod misc;
+#[cfg(test)]
+mod names_tests;
 mod negotiate;
 mod notify;
 #[cfg(test)]
