@@ -49,6 +49,9 @@ pub mod persistent;
 mod protect;
 mod query_dir;
 mod query_info;
+mod quota;
+#[cfg(test)]
+mod quota_tests;
 mod read;
 mod rename;
 mod rename_stream;

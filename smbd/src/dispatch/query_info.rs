@@ -66,6 +66,9 @@ pub(crate) async fn query_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult 
             }
             0
         }
+        info_type::QUOTA => {
+            return super::quota::query(req.input, req.output_len as usize, out);
+        }
         _ => return Err(NtStatus::NOT_SUPPORTED),
     };
     let limit = req.output_len as usize;
