@@ -38,7 +38,11 @@ from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, s
 #: NT security suites: required since they pass (a known failure listed with its reason is allowed).
 ACL_SUITES = ["smb2.acls", "smb2.sdread", "smb2.maximum_allowed", "smb2.create.aclfile", "smb2.create.acldir",
               "smb2.create.nulldacl", "smb2.acls_non_canonical"]
-REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES]
+#: File system suites of issue #11 that pass: file ids, and 8.3 short names (smb2.mangle:
+#: short names that open their files, and a file recreated under its short name keeping its
+#: long name). Required like the others.
+FS_SUITES = ["smb2.fileid", "smb2.mangle"]
+REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES, *FS_SUITES]
 INFORMATIONAL = ["smb2.create", "smb2.dir", "smb2.getinfo", "smb2.setinfo", "smb2.rename"]
 #: With TORTURE_ACL_ADMIN=1 the ACL suites' user (alice) is made a member of BUILTIN\\Administrators,
 #: the configured admin group (security, backup, restore and take-ownership privileges). Off by

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the smbtorture suites against the server, one suite per fresh server, and compares the
 # results with interop/torture-known-failures.txt. Exits non-zero when a required suite
-# (smb2.connect, smb2.read and the NT security suites smb2.acls, sdread, maximum_allowed,
-# create.aclfile/acldir/nulldacl, acls_non_canonical) has an unexpected failure, hangs past its
-# time limit or crashes the server. Informational suites (smb2.create, dir, getinfo, setinfo,
-# rename) are only counted; TORTURE_ACL_ADMIN=1 runs the security suites as a member of
-# BUILTIN\Administrators. With --state, issue #10's suites follow, required (smb2.oplock,
-# lease, durable-open, durable-v2-open, durable-open-disconnect, durable-v2-delay, lock,
-# replay, and the persistent-handle tests on a continuously available share).
+# (smb2.connect, smb2.read, the NT security suites smb2.acls, sdread, maximum_allowed,
+# create.aclfile/acldir/nulldacl, acls_non_canonical, and the file system suites smb2.fileid
+# and smb2.mangle) has an unexpected failure, hangs past its time limit or crashes the
+# server. Informational suites (smb2.create, dir, getinfo, setinfo, rename) are only counted;
+# TORTURE_ACL_ADMIN=1 runs the security suites as a member of BUILTIN\Administrators. With
+# --state, issue #10's suites follow, required (smb2.oplock, lease, durable-open,
+# durable-v2-open, durable-open-disconnect, durable-v2-delay, lock, replay, and the
+# persistent-handle tests on a continuously available share).
 #
 #   bash interop/torture.sh                       # needs target/release/smbd
 #   bash interop/torture.sh --state               # and the state suites (as run-tests.sh)
