@@ -39,11 +39,11 @@ from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, s
 ACL_SUITES = ["smb2.acls", "smb2.sdread", "smb2.maximum_allowed", "smb2.create.aclfile", "smb2.create.acldir",
               "smb2.create.nulldacl", "smb2.acls_non_canonical"]
 #: Issue #11's suites: streams, change notify, file system controls, snapshots, file fidelity
-#: (timestamps, DOS attributes, delete-on-close permissions).
+#: (timestamps, DOS attributes, delete-on-close permissions), file ids and 8.3 short names.
 FS_SUITES = ["smb2.streams", "smb2.create_no_streams", "smb2.ioctl-on-stream", "smb2.notify",
              "smb2.notify-inotify", "smb2.ioctl", "smb2.set-sparse-ioctl", "smb2.zero-data-ioctl",
              "smb2.twrp", "smb2.create", "smb2.getinfo", "smb2.timestamps", "smb2.dosmode",
-             "smb2.openattr", "smb2.delete-on-close-perms"]
+             "smb2.openattr", "smb2.delete-on-close-perms", "smb2.fileid", "smb2.mangle"]
 REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES, *FS_SUITES]
 INFORMATIONAL = ["smb2.dir", "smb2.setinfo", "smb2.rename"]
 #: With TORTURE_ACL_ADMIN=1 the ACL suites' user (alice) is made a member of BUILTIN\\Administrators,

@@ -4,12 +4,12 @@
 # unexpected failure, hangs past its time limit or crashes the server. Required: smb2.connect,
 # smb2.read, smb2.compound, the NT security suites (smb2.acls, sdread, maximum_allowed,
 # create.aclfile/acldir/nulldacl, acls_non_canonical) and issue #11's file system suites
-# (streams, create_no_streams, ioctl-on-stream, notify, notify-inotify, ioctl, set-sparse-ioctl,
-# zero-data-ioctl, twrp, create, getinfo). Informational suites (smb2.dir, setinfo, rename) are
-# only counted; TORTURE_ACL_ADMIN=1 runs the security suites as a member of
-# BUILTIN\Administrators. With --state, issue #10's suites follow, required (smb2.oplock,
-# lease, durable-open, durable-v2-open, durable-open-disconnect, durable-v2-delay, lock,
-# replay, and the persistent-handle tests on a continuously available share).
+# (torture.py FS_SUITES: streams, notify, ioctl, create, getinfo, setinfo, ea, timestamps,
+# dosmode, fileid, mangle and more). Informational suites (smb2.dir, rename) are only counted;
+# TORTURE_ACL_ADMIN=1 runs the security suites as a member of BUILTIN\Administrators. With
+# --state, issue #10's suites follow, required (smb2.oplock, lease, durable-open,
+# durable-v2-open, durable-open-disconnect, durable-v2-delay, lock, replay, and the
+# persistent-handle tests on a continuously available share).
 #
 #   bash interop/torture.sh                       # needs target/release/smbd
 #   bash interop/torture.sh --state               # and the state suites (as run-tests.sh)

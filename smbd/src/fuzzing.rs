@@ -75,7 +75,7 @@ fn body(command: Command, msg: &[u8]) {
         }
         Command::Create => {
             if let Ok(req) = CreateRequest::decode(msg) {
-                black_box(fscc::short_name(&req.name));
+                black_box(vfs::short_names::alone(&req.name));
                 for tag in [&b"MxAc"[..], b"QFid", b"RqLs", b"DHnQ", b"DH2Q", b"SecD"] {
                     black_box(req.context(tag));
                 }
@@ -199,7 +199,8 @@ pub fn fscc(data: &[u8]) {
     };
     fscc_set_info(class, rest);
     if let Ok(s) = fscc::utf16le_decode(rest) {
-        black_box(fscc::short_name(&s));
+        black_box(vfs::short_names::alone(&s));
+        black_box(vfs::short_names::ShortNames::from_names([s.as_str()]).long_of(&s));
         let mut again = Vec::new();
         fscc::utf16le_encode(&s, &mut again);
         assert_eq!(

@@ -10,8 +10,10 @@
 mod listing;
 mod names;
 mod read_only;
+pub mod short_names;
 pub mod snapshots;
 mod streams;
+mod tunnel;
 mod types;
 mod watch;
 
@@ -53,6 +55,16 @@ pub trait Vfs: Send + Sync + 'static {
 
     /// Size and free space of the filesystem that holds the share.
     async fn fs_info(&self) -> VfsResult<FsInfo>;
+
+    /// The 8.3 short name of the file or directory at `path` ([`short_names`]: derived from its
+    /// name and the other names of its directory); `None` for a name that is already valid 8.3
+    /// and for the root. Backends also resolve a path component that is a short name to its
+    /// file, and give a file created under a short name that a removal or rename freed in the
+    /// last 15 s the long name it had (tunneling). The default derives the name alone, as if
+    /// no other name of the directory shared its stem, and resolves nothing.
+    async fn short_name(&self, path: &str) -> VfsResult<Option<String>> {
+        Ok(path.rsplit('/').next().and_then(short_names::alone))
+    }
 
     /// Opens or creates the named data stream `stream` (MS-FSCC 2.1.5: `file:stream:$DATA`) of
     /// the file or directory at `path`, which must exist (`NotFound`/`PathNotFound`). The

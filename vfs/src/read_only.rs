@@ -48,6 +48,10 @@ impl Vfs for ReadOnlyFs {
         self.inner.fs_info().await
     }
 
+    async fn short_name(&self, path: &str) -> VfsResult<Option<String>> {
+        self.inner.short_name(path).await
+    }
+
     async fn link(&self, _existing: &str, _new: &str, _replace: bool) -> VfsResult<()> {
         Err(VfsError::AccessDenied)
     }

@@ -264,6 +264,8 @@ pub struct DirEntry {
     pub name: String,
     /// Its metadata.
     pub stat: FileStat,
+    /// Its 8.3 short name (see [`crate::Vfs::short_name`]); `None` when the name is valid 8.3.
+    pub short_name: Option<String>,
     /// Cookie that resumes the listing after this entry.
     pub cookie: u64,
 }

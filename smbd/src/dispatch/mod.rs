@@ -39,6 +39,8 @@ mod lock;
 mod lock_tests;
 mod lock_wait;
 mod misc;
+#[cfg(test)]
+mod names_tests;
 mod negotiate;
 mod notify;
 #[cfg(test)]
@@ -49,6 +51,9 @@ pub mod persistent;
 mod protect;
 mod query_dir;
 mod query_info;
+mod quota;
+#[cfg(test)]
+mod quota_tests;
 mod read;
 mod rename;
 mod rename_stream;

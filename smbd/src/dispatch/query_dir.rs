@@ -21,6 +21,15 @@ fn has_wildcards(p: &str) -> bool {
     p.contains(['*', '?', '<', '>', '"'])
 }
 
+/// Whether entry `e` matches `pattern` by its name or, as MS-FSA 2.1.5.6.3 has it, by its 8.3
+/// short name (so `*~1*` finds files by short name, as on Windows and Samba).
+fn matches(pattern: &str, e: &vfs::DirEntry) -> bool {
+    wildcard_match(pattern, &e.name)
+        || e.short_name
+            .as_deref()
+            .is_some_and(|s| wildcard_match(pattern, s))
+}
+
 /// Checks a search pattern is one file name component, wildcards allowed (MS-FSA 2.1.5.6.3):
 /// a path separator, or more than a name's 255 characters, is OBJECT_NAME_INVALID, as
 /// Windows and Samba answer. An empty pattern means "*" (or the pattern in force).
@@ -154,13 +163,14 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
             if let Ok(mut o) = fs.open(&child, &vfs::OpenOptions::read_existing()).await {
                 o.stat.attributes = open.share.hide.shown(&o.path, o.stat.attributes);
                 let name = o.path.rsplit('/').next().unwrap_or(&o.path).to_string();
+                let short = fs.short_name(&o.path).await.ok().flatten();
                 let hidden = match &viewer {
                     Some(v) => !v.may_read(&open.share, &o).await,
                     None => false,
                 };
                 if hidden {
                     cur.exhausted = true;
-                } else if writer.push(&name, &o.stat, 0) {
+                } else if writer.push_named(&name, short.as_deref(), &o.stat, 0) {
                     added += 1;
                     cur.exhausted = true;
                 }
@@ -188,14 +198,13 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
                 break;
             }
             e.stat.attributes = open.share.hide.shown(&e.name, e.stat.attributes);
+            let matched = matches(&pattern, &e);
             let shown = match &viewer {
-                Some(v) if wildcard_match(&pattern, &e.name) => {
-                    v.may_see(&open.share, fs.as_ref(), &dir, &e.name).await
-                }
+                Some(v) if matched => v.may_see(&open.share, fs.as_ref(), &dir, &e.name).await,
                 _ => true,
             };
-            if shown && wildcard_match(&pattern, &e.name) {
-                if !writer.push(&e.name, &e.stat, e.cookie as u32) {
+            if shown && matched {
+                if !writer.push_named(&e.name, e.short_name.as_deref(), &e.stat, e.cookie as u32) {
                     full = true;
                     break;
                 }

@@ -66,6 +66,9 @@ pub(crate) async fn query_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult 
             }
             0
         }
+        info_type::QUOTA => {
+            return super::quota::query(req.input, req.output_len as usize, out);
+        }
         _ => return Err(NtStatus::NOT_SUPPORTED),
     };
     let limit = req.output_len as usize;
@@ -119,6 +122,11 @@ async fn file_info(
             true,
         ),
     };
+    let alternate = if class == FileInfoClass::FILE_ALTERNATE_NAME_INFORMATION {
+        alternate_name(open).await
+    } else {
+        None
+    };
     let mut name = path::to_smb_path(&open.path());
     if let Some(e) = open.entry.as_ref().filter(|e| e.is_stream()) {
         // A stream's names carry its stream part (smbtorture smb2.getinfo.normalized).
@@ -133,8 +141,28 @@ async fn file_info(
         mode: open.mode.load(Ordering::Relaxed),
         is_pipe,
         volume_serial: 0,
+        alternate_name: alternate.as_deref(),
     };
     encode_file_info(class, &c, buf).map_err(|e| NtStatus(e.nt_status()))
+}
+
+/// FileAlternateNameInformation (MS-FSA 2.1.5.12.3): the short name the backend gives the
+/// open's file (a stream's: its file's). The root has none.
+///
+/// Interop: a name that is already valid 8.3 has no short name, for which Windows answers
+/// OBJECT_NAME_NOT_FOUND; Samba answers the name itself, upper-cased, and smbtorture
+/// smb2.mangle (which removes and recreates every file by the name this returns) needs that,
+/// so we do the same.
+async fn alternate_name(open: &Open) -> Option<String> {
+    let fs = open.share.vfs.as_ref()?;
+    let path = open.path();
+    let last = path.rsplit('/').next().filter(|n| !n.is_empty())?;
+    match fs.short_name(&path).await {
+        Ok(Some(short)) => Some(short),
+        Ok(None) => Some(last.to_ascii_uppercase()),
+        // The name went meanwhile (removed or renamed by another open): as if alone.
+        Err(_) => vfs::short_names::alone(last).or_else(|| Some(last.to_ascii_uppercase())),
+    }
 }
 
 /// FileStreamInformation (MS-FSA 2.1.5.12.29): the unnamed data stream first (a directory has

@@ -15,6 +15,8 @@ crate::wire_enum! {
         BUFFER_OVERFLOW = 0x8000_0005,
         /// STATUS_NO_MORE_FILES.
         NO_MORE_FILES = 0x8000_0006,
+        /// STATUS_NO_MORE_ENTRIES.
+        NO_MORE_ENTRIES = 0x8000_001A,
         /// STATUS_UNSUCCESSFUL.
         UNSUCCESSFUL = 0xC000_0001,
         /// STATUS_NOT_IMPLEMENTED.

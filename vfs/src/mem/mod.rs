@@ -10,6 +10,7 @@ mod streams;
 mod tree;
 
 use crate::names::{check_directory_disposition, join, now_filetime, split_path};
+use crate::tunnel::Tunnel;
 use crate::{
     ChangeAction, ChangeSink, CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions,
     Opened, StreamInfo, Vfs, VfsError, VfsResult, Watch, Watchers, attr, filter,
@@ -29,6 +30,8 @@ pub struct MemFs {
     watchers: Arc<Watchers>,
     /// Snapshots by name ([`MemFs::add_snapshot`]).
     snapshots: Arc<Mutex<std::collections::BTreeMap<String, Self>>>,
+    /// Short names freed a moment ago, by directory id.
+    tunnel: Arc<Tunnel<u64>>,
 }
 
 impl Default for MemFs {
@@ -44,6 +47,7 @@ impl MemFs {
             tree: Arc::new(Mutex::new(Tree::new())),
             watchers: Arc::default(),
             snapshots: Arc::default(),
+            tunnel: Arc::default(),
         }
     }
 
@@ -155,6 +159,24 @@ impl Vfs for MemFs {
         Ok(())
     }
 
+    async fn short_name(&self, path: &str) -> VfsResult<Option<String>> {
+        let comps = split_path(path)?;
+        if comps.is_empty() {
+            return Ok(None);
+        }
+        let tree = self.lock();
+        let l = tree.locate(&comps)?;
+        let id = l.existing.ok_or(VfsError::NotFound)?;
+        // The node's own name, in the case it was created with.
+        let name = &tree.node(id)?.name;
+        let name = if crate::names::fold(name) == l.key {
+            name
+        } else {
+            &l.key
+        };
+        Ok(tree.short_name_in(l.parent, name))
+    }
+
     async fn fs_info(&self) -> VfsResult<FsInfo> {
         let used = self.lock().used_bytes();
         let total = CAPACITY / tree::BLOCK;
@@ -235,7 +257,7 @@ impl Vfs for MemFs {
                 if tree.node(target)?.is_dir() {
                     return Err(VfsError::AccessDenied);
                 }
-                tree.unlink(dst.parent, name, target)?;
+                tree.unlink(dst.parent, &dst.key, target)?;
             }
             None => {}
         }
@@ -300,6 +322,7 @@ impl MemFs {
                 let (Some(l), Some(name)) = (located, comps.last()) else {
                     return Err(VfsError::NotFound);
                 };
+                let name = &self.new_name(&tree, l.parent, name);
                 let is_dir = opts.kind == Kind::Directory;
                 let attributes = if is_dir {
                     opts.attributes
@@ -334,7 +357,12 @@ impl MemFs {
             .existing
             .ok_or(VfsError::NotFound)?;
         let dst = tree.locate(&to_comps)?;
-        let new_name = to_comps.last().copied().unwrap_or_default();
+        let asked = to_comps.last().copied().unwrap_or_default();
+        let new_name = match dst.existing {
+            Some(_) => asked.to_owned(),
+            None => self.new_name(&tree, dst.parent, asked),
+        };
+        let new_name = new_name.as_str();
         if tree.is_within(dst.parent, src) {
             return Err(VfsError::AccessDenied);
         }
@@ -347,14 +375,19 @@ impl MemFs {
                 if tree.node(target)?.is_dir() {
                     return Err(VfsError::AccessDenied);
                 }
-                tree.unlink(dst.parent, new_name, target)?;
+                tree.unlink(dst.parent, &dst.key, target)?;
             }
             None => {}
         }
         let old = tree.path_of(src).unwrap_or_default();
-        let src_parent = tree.locate(&from_comps)?.parent;
-        let src_name = from_comps.last().copied().unwrap_or_default();
-        tree.unlink(src_parent, src_name, src)?;
+        let src_loc = tree.locate(&from_comps)?;
+        let src_parent = src_loc.parent;
+        let short = tree.short_name_in(src_parent, &src_loc.key);
+        let src_name = tree.node(src)?.name.clone();
+        tree.unlink(src_parent, &src_loc.key, src)?;
+        if src_parent != dst.parent || src_loc.key != crate::names::fold(new_name) {
+            self.tunnel_removed(src_parent, short, &src_name);
+        }
         tree.link(src, dst.parent, new_name)?;
         let new = tree.path_of(src).unwrap_or_default();
         let is_dir = tree.node(src)?.is_dir();
@@ -377,8 +410,29 @@ impl MemFs {
         }
         let is_dir = tree.node(id)?.is_dir();
         let disk = tree.path_of(id).unwrap_or_default();
-        let name = comps.last().copied().unwrap_or_default();
-        tree.unlink(located.parent, name, id)?;
+        let short = tree.short_name_in(located.parent, &located.key);
+        let name = tree.node(id)?.name.clone();
+        tree.unlink(located.parent, &located.key, id)?;
+        self.tunnel_removed(located.parent, short, &name);
         Ok((disk, is_dir))
+    }
+
+    /// The name a new entry `asked` of directory `dir` gets: the long name a short name freed a
+    /// moment ago had (tunneling), else `asked`.
+    fn new_name(&self, tree: &Tree, dir: u64, asked: &str) -> String {
+        if crate::short_names::looks_generated(asked)
+            && let Some(long) = self.tunnel.long_name(dir, asked)
+            && tree.child(dir, &long).is_none()
+        {
+            return long;
+        }
+        asked.to_owned()
+    }
+
+    /// Remembers that `name`, whose short name was `short`, left directory `dir`.
+    fn tunnel_removed(&self, dir: u64, short: Option<String>, name: &str) {
+        if let Some(short) = short {
+            self.tunnel.record(dir, &short, name);
+        }
     }
 }

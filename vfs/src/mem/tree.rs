@@ -1,6 +1,7 @@
 //! The in-memory tree: nodes addressed by id, directories mapping folded names to children.
 
 use crate::names::{fold, join, now_filetime};
+use crate::short_names::{self, ShortNames};
 use crate::{FileStat, VfsError, VfsResult, attr};
 use std::collections::HashMap;
 
@@ -114,6 +115,8 @@ pub(crate) struct Located {
     pub(crate) parent_path: String,
     /// The existing child, if any.
     pub(crate) existing: Option<u64>,
+    /// The folded name the existing child is filed under in its directory.
+    pub(crate) key: String,
 }
 
 /// All nodes of one memory filesystem.
@@ -143,10 +146,39 @@ impl Tree {
         self.nodes.get_mut(&id).ok_or(VfsError::NotFound)
     }
 
-    /// The child of directory `dir` whose name folds like `name`.
+    /// The child of directory `dir` whose name folds like `name` or, failing that, whose short
+    /// name `name` is, with the folded name it is filed under.
+    pub(crate) fn child_named(&self, dir: u64, name: &str) -> Option<(u64, String)> {
+        let Data::Dir(children) = &self.nodes.get(&dir)?.data else {
+            return None;
+        };
+        let folded = fold(name);
+        if let Some(&id) = children.get(&folded) {
+            return Some((id, folded));
+        }
+        if !short_names::looks_generated(name) {
+            return None;
+        }
+        // The memory backend indexes a directory's short names only when asked.
+        let index = ShortNames::from_names(children.keys().map(String::as_str));
+        let long = index.long_of(name)?;
+        children.get(long).map(|&id| (id, long.to_owned()))
+    }
+
+    /// The child of directory `dir` named `name` (see [`Tree::child_named`]).
     pub(crate) fn child(&self, dir: u64, name: &str) -> Option<u64> {
+        self.child_named(dir, name).map(|(id, _)| id)
+    }
+
+    /// The short name of `name`, a name in directory `dir`.
+    pub(crate) fn short_name_in(&self, dir: u64, name: &str) -> Option<String> {
+        if short_names::is_8_3(name) {
+            return None;
+        }
         match &self.nodes.get(&dir)?.data {
-            Data::Dir(children) => children.get(&fold(name)).copied(),
+            Data::Dir(children) => {
+                ShortNames::from_names(children.keys().map(String::as_str)).short_of(name)
+            }
             Data::File(_) => None,
         }
     }
@@ -171,10 +203,12 @@ impl Tree {
     pub(crate) fn locate(&self, comps: &[&str]) -> VfsResult<Located> {
         let (last, dirs) = comps.split_last().ok_or(VfsError::InvalidName)?;
         let (parent, parent_path) = self.resolve_dir(dirs)?;
+        let found = self.child_named(parent, last);
         Ok(Located {
             parent,
             parent_path,
-            existing: self.child(parent, last),
+            existing: found.as_ref().map(|(id, _)| *id),
+            key: found.map_or_else(|| fold(last), |(_, key)| key),
         })
     }
 

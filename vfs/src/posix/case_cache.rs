@@ -8,8 +8,13 @@
 //! change that lands in the same instant as ours could be missed that way, or hidden by a coarse
 //! mtime tick; so an entry kept current by updates alone is rescanned once it is
 //! [`MAX_INCREMENTAL_AGE`] old.
+//!
+//! An entry also answers short names ([`ShortNames`]): the index is built from the names held
+//! the first time a short name is asked of the directory, and kept up to date by the same
+//! in-place changes.
 
 use crate::names::fold;
+use crate::short_names::ShortNames;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -29,6 +34,25 @@ struct Names {
     used: u64,
     /// When the directory was last scanned.
     scanned: Instant,
+    /// The short names of the names held, once asked for.
+    shorts: Option<ShortNames>,
+}
+
+impl Names {
+    /// The short-name index of these names, built on first use.
+    fn shorts(&mut self) -> &ShortNames {
+        let map = &self.map;
+        self.shorts.get_or_insert_with(|| {
+            let mut s = ShortNames::default();
+            // The streams side tree is never listed, so it takes no digit.
+            for (kept, count) in map.values().filter(|(k, _)| k != super::streams::SIDE_DIR) {
+                for _ in 0..*count {
+                    s.add(kept);
+                }
+            }
+            s
+        })
+    }
 }
 
 /// A change this server made to a directory.
@@ -76,6 +100,38 @@ impl CaseCache {
         }
     }
 
+    /// The on-disk name whose short name is `short` in directory `key` whose current mtime is
+    /// `mtime`: `Hit(None)` when none has it.
+    pub(crate) fn lookup_short(&mut self, key: DirKey, mtime: Mtime, short: &str) -> Lookup {
+        self.tick += 1;
+        match self.dirs.get_mut(&key) {
+            Some(n) if n.mtime == mtime => {
+                n.used = self.tick;
+                let long = n.shorts().long_of(short).map(str::to_owned);
+                Lookup::Hit(long.and_then(|l| n.map.get(&l).map(|(name, _)| name.clone())))
+            }
+            _ => Lookup::Stale,
+        }
+    }
+
+    /// The short name of `name` in directory `key` whose current mtime is `mtime`: `None`
+    /// when the entry is absent or out of date.
+    pub(crate) fn short_of(
+        &mut self,
+        key: DirKey,
+        mtime: Mtime,
+        name: &str,
+    ) -> Option<Option<String>> {
+        self.tick += 1;
+        match self.dirs.get_mut(&key) {
+            Some(n) if n.mtime == mtime => {
+                n.used = self.tick;
+                Some(n.shorts().short_of(name))
+            }
+            _ => None,
+        }
+    }
+
     /// Stores the names of directory `key` as of `mtime`. Of several names that fold alike the
     /// smallest is kept, so the choice is stable.
     pub(crate) fn insert(
@@ -106,6 +162,7 @@ impl CaseCache {
                 map,
                 used: self.tick,
                 scanned: Instant::now(),
+                shorts: None,
             },
         );
     }
@@ -122,6 +179,9 @@ impl CaseCache {
             && match change {
                 Change::Added(name) => {
                     add_name(&mut n.map, name.to_owned());
+                    if let Some(s) = n.shorts.as_mut() {
+                        s.add(name);
+                    }
                     true
                 }
                 Change::Removed(name) => {
@@ -130,6 +190,9 @@ impl CaseCache {
                         // The only name of its fold: gone.
                         Some((kept, 1)) if kept == name => {
                             n.map.remove(&folded);
+                            if let Some(s) = n.shorts.as_mut() {
+                                s.remove(name);
+                            }
                             true
                         }
                         // Others fold alike: which one is kept now needs a scan.
@@ -204,6 +267,28 @@ mod tests {
         // Not current before the change (someone else changed it): dropped.
         c.apply((1, 1), 8, 9, Change::Added("b"));
         assert!(matches!(c.lookup((1, 1), 9, "B"), Lookup::Stale));
+    }
+
+    #[test]
+    fn short_names_follow_own_changes() {
+        let long = "A long file name.txt";
+        let short = crate::short_names::alone(long).unwrap();
+        let mut c = CaseCache::new(4);
+        c.insert((1, 1), 5, ["x".to_owned()]);
+        assert!(matches!(
+            c.lookup_short((1, 1), 5, &short),
+            Lookup::Hit(None)
+        ));
+        c.apply((1, 1), 5, 6, Change::Added(long));
+        assert!(matches!(c.lookup_short((1, 1), 6, &short), Lookup::Hit(Some(ref n)) if n == long));
+        assert_eq!(c.short_of((1, 1), 6, long), Some(Some(short.clone())));
+        assert_eq!(c.short_of((1, 1), 6, "x"), Some(None));
+        assert_eq!(c.short_of((1, 1), 7, "x"), None, "out of date");
+        c.apply((1, 1), 6, 7, Change::Removed(long));
+        assert!(matches!(
+            c.lookup_short((1, 1), 7, &short),
+            Lookup::Hit(None)
+        ));
     }
 
     #[test]

@@ -127,6 +127,11 @@ impl Vfs for PosixFs {
         blocking(move || ops::fs_info(&root)).await
     }
 
+    async fn short_name(&self, path: &str) -> VfsResult<Option<String>> {
+        let (root, path) = (self.root.clone(), path.to_owned());
+        blocking(move || ops::short_name(&root, &path)).await
+    }
+
     async fn open_stream(&self, path: &str, stream: &str, opts: &OpenOptions) -> VfsResult<Opened> {
         let (root, path, stream, opts) = (
             self.root.clone(),

@@ -7,7 +7,7 @@ use super::meta::{self, DosInfo, build_stat, dev_ino, read_dos, write_dos};
 use super::resolve::{Located, Root, cstr};
 use super::streams::{self, check_not_side};
 use super::sys::{self, XattrTarget};
-use crate::names::{check_directory_disposition, join, split_path};
+use crate::names::{check_directory_disposition, fold, join, now_filetime, split_path};
 use crate::{
     ChangeAction, CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, VfsError,
     VfsResult, attr, filter,
@@ -358,6 +358,7 @@ fn rename_quiet(root: &Root, from: &str, to: &str, replace: bool) -> VfsResult<M
     let new_name = cstr(&dst.name)?;
     let (sp, dp) = (src.parent.as_fd(), dst.parent.as_fd());
     let src_st = sys::statx(sp, &src_name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+    let src_short = root.short_name(sp, src_disk)?;
     match dst.disk.as_deref() {
         Some(target) => {
             let target_name = cstr(target)?;
@@ -393,6 +394,9 @@ fn rename_quiet(root: &Root, from: &str, to: &str, replace: bool) -> VfsResult<M
     }
     root.invalidate(sp);
     root.invalidate(dp);
+    if fold(src_disk) != fold(&dst.name) || src.parent_path != dst.parent_path {
+        root.tunnel_removed(sp, src_short.as_deref(), src_disk);
+    }
     // The file moved; its streams follow (the name it now has, in the case asked for).
     let moved = Moved {
         from: join(&src.parent_path, src_disk),
@@ -600,6 +604,7 @@ fn remove_quiet(root: &Root, path: &str) -> VfsResult<(String, bool)> {
     let name = cstr(disk)?;
     let parent = loc.parent.as_fd();
     let st = sys::statx(parent, &name, libc::AT_SYMLINK_NOFOLLOW).map_err(map_io)?;
+    let short = root.short_name(parent, disk)?;
     root.changing(parent, Change::Removed(disk), || {
         sys::unlinkat(parent, &name, meta::is_dir(&st))
     })
@@ -607,9 +612,22 @@ fn remove_quiet(root: &Root, path: &str) -> VfsResult<(String, bool)> {
         Some(libc::ENOTEMPTY | libc::EEXIST) => VfsError::NotEmpty,
         _ => map_io(e),
     })?;
+    root.tunnel_removed(parent, short.as_deref(), disk);
     let full = join(&loc.parent_path, disk);
     streams::forget(root, &full);
     Ok((full, meta::is_dir(&st)))
+}
+
+/// The short name of `path` (see [`crate::Vfs::short_name`]).
+pub(crate) fn short_name(root: &Root, path: &str) -> VfsResult<Option<String>> {
+    let comps = split_path(path)?;
+    if comps.is_empty() {
+        return Ok(None);
+    }
+    check_not_side(&comps)?;
+    let loc = root.locate(&comps)?;
+    let disk = loc.disk.as_deref().ok_or(VfsError::NotFound)?;
+    root.short_name(loc.parent.as_fd(), disk)
 }
 
 /// Space figures from fstatvfs of the root.

@@ -10,6 +10,8 @@ use super::errors::map_io;
 use super::meta::{dev_ino, is_symlink, mtime_ns};
 use super::sys;
 use crate::names::{fold, join};
+use crate::short_names;
+use crate::tunnel::Tunnel;
 use crate::{VfsError, VfsResult};
 use std::ffi::{CString, OsStr};
 use std::io;
@@ -40,7 +42,8 @@ pub(crate) struct Located {
     pub(crate) parent: OwnedFd,
     /// The parent's path in on-disk case.
     pub(crate) parent_path: String,
-    /// The last component as the client gave it.
+    /// The last component as the client gave it, or, when nothing has that name and it is a
+    /// short name freed a moment ago, the long name that had it (tunneling).
     pub(crate) name: String,
     /// The existing entry's on-disk name, if one folds alike.
     pub(crate) disk: Option<String>,
@@ -53,6 +56,7 @@ pub(crate) struct Root {
     change_locks: [Mutex<()>; CHANGE_STRIPES],
     openat2: AtomicBool,
     notify: super::notify::Notifier,
+    tunnel: Tunnel<DirKey>,
 }
 
 impl Root {
@@ -69,6 +73,7 @@ impl Root {
             change_locks: std::array::from_fn(|_| Mutex::new(())),
             openat2: AtomicBool::new(usable),
             notify: super::notify::Notifier::default(),
+            tunnel: Tunnel::default(),
         }
     }
 
@@ -141,36 +146,71 @@ impl Root {
     }
 
     /// The on-disk name in `dir` that folds like `name`: the exact name if present (one statx),
-    /// else through the case cache; `None` if there is none.
+    /// else through the case cache; failing that, for a name of the generated short form, the
+    /// name whose short name it is. `None` if there is none.
     pub(crate) fn find_name(&self, dir: BorrowedFd<'_>, name: &str) -> VfsResult<Option<String>> {
         match sys::statx(dir, &cstr(name)?, libc::AT_SYMLINK_NOFOLLOW) {
             Ok(_) => return Ok(Some(name.to_owned())),
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
             Err(e) => return Err(map_io(e)),
         }
-        let (key, mtime) = self.dir_version(dir).map_err(map_io)?;
         let folded = fold(name);
-        if let Lookup::Hit(found) = self.cache().lookup(key, mtime, &folded) {
+        let hit = |l: Lookup| match l {
+            Lookup::Hit(found) => Some(found),
+            Lookup::Stale => None,
+        };
+        let found = self
+            .cached(dir, |c, key, mtime| hit(c.lookup(key, mtime, &folded)))?
+            .flatten();
+        if found.is_some() || !short_names::looks_generated(name) {
             return Ok(found);
+        }
+        Ok(self
+            .cached(dir, |c, key, mtime| hit(c.lookup_short(key, mtime, name)))?
+            .flatten())
+    }
+
+    /// The short name of `disk`, a name in directory `dir` (see [`crate::short_names`]).
+    pub(crate) fn short_name(&self, dir: BorrowedFd<'_>, disk: &str) -> VfsResult<Option<String>> {
+        if short_names::is_8_3(disk) {
+            return Ok(None);
+        }
+        let found = self.cached(dir, |c, key, mtime| c.short_of(key, mtime, disk))?;
+        Ok(found.unwrap_or_else(|| short_names::alone(disk)))
+    }
+
+    /// Asks `ask` of the case cache's current entry for directory `dir` (`None` from it: absent
+    /// or out of date), scanning the directory into the cache when needed. `None` only if the
+    /// entry went again before it could be asked.
+    fn cached<T>(
+        &self,
+        dir: BorrowedFd<'_>,
+        ask: impl Fn(&mut CaseCache, DirKey, Mtime) -> Option<T>,
+    ) -> VfsResult<Option<T>> {
+        let (key, mtime) = self.dir_version(dir).map_err(map_io)?;
+        if let Some(found) = ask(&mut self.cache(), key, mtime) {
+            return Ok(Some(found));
         }
         // Rescan with this directory's changes held off, so that the names listed are exactly
         // those of the mtime recorded with them; a scan finished meanwhile by another thread
         // is used instead of a second one.
         let _serial = self.change_lock(key);
         let (_, mtime) = self.dir_version(dir).map_err(map_io)?;
-        if let Lookup::Hit(found) = self.cache().lookup(key, mtime, &folded) {
-            return Ok(found);
+        if let Some(found) = ask(&mut self.cache(), key, mtime) {
+            return Ok(Some(found));
         }
         let names = list_names(dir)?;
-        let mut found: Option<&String> = None;
-        for n in names.iter().filter(|n| fold(n) == folded) {
-            if found.is_none_or(|f| n < f) {
-                found = Some(n);
-            }
+        let mut cache = self.cache();
+        cache.insert(key, mtime, names);
+        Ok(ask(&mut cache, key, mtime))
+    }
+
+    /// Remembers that `disk`, whose short name was `short`, left directory `dir` (tunneling,
+    /// see [`crate::tunnel`]).
+    pub(crate) fn tunnel_removed(&self, dir: BorrowedFd<'_>, short: Option<&str>, disk: &str) {
+        if let (Some(short), Ok((key, _))) = (short, self.dir_version(dir)) {
+            self.tunnel.record(key, short, disk);
         }
-        let found = found.cloned();
-        self.cache().insert(key, mtime, names);
-        Ok(found)
     }
 
     /// Forgets the cached names of directory `dir` (after this server changed it).
@@ -250,10 +290,23 @@ impl Root {
         let (name, dirs) = comps.split_last().ok_or(VfsError::InvalidName)?;
         let (parent, parent_path) = self.resolve_dir(dirs)?;
         let disk = self.find_name(parent.as_fd(), name)?;
+        let mut name = (*name).to_owned();
+        if disk.is_none() && short_names::looks_generated(&name) {
+            // A short name freed a moment ago brings its long name back (tunneling).
+            let tunneled = match self.dir_version(parent.as_fd()) {
+                Ok((key, _)) => self.tunnel.long_name(key, &name),
+                Err(_) => None,
+            };
+            if let Some(long) = tunneled
+                && self.find_name(parent.as_fd(), &long)?.is_none()
+            {
+                name = long;
+            }
+        }
         Ok(Located {
             parent,
             parent_path,
-            name: (*name).to_owned(),
+            name,
             disk,
         })
     }

@@ -9,6 +9,7 @@
 mod access;
 mod contexts;
 mod durable;
+mod quota;
 mod replay;
 mod reply;
 mod snapshot;
@@ -56,6 +57,9 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             v.desired
         };
         return open_pipe(ctx, out, &tree, &req, granted);
+    }
+    if super::quota::is_fake_file(&req.name) {
+        return quota::open(ctx, out, &tree, &req, &v);
     }
     let (fs, snapshot) = match cx.timewarp {
         Some(ts) => (snapshot::fs_at(&tree, ts).await?, true),

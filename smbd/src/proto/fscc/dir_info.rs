@@ -1,8 +1,8 @@
 //! QUERY_DIRECTORY output: chained, 8-byte aligned directory entries (MS-FSCC 2.4.8-2.4.21,
 //! 2.4.10, 2.4.14, 2.4.38 and siblings).
 
+use super::SHORT_NAME_MAX;
 use super::file_info::{file_id_128, wire_attributes};
-use super::short_name::{SHORT_NAME_MAX, short_name_into};
 use super::utf16::{utf16le_encode, utf16le_len};
 use super::wire::{align8, patch_u32, put_u8, put_u16, put_u32, put_u64, put_zeros};
 use super::{FileInfoClass, FsccError};
@@ -105,11 +105,23 @@ impl DirListWriter {
         })
     }
 
-    /// Appends one entry for `name`, aligned to 8 bytes after the previous entry, whose
-    /// NextEntryOffset is pointed at it. Returns false, appending nothing, if the entry would
-    /// not fit in `max_len`. EaSize, ReparsePointTag and the short name are always empty; the
-    /// FileId fields come from `stat.file_id`.
+    /// Appends one entry for `name` without a short name (see [`DirListWriter::push_named`]).
     pub fn push(&mut self, name: &str, stat: &FileStat, file_index: u32) -> bool {
+        self.push_named(name, None, stat, file_index)
+    }
+
+    /// Appends one entry for `name`, with its 8.3 `short` name in the classes that carry one
+    /// (`None`: ShortNameLength 0, as for a name that is already valid 8.3), aligned to 8 bytes
+    /// after the previous entry, whose NextEntryOffset is pointed at it. Returns false,
+    /// appending nothing, if the entry would not fit in `max_len`. EaSize and ReparsePointTag
+    /// are always empty; the FileId fields come from `stat.file_id`.
+    pub fn push_named(
+        &mut self,
+        name: &str,
+        short: Option<&str>,
+        stat: &FileStat,
+        file_index: u32,
+    ) -> bool {
         let name_len = utf16le_len(name);
         let Ok(name_len32) = u32::try_from(name_len) else {
             return false;
@@ -129,7 +141,7 @@ impl DirListWriter {
             patch_u32(&mut self.buf, prev, (start - prev) as u32);
         }
         self.buf.reserve(end - start);
-        self.write_entry(name, name_len32, stat, file_index);
+        self.write_entry(name, short, name_len32, stat, file_index);
         debug_assert_eq!(self.buf.len(), end);
         self.last_entry = Some(start);
         true
@@ -150,7 +162,14 @@ impl DirListWriter {
         self.buf
     }
 
-    fn write_entry(&mut self, name: &str, name_len: u32, st: &FileStat, file_index: u32) {
+    fn write_entry(
+        &mut self,
+        name: &str,
+        short: Option<&str>,
+        name_len: u32,
+        st: &FileStat,
+        file_index: u32,
+    ) {
         let out = &mut self.buf;
         put_u32(out, 0); // NextEntryOffset, patched when another entry follows.
         put_u32(out, file_index);
@@ -172,11 +191,11 @@ impl DirListWriter {
             Layout::Full => put_u32(out, 0),
             Layout::Both => {
                 put_u32(out, 0);
-                put_short_name(out, name);
+                put_short_name(out, short);
             }
             Layout::IdBoth => {
                 put_u32(out, 0);
-                put_short_name(out, name);
+                put_short_name(out, short);
                 put_u16(out, 0); // Reserved2
                 put_u64(out, st.file_id);
             }
@@ -190,7 +209,7 @@ impl DirListWriter {
                 put_u32(out, 0); // ReparsePointTag
                 out.extend_from_slice(&file_id_128(st.file_id));
                 if self.layout == Layout::IdExtdBoth {
-                    put_short_name(out, name);
+                    put_short_name(out, short);
                 }
             }
             Layout::Id64Extd | Layout::Id64ExtdBoth => {
@@ -198,7 +217,7 @@ impl DirListWriter {
                 put_u32(out, 0); // ReparsePointTag
                 put_u64(out, st.file_id);
                 if self.layout == Layout::Id64ExtdBoth {
-                    put_short_name(out, name);
+                    put_short_name(out, short);
                 }
             }
             Layout::IdAllExtd | Layout::IdAllExtdBoth => {
@@ -207,7 +226,7 @@ impl DirListWriter {
                 put_u64(out, st.file_id);
                 out.extend_from_slice(&file_id_128(st.file_id));
                 if self.layout == Layout::IdAllExtdBoth {
-                    put_short_name(out, name);
+                    put_short_name(out, short);
                 }
             }
         }
@@ -216,22 +235,19 @@ impl DirListWriter {
 }
 
 /// The 8.3 name field: ShortNameLength, one reserved byte, 24 bytes of ShortName. Names that
-/// already fit 8.3 (and "." and "..") carry none, as on NTFS; others carry the mangled name that
-/// FileAlternateNameInformation reports.
-fn put_short_name(out: &mut Vec<u8>, name: &str) {
-    let mut short = [0u8; SHORT_NAME_MAX];
-    let n = if super::short_name::is_8_3(name) {
-        None
-    } else {
-        short_name_into(name, &mut short)
-    }
-    .unwrap_or(0);
-    put_u8(out, (n * 2) as u8); // ShortNameLength in bytes (at most 24).
+/// already fit 8.3 (and "." and "..") carry none, as on NTFS; others carry the short name the
+/// backend gives them (the one FileAlternateNameInformation reports). A short name is ASCII of
+/// at most [`SHORT_NAME_MAX`] characters; anything else is left out.
+fn put_short_name(out: &mut Vec<u8>, short: Option<&str>) {
+    let short = short
+        .filter(|s| s.len() <= SHORT_NAME_MAX && s.is_ascii())
+        .unwrap_or("");
+    put_u8(out, (short.len() * 2) as u8); // ShortNameLength in bytes (at most 24).
     put_u8(out, 0);
-    for &b in &short[..n] {
+    for b in short.bytes() {
         put_u16(out, u16::from(b));
     }
-    put_zeros(out, 24 - n * 2);
+    put_zeros(out, 24 - short.len() * 2);
 }
 
 #[cfg(test)]
@@ -298,6 +314,23 @@ mod tests {
             one(FileInfoClass::FILE_ID_BOTH_DIRECTORY_INFORMATION, "a"),
             want
         );
+    }
+
+    #[test]
+    fn short_name_field() {
+        let mut w =
+            DirListWriter::new(FileInfoClass::FILE_BOTH_DIRECTORY_INFORMATION, 65536).unwrap();
+        assert!(w.push_named("a long name", Some("A1B2C3~1"), &stat(), 0));
+        let out = w.finish();
+        let field = &out[hex(COMMON).len() + 4..];
+        assert_eq!(field[0], 16, "ShortNameLength");
+        assert_eq!(&field[2..6], &hex("4100 3100")[..]);
+        assert_eq!(&field[18..26], &[0u8; 8][..]);
+        // Nothing that is not a short name goes out.
+        let mut w =
+            DirListWriter::new(FileInfoClass::FILE_BOTH_DIRECTORY_INFORMATION, 65536).unwrap();
+        assert!(w.push_named("x", Some("way too long to be 8.3"), &stat(), 0));
+        assert_eq!(w.finish()[hex(COMMON).len() + 4], 0);
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct FileInfoContext<'a> {
     /// Serial number of the volume (the same as FileFsVolumeInformation reports), used by
     /// FileIdInformation.
     pub volume_serial: u32,
+    /// The name FileAlternateNameInformation reports (the backend's short name, or what the
+    /// caller answers for a name without one); `None`: STATUS_OBJECT_NAME_NOT_FOUND.
+    pub alternate_name: Option<&'a str>,
 }
 
 /// The stream name every regular file reports for its unnamed data stream.
@@ -86,7 +89,7 @@ pub fn file_info_min_size(class: FileInfoClass) -> Option<usize> {
 /// servers send it over SMB2; FileNormalizedNameInformation carries it without the leading
 /// backslash (`dir\file.txt`, empty for the root). Returns [`FsccError::InvalidClass`] for a
 /// class this module does not encode, [`FsccError::NotFound`] for FileAlternateNameInformation
-/// of the root and [`FsccError::InvalidParameter`] for pipe classes on a non-pipe.
+/// without an alternate name and [`FsccError::InvalidParameter`] for pipe classes on a non-pipe.
 /// On error nothing is appended.
 pub fn encode_file_info(
     class: FileInfoClass,
@@ -107,9 +110,7 @@ pub fn encode_file_info(
         FileInfoClass::FILE_ALIGNMENT_INFORMATION => put_u32(out, 0),
         FileInfoClass::FILE_ALL_INFORMATION => put_all(out, ctx),
         FileInfoClass::FILE_ALTERNATE_NAME_INFORMATION => {
-            let last = ctx.name.rsplit('\\').next().unwrap_or("");
-            let short = super::short_name::short_name(last).ok_or(FsccError::NotFound)?;
-            put_name(out, &short)
+            put_name(out, ctx.alternate_name.ok_or(FsccError::NotFound)?)
         }
         FileInfoClass::FILE_STREAM_INFORMATION => put_streams(out, st),
         FileInfoClass::FILE_PIPE_INFORMATION => {
@@ -349,6 +350,7 @@ mod tests {
             mode: 0x20,
             is_pipe: false,
             volume_serial: 0xCAFE_BABE,
+            alternate_name: Some("A.TXT"),
         }
     }
 
@@ -503,6 +505,7 @@ mod tests {
         let st = file_stat();
         let root = FileInfoContext {
             name: "",
+            alternate_name: None,
             ..ctx(&st)
         };
         assert_eq!(

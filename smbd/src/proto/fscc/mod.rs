@@ -11,8 +11,8 @@ mod dir_info;
 mod error;
 mod file_info;
 mod fs_info;
+mod quota;
 mod set_info;
-mod short_name;
 mod utf16;
 mod wildcard;
 mod wire;
@@ -26,7 +26,8 @@ pub use file_info::{
 pub use fs_info::{
     FS_ATTRIBUTES, FsInfoContext, encode_fs_info, fs_attribute_flags, fs_info_min_size,
 };
+pub use quota::{QuotaFigures, QuotaQuery, QuotaTarget, decode_quota_query, encode_quota_entries};
 pub use set_info::{BasicInfo, SetFileInfo, decode_set_file_info};
-pub use short_name::{SHORT_NAME_MAX, is_8_3, short_name, short_name_into};
 pub use utf16::{utf16le_decode, utf16le_encode};
+pub use vfs::short_names::{SHORT_NAME_MAX, is_8_3};
 pub use wildcard::{MAX_PATTERN_LEN, wildcard_match};
