@@ -107,7 +107,7 @@ impl DirListWriter {
 
     /// Appends one entry for `name`, aligned to 8 bytes after the previous entry, whose
     /// NextEntryOffset is pointed at it. Returns false, appending nothing, if the entry would
-    /// not fit in `max_len`. EaSize, ReparsePointTag and the short name are always empty; the
+    /// not fit in `max_len`. EaSize is `stat.ea_size`; ReparsePointTag is always empty; the
     /// FileId fields come from `stat.file_id`.
     pub fn push(&mut self, name: &str, stat: &FileStat, file_index: u32) -> bool {
         let name_len = utf16le_len(name);
@@ -169,24 +169,24 @@ impl DirListWriter {
         put_u32(out, name_len);
         match self.layout {
             Layout::Directory | Layout::Names => {}
-            Layout::Full => put_u32(out, 0),
+            Layout::Full => put_u32(out, st.ea_size),
             Layout::Both => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_short_name(out, name);
             }
             Layout::IdBoth => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_short_name(out, name);
                 put_u16(out, 0); // Reserved2
                 put_u64(out, st.file_id);
             }
             Layout::IdFull => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_u32(out, 0); // Reserved
                 put_u64(out, st.file_id);
             }
             Layout::IdExtd | Layout::IdExtdBoth => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_u32(out, 0); // ReparsePointTag
                 out.extend_from_slice(&file_id_128(st.file_id));
                 if self.layout == Layout::IdExtdBoth {
@@ -194,7 +194,7 @@ impl DirListWriter {
                 }
             }
             Layout::Id64Extd | Layout::Id64ExtdBoth => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_u32(out, 0); // ReparsePointTag
                 put_u64(out, st.file_id);
                 if self.layout == Layout::Id64ExtdBoth {
@@ -202,7 +202,7 @@ impl DirListWriter {
                 }
             }
             Layout::IdAllExtd | Layout::IdAllExtdBoth => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_u32(out, 0); // ReparsePointTag
                 put_u64(out, st.file_id);
                 out.extend_from_slice(&file_id_128(st.file_id));
@@ -253,6 +253,7 @@ mod tests {
             file_id: 0x0102_0304_0506_0708,
             volume: 0,
             links: 1,
+            ea_size: 0,
             is_dir: false,
         }
     }
