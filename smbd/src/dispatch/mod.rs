@@ -24,6 +24,7 @@ mod close;
 mod compound_tests;
 mod create;
 mod durable;
+mod ea;
 #[cfg(test)]
 mod file_tests;
 mod interim;

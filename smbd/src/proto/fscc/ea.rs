@@ -197,14 +197,11 @@ mod tests {
     #[test]
     fn full_list_rejects_what_is_malformed() {
         let one = hex("00000000 00 01 0100 41 00 5a");
-        assert_eq!(
-            decode_full_ea_list(&one),
-            Ok(vec![Ea::new(b"A", b"Z")])
-        );
+        assert_eq!(decode_full_ea_list(&one), Ok(vec![Ea::new(b"A", b"Z")]));
         let inconsistent = [
-            &one[..10],                                     // the value overruns
-            &hex("00000000 00 01 0100 41 01 5a")[..],       // no NUL after the name
-            &hex("0c000000 00 01 0100 41 00 5a 00")[..],    // next entry past the end
+            &one[..10],                                                         // the value overruns
+            &hex("00000000 00 01 0100 41 01 5a")[..], // no NUL after the name
+            &hex("0c000000 00 01 0100 41 00 5a 00")[..], // next entry past the end
             &hex("04000000 00 01 0100 41 00 5a 00 00")[..], // next inside this entry
             &hex("0e000000 00 01 0100 41 00 5a 00 0000 00000000 00000000")[..], // unaligned
             &[][..],
