@@ -38,7 +38,9 @@ from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, s
 #: NT security suites: required since they pass (a known failure listed with its reason is allowed).
 ACL_SUITES = ["smb2.acls", "smb2.sdread", "smb2.maximum_allowed", "smb2.create.aclfile", "smb2.create.acldir",
               "smb2.create.nulldacl", "smb2.acls_non_canonical"]
-REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES]
+#: Issue #11's file system suites that pass: required (this base has no FS_SUITES list yet).
+FS_SUITES = ["smb2.ea"]
+REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES, *FS_SUITES]
 INFORMATIONAL = ["smb2.create", "smb2.dir", "smb2.getinfo", "smb2.setinfo", "smb2.rename"]
 #: With TORTURE_ACL_ADMIN=1 the ACL suites' user (alice) is made a member of BUILTIN\\Administrators,
 #: the configured admin group (security, backup, restore and take-ownership privileges). Off by
@@ -169,6 +171,10 @@ MANUAL_SUITES = {
                                             "--option=torture:offset=4096",
                                             "--option=torture:beyond_final_zero=8192"),
                                       tests=("smb2.set-sparse-ioctl", "smb2.zero-data-ioctl")),
+    # Samba's selftest gives smb2.ea the name its NT ACL xattr has as an EA
+    # (torture:acl_xattr_name); ours is user.smbd.security.sd, so a client would spell it
+    # `smbd.security.sd`: it must be neither listed nor settable (ACCESS_DENIED).
+    "smb2.ea": SuiteSpec("smb2.ea", timeout=60, args=("--option=torture:acl_xattr_name=smbd.security.sd",)),
     # As Samba's test_shadow_copy_torture.sh drives it (selftest runs smb2.twrp only from
     # there): a share `shadow` with one snapshot holding `foo` and a hard link of the live
     # `subdir/hardlink` (see prepare_shadow).

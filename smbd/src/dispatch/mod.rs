@@ -26,6 +26,8 @@ mod create;
 mod durable;
 mod ea;
 #[cfg(test)]
+mod ea_tests;
+#[cfg(test)]
 mod file_tests;
 mod interim;
 mod ioctl;
