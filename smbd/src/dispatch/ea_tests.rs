@@ -2,9 +2,7 @@
 //! FileFullEaInformation (scans, the SL_* flags, name lists, buffer sizes), FileEaInformation,
 //! the ExtA create context, the reserved namespaces, access rights and FILE_NEED_EA.
 
-use super::file_tests::{
-    CREATE, Client, Create, FILE_ALL, Fid, OK, OPEN, READ_ATTRIBUTES, client,
-};
+use super::file_tests::{CREATE, Client, Create, FILE_ALL, Fid, OK, OPEN, READ_ATTRIBUTES, client};
 use crate::proto::NtStatus;
 use crate::proto::fscc::{EaListWriter, decode_full_ea_list};
 use crate::proto::header::Command;
@@ -118,7 +116,7 @@ async fn set_replace_by_another_case_and_remove() {
     // MS-FSA 2.1.5.12.10: the packed sizes (4 + name + 1 + value each) plus 4.
     assert_eq!(c.ea_size(f).await, 16 + 21 + 4);
     let new_one = Ea::new(b"EAONE", b"v");
-    assert_eq!(c.set_eas(f, &[new_one.clone()]).await, OK);
+    assert_eq!(c.set_eas(f, std::slice::from_ref(&new_one)).await, OK);
     assert_eq!(c.eas(f).await, Ok(vec![two, new_one]));
     let gone = [Ea::new(b"eaone", b""), Ea::new(b"secondea", b"")];
     assert_eq!(c.set_eas(f, &gone).await, OK);
@@ -133,8 +131,12 @@ async fn reserved_and_malformed_lists_change_nothing() {
     let (mut c, _fs) = client().await;
     let f = c.create(Create::new("f").disposition(CREATE)).await;
     let keep = Ea::new(b"keep", b"1");
-    assert_eq!(c.set_eas(f, &[keep.clone()]).await, OK);
-    for name in [&b"smbd.security.sd"[..], b"SMBD.dosattrib", b"$Kernel.Purge"] {
+    assert_eq!(c.set_eas(f, std::slice::from_ref(&keep)).await, OK);
+    for name in [
+        &b"smbd.security.sd"[..],
+        b"SMBD.dosattrib",
+        b"$Kernel.Purge",
+    ] {
         let l = [Ea::new(b"other", b"2"), Ea::new(name, b"x")];
         assert_eq!(c.set_eas(f, &l).await, st(NtStatus::ACCESS_DENIED));
     }
@@ -179,10 +181,7 @@ async fn scans_continue_and_flags_steer_them() {
         c.query(f, FULL_EA, 100, RESTART | SINGLE, 0, &[]).await,
         (OK, one(&a))
     );
-    assert_eq!(
-        c.query(f, FULL_EA, 100, INDEX, 2, &[]).await,
-        (OK, one(&b))
-    );
+    assert_eq!(c.query(f, FULL_EA, 100, INDEX, 2, &[]).await, (OK, one(&b)));
     assert_eq!(
         c.query(f, FULL_EA, 100, INDEX, 3, &[]).await.0,
         st(NtStatus::NO_MORE_EAS)
@@ -215,7 +214,10 @@ async fn a_name_list_is_answered_in_its_order() {
 #[tokio::test]
 async fn ext_a_sets_eas_on_create_and_overwrite_replaces_them() {
     let (mut c, _fs) = client().await;
-    let first = list(&[Ea::new(b"EAONE", b"VALUE1"), Ea::new(b"SECONDEA", b"ValueTwo")]);
+    let first = list(&[
+        Ea::new(b"EAONE", b"VALUE1"),
+        Ea::new(b"SECONDEA", b"ValueTwo"),
+    ]);
     let f = c
         .create(Create::new("f").disposition(CREATE).ext_a(first))
         .await;

@@ -41,7 +41,7 @@ fn walk(
         if next == 0 {
             return Ok(());
         }
-        if next < len || next % 4 != 0 || next >= rest.len() {
+        if next < len || !next.is_multiple_of(4) || next >= rest.len() {
             return Err(FsccError::EaListInconsistent);
         }
         at += next;
