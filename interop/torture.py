@@ -39,13 +39,15 @@ from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, s
 ACL_SUITES = ["smb2.acls", "smb2.sdread", "smb2.maximum_allowed", "smb2.create.aclfile", "smb2.create.acldir",
               "smb2.create.nulldacl", "smb2.acls_non_canonical"]
 #: Issue #11's suites: streams, change notify, file system controls, snapshots, file fidelity
-#: (timestamps, DOS attributes, delete-on-close permissions), file ids and 8.3 short names.
+#: (timestamps, DOS attributes, delete-on-close permissions), file ids, 8.3 short names,
+#: extended attributes, and the listing, rename and set-info suites.
 FS_SUITES = ["smb2.streams", "smb2.create_no_streams", "smb2.ioctl-on-stream", "smb2.notify",
              "smb2.notify-inotify", "smb2.ioctl", "smb2.set-sparse-ioctl", "smb2.zero-data-ioctl",
              "smb2.twrp", "smb2.create", "smb2.getinfo", "smb2.timestamps", "smb2.dosmode",
-             "smb2.openattr", "smb2.delete-on-close-perms", "smb2.fileid", "smb2.mangle"]
+             "smb2.openattr", "smb2.delete-on-close-perms", "smb2.fileid", "smb2.mangle",
+             "smb2.ea", "smb2.setinfo", "smb2.dir", "smb2.rename"]
 REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES, *FS_SUITES]
-INFORMATIONAL = ["smb2.dir", "smb2.setinfo", "smb2.rename"]
+INFORMATIONAL: list[str] = []
 #: With TORTURE_ACL_ADMIN=1 the ACL suites' user (alice) is made a member of BUILTIN\\Administrators,
 #: the configured admin group (security, backup, restore and take-ownership privileges). Off by
 #: default: smbtorture learns a user's privileges through LSA, which the server does not offer,
@@ -185,6 +187,10 @@ MANUAL_SUITES = {
                                             "--option=torture:offset=4096",
                                             "--option=torture:beyond_final_zero=8192"),
                                       tests=("smb2.set-sparse-ioctl", "smb2.zero-data-ioctl")),
+    # Samba's selftest gives smb2.ea the name its NT ACL xattr has as an EA
+    # (torture:acl_xattr_name); ours is user.smbd.security.sd, so a client would spell it
+    # `smbd.security.sd`: it must be neither listed nor settable (ACCESS_DENIED).
+    "smb2.ea": SuiteSpec("smb2.ea", timeout=60, args=("--option=torture:acl_xattr_name=smbd.security.sd",)),
     # As Samba's test_shadow_copy_torture.sh drives it (selftest runs smb2.twrp only from
     # there): a share `shadow` with one snapshot holding `foo` and a hard link of the live
     # `subdir/hardlink` (see prepare_shadow).

@@ -99,6 +99,7 @@ fn directory(c: &mut Criterion) {
         file_id: 1234,
         volume: 0,
         links: 1,
+        ea_size: 0,
         is_dir: false,
     };
     let names: Vec<String> = (0..1000).map(|i| format!("profile_{i:05}.vhdx")).collect();

@@ -217,9 +217,20 @@ pub fn fscc(data: &[u8]) {
     }
 }
 
-/// Decodes a SET_INFO buffer of FileInfoClass `class` (MS-FSCC 2.4) as the handler does.
+/// Decodes a SET_INFO buffer of FileInfoClass `class` (MS-FSCC 2.4) as the handler does, and
+/// the same bytes as the EA lists of SET_INFO / ExtA and of a QUERY_INFO (MS-FSCC 2.4.15): a
+/// list that decodes is written back entry by entry and decodes to the same EAs.
 pub fn fscc_set_info(class: u8, data: &[u8]) {
     let _ = black_box(fscc::decode_set_file_info(FileInfoClass(class), data));
+    let _ = black_box(fscc::decode_get_ea_list(data));
+    if let Ok(list) = fscc::decode_full_ea_list(data) {
+        let mut w = fscc::EaListWriter::new(usize::MAX);
+        for ea in &list {
+            assert!(w.push(ea), "an unbounded EA list takes every entry");
+        }
+        let again = fscc::decode_full_ea_list(&w.finish());
+        assert_eq!(again.as_ref(), Ok(&list), "EA list round trip");
+    }
 }
 
 /// A named pipe: opens srvsvc (or wkssvc when `data[0]` is odd), optionally after a canned

@@ -7,6 +7,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod ea;
 mod listing;
 mod names;
 mod read_only;
@@ -17,6 +18,7 @@ mod tunnel;
 mod types;
 mod watch;
 
+pub use ea::Ea;
 pub use names::{fold_char, fold_name};
 pub use read_only::ReadOnlyFs;
 pub use streams::check_stream_name;
@@ -240,6 +242,21 @@ pub trait VfsFile: Send + Sync + 'static {
 
     /// Stores the named metadata blob.
     async fn set_meta(&self, name: &str, value: Vec<u8>) -> VfsResult<()>;
+
+    /// The file's extended attributes in the order they were added (MS-FSA 2.1.1.3
+    /// File.ExtendedAttributes; a stream's handle gives its file's). None by default.
+    async fn get_eas(&self) -> VfsResult<Vec<Ea>> {
+        Ok(Vec::new())
+    }
+
+    /// Changes the file's extended attributes as one step ([`ea::apply`]): each change replaces
+    /// the EA of its name (ASCII case ignored), an empty value removes it; a bad change or a
+    /// list past [`ea::MAX_EA_LIST_LEN`] (`TooLarge`) changes nothing. [`FileStat::ea_size`]
+    /// follows. Reported to watches as FILE_NOTIFY_CHANGE_EA. `Unsupported` by default.
+    async fn set_eas(&self, changes: Vec<Ea>) -> VfsResult<()> {
+        let _ = changes;
+        Err(VfsError::Unsupported)
+    }
 
     /// The target of the symbolic link this handle is open on (an open with
     /// [`OpenOptions::reparse_point`]), for FSCTL_GET_REPARSE_POINT; `None` for anything else

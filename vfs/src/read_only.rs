@@ -173,6 +173,14 @@ impl VfsFile for ReadOnlyFile {
         Err(VfsError::ReadOnly)
     }
 
+    async fn get_eas(&self) -> VfsResult<Vec<crate::Ea>> {
+        self.0.get_eas().await
+    }
+
+    async fn set_eas(&self, _changes: Vec<crate::Ea>) -> VfsResult<()> {
+        Err(VfsError::ReadOnly)
+    }
+
     fn data_fd(&self) -> Option<BorrowedFd<'_>> {
         self.0.data_fd()
     }

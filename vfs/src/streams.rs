@@ -131,6 +131,14 @@ impl VfsFile for StreamFile {
     async fn set_meta(&self, name: &str, value: Vec<u8>) -> VfsResult<()> {
         self.base.set_meta(name, value).await
     }
+
+    async fn get_eas(&self) -> VfsResult<Vec<crate::Ea>> {
+        self.base.get_eas().await
+    }
+
+    async fn set_eas(&self, changes: Vec<crate::Ea>) -> VfsResult<()> {
+        self.base.set_eas(changes).await
+    }
 }
 
 #[cfg(test)]

@@ -122,6 +122,8 @@ pub struct FileStat {
     pub volume: u64,
     /// Hard link count.
     pub links: u32,
+    /// EaSize of the file's extended attributes ([`crate::ea::ea_size`]; 0 without any).
+    pub ea_size: u32,
     /// Whether this is a directory.
     pub is_dir: bool,
 }

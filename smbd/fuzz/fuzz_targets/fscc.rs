@@ -1,4 +1,5 @@
-//! MS-FSCC SET_INFO buffers (first byte is the class), UTF-16 names, 8.3 names, wildcards.
+//! MS-FSCC SET_INFO buffers (first byte is the class), EA lists, UTF-16 names, 8.3 names,
+//! wildcards.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -52,7 +52,8 @@ pub(super) struct Create<'a> {
     disposition: u32,
     options: u32,
     attributes: u32,
-    secd: Option<Vec<u8>>,
+    /// One create context: its name and data.
+    context: Option<([u8; 4], Vec<u8>)>,
 }
 
 impl<'a> Create<'a> {
@@ -64,7 +65,7 @@ impl<'a> Create<'a> {
             disposition: OPEN_IF,
             options: NON_DIRECTORY,
             attributes: 0x80,
-            secd: None,
+            context: None,
         }
     }
     pub(super) fn access(self, access: u32) -> Self {
@@ -93,7 +94,14 @@ impl<'a> Create<'a> {
     }
     pub(super) fn secd(self, sddl: &str) -> Self {
         Self {
-            secd: Some(sd(sddl)),
+            context: Some((*b"SecD", sd(sddl))),
+            ..self
+        }
+    }
+    /// An ExtA create context holding the FILE_FULL_EA_INFORMATION list `eas`.
+    pub(super) fn ext_a(self, eas: Vec<u8>) -> Self {
+        Self {
+            context: Some((*b"ExtA", eas)),
             ..self
         }
     }
@@ -115,7 +123,7 @@ impl<'a> Create<'a> {
         b.extend_from_slice(&120u16.to_le_bytes());
         b.extend_from_slice(&(name.len() as u16).to_le_bytes());
         let ctx_off = (120 + name.len()).next_multiple_of(8);
-        let ctx = self.secd.as_ref().map(|d| {
+        let ctx = self.context.as_ref().map(|(tag, d)| {
             let mut c = Vec::new();
             c.extend_from_slice(&0u32.to_le_bytes()); // Next
             c.extend_from_slice(&16u16.to_le_bytes());
@@ -123,7 +131,8 @@ impl<'a> Create<'a> {
             c.extend_from_slice(&0u16.to_le_bytes());
             c.extend_from_slice(&24u16.to_le_bytes());
             c.extend_from_slice(&(d.len() as u32).to_le_bytes());
-            c.extend_from_slice(b"SecD\0\0\0\0");
+            c.extend_from_slice(tag);
+            c.extend_from_slice(&[0; 4]);
             c.extend_from_slice(d);
             c
         });

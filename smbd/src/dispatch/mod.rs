@@ -24,6 +24,9 @@ mod close;
 mod compound_tests;
 mod create;
 mod durable;
+mod ea;
+#[cfg(test)]
+mod ea_tests;
 #[cfg(test)]
 mod fidelity_tests;
 #[cfg(test)]

@@ -40,6 +40,17 @@ pub(crate) async fn query_info(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult 
                 // MS-SMB2 3.3.5.20.1: only 3.1.1 asks for it (smbtorture smb2.getinfo.normalized).
                 return Err(NtStatus::NOT_SUPPORTED);
             }
+            if class == FileInfoClass::FILE_FULL_EA_INFORMATION {
+                let q = super::ea::Query {
+                    input: req.input,
+                    flags: req.flags,
+                    index: req.additional,
+                    max_len: req.output_len as usize,
+                };
+                let (buf, status) = super::ea::query(&open, &q).await?;
+                encode_buffer_response(out, &buf);
+                return Ok(Reply::Done(status));
+            }
             if class == FileInfoClass::FILE_STREAM_INFORMATION && open.file().is_some() {
                 stream_info(&open, &mut buf).await?;
             } else {

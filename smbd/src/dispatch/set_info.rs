@@ -1,5 +1,5 @@
 //! SET_INFO (MS-SMB2 3.3.5.21): times and attributes, rename, delete disposition, end of file,
-//! allocation, position and mode, and security descriptors.
+//! allocation, position and mode, extended attributes, and security descriptors.
 
 use std::sync::atomic::Ordering;
 
@@ -187,7 +187,7 @@ async fn set_file_info(ctx: &Ctx<'_>, open: &Open, info: SetFileInfo) -> Result<
         SetFileInfo::ShortName(_) => {
             return Err(NtStatus::NOT_SUPPORTED);
         }
-        SetFileInfo::FullEa(_) => return Err(NtStatus::EAS_NOT_SUPPORTED),
+        SetFileInfo::FullEa(list) => super::ea::set(open, list).await?,
     }
     Ok(())
 }

@@ -11,6 +11,8 @@ pub mod options {
     pub const WRITE_THROUGH: u32 = 0x0000_0002;
     /// FILE_NON_DIRECTORY_FILE.
     pub const NON_DIRECTORY_FILE: u32 = 0x0000_0040;
+    /// FILE_NO_EA_KNOWLEDGE: the opener does not understand extended attributes.
+    pub const NO_EA_KNOWLEDGE: u32 = 0x0000_0200;
     /// FILE_DELETE_ON_CLOSE.
     pub const DELETE_ON_CLOSE: u32 = 0x0000_1000;
     /// FILE_OPEN_FOR_BACKUP_INTENT.

@@ -127,6 +127,16 @@ crate::wire_enum! {
         NO_EAS_ON_FILE = 0xC000_0052,
         /// STATUS_EAS_NOT_SUPPORTED.
         EAS_NOT_SUPPORTED = 0xC000_004F,
+        /// STATUS_NO_MORE_EAS (a warning).
+        NO_MORE_EAS = 0x8000_0012,
+        /// STATUS_INVALID_EA_NAME (a warning).
+        INVALID_EA_NAME = 0x8000_0013,
+        /// STATUS_EA_LIST_INCONSISTENT (a warning).
+        EA_LIST_INCONSISTENT = 0x8000_0014,
+        /// STATUS_EA_TOO_LARGE.
+        EA_TOO_LARGE = 0xC000_0050,
+        /// STATUS_NONEXISTENT_EA_ENTRY.
+        NONEXISTENT_EA_ENTRY = 0xC000_0051,
         /// STATUS_NOT_SAME_DEVICE.
         NOT_SAME_DEVICE = 0xC000_00D4,
         /// STATUS_INVALID_VIEW_SIZE.

@@ -261,4 +261,22 @@ impl VfsFile for MemFile {
         self.report(filter::meta(name));
         Ok(())
     }
+
+    async fn get_eas(&self) -> VfsResult<Vec<crate::Ea>> {
+        Ok(lock_tree(&self.tree).node(self.id)?.eas.clone())
+    }
+
+    async fn set_eas(&self, changes: Vec<crate::Ea>) -> VfsResult<()> {
+        {
+            let mut tree = lock_tree(&self.tree);
+            let node = tree.node_mut(self.id)?;
+            crate::ea::apply(&mut node.eas, changes)?;
+            node.change = now_filetime();
+        }
+        if self.initial.swap(false, Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.report(filter::EA);
+        Ok(())
+    }
 }

@@ -37,6 +37,8 @@ pub(crate) struct Node {
     pub(crate) change: u64,
     /// Named metadata blobs.
     pub(crate) meta: HashMap<String, Vec<u8>>,
+    /// Extended attributes, in the order they were added.
+    pub(crate) eas: Vec<crate::Ea>,
     /// Space reserved by `allocate`.
     pub(crate) reserved: u64,
     /// Names the node has in directories (hard links); 0 once removed from every directory
@@ -64,6 +66,7 @@ impl Node {
             write: now,
             change: now,
             meta: HashMap::new(),
+            eas: Vec::new(),
             reserved: 0,
             nlink: 1,
             streams: HashMap::new(),
@@ -102,6 +105,7 @@ impl Node {
             file_id: id,
             volume: 0,
             links: self.nlink,
+            ea_size: crate::ea::ea_size(&self.eas),
             is_dir,
         }
     }

@@ -125,7 +125,7 @@ impl Handle {
         ))
     }
 
-    fn dos(&self) -> VfsResult<DosInfo> {
+    pub(super) fn dos(&self) -> VfsResult<DosInfo> {
         let st = sys::fstatx(self.file.as_fd()).map_err(map_io)?;
         let stored = read_dos(XattrTarget::Fd(self.file.as_fd()));
         let stat = build_stat(&st, stored.as_ref());
@@ -133,6 +133,7 @@ impl Handle {
             attributes: stat.attributes & attr::STORED,
             creation: stat.creation_time,
             reserved: stored.map_or(0, |d| d.reserved),
+            ea_size: stored.map_or(0, |d| d.ea_size),
         })
     }
 
@@ -314,20 +315,19 @@ impl Handle {
             return Err(VfsError::IsADirectory);
         }
         self.writable_file()?;
-        let kept = if supersede {
-            None
-        } else {
-            Some(self.dos()?.creation)
-        };
+        let cur = self.dos()?;
         self.file.set_len(0).map_err(map_io)?;
-        let creation = match kept {
-            Some(c) => c,
-            None => super::ops::created_at(self.file.as_fd())?,
+        let creation = if supersede {
+            super::ops::created_at(self.file.as_fd())?
+        } else {
+            cur.creation
         };
+        // The extended attributes stay; CREATE replaces them through `set_eas`.
         let dos = DosInfo {
             attributes: (attributes & attr::SETTABLE) | attr::ARCHIVE,
             creation,
             reserved: allocation_size,
+            ea_size: cur.ea_size,
         };
         write_dos(self.file.as_fd(), &dos)?;
         self.allocate(allocation_size)
@@ -358,7 +358,7 @@ impl Handle {
 
     /// Runs a metadata update that moves the real ctime without voiding a ChangeTime a client
     /// set explicitly (NTFS keeps such a time until the data changes).
-    fn keeping_change_time<T>(&self, op: impl FnOnce() -> VfsResult<T>) -> VfsResult<T> {
+    pub(super) fn keeping_change_time<T>(&self, op: impl FnOnce() -> VfsResult<T>) -> VfsResult<T> {
         let fd = self.file.as_fd();
         let before = sys::fstatx(fd).map_err(map_io)?;
         let key = meta::dev_ino(&before);
@@ -613,6 +613,15 @@ impl VfsFile for PosixFile {
         let name = name.to_owned();
         let f = filter::meta(&name);
         self.run(move |h| Self::reporting(h, f, |h| h.set_meta(&name, &value)))
+            .await
+    }
+
+    async fn get_eas(&self) -> VfsResult<Vec<crate::Ea>> {
+        self.run(super::eas::get).await
+    }
+
+    async fn set_eas(&self, changes: Vec<crate::Ea>) -> VfsResult<()> {
+        self.run(move |h| Self::reporting(h, filter::EA, |h| super::eas::set(h, changes)))
             .await
     }
 }

@@ -1,8 +1,10 @@
 //! DOS attributes and creation time kept in an extended attribute, named metadata blobs, and the
 //! building of [`FileStat`] from statx.
 //!
-//! `user.smbd.dosattrib` holds: version (u8, = 2), attributes (u32 LE), creation FILETIME (u64 LE)
-//! and the allocation a client asked for (u64 LE; version 1 lacks it and reads as 0).
+//! `user.smbd.dosattrib` holds: version (u8, = 3), attributes (u32 LE), creation FILETIME (u64 LE),
+//! the allocation a client asked for (u64 LE; version 1 lacks it and reads as 0) and the EaSize of
+//! the file's extended attributes (u32 LE; versions 1 and 2 lack it and read as 0), kept here so a
+//! listing learns it from the one xattr it reads per entry anyway.
 
 use super::errors::{is_no_xattr, map_io};
 use super::sys::{self, XattrTarget};
@@ -12,8 +14,8 @@ use std::os::fd::BorrowedFd;
 
 /// Name of the attribute holding [`DosInfo`].
 pub(crate) const DOS_XATTR: &CStr = c"user.smbd.dosattrib";
-const DOS_VERSION: u8 = 2;
-const DOS_LEN: usize = 21;
+const DOS_VERSION: u8 = 3;
+const DOS_LEN: usize = 25;
 /// Longest metadata blob name accepted.
 const MAX_META_NAME: usize = 200;
 
@@ -27,6 +29,8 @@ pub(crate) struct DosInfo {
     /// Allocation a client asked for (CREATE AllocationSize, FileAllocationInformation), so
     /// preallocation past the end of file is reported; 0 when none was asked.
     pub(crate) reserved: u64,
+    /// EaSize of the file's extended attributes (`super::eas`); 0 without any.
+    pub(crate) ea_size: u32,
 }
 
 impl DosInfo {
@@ -37,13 +41,14 @@ impl DosInfo {
         out[1..5].copy_from_slice(&self.attributes.to_le_bytes());
         out[5..13].copy_from_slice(&self.creation.to_le_bytes());
         out[13..21].copy_from_slice(&self.reserved.to_le_bytes());
+        out[21..25].copy_from_slice(&self.ea_size.to_le_bytes());
         out
     }
 
-    /// Parses the stored form (version 1 or 2); `None` for an unknown version or a short value.
+    /// Parses the stored form (version 1 to 3); `None` for an unknown version or a short value.
     pub(crate) fn decode(b: &[u8]) -> Option<Self> {
         let version = *b.first()?;
-        if version != 1 && version != DOS_VERSION {
+        if !(1..=DOS_VERSION).contains(&version) {
             return None;
         }
         let attributes = u32::from_le_bytes(b.get(1..5)?.try_into().ok()?);
@@ -53,10 +58,16 @@ impl DosInfo {
         } else {
             u64::from_le_bytes(b.get(13..21)?.try_into().ok()?)
         };
+        let ea_size = if version < 3 {
+            0
+        } else {
+            u32::from_le_bytes(b.get(21..25)?.try_into().ok()?)
+        };
         Some(Self {
             attributes,
             creation,
             reserved,
+            ea_size,
         })
     }
 }
@@ -79,11 +90,13 @@ pub(crate) fn write_dos(fd: BorrowedFd<'_>, info: &DosInfo) -> VfsResult<()> {
 }
 
 /// The xattr name for metadata blob `name` ("user.smbd.<name>"); the name must be printable
-/// ASCII without spaces, at most 200 bytes, and not "dosattrib" (kept by the backend itself).
+/// ASCII without spaces, at most 200 bytes, and not "dosattrib" or "eas" (kept by the backend
+/// itself).
 pub(crate) fn meta_xattr_name(name: &str) -> VfsResult<CString> {
     let ok = !name.is_empty()
         && name.len() <= MAX_META_NAME
         && name != "dosattrib"
+        && name != "eas"
         && name.bytes().all(|b| b.is_ascii_graphic());
     if !ok {
         return Err(VfsError::InvalidName);
@@ -181,6 +194,7 @@ pub(crate) fn build_stat(st: &libc::statx, dos: Option<&DosInfo>) -> FileStat {
         file_id: st.stx_ino,
         volume: dev_ino(st).0,
         links: st.stx_nlink,
+        ea_size: dos.map_or(0, |d| d.ea_size),
         is_dir: dir,
     }
 }
@@ -195,20 +209,26 @@ mod tests {
             attributes: attr::HIDDEN | attr::ARCHIVE,
             creation: 0x01d9_0000_1234_5678,
             reserved: 0x3000,
+            ea_size: 19,
         };
         let enc = d.encode();
-        assert_eq!(enc[0], 2);
+        assert_eq!(enc[0], 3);
         assert_eq!(DosInfo::decode(&enc), Some(d));
-        assert_eq!(DosInfo::decode(&enc[..20]), None);
+        assert_eq!(DosInfo::decode(&enc[..24]), None);
         assert_eq!(DosInfo::decode(&[]), None);
         let mut bad = enc;
-        bad[0] = 3;
+        bad[0] = 4;
         assert_eq!(DosInfo::decode(&bad), None);
         // Version 1, written before the reserved allocation was kept, still reads.
         let mut v1 = enc[..13].to_vec();
         v1[0] = 1;
         let old = DosInfo::decode(&v1).unwrap();
         assert_eq!((old.creation, old.reserved), (d.creation, 0));
+        // Version 2, written before EaSize was kept, reads as no EAs.
+        let mut v2 = enc[..21].to_vec();
+        v2[0] = 2;
+        let old = DosInfo::decode(&v2).unwrap();
+        assert_eq!((old.reserved, old.ea_size), (d.reserved, 0));
     }
 
     #[test]
@@ -220,6 +240,7 @@ mod tests {
         assert!(meta_xattr_name("").is_err());
         assert!(meta_xattr_name("a b").is_err());
         assert!(meta_xattr_name("dosattrib").is_err());
+        assert!(meta_xattr_name("eas").is_err());
         assert!(meta_xattr_name(&"x".repeat(201)).is_err());
     }
 }

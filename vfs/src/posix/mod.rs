@@ -11,6 +11,7 @@
 mod case_cache;
 mod change_time;
 mod data;
+mod eas;
 mod errors;
 mod file;
 mod inotify;

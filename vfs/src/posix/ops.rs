@@ -211,15 +211,18 @@ fn open_existing(
         }
     };
     if truncate {
+        let stored = read_dos(XattrTarget::Fd(fd.as_fd()));
         let creation = if action == CreateAction::Superseded {
             created_at(fd.as_fd())?
         } else {
-            build_stat(&st, read_dos(XattrTarget::Fd(fd.as_fd())).as_ref()).creation_time
+            build_stat(&st, stored.as_ref()).creation_time
         };
+        // The extended attributes stay; CREATE replaces them through `set_eas`.
         let dos = DosInfo {
             attributes: (opts.attributes & attr::SETTABLE) | attr::ARCHIVE,
             creation,
             reserved: opts.allocation_size,
+            ea_size: stored.map_or(0, |d| d.ea_size),
         };
         write_dos(fd.as_fd(), &dos)?;
         reserve(fd.as_fd(), opts.allocation_size)?;
@@ -279,6 +282,7 @@ fn create_new(root: &Arc<Root>, loc: &Located, opts: &OpenOptions) -> VfsResult<
         attributes,
         creation: created_at(fd.as_fd())?,
         reserved: if is_dir { 0 } else { opts.allocation_size },
+        ea_size: 0,
     };
     write_dos(fd.as_fd(), &dos)?;
     let path = join(&loc.parent_path, &loc.name);

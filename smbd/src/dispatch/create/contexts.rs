@@ -7,6 +7,7 @@ use crate::proto::create_contexts::{
     AppInstanceId, DurableReconnectV1, DurableReconnectV2, DurableRequestV1, DurableRequestV2,
     Lease,
 };
+use crate::proto::fscc::decode_full_ea_list;
 
 use super::super::security;
 
@@ -49,6 +50,8 @@ pub(crate) struct Contexts {
     pub reconnect: Option<Reconnect>,
     /// The application instance the open belongs to.
     pub app_instance: Option<AppInstanceId>,
+    /// ExtA: the extended attributes of a new, overwritten or superseded file, checked.
+    pub eas: Option<Vec<vfs::Ea>>,
 }
 
 impl Contexts {
@@ -114,6 +117,12 @@ impl Contexts {
         {
             // DHnQ beside DHnC: the reconnect wins (MS-SMB2 3.3.5.9.7).
             c.durable = DurableRequestV1::decode(d).ok().map(|_| DurableAsk::V1);
+        }
+        if let Some(d) = req.context(b"ExtA") {
+            // SMB2_CREATE_EA_BUFFER (MS-SMB2 2.2.13.2.1): refused before anything is created.
+            let list = decode_full_ea_list(d).map_err(super::super::ea::list_status)?;
+            super::super::ea::check_settable(&list)?;
+            c.eas = Some(list);
         }
         if let Some(d) = req.context(&crate::proto::create_contexts::APP_INSTANCE_ID_NAME) {
             c.app_instance = AppInstanceId::decode(d).ok();

@@ -147,6 +147,10 @@ async fn open_file(
         path::Stream::Named(n) => Some(n),
         _ => None,
     };
+    if named.is_some() && cx.eas.is_some() {
+        // EAs belong to the file, not to one of its streams.
+        return Err(NtStatus::EAS_NOT_SUPPORTED);
+    }
     let creates = !matches!(v.disposition, Disposition::Open);
     let changes =
         v.desired & WRITE_RIGHTS != 0 || (creates && v.disposition != Disposition::OpenIf);
@@ -273,6 +277,11 @@ async fn open_file(
         && opened.stat.attributes & vfs::attr::READONLY != 0
     {
         return Err(NtStatus::CANNOT_DELETE);
+    }
+    if named.is_none() && !snapshot {
+        let no_knowledge = req.options & options::NO_EA_KNOWLEDGE != 0;
+        let eas = cx.eas.as_deref();
+        super::ea::on_create(&opened.file, opened.action, eas, no_knowledge).await?;
     }
     let open = Arc::new(Open::new(NewOpen {
         id,

@@ -113,8 +113,8 @@ impl DirListWriter {
     /// Appends one entry for `name`, with its 8.3 `short` name in the classes that carry one
     /// (`None`: ShortNameLength 0, as for a name that is already valid 8.3), aligned to 8 bytes
     /// after the previous entry, whose NextEntryOffset is pointed at it. Returns false,
-    /// appending nothing, if the entry would not fit in `max_len`. EaSize and ReparsePointTag
-    /// are always empty; the FileId fields come from `stat.file_id`.
+    /// appending nothing, if the entry would not fit in `max_len`. EaSize is `stat.ea_size`;
+    /// ReparsePointTag is always empty; the FileId fields come from `stat.file_id`.
     pub fn push_named(
         &mut self,
         name: &str,
@@ -188,24 +188,24 @@ impl DirListWriter {
         put_u32(out, name_len);
         match self.layout {
             Layout::Directory | Layout::Names => {}
-            Layout::Full => put_u32(out, 0),
+            Layout::Full => put_u32(out, st.ea_size),
             Layout::Both => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_short_name(out, short);
             }
             Layout::IdBoth => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_short_name(out, short);
                 put_u16(out, 0); // Reserved2
                 put_u64(out, st.file_id);
             }
             Layout::IdFull => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_u32(out, 0); // Reserved
                 put_u64(out, st.file_id);
             }
             Layout::IdExtd | Layout::IdExtdBoth => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_u32(out, 0); // ReparsePointTag
                 out.extend_from_slice(&file_id_128(st.file_id));
                 if self.layout == Layout::IdExtdBoth {
@@ -213,7 +213,7 @@ impl DirListWriter {
                 }
             }
             Layout::Id64Extd | Layout::Id64ExtdBoth => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_u32(out, 0); // ReparsePointTag
                 put_u64(out, st.file_id);
                 if self.layout == Layout::Id64ExtdBoth {
@@ -221,7 +221,7 @@ impl DirListWriter {
                 }
             }
             Layout::IdAllExtd | Layout::IdAllExtdBoth => {
-                put_u32(out, 0);
+                put_u32(out, st.ea_size);
                 put_u32(out, 0); // ReparsePointTag
                 put_u64(out, st.file_id);
                 out.extend_from_slice(&file_id_128(st.file_id));
@@ -269,6 +269,7 @@ mod tests {
             file_id: 0x0102_0304_0506_0708,
             volume: 0,
             links: 1,
+            ea_size: 0,
             is_dir: false,
         }
     }

@@ -17,6 +17,10 @@ pub enum FsccError {
     NotFound,
     /// The output did not fit and was truncated (STATUS_BUFFER_OVERFLOW, a warning).
     BufferOverflow,
+    /// An EA list whose entries overrun it or each other (STATUS_EA_LIST_INCONSISTENT).
+    EaListInconsistent,
+    /// An EA name or flags MS-FSCC 2.4.15 does not allow (STATUS_INVALID_EA_NAME).
+    InvalidEaName,
 }
 
 impl FsccError {
@@ -28,6 +32,8 @@ impl FsccError {
             Self::InvalidParameter => 0xC000_000D,
             Self::NotFound => 0xC000_0034,
             Self::BufferOverflow => 0x8000_0005,
+            Self::EaListInconsistent => 0x8000_0014,
+            Self::InvalidEaName => 0x8000_0013,
         }
     }
 }
@@ -40,6 +46,8 @@ impl fmt::Display for FsccError {
             Self::InvalidParameter => "invalid parameter in information buffer",
             Self::NotFound => "object name not found",
             Self::BufferOverflow => "buffer overflow",
+            Self::EaListInconsistent => "inconsistent EA list",
+            Self::InvalidEaName => "invalid EA name",
         };
         f.write_str(text)
     }

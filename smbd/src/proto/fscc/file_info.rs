@@ -101,7 +101,7 @@ pub fn encode_file_info(
         FileInfoClass::FILE_BASIC_INFORMATION => put_basic(out, st),
         FileInfoClass::FILE_STANDARD_INFORMATION => put_standard(out, ctx),
         FileInfoClass::FILE_INTERNAL_INFORMATION => put_u64(out, st.file_id),
-        FileInfoClass::FILE_EA_INFORMATION => put_u32(out, 0),
+        FileInfoClass::FILE_EA_INFORMATION => put_u32(out, ctx.stat.ea_size),
         FileInfoClass::FILE_ACCESS_INFORMATION => put_u32(out, ctx.access_mask),
         FileInfoClass::FILE_NAME_INFORMATION => put_name(out, &rooted_path(ctx.name)),
         FileInfoClass::FILE_POSITION_INFORMATION => put_u64(out, ctx.position),
@@ -228,7 +228,7 @@ fn put_all(out: &mut Vec<u8>, ctx: &FileInfoContext<'_>) {
     put_basic(out, ctx.stat);
     put_standard(out, ctx);
     put_u64(out, ctx.stat.file_id);
-    put_u32(out, 0);
+    put_u32(out, ctx.stat.ea_size);
     put_u32(out, ctx.access_mask);
     put_u64(out, ctx.position);
     put_u32(out, ctx.mode);
@@ -336,6 +336,7 @@ mod tests {
             file_id: 0x0011_2233_4455_6677,
             volume: 0,
             links: 1,
+            ea_size: 0,
             is_dir: false,
         }
     }

@@ -38,10 +38,12 @@ const FILE_NAMED_STREAMS: u32 = 0x0004_0000;
 const FILE_READ_ONLY_VOLUME: u32 = 0x0008_0000;
 /// FILE_SUPPORTS_HARD_LINKS (MS-FSCC 2.5.1).
 const FILE_SUPPORTS_HARD_LINKS: u32 = 0x0040_0000;
+/// FILE_SUPPORTS_EXTENDED_ATTRIBUTES (MS-FSCC 2.5.1).
+const FILE_SUPPORTS_EXTENDED_ATTRIBUTES: u32 = 0x0080_0000;
 
 /// The FileSystemAttributes we can honour: names keep their case, are Unicode, security
-/// descriptors persist, files can be sparse and have hard links. Not claimed: case-sensitive
-/// search, object ids, reparse points, EAs, block refcounting (whether extents can be shared
+/// descriptors persist, files can be sparse and have hard links and extended attributes. Not
+/// claimed: case-sensitive search, object ids, reparse points, block refcounting (whether extents can be shared
 /// depends on the file system under the share; FSCTL_DUPLICATE_EXTENTS_TO_FILE is answered
 /// NOT_SUPPORTED where they cannot). Named streams are claimed per share
 /// ([`fs_attribute_flags`]).
@@ -49,7 +51,8 @@ pub const FS_ATTRIBUTES: u32 = FILE_CASE_PRESERVED_NAMES
     | FILE_UNICODE_ON_DISK
     | FILE_PERSISTENT_ACLS
     | FILE_SUPPORTS_SPARSE_FILES
-    | FILE_SUPPORTS_HARD_LINKS;
+    | FILE_SUPPORTS_HARD_LINKS
+    | FILE_SUPPORTS_EXTENDED_ATTRIBUTES;
 
 /// FileSystemAttributes for a share: [`FS_ATTRIBUTES`], plus FILE_READ_ONLY_VOLUME if
 /// read-only and FILE_NAMED_STREAMS if it serves streams (clients such as Explorer write
@@ -274,9 +277,9 @@ mod tests {
     #[test]
     fn attribute() {
         let out = enc(FsInfoClass::FILE_FS_ATTRIBUTE_INFORMATION, &ctx(&FS, false)).unwrap();
-        assert_eq!(out, hex("4e004000 ff000000 08000000 4e00 5400 4600 5300"));
+        assert_eq!(out, hex("4e00c000 ff000000 08000000 4e00 5400 4600 5300"));
         let out = enc(FsInfoClass::FILE_FS_ATTRIBUTE_INFORMATION, &ctx(&FS, true)).unwrap();
-        assert_eq!(out[..4], hex("4e004800"));
+        assert_eq!(out[..4], hex("4e00c800"));
     }
 
     #[test]

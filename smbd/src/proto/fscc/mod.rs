@@ -8,6 +8,7 @@
 
 mod classes;
 mod dir_info;
+mod ea;
 mod error;
 mod file_info;
 mod fs_info;
@@ -19,6 +20,9 @@ mod wire;
 
 pub use classes::{FileInfoClass, FsInfoClass};
 pub use dir_info::{DirListWriter, dir_entry_fixed_size};
+pub use ea::{
+    EaListWriter, decode_full_ea_list, decode_get_ea_list, full_ea_entry_len, is_valid_ea_name,
+};
 pub use error::FsccError;
 pub use file_info::{
     FileInfoContext, StreamEntry, encode_file_info, encode_stream_information, file_info_min_size,

@@ -79,8 +79,9 @@ pub enum SetFileInfo {
     ValidDataLength(u64),
     /// FileShortNameInformation (40).
     ShortName(String),
-    /// FileFullEaInformation (15): the raw FILE_FULL_EA_INFORMATION chain.
-    FullEa(Vec<u8>),
+    /// FileFullEaInformation (15): the FILE_FULL_EA_INFORMATION list, checked
+    /// ([`super::decode_full_ea_list`]).
+    FullEa(Vec<vfs::Ea>),
 }
 
 /// FileModeInformation flags a client may set: FILE_WRITE_THROUGH, FILE_SEQUENTIAL_ONLY,
@@ -145,7 +146,7 @@ pub fn decode_set_file_info(class: FileInfoClass, buf: &[u8]) -> Result<SetFileI
             if buf.len() < 8 {
                 return Err(FsccError::InfoLengthMismatch);
             }
-            Ok(SetFileInfo::FullEa(buf.to_vec()))
+            super::decode_full_ea_list(buf).map(SetFileInfo::FullEa)
         }
         _ => Err(FsccError::InvalidClass),
     }
@@ -386,7 +387,7 @@ mod tests {
         let ea = hex("00000000 00 01 0100 41 00 5a");
         assert_eq!(
             dec(FileInfoClass::FILE_FULL_EA_INFORMATION, &ea),
-            Ok(SetFileInfo::FullEa(ea.clone()))
+            Ok(SetFileInfo::FullEa(vec![vfs::Ea::new(b"A", b"Z")]))
         );
         assert_eq!(
             dec(FileInfoClass::FILE_FULL_EA_INFORMATION, &ea[..7]),

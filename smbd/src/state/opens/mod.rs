@@ -71,6 +71,9 @@ pub struct Open {
     pub position: AtomicU64,
     /// FileModeInformation.
     pub mode: AtomicU32,
+    /// Open.NextEaEntry (MS-FSA 2.1.1.5): the index of the extended attribute a
+    /// FileFullEaInformation query without a list or restart continues from.
+    pub next_ea: AtomicU32,
     /// Directory enumeration state.
     pub cursor: Mutex<DirCursor>,
     /// The shared per-file entry (share modes, delete pending, locks), for disk files.
@@ -233,6 +236,7 @@ impl Open {
             delete_on_close: AtomicBool::new(self.delete_on_close.load(Ordering::Relaxed)),
             position: AtomicU64::new(self.position.load(Ordering::Relaxed)),
             mode: AtomicU32::new(self.mode.load(Ordering::Relaxed)),
+            next_ea: AtomicU32::new(self.next_ea.load(Ordering::Relaxed)),
             cursor: Mutex::new(DirCursor::default()),
             entry: self.entry.clone(),
             claim: Mutex::new(Some(claim)),
@@ -319,6 +323,7 @@ impl Open {
             ),
             position: AtomicU64::new(0),
             mode: AtomicU32::new(n.mode),
+            next_ea: AtomicU32::new(0),
             cursor: Mutex::new(DirCursor::default()),
             entry,
             claim: Mutex::new(n.claim),
