@@ -59,7 +59,7 @@ impl Client {
     }
 
     /// QUERY_INFO of file class `class` on `f`: the status and the output buffer.
-    async fn query(
+    async fn query_file(
         &mut self,
         f: Fid,
         class: u8,
@@ -89,7 +89,7 @@ impl Client {
 
     /// Every EA of `f` in one restarted scan.
     async fn eas(&mut self, f: Fid) -> Result<Vec<Ea>, u32> {
-        match self.query(f, FULL_EA, 65536, RESTART, 0, &[]).await {
+        match self.query_file(f, FULL_EA, 65536, RESTART, 0, &[]).await {
             (OK, b) => Ok(decode_full_ea_list(&b).unwrap()),
             (s, _) => Err(s),
         }
@@ -97,7 +97,7 @@ impl Client {
 
     /// FileEaInformation's EaSize of `f`.
     async fn ea_size(&mut self, f: Fid) -> u32 {
-        let (s, b) = self.query(f, EA_INFO, 4, 0, 0, &[]).await;
+        let (s, b) = self.query_file(f, EA_INFO, 4, 0, 0, &[]).await;
         assert_eq!(s, OK);
         u32::from_le_bytes(b[..4].try_into().unwrap())
     }
@@ -165,30 +165,30 @@ async fn scans_continue_and_flags_steer_them() {
     let one = |x: &Ea| list(std::slice::from_ref(x));
     // Room for one entry: it comes with BUFFER_OVERFLOW, the next query continues.
     assert_eq!(
-        c.query(f, FULL_EA, 16, RESTART, 0, &[]).await,
+        c.query_file(f, FULL_EA, 16, RESTART, 0, &[]).await,
         (st(NtStatus::BUFFER_OVERFLOW), one(&a))
     );
-    assert_eq!(c.query(f, FULL_EA, 16, 0, 0, &[]).await, (OK, one(&b)));
+    assert_eq!(c.query_file(f, FULL_EA, 16, 0, 0, &[]).await, (OK, one(&b)));
     assert_eq!(
-        c.query(f, FULL_EA, 16, 0, 0, &[]).await.0,
+        c.query_file(f, FULL_EA, 16, 0, 0, &[]).await.0,
         st(NtStatus::NO_MORE_EAS)
     );
     assert_eq!(
-        c.query(f, FULL_EA, 11, RESTART, 0, &[]).await.0,
+        c.query_file(f, FULL_EA, 11, RESTART, 0, &[]).await.0,
         st(NtStatus::BUFFER_TOO_SMALL)
     );
     assert_eq!(
-        c.query(f, FULL_EA, 100, RESTART | SINGLE, 0, &[]).await,
+        c.query_file(f, FULL_EA, 100, RESTART | SINGLE, 0, &[]).await,
         (OK, one(&a))
     );
-    assert_eq!(c.query(f, FULL_EA, 100, INDEX, 2, &[]).await, (OK, one(&b)));
+    assert_eq!(c.query_file(f, FULL_EA, 100, INDEX, 2, &[]).await, (OK, one(&b)));
     assert_eq!(
-        c.query(f, FULL_EA, 100, INDEX, 3, &[]).await.0,
+        c.query_file(f, FULL_EA, 100, INDEX, 3, &[]).await.0,
         st(NtStatus::NO_MORE_EAS)
     );
     for i in [0, 4] {
         assert_eq!(
-            c.query(f, FULL_EA, 100, INDEX, i, &[]).await.0,
+            c.query_file(f, FULL_EA, 100, INDEX, i, &[]).await.0,
             st(NtStatus::NONEXISTENT_EA_ENTRY)
         );
     }
@@ -201,12 +201,12 @@ async fn a_name_list_is_answered_in_its_order() {
     let a = Ea::new(b"Alpha", b"1");
     assert_eq!(c.set_eas(f, &[a.clone(), Ea::new(b"Beta", b"2")]).await, OK);
     let input = get_list(&[b"missing", b"ALPHA"]);
-    let (s, out) = c.query(f, FULL_EA, 100, 0, 0, &input).await;
+    let (s, out) = c.query_file(f, FULL_EA, 100, 0, 0, &input).await;
     assert_eq!(s, OK);
     let got = decode_full_ea_list(&out).unwrap();
     assert_eq!(got, vec![Ea::new(b"missing", b""), a]);
     assert_eq!(
-        c.query(f, FULL_EA, 100, 0, 0, &get_list(&[b"a?"])).await.0,
+        c.query_file(f, FULL_EA, 100, 0, 0, &get_list(&[b"a?"])).await.0,
         st(NtStatus::INVALID_EA_NAME)
     );
 }
@@ -264,7 +264,7 @@ async fn rights_and_need_ea() {
         .create(Create::new("f").disposition(OPEN).access(READ_ATTRIBUTES))
         .await;
     assert_eq!(
-        c.query(r, FULL_EA, 100, RESTART, 0, &[]).await.0,
+        c.query_file(r, FULL_EA, 100, RESTART, 0, &[]).await.0,
         st(NtStatus::ACCESS_DENIED)
     );
     assert_eq!(c.ea_size(r).await, 4 + 4 + 6 + 1 + 1);

@@ -7,7 +7,7 @@ use super::meta::{self, DosInfo, build_stat, dev_ino, read_dos, write_dos};
 use super::resolve::{Located, Root, cstr};
 use super::streams::{self, check_not_side};
 use super::sys::{self, XattrTarget};
-use crate::names::{check_directory_disposition, fold, join, now_filetime, split_path};
+use crate::names::{check_directory_disposition, fold, join, split_path};
 use crate::{
     ChangeAction, CreateAction, Disposition, FileStat, FsInfo, Kind, OpenOptions, Opened, VfsError,
     VfsResult, attr, filter,
