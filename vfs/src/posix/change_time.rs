@@ -27,6 +27,14 @@ pub(crate) fn set(file: (u64, u64), change: u64, real_ctime: u64) {
     t.insert(file, (change, real_ctime));
 }
 
+/// Drops the override of `file` (removed: its inode number may be given to a new object).
+pub(crate) fn forget(file: (u64, u64)) {
+    table()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&file);
+}
+
 /// The ChangeTime to report for `file` whose real ctime is `real_ctime`.
 pub(crate) fn get(file: (u64, u64), real_ctime: u64) -> u64 {
     let mut t = table().lock().unwrap_or_else(|e| e.into_inner());
@@ -59,5 +67,12 @@ mod tests {
         assert_eq!(get((1, 99), 100), 5);
         assert_eq!(get((1, 99), 101), 101);
         assert_eq!(get((1, 99), 100), 100);
+    }
+
+    #[test]
+    fn a_removed_file_leaves_no_override_for_its_inode() {
+        set((2, 7), 5, 100);
+        forget((2, 7));
+        assert_eq!(get((2, 7), 100), 100);
     }
 }

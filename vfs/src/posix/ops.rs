@@ -617,6 +617,11 @@ fn remove_quiet(root: &Root, path: &str) -> VfsResult<(String, bool)> {
         _ => map_io(e),
     })?;
     root.tunnel_removed(parent, short.as_deref(), disk);
+    if meta::is_dir(&st) || st.stx_nlink <= 1 {
+        // The inode is free: a ChangeTime set on it must not show on the next object the
+        // file system gives the number to (its real ctime may fall in the same coarse tick).
+        super::change_time::forget(dev_ino(&st));
+    }
     let full = join(&loc.parent_path, disk);
     streams::forget(root, &full);
     Ok((full, meta::is_dir(&st)))
