@@ -178,10 +178,14 @@ async fn scans_continue_and_flags_steer_them() {
         st(NtStatus::BUFFER_TOO_SMALL)
     );
     assert_eq!(
-        c.query_file(f, FULL_EA, 100, RESTART | SINGLE, 0, &[]).await,
+        c.query_file(f, FULL_EA, 100, RESTART | SINGLE, 0, &[])
+            .await,
         (OK, one(&a))
     );
-    assert_eq!(c.query_file(f, FULL_EA, 100, INDEX, 2, &[]).await, (OK, one(&b)));
+    assert_eq!(
+        c.query_file(f, FULL_EA, 100, INDEX, 2, &[]).await,
+        (OK, one(&b))
+    );
     assert_eq!(
         c.query_file(f, FULL_EA, 100, INDEX, 3, &[]).await.0,
         st(NtStatus::NO_MORE_EAS)
@@ -206,7 +210,9 @@ async fn a_name_list_is_answered_in_its_order() {
     let got = decode_full_ea_list(&out).unwrap();
     assert_eq!(got, vec![Ea::new(b"missing", b""), a]);
     assert_eq!(
-        c.query_file(f, FULL_EA, 100, 0, 0, &get_list(&[b"a?"])).await.0,
+        c.query_file(f, FULL_EA, 100, 0, 0, &get_list(&[b"a?"]))
+            .await
+            .0,
         st(NtStatus::INVALID_EA_NAME)
     );
 }

@@ -9,11 +9,14 @@ const MAX_COMPONENT: usize = 255;
 ///
 /// A trailing `::$DATA` selects the default stream; other streams are not supported. `.` is
 /// dropped and `..` climbs one level; climbing above the root is OBJECT_PATH_SYNTAX_BAD.
-/// Wildcards and control characters are OBJECT_NAME_INVALID.
+/// Wildcards and control characters are OBJECT_NAME_INVALID. A `/` separates components as
+/// `\` does (see [`backslashes`]).
 pub(crate) fn to_vfs_path(name: &str) -> Result<String, NtStatus> {
     if name.is_empty() {
         return Ok(String::new());
     }
+    let name = backslashes(name);
+    let name = name.as_ref();
     if name.starts_with('\\') {
         // MS-SMB2 3.3.5.9: a leading separator is invalid.
         return Err(NtStatus::INVALID_PARAMETER);
@@ -43,6 +46,19 @@ pub(crate) fn to_vfs_path(name: &str) -> Result<String, NtStatus> {
         }
     }
     Ok(parts.join("/"))
+}
+
+/// `name` with every `/` read as the separator `\`. Interop: no Windows client sends a `/`
+/// (Windows answers OBJECT_NAME_INVALID, a name may not hold one), but Samba takes it as a
+/// separator, and smbtorture names paths so (smb2.timestamps.test_close_not_attrib's
+/// `smb2-timestamps/testfile.dat`, smb2.twrp.listdir's `subdir/hardlink`). The path rules
+/// that follow (`..` above the root, empty components) apply to it all the same.
+fn backslashes(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.contains('/') {
+        std::borrow::Cow::Owned(name.replace('/', "\\"))
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
 }
 
 fn strip_default_stream(c: &str) -> Result<&str, NtStatus> {
@@ -96,6 +112,8 @@ pub(crate) struct Target {
 /// `\`, `/`, `:` and NUL (control characters and wildcards included, as NTFS allows); a stream
 /// type other than `$DATA` (or `$INDEX_ALLOCATION` for `$I30`) is OBJECT_NAME_INVALID.
 pub(crate) fn to_vfs_target(name: &str, streams: bool) -> Result<Target, NtStatus> {
+    let name = backslashes(name);
+    let name = name.as_ref();
     let (dir, last) = match name.rsplit_once('\\') {
         Some((d, l)) => (Some(d), l),
         None => (None, name),
@@ -167,6 +185,14 @@ mod tests {
         assert_eq!(to_vfs_path("a\\\\b"), Err(NtStatus::OBJECT_NAME_INVALID));
         assert_eq!(to_vfs_path("a*"), Err(NtStatus::OBJECT_NAME_INVALID));
         assert_eq!(to_vfs_path("f:s"), Err(NtStatus::OBJECT_NAME_INVALID));
+        // A '/' separates as '\' does, under the same rules.
+        assert_eq!(to_vfs_path("a/b\\c.txt").unwrap(), "a/b/c.txt");
+        assert_eq!(
+            to_vfs_path("a/../../x"),
+            Err(NtStatus::OBJECT_PATH_SYNTAX_BAD)
+        );
+        assert_eq!(to_vfs_path("/etc"), Err(NtStatus::INVALID_PARAMETER));
+        assert_eq!(to_vfs_path("a//b"), Err(NtStatus::OBJECT_NAME_INVALID));
     }
 
     fn named(path: &str, s: &str) -> Target {
