@@ -1,9 +1,10 @@
 //! One behaviour suite, run against every backend: MemFs, PosixFs (openat2) and PosixFs (the
 //! component-walk fallback).
 
+#[macro_use]
 mod common;
 
-use common::{TempDir, err, opts};
+use common::{err, opts};
 use vfs::{CreateAction, Disposition as D, Kind, SetTimes, Vfs, VfsError, attr, unix_to_filetime};
 
 async fn create_file<F: Vfs>(fs: &F, path: &str, data: &[u8]) {
@@ -663,34 +664,4 @@ async fn unicode_case<F: Vfs>(fs: &F) {
     ));
 }
 
-macro_rules! suite {
-    ($name:ident, $make:expr) => {
-        mod $name {
-            suite!(@tests $make; dispositions kinds bad_paths case_insensitive listing renames
-                removal attributes times times_of_a_new_file sizes meta_blobs data_path overwrite_in_place
-                unicode_case);
-        }
-    };
-    (@tests $make:expr; $($t:ident)*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $t() {
-                let (fs, _guard) = $make;
-                super::$t(&fs).await;
-            }
-        )*
-    };
-}
-
-suite!(mem, (vfs::mem::MemFs::new(), ()));
-suite!(posix, {
-    let dir = super::TempDir::new("posix");
-    (vfs::posix::PosixFs::new(dir.0.clone()).unwrap(), dir)
-});
-suite!(posix_no_openat2, {
-    let dir = super::TempDir::new("walk");
-    (
-        vfs::posix::PosixFs::new_without_openat2(dir.0.clone()).unwrap(),
-        dir,
-    )
-});
+on_every_backend!("behaviour"; dispositions kinds bad_paths case_insensitive listing renames removal attributes times times_of_a_new_file sizes meta_blobs data_path overwrite_in_place unicode_case);

@@ -1,6 +1,7 @@
 //! Server-side copy, reflinks, sparse files and hard links, run against every backend: MemFs,
 //! PosixFs (openat2) and PosixFs (the component-walk fallback).
 
+#[macro_use]
 mod common;
 
 use common::{TempDir, err, opts};
@@ -180,36 +181,7 @@ async fn hard_links<F: Vfs>(fs: &F) {
     assert_eq!(d.file.read_at(0, 10).await.unwrap(), b"one");
 }
 
-macro_rules! suite {
-    ($name:ident, $make:expr) => {
-        mod $name {
-            suite!(@tests $make; copies overlapping_copy clones sparse_flag zeroing ranges
-                hard_links);
-        }
-    };
-    (@tests $make:expr; $($t:ident)*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $t() {
-                let (fs, _guard) = $make;
-                super::$t(&fs).await;
-            }
-        )*
-    };
-}
-
-suite!(mem, (vfs::mem::MemFs::new(), ()));
-suite!(posix, {
-    let dir = super::TempDir::new("posix-data");
-    (vfs::posix::PosixFs::new(dir.0.clone()).unwrap(), dir)
-});
-suite!(posix_no_openat2, {
-    let dir = super::TempDir::new("walk-data");
-    (
-        vfs::posix::PosixFs::new_without_openat2(dir.0.clone()).unwrap(),
-        dir,
-    )
-});
+on_every_backend!("data"; copies overlapping_copy clones sparse_flag zeroing ranges hard_links);
 
 /// On a file system that punches holes (ext4, xfs, btrfs, tmpfs), a zeroed range of a sparse
 /// file is a hole: it is no longer reported as data.

@@ -1,11 +1,12 @@
 //! Extended attributes, run against every backend: MemFs and PosixFs.
 
+#[macro_use]
 mod common;
 
-use common::{TempDir, err, opts};
-use std::sync::{Arc, Mutex};
+use common::{Log, TempDir, err, opts};
+use std::sync::Arc;
 use vfs::ea::{self, Ea, FILE_NEED_EA};
-use vfs::{ChangeAction, ChangeSink, Disposition as D, Kind, Vfs, VfsError, filter};
+use vfs::{ChangeAction, Disposition as D, Kind, Vfs, VfsError, filter};
 
 fn names(list: &[Ea]) -> Vec<&[u8]> {
     list.iter().map(|e| e.name.as_slice()).collect()
@@ -90,19 +91,6 @@ async fn streams_and_directories<F: Vfs>(fs: &F) {
     assert_ne!(fs.stat("dir").await.unwrap().ea_size, 0);
 }
 
-#[derive(Default)]
-struct Log(Mutex<Vec<(String, ChangeAction, u32)>>);
-
-impl ChangeSink for Log {
-    fn change(&self, name: &str, action: ChangeAction, filter: u32) {
-        self.0
-            .lock()
-            .unwrap()
-            .push((name.to_owned(), action, filter));
-    }
-    fn overflow(&self) {}
-}
-
 /// A change of EAs reports FILE_NOTIFY_CHANGE_EA, except the creator's first (the create
 /// context's EAs are part of the creation).
 async fn changes_report_ea<F: Vfs>(fs: &F) {
@@ -119,29 +107,7 @@ async fn changes_report_ea<F: Vfs>(fs: &F) {
     );
 }
 
-macro_rules! suite {
-    ($name:ident, $make:expr) => {
-        mod $name {
-            suite!(@tests $make; set_query_remove all_or_nothing streams_and_directories
-                changes_report_ea);
-        }
-    };
-    (@tests $make:expr; $($t:ident)*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $t() {
-                let (fs, _guard) = $make;
-                super::$t(&fs).await;
-            }
-        )*
-    };
-}
-
-suite!(mem, (vfs::mem::MemFs::new(), ()));
-suite!(posix, {
-    let dir = super::TempDir::new("eas");
-    (vfs::posix::PosixFs::new(dir.0.clone()).unwrap(), dir)
-});
+on_every_backend!("eas"; set_query_remove all_or_nothing streams_and_directories changes_report_ea);
 
 /// The POSIX backend keeps the list in its private `user.smbd.eas`, which no metadata blob
 /// name reaches, and no client EA name becomes an xattr of its own.

@@ -1,9 +1,10 @@
 //! 8.3 short names and tunneling, run against every backend: MemFs, PosixFs (openat2) and
 //! PosixFs (the component-walk fallback).
 
+#[macro_use]
 mod common;
 
-use common::{TempDir, err, opts};
+use common::{err, opts};
 use std::collections::HashSet;
 use vfs::short_names::alone;
 use vfs::{Disposition as D, Kind, Vfs, VfsError};
@@ -129,33 +130,4 @@ async fn tunneling<F: Vfs>(fs: &F) {
     );
 }
 
-macro_rules! suite {
-    ($name:ident, $make:expr) => {
-        mod $name {
-            suite!(@tests $make; both_directions a_real_name_takes_the_digit
-                distinct_in_a_directory tunneling);
-        }
-    };
-    (@tests $make:expr; $($t:ident)*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $t() {
-                let (fs, _guard) = $make;
-                super::$t(&fs).await;
-            }
-        )*
-    };
-}
-
-suite!(mem, (vfs::mem::MemFs::new(), ()));
-suite!(posix, {
-    let dir = super::TempDir::new("short-posix");
-    (vfs::posix::PosixFs::new(dir.0.clone()).unwrap(), dir)
-});
-suite!(posix_no_openat2, {
-    let dir = super::TempDir::new("short-walk");
-    (
-        vfs::posix::PosixFs::new_without_openat2(dir.0.clone()).unwrap(),
-        dir,
-    )
-});
+on_every_backend!("short"; both_directions a_real_name_takes_the_digit distinct_in_a_directory tunneling);

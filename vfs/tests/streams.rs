@@ -1,6 +1,7 @@
 //! Named data streams, run against every backend: MemFs, PosixFs (openat2) and PosixFs (the
 //! component-walk fallback).
 
+#[macro_use]
 mod common;
 
 use common::{TempDir, err, opts};
@@ -233,36 +234,7 @@ async fn shared_metadata<F: Vfs>(fs: &F) {
     assert_eq!(st.attributes, base.stat.attributes);
 }
 
-macro_rules! suite {
-    ($name:ident, $make:expr) => {
-        mod $name {
-            suite!(@tests $make; stream_io bad_names remove_and_rename_streams
-                streams_follow_their_file shared_metadata);
-        }
-    };
-    (@tests $make:expr; $($t:ident)*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $t() {
-                let (fs, _guard) = $make;
-                super::$t(&fs).await;
-            }
-        )*
-    };
-}
-
-suite!(mem, (vfs::mem::MemFs::new(), ()));
-suite!(posix, {
-    let dir = super::TempDir::new("streams");
-    (vfs::posix::PosixFs::new(dir.0.clone()).unwrap(), dir)
-});
-suite!(posix_no_openat2, {
-    let dir = super::TempDir::new("streams-walk");
-    (
-        vfs::posix::PosixFs::new_without_openat2(dir.0.clone()).unwrap(),
-        dir,
-    )
-});
+on_every_backend!("streams"; stream_io bad_names remove_and_rename_streams streams_follow_their_file shared_metadata);
 
 /// The POSIX side tree is plain files in the share folder (a copy carries it) that no SMB path
 /// reaches.

@@ -3,47 +3,12 @@
 
 mod common;
 
-use common::{TempDir, opts};
-use std::sync::{Arc, Mutex};
+use common::{Log, TempDir, opts};
+use std::sync::Arc;
 use std::time::Duration;
 use vfs::mem::MemFs;
 use vfs::posix::PosixFs;
-use vfs::{ChangeAction as A, ChangeSink, Disposition as D, Kind, SetTimes, Vfs, filter};
-
-#[derive(Default)]
-struct Log(Mutex<Vec<(String, A, u32)>>);
-
-impl ChangeSink for Log {
-    fn change(&self, name: &str, action: A, filter: u32) {
-        self.0
-            .lock()
-            .unwrap()
-            .push((name.to_owned(), action, filter));
-    }
-    fn overflow(&self) {}
-}
-
-impl Log {
-    fn names(&self) -> Vec<(String, A)> {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|e| (e.0.clone(), e.1))
-            .collect()
-    }
-
-    /// Waits (up to 2 s) until `n` changes arrived.
-    async fn wait_for(&self, n: usize) -> Vec<(String, A)> {
-        for _ in 0..200 {
-            if self.0.lock().unwrap().len() >= n {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        self.names()
-    }
-}
+use vfs::{ChangeAction as A, Disposition as D, Kind, SetTimes, Vfs, filter};
 
 async fn own_changes(fs: &dyn Vfs) {
     fs.open("d", &opts(D::Create, Kind::Directory))
