@@ -94,7 +94,15 @@ async fn watch_of(ctx: &Ctx<'_>, open: &Open, req: &ChangeNotifyRequest) -> Arc<
             Err(e) => tracing::debug!(path = %open.path(), error = %e, "change notify: no watch"),
         }
     }
-    table.insert(open.uid, w)
+    let w = table.insert(open.uid, w);
+    // A directory already being deleted answers at once. Checked after the watch is in the
+    // table, so a close that makes it delete-pending either happened before (seen here) or
+    // finds the watch and marks it (dispatch/close.rs): a CHANGE_NOTIFY overtaken by the
+    // rmdir sent after it no longer waits forever (smbtorture smb2.notify.rmdir2).
+    if open.entry.as_ref().is_some_and(|e| e.delete_pending()) {
+        w.delete_pending();
+    }
+    w
 }
 
 /// A synchronous answer from what was buffered.

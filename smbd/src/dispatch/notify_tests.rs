@@ -287,3 +287,22 @@ async fn deleting_the_watched_directory_answers_delete_pending() {
     got.sort_unstable();
     assert_eq!(got, [OK, NtStatus::DELETE_PENDING.0]);
 }
+
+/// smbtorture smb2.notify.rmdir2 sends CHANGE_NOTIFY and then removes the directory; frames
+/// run concurrently, so the removal may be done before the request has its watch. It still
+/// answers DELETE_PENDING at once instead of waiting for ever.
+#[tokio::test]
+async fn a_request_overtaken_by_the_removal_of_its_directory_answers_delete_pending() {
+    let (_, server) = setup();
+    let mut a = Client::new(&server).await;
+    let dir = a.open("d", true).await;
+    let mut m = a.0.create("d");
+    m[HEADER_LEN + 24..HEADER_LEN + 28].copy_from_slice(&0x0013_019fu32.to_le_bytes());
+    m[HEADER_LEN + 40..HEADER_LEN + 44].copy_from_slice(&0x1001u32.to_le_bytes());
+    let (st, r) = a.call(m).await;
+    assert_eq!(st, OK);
+    let doomed: Fid = r[HEADER_LEN + 64..HEADER_LEN + 80].try_into().unwrap();
+    assert_eq!(a.close(doomed).await, OK);
+    let (_, r) = a.notify(dir, 4096, FILE_NAME, false).await;
+    assert_eq!(status(&r), NtStatus::DELETE_PENDING.0);
+}
