@@ -1,0 +1,164 @@
+"""The Linux kernel's cifs client against the server, in a throw-away qemu VM (issue #12).
+
+One boot runs every case: the guest's /init (kernel_vm_init.sh) mounts the server's shares
+with each variant of VARIANTS in turn, runs its checks and prints a PASS/FAIL line per case on
+the serial console; each test here reads its own line. The first variant (SMB 3.1.1, default
+options plus mfsymlinks) gets the full file suite (FULL_CASES), the others a quick round trip
+and a look at /proc/fs/cifs/DebugData.
+
+The server is a server of this module's own, listening on the host end of a tap device inside
+a private network namespace (netns.py), the guest on the other end; nothing leaves the
+namespace, which is deleted at the end. qemu uses KVM when /dev/kvm works and falls back to
+software emulation (TCG) otherwise.
+
+Needs root, iproute2, /dev/net/tun and what interop/kernel-vm-fetch.sh (run by setup.sh)
+unpacks under target/kernel-vm/; without them every test here is skipped with the reason.
+Run alone: `cd interop && .venv/bin/python -m pytest tests/test_kernel_client.py -v`.
+Environment: SMBD_TEST_VM_ACCEL=kvm|tcg forces the accelerator, SMBD_TEST_VM_BIGDIR the entries
+of the large directory case (default 10000), SMBD_TEST_VM_TIMEOUT the boot's limit in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from accounts import ACCOUNTS
+from kernel_vm import (
+    GUEST_ADDR,
+    HOST_ADDR,
+    PREFIX_LEN,
+    VmRun,
+    build_initramfs,
+    find_image,
+    kvm_usable,
+    run_vm,
+    setup_tap,
+)
+from netns import NetNs
+from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, stop, tail
+
+#: (name, share, mount options, text /proc/fs/cifs/DebugData must hold while mounted).
+#: The first one also runs FULL_CASES; the guest mounts them in this order.
+VARIANTS = [
+    ("smb311", "share", "vers=3.1.1,mfsymlinks", "Dialect 0x311"),
+    ("smb21", "share", "vers=2.1", "Dialect 0x210"),
+    ("smb30", "share", "vers=3.0", "Dialect 0x300"),
+    ("smb302", "share", "vers=3.02", "Dialect 0x302"),
+    ("sign", "share", "vers=3.1.1,sign", "Dialect 0x311"),
+    ("seal", "share", "vers=3.1.1,seal", "Dialect 0x311"),
+    ("enc_share", "enc", "vers=3.1.1", "Dialect 0x311"),
+    ("cache_none", "share", "vers=3.1.1,cache=none", "Dialect 0x311"),
+    ("multichannel", "share", "vers=3.1.1,multichannel,max_channels=4", "Dialect 0x311"),
+]
+#: The full file suite's cases, as kernel_vm_init.sh names them (after "<first variant>_").
+FULL_CASES = ["write_read", "append", "truncate", "rename", "hardlink", "symlink", "mkdir_rmdir",
+              "readonly", "unlink_open", "sparse", "bigdir", "df"]
+#: Every case name the console should report, in order.
+CASES = ([f"{VARIANTS[0][0]}_{c}" for c in FULL_CASES] + [v[0] for v in VARIANTS]
+         + ["multichannel_channels"])
+#: The server's port inside the namespace (private to it, so any fixed port is free).
+PORT = 44445
+USER = "alice"
+
+
+def _skip(reason: str):
+    """Skips loudly: the reason goes to stderr as well as into pytest's summary."""
+    print(f"\n*** test_kernel_client: SKIPPED: {reason}", file=sys.stderr)
+    pytest.skip(f"kernel cifs VM test cannot run: {reason}")
+
+
+def _accelerators() -> list[str]:
+    """Which accelerators to try, in order."""
+    forced = os.environ.get("SMBD_TEST_VM_ACCEL")
+    if forced:
+        return [forced]
+    return ["kvm", "tcg"] if kvm_usable() else ["tcg"]
+
+
+@pytest.fixture(scope="module")
+def vm_run(tmp_path_factory) -> VmRun:
+    """Starts the namespace, the server and the VM once; the VM's run with every case."""
+    if os.environ.get("SMBD_TEST_EXTERNAL"):
+        _skip("needs a server of its own inside a network namespace (SMBD_TEST_EXTERNAL is set)")
+    if os.geteuid() != 0 or shutil.which("ip") is None or not Path("/dev/net/tun").exists():
+        _skip("needs root, iproute2 and /dev/net/tun for the VM's tap device")
+    img, why = find_image()
+    if img is None:
+        _skip(why)
+    binary = Path(os.environ.get("SMBD_BIN", REPO / "target" / "release" / "smbd"))
+    if not binary.is_file():
+        pytest.fail(f"server binary {binary} missing: run `cargo build --release -p smbd` first")
+
+    base = tmp_path_factory.mktemp("kernel-vm")
+    root, state = base / "shares", base / "state"
+    state.mkdir()
+    prepare_root(root)
+    for share in ("share", "enc"):
+        os.chmod(root / share, 0o777)
+    log = log_dir() / f"kernel-vm-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}.log"
+    console = log.with_suffix(".console")
+
+    ns = NetNs.create()
+    if ns is None:
+        _skip("could not create a network namespace")
+    proc = None
+    try:
+        try:
+            tap = setup_tap(ns.name)
+        except Exception as e:  # noqa: BLE001 - any failure here means no VM network
+            _skip(f"no tap device in the namespace: {e}")
+        try:
+            proc, _ = start_server(binary, root, state, log, host=HOST_ADDR, port=PORT, prefix=ns.prefix())
+        except StartError as e:
+            pytest.fail(str(e))
+        env = {
+            "SERVER": HOST_ADDR, "PORT": str(PORT), "GUEST": GUEST_ADDR, "PREFIX": str(PREFIX_LEN),
+            "USER": USER, "PASS": ACCOUNTS[USER],
+            "VARIANTS": ";".join("|".join(v) for v in VARIANTS),
+            "BIGDIR": os.environ.get("SMBD_TEST_VM_BIGDIR", "10000"),
+        }
+        initrd = base / "initramfs.cpio"
+        nmods = build_initramfs(img, env, initrd)
+        timeout = float(os.environ.get("SMBD_TEST_VM_TIMEOUT", "400"))
+        run = None
+        for accel in _accelerators():
+            run = run_vm(img, initrd, console, ns.prefix(), tap, accel, timeout)
+            booted = "KVMTEST INFO boot" in run.console
+            print(f"VM ({accel}, kernel {img.kver}, {nmods} modules): {run.seconds:.1f} s, "
+                  f"exit {run.returncode}, {'booted' if booted else 'did not boot'}")
+            if booted:
+                break
+        assert run is not None
+        console.write_text(run.console)
+        for line in run.info:
+            print("guest:", line)
+        if "KVMTEST INFO boot" not in run.console:
+            pytest.fail(f"the guest never ran /init; console {console}:\n{run.console[-4000:]}")
+        yield run
+    finally:
+        if proc is not None:
+            stop(proc)
+        ns.delete()
+        print(f"server log {log}:\n{tail(log, 60)}")
+
+
+def test_vm_finished(vm_run):
+    """The guest ran to its end (`KVMTEST DONE`) and powered off before the time limit."""
+    assert not vm_run.timed_out, f"VM killed after {vm_run.seconds:.0f} s:\n{vm_run.console[-4000:]}"
+    assert "KVMTEST DONE" in vm_run.console, vm_run.console[-4000:]
+    print(f"VM run under {vm_run.accel}: {vm_run.seconds:.1f} s")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_kernel_client(vm_run, case):
+    """One case of the guest: its PASS line on the console."""
+    verdict, detail = vm_run.results.get(case, ("MISSING", "no line on the console"))
+    assert verdict == "PASS", f"{case}: {verdict} {detail}"
+    print(f"{case}: {detail}")
