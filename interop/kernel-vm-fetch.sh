@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetches what the kernel cifs client VM test (tests/test_kernel_client.py) boots, into
 # target/kernel-vm/ (or $SMBD_TEST_VM_CACHE), without installing anything system-wide:
-#   - qemu-system-x86 with seabios, qemu-system-data and the libraries this machine lacks,
+#   - qemu-system-x86 with seabios, qemu-system-data, qemu-system-common (the TCG accelerator
+#     module) and the libraries this machine lacks,
 #     unpacked privately (installing Debian's qemu-system-x86 would replace the machine's newer
 #     qemu-utils; the test runs qemu with LD_LIBRARY_PATH pointing into the unpacked tree);
 #   - the Debian cloud kernel package that linux-image-cloud-amd64 depends on (vmlinuz and the
@@ -23,7 +24,7 @@ if [ -z "$kpkg" ]; then
 fi
 [ -n "$kpkg" ] || { echo "kernel-vm-fetch: no linux-image-cloud-amd64 package known to apt" >&2; exit 1; }
 
-packages=("$kpkg" busybox-static qemu-system-x86 qemu-system-data seabios
+packages=("$kpkg" busybox-static qemu-system-x86 qemu-system-common qemu-system-data seabios
     libcapstone4 libfdt1 libpmem1 libndctl6 libdaxctl1 librdmacm1 libibverbs1 libslirp0 libvdeplug2
     libnl-3-200 libnl-route-3-200)
 stamp="$cache/root/.fetched"

@@ -38,8 +38,11 @@ INIT_SCRIPT = Path(__file__).with_name("kernel_vm_init.sh")
 HOST_ADDR = "198.18.0.1"
 GUEST_ADDR = "198.18.0.2"
 PREFIX_LEN = 24
-#: Modules the guest needs besides what they depend on: the SMB client, the NIC, UTF-8 names.
-ROOT_MODULES = ("cifs", "virtio_net", "virtio_pci", "nls_utf8")
+#: Modules the guest needs besides what they depend on: the SMB client, the NIC, UTF-8 names,
+#: and the templates gcm(aes) and ccm(aes) are built from (the kernel would load them through
+#: modprobe, which the guest has not; cifs's softdeps name only gcm and ccm themselves).
+ROOT_MODULES = ("cifs", "virtio_net", "virtio_pci", "nls_utf8", "ctr", "ghash_generic", "gf128mul",
+                "cmac", "ecb", "sha512", "seqiv")
 
 
 @dataclass
@@ -70,6 +73,8 @@ class VmImage:
         libs = [self.root / "usr" / "lib" / "x86_64-linux-gnu", self.root / "lib" / "x86_64-linux-gnu"]
         env = dict(os.environ)
         env["LD_LIBRARY_PATH"] = ":".join(str(p) for p in libs)
+        # Debian builds the TCG accelerator as a module (qemu-system-common's accel-tcg-*.so).
+        env["QEMU_MODULE_DIR"] = str(self.root / "usr" / "lib" / "x86_64-linux-gnu" / "qemu")
         return env
 
     def datadir(self) -> Path:
