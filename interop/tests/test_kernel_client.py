@@ -15,7 +15,9 @@ Needs root, iproute2, /dev/net/tun and what interop/kernel-vm-fetch.sh (run by s
 unpacks under target/kernel-vm/; without them every test here is skipped with the reason.
 Run alone: `cd interop && .venv/bin/python -m pytest tests/test_kernel_client.py -v`.
 Environment: SMBD_TEST_VM_ACCEL=kvm|tcg forces the accelerator, SMBD_TEST_VM_BIGDIR the entries
-of the large directory case (default 10000), SMBD_TEST_VM_TIMEOUT the boot's limit in seconds.
+of the large directory case (default 10000), SMBD_TEST_VM_TIMEOUT the boot's limit in seconds, SMBD_TEST_VM_CASES (e.g. "readonly sparse")
+only those cases of the full suite (the others then fail as missing), SMBD_TEST_VM_CIFSFYI=1 the
+kernel's cifs debug messages of each case in the console file.
 """
 
 from __future__ import annotations
@@ -124,6 +126,10 @@ def vm_run(tmp_path_factory) -> VmRun:
             "VARIANTS": ";".join("|".join(v) for v in VARIANTS),
             "BIGDIR": os.environ.get("SMBD_TEST_VM_BIGDIR", "10000"),
         }
+        if os.environ.get("SMBD_TEST_VM_CASES"):
+            env["FULL"] = os.environ["SMBD_TEST_VM_CASES"]
+        if os.environ.get("SMBD_TEST_VM_CIFSFYI"):
+            env["CIFSFYI"] = "1"
         initrd = base / "initramfs.cpio"
         nmods = build_initramfs(img, env, initrd)
         timeout = float(os.environ.get("SMBD_TEST_VM_TIMEOUT", "400"))
@@ -146,7 +152,7 @@ def vm_run(tmp_path_factory) -> VmRun:
         if proc is not None:
             stop(proc)
         ns.delete()
-        print(f"server log {log}:\n{tail(log, 60)}")
+        print(f"server log {log}, guest console {console}")
 
 
 def test_vm_finished(vm_run):
