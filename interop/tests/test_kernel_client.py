@@ -141,6 +141,9 @@ def vm_run(tmp_path_factory) -> VmRun:
                   f"exit {run.returncode}, {'booted' if booted else 'did not boot'}")
             if booted:
                 break
+            # Say why, e.g. a /dev/kvm that opens but cannot run a guest (qemu aborts).
+            why = run.console.strip().splitlines()[-1:] or ["(no output)"]
+            print(f"*** test_kernel_client: {accel} failed: {why[0][:300]}", file=sys.stderr)
         assert run is not None
         console.write_text(run.console)
         for line in run.info:
