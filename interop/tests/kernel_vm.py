@@ -239,6 +239,8 @@ class VmRun:
     timed_out: bool
     results: dict[str, tuple[str, str]] = field(default_factory=dict)
     info: list[str] = field(default_factory=list)
+    #: The server's folder behind the share the guest mounted (set by the test).
+    share_root: Optional[Path] = None
 
 
 def parse_console(text: str) -> tuple[dict[str, tuple[str, str]], list[str]]:

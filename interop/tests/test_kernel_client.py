@@ -46,16 +46,18 @@ from kernel_vm import (
 from netns import NetNs
 from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, stop, tail
 
-#: (name, share, mount options, text /proc/fs/cifs/DebugData must hold while mounted).
+#: (name, share, mount options, a regular expression (grep's) /proc/fs/cifs/DebugData must
+#: match while mounted).
 #: The first one also runs FULL_CASES; the guest mounts them in this order.
 VARIANTS = [
     ("smb311", "share", "vers=3.1.1,mfsymlinks", "Dialect 0x311"),
     ("smb21", "share", "vers=2.1", "Dialect 0x210"),
     ("smb30", "share", "vers=3.0", "Dialect 0x300"),
     ("smb302", "share", "vers=3.02", "Dialect 0x302"),
-    ("sign", "share", "vers=3.1.1,sign", "Dialect 0x311"),
-    ("seal", "share", "vers=3.1.1,seal", "Dialect 0x311"),
-    ("enc_share", "enc", "vers=3.1.1", "Dialect 0x311"),
+    # The session line of DebugData ends in "signed", a tree connect's in "Encrypted".
+    ("sign", "share", "vers=3.1.1,sign", "SessionId: 0x[0-9a-f]* signed"),
+    ("seal", "share", "vers=3.1.1,seal", "Serial Number: .* Encrypted"),
+    ("enc_share", "enc", "vers=3.1.1", "Serial Number: .* Encrypted"),
     ("cache_none", "share", "vers=3.1.1,cache=none", "Dialect 0x311"),
     ("multichannel", "share", "vers=3.1.1,multichannel,max_channels=4", "Dialect 0x311"),
 ]
@@ -146,6 +148,7 @@ def vm_run(tmp_path_factory) -> VmRun:
             print(f"*** test_kernel_client: {accel} failed: {why[0][:300]}", file=sys.stderr)
         assert run is not None
         console.write_text(run.console)
+        run.share_root = root / "share"
         for line in run.info:
             print("guest:", line)
         if "KVMTEST INFO boot" not in run.console:
@@ -171,3 +174,18 @@ def test_kernel_client(vm_run, case):
     verdict, detail = vm_run.results.get(case, ("MISSING", "no line on the console"))
     assert verdict == "PASS", f"{case}: {verdict} {detail}"
     print(f"{case}: {detail}")
+
+
+def test_host_sees_guest_files(vm_run):
+    """What the guest left in `share` is on the server's disk as written: the 10,000 empty
+    files of the large directory and the Minshall-French symlink files of `mfsymlinks`."""
+    if "KVMTEST PASS smb311_bigdir" not in vm_run.console:
+        pytest.skip("the large directory case did not pass")
+    big = vm_run.share_root / "big"
+    names = os.listdir(big)
+    assert len(names) == int(os.environ.get("SMBD_TEST_VM_BIGDIR", "10000"))
+    assert all((big / n).stat().st_size == 0 for n in names[:100])
+    dangling = vm_run.share_root / "dangling"
+    # An mfsymlinks file: "XSym\n", the target's length, its MD5, the target, padding (1067 bytes).
+    data = dangling.read_bytes()
+    assert data.startswith(b"XSym\n") and b"/no/such/place" in data and len(data) == 1067, data[:80]
