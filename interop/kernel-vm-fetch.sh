@@ -7,7 +7,8 @@
 #     qemu-utils; the test runs qemu with LD_LIBRARY_PATH pointing into the unpacked tree);
 #   - the Debian cloud kernel package that linux-image-cloud-amd64 depends on (vmlinuz and the
 #     cifs and virtio-net modules);
-#   - busybox-static (the guest's only program).
+#   - busybox-static (the guest's shell and tools), and cifs-utils' cifs.upcall with keyutils'
+#     request-key for the Kerberos mount (their libraries are copied from this machine).
 # Idempotent: a stamp file names the kernel; when it matches, nothing is fetched. Called by
 # setup.sh; a failure here makes the VM test skip (with the reason), not the whole setup fail.
 set -euo pipefail
@@ -26,7 +27,7 @@ fi
 
 packages=("$kpkg" busybox-static qemu-system-x86 qemu-system-common qemu-system-data seabios
     libcapstone4 libfdt1 libpmem1 libndctl6 libdaxctl1 librdmacm1 libibverbs1 libslirp0 libvdeplug2
-    libnl-3-200 libnl-route-3-200)
+    libnl-3-200 libnl-route-3-200 cifs-utils keyutils)
 stamp="$cache/root/.fetched"
 want="${packages[*]}"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x "$cache/root/usr/bin/qemu-system-x86_64" ]; then

@@ -202,9 +202,37 @@ class Cpio:
         return out + b"\0" * ((512 - len(out) % 512) % 512)
 
 
-def build_initramfs(img: VmImage, env: dict[str, str], out: Path) -> int:
+#: The programs of a Kerberos mount: the kernel runs /sbin/request-key for a cifs.spnego key,
+#: which runs cifs.upcall (both from the unpacked packages, see /etc/request-key.conf).
+KRB_PROGRAMS = ("usr/sbin/cifs.upcall", "sbin/request-key")
+
+
+def krb5_guest_files(img: VmImage) -> dict[str, tuple[bytes, int]]:
+    """The Kerberos mount's programs with the shared libraries they load, taken from this
+    machine as `ldd` finds them (path in the guest -> (content, mode)). Raises
+    FileNotFoundError when a program or library is missing."""
+    files: dict[str, tuple[bytes, int]] = {}
+    for rel in KRB_PROGRAMS:
+        src = img.root / rel
+        if not src.is_file():
+            raise FileNotFoundError(f"{src} missing (run `bash interop/setup.sh`)")
+        files[rel] = (src.read_bytes(), 0o755)
+        out = subprocess.run(["ldd", str(src)], capture_output=True, text=True, timeout=30).stdout
+        for line in out.splitlines():
+            if "not found" in line:
+                raise FileNotFoundError(f"{rel}: {line.strip()}")
+            m = re.search(r"(/\S+) \(0x", line)
+            if m:
+                # read_bytes follows symlinks: the guest gets the library under the name asked for.
+                files[m.group(1).lstrip("/")] = (Path(m.group(1)).read_bytes(), 0o755)
+    return files
+
+
+def build_initramfs(img: VmImage, env: dict[str, str], out: Path,
+                    extra: Optional[dict[str, tuple[bytes, int]]] = None) -> int:
     """Writes the guest's initramfs to `out`; returns the number of modules in it. `env`
-    becomes /etc/test.env (shell assignments the /init script sources)."""
+    becomes /etc/test.env (shell assignments the /init script sources); `extra` adds files
+    (path -> (content, mode))."""
     cpio = Cpio()
     for d in ("bin", "sbin", "proc", "sys", "dev", "tmp", "mnt", "etc", "lib/modules"):
         cpio.mkdir(d)
@@ -218,6 +246,8 @@ def build_initramfs(img: VmImage, env: dict[str, str], out: Path) -> int:
         cpio.file(f"lib/modules/{ko.name}", ko.read_bytes())
         names.append(ko.name)
     cpio.file("etc/modules.load", ("\n".join(names) + "\n").encode())
+    for path, (data, mode) in (extra or {}).items():
+        cpio.file(path, data, mode)
     lines = [f"{k}={shlex.quote(v)}" for k, v in env.items()]
     cpio.file("etc/test.env", ("\n".join(lines) + "\n").encode())
     out.write_bytes(cpio.bytes())
@@ -241,6 +271,8 @@ class VmRun:
     info: list[str] = field(default_factory=list)
     #: The server's folder behind the share the guest mounted (set by the test).
     share_root: Optional[Path] = None
+    #: Cases that were not run, with the reason (set by the test).
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 def parse_console(text: str) -> tuple[dict[str, tuple[str, str]], list[str]]:

@@ -5,7 +5,9 @@
 #   KVMTEST PASS <case>            KVMTEST FAIL <case> <why>            KVMTEST INFO <what> <text>
 # and finally `KVMTEST DONE` before powering off. /etc/test.env (written by kernel_vm.py) sets
 #   SERVER PORT GUEST PREFIX USER PASS   where and how to log on
-#   VARIANTS   "name|share|options;..."  the first one gets the full file suite (FULL_CASES)
+#   VARIANTS   "name|share|options|DebugData regex[|host];..."  the first one gets the full file
+#              suite (FULL_CASES); host (a name in /etc/hosts) replaces $SERVER in the UNC
+#   KRB5CCNAME (optional) the credential cache for sec=krb5 mounts (copied to /tmp/krb5cc_0)
 #   BIGDIR     entries of the large directory case
 #   FULL       (optional) the cases of the full suite to run, by name (default: all)
 #   CIFSFYI    (optional) non-empty: the kernel's cifs debug messages of each case on the console
@@ -17,6 +19,13 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 . /etc/test.env
+if [ -n "$KRB5CCNAME" ]; then
+    export KRB5CCNAME
+    # cifs.upcall looks for root's default cache, /tmp/krb5cc_0 (KRB5CCNAME is not passed on).
+    cp "${KRB5CCNAME#FILE:}" /tmp/krb5cc_0 && chmod 600 /tmp/krb5cc_0
+    # request-key and cifs.upcall report through syslog: keep it, for a failed mount.
+    syslogd -O /tmp/messages
+fi
 echo "KVMTEST INFO boot kernel $(uname -r), init started after $(cut -d' ' -f1 /proc/uptime) s"
 
 for m in $(cat /etc/modules.load); do
@@ -248,23 +257,30 @@ dump_debugdata() {
     sed 's/^/KVMTEST INFO debugdata /' /proc/fs/cifs/DebugData
 }
 
-# do_mount SHARE OPTIONS MOUNTPOINT
+# do_mount HOST SHARE OPTIONS MOUNTPOINT (a Kerberos mount gets the user name, which Linux 6.1
+# insists on, but no password: the kernel asks cifs.upcall for a ticket from $KRB5CCNAME)
 do_mount() {
-    mkdir -p "$3"
-    timeout 60 mount -t cifs "//$SERVER/$1" "$3" -o "port=$PORT,username=$USER,password=$PASS,$2"
+    mkdir -p "$4"
+    case $3 in
+    *sec=krb5*) creds="username=$USER," ;;
+    *) creds="username=$USER,password=$PASS," ;;
+    esac
+    timeout 60 mount -t cifs "//$1/$2" "$4" -o "port=$PORT,$creds$3"
 }
 
 first=1
 echo "$VARIANTS" | tr ';' '\n' >/tmp/variants
-while IFS='|' read -r vname share opts expect; do
+while IFS='|' read -r vname share opts expect host; do
     [ -n "$vname" ] || continue
     M=/mnt/$vname
-    if ! out=$(do_mount "$share" "$opts" "$M" 2>&1); then
+    [ -n "$host" ] && echo "KVMTEST INFO resolve $(ping -c 1 -W 1 "$host" 2>&1 | head -n 1)"
+    if ! out=$(do_mount "${host:-$SERVER}" "$share" "$opts" "$M" 2>&1); then
         echo "KVMTEST FAIL $vname mount -o $opts: $(echo "$out" | tr '\n' ' ') $(dmesg | grep -i cifs | tail -n 3 | tr '\n' ' ')"
+        [ -f /tmp/messages ] && sed 's/^/KVMTEST INFO syslog /' /tmp/messages
         first=0
         continue
     fi
-    echo "KVMTEST INFO mount $vname //$SERVER/$share -o $opts"
+    echo "KVMTEST INFO mount $vname //${host:-$SERVER}/$share -o $opts"
     if [ $first = 1 ]; then
         for c in $FULL_CASES; do case_run "${vname}_$c" "c_$c"; done
         first=0

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -39,10 +41,14 @@ from kernel_vm import (
     VmRun,
     build_initramfs,
     find_image,
+    krb5_guest_files,
     kvm_usable,
     run_vm,
     setup_tap,
 )
+from kdc import HOST as KRB_HOST
+from kdc import kdc  # noqa: F401 (the realm fixture, started only when this module asks for it)
+from kdc import REALM
 from netns import NetNs
 from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, stop, tail
 
@@ -61,12 +67,17 @@ VARIANTS = [
     ("cache_none", "share", "vers=3.1.1,cache=none", "Dialect 0x311"),
     ("multichannel", "share", "vers=3.1.1,multichannel,max_channels=4", "Dialect 0x311"),
 ]
+#: The Kerberos mount (only when the private realm of kdc.py starts and the guest's Kerberos
+#: programs are there): the UNC names the service host (the SPN is cifs/<that name>) and
+#: `ip=` the server's address (busybox mount does not add it, and the guest has no DNS
+#: resolver upcall); the tickets come from a credential cache made on this machine.
+KRB_VARIANT = ("krb5", "share", f"vers=3.1.1,sec=krb5,ip={HOST_ADDR}", "Security type: Kerberos", KRB_HOST)
 #: The full file suite's cases, as kernel_vm_init.sh names them (after "<first variant>_").
 FULL_CASES = ["write_read", "append", "truncate", "rename", "hardlink", "symlink", "mkdir_rmdir",
               "readonly", "unlink_open", "sparse", "bigdir", "df"]
 #: Every case name the console should report, in order.
 CASES = ([f"{VARIANTS[0][0]}_{c}" for c in FULL_CASES] + [v[0] for v in VARIANTS]
-         + ["multichannel_channels"])
+         + ["multichannel_channels", KRB_VARIANT[0]])
 #: The server's port inside the namespace (private to it, so any fixed port is free).
 PORT = 44445
 USER = "alice"
@@ -86,8 +97,44 @@ def _accelerators() -> list[str]:
     return ["kvm", "tcg"] if kvm_usable() else ["tcg"]
 
 
+def _kerberos(request, img, base: Path) -> tuple[Optional[dict], list[str], list[str], str]:
+    """The Kerberos part, when it can be had: (guest files, server top-level lines, server
+    tables, why not). Starts the realm (the session fixture `kdc`), puts alice's TGT and a
+    service ticket for cifs/KRB_HOST into a credential cache for the guest."""
+    try:
+        realm = request.getfixturevalue("kdc")
+    except (pytest.fail.Exception, pytest.skip.Exception) as e:
+        return None, [], [], f"no private realm: {e}"
+    try:
+        files = krb5_guest_files(img)
+    except (OSError, subprocess.SubprocessError) as e:
+        return None, [], [], f"no Kerberos programs for the guest: {e}"
+    ccache = base / "krb5cc"
+    shutil.copyfile(realm.ccache, ccache)
+    os.chmod(ccache, 0o600)
+    try:
+        realm.service_ticket(ccache, KRB_HOST)
+    except Exception as e:  # noqa: BLE001 - whatever kvno says, the case cannot run
+        return None, [], [], f"no service ticket: {e}"
+    files["etc/krb5cc"] = (ccache.read_bytes(), 0o600)
+    files["etc/hosts"] = (f"127.0.0.1 localhost\n{HOST_ADDR} {KRB_HOST}\n".encode(), 0o644)
+    files["etc/passwd"] = (b"root:x:0:0:root:/:/bin/sh\n", 0o644)
+    files["etc/request-key.conf"] = (b"create cifs.spnego * * /usr/sbin/cifs.upcall %k\n", 0o644)
+    # The tickets are in the cache: the guest never talks to the KDC.
+    files["etc/krb5.conf"] = ((
+        "[libdefaults]\n"
+        f"    default_realm = {REALM}\n"
+        "    dns_lookup_kdc = false\n    dns_lookup_realm = false\n"
+        "    rdns = false\n    dns_canonicalize_hostname = false\n"
+        f"[domain_realm]\n    .{KRB_HOST.split('.', 1)[1]} = {REALM}\n"
+    ).encode(), 0o644)
+    top = [f'keytabs = ["{realm.keytab}"]', "clock_skew_seconds = 300"]
+    tables = ["[[principal]]", f'name = "{USER}@{REALM}"', 'sid = "S-1-5-21-1000-2000-3000-1104"', ""]
+    return files, top, tables, ""
+
+
 @pytest.fixture(scope="module")
-def vm_run(tmp_path_factory) -> VmRun:
+def vm_run(tmp_path_factory, request) -> VmRun:
     """Starts the namespace, the server and the VM once; the VM's run with every case."""
     if os.environ.get("SMBD_TEST_EXTERNAL"):
         _skip("needs a server of its own inside a network namespace (SMBD_TEST_EXTERNAL is set)")
@@ -118,22 +165,27 @@ def vm_run(tmp_path_factory) -> VmRun:
             tap = setup_tap(ns.name)
         except Exception as e:  # noqa: BLE001 - any failure here means no VM network
             _skip(f"no tap device in the namespace: {e}")
+        krb_files, top, tables, krb_why = _kerberos(request, img, base)
+        variants = list(VARIANTS) + ([KRB_VARIANT] if krb_files else [])
         try:
-            proc, _ = start_server(binary, root, state, log, host=HOST_ADDR, port=PORT, prefix=ns.prefix())
+            proc, _ = start_server(binary, root, state, log, host=HOST_ADDR, port=PORT, prefix=ns.prefix(),
+                                   top_level=top, tables=tables)
         except StartError as e:
             pytest.fail(str(e))
         env = {
             "SERVER": HOST_ADDR, "PORT": str(PORT), "GUEST": GUEST_ADDR, "PREFIX": str(PREFIX_LEN),
             "USER": USER, "PASS": ACCOUNTS[USER],
-            "VARIANTS": ";".join("|".join(v) for v in VARIANTS),
+            "VARIANTS": ";".join("|".join(v) for v in variants),
             "BIGDIR": os.environ.get("SMBD_TEST_VM_BIGDIR", "10000"),
         }
+        if krb_files:
+            env["KRB5CCNAME"] = "FILE:/etc/krb5cc"
         if os.environ.get("SMBD_TEST_VM_CASES"):
             env["FULL"] = os.environ["SMBD_TEST_VM_CASES"]
         if os.environ.get("SMBD_TEST_VM_CIFSFYI"):
             env["CIFSFYI"] = "1"
         initrd = base / "initramfs.cpio"
-        nmods = build_initramfs(img, env, initrd)
+        nmods = build_initramfs(img, env, initrd, krb_files)
         timeout = float(os.environ.get("SMBD_TEST_VM_TIMEOUT", "400"))
         run = None
         for accel in _accelerators():
@@ -149,6 +201,7 @@ def vm_run(tmp_path_factory) -> VmRun:
         assert run is not None
         console.write_text(run.console)
         run.share_root = root / "share"
+        run.skipped = {KRB_VARIANT[0]: krb_why} if krb_why else {}
         for line in run.info:
             print("guest:", line)
         if "KVMTEST INFO boot" not in run.console:
@@ -171,6 +224,8 @@ def test_vm_finished(vm_run):
 @pytest.mark.parametrize("case", CASES)
 def test_kernel_client(vm_run, case):
     """One case of the guest: its PASS line on the console."""
+    if case in vm_run.skipped:
+        pytest.skip(f"{case}: {vm_run.skipped[case]}")
     verdict, detail = vm_run.results.get(case, ("MISSING", "no line on the console"))
     assert verdict == "PASS", f"{case}: {verdict} {detail}"
     print(f"{case}: {detail}")
