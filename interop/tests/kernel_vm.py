@@ -38,6 +38,8 @@ INIT_SCRIPT = Path(__file__).with_name("kernel_vm_init.sh")
 HOST_ADDR = "198.18.0.1"
 GUEST_ADDR = "198.18.0.2"
 PREFIX_LEN = 24
+#: What the guest's /init prints first (kernel_vm_init.sh).
+BOOT_MARKER = "KVMTEST INFO boot"
 #: Modules the guest needs besides what they depend on: the SMB client, the NIC, UTF-8 names,
 #: and the templates gcm(aes) and ccm(aes) are built from (the kernel would load them through
 #: modprobe, which the guest has not; cifs's softdeps name only gcm and ccm themselves).
@@ -314,10 +316,13 @@ def kvm_usable() -> bool:
 
 
 def run_vm(img: VmImage, initrd: Path, console: Path, ns_prefix: list[str], tap: str, accel: str,
-           timeout: float, memory_mb: int = 768) -> VmRun:
-    """Boots the guest once under `accel` ("kvm" or "tcg") and waits for it to power off (or
-    for `timeout` seconds, then kills it). The serial console goes to `console`."""
+           timeout: float, boot_timeout: float = 60.0, memory_mb: int = 768) -> VmRun:
+    """Boots the guest once under `accel` ("kvm" or "tcg") and waits for it to power off, or
+    kills it after `timeout` seconds, or after `boot_timeout` if /init has not said it started
+    by then (a hung accelerator then costs little: the caller tries the next one). The serial
+    console goes to `console`, qemu's own output to a file beside it."""
     console.unlink(missing_ok=True)
+    qemu_out = console.with_suffix(".qemu")
     cmd = [
         *ns_prefix, str(img.qemu),
         "-L", str(img.datadir()),
@@ -332,19 +337,24 @@ def run_vm(img: VmImage, initrd: Path, console: Path, ns_prefix: list[str], tap:
         "-device", "virtio-net-pci,netdev=n0,romfile=",
     ]
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, env=img.qemu_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with open(qemu_out, "wb") as out:
+        proc = subprocess.Popen(cmd, env=img.qemu_env(), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     timed_out = False
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        os.killpg(proc.pid, 9)
-        out, _ = proc.communicate()
+    while proc.poll() is None:
+        elapsed = time.monotonic() - start
+        booted = console.exists() and BOOT_MARKER in console.read_text(errors="replace")
+        if elapsed > timeout or (elapsed > boot_timeout and not booted):
+            timed_out = True
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            break
+        time.sleep(0.25)
     seconds = time.monotonic() - start
     text = console.read_text(errors="replace") if console.exists() else ""
-    if out:
-        text += "\n--- qemu output ---\n" + out.decode(errors="replace")
+    extra = qemu_out.read_text(errors="replace").strip()
+    if extra:
+        text += "\n--- qemu output ---\n" + extra
     run = VmRun(text, seconds, accel, proc.returncode, timed_out)
     run.results, run.info = parse_console(text)
     return run

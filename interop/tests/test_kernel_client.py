@@ -35,6 +35,7 @@ import pytest
 
 from accounts import ACCOUNTS
 from kernel_vm import (
+    BOOT_MARKER,
     GUEST_ADDR,
     HOST_ADDR,
     PREFIX_LEN,
@@ -50,7 +51,7 @@ from kdc import HOST as KRB_HOST
 from kdc import kdc  # noqa: F401 (the realm fixture, started only when this module asks for it)
 from kdc import REALM
 from netns import NetNs
-from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, stop, tail
+from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, stop
 
 #: (name, share, mount options, a regular expression (grep's) /proc/fs/cifs/DebugData must
 #: match while mounted).
@@ -190,7 +191,7 @@ def vm_run(tmp_path_factory, request) -> VmRun:
         run = None
         for accel in _accelerators():
             run = run_vm(img, initrd, console, ns.prefix(), tap, accel, timeout)
-            booted = "KVMTEST INFO boot" in run.console
+            booted = BOOT_MARKER in run.console
             print(f"VM ({accel}, kernel {img.kver}, {nmods} modules): {run.seconds:.1f} s, "
                   f"exit {run.returncode}, {'booted' if booted else 'did not boot'}")
             if booted:
@@ -204,7 +205,7 @@ def vm_run(tmp_path_factory, request) -> VmRun:
         run.skipped = {KRB_VARIANT[0]: krb_why} if krb_why else {}
         for line in run.info:
             print("guest:", line)
-        if "KVMTEST INFO boot" not in run.console:
+        if BOOT_MARKER not in run.console:
             pytest.fail(f"the guest never ran /init; console {console}:\n{run.console[-4000:]}")
         yield run
     finally:
