@@ -15,9 +15,10 @@ Needs root, iproute2, /dev/net/tun and what interop/kernel-vm-fetch.sh (run by s
 unpacks under target/kernel-vm/; without them every test here is skipped with the reason.
 Run alone: `cd interop && .venv/bin/python -m pytest tests/test_kernel_client.py -v`.
 Environment: SMBD_TEST_VM_ACCEL=kvm|tcg forces the accelerator, SMBD_TEST_VM_BIGDIR the entries
-of the large directory case (default 10000), SMBD_TEST_VM_TIMEOUT the boot's limit in seconds, SMBD_TEST_VM_CASES (e.g. "readonly sparse")
-only those cases of the full suite (the others then fail as missing), SMBD_TEST_VM_CIFSFYI=1 the
-kernel's cifs debug messages of each case in the console file.
+of the large directory case (default 10000), SMBD_TEST_VM_TIMEOUT the boot's limit in seconds,
+SMBD_TEST_VM_CASES (e.g. "readonly sparse") only those cases of the full suite (the others then
+fail as missing), SMBD_TEST_VM_CIFSFYI=1 the kernel's cifs debug messages of each case in the
+console file.
 """
 
 from __future__ import annotations
