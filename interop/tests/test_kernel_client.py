@@ -216,11 +216,13 @@ def vm_run(tmp_path_factory, request) -> VmRun:
         print(f"server log {log}, guest console {console}")
 
 
-def test_vm_finished(vm_run):
+def test_vm_finished(vm_run, report):
     """The guest ran to its end (`KVMTEST DONE`) and powered off before the time limit."""
     assert not vm_run.timed_out, f"VM killed after {vm_run.seconds:.0f} s:\n{vm_run.console[-4000:]}"
     assert "KVMTEST DONE" in vm_run.console, vm_run.console[-4000:]
-    print(f"VM run under {vm_run.accel}: {vm_run.seconds:.1f} s")
+    passed = sum(1 for verdict, _ in vm_run.results.values() if verdict == "PASS")
+    report(f"kernel cifs VM under {vm_run.accel}: {vm_run.seconds:.1f} s, "
+           f"{passed} of {len(vm_run.results)} guest cases passed")
 
 
 @pytest.mark.parametrize("case", CASES)
