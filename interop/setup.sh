@@ -8,6 +8,8 @@
 #     smbtorture's oplock and replay suites)
 #   - interop/.venv: a /usr/bin/python3 venv with system site packages plus the pinned PyPI
 #     packages of interop/requirements.txt (smbprotocol)
+#   - target/kernel-vm/: qemu, a Debian cloud kernel and busybox-static, unpacked privately for
+#     the kernel cifs client VM test (kernel-vm-fetch.sh; if that fails, the test skips saying why)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -56,4 +58,10 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] \
     quiet "$venv/bin/python" -m pip install --disable-pip-version-check -r "$req"
     quiet "$venv/bin/python" -c 'import smbprotocol, smbclient, impacket, pytest'
     echo "$want" >"$stamp"
+fi
+
+# The kernel cifs client VM test's packages (tests/test_kernel_client.py); not fatal: without
+# them that test skips with the reason.
+if ! bash "$here/kernel-vm-fetch.sh"; then
+    echo "setup: WARNING: kernel VM packages unavailable; tests/test_kernel_client.py will skip" >&2
 fi
