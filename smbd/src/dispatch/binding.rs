@@ -25,10 +25,6 @@ pub(super) fn bind_step(
 ) -> HResult {
     let conn = ctx.conn;
     let (session, main) = admit(ctx, dialect, now)?;
-    // Responses of the exchange are signed with the session's key until the channel has one.
-    if ctx.hdr.is_signed() {
-        ctx.sign_with = Some(main.clone());
-    }
     let preauth_on = dialect == Dialect::Smb311;
     let step = session
         .with_exchange_on(conn.id, |auth, preauth| {
@@ -114,6 +110,13 @@ fn admit(
         // The session's own first exchange is still under way.
         return Err(NtStatus::REQUEST_NOT_ACCEPTED);
     };
+    // Interop: Samba's client (smbtorture smb2.session.bind_negative_*) takes an unsigned
+    // answer to a signed binding request for ACCESS_DENIED, whatever its status; Samba and
+    // Windows sign every answer of the exchange, errors included, with the session's key
+    // until the channel has one.
+    if ctx.hdr.is_signed() && !main.is_null {
+        ctx.sign_with = Some(main.clone());
+    }
     let neg = conn.negotiated();
     let session_alg = main.signer.alg();
     let conn_alg = neg.signing_alg.unwrap_or(SigningAlgorithm::HmacSha256);
@@ -166,4 +169,37 @@ fn admit(
 fn abandon(conn: &Connection, session: &Session) {
     session.abort_binding(conn.id);
     conn.detach_session(session.id);
+}
+
+/// A signed request naming a session that is not bound to this connection
+/// (another channel's, or one whose binding failed) is answered USER_SESSION_DELETED; when its
+/// signature is good under the session's own key, the answer is signed with that key.
+///
+/// Interop: Samba's client refuses an unsigned answer to a signed request (ACCESS_DENIED,
+/// smbtorture smb2.session.bind2, bind_invalid_auth, bind_negative_*); Windows signs it.
+/// Only a client that proved the key learns that the session exists.
+pub(super) fn sign_for_unbound(ctx: &mut Ctx<'_>, signature: Option<&[u8; 16]>) {
+    let conn = ctx.conn;
+    if ctx.encrypted || ctx.hdr.session_id == 0 || !ctx.hdr.is_signed() {
+        return;
+    }
+    let Some(session) = conn.server.sessions.get(ctx.hdr.session_id) else {
+        return;
+    };
+    let Some(main) = session.security() else {
+        return;
+    };
+    // Whatever the connection's ClientGuid: the answer to a binding from another client
+    // (refused below) is signed as well, as Samba and Windows do.
+    if main.is_null || session.is_bound_to(conn.id) {
+        return;
+    }
+    let p = conn.server.crypto;
+    let good = match signature {
+        Some(expected) => main.signer.verify_zeroed(p, ctx.msg, expected),
+        None => main.signer.verify(p, ctx.msg),
+    };
+    if good {
+        ctx.sign_with = Some(main);
+    }
 }

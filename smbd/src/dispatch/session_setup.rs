@@ -33,9 +33,10 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         ctx.hdr.session_id = id;
         s
     } else {
-        let s = conn
-            .session(ctx.hdr.session_id)
-            .ok_or(NtStatus::USER_SESSION_DELETED)?;
+        let Some(s) = conn.session(ctx.hdr.session_id) else {
+            super::binding::sign_for_unbound(ctx, None);
+            return Err(NtStatus::USER_SESSION_DELETED);
+        };
         let timeout = conn.server.settings.limits.handshake_timeout;
         if s.handshake_expired(now - timeout) {
             // The exchange outlived its deadline: the session is gone.
