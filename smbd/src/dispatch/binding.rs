@@ -15,6 +15,11 @@ use crate::proto::negotiate::Dialect;
 use crate::proto::session::{SessionSetupRequest, encode_session_setup_response};
 use crate::state::session::{Session, SessionSecurity};
 
+/// The most connections one session may be bound to (Windows Server's limit; smbtorture
+/// smb2.multichannel.generic.num_channels expects the 33rd refused with
+/// STATUS_INSUFFICIENT_RESOURCES).
+pub(crate) const MAX_CHANNELS: usize = 32;
+
 /// One leg of a binding exchange on `ctx.conn`.
 pub(super) fn bind_step(
     ctx: &mut Ctx<'_>,
@@ -156,6 +161,9 @@ fn admit(
     }
     if session.is_binding_on(conn.id) {
         return Ok((session, main));
+    }
+    if session.channel_count() >= MAX_CHANNELS {
+        return Err(NtStatus::INSUFFICIENT_RESOURCES);
     }
     let exchange = super::session_setup::start_exchange(conn, now)?;
     if !session.begin_binding(conn.id, exchange) {

@@ -161,6 +161,11 @@ impl Session {
             .any(|c| c.conn == channel && matches!(c.state, ChannelState::Binding(_)))
     }
 
+    /// How many connections the session is bound to or being bound to.
+    pub fn channel_count(&self) -> usize {
+        self.channels.lock().unwrap().len()
+    }
+
     /// The connections the session is usable on.
     pub fn bound_channels(&self) -> Vec<u64> {
         self.channels
