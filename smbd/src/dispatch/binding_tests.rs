@@ -352,7 +352,11 @@ async fn a_session_takes_at_most_32_channels() {
         crate::dispatch::binding::MAX_CHANNELS
     );
     assert_eq!(report[0].channels[0].conn_id, a.conn.id);
-    assert!(report[0].to_text().contains(&format!("channel {} from", channels[0].conn.id)));
+    assert!(
+        report[0]
+            .to_text()
+            .contains(&format!("channel {} from", channels[0].conn.id))
+    );
     assert!(report[0].to_json().contains("\"channels\":[{\"conn_id\":"));
     // Once a channel is lost, a new one may bind.
     crate::dispatch::connection_closed(&channels[0].conn);
@@ -360,4 +364,34 @@ async fn a_session_takes_at_most_32_channels() {
         last.bind(sid, b"u\x01", Some(&main)).await.0,
         NtStatus::SUCCESS
     );
+}
+
+#[tokio::test]
+async fn a_request_sealed_for_a_session_of_another_connection_gets_a_plain_session_deleted() {
+    let server = super::test_server::Builder::new(Arc::new(vfs::mem::MemFs::new()), 64)
+        .auth(Arc::new(Scripted::default()))
+        .crypto(&DEFAULT_PROVIDER)
+        .settings(|s| s.ciphers = vec![crate::crypto::Cipher::Aes128Ccm])
+        .build();
+    let mut a = Channel::new(&server).await;
+    let sid = a.logon(1).await;
+    let main = a.keys(sid);
+    let cipher = main.cipher.expect("3.0.2 negotiates a cipher");
+    let mut b = Channel::new(&server).await;
+    let msg = b.numbered(tree_connect(sid));
+    let sealed =
+        crate::crypto::encrypt_message(&DEFAULT_PROVIDER, cipher, &main.decryption_key, sid, &msg)
+            .unwrap();
+    let reply = b
+        .send(sealed)
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(&reply[..4], crate::proto::header::PROTOCOL_ID.as_slice());
+    let hdr = Header::decode(&reply).unwrap();
+    assert_eq!(NtStatus(hdr.status), NtStatus::USER_SESSION_DELETED);
+    // A frame that does not open with the session's key still ends the connection.
+    let msg = b.numbered(tree_connect(sid));
+    let forged =
+        crate::crypto::encrypt_message(&DEFAULT_PROVIDER, cipher, &[7; 16], sid, &msg).unwrap();
+    assert!(b.send(forged).await.is_err());
 }

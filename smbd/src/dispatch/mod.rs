@@ -314,19 +314,17 @@ pub async fn handle_frame(conn: &Arc<Connection>, mut frame: Vec<u8>) -> Result<
             let signatures = take_signatures(&mut frame);
             process_chain(conn, Bytes::from(frame), &signatures, None).await
         }
-        header::TRANSFORM_ID => {
-            match decrypt(conn, &mut frame)? {
-                Decrypted::Bound(session_id) => {
-                    let plain = Bytes::from(frame).slice(crypto::TRANSFORM_HEADER_LEN..);
-                    process_chain(conn, plain, &[], Some(session_id)).await
-                }
-                Decrypted::Unbound => {
-                    frame.drain(..crypto::TRANSFORM_HEADER_LEN);
-                    let signatures = take_signatures(&mut frame);
-                    process_chain(conn, Bytes::from(frame), &signatures, None).await
-                }
+        header::TRANSFORM_ID => match decrypt(conn, &mut frame)? {
+            Decrypted::Bound(session_id) => {
+                let plain = Bytes::from(frame).slice(crypto::TRANSFORM_HEADER_LEN..);
+                process_chain(conn, plain, &[], Some(session_id)).await
             }
-        }
+            Decrypted::Unbound => {
+                frame.drain(..crypto::TRANSFORM_HEADER_LEN);
+                let signatures = take_signatures(&mut frame);
+                process_chain(conn, Bytes::from(frame), &signatures, None).await
+            }
+        },
         header::SMB1_ID => negotiate::smb1(conn, &frame).await,
         _ => Err(Disconnect("unknown protocol id")),
     }

@@ -199,7 +199,11 @@ pub fn encode_network_interfaces(entries: &[(u32, u32, u64, std::net::IpAddr)]) 
     let mut v = Vec::with_capacity(ENTRY * entries.len());
     for (i, &(index, capability, link_speed, addr)) in entries.iter().enumerate() {
         let start = v.len();
-        v.put_u32(if i + 1 < entries.len() { ENTRY as u32 } else { 0 }); // Next
+        v.put_u32(if i + 1 < entries.len() {
+            ENTRY as u32
+        } else {
+            0
+        }); // Next
         v.put_u32(index);
         v.put_u32(capability);
         v.put_u32(0); // Reserved
@@ -507,7 +511,12 @@ mod tests {
     fn network_interface_list() {
         let ll: std::net::IpAddr = "fe80::1".parse().unwrap();
         let v = encode_network_interfaces(&[
-            (2, NETWORK_INTERFACE_RSS_CAPABLE, 25_000_000_000, std::net::Ipv4Addr::new(192, 0, 2, 1).into()),
+            (
+                2,
+                NETWORK_INTERFACE_RSS_CAPABLE,
+                25_000_000_000,
+                std::net::Ipv4Addr::new(192, 0, 2, 1).into(),
+            ),
             (3, 0, 1_000_000_000, ll),
         ]);
         assert_eq!(v.len(), 304);
