@@ -50,7 +50,7 @@ pub(super) fn bind_step(
         acceptor::Step::Failed(e) => {
             tracing::info!(peer = %conn.peer, reason = ?e, "session binding failed");
             abandon(conn, &session);
-            Err(NtStatus::LOGON_FAILURE)
+            Err(super::session_setup::failure_status(&e))
         }
         acceptor::Step::Done { out: blob, auth } => {
             if auth.token.user != main.auth.token.user {

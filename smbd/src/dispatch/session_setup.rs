@@ -75,7 +75,7 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             // smbtorture smb2.session.reauth6).
             tracing::info!(peer = %conn.peer, reason = ?e, "session setup failed");
             delete(conn, &session);
-            Err(NtStatus::LOGON_FAILURE)
+            Err(failure_status(&e))
         }
         acceptor::Step::Done { out: blob, auth } => {
             let preauth = session.end_exchange().unwrap_or(neg.preauth);
@@ -127,6 +127,15 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             encode_session_setup_response(out, sflags, &blob);
             Ok(Reply::Done(NtStatus::SUCCESS))
         }
+    }
+}
+
+/// The status of a failed exchange: LOGON_FAILURE, which tells a guesser nothing, except
+/// where Windows and Samba answer INVALID_PARAMETER for a response of invalid structure.
+pub(super) fn failure_status(e: &acceptor::AuthError) -> NtStatus {
+    match e {
+        acceptor::AuthError::InvalidParameter(_) => NtStatus::INVALID_PARAMETER,
+        _ => NtStatus::LOGON_FAILURE,
     }
 }
 
