@@ -179,8 +179,9 @@ fn abandon(conn: &Connection, session: &Session) {
     conn.detach_session(session.id);
 }
 
-/// A signed request naming a session that is not bound to this connection
-/// (another channel's, or one whose binding failed) is answered USER_SESSION_DELETED; when its
+/// A signed request naming a session that is not bound to this connection (another
+/// channel's, one whose binding failed, or one that ended lately) is answered
+/// USER_SESSION_DELETED; when its
 /// signature is good under the session's own key, the answer is signed with that key.
 ///
 /// Interop: Samba's client refuses an unsigned answer to a signed request (ACCESS_DENIED,
@@ -191,17 +192,19 @@ pub(super) fn sign_for_unbound(ctx: &mut Ctx<'_>, signature: Option<&[u8; 16]>) 
     if ctx.encrypted || ctx.hdr.session_id == 0 || !ctx.hdr.is_signed() {
         return;
     }
-    let Some(session) = conn.server.sessions.get(ctx.hdr.session_id) else {
-        return;
-    };
-    let Some(main) = session.security() else {
-        return;
-    };
+    let sessions = &conn.server.sessions;
     // Whatever the connection's ClientGuid: the answer to a binding from another client
-    // (refused below) is signed as well, as Samba and Windows do.
-    if main.is_null || session.is_bound_to(conn.id) {
+    // (refused) is signed as well, as Samba and Windows do. A session that ended (a failed
+    // reauthentication on another channel, smbtorture smb2.session.bind_invalid_auth) is
+    // answered the same way while the table remembers its keys.
+    let main = match sessions.get(ctx.hdr.session_id) {
+        Some(session) if session.is_bound_to(conn.id) => return,
+        Some(session) => session.security(),
+        None => sessions.ended_keys(ctx.hdr.session_id),
+    };
+    let Some(main) = main.filter(|m| !m.is_null) else {
         return;
-    }
+    };
     let p = conn.server.crypto;
     let good = match signature {
         Some(expected) => main.signer.verify_zeroed(p, ctx.msg, expected),

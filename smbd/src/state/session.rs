@@ -430,7 +430,13 @@ pub struct Tree {
 #[derive(Default)]
 pub struct SessionTable {
     by_id: Mutex<HashMap<u64, Arc<Session>>>,
+    /// The keys of the sessions that ended last (at most [`ENDED_KEPT`]), newest last: a
+    /// request a client signs with one of them is answered USER_SESSION_DELETED signed with it.
+    ended: Mutex<std::collections::VecDeque<(u64, Arc<SessionSecurity>)>>,
 }
+
+/// How many ended sessions' keys the table keeps.
+pub const ENDED_KEPT: usize = 64;
 
 impl SessionTable {
     /// Adds a session.
@@ -443,9 +449,27 @@ impl SessionTable {
         self.by_id.lock().unwrap().get(&id).cloned()
     }
 
-    /// Removes the session with this id.
+    /// Removes the session with this id; its keys are kept a while (see [`Self::ended_keys`]).
     pub fn remove(&self, id: u64) -> Option<Arc<Session>> {
-        self.by_id.lock().unwrap().remove(&id)
+        let s = self.by_id.lock().unwrap().remove(&id)?;
+        if let Some(sec) = s.security().filter(|sec| !sec.is_null) {
+            let mut ended = self.ended.lock().unwrap();
+            if ended.len() >= ENDED_KEPT {
+                ended.pop_front();
+            }
+            ended.push_back((id, sec));
+        }
+        Some(s)
+    }
+
+    /// The keys of session `id` if it ended recently (it is no longer in the table).
+    pub fn ended_keys(&self, id: u64) -> Option<Arc<SessionSecurity>> {
+        let ended = self.ended.lock().unwrap();
+        ended
+            .iter()
+            .rev()
+            .find(|(sid, _)| *sid == id)
+            .map(|(_, sec)| sec.clone())
     }
 
     /// How many sessions the server has.
