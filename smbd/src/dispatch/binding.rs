@@ -200,7 +200,7 @@ pub(super) fn sign_for_unbound(ctx: &mut Ctx<'_>, signature: Option<&[u8; 16]>) 
     let main = match sessions.get(ctx.hdr.session_id) {
         Some(session) if session.is_bound_to(conn.id) => return,
         Some(session) => session.security(),
-        None => sessions.ended_keys(ctx.hdr.session_id),
+        None => sessions.ended_keys(ctx.hdr.session_id, conn.id),
     };
     let Some(main) = main.filter(|m| !m.is_null) else {
         return;

@@ -430,10 +430,14 @@ pub struct Tree {
 #[derive(Default)]
 pub struct SessionTable {
     by_id: Mutex<HashMap<u64, Arc<Session>>>,
-    /// The keys of the sessions that ended last (at most [`ENDED_KEPT`]), newest last: a
-    /// request a client signs with one of them is answered USER_SESSION_DELETED signed with it.
-    ended: Mutex<std::collections::VecDeque<(u64, Arc<SessionSecurity>)>>,
+    /// The keys of the sessions that ended last (at most [`ENDED_KEPT`] sessions), newest
+    /// last: the session's own and each channel's, by connection. A request a client signs
+    /// with one of them is answered USER_SESSION_DELETED signed with it.
+    ended: Mutex<std::collections::VecDeque<EndedSession>>,
 }
+
+/// The keys an ended session left: (session id, its own keys, each channel's by connection).
+type EndedSession = (u64, Arc<SessionSecurity>, Vec<(u64, Arc<SessionSecurity>)>);
 
 /// How many ended sessions' keys the table keeps.
 pub const ENDED_KEPT: usize = 64;
@@ -453,23 +457,31 @@ impl SessionTable {
     pub fn remove(&self, id: u64) -> Option<Arc<Session>> {
         let s = self.by_id.lock().unwrap().remove(&id)?;
         if let Some(sec) = s.security().filter(|sec| !sec.is_null) {
+            let channels = s
+                .bound_channels()
+                .into_iter()
+                .filter_map(|c| Some((c, s.security_on(c)?)))
+                .collect();
             let mut ended = self.ended.lock().unwrap();
             if ended.len() >= ENDED_KEPT {
                 ended.pop_front();
             }
-            ended.push_back((id, sec));
+            ended.push_back((id, sec, channels));
         }
         Some(s)
     }
 
-    /// The keys of session `id` if it ended recently (it is no longer in the table).
-    pub fn ended_keys(&self, id: u64) -> Option<Arc<SessionSecurity>> {
+    /// The keys of session `id` on connection `conn` if it ended recently (it is no longer in
+    /// the table): the channel's when it was bound there, else the session's own.
+    pub fn ended_keys(&self, id: u64, conn: u64) -> Option<Arc<SessionSecurity>> {
         let ended = self.ended.lock().unwrap();
-        ended
-            .iter()
-            .rev()
-            .find(|(sid, _)| *sid == id)
-            .map(|(_, sec)| sec.clone())
+        let (_, main, channels) = ended.iter().rev().find(|(sid, _, _)| *sid == id)?;
+        Some(
+            channels
+                .iter()
+                .find(|(c, _)| *c == conn)
+                .map_or_else(|| main.clone(), |(_, sec)| sec.clone()),
+        )
     }
 
     /// How many sessions the server has.
