@@ -272,7 +272,10 @@ impl ExpectAuthenticate {
         // The client challenge's AV_PAIR list must be well formed before any proof is checked:
         // a malformed one is a bad token (STATUS_INVALID_PARAMETER, as Samba and Windows answer;
         // smbtorture smb2.session.ntlmssp_bug14932), whoever the user.
-        let client_av = m.nt_response.get(crypto::NTLMV2_RESPONSE_MIN..).unwrap_or(&[]);
+        let client_av = m
+            .nt_response
+            .get(crypto::NTLMV2_RESPONSE_MIN..)
+            .unwrap_or(&[]);
         messages::parse_av_pairs(client_av).map_err(|_| NtlmError::MalformedClientChallenge)?;
         let account = find_account(config, &user);
         // Unknown users still cost one HMAC chain, so timing does not reveal account names.

@@ -395,3 +395,36 @@ async fn a_request_sealed_for_a_session_of_another_connection_gets_a_plain_sessi
         crate::crypto::encrypt_message(&DEFAULT_PROVIDER, cipher, &[7; 16], sid, &msg).unwrap();
     assert!(b.send(forged).await.is_err());
 }
+
+#[tokio::test]
+async fn a_session_ended_by_a_failed_reauthentication_still_signs_its_deletion() {
+    let server = server();
+    let mut a = Channel::new(&server).await;
+    let sid = a.logon(1).await;
+    let main = a.keys(sid);
+    let mut b = Channel::new(&server).await;
+    assert_eq!(
+        b.bind(sid, b"u\x01", Some(&main)).await.0,
+        NtStatus::SUCCESS
+    );
+    let channel = b.keys(sid);
+    // A failed reauthentication on the second channel ends the session on both.
+    assert_eq!(
+        b.request(seeds::session_setup(0, sid, b"bad"), Some(&channel))
+            .await
+            .0,
+        NtStatus::LOGON_FAILURE
+    );
+    assert!(server.sessions.get(sid).is_none());
+    // Each channel's client learns it with an answer signed with the key it used there.
+    let (status, reply) = a.request(tree_connect(sid), Some(&main)).await;
+    assert_eq!(status, NtStatus::USER_SESSION_DELETED);
+    assert!(main.signer.verify(&DEFAULT_PROVIDER, &reply));
+    let (status, reply) = b.request(tree_connect(sid), Some(&channel)).await;
+    assert_eq!(status, NtStatus::USER_SESSION_DELETED);
+    assert!(channel.signer.verify(&DEFAULT_PROVIDER, &reply));
+    // A signature under another key gets an unsigned answer.
+    let (status, reply) = a.request(tree_connect(sid), Some(&channel)).await;
+    assert_eq!(status, NtStatus::USER_SESSION_DELETED);
+    assert_eq!(Header::decode(&reply).unwrap().flags & flags::SIGNED, 0);
+}
