@@ -7,6 +7,9 @@ its subunit output saved in the log folder. Required suites must have no unexpec
 informational suites are only counted. The last line printed is `N passed, N failed` over the
 required suites.
 
+Issue #12's suites (SESSION_SUITES: smb2.session on `share` and, as `smb2.session@enc`, on an
+encrypted share; smb2.multichannel) are required, with Samba's selftest shares and options.
+
 The state suites of issue #10 (oplocks, leases, durable handles, replay, locks: STATE_SUITES) run
 when asked (`--state`, as run-tests.sh does, or TORTURE_STATE=1), required, each with its own
 share, options and time limit taken from Samba's selftest (source3/selftest/tests.py,
