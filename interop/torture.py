@@ -7,6 +7,9 @@ its subunit output saved in the log folder. Required suites must have no unexpec
 informational suites are only counted. The last line printed is `N passed, N failed` over the
 required suites.
 
+Issue #12's suites (SESSION_SUITES: smb2.session on `share` and, as `smb2.session@enc`, on an
+encrypted share; smb2.multichannel) are required, with Samba's selftest shares and options.
+
 The state suites of issue #10 (oplocks, leases, durable handles, replay, locks: STATE_SUITES) run
 when asked (`--state`, as run-tests.sh does, or TORTURE_STATE=1), required, each with its own
 share, options and time limit taken from Samba's selftest (source3/selftest/tests.py,
@@ -46,7 +49,9 @@ FS_SUITES = ["smb2.streams", "smb2.create_no_streams", "smb2.ioctl-on-stream", "
              "smb2.twrp", "smb2.create", "smb2.getinfo", "smb2.timestamps", "smb2.dosmode",
              "smb2.openattr", "smb2.delete-on-close-perms", "smb2.fileid", "smb2.mangle",
              "smb2.ea", "smb2.setinfo", "smb2.dir", "smb2.rename"]
-REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES, *FS_SUITES]
+#: Issue #12's multichannel suites (SESSION_SUITES).
+SESSION_SUITE_NAMES = ["smb2.session", "smb2.session@enc", "smb2.multichannel"]
+REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES, *FS_SUITES, *SESSION_SUITE_NAMES]
 INFORMATIONAL: list[str] = []
 #: With TORTURE_ACL_ADMIN=1 the ACL suites' user (alice) is made a member of BUILTIN\\Administrators,
 #: the configured admin group (security, backup, restore and take-ownership privileges). Off by
@@ -63,7 +68,9 @@ ABE_SUITES = ("smb2.acls",)
 #: smb2.dosmode on one hiding dot files and `hidefile`.
 OWN_SHARES = {"smb2.create_no_streams": ("nostreams", ["streams = false"]),
               # Samba3.pm's [dosmode]: hide files = /hidefile/, hide dot files = yes.
-              "smb2.dosmode": ("dosmode", ["hide_dot_files = true", 'hide_files = ["hidefile"]'])}
+              "smb2.dosmode": ("dosmode", ["hide_dot_files = true", 'hide_files = ["hidefile"]']),
+              # Samba3.pm's [tmpenc]: server smb encrypt = required.
+              "smb2.session@enc": ("tmpenc", ['encrypt = "required"'])}
 KNOWN_FILE = Path(os.environ.get("TORTURE_KNOWN_FAILURES", Path(__file__).resolve().parent / "torture-known-failures.txt"))
 #: A test's name runs to the end of the line or to the ` [` that opens a failure's details: some
 #: names have spaces (smb2.delete-on-close-perms.OVERWRITE_IF Existing).
@@ -112,6 +119,20 @@ class SuiteSpec:
     def label(self) -> str:
         """The suite's name in the report and in log file names."""
         return self.name + (f"@{self.variant}" if self.variant else "")
+
+
+#: Issue #12's multichannel suites, as Samba's selftest runs them (source3/selftest/tests.py,
+#: samba 4.17): smb2.session on `tmp` ("plain") and on `tmpenc` ("enc", Samba3.pm's share with
+#: `server smb encrypt = required`: our `encrypt = "required"`), smb2.multichannel on `tmp`.
+#: bind_different_user binds as a second user (torture:user2name, as the ad_dc runs give it).
+SESSION_USER2 = ("--option=torture:user2name=bob", f"--option=torture:user2password={ACCOUNTS['bob']}")
+SESSION_SUITES = {
+    "smb2.session": SuiteSpec("smb2.session", timeout=300, args=SESSION_USER2),
+    "smb2.session@enc": SuiteSpec("smb2.session", timeout=300, share="tmpenc", variant="enc", args=SESSION_USER2),
+    # Its oplock and lease tests stop a channel from sending (test_block_smb2_transport): run
+    # in a private network namespace with iptables, as smb2.oplock is.
+    "smb2.multichannel": SuiteSpec("smb2.multichannel", timeout=400, blocks_transport=True),
+}
 
 
 #: Issue #10's suites are required: an unexpected failure fails the run.
@@ -216,7 +237,7 @@ def prepare_shadow(root: Path) -> list[str]:
 def named_spec(name: str, timeout: int) -> SuiteSpec:
     """The spec of a suite named on the command line: its own (MANUAL_SUITES), or a plain one on
     its share (OWN_SHARES) or the default share."""
-    spec = MANUAL_SUITES.get(name)
+    spec = MANUAL_SUITES.get(name) or SESSION_SUITES.get(name)
     if spec is not None:
         return spec
     return SuiteSpec(name, timeout=timeout, share=OWN_SHARES.get(name, ("share",))[0])
@@ -396,9 +417,10 @@ def server_config(spec: SuiteSpec, root: Path) -> dict:
         shares[ABE_SHARE] = ["access_based_enumeration = true"]
     if spec.share in STATE_SHARES:
         shares.update({name: [] for name in STATE_SHARES})
-    if spec.name in OWN_SHARES:
-        own, lines = OWN_SHARES[spec.name]
-        shares[own] = list(lines)
+    for key in {spec.name, spec.label}:
+        if key in OWN_SHARES:
+            own, lines = OWN_SHARES[key]
+            shares[own] = list(lines)
     if spec.name == "smb2.twrp":
         shares["shadow"] = prepare_shadow(root)
     if spec.name == "smb2.ioctl":

@@ -5,8 +5,10 @@
 # smb2.read, smb2.compound, the NT security suites (smb2.acls, sdread, maximum_allowed,
 # create.aclfile/acldir/nulldacl, acls_non_canonical) and issue #11's file system suites
 # (torture.py FS_SUITES: streams, notify, ioctl, create, getinfo, setinfo, ea, timestamps,
-# dosmode, fileid, mangle, dir, rename and more). Informational suites (--informational) are
-# only counted;
+# dosmode, fileid, mangle, dir, rename and more) and issue #12's multichannel suites
+# (torture.py SESSION_SUITES: smb2.session on a plain and on an encrypted share, and
+# smb2.multichannel in a network namespace with iptables). Informational suites
+# (--informational) are only counted;
 # TORTURE_ACL_ADMIN=1 runs the security suites as a member of BUILTIN\Administrators. With
 # --state, issue #10's suites follow, required (smb2.oplock, lease, durable-open,
 # durable-v2-open, durable-open-disconnect, durable-v2-delay, lock, replay, and the

@@ -158,6 +158,10 @@ pub enum AuthError {
     LogonFailure(&'static str),
     /// A malformed token: STATUS_INVALID_PARAMETER.
     InvalidToken(&'static str),
+    /// A response whose structure is invalid where Windows and Samba answer
+    /// STATUS_INVALID_PARAMETER rather than STATUS_LOGON_FAILURE (an NTLMv2 client challenge
+    /// whose AV_PAIR list does not parse); the server must answer that status.
+    InvalidParameter(&'static str),
     /// The mechanism or variant is not accepted (e.g. NTLMv1, anonymous): STATUS_NOT_SUPPORTED
     /// or STATUS_LOGON_FAILURE as the server decides.
     NotAccepted(&'static str),

@@ -86,6 +86,7 @@ pub fn build_with_keytab(
         admin_groups: cfg.admin_groups.clone(),
         limits: cfg.limits.clone(),
         multichannel: cfg.multichannel,
+        interfaces: cfg.interfaces.clone(),
     };
     let mut shares = Vec::new();
     for s in &cfg.shares {

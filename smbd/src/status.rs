@@ -3,6 +3,9 @@
 
 use std::fmt::Write as _;
 
+use std::sync::Arc;
+
+use crate::conn::Connection;
 use crate::crypto::{Cipher, SigningAlgorithm};
 use crate::state::ServerContext;
 
@@ -31,6 +34,24 @@ pub struct SessionInfo {
     pub user_sid: String,
     /// Group SIDs of the token.
     pub groups: Vec<String>,
+    /// The connections the session is bound to (multichannel, MS-SMB2 3.3.5.5.2), the one it
+    /// was set up on first.
+    pub channels: Vec<ChannelInfo>,
+}
+
+/// One channel of a session: a connection it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInfo {
+    /// The server's id of the connection.
+    pub conn_id: u64,
+    /// Peer address.
+    pub peer: String,
+    /// The server address the connection arrived on, when known.
+    pub local: Option<String>,
+    /// The connection's dialect.
+    pub dialect: String,
+    /// The channel's signing algorithm (its own key's, for a bound channel).
+    pub signing: &'static str,
 }
 
 fn signing_name(a: SigningAlgorithm) -> &'static str {
@@ -61,37 +82,56 @@ fn dialect_name(d: u16) -> String {
     }
 }
 
-/// Every authenticated session of every live connection, ordered by session id.
+/// Every authenticated session of every live connection, once each, ordered by session id,
+/// with the channels it is bound to (`peer`, `dialect` and `signing` are those of the first).
 pub fn sessions(ctx: &ServerContext) -> Vec<SessionInfo> {
-    let conns: Vec<_> = ctx
+    let conns: std::collections::BTreeMap<u64, Arc<Connection>> = ctx
         .channels
         .all()
         .into_iter()
-        .filter_map(|c| c.into_any().downcast::<crate::conn::Connection>().ok())
+        .filter_map(|c| c.into_any().downcast::<Connection>().ok())
+        .map(|c| (c.id, c))
         .collect();
+    let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
-    for conn in conns {
-        let neg = conn.negotiated();
+    for conn in conns.values() {
         for s in conn.sessions_now() {
+            if !seen.insert(s.id) {
+                continue;
+            }
             let Some(sec) = s.security() else { continue };
+            let channels: Vec<ChannelInfo> = s
+                .bound_channels()
+                .into_iter()
+                .filter_map(|id| {
+                    let c = conns.get(&id)?;
+                    let keys = s.security_on(id)?;
+                    Some(ChannelInfo {
+                        conn_id: id,
+                        peer: c.peer.clone(),
+                        local: c.local.map(|a| a.to_string()),
+                        dialect: dialect_of(c),
+                        signing: signing_name(keys.signer.alg()),
+                    })
+                })
+                .collect();
             let auth = match sec.auth.method {
                 acceptor::AuthMethod::Kerberos => "kerberos",
                 acceptor::AuthMethod::Ntlmv2 => "ntlmv2",
                 acceptor::AuthMethod::Ntlmv1 => "ntlmv1",
                 acceptor::AuthMethod::Anonymous => "anonymous",
             };
+            let first = channels.first();
             out.push(SessionInfo {
                 session_id: s.id,
                 user: sec.auth.user.clone(),
                 domain: sec.auth.domain.clone(),
                 auth,
-                dialect: neg
-                    .dialect
-                    .map_or_else(|| "-".into(), |d| dialect_name(d.0)),
+                dialect: first.map_or_else(|| dialect_of(conn), |c| c.dialect.clone()),
                 signing: signing_name(sec.signer.alg()),
                 cipher: sec.cipher.map(cipher_name),
                 encrypted: sec.encrypt_data,
-                peer: conn.peer.clone(),
+                peer: first.map_or_else(|| conn.peer.clone(), |c| c.peer.clone()),
                 user_sid: sec.auth.token.user.to_string(),
                 groups: sec
                     .auth
@@ -100,11 +140,18 @@ pub fn sessions(ctx: &ServerContext) -> Vec<SessionInfo> {
                     .iter()
                     .map(|g| g.sid.to_string())
                     .collect(),
+                channels,
             });
         }
     }
     out.sort_by_key(|s| s.session_id);
     out
+}
+
+fn dialect_of(conn: &Connection) -> String {
+    conn.negotiated()
+        .dialect
+        .map_or_else(|| "-".into(), |d| dialect_name(d.0))
 }
 
 fn json_str(out: &mut String, s: &str) {
@@ -152,12 +199,46 @@ impl SessionInfo {
             }
             json_str(&mut o, g);
         }
+        o.push_str("],\"channels\":[");
+        for (i, c) in self.channels.iter().enumerate() {
+            if i > 0 {
+                o.push(',');
+            }
+            let _ = write!(o, "{{\"conn_id\":{},\"peer\":", c.conn_id);
+            json_str(&mut o, &c.peer);
+            o.push_str(",\"local\":");
+            match &c.local {
+                Some(l) => json_str(&mut o, l),
+                None => o.push_str("null"),
+            }
+            let _ = write!(
+                o,
+                ",\"dialect\":\"{}\",\"signing\":\"{}\"}}",
+                c.dialect, c.signing
+            );
+        }
         o.push_str("]}");
         o
     }
 
-    /// A readable block of text.
+    /// A readable block of text: the session, then one line per channel.
     pub fn to_text(&self) -> String {
+        let mut t = self.head_text();
+        for c in &self.channels {
+            let _ = writeln!(
+                t,
+                "  channel {} from {} to {}, dialect {}, signing {}",
+                c.conn_id,
+                c.peer,
+                c.local.as_deref().unwrap_or("-"),
+                c.dialect,
+                c.signing
+            );
+        }
+        t
+    }
+
+    fn head_text(&self) -> String {
         format!(
             "session {} {}\\{} via {} from {}\n  dialect {}, signing {}, cipher {}{}\n  user {}\n  groups {}\n",
             self.session_id,

@@ -9,8 +9,9 @@ use crate::error::ToolError;
 /// Usage of the status command.
 pub const USAGE: &str = "\
   smbd-tools status [--socket PATH | --config FILE] [--json] [--opens]
-      List the running server's sessions (user, SIDs, auth method, dialect, signing, cipher)
-      through its admin socket (admin_socket in the config, default <state_dir>/admin.sock);
+      List the running server's sessions (user, SIDs, auth method, dialect, signing, cipher,
+      and each channel: the connections a multichannel session is bound to) through its admin
+      socket (admin_socket in the config, default <state_dir>/admin.sock);
       with --opens, its open files instead (path, access, share mode, durable or persistent,
       disconnected and waiting for a reconnect, byte-range locks).
   smbd-tools reload-keytabs [--socket PATH | --config FILE]

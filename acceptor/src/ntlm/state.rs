@@ -45,6 +45,8 @@ pub enum NtlmError {
     MachineSidFull,
     /// An AV_PAIR in the NTLMv2 response has a value of the wrong size.
     MalformedAvPair(&'static str),
+    /// The NTLMv2 client challenge's AV_PAIR list does not parse.
+    MalformedClientChallenge,
     /// MsvAvTargetName names another server: the exchange was relayed.
     TargetNameMismatch,
     /// MsvAvChannelBindings is not zero although SMB over TCP has no channel: the exchange was
@@ -76,6 +78,9 @@ impl From<NtlmError> for AuthError {
             NtlmError::MicMismatch => Self::LogonFailure("NTLM MIC mismatch"),
             NtlmError::MachineSidFull => Self::NotAccepted("machine SID cannot take a RID"),
             NtlmError::MalformedAvPair(what) => Self::InvalidToken(what),
+            NtlmError::MalformedClientChallenge => {
+                Self::InvalidParameter("NTLMv2 client challenge AV_PAIR list malformed")
+            }
             NtlmError::TargetNameMismatch => {
                 Self::LogonFailure("NTLM target name does not name this server")
             }
@@ -264,6 +269,14 @@ impl ExpectAuthenticate {
             n if n < crypto::NTLMV2_RESPONSE_MIN => return Err(NtlmError::NtlmV2ResponseTooShort),
             _ => {}
         }
+        // The client challenge's AV_PAIR list must be well formed before any proof is checked:
+        // a malformed one is a bad token (STATUS_INVALID_PARAMETER, as Samba and Windows answer;
+        // smbtorture smb2.session.ntlmssp_bug14932), whoever the user.
+        let client_av = m
+            .nt_response
+            .get(crypto::NTLMV2_RESPONSE_MIN..)
+            .unwrap_or(&[]);
+        messages::parse_av_pairs(client_av).map_err(|_| NtlmError::MalformedClientChallenge)?;
         let account = find_account(config, &user);
         // Unknown users still cost one HMAC chain, so timing does not reveal account names.
         let hash = account.map_or([0u8; 16], |a| a.nt_hash);

@@ -239,3 +239,24 @@ fn the_connections_local_address_is_an_accepted_target() {
         "cifs/10.1.2.3"
     ));
 }
+
+#[test]
+fn a_client_challenge_whose_av_pairs_do_not_parse_is_an_invalid_parameter() {
+    let cfg = config();
+    let mut c = client(vec![]);
+    let (next, challenge) = ExpectNegotiate
+        .negotiate(&cfg, now(), &c.negotiate())
+        .unwrap();
+    let mut msg = c.authenticate(&challenge);
+    // NtChallengeResponseFields (MS-NLMP 2.2.1.3): the first AV_PAIR's AvLen, past the
+    // NTProofStr and the fixed part of the client challenge, runs beyond the response.
+    let at = u32::from_le_bytes(msg[24..28].try_into().unwrap()) as usize;
+    let av_len = at + super::crypto::NTLMV2_RESPONSE_MIN + 2;
+    msg[av_len..av_len + 2].copy_from_slice(&[0xFF, 0xFF]);
+    let e = next.authenticate(&cfg, None, &msg).err();
+    assert_eq!(e, Some(NtlmError::MalformedClientChallenge));
+    assert!(matches!(
+        AuthError::from(NtlmError::MalformedClientChallenge),
+        AuthError::InvalidParameter(_)
+    ));
+}

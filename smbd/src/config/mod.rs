@@ -79,6 +79,10 @@ pub struct Config {
     /// Offer multichannel on 3.x: clients may bind more connections to a session
     /// (`multichannel`, on by default).
     pub multichannel: bool,
+    /// The interfaces offered to multichannel clients (`interfaces`: names or addresses, each
+    /// with optional `;speed=BITS_PER_SECOND` and `;rss`); empty lists every interface that is
+    /// up (loopback only to clients connected through it).
+    pub interfaces: Vec<crate::netif::InterfaceSpec>,
     /// The shares (`[[share]]` tables).
     pub shares: Vec<ShareConfig>,
     /// The local accounts (`[[account]]` tables).
@@ -270,6 +274,7 @@ impl Config {
             allow_anonymous: false,
             allow_ntlmv1: false,
             multichannel: true,
+            interfaces: Vec::new(),
             shares: Vec::new(),
             accounts: Vec::new(),
             keytabs: Vec::new(),

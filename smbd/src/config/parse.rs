@@ -30,6 +30,7 @@ const TOP_KEYS: &[&str] = &[
     "log_level",
     "allow_anonymous",
     "multichannel",
+    "interfaces",
     "allow_ntlmv1",
     "share",
     "account",
@@ -149,6 +150,11 @@ fn read_server(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigEr
     }
     if let Some(v) = root.bool("multichannel")? {
         config.multichannel = v;
+    }
+    for i in root.string_list("interfaces")?.unwrap_or_default() {
+        let spec = crate::netif::InterfaceSpec::parse(&i.value)
+            .map_err(|m| root.value_error(&i, format!("\"{}\": {m}", i.value)))?;
+        config.interfaces.push(spec);
     }
     if let Some(v) = root.bool("allow_ntlmv1")? {
         config.allow_ntlmv1 = v;

@@ -667,3 +667,30 @@ fn the_oplock_break_timeout_is_a_bounded_key() {
     assert!(Config::parse("oplock_break_timeout_seconds = 0\n", "t.toml").is_err());
     assert!(Config::parse("oplock_break_timeout_seconds = 301\n", "t.toml").is_err());
 }
+
+#[test]
+fn interfaces_name_or_address_with_speed_and_rss() {
+    let c = Config::parse(
+        "interfaces = [\"eth0;speed=25000000000;rss\", \"127.0.0.1\"]\n",
+        "smbd.toml",
+    )
+    .unwrap();
+    assert_eq!(c.interfaces.len(), 2);
+    assert_eq!(c.interfaces[0].name, "eth0");
+    assert_eq!(c.interfaces[0].speed, Some(25_000_000_000));
+    assert!(c.interfaces[0].rss);
+    assert_eq!(c.interfaces[1].name, "127.0.0.1");
+    assert!(
+        Config::parse("", "smbd.toml")
+            .unwrap()
+            .interfaces
+            .is_empty()
+    );
+    assert_err(
+        "interfaces = [\"eth0;speed=fast\"]\n",
+        1,
+        "interfaces[0]",
+        "speed",
+    );
+    assert_err("interfaces = [\"eth0;rdma\"]\n", 1, "interfaces[0]", "rss");
+}

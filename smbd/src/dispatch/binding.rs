@@ -15,6 +15,11 @@ use crate::proto::negotiate::Dialect;
 use crate::proto::session::{SessionSetupRequest, encode_session_setup_response};
 use crate::state::session::{Session, SessionSecurity};
 
+/// The most connections one session may be bound to (Windows Server's limit; smbtorture
+/// smb2.multichannel.generic.num_channels expects the 33rd refused with
+/// STATUS_INSUFFICIENT_RESOURCES).
+pub(crate) const MAX_CHANNELS: usize = 32;
+
 /// One leg of a binding exchange on `ctx.conn`.
 pub(super) fn bind_step(
     ctx: &mut Ctx<'_>,
@@ -25,10 +30,6 @@ pub(super) fn bind_step(
 ) -> HResult {
     let conn = ctx.conn;
     let (session, main) = admit(ctx, dialect, now)?;
-    // Responses of the exchange are signed with the session's key until the channel has one.
-    if ctx.hdr.is_signed() {
-        ctx.sign_with = Some(main.clone());
-    }
     let preauth_on = dialect == Dialect::Smb311;
     let step = session
         .with_exchange_on(conn.id, |auth, preauth| {
@@ -49,7 +50,7 @@ pub(super) fn bind_step(
         acceptor::Step::Failed(e) => {
             tracing::info!(peer = %conn.peer, reason = ?e, "session binding failed");
             abandon(conn, &session);
-            Err(NtStatus::LOGON_FAILURE)
+            Err(super::session_setup::failure_status(&e))
         }
         acceptor::Step::Done { out: blob, auth } => {
             if auth.token.user != main.auth.token.user {
@@ -114,6 +115,13 @@ fn admit(
         // The session's own first exchange is still under way.
         return Err(NtStatus::REQUEST_NOT_ACCEPTED);
     };
+    // Interop: Samba's client (smbtorture smb2.session.bind_negative_*) takes an unsigned
+    // answer to a signed binding request for ACCESS_DENIED, whatever its status; Samba and
+    // Windows sign every answer of the exchange, errors included, with the session's key
+    // until the channel has one.
+    if ctx.hdr.is_signed() && !main.is_null {
+        ctx.sign_with = Some(main.clone());
+    }
     let neg = conn.negotiated();
     let session_alg = main.signer.alg();
     let conn_alg = neg.signing_alg.unwrap_or(SigningAlgorithm::HmacSha256);
@@ -154,6 +162,9 @@ fn admit(
     if session.is_binding_on(conn.id) {
         return Ok((session, main));
     }
+    if session.channel_count() >= MAX_CHANNELS {
+        return Err(NtStatus::INSUFFICIENT_RESOURCES);
+    }
     let exchange = super::session_setup::start_exchange(conn, now)?;
     if !session.begin_binding(conn.id, exchange) {
         return Err(NtStatus::USER_SESSION_DELETED);
@@ -166,4 +177,40 @@ fn admit(
 fn abandon(conn: &Connection, session: &Session) {
     session.abort_binding(conn.id);
     conn.detach_session(session.id);
+}
+
+/// A signed request naming a session that is not bound to this connection (another
+/// channel's, one whose binding failed, or one that ended lately) is answered
+/// USER_SESSION_DELETED; when its
+/// signature is good under the session's own key, the answer is signed with that key.
+///
+/// Interop: Samba's client refuses an unsigned answer to a signed request (ACCESS_DENIED,
+/// smbtorture smb2.session.bind2, bind_invalid_auth, bind_negative_*); Windows signs it.
+/// Only a client that proved the key learns that the session exists.
+pub(super) fn sign_for_unbound(ctx: &mut Ctx<'_>, signature: Option<&[u8; 16]>) {
+    let conn = ctx.conn;
+    if ctx.encrypted || ctx.hdr.session_id == 0 || !ctx.hdr.is_signed() {
+        return;
+    }
+    let sessions = &conn.server.sessions;
+    // Whatever the connection's ClientGuid: the answer to a binding from another client
+    // (refused) is signed as well, as Samba and Windows do. A session that ended (a failed
+    // reauthentication on another channel, smbtorture smb2.session.bind_invalid_auth) is
+    // answered the same way while the table remembers its keys.
+    let main = match sessions.get(ctx.hdr.session_id) {
+        Some(session) if session.is_bound_to(conn.id) => return,
+        Some(session) => session.security(),
+        None => sessions.ended_keys(ctx.hdr.session_id, conn.id),
+    };
+    let Some(main) = main.filter(|m| !m.is_null) else {
+        return;
+    };
+    let p = conn.server.crypto;
+    let good = match signature {
+        Some(expected) => main.signer.verify_zeroed(p, ctx.msg, expected),
+        None => main.signer.verify(p, ctx.msg),
+    };
+    if good {
+        ctx.sign_with = Some(main);
+    }
 }

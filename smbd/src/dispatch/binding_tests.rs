@@ -288,3 +288,143 @@ async fn without_multichannel_binding_is_not_accepted() {
         NtStatus::REQUEST_NOT_ACCEPTED
     );
 }
+
+#[tokio::test]
+async fn answers_to_a_client_that_proved_the_session_key_are_signed_with_it() {
+    let server = server();
+    let mut a = Channel::new(&server).await;
+    let sid = a.logon(1).await;
+    let main = a.keys(sid);
+    let mut b = Channel::new(&server).await;
+    // A refused binding leg (another user) is answered signed with the session's key.
+    let (status, reply) = b.bind(sid, b"u\x02", Some(&main)).await;
+    assert_eq!(status, NtStatus::ACCESS_DENIED);
+    assert!(main.signer.verify(&DEFAULT_PROVIDER, &reply));
+    // So is a 2.1 connection's refused binding.
+    let mut d = Channel::with_negotiate(&server, seeds::negotiate()).await;
+    let (status, reply) = d.bind(sid, b"u\x01", Some(&main)).await;
+    assert_eq!(status, NtStatus::REQUEST_NOT_ACCEPTED);
+    assert!(main.signer.verify(&DEFAULT_PROVIDER, &reply));
+    // A request for the session on a connection not bound to it: USER_SESSION_DELETED,
+    // signed when the request proved the key, else not.
+    let (status, reply) = b.request(tree_connect(sid), Some(&main)).await;
+    assert_eq!(status, NtStatus::USER_SESSION_DELETED);
+    assert!(main.signer.verify(&DEFAULT_PROVIDER, &reply));
+    let mut other = Channel::new(&server).await;
+    let other_sid = other.logon(1).await;
+    let stranger = other.keys(other_sid);
+    let (status, reply) = b.request(tree_connect(sid), Some(&stranger)).await;
+    assert_eq!(status, NtStatus::USER_SESSION_DELETED);
+    assert_eq!(Header::decode(&reply).unwrap().flags & flags::SIGNED, 0);
+    // A SESSION_SETUP without the BINDING flag for it: the same.
+    let (status, reply) = b
+        .request(seeds::session_setup(0, sid, b"u\x01"), Some(&main))
+        .await;
+    assert_eq!(status, NtStatus::USER_SESSION_DELETED);
+    assert!(main.signer.verify(&DEFAULT_PROVIDER, &reply));
+}
+
+#[tokio::test]
+async fn a_session_takes_at_most_32_channels() {
+    let server = server();
+    let mut a = Channel::new(&server).await;
+    let sid = a.logon(1).await;
+    let main = a.keys(sid);
+    let mut channels = Vec::new();
+    for _ in 1..crate::dispatch::binding::MAX_CHANNELS {
+        let mut c = Channel::new(&server).await;
+        assert_eq!(
+            c.bind(sid, b"u\x01", Some(&main)).await.0,
+            NtStatus::SUCCESS
+        );
+        channels.push(c);
+    }
+    let mut last = Channel::new(&server).await;
+    assert_eq!(
+        last.bind(sid, b"u\x01", Some(&main)).await.0,
+        NtStatus::INSUFFICIENT_RESOURCES
+    );
+    // The status report lists the session once, with every channel.
+    let report = crate::status::sessions(&server);
+    assert_eq!(report.len(), 1);
+    assert_eq!(
+        report[0].channels.len(),
+        crate::dispatch::binding::MAX_CHANNELS
+    );
+    assert_eq!(report[0].channels[0].conn_id, a.conn.id);
+    assert!(
+        report[0]
+            .to_text()
+            .contains(&format!("channel {} from", channels[0].conn.id))
+    );
+    assert!(report[0].to_json().contains("\"channels\":[{\"conn_id\":"));
+    // Once a channel is lost, a new one may bind.
+    crate::dispatch::connection_closed(&channels[0].conn);
+    assert_eq!(
+        last.bind(sid, b"u\x01", Some(&main)).await.0,
+        NtStatus::SUCCESS
+    );
+}
+
+#[tokio::test]
+async fn a_request_sealed_for_a_session_of_another_connection_gets_a_plain_session_deleted() {
+    let server = super::test_server::Builder::new(Arc::new(vfs::mem::MemFs::new()), 64)
+        .auth(Arc::new(Scripted::default()))
+        .crypto(&DEFAULT_PROVIDER)
+        .settings(|s| s.ciphers = vec![crate::crypto::Cipher::Aes128Ccm])
+        .build();
+    let mut a = Channel::new(&server).await;
+    let sid = a.logon(1).await;
+    let main = a.keys(sid);
+    let cipher = main.cipher.expect("3.0.2 negotiates a cipher");
+    let mut b = Channel::new(&server).await;
+    let msg = b.numbered(tree_connect(sid));
+    let sealed =
+        crate::crypto::encrypt_message(&DEFAULT_PROVIDER, cipher, &main.decryption_key, sid, &msg)
+            .unwrap();
+    let reply = b
+        .send(sealed)
+        .await
+        .expect("an answer, not a dropped connection");
+    assert_eq!(&reply[..4], crate::proto::header::PROTOCOL_ID.as_slice());
+    let hdr = Header::decode(&reply).unwrap();
+    assert_eq!(NtStatus(hdr.status), NtStatus::USER_SESSION_DELETED);
+    // A frame that does not open with the session's key still ends the connection.
+    let msg = b.numbered(tree_connect(sid));
+    let forged =
+        crate::crypto::encrypt_message(&DEFAULT_PROVIDER, cipher, &[7; 16], sid, &msg).unwrap();
+    assert!(b.send(forged).await.is_err());
+}
+
+#[tokio::test]
+async fn a_session_ended_by_a_failed_reauthentication_still_signs_its_deletion() {
+    let server = server();
+    let mut a = Channel::new(&server).await;
+    let sid = a.logon(1).await;
+    let main = a.keys(sid);
+    let mut b = Channel::new(&server).await;
+    assert_eq!(
+        b.bind(sid, b"u\x01", Some(&main)).await.0,
+        NtStatus::SUCCESS
+    );
+    let channel = b.keys(sid);
+    // A failed reauthentication on the second channel ends the session on both.
+    assert_eq!(
+        b.request(seeds::session_setup(0, sid, b"bad"), Some(&channel))
+            .await
+            .0,
+        NtStatus::LOGON_FAILURE
+    );
+    assert!(server.sessions.get(sid).is_none());
+    // Each channel's client learns it with an answer signed with the key it used there.
+    let (status, reply) = a.request(tree_connect(sid), Some(&main)).await;
+    assert_eq!(status, NtStatus::USER_SESSION_DELETED);
+    assert!(main.signer.verify(&DEFAULT_PROVIDER, &reply));
+    let (status, reply) = b.request(tree_connect(sid), Some(&channel)).await;
+    assert_eq!(status, NtStatus::USER_SESSION_DELETED);
+    assert!(channel.signer.verify(&DEFAULT_PROVIDER, &reply));
+    // A signature under another key gets an unsigned answer.
+    let (status, reply) = a.request(tree_connect(sid), Some(&channel)).await;
+    assert_eq!(status, NtStatus::USER_SESSION_DELETED);
+    assert_eq!(Header::decode(&reply).unwrap().flags & flags::SIGNED, 0);
+}

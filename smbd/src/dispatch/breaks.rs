@@ -57,15 +57,16 @@ pub(crate) fn send(server: &Arc<ServerContext>, entry: &Arc<FileEntry>, notices:
     }
 }
 
-/// The connection an open's notifications go to: one its session is bound to.
+/// The connection an open's notifications go to: the live channel its session was bound to
+/// last, as Windows sends them (smbtorture smb2.multichannel.oplocks.test3_windows).
 fn connection_of(server: &ServerContext, open: &Open) -> Option<Arc<Connection>> {
     let session = server.sessions.get(open.session_id)?;
-    server
-        .channels
-        .all()
-        .into_iter()
-        .filter_map(|c| c.into_any().downcast::<Connection>().ok())
-        .find(|c| session.is_bound_to(c.id))
+    session.bound_channels().into_iter().rev().find_map(|id| {
+        server
+            .channels
+            .get(id)
+            .and_then(|c| c.into_any().downcast::<Connection>().ok())
+    })
 }
 
 /// Builds and sends one notification on `conn` (unsigned; sealed when the session encrypts).

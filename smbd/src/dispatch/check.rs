@@ -24,6 +24,7 @@ pub(super) fn check(ctx: &mut Ctx<'_>, signature: Option<[u8; 16]>) -> Result<()
             .and_then(|s| s.security_on(ctx.conn.id));
     }
     if needs_session && ctx.security.is_none() {
+        binding::sign_for_unbound(ctx, signature.as_ref());
         return Err(ctx.inherit_failed(NtStatus::USER_SESSION_DELETED));
     }
     if let Some(sec) = ctx.security.clone() {

@@ -90,7 +90,7 @@ use crate::state::session::{Session, SessionSecurity, Tree};
 use chain::process_chain;
 use check::check;
 use interim::{ASYNC_AFTER, may_go_async, send_interim};
-use protect::{decrypt, heavy, protect_out_of_band, sign, take_signatures};
+use protect::{Decrypted, decrypt, heavy, protect_out_of_band, sign, take_signatures};
 pub(crate) use protect::{off_worker_if, seal, send_async_final, send_async_final_as};
 
 /// The connection must be dropped: the client broke the protocol in a way that has no reply.
@@ -314,11 +314,17 @@ pub async fn handle_frame(conn: &Arc<Connection>, mut frame: Vec<u8>) -> Result<
             let signatures = take_signatures(&mut frame);
             process_chain(conn, Bytes::from(frame), &signatures, None).await
         }
-        header::TRANSFORM_ID => {
-            let session_id = decrypt(conn, &mut frame)?;
-            let plain = Bytes::from(frame).slice(crypto::TRANSFORM_HEADER_LEN..);
-            process_chain(conn, plain, &[], Some(session_id)).await
-        }
+        header::TRANSFORM_ID => match decrypt(conn, &mut frame)? {
+            Decrypted::Bound(session_id) => {
+                let plain = Bytes::from(frame).slice(crypto::TRANSFORM_HEADER_LEN..);
+                process_chain(conn, plain, &[], Some(session_id)).await
+            }
+            Decrypted::Unbound => {
+                frame.drain(..crypto::TRANSFORM_HEADER_LEN);
+                let signatures = take_signatures(&mut frame);
+                process_chain(conn, Bytes::from(frame), &signatures, None).await
+            }
+        },
         header::SMB1_ID => negotiate::smb1(conn, &frame).await,
         _ => Err(Disconnect("unknown protocol id")),
     }

@@ -54,16 +54,29 @@ pub(super) fn take_signatures(frame: &mut [u8]) -> Vec<Option<[u8; 16]>> {
 }
 
 /// Decrypts a transform frame in place with its session's prepared key; the plaintext is
-/// `frame[52..]`. Returns the session id.
-pub(super) fn decrypt(conn: &Connection, frame: &mut [u8]) -> Result<u64, Disconnect> {
+/// `frame[52..]`. Returns the session id when the session is bound to `conn`, `None` when it
+/// is a session of another connection only (see [`Decrypted`]).
+pub(super) fn decrypt(conn: &Connection, frame: &mut [u8]) -> Result<Decrypted, Disconnect> {
     let th =
         crypto::TransformHeader::parse(frame).map_err(|_| Disconnect("bad transform header"))?;
-    let session = conn
-        .session(th.session_id)
-        .ok_or(Disconnect("transform for unknown session"))?;
-    let sec = session
-        .security_on(conn.id)
-        .ok_or(Disconnect("transform before session is valid"))?;
+    let (sec, bound) = match conn.session(th.session_id) {
+        Some(session) => (
+            session
+                .security_on(conn.id)
+                .ok_or(Disconnect("transform before session is valid"))?,
+            true,
+        ),
+        // The encryption keys are the session's, not a channel's: a client may seal a request
+        // for a session through a connection not (or not yet) bound to it.
+        None => (
+            conn.server
+                .sessions
+                .get(th.session_id)
+                .and_then(|s| s.security())
+                .ok_or(Disconnect("transform for unknown session"))?,
+            false,
+        ),
+    };
     let cipher = sec.cipher.ok_or(Disconnect("transform without a cipher"))?;
     let len = frame.len();
     heavy(len, || match &sec.open {
@@ -72,7 +85,22 @@ pub(super) fn decrypt(conn: &Connection, frame: &mut [u8]) -> Result<u64, Discon
             .map(|_| ()),
     })
     .map_err(|_| Disconnect("decryption failed"))?;
-    Ok(th.session_id)
+    Ok(if bound {
+        Decrypted::Bound(th.session_id)
+    } else {
+        Decrypted::Unbound
+    })
+}
+
+/// What [`decrypt`] found the transform's session to be.
+pub(super) enum Decrypted {
+    /// A session bound to the connection: the chain is processed as encrypted, and its
+    /// answers are sealed with this session's keys.
+    Bound(u64),
+    /// A session of another connection: the chain is processed as a plain one, so a request
+    /// for it gets an unsealed USER_SESSION_DELETED (MS-SMB2 3.3.5.2.9), as Samba answers
+    /// (smbtorture smb2.session.bind2 on an encrypted share), not a dropped connection.
+    Unbound,
 }
 
 pub(super) fn sign(conn: &Connection, sec: &SessionSecurity, msg: &mut [u8]) {

@@ -33,9 +33,10 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         ctx.hdr.session_id = id;
         s
     } else {
-        let s = conn
-            .session(ctx.hdr.session_id)
-            .ok_or(NtStatus::USER_SESSION_DELETED)?;
+        let Some(s) = conn.session(ctx.hdr.session_id) else {
+            super::binding::sign_for_unbound(ctx, None);
+            return Err(NtStatus::USER_SESSION_DELETED);
+        };
         let timeout = conn.server.settings.limits.handshake_timeout;
         if s.handshake_expired(now - timeout) {
             // The exchange outlived its deadline: the session is gone.
@@ -74,7 +75,7 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             // smbtorture smb2.session.reauth6).
             tracing::info!(peer = %conn.peer, reason = ?e, "session setup failed");
             delete(conn, &session);
-            Err(NtStatus::LOGON_FAILURE)
+            Err(failure_status(&e))
         }
         acceptor::Step::Done { out: blob, auth } => {
             let preauth = session.end_exchange().unwrap_or(neg.preauth);
@@ -126,6 +127,15 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             encode_session_setup_response(out, sflags, &blob);
             Ok(Reply::Done(NtStatus::SUCCESS))
         }
+    }
+}
+
+/// The status of a failed exchange: LOGON_FAILURE, which tells a guesser nothing, except
+/// where Windows and Samba answer INVALID_PARAMETER for a response of invalid structure.
+pub(super) fn failure_status(e: &acceptor::AuthError) -> NtStatus {
+    match e {
+        acceptor::AuthError::InvalidParameter(_) => NtStatus::INVALID_PARAMETER,
+        _ => NtStatus::LOGON_FAILURE,
     }
 }
 

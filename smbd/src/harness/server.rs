@@ -57,6 +57,7 @@ impl Builder {
                 admin_groups: Vec::new(),
                 limits: Limits::default(),
                 multichannel: true,
+                interfaces: Vec::new(),
             },
             shares: vec![open_share("share", vfs, false, EncryptMode::Off)],
             auth: spnego(),

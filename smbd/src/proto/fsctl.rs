@@ -181,32 +181,52 @@ impl DuplicateExtents {
     }
 }
 
+/// NETWORK_INTERFACE_INFO Capability: the interface is RSS capable (MS-SMB2 2.2.32.5).
+pub const NETWORK_INTERFACE_RSS_CAPABLE: u32 = 0x1;
+
 /// One NETWORK_INTERFACE_INFO (MS-SMB2 2.2.32.5), the last of its list (Next 0): interface
 /// `index`, neither RSS nor RDMA capable, `link_speed` bits per second, and the address as a
 /// 128-byte SOCKADDR_STORAGE (AF_INET or AF_INET6, port 0).
 pub fn encode_network_interface(index: u32, link_speed: u64, addr: std::net::IpAddr) -> Vec<u8> {
-    let mut v = Vec::with_capacity(152);
-    v.put_u32(0); // Next
-    v.put_u32(index);
-    v.put_u32(0); // Capability
-    v.put_u32(0); // Reserved
-    v.put_u64(link_speed);
-    let start = v.len();
-    match addr {
-        std::net::IpAddr::V4(a) => {
-            v.put_u16(0x0002); // AF_INET
-            v.put_u16(0); // Port
-            v.extend_from_slice(&a.octets());
+    encode_network_interfaces(&[(index, 0, link_speed, addr)])
+}
+
+/// A list of NETWORK_INTERFACE_INFO (MS-SMB2 2.2.32.5), one per `(IfIndex, Capability,
+/// LinkSpeed, address)`, each 152 bytes, chained by Next (0 on the last). An IPv6 link-local
+/// address carries IfIndex as its ScopeId.
+pub fn encode_network_interfaces(entries: &[(u32, u32, u64, std::net::IpAddr)]) -> Vec<u8> {
+    const ENTRY: usize = 152;
+    let mut v = Vec::with_capacity(ENTRY * entries.len());
+    for (i, &(index, capability, link_speed, addr)) in entries.iter().enumerate() {
+        let start = v.len();
+        v.put_u32(if i + 1 < entries.len() {
+            ENTRY as u32
+        } else {
+            0
+        }); // Next
+        v.put_u32(index);
+        v.put_u32(capability);
+        v.put_u32(0); // Reserved
+        v.put_u64(link_speed);
+        let sockaddr = v.len();
+        match addr {
+            std::net::IpAddr::V4(a) => {
+                v.put_u16(0x0002); // AF_INET
+                v.put_u16(0); // Port
+                v.extend_from_slice(&a.octets());
+            }
+            std::net::IpAddr::V6(a) => {
+                v.put_u16(0x0017); // AF_INET6
+                v.put_u16(0); // Port
+                v.put_u32(0); // FlowInfo
+                v.extend_from_slice(&a.octets());
+                let link_local = a.segments()[0] & 0xFFC0 == 0xFE80;
+                v.put_u32(if link_local { index } else { 0 }); // ScopeId
+            }
         }
-        std::net::IpAddr::V6(a) => {
-            v.put_u16(0x0017); // AF_INET6
-            v.put_u16(0); // Port
-            v.put_u32(0); // FlowInfo
-            v.extend_from_slice(&a.octets());
-            v.put_u32(0); // ScopeId
-        }
+        v.resize(sockaddr + 128, 0);
+        debug_assert_eq!(v.len() - start, ENTRY);
     }
-    v.resize(start + 128, 0);
     v
 }
 
@@ -485,6 +505,28 @@ mod tests {
         assert_eq!(&v[24..32], &[2, 0, 0, 0, 10, 0, 0, 2]);
         let v6 = encode_network_interface(1, 10, std::net::Ipv6Addr::LOCALHOST.into());
         assert_eq!((v6.len(), v6[24], v6[47]), (152, 0x17, 1));
+    }
+
+    #[test]
+    fn network_interface_list() {
+        let ll: std::net::IpAddr = "fe80::1".parse().unwrap();
+        let v = encode_network_interfaces(&[
+            (
+                2,
+                NETWORK_INTERFACE_RSS_CAPABLE,
+                25_000_000_000,
+                std::net::Ipv4Addr::new(192, 0, 2, 1).into(),
+            ),
+            (3, 0, 1_000_000_000, ll),
+        ]);
+        assert_eq!(v.len(), 304);
+        // Next of the first is the entry size; of the last 0.
+        assert_eq!(&v[..12], &[152, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(&v[16..24], &25_000_000_000u64.to_le_bytes());
+        assert_eq!(&v[152..156], &[0, 0, 0, 0]);
+        // The link-local address's ScopeId is its interface index.
+        assert_eq!(&v[152 + 24 + 24..152 + 24 + 28], &[3, 0, 0, 0]);
+        assert!(encode_network_interfaces(&[]).is_empty());
     }
 
     #[test]

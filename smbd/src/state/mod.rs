@@ -59,6 +59,8 @@ pub struct Settings {
     pub limits: crate::limits::Limits,
     /// Offer multichannel (3.x): a client may bind more connections to a session.
     pub multichannel: bool,
+    /// The interfaces FSCTL_QUERY_NETWORK_INTERFACE_INFO lists (`interfaces`; empty: all).
+    pub interfaces: Vec<crate::netif::InterfaceSpec>,
 }
 
 /// One share.

@@ -161,6 +161,11 @@ impl Session {
             .any(|c| c.conn == channel && matches!(c.state, ChannelState::Binding(_)))
     }
 
+    /// How many connections the session is bound to or being bound to.
+    pub fn channel_count(&self) -> usize {
+        self.channels.lock().unwrap().len()
+    }
+
     /// The connections the session is usable on.
     pub fn bound_channels(&self) -> Vec<u64> {
         self.channels
@@ -425,7 +430,17 @@ pub struct Tree {
 #[derive(Default)]
 pub struct SessionTable {
     by_id: Mutex<HashMap<u64, Arc<Session>>>,
+    /// The keys of the sessions that ended last (at most [`ENDED_KEPT`] sessions), newest
+    /// last: the session's own and each channel's, by connection. A request a client signs
+    /// with one of them is answered USER_SESSION_DELETED signed with it.
+    ended: Mutex<std::collections::VecDeque<EndedSession>>,
 }
+
+/// The keys an ended session left: (session id, its own keys, each channel's by connection).
+type EndedSession = (u64, Arc<SessionSecurity>, Vec<(u64, Arc<SessionSecurity>)>);
+
+/// How many ended sessions' keys the table keeps.
+pub const ENDED_KEPT: usize = 64;
 
 impl SessionTable {
     /// Adds a session.
@@ -438,9 +453,35 @@ impl SessionTable {
         self.by_id.lock().unwrap().get(&id).cloned()
     }
 
-    /// Removes the session with this id.
+    /// Removes the session with this id; its keys are kept a while (see [`Self::ended_keys`]).
     pub fn remove(&self, id: u64) -> Option<Arc<Session>> {
-        self.by_id.lock().unwrap().remove(&id)
+        let s = self.by_id.lock().unwrap().remove(&id)?;
+        if let Some(sec) = s.security().filter(|sec| !sec.is_null) {
+            let channels = s
+                .bound_channels()
+                .into_iter()
+                .filter_map(|c| Some((c, s.security_on(c)?)))
+                .collect();
+            let mut ended = self.ended.lock().unwrap();
+            if ended.len() >= ENDED_KEPT {
+                ended.pop_front();
+            }
+            ended.push_back((id, sec, channels));
+        }
+        Some(s)
+    }
+
+    /// The keys of session `id` on connection `conn` if it ended recently (it is no longer in
+    /// the table): the channel's when it was bound there, else the session's own.
+    pub fn ended_keys(&self, id: u64, conn: u64) -> Option<Arc<SessionSecurity>> {
+        let ended = self.ended.lock().unwrap();
+        let (_, main, channels) = ended.iter().rev().find(|(sid, _, _)| *sid == id)?;
+        Some(
+            channels
+                .iter()
+                .find(|(c, _)| *c == conn)
+                .map_or_else(|| main.clone(), |(_, sec)| sec.clone()),
+        )
     }
 
     /// How many sessions the server has.

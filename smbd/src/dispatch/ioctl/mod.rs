@@ -136,8 +136,9 @@ async fn enumerate_snapshots(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
 }
 
 /// FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11), on a 3.x connection of a server
-/// offering multichannel: the address the connection arrived on, as the one interface a client
-/// may bind more channels through. The request names no file: another file id is
+/// offering multichannel: the machine's interfaces a client may bind more channels through
+/// (`crate::netif`: those the `interfaces` setting names, or all of them; at least the address
+/// the connection arrived on). The request names no file: another file id is
 /// INVALID_PARAMETER.
 fn network_interfaces(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
     if req.file_id != FileId::RELATED {
@@ -146,18 +147,27 @@ fn network_interfaces(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
     if !ctx.server().settings.multichannel || !ctx.conn.negotiated().is_smb3() {
         return Err(NtStatus::NOT_SUPPORTED);
     }
-    let addr = ctx
+    let arrived_on = ctx
         .conn
         .local
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    let list = crate::netif::discover(&ctx.server().settings.interfaces, Some(arrived_on));
+    let entries: Vec<_> = list
+        .iter()
+        .map(|i| {
+            let cap = if i.rss {
+                crate::proto::fsctl::NETWORK_INTERFACE_RSS_CAPABLE
+            } else {
+                0
+            };
+            (i.index, cap, i.speed, i.addr)
+        })
+        .collect();
     Ok((
-        crate::proto::fsctl::encode_network_interface(1, LINK_SPEED, addr),
+        crate::proto::fsctl::encode_network_interfaces(&entries),
         NtStatus::SUCCESS,
     ))
 }
-
-/// The LinkSpeed reported for the interface, in bits per second: 10 Gbit/s.
-const LINK_SPEED: u64 = 10_000_000_000;
 
 /// The longest resiliency timeout a client may ask for, in milliseconds (MaxResiliencyTimeout;
 /// Windows allows five minutes).
