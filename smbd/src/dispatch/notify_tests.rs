@@ -59,10 +59,31 @@ impl Client {
     }
 
     async fn close(&mut self, f: Fid) -> u32 {
+        let (_, m) = self.close_msg(f);
+        self.call(m).await.0
+    }
+
+    fn close_msg(&mut self, f: Fid) -> (u64, Vec<u8>) {
         let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
         b.extend_from_slice(&f);
-        let (_, m) = self.msg(Command::Close, &b);
-        self.call(m).await.0
+        self.msg(Command::Close, &b)
+    }
+
+    /// Sends CLOSE of `f` and returns the first response that arrives, which may be that of a
+    /// request the close completes.
+    async fn send_close(&mut self, f: Fid) -> Vec<u8> {
+        let (_, m) = self.close_msg(f);
+        self.send(m).await.expect("reply")
+    }
+
+    /// A second open of directory `name` with DELETE and DELETE_ON_CLOSE.
+    async fn open_to_delete(&mut self, name: &str) -> Fid {
+        let mut m = self.0.create(name);
+        m[HEADER_LEN + 24..HEADER_LEN + 28].copy_from_slice(&0x0013_019fu32.to_le_bytes());
+        m[HEADER_LEN + 40..HEADER_LEN + 44].copy_from_slice(&0x1001u32.to_le_bytes());
+        let (st, r) = self.call(m).await;
+        assert_eq!(st, OK, "open {name} to delete");
+        r[HEADER_LEN + 64..HEADER_LEN + 80].try_into().unwrap()
     }
 
     /// The next reply, failing the test instead of waiting for ever.
@@ -156,10 +177,7 @@ async fn watch_tree_names_changes_below_and_others_are_not_seen() {
     fs.remove("flat/sub/deep").await.unwrap();
     let (_, r) = a.notify(root, 4096, FILE_NAME, true).await;
     assert_eq!(changes(&r), [(REMOVED, "flat\\sub\\deep".to_owned())]);
-    let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
-    b.extend_from_slice(&flat);
-    let (_, m) = a.msg(Command::Close, &b);
-    let reply = a.send(m).await.unwrap();
+    let reply = a.send_close(flat).await;
     let mut got = vec![status(&reply), status(&a.next().await)];
     got.sort_unstable();
     assert_eq!(got, [OK, NtStatus::NOTIFY_CLEANUP.0]);
@@ -272,17 +290,8 @@ async fn deleting_the_watched_directory_answers_delete_pending() {
     let dir = a.open("d", true).await;
     let (_, r) = a.notify(dir, 4096, FILE_NAME, false).await;
     assert_eq!(status(&r), PENDING);
-    // A second open of the directory with DELETE and DELETE_ON_CLOSE, then its close.
-    let mut m = a.0.create("d");
-    m[HEADER_LEN + 24..HEADER_LEN + 28].copy_from_slice(&0x0013_019fu32.to_le_bytes());
-    m[HEADER_LEN + 40..HEADER_LEN + 44].copy_from_slice(&0x1001u32.to_le_bytes());
-    let (st, r) = a.call(m).await;
-    assert_eq!(st, OK);
-    let doomed: Fid = r[HEADER_LEN + 64..HEADER_LEN + 80].try_into().unwrap();
-    let mut b = vec![24, 0, 0, 0, 0, 0, 0, 0];
-    b.extend_from_slice(&doomed);
-    let (_, m) = a.msg(Command::Close, &b);
-    let reply = a.send(m).await.unwrap();
+    let doomed = a.open_to_delete("d").await;
+    let reply = a.send_close(doomed).await;
     let mut got = vec![status(&reply), status(&a.next().await)];
     got.sort_unstable();
     assert_eq!(got, [OK, NtStatus::DELETE_PENDING.0]);
@@ -296,12 +305,7 @@ async fn a_request_overtaken_by_the_removal_of_its_directory_answers_delete_pend
     let (_, server) = setup();
     let mut a = Client::new(&server).await;
     let dir = a.open("d", true).await;
-    let mut m = a.0.create("d");
-    m[HEADER_LEN + 24..HEADER_LEN + 28].copy_from_slice(&0x0013_019fu32.to_le_bytes());
-    m[HEADER_LEN + 40..HEADER_LEN + 44].copy_from_slice(&0x1001u32.to_le_bytes());
-    let (st, r) = a.call(m).await;
-    assert_eq!(st, OK);
-    let doomed: Fid = r[HEADER_LEN + 64..HEADER_LEN + 80].try_into().unwrap();
+    let doomed = a.open_to_delete("d").await;
     assert_eq!(a.close(doomed).await, OK);
     let (_, r) = a.notify(dir, 4096, FILE_NAME, false).await;
     assert_eq!(status(&r), NtStatus::DELETE_PENDING.0);
