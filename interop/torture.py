@@ -8,7 +8,9 @@ informational suites are only counted. The last line printed is `N passed, N fai
 required suites.
 
 Issue #12's suites (SESSION_SUITES: smb2.session on `share` and, as `smb2.session@enc`, on an
-encrypted share; smb2.multichannel) are required, with Samba's selftest shares and options.
+encrypted share, and its expire* tests once more on each with Kerberos against a private MIT
+KDC, as `@krb5` and `@enc-krb5`; smb2.multichannel) are required, with Samba's selftest shares
+and options.
 
 The state suites of issue #10 (oplocks, leases, durable handles, replay, locks: STATE_SUITES) run
 when asked (`--state`, as run-tests.sh does, or TORTURE_STATE=1), required, each with its own
@@ -34,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
 
+import kdc as krb5_realm  # noqa: E402
 from accounts import ACCOUNTS  # noqa: E402
 from netns import NetNs  # noqa: E402
 from smbd_server import REPO, StartError, log_dir, prepare_root, start_server, stop, tail  # noqa: E402
@@ -50,7 +53,8 @@ FS_SUITES = ["smb2.streams", "smb2.create_no_streams", "smb2.ioctl-on-stream", "
              "smb2.openattr", "smb2.delete-on-close-perms", "smb2.fileid", "smb2.mangle",
              "smb2.ea", "smb2.setinfo", "smb2.dir", "smb2.rename"]
 #: Issue #12's multichannel suites (SESSION_SUITES).
-SESSION_SUITE_NAMES = ["smb2.session", "smb2.session@enc", "smb2.multichannel"]
+SESSION_SUITE_NAMES = ["smb2.session", "smb2.session@enc", "smb2.session@krb5", "smb2.session@enc-krb5",
+                       "smb2.multichannel"]
 REQUIRED = ["smb2.connect", "smb2.read", "smb2.compound", *ACL_SUITES, *FS_SUITES, *SESSION_SUITE_NAMES]
 INFORMATIONAL: list[str] = []
 #: With TORTURE_ACL_ADMIN=1 the ACL suites' user (alice) is made a member of BUILTIN\\Administrators,
@@ -70,7 +74,8 @@ OWN_SHARES = {"smb2.create_no_streams": ("nostreams", ["streams = false"]),
               # Samba3.pm's [dosmode]: hide files = /hidefile/, hide dot files = yes.
               "smb2.dosmode": ("dosmode", ["hide_dot_files = true", 'hide_files = ["hidefile"]']),
               # Samba3.pm's [tmpenc]: server smb encrypt = required.
-              "smb2.session@enc": ("tmpenc", ['encrypt = "required"'])}
+              "smb2.session@enc": ("tmpenc", ['encrypt = "required"']),
+              "smb2.session@enc-krb5": ("tmpenc", ['encrypt = "required"'])}
 KNOWN_FILE = Path(os.environ.get("TORTURE_KNOWN_FAILURES", Path(__file__).resolve().parent / "torture-known-failures.txt"))
 #: A test's name runs to the end of the line or to the ` [` that opens a failure's details: some
 #: names have spaces (smb2.delete-on-close-perms.OVERWRITE_IF Existing).
@@ -114,6 +119,9 @@ class SuiteSpec:
     pending: tuple[str, ...] = ()
     #: fnmatch patterns of tests not to run (smbtorture gets the others as --load-list).
     exclude: tuple[str, ...] = ()
+    #: authenticate with Kerberos (`--use-kerberos=required`): a private MIT realm (tests/kdc.py)
+    #: is started for the suite, the server gets its keytab, smbtorture its krb5.conf.
+    kerberos: bool = False
 
     @property
     def label(self) -> str:
@@ -126,9 +134,19 @@ class SuiteSpec:
 #: `server smb encrypt = required`: our `encrypt = "required"`), smb2.multichannel on `tmp`.
 #: bind_different_user binds as a second user (torture:user2name, as the ad_dc runs give it).
 SESSION_USER2 = ("--option=torture:user2name=bob", f"--option=torture:user2password={ACCOUNTS['bob']}")
+#: The expire* tests skip without Kerberos: they ask for a 4-second ticket
+#: (gensec_gssapi:requested_life_time) and expect NETWORK_SESSION_EXPIRED once it ends, then a
+#: reauthentication to revive the session. Samba's selftest runs smb2.session with `-k yes`
+#: too; here only those six tests run with Kerberos, the rest with NTLM.
+SESSION_EXPIRE_TESTS = tuple(f"smb2.session.{t}" for t in ("expire1n", "expire1s", "expire1e", "expire2s",
+                                                           "expire2e", "expire_disconnect"))
 SESSION_SUITES = {
     "smb2.session": SuiteSpec("smb2.session", timeout=300, args=SESSION_USER2),
     "smb2.session@enc": SuiteSpec("smb2.session", timeout=300, share="tmpenc", variant="enc", args=SESSION_USER2),
+    "smb2.session@krb5": SuiteSpec("smb2.session", timeout=240, variant="krb5", tests=SESSION_EXPIRE_TESTS,
+                                   kerberos=True),
+    "smb2.session@enc-krb5": SuiteSpec("smb2.session", timeout=240, share="tmpenc", variant="enc-krb5",
+                                       tests=SESSION_EXPIRE_TESTS, kerberos=True),
     # Its oplock and lease tests stop a channel from sending (test_block_smb2_transport): run
     # in a private network namespace with iptables, as smb2.oplock is.
     "smb2.multichannel": SuiteSpec("smb2.multichannel", timeout=400, blocks_transport=True),
@@ -343,6 +361,10 @@ def load_list(spec: SuiteSpec, logs: Path) -> list[str]:
 def smbtorture_cmd(host: str, port: int, spec: SuiteSpec, conf: Path, prefix: list[str],
                    logs: Path) -> list[str]:
     user = "alice"
+    creds = [f"{user}%{ACCOUNTS[user]}"]
+    if spec.kerberos:
+        host = krb5_realm.HOST
+        creds = [f"{user}@{krb5_realm.REALM}%{krb5_realm.USERS[user]}", "--use-kerberos=required"]
     block = ["--option=torture:use_iptables=yes", f"--option=torture:iptables_command={IPTABLES}"] if prefix else []
     if "break_timeout" in spec.pending and "break_timeout" in STATE_FEATURES:
         block.append(f"--option=torture:oplocktimeout={BREAK_TIMEOUT_S}")
@@ -353,7 +375,7 @@ def smbtorture_cmd(host: str, port: int, spec: SuiteSpec, conf: Path, prefix: li
         "-p",
         str(port),
         "-U",
-        f"{user}%{ACCOUNTS[user]}",
+        *creds,
         "-s",
         str(conf),
         "--target=samba3",
@@ -367,13 +389,13 @@ def smbtorture_cmd(host: str, port: int, spec: SuiteSpec, conf: Path, prefix: li
     ]
 
 
-def run_smbtorture(cmd: list[str], out_path: Path, timeout: int) -> tuple[str, str]:
+def run_smbtorture(cmd: list[str], out_path: Path, timeout: int, env: dict | None = None) -> tuple[str, str]:
     """Runs smbtorture in its own process group; returns (output, problem). smbtorture ends
     itself after `timeout` seconds (--maximum-runtime); it is killed KILL_GRACE_S later."""
     # smbtorture leaves scratch folders in its working directory: give it a throwaway one.
     with open(out_path, "wb") as out, tempfile.TemporaryDirectory(prefix="smbtorture-cwd-") as cwd:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd=cwd)
+                                start_new_session=True, cwd=cwd, env=env)
         problem = ""
         try:
             proc.wait(timeout=timeout + KILL_GRACE_S)
@@ -401,14 +423,20 @@ def clear_dir(path: Path) -> None:
             child.unlink()
 
 
-def server_config(spec: SuiteSpec, root: Path) -> dict:
-    """start_server's keyword arguments (config lines) for `spec`."""
+def server_config(spec: SuiteSpec, root: Path, realm=None) -> dict:
+    """start_server's keyword arguments (config lines) for `spec` (with `realm`'s keytab and
+    alice's principal for a Kerberos suite)."""
     # Signing when the client asks, as Samba's selftest servers run: smbtorture's suites probe
     # requests on deleted or invalid sessions, whose answers no server can sign, and Samba's
     # client refuses unsigned answers once the server made signing mandatory (our default; the
     # pytest suites run with it).
     top = ['signing = "enabled"']
     extra: dict = {"top_level": top, "tables": []}
+    if realm is not None:
+        top += [f'keytabs = ["{realm.keytab}"]', "allow_rc4 = false", "clock_skew_seconds = 300"]
+        # An MIT ticket's PAC has no LOGON_INFO: the principal is mapped to a SID here.
+        extra["tables"] += ["[[principal]]", f'name = "alice@{krb5_realm.REALM}"', 'sid = "S-1-5-21-1-2-3-1105"',
+                            'groups = ["S-1-5-21-1-2-3-513"]', ""]
     if spec.name in ADMIN_SUITES:
         top.append(f'admin_groups = ["{ADMIN_GROUP}"]')
         extra["account_lines"] = {"alice": [f'groups = ["{ADMIN_GROUP}"]']}
@@ -461,7 +489,21 @@ def run_suite_once(spec: SuiteSpec, required: bool, args, known: list[str], conf
         print(f"torture: {spec.label}: no private network namespace with iptables (needs root, ip, iptables and no "
               "SMBD_TEST_EXTERNAL), so its tests that block a connection fail", file=sys.stderr)
     prefix = ns.prefix() if ns is not None else []
+    realm = None
+    hosts_added: list = []
+    env = None
     try:
+        if spec.kerberos:
+            if external:
+                return SuiteResult(spec.label, required, problem="a Kerberos suite needs a server started here "
+                                   "with the test realm's keytab (SMBD_TEST_EXTERNAL is set)")
+            hosts_added = krb5_realm.add_hosts(krb5_realm.ALL_HOSTS)
+            realm_dir = Path(tempfile.mkdtemp(prefix=f"torture-{safe}-krb5-"))
+            try:
+                realm = krb5_realm.start_realm(realm_dir)
+            except (krb5_realm.RealmError, OSError, subprocess.SubprocessError) as e:
+                return SuiteResult(spec.label, required, problem=f"the test KDC did not start: {e}")
+            env = realm.env(ccache=realm_dir / "smbtorture.ccache")
         if external:
             host, _, port_s = external.rpartition(":")
             port = int(port_s)
@@ -481,10 +523,11 @@ def run_suite_once(spec: SuiteSpec, required: bool, args, known: list[str], conf
             server_log.write_text("")
             try:
                 proc, port = start_server(args.binary, root, base / "state", server_log, prefix=prefix,
-                                          **server_config(spec, root))
+                                          **server_config(spec, root, realm))
             except StartError as e:
                 return SuiteResult(spec.label, required, problem=f"server did not start: {e}")
-        text, problem = run_smbtorture(smbtorture_cmd(host, port, spec, conf, prefix, logs), out_path, spec.timeout)
+        text, problem = run_smbtorture(smbtorture_cmd(host, port, spec, conf, prefix, logs), out_path, spec.timeout,
+                                       env)
         results = parse_subunit(text)
         if spec.variant:
             results = {f"{name}@{spec.variant}": outcome for name, outcome in results.items()}
@@ -504,6 +547,10 @@ def run_suite_once(spec: SuiteSpec, required: bool, args, known: list[str], conf
             stop(proc)
         if ns is not None:
             ns.delete()
+        if realm is not None:
+            krb5_realm.stop_realm(realm)
+            shutil.rmtree(realm.base, ignore_errors=True)
+        krb5_realm.remove_hosts(hosts_added)
         if base is not None:
             shutil.rmtree(base, ignore_errors=True)
 

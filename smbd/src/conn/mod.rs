@@ -93,6 +93,10 @@ pub struct Pending {
     /// Completes the operation with a status (CANCEL sends STATUS_CANCELLED); dropped
     /// without a status when the operation is abandoned (the connection closed).
     pub complete: tokio::sync::oneshot::Sender<crate::proto::NtStatus>,
+    /// Ends when the operation's final response is queued: the task that waits holds its
+    /// sender until then. CANCEL waits for it, so that the cancelled request is answered
+    /// before anything the client sent after the CANCEL.
+    pub answered: tokio::sync::oneshot::Receiver<()>,
 }
 
 /// One client connection.

@@ -54,6 +54,12 @@ pub(super) async fn process_chain(
             "compound too long for its replies to fit a frame",
         ));
     }
+    // The keys that seal the replies, taken before the chain runs: a LOGOFF in it ends the
+    // session, and its answer is still sealed (smbtorture smb2.session.expire2e).
+    let sealer = encrypted.map(|sid| {
+        let sec = conn.session(sid).and_then(|s| s.security_on(conn.id));
+        (sid, sec)
+    });
     let mut built: Vec<Built> = Vec::new();
     let mut chain = Chain::default();
     let mut pos = 0usize;
@@ -100,7 +106,7 @@ pub(super) async fn process_chain(
         return Ok(());
     }
     let tail = built.iter_mut().find_map(|b| b.tail.take());
-    let Some(frame) = assemble(conn, built, encrypted) else {
+    let Some(frame) = assemble(conn, built, sealer) else {
         return Ok(());
     };
     match tail {
@@ -138,7 +144,7 @@ pub(super) fn check_chain_layout(buf: &[u8]) -> Result<usize, &'static str> {
 pub(super) fn assemble(
     conn: &Connection,
     built: Vec<Built>,
-    encrypted: Option<u64>,
+    encrypted: Option<(u64, Option<Arc<SessionSecurity>>)>,
 ) -> Option<Frame> {
     let n = built.len();
     let (buf, start) = if n == 1 {
@@ -176,7 +182,8 @@ pub(super) fn assemble(
         (frame, REPLY_HEADROOM)
     };
     match encrypted {
-        Some(session_id) => seal(conn, session_id, buf, start),
+        Some((session_id, Some(sec))) => seal_with(conn, &sec, session_id, buf, start),
+        Some((session_id, None)) => seal(conn, session_id, buf, start),
         None => Some(Frame::with_headroom(buf, start)),
     }
 }
@@ -203,7 +210,7 @@ pub(super) async fn process_message(
         hdr.tree_id = chain.tree_id;
     }
     if hdr.command == Command::Cancel {
-        misc::cancel(conn, &hdr);
+        misc::cancel(conn, &hdr).await;
         return Ok(None);
     }
     conn.credits

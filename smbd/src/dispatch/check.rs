@@ -52,17 +52,18 @@ pub(super) fn check(ctx: &mut Ctx<'_>, signature: Option<[u8; 16]>) -> Result<()
             return Err(NtStatus::ACCESS_DENIED);
         }
         // After the signature (3.3.5.2.4), so only the session's own client learns of it.
-        if sec
-            .auth
-            .expires_at
-            .is_some_and(|end| ctx.conn.server.clock.now() >= end)
+        if expired(ctx, &sec)
             && !matches!(
                 cmd,
-                Command::SessionSetup | Command::Logoff | Command::Close | Command::Lock
+                Command::SessionSetup
+                    | Command::Logoff
+                    | Command::Close
+                    | Command::Lock
+                    | Command::Echo
             )
         {
-            // The Kerberos ticket ended: only reauthentication, LOGOFF, CLOSE and LOCK go on
-            // (MS-SMB2 3.3.5.2.9).
+            // The Kerberos ticket ended: only reauthentication, LOGOFF, CLOSE, LOCK and ECHO go on
+            // (MS-SMB2 3.3.5.2.9); LOCK only to unlock (see super::lock).
             return Err(NtStatus::NETWORK_SESSION_EXPIRED);
         }
     }
@@ -85,4 +86,12 @@ pub(super) fn check(ctx: &mut Ctx<'_>, signature: Option<[u8; 16]>) -> Result<()
         ctx.tree = Some(tree);
     }
     Ok(())
+}
+
+/// Whether the session's Kerberos ticket has ended (MS-SMB2 3.3.5.2.9): until it is
+/// reauthenticated, the session may only release what it holds.
+pub(super) fn expired(ctx: &Ctx<'_>, sec: &SessionSecurity) -> bool {
+    sec.auth
+        .expires_at
+        .is_some_and(|end| ctx.conn.server.clock.now() >= end)
 }

@@ -23,6 +23,17 @@ pub(crate) async fn lock(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = decode_lock(ctx.msg).map_err(bad_request)?;
     let open = ctx.open(req.file_id)?;
     let entry = open.entry.clone().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
+    let unlocking = req.locks[0].flags & lock_flags::UNLOCK != 0;
+    if !unlocking
+        && ctx
+            .security
+            .as_ref()
+            .is_some_and(|sec| super::check::expired(ctx, sec))
+    {
+        // An expired session may release its locks, not take new ones (Windows; smbtorture
+        // smb2.session.expire2s).
+        return Err(NtStatus::NETWORK_SESSION_EXPIRED);
+    }
     let slot = match verify_sequence(ctx, &open, req.lock_sequence) {
         Verified::Replay => {
             encode_lock_response(out);
@@ -30,7 +41,7 @@ pub(crate) async fn lock(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         }
         Verified::Proceed(slot) => slot,
     };
-    let wait = if req.locks[0].flags & lock_flags::UNLOCK != 0 {
+    let wait = if unlocking {
         unlock(&open, &entry, &req.locks)?;
         None
     } else {

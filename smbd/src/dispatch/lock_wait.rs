@@ -49,12 +49,14 @@ pub(super) async fn pend(
     slot: Option<SequenceSlot>,
 ) -> HResult {
     let (tx, complete) = oneshot::channel();
+    let (answering, answered) = oneshot::channel();
     let pending = Pending {
         message_id: ctx.hdr.message_id,
         session_id: ctx.hdr.session_id,
         file_volatile: open.id.volatile,
         on_close: NtStatus::RANGE_NOT_LOCKED,
         complete: tx,
+        answered,
     };
     let limits = &ctx.server().settings.limits;
     if let Err(status) = ctx.conn.add_pending(wait.id, pending, limits) {
@@ -80,6 +82,7 @@ pub(super) async fn pend(
         hdr,
         encrypted: ctx.encrypted,
         sec,
+        _answering: answering,
     };
     tokio::spawn(waiting.run());
     Ok(Reply::InterimSent)
@@ -107,6 +110,8 @@ struct Waiting {
     encrypted: bool,
     /// The session's keys when the request arrived (the session may be gone by the end).
     sec: Option<Arc<SessionSecurity>>,
+    /// Dropped with the wait, once its final response is queued ([`Pending::answered`]).
+    _answering: oneshot::Sender<()>,
 }
 
 impl Waiting {

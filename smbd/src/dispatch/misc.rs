@@ -31,22 +31,30 @@ pub(crate) async fn flush(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     Ok(Reply::Done(NtStatus::SUCCESS))
 }
 
-/// CANCEL: completes the pending operation it names with STATUS_CANCELLED. No response of its own.
-pub(crate) fn cancel(conn: &Connection, hdr: &Header) {
-    let mut pending = conn.pending.lock().unwrap();
-    let key = if hdr.is_async() {
-        pending.contains_key(&hdr.async_id).then_some(hdr.async_id)
-    } else {
-        pending
-            .iter()
-            .find(|(_, p)| p.message_id == hdr.message_id && p.session_id == hdr.session_id)
-            .map(|(k, _)| *k)
+/// How long CANCEL waits for the cancelled operation's final response to be queued.
+const CANCELLED_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// CANCEL: completes the pending operation it names with STATUS_CANCELLED, and returns once
+/// that answer is queued. No response of its own.
+pub(crate) async fn cancel(conn: &Connection, hdr: &Header) {
+    let named = {
+        let mut pending = conn.pending.lock().unwrap();
+        let key = if hdr.is_async() {
+            pending.contains_key(&hdr.async_id).then_some(hdr.async_id)
+        } else {
+            pending
+                .iter()
+                .find(|(_, p)| p.message_id == hdr.message_id && p.session_id == hdr.session_id)
+                .map(|(k, _)| *k)
+        };
+        key.and_then(|k| pending.remove(&k))
     };
-    if let Some(p) = key.and_then(|k| pending.remove(&k)) {
-        let _ = p.complete.send(NtStatus::CANCELLED);
+    if let Some(p) = named {
+        if p.complete.send(NtStatus::CANCELLED).is_ok() {
+            let _ = tokio::time::timeout(CANCELLED_ANSWER_WAIT, p.answered).await;
+        }
         return;
     }
-    drop(pending);
     // A running request that waits (a CREATE waiting for a break) ends with CANCELLED.
     let async_id = hdr.is_async().then_some(hdr.async_id);
     conn.cancel_request(async_id, hdr.message_id, hdr.session_id);

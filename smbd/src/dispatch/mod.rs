@@ -90,7 +90,7 @@ use crate::state::session::{Session, SessionSecurity, Tree};
 use chain::process_chain;
 use check::check;
 use interim::{ASYNC_AFTER, may_go_async, send_interim};
-use protect::{Decrypted, decrypt, heavy, protect_out_of_band, sign, take_signatures};
+use protect::{Decrypted, decrypt, heavy, protect_out_of_band, seal_with, sign, take_signatures};
 pub(crate) use protect::{off_worker_if, seal, send_async_final, send_async_final_as};
 
 /// The connection must be dropped: the client broke the protocol in a way that has no reply.
@@ -302,6 +302,56 @@ const CREDIT_BYTES: usize = 65536;
 /// part of the body (CREATE with its contexts is the largest) and the padding to the next
 /// message.
 const MESSAGE_OVERHEAD: usize = 1024;
+
+/// Size of a request with a four-byte body (CANCEL, ECHO, LOGOFF): header and StructureSize.
+const TINY_REQUEST: usize = HEADER_LEN + 4;
+
+/// Whether the transport should handle `frame` before it reads the next one instead of beside
+/// it: a CANCEL (or, sealed, any request no larger than one: ECHO or LOGOFF too, whose
+/// handling waits on nothing the client sends). A cancelled request's final response must go
+/// out before the answers to what the client sent after the CANCEL (smbtorture
+/// smb2.session.expire2s: a pending CHANGE_NOTIFY cancelled, then another refused).
+pub fn handle_in_order(frame: &[u8]) -> bool {
+    let id: [u8; 4] = frame
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .unwrap_or_default();
+    match id {
+        header::PROTOCOL_ID => {
+            frame.len() == TINY_REQUEST && frame[12..14] == Command::Cancel.0.to_le_bytes()
+        }
+        header::TRANSFORM_ID => {
+            frame.len() == crypto::TRANSFORM_HEADER_LEN + TINY_REQUEST
+                && frame[36..40] == (TINY_REQUEST as u32).to_le_bytes()
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[test]
+fn only_a_cancel_or_a_sealed_tiny_request_is_handled_in_order() {
+    use crate::fuzzing::seeds;
+    let cancel = seeds::message(Command::Cancel, 5, 1, 1, &[4, 0, 0, 0]);
+    assert!(handle_in_order(&cancel));
+    let echo = seeds::message(Command::Echo, 5, 1, 1, &[4, 0, 0, 0]);
+    assert!(
+        !handle_in_order(&echo),
+        "a plain ECHO runs beside the others"
+    );
+    assert!(!handle_in_order(&seeds::create(5, 1, "a")));
+    let mut sealed = vec![0u8; crypto::TRANSFORM_HEADER_LEN];
+    sealed[..4].copy_from_slice(&header::TRANSFORM_ID);
+    sealed[36..40].copy_from_slice(&(TINY_REQUEST as u32).to_le_bytes());
+    sealed.extend_from_slice(&[0; TINY_REQUEST]);
+    assert!(handle_in_order(&sealed));
+    sealed.extend_from_slice(&[0; 8]);
+    assert!(
+        !handle_in_order(&sealed),
+        "a larger sealed request runs beside the others"
+    );
+    assert!(!handle_in_order(&[0xFE, b'S']));
+}
 
 /// Handles one frame from the transport; replies are sent on the connection's channel.
 pub async fn handle_frame(conn: &Arc<Connection>, mut frame: Vec<u8>) -> Result<(), Disconnect> {

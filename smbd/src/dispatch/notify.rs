@@ -122,12 +122,14 @@ fn answer_now(taken: Taken, out: &mut Vec<u8>) -> HResult {
 fn go_async(ctx: &mut Ctx<'_>, open: &Open, watch: Arc<DirWatch>, output_len: u32) -> HResult {
     let async_id = ctx.conn.server.next_id();
     let (tx, rx) = oneshot::channel();
+    let (answering, answered) = oneshot::channel();
     let pending = Pending {
         message_id: ctx.hdr.message_id,
         session_id: ctx.hdr.session_id,
         file_volatile: open.id.volatile,
         on_close: NtStatus::NOTIFY_CLEANUP,
         complete: tx,
+        answered,
     };
     ctx.conn
         .add_pending(async_id, pending, &ctx.conn.server.settings.limits)?;
@@ -157,6 +159,7 @@ fn go_async(ctx: &mut Ctx<'_>, open: &Open, watch: Arc<DirWatch>, output_len: u3
         encrypted: ctx.encrypted,
         async_id,
         output_len,
+        _answering: answering,
     };
     tokio::spawn(waiter.run(watch, rx));
     Ok(Reply::Pending(async_id))
@@ -180,6 +183,8 @@ struct Waiter {
     encrypted: bool,
     async_id: u64,
     output_len: u32,
+    /// Dropped with the waiter, once its final response is queued ([`Pending::answered`]).
+    _answering: oneshot::Sender<()>,
 }
 
 impl Waiter {

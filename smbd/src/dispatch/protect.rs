@@ -124,12 +124,24 @@ pub(crate) fn seal(
     buf: Vec<u8>,
     start: usize,
 ) -> Option<Frame> {
-    let Some(sec) = conn
+    match conn
         .session(session_id)
         .and_then(|s| s.security_on(conn.id))
-    else {
-        return Some(Frame::with_headroom(buf, start));
-    };
+    {
+        Some(sec) => seal_with(conn, &sec, session_id, buf, start),
+        None => Some(Frame::with_headroom(buf, start)),
+    }
+}
+
+/// [`seal`] with keys taken before: a LOGOFF's response is sealed with the keys of the
+/// session it ended.
+pub(super) fn seal_with(
+    conn: &Connection,
+    sec: &SessionSecurity,
+    session_id: u64,
+    buf: Vec<u8>,
+    start: usize,
+) -> Option<Frame> {
     let Some(cipher) = sec.cipher else {
         return Some(Frame::with_headroom(buf, start));
     };

@@ -291,3 +291,49 @@ async fn a_session_expires_with_its_ticket_until_reauthenticated() {
     );
     assert_eq!(NtStatus(c.send(logoff).await.status), NtStatus::SUCCESS);
 }
+
+/// A LOCK body of one element on `file`.
+fn lock_body(file: &[u8], offset: u64, flags: u32) -> Vec<u8> {
+    let mut b = vec![48, 0, 1, 0, 0, 0, 0, 0];
+    b.extend_from_slice(file);
+    b.extend_from_slice(&offset.to_le_bytes());
+    b.extend_from_slice(&1u64.to_le_bytes());
+    b.extend_from_slice(&flags.to_le_bytes());
+    b.extend_from_slice(&[0; 4]);
+    b
+}
+
+#[tokio::test]
+async fn an_expired_session_releases_locks_but_takes_none() {
+    use crate::proto::header::Command;
+    const EXCLUSIVE_NOW: u32 = 0x2 | 0x10;
+    const UNLOCK: u32 = 0x4;
+    let (server, clock) = server_with(Limits::default());
+    let mut c = Client::new(&server).await;
+    let (_, sid) = c.setup(0, b"t\x3c").await;
+    assert_eq!(c.tree_connect(sid).await, NtStatus::SUCCESS);
+    let id = c.next_id();
+    let reply =
+        c.0.send(seeds::create(id, sid, "held.txt"))
+            .await
+            .expect("create");
+    let file = reply[128..144].to_vec();
+    let lock = async |c: &mut Client, offset, flags| {
+        let id = c.next_id();
+        let msg = seeds::message(Command::Lock, id, sid, 1, &lock_body(&file, offset, flags));
+        NtStatus(c.send(msg).await.status)
+    };
+    assert_eq!(lock(&mut c, 0, EXCLUSIVE_NOW).await, NtStatus::SUCCESS);
+    clock.advance(Duration::from_secs(61));
+    // smbtorture smb2.session.expire2s: locks may be released, not taken.
+    assert_eq!(lock(&mut c, 0, UNLOCK).await, NtStatus::SUCCESS);
+    assert_eq!(lock(&mut c, 0, UNLOCK).await, NtStatus::RANGE_NOT_LOCKED);
+    assert_eq!(
+        lock(&mut c, 0, EXCLUSIVE_NOW).await,
+        NtStatus::NETWORK_SESSION_EXPIRED
+    );
+    // ECHO on the session goes on.
+    let id = c.next_id();
+    let echo = seeds::message(Command::Echo, id, sid, 0, &[4, 0, 0, 0]);
+    assert_eq!(NtStatus(c.send(echo).await.status), NtStatus::SUCCESS);
+}

@@ -84,6 +84,12 @@ impl TestClient {
         self.rx.recv().await.expect("reply").payload().to_vec()
     }
 
+    /// The payload of a reply already sent and not received yet, if there is one (a reply
+    /// that must precede what the client sends next).
+    pub fn queued(&mut self) -> Option<Vec<u8>> {
+        self.rx.try_recv().ok().map(|f| f.payload().to_vec())
+    }
+
     /// Sends one request and returns the status of its (first) response and the reply.
     pub async fn call(&mut self, msg: Vec<u8>) -> (u32, Vec<u8>) {
         let reply = self.send(msg).await.expect("reply");

@@ -119,6 +119,12 @@ async fn drive<R: AsyncRead + Unpin>(
             _ = stop.recv() => break "server stopping",
             () = conn.out.closed() => break conn.out.close_reason().unwrap_or("closed"),
         };
+        if dispatch::handle_in_order(&frame) {
+            if let Err(dispatch::Disconnect(why)) = dispatch::handle_frame(&conn, frame).await {
+                conn.out.close_with(why);
+            }
+            continue;
+        }
         match slots.try_acquire() {
             Ok(permit) => permit.forget(),
             // Every slot taken: the requests in flight keep the connection busy, so only the
