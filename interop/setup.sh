@@ -27,7 +27,7 @@ quiet() {
 }
 
 apt_packages=(smbclient samba-testsuite python3-impacket python3-pytest python3-venv krb5-user
-    krb5-kdc krb5-admin-server faketime iproute2 iptables)
+    krb5-kdc krb5-admin-server faketime iproute2 iptables prometheus)
 
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -34,6 +34,7 @@ from smbd_server import (
     ServerInfo,
     StartError,
     log_dir,
+    free_port,
     prepare_root,
     start_server,
     stop,
@@ -76,11 +77,14 @@ def server(tmp_path_factory, request) -> ServerInfo:
     state.mkdir()
     prepare_root(root)
     log = log_dir() / f"smbd-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    # The Prometheus endpoint is on, so that test_metrics.py scrapes it after the other tests.
+    metrics = f"127.0.0.1:{free_port()}"
     try:
-        proc, port = start_server(binary, root, state, log)
+        proc, port = start_server(binary, root, state, log, top_level=[f'metrics_listen = "{metrics}"'])
     except StartError as e:
         pytest.fail(str(e))
-    info = ServerInfo("127.0.0.1", port, SERVER_NAME, dict(ACCOUNTS), root=root, log=log, process=proc)
+    info = ServerInfo("127.0.0.1", port, SERVER_NAME, dict(ACCOUNTS), root=root, log=log, process=proc,
+                      metrics_url=f"http://{metrics}/metrics")
     request.config.stash[SERVER_KEY] = info
     try:
         yield info

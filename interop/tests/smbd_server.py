@@ -45,6 +45,8 @@ class ServerInfo:
     process: Optional[subprocess.Popen] = None
     #: What client commands are prefixed with to reach the server (a network namespace).
     exec_prefix: Sequence[str] = ()
+    #: http://host:port/metrics of the server's Prometheus endpoint, when it has one.
+    metrics_url: Optional[str] = None
 
     def share_path(self, share: str) -> Optional[Path]:
         """Local directory behind `share`, when known."""

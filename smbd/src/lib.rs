@@ -19,6 +19,7 @@ pub mod fuzzing;
 #[doc(hidden)]
 pub mod harness;
 pub mod limits;
+pub mod metrics;
 pub mod netif;
 pub mod oplock;
 pub mod proto;

@@ -111,6 +111,10 @@ fn main() -> ExitCode {
                 admin.display()
             );
         }
+        if let Some(at) = cfg.metrics_listen {
+            let bound = smbd::metrics::endpoint::start(ctx.clone(), at).await?;
+            eprintln!("smbd: metrics on http://{bound}/metrics");
+        }
         tokio::spawn(reload_on_sighup(reload));
         let listener = listen(cfg.listen)?;
         let addr = listener.local_addr()?;

@@ -101,6 +101,9 @@ pub struct Config {
     pub principals: Vec<PrincipalMapping>,
     /// Unix socket of the admin interface (`admin_socket`; default `<state_dir>/admin.sock`).
     pub admin_socket: Option<PathBuf>,
+    /// Address of the Prometheus metrics endpoint (`metrics_listen`, e.g.
+    /// "127.0.0.1:9922"; off when unset).
+    pub metrics_listen: Option<SocketAddr>,
     /// Groups whose members hold the security, backup and restore privileges (`admin_groups`).
     pub admin_groups: Vec<acl::Sid>,
     /// Deadlines and caps on what one client can hold (`handshake_timeout_seconds`,
@@ -283,6 +286,7 @@ impl Config {
             replay_cache_entries: acceptor::DEFAULT_REPLAY_CACHE_CAPACITY,
             principals: Vec::new(),
             admin_socket: None,
+            metrics_listen: None,
             admin_groups: Vec::new(),
             limits: crate::limits::Limits::default(),
         }

@@ -40,6 +40,7 @@ const TOP_KEYS: &[&str] = &[
     "replay_cache_entries",
     "principal",
     "admin_socket",
+    "metrics_listen",
     "admin_groups",
     "handshake_timeout_seconds",
     "oplock_break_timeout_seconds",
@@ -113,6 +114,11 @@ fn read_server(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigEr
                 "not an address and port such as \"127.0.0.1:445\" or \"[::]:445\"",
             )
         })?;
+    }
+    if let Some(at) = root.string("metrics_listen")? {
+        config.metrics_listen = Some(at.value.parse::<SocketAddr>().map_err(|_| {
+            root.value_error(&at, "not an address and port such as \"127.0.0.1:9922\"")
+        })?);
     }
     if let Some(at) = root.string("server_name")? {
         validate_server_name(&at.value).map_err(|m| root.value_error(&at, m))?;

@@ -694,3 +694,17 @@ fn interfaces_name_or_address_with_speed_and_rss() {
     );
     assert_err("interfaces = [\"eth0;rdma\"]\n", 1, "interfaces[0]", "rss");
 }
+
+#[test]
+fn metrics_listen_is_off_by_default_and_an_address_when_set() {
+    let c = Config::parse("", "smbd.toml").unwrap();
+    assert_eq!(c.metrics_listen, None);
+    let c = Config::parse("metrics_listen = \"127.0.0.1:9922\"\n", "smbd.toml").unwrap();
+    assert_eq!(c.metrics_listen, Some("127.0.0.1:9922".parse().unwrap()));
+    assert_err(
+        "metrics_listen = \"localhost\"\n",
+        1,
+        "metrics_listen",
+        "not an address",
+    );
+}

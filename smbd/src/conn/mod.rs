@@ -307,6 +307,9 @@ impl Connection {
         if pending.len() + self.going_async.load(Ordering::Relaxed)
             >= limits.max_async_per_connection
         {
+            self.server
+                .metrics
+                .refused(crate::metrics::Refusal::AsyncOperations);
             return Err(crate::proto::NtStatus::INSUFFICIENT_RESOURCES);
         }
         pending.insert(async_id, p);

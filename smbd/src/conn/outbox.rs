@@ -166,6 +166,15 @@ impl Outbox {
         }
     }
 
+    /// Bytes of replies accepted and not yet written (a stream outbox's send queue; what a
+    /// channel holds is not counted).
+    pub fn queued_bytes(&self) -> usize {
+        match self {
+            Self::Stream(s) => s.state.lock().unwrap().queued,
+            Self::Channel(_) => 0,
+        }
+    }
+
     /// Why the outbox was closed, once it is.
     pub fn close_reason(&self) -> Option<&'static str> {
         match self {

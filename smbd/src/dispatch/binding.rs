@@ -163,6 +163,10 @@ fn admit(
         return Ok((session, main));
     }
     if session.channel_count() >= MAX_CHANNELS {
+        ctx.conn
+            .server
+            .metrics
+            .refused(crate::metrics::Refusal::Channels);
         return Err(NtStatus::INSUFFICIENT_RESOURCES);
     }
     let exchange = super::session_setup::start_exchange(conn, now)?;

@@ -219,6 +219,8 @@ pub(super) async fn process_message(
         .consume(hdr.message_id, hdr.credit_charge)
         .map_err(|_| Disconnect("message id outside the credit window"))?;
 
+    let started = std::time::Instant::now();
+    let _in_flight = conn.server.metrics.begin();
     let mut out = Vec::with_capacity(HEADER_LEN + 128);
     out.resize(HEADER_LEN, 0);
     let mut async_id: Option<u64> = None;
@@ -303,6 +305,10 @@ pub(super) async fn process_message(
         Ok(Reply::Done(s)) => s,
         Ok(Reply::InterimSent) if ctx.alone => {
             // The interim response went out with the credits; the final one comes later.
+            let took = started.elapsed();
+            conn.server
+                .metrics
+                .request(hdr.command, NtStatus::PENDING, took);
             return Ok(None);
         }
         Ok(Reply::InterimSent) => {
@@ -336,6 +342,9 @@ pub(super) async fn process_message(
         }
     };
     let status = bound_reply(&ctx, &mut out, start, &mut tail, status);
+    conn.server
+        .metrics
+        .request(hdr.command, status, started.elapsed());
     chain.reply_bytes +=
         (out.len() - start + tail.as_ref().map_or(0, |t| t.len)).next_multiple_of(8);
     rh.status = status.0;

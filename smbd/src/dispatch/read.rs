@@ -68,6 +68,7 @@ pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             if (n == 0 && req.length > 0) || (n as u32) < req.minimum_count {
                 return Err(NtStatus::END_OF_FILE);
             }
+            open.share.io.read(n as u64);
             // The current position follows the last read (smbtorture smb2.read.position).
             open.position
                 .store(req.offset + n as u64, std::sync::atomic::Ordering::Relaxed);
@@ -106,6 +107,7 @@ fn reply_from_file(
     if (n == 0 && len > 0) || (n as u32) < req.minimum_count {
         return Err(NtStatus::END_OF_FILE);
     }
+    open.share.io.read(n as u64);
     open.position
         .store(req.offset + n as u64, std::sync::atomic::Ordering::Relaxed);
     let start = super::REPLY_HEADROOM;

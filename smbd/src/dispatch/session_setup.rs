@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use super::{Ctx, HResult, Reply, bad_request};
 use crate::conn::Connection;
 use crate::crypto::{self, PreparedAead, SigningAlgorithm, SigningKey};
+use crate::metrics::{AuthFailure, Refusal};
 use crate::proto::NtStatus;
 use crate::proto::negotiate::{Dialect, security_mode};
 use crate::proto::session::{
@@ -41,6 +42,7 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         if s.handshake_expired(now - timeout) {
             // The exchange outlived its deadline: the session is gone.
             tracing::info!(peer = %conn.peer, "session setup expired");
+            conn.server.metrics.auth_failed(AuthFailure::Expired);
             delete(conn, &s);
             return Err(NtStatus::USER_SESSION_DELETED);
         }
@@ -74,6 +76,7 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             // A failed exchange ends the session, a reauthenticated one too (as Windows does;
             // smbtorture smb2.session.reauth6).
             tracing::info!(peer = %conn.peer, reason = ?e, "session setup failed");
+            conn.server.metrics.auth_failed(AuthFailure::of(&e));
             delete(conn, &session);
             Err(failure_status(&e))
         }
@@ -91,6 +94,7 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                         tried = %auth.token.user,
                         "reauthentication as another user refused"
                     );
+                    conn.server.metrics.auth_failed(AuthFailure::IdentityChange);
                     delete(conn, &session);
                     return Err(NtStatus::LOGON_FAILURE);
                 }
@@ -155,6 +159,7 @@ fn admit_new_session(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthStat
         {
             // Debug, not warn: a flood would otherwise write a log line per refused request.
             tracing::debug!(peer = %conn.peer, sessions = sessions.len(), pending, "session refused: connection at its cap");
+            conn.server.metrics.refused(Refusal::Exchanges);
             return Err(NtStatus::REQUEST_NOT_ACCEPTED);
         }
     }
@@ -189,6 +194,7 @@ pub(super) fn start_exchange(
     };
     let Some(slot) = slot else {
         tracing::debug!(peer = %conn.peer, "session refused: too many authentications under way");
+        server.metrics.refused(Refusal::Exchanges);
         return Err(NtStatus::REQUEST_NOT_ACCEPTED);
     };
     Ok(AuthState::InProgress {

@@ -56,6 +56,7 @@ pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                 None => f.write_at(offset, req.data.to_vec()).await,
             }
             .map_err(NtStatus::from)?;
+            open.share.io.written(n as u64);
             super::write_time::after_write(ctx.server(), &open, f, before).await;
             // Continuously available shares write through, as Windows does: an acknowledged
             // write is on stable storage.

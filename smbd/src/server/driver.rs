@@ -156,6 +156,7 @@ async fn drive<R: AsyncRead + Unpin>(
     }
     dispatch::connection_closed(&conn);
     conn.out.close_with(reason);
+    conn.server.metrics.connection_closed(reason);
     reason
 }
 

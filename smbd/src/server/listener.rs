@@ -66,6 +66,7 @@ pub async fn serve(
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
             tracing::warn!(%peer, "connection limit reached; closing");
+            ctx.metrics.refused(crate::metrics::Refusal::Connections);
             drop(stream);
             continue;
         };

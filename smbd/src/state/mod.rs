@@ -90,6 +90,8 @@ pub struct Share {
     pub streams: bool,
     /// Names shown HIDDEN whatever their attributes (`hide_dot_files`, `hide_files`).
     pub hide: hide::HideRules,
+    /// Bytes read and written through the share (metrics).
+    pub io: crate::metrics::ShareIo,
 }
 
 impl Share {
@@ -174,6 +176,8 @@ pub struct ServerContext {
     pub channels: channels::ChannelTable,
     /// The change notify watches of open directories.
     pub notify: notify::NotifyTable,
+    /// Counters of requests, authentication failures and refusals (the metrics endpoint).
+    pub metrics: crate::metrics::Metrics,
     next_id: AtomicU64,
 }
 
@@ -202,6 +206,7 @@ impl ServerContext {
                 continuous_availability: d.continuous_availability,
                 streams: d.streams,
                 hide: d.hide,
+                io: Default::default(),
             }));
         }
         let index = shares.len();
@@ -218,6 +223,7 @@ impl ServerContext {
             continuous_availability: false,
             streams: false,
             hide: hide::HideRules::default(),
+            io: Default::default(),
         }));
         let identity = Arc::new(ServerIdentity {
             name: settings.server_name.clone(),
@@ -255,6 +261,7 @@ impl ServerContext {
             clock: Arc::new(crate::clock::SystemClock),
             channels: Default::default(),
             notify: Default::default(),
+            metrics: Default::default(),
             next_id: AtomicU64::new(1),
         }
     }

@@ -571,6 +571,28 @@ impl FileTable {
         }
     }
 
+    /// (byte-range locks held, lock requests waiting) over every file, counted now (for the
+    /// metrics: a scrape walks the table, the request path keeps no counter).
+    pub fn lock_counts(&self) -> (usize, usize) {
+        let entries: Vec<Arc<FileEntry>> = self
+            .shared
+            .entries
+            .lock()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect();
+        entries.iter().fold((0, 0), |(held, waiting), e| {
+            let s = e.state.lock().unwrap();
+            (held + s.locks.held(), waiting + s.locks.waiting())
+        })
+    }
+
+    /// Lease keys in use (MS-SMB2 3.3.1.4 LeaseTableList).
+    pub fn lease_count(&self) -> usize {
+        self.shared.leases.lock().unwrap().len()
+    }
+
     /// Some entry of the table, if any file is held (for tests that check nothing is left).
     pub fn get_any(&self) -> Option<Arc<FileEntry>> {
         self.shared.entries.lock().unwrap().values().next().cloned()
