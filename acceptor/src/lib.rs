@@ -119,6 +119,18 @@ pub enum AuthMethod {
     Anonymous,
 }
 
+impl AuthMethod {
+    /// Its name in reports and logs: "kerberos", "ntlmv2", "ntlmv1" or "anonymous".
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Kerberos => "kerberos",
+            Self::Ntlmv2 => "ntlmv2",
+            Self::Ntlmv1 => "ntlmv1",
+            Self::Anonymous => "anonymous",
+        }
+    }
+}
+
 /// The identity and keys of an authenticated session.
 #[derive(Clone)]
 pub struct AuthContext {
@@ -186,6 +198,13 @@ pub enum Step {
 pub trait Authenticator: Send {
     /// Consumes the client's next security blob.
     fn step(&mut self, now: SystemTime, input: &[u8]) -> Step;
+
+    /// The (user, domain) the client claimed, once a step has seen them, whether or not they
+    /// were proven: what an audit line of a failed logon names. None until then, and for
+    /// mechanisms whose claim is unreadable without the key (Kerberos).
+    fn claimed_identity(&self) -> Option<(String, String)> {
+        None
+    }
 }
 
 /// Creates authenticators for new exchanges and the NEGOTIATE response's security blob.

@@ -159,6 +159,20 @@ pub fn build_with_keytab(
         &crypto::DEFAULT_PROVIDER,
         cfg.server_comment.clone(),
     );
+    let audit =
+        crate::audit::AuditLog::open(cfg.audit, cfg.audit_file.as_deref()).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "audit_file {}: {e}",
+                    cfg.audit_file
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new(""))
+                        .display()
+                ),
+            )
+        })?;
+    ctx = ctx.with_audit(audit);
     if cfg.shares.iter().any(|s| s.continuous_availability) {
         // Persistent handles outlive the process: kept in a journal in the state directory.
         let journal = crate::durable::JournalStore::open(&cfg.state_dir)?;

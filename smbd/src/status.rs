@@ -71,7 +71,8 @@ fn cipher_name(c: Cipher) -> &'static str {
     }
 }
 
-fn dialect_name(d: u16) -> String {
+/// A dialect as people write it: "2.0.2" to "3.1.1".
+pub fn dialect_name(d: u16) -> String {
     match d {
         0x0202 => "2.0.2".into(),
         0x0210 => "2.1".into(),

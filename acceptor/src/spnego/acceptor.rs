@@ -61,6 +61,8 @@ pub struct SpnegoAcceptor {
     state: State,
     /// The address the client's connection arrived on: a name NTLM targets may use.
     local: Option<std::net::IpAddr>,
+    /// The user and domain an NTLM AUTHENTICATE named (for audit lines).
+    claimed: Option<(String, String)>,
 }
 
 fn invalid(e: tokens::SpnegoError) -> AuthError {
@@ -90,6 +92,7 @@ impl SpnegoAcceptor {
             replay,
             state: State::ExpectFirst,
             local: None,
+            claimed: None,
         }
     }
 
@@ -370,9 +373,31 @@ impl SpnegoAcceptor {
     }
 }
 
+/// The user and domain an NTLM AUTHENTICATE message names, unproven.
+fn ntlm_claim(msg: &[u8]) -> Option<(String, String)> {
+    let m = crate::ntlm::messages::AuthenticateMessage::parse(msg).ok()?;
+    let unicode = m.flags & crate::ntlm::messages::flags::UNICODE != 0;
+    let user = crate::ntlm::messages::decode_string(m.user, unicode).ok()?;
+    let domain = crate::ntlm::messages::decode_string(m.domain, unicode).ok()?;
+    Some((user, domain))
+}
+
 impl Authenticator for SpnegoAcceptor {
+    fn claimed_identity(&self) -> Option<(String, String)> {
+        self.claimed.clone()
+    }
+
     fn step(&mut self, now: SystemTime, input: &[u8]) -> Step {
         let state = std::mem::replace(&mut self.state, State::Finished);
+        if let State::ExpectAuthenticate { framing, .. } = &state {
+            self.claimed = match framing {
+                Framing::Bare => ntlm_claim(input),
+                Framing::Spnego { .. } => Self::later_resp(input)
+                    .ok()
+                    .and_then(|r| r.response_token)
+                    .and_then(ntlm_claim),
+            };
+        }
         match self.advance(state, now, input) {
             Ok((next, step)) => {
                 self.state = next;

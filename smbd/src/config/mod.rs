@@ -104,6 +104,11 @@ pub struct Config {
     /// Address of the Prometheus metrics endpoint (`metrics_listen`, e.g.
     /// "127.0.0.1:9922"; off when unset).
     pub metrics_listen: Option<SocketAddr>,
+    /// Audit lines for logons, logoffs, share access and access denials (`audit`: "text",
+    /// the default, "json" or "off").
+    pub audit: crate::audit::AuditFormat,
+    /// File the audit lines are appended to (`audit_file`; unset: the server's log).
+    pub audit_file: Option<PathBuf>,
     /// Groups whose members hold the security, backup and restore privileges (`admin_groups`).
     pub admin_groups: Vec<acl::Sid>,
     /// Deadlines and caps on what one client can hold (`handshake_timeout_seconds`,
@@ -287,6 +292,8 @@ impl Config {
             principals: Vec::new(),
             admin_socket: None,
             metrics_listen: None,
+            audit: crate::audit::AuditFormat::Text,
+            audit_file: None,
             admin_groups: Vec::new(),
             limits: crate::limits::Limits::default(),
         }
@@ -339,6 +346,11 @@ impl Config {
             }
         }
         if let Some(a) = &mut self.admin_socket
+            && a.is_relative()
+        {
+            *a = base.join(&*a);
+        }
+        if let Some(a) = &mut self.audit_file
             && a.is_relative()
         {
             *a = base.join(&*a);

@@ -41,6 +41,8 @@ const TOP_KEYS: &[&str] = &[
     "principal",
     "admin_socket",
     "metrics_listen",
+    "audit",
+    "audit_file",
     "admin_groups",
     "handshake_timeout_seconds",
     "oplock_break_timeout_seconds",
@@ -119,6 +121,20 @@ fn read_server(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigEr
         config.metrics_listen = Some(at.value.parse::<SocketAddr>().map_err(|_| {
             root.value_error(&at, "not an address and port such as \"127.0.0.1:9922\"")
         })?);
+    }
+    if let Some(at) = root.string("audit")? {
+        config.audit = match at.value.as_str() {
+            "text" => crate::audit::AuditFormat::Text,
+            "json" => crate::audit::AuditFormat::Json,
+            "off" => crate::audit::AuditFormat::Off,
+            _ => return Err(root.value_error(&at, "expected text, json or off")),
+        };
+    }
+    if let Some(at) = root.string("audit_file")? {
+        if at.value.is_empty() {
+            return Err(root.value_error(&at, "must not be empty"));
+        }
+        config.audit_file = Some(PathBuf::from(at.value));
     }
     if let Some(at) = root.string("server_name")? {
         validate_server_name(&at.value).map_err(|m| root.value_error(&at, m))?;

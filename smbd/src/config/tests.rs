@@ -708,3 +708,20 @@ fn metrics_listen_is_off_by_default_and_an_address_when_set() {
         "not an address",
     );
 }
+
+#[test]
+fn audit_format_and_file() {
+    let c = Config::parse("", "smbd.toml").unwrap();
+    assert_eq!(c.audit, crate::audit::AuditFormat::Text);
+    assert_eq!(c.audit_file, None);
+    let c = Config::parse("audit = \"json\"\naudit_file = \"a.log\"\n", "smbd.toml").unwrap();
+    assert_eq!(c.audit, crate::audit::AuditFormat::Json);
+    assert_eq!(c.audit_file.as_deref(), Some(Path::new("a.log")));
+    assert_err(
+        "audit = \"yes\"\n",
+        1,
+        "audit",
+        "expected text, json or off",
+    );
+    assert_err("audit_file = \"\"\n", 1, "audit_file", "must not be empty");
+}

@@ -259,6 +259,9 @@ pub(super) async fn process_message(
         // An unrelated operation stands on its own: nothing earlier fails it.
         chain.error = None;
     }
+    // Whether the request passed the checks and reached its handler: a refusal from there
+    // is an access denial the audit log records.
+    let mut handled = false;
     let result = if hdr.is_related() && first {
         // A first operation marked related has nothing to inherit (3.3.5.2.7.2).
         *ctx.breaks_chain.lock().unwrap() = Some(NtStatus::INVALID_PARAMETER);
@@ -266,7 +269,11 @@ pub(super) async fn process_message(
     } else if let Some(e) = chain.error.filter(|_| related) {
         Err(e)
     } else {
-        match check(&mut ctx, signature) {
+        let checked = check(&mut ctx, signature);
+        if checked.is_ok() {
+            handled = true;
+        }
+        match checked {
             Ok(()) if ctx.alone && may_go_async(hdr.command) => {
                 let interim_sec = ctx.security.clone();
                 let fut = dispatch(&mut ctx, &mut out);
@@ -295,6 +302,16 @@ pub(super) async fn process_message(
         }
     };
 
+    if handled
+        && let Err(status) = &result
+        && matches!(
+            *status,
+            NtStatus::ACCESS_DENIED | NtStatus::PRIVILEGE_NOT_HELD
+        )
+        && !matches!(hdr.command, Command::TreeConnect | Command::SessionSetup)
+    {
+        audit_denial(&ctx, *status);
+    }
     let mut rh = hdr.response(NtStatus::SUCCESS);
     if related {
         rh.flags |= flags::RELATED_OPERATIONS;
@@ -434,4 +451,31 @@ pub(super) fn bound_reply(
     encode_error(out);
     *tail = None;
     NtStatus::INSUFFICIENT_RESOURCES
+}
+
+/// Records an operation on a file or folder that was refused (event 5145): the share, the
+/// path (the name a CREATE asked for, or the open's file), the command and, for a CREATE,
+/// the access asked for.
+fn audit_denial(ctx: &Ctx<'_>, status: NtStatus) {
+    if !ctx.server().audit.enabled() {
+        return;
+    }
+    let mut details = Vec::new();
+    if let Some(tree) = &ctx.tree {
+        details.push(("share", tree.share.name.clone()));
+    }
+    let command = ctx.hdr.command;
+    if command == Command::Create {
+        if let Ok(req) = crate::proto::create::CreateRequest::decode(ctx.msg) {
+            details.push(("path", req.name.clone()));
+            details.push(("access", format!("{:#010x}", req.desired_access)));
+        }
+    } else if let Some(id) = *ctx.used_file.lock().unwrap()
+        && let Some(open) = ctx.session.as_ref().and_then(|s| s.open(id))
+    {
+        details.push(("path", open.path()));
+    }
+    let name = command.name().unwrap_or("UNKNOWN").to_ascii_lowercase();
+    details.push(("command", name));
+    ctx.audit(crate::audit::Event::AccessDenied, status, details);
 }

@@ -165,6 +165,28 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Records an audit event of this request's session (or of no one yet) and client.
+    pub(crate) fn audit(
+        &self,
+        event: crate::audit::Event,
+        status: NtStatus,
+        details: Vec<(&'static str, String)>,
+    ) {
+        let who = self
+            .security
+            .as_ref()
+            .map(|s| crate::audit::Who::of(&s.auth))
+            .unwrap_or_default();
+        self.server().audit(&crate::audit::Record {
+            event,
+            success: !status.is_error(),
+            who,
+            client: self.conn.peer.clone(),
+            status,
+            details,
+        });
+    }
+
     /// The keys the response is signed with, if it is signed.
     fn reply_signer(&self) -> Option<Arc<SessionSecurity>> {
         self.sign_with.clone().or_else(|| {
@@ -415,6 +437,20 @@ pub(crate) fn bad_request(_e: crate::proto::DecodeError) -> NtStatus {
 pub fn connection_closed(conn: &Arc<Connection>) {
     misc::drop_all(conn);
     for s in conn.remove_all_sessions() {
+        if let Some(sec) = s.security() {
+            // The session's last channel is gone: it ends (event 4634, as for a LOGOFF).
+            conn.server.audit(&crate::audit::Record {
+                event: crate::audit::Event::Logoff,
+                success: true,
+                who: crate::audit::Who::of(&sec.auth),
+                client: conn.peer.clone(),
+                status: NtStatus::SUCCESS,
+                details: vec![
+                    ("session", format!("{:#x}", s.id)),
+                    ("reason", "disconnected".into()),
+                ],
+            });
+        }
         durable::preserve_or_close(conn, &s);
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::{Ctx, HResult, Reply, bad_request};
+use crate::audit::{Event, Who};
 use crate::conn::Connection;
 use crate::crypto::{self, PreparedAead, SigningAlgorithm, SigningKey};
 use crate::metrics::{AuthFailure, Refusal};
@@ -43,6 +44,8 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             // The exchange outlived its deadline: the session is gone.
             tracing::info!(peer = %conn.peer, "session setup expired");
             conn.server.metrics.auth_failed(AuthFailure::Expired);
+            let status = NtStatus::USER_SESSION_DELETED;
+            audit_failed_logon(ctx, Who::default(), status, AuthFailure::Expired);
             delete(conn, &s);
             return Err(NtStatus::USER_SESSION_DELETED);
         }
@@ -56,12 +59,13 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         s
     };
     let preauth_on = dialect == Dialect::Smb311;
-    let step = session
+    let (step, claimed) = session
         .with_exchange(|auth, preauth| {
             if preauth_on {
                 crypto::preauth_update(conn.server.crypto, preauth, ctx.msg);
             }
-            auth.step(now, req.security_buffer)
+            let step = auth.step(now, req.security_buffer);
+            (step, auth.claimed_identity())
         })
         .ok_or(NtStatus::INTERNAL_ERROR)?;
     match step {
@@ -76,12 +80,21 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             // A failed exchange ends the session, a reauthenticated one too (as Windows does;
             // smbtorture smb2.session.reauth6).
             tracing::info!(peer = %conn.peer, reason = ?e, "session setup failed");
-            conn.server.metrics.auth_failed(AuthFailure::of(&e));
+            let reason = AuthFailure::of(&e);
+            conn.server.metrics.auth_failed(reason);
+            let (user, domain) = claimed.unwrap_or_default();
+            let who = Who {
+                user,
+                domain,
+                sid: None,
+            };
+            audit_failed_logon(ctx, who, failure_status(&e), reason);
             delete(conn, &session);
             Err(failure_status(&e))
         }
         acceptor::Step::Done { out: blob, auth } => {
             let preauth = session.end_exchange().unwrap_or(neg.preauth);
+            let reauth = session.security().is_some();
             let sec = match session.security() {
                 Some(old) if old.auth.token.user != auth.token.user => {
                     // Reauthentication as someone else would hand the new identity keys the
@@ -95,6 +108,13 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                         "reauthentication as another user refused"
                     );
                     conn.server.metrics.auth_failed(AuthFailure::IdentityChange);
+                    let who = Who::of(&auth);
+                    audit_failed_logon(
+                        ctx,
+                        who,
+                        NtStatus::LOGON_FAILURE,
+                        AuthFailure::IdentityChange,
+                    );
                     delete(conn, &session);
                     return Err(NtStatus::LOGON_FAILURE);
                 }
@@ -123,15 +143,37 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                 end_previous_session(conn, req.previous_session_id, &sec);
             }
             // On a channel bound later, the channel's signing key protects the reply.
+            let method = sec.auth.method;
             let sec = session.security_on(conn.id).unwrap_or(sec);
             ctx.security = Some(sec.clone());
             if !sec.is_null {
                 ctx.sign_with = Some(sec);
             }
             encode_session_setup_response(out, sflags, &blob);
+            let mut details = vec![
+                ("session", format!("{:#x}", session.id)),
+                ("auth", method.name().to_string()),
+                ("dialect", crate::status::dialect_name(dialect.0)),
+            ];
+            if reauth {
+                details.push(("reauthentication", "yes".into()));
+            }
+            ctx.audit(Event::Logon, NtStatus::SUCCESS, details);
             Ok(Reply::Done(NtStatus::SUCCESS))
         }
     }
+}
+
+/// Records a failed logon (event 4625) naming what the client claimed.
+fn audit_failed_logon(ctx: &Ctx<'_>, who: Who, status: NtStatus, reason: AuthFailure) {
+    ctx.server().audit(&crate::audit::Record {
+        event: Event::LogonFailed,
+        success: false,
+        who,
+        client: ctx.conn.peer.clone(),
+        status,
+        details: vec![("reason", reason.label().to_string())],
+    });
 }
 
 /// The status of a failed exchange: LOGON_FAILURE, which tells a guesser nothing, except
@@ -331,6 +373,8 @@ pub(crate) fn preauth_response(conn: &Connection, session: &Session, response: &
 pub(crate) fn logoff(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     crate::proto::session::decode_fixed4(ctx.msg).map_err(bad_request)?;
     let session = ctx.session()?.clone();
+    let details = vec![("session", format!("{:#x}", session.id))];
+    ctx.audit(Event::Logoff, NtStatus::SUCCESS, details);
     // The session ends on all its channels (MS-SMB2 3.3.5.6).
     if let Some(s) = ctx.conn.end_session(session.id) {
         super::durable::preserve_or_close(ctx.conn, &s);

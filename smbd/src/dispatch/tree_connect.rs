@@ -16,9 +16,24 @@ use crate::state::session::Tree;
 /// SMB2_SHAREFLAG_ACCESS_BASED_DIRECTORY_ENUM (MS-SMB2 2.2.10).
 const ACCESS_BASED_DIRECTORY_ENUM: u32 = 0x0000_0800;
 
-/// TREE_CONNECT: attaches a share to the session.
+/// TREE_CONNECT: attaches a share to the session; the audit log records the outcome (event
+/// 5140).
 pub(crate) fn tree_connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = TreeConnectRequest::decode(ctx.msg).map_err(bad_request)?;
+    let result = connect(ctx, out, &req);
+    let status = match &result {
+        Ok(_) => NtStatus::SUCCESS,
+        Err(s) => *s,
+    };
+    let mut details = vec![("share", req.share_name().to_string())];
+    if result.is_ok() {
+        details.push(("tree", format!("{:#x}", ctx.hdr.tree_id)));
+    }
+    ctx.audit(crate::audit::Event::ShareAccess, status, details);
+    result
+}
+
+fn connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>, req: &TreeConnectRequest) -> HResult {
     let session = ctx.session()?.clone();
     let sec = ctx.security.clone().ok_or(NtStatus::USER_SESSION_DELETED)?;
     let share = ctx.server().share(req.share_name()).ok_or_else(|| {

@@ -120,9 +120,15 @@ async fn drive<R: AsyncRead + Unpin>(
             () = conn.out.closed() => break conn.out.close_reason().unwrap_or("closed"),
         };
         if dispatch::handle_in_order(&frame) {
-            if let Err(dispatch::Disconnect(why)) = dispatch::handle_frame(&conn, frame).await {
-                conn.out.close_with(why);
-            }
+            // Handled before the next frame is read, in a task of its own all the same: its
+            // future would otherwise make every idle connection's future as large as itself.
+            let conn = conn.clone();
+            let _ = tokio::spawn(async move {
+                if let Err(dispatch::Disconnect(why)) = dispatch::handle_frame(&conn, frame).await {
+                    conn.out.close_with(why);
+                }
+            })
+            .await;
             continue;
         }
         match slots.try_acquire() {

@@ -178,6 +178,8 @@ pub struct ServerContext {
     pub notify: notify::NotifyTable,
     /// Counters of requests, authentication failures and refusals (the metrics endpoint).
     pub metrics: crate::metrics::Metrics,
+    /// Where logons, logoffs, share access and access denials are recorded.
+    pub audit: crate::audit::AuditLog,
     next_id: AtomicU64,
 }
 
@@ -262,6 +264,7 @@ impl ServerContext {
             channels: Default::default(),
             notify: Default::default(),
             metrics: Default::default(),
+            audit: Default::default(),
             next_id: AtomicU64::new(1),
         }
     }
@@ -277,6 +280,19 @@ impl ServerContext {
     pub fn ids_past(&self, id: u64) {
         self.next_id
             .fetch_max(id.saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// The same context recording audit events in `audit`.
+    pub fn with_audit(mut self, audit: crate::audit::AuditLog) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// Records an audit event, stamped with the server's clock.
+    pub fn audit(&self, record: &crate::audit::Record) {
+        if self.audit.enabled() {
+            self.audit.record(self.clock.now(), record);
+        }
     }
 
     /// The same context reading time from `clock`.
