@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod conn;
