@@ -259,20 +259,16 @@ def tools_binary() -> Path:
 
 
 def status_sessions(server: KrbServer) -> list:
-    """`smbd-tools status --socket S --json`: one dict per session."""
+    """`smbd-tools status --socket S --sessions --json`: one dict per session."""
     out = subprocess.run(
-        [str(tools_binary()), "status", "--socket", str(server.admin_socket), "--json"],
+        [str(tools_binary()), "status", "--socket", str(server.admin_socket), "--sessions", "--json"],
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30,
     )
     assert out.returncode == 0, f"smbd-tools status exited {out.returncode}:\n{out.stdout}{out.stderr}"
-    sessions = []
-    for line in out.stdout.splitlines():
-        if line.strip():
-            try:
-                sessions.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                pytest.fail(f"smbd-tools status --json printed a non-JSON line ({e}): {line!r}")
-    return sessions
+    try:
+        return json.loads(out.stdout)["sessions"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        pytest.fail(f"smbd-tools status --json printed no object with sessions ({e}): {out.stdout!r}")
 
 
 def open_session_status(server: KrbServer, realm, ccache: Path, user: str, conf: Path, *,

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod conn;

@@ -1,69 +1,45 @@
 //! The `smbd` binary: `smbd --config FILE`, or `smbd --quick-start [--port N] [--share DIR]
-//! [--state DIR]` to serve a local folder with a demo account.
+//! [--state DIR]` to serve a local folder with a demo account. The command line is
+//! [`smbd::cli::Cli`].
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use mimalloc::MiMalloc;
+use smbd::cli::Cli;
 use smbd::config::{self, Config};
 
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
-const USAGE: &str =
-    "usage: smbd --config FILE\n       smbd --quick-start [--port N] [--share DIR] [--state DIR]";
-
-fn parse_args() -> Result<(Config, Option<String>), String> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut config = None;
-    let mut quick = false;
-    let mut port = 4445u16;
-    let mut share = PathBuf::from("demo-share");
-    let mut state = None;
-    let mut i = 0;
-    while i < args.len() {
-        let val = |i: usize| {
-            args.get(i + 1)
-                .cloned()
-                .ok_or_else(|| format!("{} needs a value\n{USAGE}", args[i]))
-        };
-        match args[i].as_str() {
-            "--config" => config = Some(PathBuf::from(val(i)?)),
-            "--quick-start" => {
-                quick = true;
-                i += 1;
-                continue;
-            }
-            "--port" => port = val(i)?.parse().map_err(|_| format!("bad port\n{USAGE}"))?,
-            "--share" => share = PathBuf::from(val(i)?),
-            "--state" => state = Some(PathBuf::from(val(i)?)),
-            "-h" | "--help" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument {other}\n{USAGE}")),
-        }
-        i += 2;
-    }
-    if quick {
+/// The configuration the command line names, and a hint to print once listening.
+fn configure(cli: Cli) -> Result<(Config, Option<String>), String> {
+    if cli.quick_start {
+        let share = cli.share;
         std::fs::create_dir_all(&share).map_err(|e| format!("{}: {e}", share.display()))?;
         let share = share
             .canonicalize()
             .map_err(|e| format!("{}: {e}", share.display()))?;
-        let state = state.unwrap_or_else(|| share.with_file_name(".smbd-demo-state"));
+        let state = cli
+            .state
+            .unwrap_or_else(|| share.with_file_name(".smbd-demo-state"));
+        let port = cli.port;
         let cfg = Config::quick_start(share, state, port);
         let hint =
             format!("connect with: smbclient //127.0.0.1/share -p {port} -U demo%demo -m SMB3_11");
         return Ok((cfg, Some(hint)));
     }
-    let path = config.ok_or_else(|| USAGE.to_string())?;
+    let path = cli.config.ok_or("give --config FILE or --quick-start")?;
     let cfg = Config::load(&path).map_err(|e| e.to_string())?;
     cfg.check_paths().map_err(|e| e.to_string())?;
     Ok((cfg, None))
 }
 
 fn main() -> ExitCode {
-    let (cfg, hint) = match parse_args() {
+    let (cfg, hint) = match configure(Cli::parse()) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("smbd: {e}");
             return ExitCode::from(2);
         }
     };

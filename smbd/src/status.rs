@@ -383,3 +383,178 @@ impl OpenInfo {
         )
     }
 }
+
+/// One byte-range lock as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockInfo {
+    /// FileId.Persistent of the open that holds it.
+    pub file_id: u64,
+    /// The share's name.
+    pub share: String,
+    /// The path from the share root.
+    pub path: String,
+    /// First byte.
+    pub offset: u64,
+    /// Length in bytes.
+    pub length: u64,
+    /// Exclusive (true) or shared.
+    pub exclusive: bool,
+    /// The SID of the user whose open holds it.
+    pub user_sid: String,
+}
+
+/// Every byte-range lock held by an open of the server, by open and then as granted.
+pub fn locks(ctx: &ServerContext) -> Vec<LockInfo> {
+    let mut opens = ctx.opens.all();
+    opens.sort_by_key(|o| o.id.persistent);
+    let mut out = Vec::new();
+    for o in &opens {
+        let Some(entry) = &o.entry else { continue };
+        for l in entry.locks_held_by(o.uid) {
+            out.push(LockInfo {
+                file_id: o.id.persistent,
+                share: o.share.name.clone(),
+                path: o.path(),
+                offset: l.offset,
+                length: l.length,
+                exclusive: l.exclusive,
+                user_sid: o.owner.user.to_string(),
+            });
+        }
+    }
+    out
+}
+
+impl LockInfo {
+    /// One JSON object on one line.
+    pub fn to_json(&self) -> String {
+        let mut o = format!("{{\"file_id\":{},\"share\":", self.file_id);
+        json_str(&mut o, &self.share);
+        o.push_str(",\"path\":");
+        json_str(&mut o, &self.path);
+        let _ = write!(
+            o,
+            ",\"offset\":{},\"length\":{},\"exclusive\":{},\"user_sid\":",
+            self.offset, self.length, self.exclusive
+        );
+        json_str(&mut o, &self.user_sid);
+        o.push('}');
+        o
+    }
+}
+
+/// Columns of text, left-aligned and two spaces apart; an empty cell shows as "-".
+fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count().max(1));
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (cell, w) in cells.zip(&widths) {
+            let cell = if cell.is_empty() { "-" } else { cell };
+            let _ = write!(text, "{cell:<w$}  ");
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut head.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+/// The sessions as a table: one row each, the channels counted (JSON has them all).
+pub fn sessions_table(sessions: &[SessionInfo]) -> String {
+    let rows: Vec<Vec<String>> = sessions
+        .iter()
+        .map(|s| {
+            let user = if s.domain.is_empty() {
+                s.user.clone()
+            } else {
+                format!("{}\\{}", s.domain, s.user)
+            };
+            vec![
+                s.session_id.to_string(),
+                user,
+                s.auth.to_string(),
+                s.dialect.clone(),
+                s.signing.to_string(),
+                s.cipher.unwrap_or("").to_string(),
+                if s.encrypted { "yes" } else { "no" }.to_string(),
+                s.peer.clone(),
+                s.channels.len().to_string(),
+                s.user_sid.clone(),
+            ]
+        })
+        .collect();
+    let head = [
+        "SESSION", "USER", "AUTH", "DIALECT", "SIGNING", "CIPHER", "ENCRYPT", "PEER", "CHANNELS",
+        "SID",
+    ];
+    table(&head, &rows)
+}
+
+/// FILE_SHARE_READ, FILE_SHARE_WRITE and FILE_SHARE_DELETE as the letters R, W and D.
+fn sharing_letters(share_access: u32) -> String {
+    [(1, 'R'), (2, 'W'), (4, 'D')]
+        .iter()
+        .filter(|(bit, _)| share_access & bit != 0)
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+/// The opens as a table.
+pub fn opens_table(opens: &[OpenInfo]) -> String {
+    let rows: Vec<Vec<String>> = opens
+        .iter()
+        .map(|o| {
+            vec![
+                o.file_id.to_string(),
+                o.share.clone(),
+                o.path.clone(),
+                format!("0x{:08x}", o.access),
+                sharing_letters(o.share_access),
+                o.caching.clone(),
+                o.durable.to_string(),
+                if o.disconnected { "disconnected" } else { "" }.to_string(),
+                o.locks.to_string(),
+                o.user_sid.clone(),
+            ]
+        })
+        .collect();
+    let head = [
+        "FILE ID", "SHARE", "PATH", "ACCESS", "SHARING", "CACHING", "DURABLE", "STATE", "LOCKS",
+        "SID",
+    ];
+    table(&head, &rows)
+}
+
+/// The byte-range locks as a table.
+pub fn locks_table(locks: &[LockInfo]) -> String {
+    let rows: Vec<Vec<String>> = locks
+        .iter()
+        .map(|l| {
+            vec![
+                l.file_id.to_string(),
+                l.share.clone(),
+                l.path.clone(),
+                l.offset.to_string(),
+                l.length.to_string(),
+                if l.exclusive { "exclusive" } else { "shared" }.to_string(),
+                l.user_sid.clone(),
+            ]
+        })
+        .collect();
+    let head = [
+        "FILE ID", "SHARE", "PATH", "OFFSET", "LENGTH", "MODE", "SID",
+    ];
+    table(&head, &rows)
+}
+
+#[cfg(test)]
+mod tests;

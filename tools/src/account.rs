@@ -7,8 +7,8 @@ use crate::error::ToolError;
 
 /// Text of a configuration file created from nothing.
 pub const NEW_FILE_HEADER: &str = "\
-# smbd configuration, created by `smbd-tools add-account`.
-# See smbd.example.toml for every key; check this file with `smbd-tools check-config`.
+# smbd configuration, created by `smbd-tools account add`.
+# See smbd.example.toml for every key; check this file with `smbd-tools config check`.
 ";
 
 /// The account to store.

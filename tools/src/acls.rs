@@ -7,48 +7,21 @@ use std::path::{Path, PathBuf};
 use acl::SecurityDescriptor;
 use vfs::{OpenOptions, Vfs};
 
+use crate::cli::AclCommand;
 use crate::error::ToolError;
 
 /// Name of the stored descriptor in the backend's metadata (as the server names it).
 const SD_META: &str = "security.sd";
 
-/// Usage of the acl commands.
-pub const USAGE: &str = "\
-  smbd-tools acl get PATH [--domain SID]
-      Print the security descriptor stored for PATH (a file or folder inside a share folder)
-      as SDDL and as a table. SID aliases such as DA/DU are printed relative to --domain.
-  smbd-tools acl set PATH SDDL [--domain SID]
-      Store SDDL as PATH's security descriptor (what the server enforces from then on).
-";
-
-/// Runs `acl ...` (the words after `acl`).
-pub fn run(args: &[String], out: &mut dyn Write) -> Result<i32, ToolError> {
-    let mut words = Vec::new();
-    let mut domain: Option<acl::Sid> = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        if a == "--domain" {
-            let v = it
-                .next()
-                .ok_or_else(|| ToolError::Usage("--domain needs a SID".into()))?;
-            domain = Some(
-                v.parse()
-                    .map_err(|e| ToolError::Usage(format!("--domain {v}: {e}")))?,
-            );
-        } else {
-            words.push(a.as_str());
-        }
-    }
+/// Runs `acl get` or `acl set`.
+pub fn run(cmd: &AclCommand, out: &mut dyn Write) -> Result<i32, ToolError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| ToolError::io("runtime", e))?;
-    match words.as_slice() {
-        ["get", path] => rt.block_on(get(Path::new(path), domain.as_ref(), out)),
-        ["set", path, sddl] => rt.block_on(set(Path::new(path), sddl, domain.as_ref(), out)),
-        _ => Err(ToolError::Usage(format!(
-            "acl needs get PATH or set PATH SDDL\n{USAGE}"
-        ))),
+    match cmd {
+        AclCommand::Get(a) => rt.block_on(get(&a.path, a.domain.as_ref(), out)),
+        AclCommand::Set(a) => rt.block_on(set(&a.path, &a.sddl, a.domain.as_ref(), out)),
     }
 }
 

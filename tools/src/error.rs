@@ -44,7 +44,7 @@ impl ToolError {
 impl fmt::Display for ToolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Usage(m) => write!(f, "{m} (see `smbd-tools help`)"),
+            Self::Usage(m) => write!(f, "{m} (see `smbd-tools --help`)"),
             Self::Config(e) => write!(f, "{e}"),
             Self::Io { what, source } => write!(f, "{}: {source}", what.display()),
             Self::Invalid(m) => f.write_str(m),

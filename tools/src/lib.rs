@@ -1,5 +1,6 @@
-//! Admin command-line tools for the SMB server: `add-account`, `nt-hash`, `check-config`,
-//! `keytab add|list`, `acl get|set`, `status` and `reload-keytabs`.
+//! Admin command-line tools for the SMB server: `account add|nt-hash`, `config check`,
+//! `keytab add|list|reload`, `acl get|set`, `status`, and the hidden `generate
+//! completions|man` for packaging. The command line is [`cli::Cli`] (clap).
 //!
 //! The binary is a thin wrapper over [`run`], so every command is testable with in-memory
 //! streams.
@@ -7,35 +8,49 @@
 
 pub mod account;
 pub mod acls;
-pub mod args;
+pub mod cli;
 pub mod error;
+pub mod generate;
 pub mod keytab;
 pub mod status;
 
+use std::ffi::OsString;
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+use clap::Parser;
 use smbd::config::{Config, ConfigError};
 
 pub use error::ToolError;
 
 use account::{NEW_FILE_HEADER, NewAccount, Outcome};
-use args::{Command, PasswordSource};
+use cli::{
+    AccountAddArgs, AccountCommand, Cli, Command, ConfigCommand, KeytabCommand, PasswordArgs,
+};
 
-/// Runs the command in `args` (without the program name); returns the process exit code.
-pub fn run(
-    args: &[String],
-    stdin: &mut dyn BufRead,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> i32 {
-    let result = match args.split_first() {
-        Some((c, rest)) if c == "keytab" => keytab::run(rest, stdin, out),
-        Some((c, rest)) if c == "acl" => acls::run(rest, out),
-        Some((c, rest)) if c == "status" || c == "reload-keytabs" => status::run(c, rest, out),
-        _ => args::parse(args).and_then(|cmd| execute(cmd, stdin, out)),
+/// Runs the command in `args` (without the program name); returns the process exit code: 0
+/// on success (and for `--help` and `--version`, printed on `out`), 1 when the command
+/// failed, 2 when the command line is wrong.
+pub fn run<I, T>(args: I, stdin: &mut dyn BufRead, out: &mut dyn Write, err: &mut dyn Write) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let words =
+        std::iter::once(OsString::from("smbd-tools")).chain(args.into_iter().map(Into::into));
+    let cli = match Cli::try_parse_from(words) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let text = e.render().to_string();
+            if e.use_stderr() {
+                let _ = err.write_all(text.as_bytes());
+            } else {
+                let _ = out.write_all(text.as_bytes());
+            }
+            return e.exit_code();
+        }
     };
-    match result {
+    match execute(cli.command, stdin, out) {
         Ok(code) => code,
         Err(e) => {
             let _ = writeln!(err, "smbd-tools: {e}");
@@ -47,54 +62,54 @@ pub fn run(
 fn execute(cmd: Command, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result<i32, ToolError> {
     let stdout_err = |e| ToolError::io("stdout", e);
     match cmd {
-        Command::Help => {
-            out.write_all(args::USAGE.as_bytes()).map_err(stdout_err)?;
-            out.write_all(keytab::USAGE.as_bytes())
-                .map_err(stdout_err)?;
-            out.write_all(status::USAGE.as_bytes())
-                .map_err(stdout_err)?;
-            Ok(0)
-        }
-        Command::NtHash => {
+        Command::Account(AccountCommand::NtHash) | Command::NtHash => {
             let password = read_password(stdin)?;
             let hash = acceptor::nt_hash(&password);
             writeln!(out, "{}", smbd::config::format_hex(&hash)).map_err(stdout_err)?;
             Ok(0)
         }
-        Command::CheckConfig(path) => {
-            check_config(&path)?;
+        Command::Config(ConfigCommand::Check(a)) | Command::CheckConfig(a) => {
+            check_config(&a.file)?;
             writeln!(out, "ok").map_err(stdout_err)?;
             Ok(0)
         }
-        Command::AddAccount {
-            config,
-            user,
-            rid,
-            groups,
-            password,
-        } => {
-            let password = match password {
-                PasswordSource::Given(p) => p,
-                PasswordSource::Stdin => read_password(stdin)?,
-            };
-            if password.is_empty() {
-                return Err(ToolError::Invalid("the password is empty".into()));
-            }
-            let account = NewAccount {
-                name: &user,
-                nt_hash: acceptor::nt_hash(&password),
-                rid,
-                groups: groups.as_deref(),
-            };
-            let outcome = add_account(&config, &account)?;
-            let verb = match outcome {
-                Outcome::Added => "added to",
-                Outcome::Replaced => "updated in",
-            };
-            writeln!(out, "account {user} {verb} {}", config.display()).map_err(stdout_err)?;
-            Ok(0)
+        Command::Account(AccountCommand::Add(a)) | Command::AddAccount(a) => {
+            account_add(&a, stdin, out)
         }
+        Command::Keytab(KeytabCommand::Add(a)) => keytab::add(&a, stdin, out),
+        Command::Keytab(KeytabCommand::List(a)) => keytab::list(&a.file, out),
+        Command::Keytab(KeytabCommand::Reload(s)) | Command::ReloadKeytabs(s) => {
+            status::reload(&s, out)
+        }
+        Command::Acl(a) => acls::run(&a, out),
+        Command::Status(a) => status::status(&a, out),
+        Command::Generate(g) => generate::run(&g, out),
     }
+}
+
+/// Runs `account add`.
+fn account_add(
+    a: &AccountAddArgs,
+    stdin: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<i32, ToolError> {
+    let password = password(&a.password, stdin)?;
+    if password.is_empty() {
+        return Err(ToolError::Invalid("the password is empty".into()));
+    }
+    let account = NewAccount {
+        name: &a.user,
+        nt_hash: acceptor::nt_hash(&password),
+        rid: a.rid,
+        groups: (!a.groups.is_empty()).then_some(a.groups.as_slice()),
+    };
+    let verb = match add_account(&a.config, &account)? {
+        Outcome::Added => "added to",
+        Outcome::Replaced => "updated in",
+    };
+    writeln!(out, "account {} {verb} {}", a.user, a.config.display())
+        .map_err(|e| ToolError::io("stdout", e))?;
+    Ok(0)
 }
 
 /// Loads the configuration at `path` and checks its share paths.
@@ -153,6 +168,17 @@ fn write_atomically(path: &Path, bytes: &[u8], existing: bool) -> Result<(), Too
 /// Writes a new file readable by its owner only, replacing `path` atomically.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ToolError> {
     write_atomically(path, bytes, false)
+}
+
+/// The password `source` names: the one given, or one line of `stdin`.
+pub(crate) fn password(
+    source: &PasswordArgs,
+    stdin: &mut dyn BufRead,
+) -> Result<String, ToolError> {
+    match &source.password {
+        Some(p) => Ok(p.clone()),
+        None => read_password(stdin),
+    }
 }
 
 /// Reads one line from `stdin` as a password, without its line ending.

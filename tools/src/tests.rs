@@ -1,5 +1,6 @@
 //! End-to-end tests of the commands through [`run`], on temporary files.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -161,7 +162,7 @@ fn add_account_round_trip_keeps_comments_and_tables() {
         .unwrap()
         .map(|e| e.unwrap().file_name())
         .collect();
-    assert_eq!(names, vec![std::ffi::OsString::from("smbd.toml")]);
+    assert_eq!(names, vec![OsString::from("smbd.toml")]);
 }
 
 #[test]
@@ -262,10 +263,200 @@ fn check_config_reports_ok_or_the_error() {
 
 #[test]
 fn help_and_usage_errors() {
-    let (code, out, _) = tool(&["help"], "");
+    let (code, out, _) = tool(&["--help"], "");
     assert_eq!(code, 0);
-    assert!(out.contains("add-account") && out.contains("check-config") && out.contains("nt-hash"));
+    assert!(out.contains("account") && out.contains("keytab") && out.contains("status"));
+    let (code, out, _) = tool(&["keytab", "add", "--help"], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("--principal"), "{out}");
+    let (code, out, _) = tool(&["--version"], "");
+    assert_eq!(
+        (code, out.trim()),
+        (0, concat!("smbd-tools ", env!("CARGO_PKG_VERSION")))
+    );
     let (code, _, err) = tool(&[], "");
     assert_eq!(code, 2);
-    assert!(err.contains("smbd-tools help"), "{err}");
+    assert!(err.contains("Usage: smbd-tools"), "{err}");
+    let (code, _, err) = tool(&["account", "add", "--user", "u"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("--config <FILE>"), "{err}");
+}
+
+#[test]
+fn new_and_earlier_spellings_do_the_same() {
+    let dir = TempDir::new("spellings");
+    let file = dir.path().join("smbd.toml");
+    let f = file.to_str().unwrap();
+    let (code, _, err) = tool(&["account", "add", "--config", f, "--user", "a"], "pw\n");
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = tool(&["add-account", "--config", f, "--user", "b"], "pw\n");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(Config::load(&file).unwrap().accounts.len(), 2);
+    for check in [&["config", "check", f][..], &["check-config", f][..]] {
+        assert_eq!(tool(check, ""), (0, "ok\n".to_owned(), String::new()));
+    }
+    assert_eq!(
+        tool(&["account", "nt-hash"], "Password\n").1,
+        tool(&["nt-hash"], "Password\n").1
+    );
+}
+
+#[test]
+fn keytab_add_then_list() {
+    let dir = TempDir::new("keytab");
+    let kt = dir.path().join("k.keytab");
+    let k = kt.to_str().unwrap();
+    let add = [
+        "keytab",
+        "add",
+        "--keytab",
+        k,
+        "--principal",
+        "cifs/fs.example.test@EXAMPLE.TEST",
+        "--kvno",
+        "3",
+    ];
+    let (code, out, err) = tool(&add, "svc\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("2 key(s) for cifs/fs.example.test@EXAMPLE.TEST kvno 3"),
+        "{out}"
+    );
+    let (code, out, _) = tool(&["keytab", "list", k], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("   3 cifs/fs.example.test@EXAMPLE.TEST (aes256-cts-hmac-sha1-96)"),
+        "{out}"
+    );
+    assert!(out.contains("(aes128-cts-hmac-sha1-96)"), "{out}");
+}
+
+#[test]
+fn status_without_a_server_fails_with_the_socket_named() {
+    let dir = TempDir::new("status");
+    let sock = dir.path().join("admin.sock");
+    let (code, _, err) = tool(&["status", "--socket", sock.to_str().unwrap()], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("admin.sock"), "{err}");
+}
+
+#[test]
+fn status_reads_every_section_from_the_admin_socket() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = TempDir::new("status-server");
+    let sock = dir.path().join("admin.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    // A stand-in server: answers each command with its own name, as table rows or JSON lines.
+    let server = std::thread::spawn(move || {
+        let mut asked = Vec::new();
+        for _ in 0..6 {
+            let (stream, _) = listener.accept().unwrap();
+            let mut line = String::new();
+            BufReader::new(&stream).read_line(&mut line).unwrap();
+            let line = line.trim().to_owned();
+            let reply = match line.split_once(' ') {
+                Some((what, "json")) => format!("{{\"{what}\":1}}\n{{\"{what}\":2}}\n"),
+                _ => format!("HEAD\n{line}\n"),
+            };
+            (&stream).write_all(reply.as_bytes()).unwrap();
+            asked.push(line);
+        }
+        asked
+    });
+    let s = sock.to_str().unwrap();
+    let (code, out, err) = tool(&["status", "--socket", s], "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "Sessions:\nHEAD\nsessions table\n\nOpen files:\nHEAD\nopens table\n\n\
+         Byte-range locks:\nHEAD\nlocks table\n"
+    );
+    let (code, out, err) = tool(
+        &["status", "--socket", s, "--json", "--sessions", "--locks"],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "{\"sessions\":[\n{\"sessions\":1},\n{\"sessions\":2}\n],\"locks\":[\n{\"locks\":1},\n{\"locks\":2}\n]}\n"
+    );
+    let (code, out, _) = tool(&["keytab", "reload", "--socket", s], "");
+    assert_eq!((code, out.as_str()), (0, "HEAD\nreload\n"));
+    assert_eq!(
+        server.join().unwrap(),
+        [
+            "sessions table",
+            "opens table",
+            "locks table",
+            "sessions json",
+            "locks json",
+            "reload"
+        ]
+    );
+}
+
+#[test]
+fn generate_writes_completions_and_man_pages() {
+    let dir = TempDir::new("generate");
+    let completions = dir.path().join("completions");
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = tool(
+            &[
+                "generate",
+                "completions",
+                shell,
+                "--out",
+                completions.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out.lines().count(), 2, "{out}");
+        for path in out.lines() {
+            let text = std::fs::read_to_string(path).unwrap();
+            assert!(text.contains("smbd"), "{path}");
+        }
+    }
+    for name in [
+        "smbd.bash",
+        "smbd-tools.bash",
+        "_smbd",
+        "_smbd-tools",
+        "smbd.fish",
+        "smbd-tools.fish",
+    ] {
+        assert!(completions.join(name).is_file(), "{name}");
+    }
+    let (code, out, _) = tool(&["generate", "completions", "bash"], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("smbd-tools") && out.contains("keytab"),
+        "{out}"
+    );
+
+    let man = dir.path().join("man");
+    let (code, out, err) = tool(&["generate", "man", "--out", man.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{err}");
+    for name in [
+        "smbd.8",
+        "smbd-tools.8",
+        "smbd-tools-keytab-add.8",
+        "smbd-tools-status.8",
+        "smbd-tools-account.8",
+    ] {
+        let text =
+            std::fs::read_to_string(man.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(text.starts_with(".ie"), "{name} is roff: {text}");
+        assert!(text.contains(".TH"), "{name}");
+    }
+    let smbd = std::fs::read_to_string(man.join("smbd.8")).unwrap();
+    assert!(smbd.contains("quick\\-start"), "{smbd}");
+    assert!(
+        !man.join("smbd-tools-generate.8").exists()
+            && !man.join("smbd-tools-add-account.8").exists()
+    );
+    assert_eq!(
+        out.lines().count(),
+        std::fs::read_dir(&man).unwrap().count()
+    );
 }

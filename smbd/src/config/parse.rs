@@ -78,7 +78,7 @@ const SHARE_KEYS: &[&str] = &[
 ];
 const ACCOUNT_KEYS: &[&str] = &["name", "nt_hash", "rid", "groups"];
 const PASSWORD_REFUSED: &str = "plain-text passwords are not accepted; store the NT hash with \
-     `smbd-tools add-account --config FILE --user NAME --password-stdin`";
+     `smbd-tools account add --config FILE --user NAME --password-stdin`";
 
 /// Characters a share name may not contain (MS-SRVS 2.2.4.23 share names are file-name like).
 const SHARE_NAME_FORBIDDEN: &[char] = &['\\', '/', ':', '*', '?', '"', '<', '>', '|'];

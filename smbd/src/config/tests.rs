@@ -162,7 +162,7 @@ fn password_key_is_refused_with_advice() {
         (e.line, e.key.as_deref()),
         (Some(3), Some("account[0].password"))
     );
-    assert!(e.message.contains("smbd-tools add-account"), "{e}");
+    assert!(e.message.contains("smbd-tools account add"), "{e}");
     assert!(!e.to_string().contains("hunter2"));
 }
 

@@ -1,5 +1,7 @@
-//! The local admin socket (Unix, mode 0600): answers `status` and `status json` with the
-//! session report, and `reload` by re-reading the keytabs.
+//! The local admin socket (Unix, mode 0600): one command line in, the reply out. `sessions`,
+//! `opens` and `locks` followed by `json` (one object a line) or `table` give the report of
+//! [`crate::status`]; `status`, `status json` and `opens` are the earlier spellings (session and
+//! open blocks as text); `reload` re-reads the keytabs.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -41,32 +43,38 @@ pub fn spawn(
                 if rd.read_line(&mut line).await.is_err() {
                     return;
                 }
-                let reply = match line.trim() {
-                    "status" => crate::status::sessions(&ctx)
-                        .iter()
-                        .map(|s| s.to_text())
-                        .collect::<String>(),
-                    "status json" => crate::status::sessions(&ctx)
-                        .iter()
-                        .map(|s| s.to_json() + "\n")
-                        .collect(),
-                    "opens" => crate::status::opens(&ctx)
-                        .iter()
-                        .map(|o| o.to_text())
-                        .collect::<String>(),
-                    "opens json" => crate::status::opens(&ctx)
-                        .iter()
-                        .map(|o| o.to_json() + "\n")
-                        .collect(),
-                    "reload" => on_reload(),
-                    other => format!(
-                        "unknown command {other:?}; try status, status json, opens, opens json or reload\n"
-                    ),
-                };
+                let reply = answer(&ctx, line.trim(), &*on_reload);
                 let _ = wr.write_all(reply.as_bytes()).await;
                 let _ = wr.shutdown().await;
             });
         }
     });
     Ok(())
+}
+
+/// The reply to one command line.
+fn answer(
+    ctx: &ServerContext,
+    command: &str,
+    on_reload: &(dyn Fn() -> String + Send + Sync),
+) -> String {
+    use crate::status;
+    fn lines<T>(items: &[T], f: impl Fn(&T) -> String) -> String {
+        items.iter().map(|i| f(i) + "\n").collect()
+    }
+    match command {
+        "status" => status::sessions(ctx).iter().map(|s| s.to_text()).collect(),
+        "status json" | "sessions json" => lines(&status::sessions(ctx), |s| s.to_json()),
+        "sessions table" => status::sessions_table(&status::sessions(ctx)),
+        "opens" => status::opens(ctx).iter().map(|o| o.to_text()).collect(),
+        "opens json" => lines(&status::opens(ctx), |o| o.to_json()),
+        "opens table" => status::opens_table(&status::opens(ctx)),
+        "locks json" => lines(&status::locks(ctx), |l| l.to_json()),
+        "locks table" => status::locks_table(&status::locks(ctx)),
+        "reload" => on_reload(),
+        other => format!(
+            "unknown command {other:?}; try status, sessions json|table, opens [json|table], \
+             locks json|table or reload\n"
+        ),
+    }
 }

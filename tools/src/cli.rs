@@ -1,0 +1,302 @@
+//! The `smbd-tools` command line, as clap definitions: nouns, then verbs (`keytab add`), long
+//! flags in kebab case. `smbd-tools generate` renders completions and man pages from these
+//! definitions and [`smbd::cli::Cli`].
+
+use std::path::PathBuf;
+
+use acceptor::krb5::crypto::Etype;
+use clap::{Args, Parser, Subcommand};
+
+/// `smbd-tools`: administration commands for the SMB server.
+#[derive(Debug, Clone, PartialEq, Eq, Parser)]
+#[command(
+    name = "smbd-tools",
+    version,
+    about = "Administration commands for the smbd SMB server",
+    long_about = "Administration commands for the smbd SMB server: accounts and checks of its \
+        configuration file, Kerberos keytabs, the security descriptors it stores on disk, and \
+        the running server's sessions, opens and locks through its admin socket.\n\n\
+        Exit codes: 0 on success, 1 when the command failed, 2 when the command line is wrong."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Accounts of the configuration file ([[account]] tables).
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// The configuration file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Kerberos keytabs: write service keys, list them, make the server re-read them.
+    #[command(subcommand)]
+    Keytab(KeytabCommand),
+    /// The security descriptor stored for a file or folder in a share folder (an admin's
+    /// icacls on the server's own disk).
+    #[command(subcommand)]
+    Acl(AclCommand),
+    /// The running server's sessions, opens and byte-range locks, through its admin socket.
+    #[command(
+        long_about = "The running server's sessions (user, auth method, dialect, signing, cipher, \
+            channels), opens (path, access, sharing, caching, durable or persistent, disconnected \
+            and waiting for a reconnect, locks) and byte-range locks, read through its admin \
+            socket. Tables by default; --json prints one JSON object with a list per section \
+            (sessions also carry the user's SID, groups and every channel). --sessions, --opens \
+            and --locks pick sections; without any, all three are shown."
+    )]
+    Status(StatusArgs),
+    /// Shell completions and man pages, for packaging.
+    #[command(subcommand, hide = true)]
+    Generate(GenerateCommand),
+    /// The spelling of `account add` before commands were grouped (kept for scripts).
+    #[command(name = "add-account", hide = true)]
+    AddAccount(AccountAddArgs),
+    /// The spelling of `account nt-hash` before commands were grouped (kept for scripts).
+    #[command(name = "nt-hash", hide = true)]
+    NtHash,
+    /// The spelling of `config check` before commands were grouped (kept for scripts).
+    #[command(name = "check-config", hide = true)]
+    CheckConfig(ConfigCheckArgs),
+    /// The spelling of `keytab reload` before commands were grouped (kept for scripts).
+    #[command(name = "reload-keytabs", hide = true)]
+    ReloadKeytabs(AdminSocket),
+}
+
+/// `account ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum AccountCommand {
+    /// Add or replace an [[account]] in the configuration file (created if missing), storing
+    /// only the NT hash of the password.
+    #[command(
+        long_about = "Add or replace an [[account]] in the configuration file (created if \
+            missing, readable by its owner only), storing only the NT hash of the password. The \
+            password is read from one line of standard input unless --password is given. \
+            Replacing an account keeps its rid and groups unless --rid or --group are given. \
+            The file's comments and other tables are kept, and it is replaced atomically only \
+            if the result is a valid configuration."
+    )]
+    Add(AccountAddArgs),
+    /// Read a password (one line) on standard input and print its NT hash in hex.
+    NtHash,
+}
+
+/// `account add`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct AccountAddArgs {
+    /// The configuration file to edit (created if missing).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The user name.
+    #[arg(long, value_name = "NAME")]
+    pub user: String,
+    /// The account's RID (default: kept, or the next free one from 1001).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rid: Option<u32>,
+    /// A group SID of the account's token (repeat for several; default: kept, or none).
+    #[arg(long = "group", value_name = "SID", value_parser = parse_sid)]
+    pub groups: Vec<acl::Sid>,
+    /// Where the password comes from.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// Where a password comes from: standard input unless `--password` is given.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[group(multiple = false)]
+pub struct PasswordArgs {
+    /// Read the password from one line of standard input (the default).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The password itself (visible to other local users: prefer standard input).
+    #[arg(long, value_name = "PASS")]
+    pub password: Option<String>,
+}
+
+/// `config ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum ConfigCommand {
+    /// Load a configuration file and check its share paths; print "ok" or the error (exit
+    /// code 0 or 1).
+    Check(ConfigCheckArgs),
+}
+
+/// `config check`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ConfigCheckArgs {
+    /// The configuration file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `keytab ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum KeytabCommand {
+    /// Add keys derived from the service's password to a keytab (created with mode 0600).
+    #[command(
+        long_about = "Add keys derived from the service's password to a keytab (created with \
+            mode 0600): RFC 3962 / RFC 8009 string-to-key with the default salt (the realm, \
+            then the principal's components) or --salt; arcfour-hmac from the NT hash. Entries \
+            with the same principal, kvno and enctype are replaced. The password is read from \
+            one line of standard input unless --password is given."
+    )]
+    Add(KeytabAddArgs),
+    /// List a keytab's entries: KVNO, principal and enctype (like klist -k -e).
+    List(KeytabListArgs),
+    /// Make the running server re-read its keytabs now (as SIGHUP does).
+    Reload(AdminSocket),
+}
+
+/// `keytab add`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct KeytabAddArgs {
+    /// The keytab file (created if missing).
+    #[arg(long, value_name = "FILE")]
+    pub keytab: PathBuf,
+    /// The service principal, e.g. cifs/fs.example.test@EXAMPLE.TEST.
+    #[arg(long, value_name = "NAME@REALM")]
+    pub principal: String,
+    /// The key version number.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub kvno: u32,
+    /// An enctype to write (repeat for several): aes256-cts-hmac-sha1-96,
+    /// aes128-cts-hmac-sha1-96, aes128-cts-hmac-sha256-128, aes256-cts-hmac-sha384-192,
+    /// arcfour-hmac [default: the two AES SHA-1 ones].
+    #[arg(long = "etype", value_name = "ENCTYPE", value_parser = parse_etype)]
+    pub etypes: Vec<Etype>,
+    /// The salt, instead of the default one.
+    #[arg(long, value_name = "SALT")]
+    pub salt: Option<String>,
+    /// Where the password comes from.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+/// `keytab list`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct KeytabListArgs {
+    /// The keytab file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// `acl ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum AclCommand {
+    /// Print the security descriptor stored for a file or folder inside a share folder, as
+    /// SDDL and as a table.
+    Get(AclGetArgs),
+    /// Store a security descriptor, given in SDDL, for a file or folder inside a share folder
+    /// (what the server enforces from then on).
+    Set(AclSetArgs),
+}
+
+/// `acl get`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct AclGetArgs {
+    /// The file or folder.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// The domain SID that aliases such as DA and DU are printed relative to.
+    #[arg(long, value_name = "SID", value_parser = parse_sid)]
+    pub domain: Option<acl::Sid>,
+}
+
+/// `acl set`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct AclSetArgs {
+    /// The file or folder.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+    /// The descriptor in SDDL, e.g. "O:BAG:BAD:(A;;FA;;;BA)".
+    #[arg(value_name = "SDDL")]
+    pub sddl: String,
+    /// The domain SID that aliases such as DA and DU stand for.
+    #[arg(long, value_name = "SID", value_parser = parse_sid)]
+    pub domain: Option<acl::Sid>,
+}
+
+/// How to reach the running server's admin socket: one of `--socket` and `--config`.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[group(required = true, multiple = false)]
+pub struct AdminSocket {
+    /// The admin socket's path.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// The server's configuration file, which names the admin socket (admin_socket, default
+    /// <state_dir>/admin.sock).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `status`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct StatusArgs {
+    /// Where the server is.
+    #[command(flatten)]
+    pub socket: AdminSocket,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Show the sessions.
+    #[arg(long)]
+    pub sessions: bool,
+    /// Show the opens.
+    #[arg(long)]
+    pub opens: bool,
+    /// Show the byte-range locks.
+    #[arg(long)]
+    pub locks: bool,
+}
+
+/// `generate ...`: files for packaging, from these definitions and smbd's.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum GenerateCommand {
+    /// Shell completions of smbd and smbd-tools: into DIR, one file per program (named as the
+    /// shell expects), or smbd-tools' on standard output.
+    Completions(CompletionsArgs),
+    /// Man pages (section 8) of smbd, smbd-tools and each smbd-tools command, into DIR.
+    Man(ManArgs),
+}
+
+/// `generate completions`' arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+    /// The directory to write into (created if missing); standard output without it.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `generate man`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ManArgs {
+    /// The directory to write into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+fn parse_sid(s: &str) -> Result<acl::Sid, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+/// Parses an enctype by its MIT name or a short alias.
+pub fn parse_etype(s: &str) -> Result<Etype, String> {
+    Ok(match s.to_ascii_lowercase().as_str() {
+        "aes128-cts-hmac-sha1-96" | "aes128-cts" | "aes128" => Etype::AES128_SHA1,
+        "aes256-cts-hmac-sha1-96" | "aes256-cts" | "aes256" => Etype::AES256_SHA1,
+        "aes128-cts-hmac-sha256-128" | "aes128-sha2" => Etype::AES128_SHA256,
+        "aes256-cts-hmac-sha384-192" | "aes256-sha2" => Etype::AES256_SHA384,
+        "arcfour-hmac" | "rc4-hmac" | "rc4" => Etype::RC4_HMAC,
+        other => return Err(format!("unknown enctype {other:?}")),
+    })
+}
+
+#[cfg(test)]
+mod tests;
