@@ -116,12 +116,7 @@ pub fn sessions(ctx: &ServerContext) -> Vec<SessionInfo> {
                     })
                 })
                 .collect();
-            let auth = match sec.auth.method {
-                acceptor::AuthMethod::Kerberos => "kerberos",
-                acceptor::AuthMethod::Ntlmv2 => "ntlmv2",
-                acceptor::AuthMethod::Ntlmv1 => "ntlmv1",
-                acceptor::AuthMethod::Anonymous => "anonymous",
-            };
+            let auth = sec.auth.method.name();
             let first = channels.first();
             out.push(SessionInfo {
                 session_id: s.id,
