@@ -136,7 +136,7 @@ pub struct Connection {
 impl Connection {
     /// A new connection that sends its frames to `out` (an [`Outbox`] or a channel).
     pub fn new(server: Arc<ServerContext>, peer: String, out: impl Into<Outbox>) -> Self {
-        let max = server.settings.max_credits;
+        let max = server.settings().max_credits;
         Self {
             id: server.channels.next_id(),
             server,

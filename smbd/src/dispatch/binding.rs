@@ -131,7 +131,7 @@ fn admit(
     if conn_alg == SigningAlgorithm::AesGmac && session_alg != conn_alg {
         return Err(NtStatus::NOT_SUPPORTED);
     }
-    if !dialect.is_smb3() || !server.settings.multichannel {
+    if !dialect.is_smb3() || !server.settings().multichannel {
         return Err(NtStatus::REQUEST_NOT_ACCEPTED);
     }
     if !ctx.hdr.is_signed() {

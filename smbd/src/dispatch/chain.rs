@@ -283,7 +283,7 @@ pub(super) async fn process_message(
                     () = conn.server.clock.sleep(ASYNC_AFTER) => {
                         // At the connection's cap of async operations the request completes
                         // synchronously, without an interim response.
-                        match conn.begin_async(&conn.server.settings.limits) {
+                        match conn.begin_async(&conn.server.settings().limits) {
                             Some(_slot) => {
                                 let id = conn.server.next_id();
                                 async_id = Some(id);

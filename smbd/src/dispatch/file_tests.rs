@@ -11,7 +11,7 @@ use crate::dispatch::test_client::{SID, TestClient, wraps_test_client};
 use crate::fuzzing::seeds;
 use crate::proto::NtStatus;
 use crate::proto::header::Command;
-use crate::state::ServerContext;
+use crate::state::{ServerContext, Settings};
 use vfs::{Disposition, OpenOptions, Vfs};
 
 pub(super) const OK: u32 = 0;
@@ -670,12 +670,10 @@ async fn secd_sacl_needs_the_security_privilege() {
 
 #[tokio::test]
 async fn locks_beyond_the_per_file_cap_are_refused_whole() {
-    let mut server = crate::dispatch::test_server::server(Arc::new(vfs::mem::MemFs::new()), 512);
-    Arc::get_mut(&mut server)
-        .unwrap()
-        .settings
-        .limits
-        .max_locks_per_file = 3;
+    let server = crate::dispatch::test_server::server(Arc::new(vfs::mem::MemFs::new()), 512);
+    let mut settings = Settings::clone(&server.settings());
+    settings.limits.max_locks_per_file = 3;
+    server.set_settings(settings);
     let mut c = Client::new(server).await;
     let f = c.create(Create::new("l.txt")).await;
     let g = c.create(Create::new("l.txt")).await;

@@ -103,7 +103,7 @@ fn take(
     entry: &FileEntry,
     elements: &[LockElement],
 ) -> Result<Option<Wait>, NtStatus> {
-    let max = ctx.server().settings.limits.max_locks_per_file;
+    let max = ctx.server().settings().limits.max_locks_per_file;
     let mut locks = Vec::with_capacity(elements.len());
     let mut invalid = None;
     for el in elements {

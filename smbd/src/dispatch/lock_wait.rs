@@ -58,7 +58,7 @@ pub(super) async fn pend(
         complete: tx,
         answered,
     };
-    let limits = &ctx.server().settings.limits;
+    let limits = &ctx.server().settings().limits;
     if let Err(status) = ctx.conn.add_pending(wait.id, pending, limits) {
         give_back(&entry, &mut wait);
         return Err(status);

@@ -262,7 +262,10 @@ impl Ctx<'_> {
     pub(crate) fn insert_open(&self, open: Arc<Open>) -> Result<(), NtStatus> {
         let server = self.server();
         let session = self.session()?;
-        if let Err(status) = server.opens.insert(session, open, &server.settings.limits) {
+        if let Err(status) = server
+            .opens
+            .insert(session, open, &server.settings().limits)
+        {
             tracing::debug!(peer = %self.conn.peer, session = self.hdr.session_id, "open refused: session at its cap");
             return Err(status);
         }

@@ -35,7 +35,7 @@ pub(crate) fn now_filetime() -> u64 {
 }
 
 fn base_response(conn: &Connection, dialect: Dialect) -> NegotiateResponse {
-    let s = &conn.server.settings;
+    let s = conn.server.settings();
     let (rd, wr, tr) = if dialect == Dialect::Smb202 || dialect == Dialect::Wildcard {
         (
             s.max_read.min(SMB202_MAX_IO),
@@ -59,7 +59,7 @@ fn base_response(conn: &Connection, dialect: Dialect) -> NegotiateResponse {
         max_read_size: rd,
         max_write_size: wr,
         system_time: now_filetime(),
-        security_buffer: conn.server.auth.negotiate_blob(),
+        security_buffer: conn.server.auth().negotiate_blob(),
         ..NegotiateResponse::default()
     }
 }
@@ -116,7 +116,7 @@ pub(crate) fn negotiate(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult,
     let Some(dialect) = DIALECTS.iter().copied().find(|d| req.dialects.contains(d)) else {
         return Ok(Err(NtStatus::NOT_SUPPORTED));
     };
-    let settings = &conn.server.settings;
+    let settings = conn.server.settings();
     let mut resp = base_response(conn, dialect);
     let mut n = Negotiated {
         dialect: Some(dialect),
@@ -130,11 +130,17 @@ pub(crate) fn negotiate(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> Result<HResult,
         // Leases from 2.1 on (MS-SMB2 3.3.5.4): Windows asks for them only when offered.
         resp.capabilities |= caps::LARGE_MTU | caps::LEASING;
     }
-    if dialect.is_smb3() && conn.server.settings.multichannel {
+    if dialect.is_smb3() && conn.server.settings().multichannel {
         // Session binding (MS-SMB2 3.3.5.5): more connections of the client join a session.
         resp.capabilities |= caps::MULTI_CHANNEL;
     }
-    if dialect.is_smb3() && conn.server.shares.iter().any(|s| s.continuous_availability) {
+    if dialect.is_smb3()
+        && conn
+            .server
+            .shares()
+            .iter()
+            .any(|s| s.continuous_availability)
+    {
         // Persistent handles, on the continuously available shares (MS-SMB2 3.3.5.4).
         resp.capabilities |= caps::PERSISTENT_HANDLES;
     }

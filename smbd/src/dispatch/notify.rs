@@ -26,7 +26,7 @@ use crate::state::opens::Open;
 /// CHANGE_NOTIFY.
 pub(crate) async fn change_notify(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = ChangeNotifyRequest::decode(ctx.msg).map_err(bad_request)?;
-    if req.output_len > ctx.server().settings.max_transact {
+    if req.output_len > ctx.server().settings().max_transact {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     ctx.check_charge(0, req.output_len as usize)?;
@@ -132,7 +132,7 @@ fn go_async(ctx: &mut Ctx<'_>, open: &Open, watch: Arc<DirWatch>, output_len: u3
         answered,
     };
     ctx.conn
-        .add_pending(async_id, pending, &ctx.conn.server.settings.limits)?;
+        .add_pending(async_id, pending, &ctx.conn.server.settings().limits)?;
     // A CANCEL that came while the watch was starting found nothing pending: it left a permit.
     // A close meanwhile found nothing to complete.
     let late = if cancelled_meanwhile(ctx) {

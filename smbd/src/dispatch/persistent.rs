@@ -205,7 +205,7 @@ async fn restore_one(server: &Arc<ServerContext>, rec: &HandleRecord) -> Option<
             exclusive: l.exclusive,
         })
         .collect();
-    let max = server.settings.limits.max_locks_per_file;
+    let max = server.settings().limits.max_locks_per_file;
     claim.entry().lock_all(&locks, max).ok()?;
     let open = Arc::new(Open::new(NewOpen {
         id: FileId {

@@ -101,7 +101,7 @@ pub(crate) async fn query_directory(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
     if open.access & FILE_READ_DATA == 0 {
         return Err(NtStatus::ACCESS_DENIED);
     }
-    let max = (req.output_len as usize).min(ctx.server().settings.max_transact as usize);
+    let max = (req.output_len as usize).min(ctx.server().settings().max_transact as usize);
     let sec = ctx.security.clone();
     let server = ctx.conn.server.clone();
     let viewer = match (&sec, open.share.access_based_enumeration) {

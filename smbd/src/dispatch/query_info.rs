@@ -218,7 +218,7 @@ async fn fs_info(
     let fs = open.share.vfs.clone().ok_or(NtStatus::INVALID_PARAMETER)?;
     let info = fs.fs_info().await.map_err(NtStatus::from)?;
     let mut object_id = [0u8; 16];
-    object_id[..16].copy_from_slice(&ctx.server().settings.guid);
+    object_id[..16].copy_from_slice(&ctx.server().settings().guid);
     object_id[0] ^= open.share.index as u8;
     let c = FsInfoContext {
         fs: &info,

@@ -17,7 +17,7 @@ const SEND_FROM_FILE_AT: usize = 64 * 1024;
 pub(crate) async fn read(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = ReadRequest::decode(ctx.msg).map_err(bad_request)?;
     let open = ctx.open(req.file_id)?;
-    if req.length > ctx.server().settings.max_read {
+    if req.length > ctx.server().settings().max_read {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     ctx.check_charge(0, req.length as usize)?;

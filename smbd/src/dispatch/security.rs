@@ -36,7 +36,7 @@ impl<'a> Subject<'a> {
     pub(crate) fn of(server: &ServerContext, sec: &'a SessionSecurity) -> Self {
         let token = &sec.auth.token;
         let admin = server
-            .settings
+            .settings()
             .admin_groups
             .iter()
             .any(|g| token.contains(g));

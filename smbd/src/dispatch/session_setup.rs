@@ -39,7 +39,7 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             super::binding::sign_for_unbound(ctx, None);
             return Err(NtStatus::USER_SESSION_DELETED);
         };
-        let timeout = conn.server.settings.limits.handshake_timeout;
+        let timeout = conn.server.settings().limits.handshake_timeout;
         if s.handshake_expired(now - timeout) {
             // The exchange outlived its deadline: the session is gone.
             tracing::info!(peer = %conn.peer, "session setup expired");
@@ -190,7 +190,7 @@ pub(super) fn failure_status(e: &acceptor::AuthError) -> NtStatus {
 /// the server-wide cap on exchanges. Refused with STATUS_REQUEST_NOT_ACCEPTED, as Windows
 /// answers when it takes no more sessions.
 fn admit_new_session(conn: &Arc<Connection>, now: SystemTime) -> Result<AuthState, NtStatus> {
-    let limits = &conn.server.settings.limits;
+    let limits = &conn.server.settings().limits;
     let deadline = now - limits.handshake_timeout;
     drop_expired_handshakes(conn, deadline);
     {
@@ -216,11 +216,11 @@ pub(super) fn start_exchange(
     now: SystemTime,
 ) -> Result<AuthState, NtStatus> {
     let server = &conn.server;
-    let max = server.settings.limits.max_pending_sessions;
+    let max = server.settings().limits.max_pending_sessions;
     let slot = match server.handshakes.try_acquire(max) {
         Some(slot) => Some(slot),
         None if server.handshakes.sweep_due(now) => {
-            let deadline = now - server.settings.limits.handshake_timeout;
+            let deadline = now - server.settings().limits.handshake_timeout;
             let others: Vec<Arc<Connection>> = server
                 .channels
                 .all()
@@ -240,7 +240,7 @@ pub(super) fn start_exchange(
         return Err(NtStatus::REQUEST_NOT_ACCEPTED);
     };
     Ok(AuthState::InProgress {
-        auth: server.auth.start_on(conn.local),
+        auth: server.auth().start_on(conn.local),
         preauth: conn.negotiated().preauth,
         started: now,
         slot,
@@ -306,7 +306,7 @@ fn new_security(
     preauth: &[u8; 64],
 ) -> Result<SessionSecurity, NtStatus> {
     let neg = conn.negotiated();
-    let settings = &conn.server.settings;
+    let settings = conn.server.settings();
     let is_null = auth.method == acceptor::AuthMethod::Anonymous || auth.session_key.is_empty();
     let encrypt_data = settings.encrypt != EncryptMode::Off && neg.can_encrypt() && !is_null;
     if settings.encrypt == EncryptMode::Required && !encrypt_data {

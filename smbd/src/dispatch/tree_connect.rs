@@ -46,7 +46,7 @@ fn connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>, req: &TreeConnectRequest) -> HR
         return Err(NtStatus::ACCESS_DENIED);
     }
     let neg = ctx.conn.negotiated();
-    let server_encrypt = ctx.server().settings.encrypt;
+    let server_encrypt = ctx.server().settings().encrypt;
     let wants_encrypt = share.encrypt != EncryptMode::Off || server_encrypt != EncryptMode::Off;
     let required =
         share.encrypt == EncryptMode::Required || server_encrypt == EncryptMode::Required;
@@ -72,7 +72,7 @@ fn connect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>, req: &TreeConnectRequest) -> HR
         encrypt_data,
         max_access,
     });
-    session.insert_tree(tree, &ctx.server().settings.limits)?;
+    session.insert_tree(tree, &ctx.server().settings().limits)?;
     ctx.hdr.tree_id = id;
     let (kind, mut flags) = if share.is_ipc() {
         (share_type::PIPE, share_flags::NO_CACHING)

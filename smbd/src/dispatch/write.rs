@@ -14,7 +14,7 @@ const WRITEFLAG_WRITE_THROUGH: u32 = 0x1;
 pub(crate) async fn write(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let req = WriteRequest::decode(ctx.msg).map_err(bad_request)?;
     let open = ctx.open(req.file_id)?;
-    if req.data.len() as u64 > u64::from(ctx.server().settings.max_write) {
+    if req.data.len() as u64 > u64::from(ctx.server().settings().max_write) {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     ctx.check_charge(req.data.len(), 0)?;

@@ -120,7 +120,8 @@ impl Collector for Scrape {
             MetricType::Gauge,
             [(Vec::new(), m.in_flight())],
         )?;
-        let shares: Vec<_> = ctx.shares.iter().filter(|s| !s.is_ipc()).collect();
+        let all = ctx.shares();
+        let shares: Vec<_> = all.iter().filter(|s| !s.is_ipc()).collect();
         family(
             &mut enc,
             "smbd_share_read_bytes",

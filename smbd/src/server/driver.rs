@@ -56,7 +56,7 @@ pub(super) async fn run(
 ) {
     let local = stream.local_addr().ok().map(|a| a.ip());
     let (mut rd, wr) = stream.into_split();
-    let out = Outbox::tcp(wr, &ctx.settings.limits);
+    let out = Outbox::tcp(wr, &ctx.settings().limits);
     let conn = Connection::new(ctx, peer, out)
         .with_local_address(local)
         .register();
@@ -76,7 +76,8 @@ async fn drive<R: AsyncRead + Unpin>(
 ) -> &'static str {
     tracing::debug!(peer = %conn.peer, "connected");
     let ctx = &conn.server;
-    let mut deadlines = Deadlines::new(&ctx.settings.limits, Instant::now());
+    let settings = arc_swap::Guard::into_inner(ctx.settings());
+    let mut deadlines = Deadlines::new(&settings.limits, Instant::now());
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut reader = FrameReader::default();
     // One timer for every deadline, moved only when one passes or a frame arrives in pieces.
@@ -201,11 +202,13 @@ mod tests {
     }
 
     fn connect(limits: Limits, pipe: usize) -> Client {
-        let mut ctx = crate::harness::server::server(Arc::new(vfs::mem::MemFs::new()), 64);
-        Arc::get_mut(&mut ctx).expect("unshared").settings.limits = limits;
+        let ctx = crate::harness::server::server(Arc::new(vfs::mem::MemFs::new()), 64);
+        let mut settings = crate::state::Settings::clone(&ctx.settings());
+        settings.limits = limits;
+        ctx.set_settings(settings);
         let (io, server) = tokio::io::duplex(pipe);
         let (mut rd, wr) = tokio::io::split(server);
-        let out = Outbox::stream(Box::new(wr), &ctx.settings.limits);
+        let out = Outbox::stream(Box::new(wr), &ctx.settings().limits);
         let conn = Connection::start(ctx, "t".into(), out);
         let (stop_tx, stop) = broadcast::channel(1);
         let driven = conn.clone();

@@ -12,8 +12,8 @@ pub mod notify;
 pub mod opens;
 pub mod session;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 
 use crate::crypto::{Cipher, CryptoProvider, SigningAlgorithm};
 use crate::rpc::ServerIdentity;
@@ -99,6 +99,70 @@ impl Share {
     pub fn is_ipc(&self) -> bool {
         self.vfs.is_none()
     }
+
+    /// A disk share with the index `index` (unique for the server's life: a share added by a
+    /// reload gets a new one, so its files never meet those of a share it replaced).
+    pub fn disk(index: usize, d: DiskShare) -> Self {
+        Self {
+            index,
+            name: d.name,
+            comment: d.comment,
+            vfs: Some(d.vfs),
+            read_only: d.read_only,
+            encrypt: d.encrypt,
+            share_sd: parse_sd(d.sddl.as_deref().unwrap_or(DEFAULT_SHARE_SDDL)),
+            root_default: parse_sd(d.root_sddl.as_deref().unwrap_or(DEFAULT_ROOT_SDDL)),
+            access_based_enumeration: d.access_based_enumeration,
+            continuous_availability: d.continuous_availability,
+            streams: d.streams,
+            hide: d.hide,
+            io: Default::default(),
+        }
+    }
+
+    /// The IPC$ share.
+    fn ipc(index: usize) -> Self {
+        Self {
+            index,
+            name: "IPC$".into(),
+            comment: "IPC Service".into(),
+            vfs: None,
+            read_only: false,
+            encrypt: EncryptMode::Off,
+            share_sd: parse_sd(IPC_SHARE_SDDL),
+            root_default: parse_sd(DEFAULT_ROOT_SDDL),
+            access_based_enumeration: false,
+            continuous_availability: false,
+            streams: false,
+            hide: hide::HideRules::default(),
+            io: Default::default(),
+        }
+    }
+}
+
+/// What srvsvc tells of a server serving `shares`.
+fn identity_of(name: &str, comment: &str, shares: &[Arc<Share>]) -> ServerIdentity {
+    ServerIdentity {
+        name: name.to_owned(),
+        comment: comment.to_owned(),
+        shares: shares
+            .iter()
+            .map(|s| crate::rpc::ShareEntry {
+                name: s.name.clone(),
+                kind: if s.is_ipc() {
+                    crate::rpc::ShareKind::Ipc
+                } else {
+                    crate::rpc::ShareKind::Disk
+                },
+                comment: s.comment.clone(),
+                path: if s.is_ipc() {
+                    String::new()
+                } else {
+                    format!("C:\\{}", s.name)
+                },
+            })
+            .collect(),
+    }
 }
 
 /// Share-level permissions when none are configured: Authenticated Users full control.
@@ -148,12 +212,15 @@ pub struct DiskShare {
 
 /// Everything the connections share.
 pub struct ServerContext {
-    /// Protocol settings.
-    pub settings: Settings,
-    /// Shares, IPC$ included.
-    pub shares: Vec<Arc<Share>>,
-    /// Creates authenticators.
-    pub auth: Arc<dyn acceptor::AuthProvider>,
+    /// Protocol settings and limits ([`Self::settings`]; a reload replaces them whole).
+    settings: arc_swap::ArcSwap<Settings>,
+    /// Shares, IPC$ included ([`Self::shares`]; a reload replaces the list).
+    shares: RwLock<Arc<[Arc<Share>]>>,
+    /// The next share's index.
+    next_share: AtomicUsize,
+    /// Creates authenticators ([`Self::auth`]; a reload replaces it with the new accounts and
+    /// keytabs).
+    auth: RwLock<Arc<dyn acceptor::AuthProvider>>,
     /// Crypto primitives.
     pub crypto: &'static CryptoProvider,
     /// Open files of every connection: share modes, delete-pending and byte-range locks.
@@ -162,8 +229,8 @@ pub struct ServerContext {
     pub sessions: session::SessionTable,
     /// Every open (MS-SMB2 GlobalOpenTable), by persistent id.
     pub opens: opens::OpenTable,
-    /// What srvsvc tells about the server.
-    pub identity: Arc<ServerIdentity>,
+    /// What srvsvc tells about the server ([`Self::identity`]).
+    identity: RwLock<Arc<ServerIdentity>>,
     /// Sessions being authenticated, server-wide (capped by `limits.max_pending_sessions`).
     pub handshakes: Arc<handshakes::Handshakes>,
     /// Where persistent handles are kept so they outlive the process (a journal in
@@ -192,72 +259,24 @@ impl ServerContext {
         crypto: &'static CryptoProvider,
         server_comment: String,
     ) -> Self {
-        let mut shares = Vec::new();
-        for d in disk_shares {
-            let index = shares.len();
-            shares.push(Arc::new(Share {
-                index,
-                name: d.name,
-                comment: d.comment,
-                vfs: Some(d.vfs),
-                read_only: d.read_only,
-                encrypt: d.encrypt,
-                share_sd: parse_sd(d.sddl.as_deref().unwrap_or(DEFAULT_SHARE_SDDL)),
-                root_default: parse_sd(d.root_sddl.as_deref().unwrap_or(DEFAULT_ROOT_SDDL)),
-                access_based_enumeration: d.access_based_enumeration,
-                continuous_availability: d.continuous_availability,
-                streams: d.streams,
-                hide: d.hide,
-                io: Default::default(),
-            }));
-        }
-        let index = shares.len();
-        shares.push(Arc::new(Share {
-            index,
-            name: "IPC$".into(),
-            comment: "IPC Service".into(),
-            vfs: None,
-            read_only: false,
-            encrypt: EncryptMode::Off,
-            share_sd: parse_sd(IPC_SHARE_SDDL),
-            root_default: parse_sd(DEFAULT_ROOT_SDDL),
-            access_based_enumeration: false,
-            continuous_availability: false,
-            streams: false,
-            hide: hide::HideRules::default(),
-            io: Default::default(),
-        }));
-        let identity = Arc::new(ServerIdentity {
-            name: settings.server_name.clone(),
-            comment: server_comment,
-            shares: shares
-                .iter()
-                .map(|s| crate::rpc::ShareEntry {
-                    name: s.name.clone(),
-                    kind: if s.is_ipc() {
-                        crate::rpc::ShareKind::Ipc
-                    } else {
-                        crate::rpc::ShareKind::Disk
-                    },
-                    comment: s.comment.clone(),
-                    path: if s.is_ipc() {
-                        String::new()
-                    } else {
-                        format!("C:\\{}", s.name)
-                    },
-                })
-                .collect(),
-        });
+        let mut shares: Vec<Arc<Share>> = disk_shares
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| Arc::new(Share::disk(i, d)))
+            .collect();
+        shares.push(Arc::new(Share::ipc(shares.len())));
+        let identity = identity_of(&settings.server_name, &server_comment, &shares);
         let break_timeout = settings.limits.oplock_break_timeout;
         Self {
-            settings,
-            shares,
-            auth,
+            next_share: AtomicUsize::new(shares.len()),
+            settings: arc_swap::ArcSwap::from_pointee(settings),
+            shares: RwLock::new(shares.into()),
+            auth: RwLock::new(auth),
             crypto,
             files: FileTable::new(break_timeout),
             sessions: Default::default(),
             opens: Default::default(),
-            identity,
+            identity: RwLock::new(Arc::new(identity)),
             handshakes: Arc::default(),
             handles: Arc::new(crate::durable::MemStore::new()),
             clock: Arc::new(crate::clock::SystemClock),
@@ -301,12 +320,67 @@ impl ServerContext {
         self
     }
 
+    /// The settings and limits now (a reload may replace them; a request reads them once).
+    pub fn settings(&self) -> arc_swap::Guard<Arc<Settings>> {
+        self.settings.load()
+    }
+
+    /// Replaces the settings (a reload: new limits).
+    pub fn set_settings(&self, settings: Settings) {
+        self.settings.store(Arc::new(settings));
+    }
+
+    /// The shares served now, IPC$ last.
+    pub fn shares(&self) -> Arc<[Arc<Share>]> {
+        self.shares.read().unwrap().clone()
+    }
+
     /// The share named `name`, case-insensitively.
     pub fn share(&self, name: &str) -> Option<Arc<Share>> {
         self.shares
+            .read()
+            .unwrap()
             .iter()
             .find(|s| s.name.eq_ignore_ascii_case(name))
             .cloned()
+    }
+
+    /// An index for a share made now (never one given before).
+    pub fn next_share_index(&self) -> usize {
+        self.next_share.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Serves `disk` (and IPC$) from now on; srvsvc lists them. Trees already connected keep
+    /// their share; see [`crate::reload`] for those of shares taken away.
+    pub fn set_shares(&self, disk: Vec<Arc<Share>>) {
+        let ipc = self
+            .shares()
+            .iter()
+            .find(|s| s.is_ipc())
+            .cloned()
+            .unwrap_or_else(|| Arc::new(Share::ipc(self.next_share_index())));
+        let mut all = disk;
+        all.push(ipc);
+        let old = self.identity();
+        let identity = identity_of(&old.name, &old.comment, &all);
+        *self.shares.write().unwrap() = all.into();
+        *self.identity.write().unwrap() = Arc::new(identity);
+    }
+
+    /// What srvsvc tells about the server now.
+    pub fn identity(&self) -> Arc<ServerIdentity> {
+        self.identity.read().unwrap().clone()
+    }
+
+    /// The authenticator factory now.
+    pub fn auth(&self) -> Arc<dyn acceptor::AuthProvider> {
+        self.auth.read().unwrap().clone()
+    }
+
+    /// Replaces the authenticator factory (a reload: new accounts, keytabs, principals);
+    /// exchanges under way finish with the one they started with.
+    pub fn set_auth(&self, auth: Arc<dyn acceptor::AuthProvider>) {
+        *self.auth.write().unwrap() = auth;
     }
 
     /// A fresh id, unique for the server's life (session ids, file ids, async ids).

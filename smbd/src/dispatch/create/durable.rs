@@ -278,7 +278,7 @@ pub(super) async fn take_over(
     let session = ctx.session()?.clone();
     server
         .opens
-        .restore(&session, open.clone(), &server.settings.limits)?;
+        .restore(&session, open.clone(), &server.settings().limits)?;
     if open.durability().is_some_and(|d| d.persistent) {
         super::super::persistent::save(server, &open).await;
     }

@@ -49,7 +49,7 @@ pub(crate) async fn create(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
     let v = validate(&req)?;
     // A session at its cap of opens is refused before anything is created or changed.
     ctx.session()?
-        .has_room_for_open(&ctx.server().settings.limits)?;
+        .has_room_for_open(&ctx.server().settings().limits)?;
     if tree.share.is_ipc() {
         let granted = if v.desired & MAXIMUM_ALLOWED != 0 {
             tree.max_access
@@ -375,7 +375,7 @@ fn open_pipe(
     granted: u32,
 ) -> HResult {
     let name = req.name.trim_start_matches('\\');
-    let pipe = crate::rpc::Pipe::open(name, ctx.conn.server.identity.clone())
+    let pipe = crate::rpc::Pipe::open(name, ctx.conn.server.identity())
         .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
     let id = new_file_id(ctx.server());
     let open = Arc::new(Open::new(NewOpen {

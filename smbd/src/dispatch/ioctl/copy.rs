@@ -45,7 +45,7 @@ fn resume_key(id: FileId, guid: &[u8; 16]) -> [u8; RESUME_KEY_LEN] {
 
 /// The open a resume key names, among this session's disk opens of any tree.
 fn source_open(ctx: &Ctx<'_>, key: &[u8]) -> Option<Arc<Open>> {
-    let guid = &ctx.server().settings.guid;
+    let guid = &ctx.server().settings().guid;
     if key.len() != RESUME_KEY_LEN || key[16..] != guid[..8] {
         return None;
     }
@@ -68,7 +68,7 @@ pub(super) fn request_resume_key(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Outpu
     if (req.max_output_response as usize) < 32 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    let key = resume_key(open.id, &ctx.server().settings.guid);
+    let key = resume_key(open.id, &ctx.server().settings().guid);
     Ok((encode_resume_key(&key), NtStatus::SUCCESS))
 }
 

@@ -108,7 +108,7 @@ fn validate_negotiate(ctx: &mut Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u
     ctx.sign_with = ctx.security.clone().filter(|s| !s.is_null);
     Ok(encode_validate_negotiate_response(
         neg.server_caps,
-        &ctx.server().settings.guid,
+        &ctx.server().settings().guid,
         neg.server_security_mode,
         dialect.0,
     ))
@@ -144,14 +144,14 @@ fn network_interfaces(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Output {
     if req.file_id != FileId::RELATED {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    if !ctx.server().settings.multichannel || !ctx.conn.negotiated().is_smb3() {
+    if !ctx.server().settings().multichannel || !ctx.conn.negotiated().is_smb3() {
         return Err(NtStatus::NOT_SUPPORTED);
     }
     let arrived_on = ctx
         .conn
         .local
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
-    let list = crate::netif::discover(&ctx.server().settings.interfaces, Some(arrived_on));
+    let list = crate::netif::discover(&ctx.server().settings().interfaces, Some(arrived_on));
     let entries: Vec<_> = list
         .iter()
         .map(|i| {
@@ -223,7 +223,10 @@ async fn object_id(ctx: &Ctx<'_>, req: &IoctlRequest<'_>) -> Result<Vec<u8>, NtS
     let open = ctx.open(req.file_id)?;
     let f = open.file().ok_or(NtStatus::INVALID_DEVICE_REQUEST)?;
     let stat = f.stat().await.map_err(NtStatus::from)?;
-    Ok(object_id_buffer(stat.file_id, &ctx.server().settings.guid))
+    Ok(object_id_buffer(
+        stat.file_id,
+        &ctx.server().settings().guid,
+    ))
 }
 
 /// Encodes a FILE_OBJECTID_BUFFER for the file with this id on the volume `volume`.
