@@ -234,10 +234,16 @@ impl SpnegoProvider {
     /// Creates a provider over the given configuration.
     pub fn new(config: Arc<AcceptorConfig>) -> Self {
         let replay = krb5::replay::ReplayCache::new(config.replay_cache_capacity);
-        Self {
-            config,
-            replay: Arc::new(replay),
-        }
+        Self::with_replay_cache(config, Arc::new(replay))
+    }
+
+    /// Creates a provider over the given configuration that remembers authenticators in
+    /// `replay` (a server keeps one cache when its configuration is reloaded).
+    pub fn with_replay_cache(
+        config: Arc<AcceptorConfig>,
+        replay: Arc<krb5::replay::ReplayCache>,
+    ) -> Self {
+        Self { config, replay }
     }
 }
 

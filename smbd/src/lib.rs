@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod netif;
 pub mod oplock;
 pub mod proto;
+pub mod reload;
 pub mod rpc;
 pub mod server;
 pub mod setup;

@@ -2,6 +2,7 @@
 //! [--state DIR]` to serve a local folder with a demo account. The command line is
 //! [`smbd::cli::Cli`].
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -12,8 +13,9 @@ use smbd::config::{self, Config};
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
-/// The configuration the command line names, and a hint to print once listening.
-fn configure(cli: Cli) -> Result<(Config, Option<String>), String> {
+/// The configuration the command line names, a hint to print once listening, and the file
+/// it came from (none for a quick start).
+fn configure(cli: Cli) -> Result<(Config, Option<String>, Option<PathBuf>), String> {
     if cli.quick_start {
         let share = cli.share;
         std::fs::create_dir_all(&share).map_err(|e| format!("{}: {e}", share.display()))?;
@@ -27,28 +29,23 @@ fn configure(cli: Cli) -> Result<(Config, Option<String>), String> {
         let cfg = Config::quick_start(share, state, port);
         let hint =
             format!("connect with: smbclient //127.0.0.1/share -p {port} -U demo%demo -m SMB3_11");
-        return Ok((cfg, Some(hint)));
+        return Ok((cfg, Some(hint), None));
     }
     let path = cli.config.ok_or("give --config FILE or --quick-start")?;
     let cfg = Config::load(&path).map_err(|e| e.to_string())?;
     cfg.check_paths().map_err(|e| e.to_string())?;
-    Ok((cfg, None))
+    Ok((cfg, None, Some(path)))
 }
 
 fn main() -> ExitCode {
-    let (cfg, hint) = match configure(Cli::parse()) {
+    let (cfg, hint, path) = match configure(Cli::parse()) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("smbd: {e}");
             return ExitCode::from(2);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log_level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let set_log_level = init_logging(&cfg.log_level);
     raise_descriptor_limit(cfg.max_connections);
     let guid = match config::load_or_create_server_guid(&cfg.state_dir) {
         Ok(g) => g,
@@ -68,16 +65,22 @@ fn main() -> ExitCode {
         }
     };
     let result = rt.block_on(async move {
-        let (ctx, keytab) = smbd::setup::build_with_keytab(&cfg, guid)?;
+        let built = smbd::setup::build_server(&cfg, guid)?;
+        let ctx = built.ctx;
         smbd::dispatch::persistent::restore(&ctx).await;
+        let reloader = smbd::reload::Reloader::new(path, cfg.clone(), guid, built.replay, set_log_level);
         let reload: std::sync::Arc<dyn Fn() -> String + Send + Sync> = {
-            let keytab = keytab.clone();
-            std::sync::Arc::new(move || match &keytab {
-                Some(k) => match k.reload() {
-                    Ok(()) => "keytabs reloaded\n".to_string(),
-                    Err(e) => format!("keytab reload failed: {e:?}\n"),
-                },
-                None => "no keytabs configured\n".to_string(),
+            let ctx = ctx.clone();
+            std::sync::Arc::new(move || match reloader.reload(&ctx) {
+                Ok(applied) => {
+                    let line = applied.summary();
+                    tracing::info!("{line}");
+                    line + "\n"
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "configuration reload refused; the running one stays");
+                    format!("reload refused, the running configuration stays: {e}\n")
+                }
             })
         };
         let admin = cfg.admin_socket_path();
@@ -110,6 +113,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs to stderr (the journal under systemd) at `RUST_LOG`, else at the configured level;
+/// returns how a reload changes the level (none when `RUST_LOG` decides it).
+fn init_logging(level: &str) -> Option<smbd::reload::LogLevelSetter> {
+    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let from_env = EnvFilter::try_from_default_env().ok();
+    let fixed = from_env.is_some();
+    let filter = from_env.unwrap_or_else(|| EnvFilter::new(level));
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .init();
+    if fixed {
+        return None;
+    }
+    Some(Box::new(move |level: &str| {
+        let filter = EnvFilter::try_new(level).map_err(|e| format!("log_level {level:?}: {e}"))?;
+        handle.reload(filter).map_err(|e| e.to_string())
+    }))
 }
 
 /// Listens on `addr` with a backlog of 4096 connections waiting to be accepted (the kernel

@@ -60,19 +60,52 @@ fn ntlm_target_names(cfg: &Config) -> Vec<String> {
 
 /// Builds the server context from a checked configuration and the persisted server GUID.
 pub fn build(cfg: &Config, guid: [u8; 16]) -> std::io::Result<Arc<ServerContext>> {
-    let (ctx, _) = build_with_keytab(cfg, guid)?;
-    Ok(ctx)
+    Ok(build_server(cfg, guid)?.ctx)
 }
 
-/// Like [`build`], also returning the keytab source so the caller can reload it on SIGHUP.
-pub fn build_with_keytab(
-    cfg: &Config,
-    guid: [u8; 16],
-) -> std::io::Result<(
-    Arc<ServerContext>,
-    Option<Arc<acceptor::krb5::keytab::KeytabSource>>,
-)> {
-    let settings = Settings {
+/// A server built from its configuration, with what a reload needs besides the context.
+pub struct Built {
+    /// The server context.
+    pub ctx: Arc<ServerContext>,
+    /// The Kerberos replay cache, kept across reloads (an authenticator seen before a reload
+    /// is still a replay after it).
+    pub replay: Arc<acceptor::krb5::replay::ReplayCache>,
+}
+
+/// Like [`build`], also returning what a live reload keeps ([`crate::reload`]).
+pub fn build_server(cfg: &Config, guid: [u8; 16]) -> std::io::Result<Built> {
+    let settings = settings(cfg, guid);
+    let shares = cfg
+        .shares
+        .iter()
+        .map(disk_share)
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let replay = Arc::new(acceptor::krb5::replay::ReplayCache::new(
+        cfg.replay_cache_entries,
+    ));
+    let auth = auth_provider(cfg, guid, replay.clone())?;
+    let mut ctx = ServerContext::new(
+        settings,
+        shares,
+        auth,
+        &crypto::DEFAULT_PROVIDER,
+        cfg.server_comment.clone(),
+    );
+    ctx = ctx.with_audit(audit_log(cfg)?);
+    if cfg.shares.iter().any(|s| s.continuous_availability) {
+        // Persistent handles outlive the process: kept in a journal in the state directory.
+        let journal = crate::durable::JournalStore::open(&cfg.state_dir)?;
+        ctx = ctx.with_handle_store(Arc::new(journal));
+    }
+    Ok(Built {
+        ctx: Arc::new(ctx),
+        replay,
+    })
+}
+
+/// The protocol settings and limits of a configuration.
+pub fn settings(cfg: &Config, guid: [u8; 16]) -> Settings {
+    Settings {
         server_name: cfg.server_name.clone(),
         guid,
         signing_required: matches!(cfg.signing, config::SigningPolicy::Required),
@@ -87,33 +120,41 @@ pub fn build_with_keytab(
         limits: cfg.limits.clone(),
         multichannel: cfg.multichannel,
         interfaces: cfg.interfaces.clone(),
-    };
-    let mut shares = Vec::new();
-    for s in &cfg.shares {
-        let mut posix =
-            vfs::posix::PosixFs::new(s.path.clone())?.with_kernel_notify(s.kernel_change_notify);
-        if let Some(dir) = &s.snapshot_dir {
-            posix = posix.with_snapshot_dir(dir.clone());
-        }
-        let fs: Arc<dyn vfs::Vfs> = Arc::new(posix);
-        shares.push(DiskShare {
-            name: s.name.clone(),
-            comment: s.comment.clone(),
-            vfs: fs,
-            read_only: s.read_only,
-            encrypt: encrypt_mode(&s.encrypt),
-            sddl: s.sddl.clone(),
-            root_sddl: s.root_sddl.clone(),
-            access_based_enumeration: s.access_based_enumeration,
-            continuous_availability: s.continuous_availability,
-            streams: s.streams,
-            hide: crate::state::hide::HideRules {
-                dot_files: s.hide_dot_files,
-                patterns: s.hide_files.clone(),
-            },
-        });
     }
-    let msid = machine_sid(&guid);
+}
+
+/// A share's backend and options: the POSIX file system below its path.
+pub fn disk_share(s: &config::ShareConfig) -> std::io::Result<DiskShare> {
+    let mut posix =
+        vfs::posix::PosixFs::new(s.path.clone())?.with_kernel_notify(s.kernel_change_notify);
+    if let Some(dir) = &s.snapshot_dir {
+        posix = posix.with_snapshot_dir(dir.clone());
+    }
+    Ok(DiskShare {
+        name: s.name.clone(),
+        comment: s.comment.clone(),
+        vfs: Arc::new(posix),
+        read_only: s.read_only,
+        encrypt: encrypt_mode(&s.encrypt),
+        sddl: s.sddl.clone(),
+        root_sddl: s.root_sddl.clone(),
+        access_based_enumeration: s.access_based_enumeration,
+        continuous_availability: s.continuous_availability,
+        streams: s.streams,
+        hide: crate::state::hide::HideRules {
+            dot_files: s.hide_dot_files,
+            patterns: s.hide_files.clone(),
+        },
+    })
+}
+
+/// The authenticator factory of a configuration: its local accounts, keytabs (read now) and
+/// principal mappings, with the server's replay cache.
+pub fn auth_provider(
+    cfg: &Config,
+    guid: [u8; 16],
+    replay: Arc<acceptor::krb5::replay::ReplayCache>,
+) -> std::io::Result<Arc<dyn acceptor::AuthProvider>> {
     let accounts = cfg
         .accounts
         .iter()
@@ -135,7 +176,7 @@ pub fn build_with_keytab(
         server_name: cfg.server_name.to_uppercase(),
         domain_name: cfg.server_name.to_uppercase(),
         dns_name: cfg.server_name.to_lowercase(),
-        machine_sid: msid,
+        machine_sid: machine_sid(&guid),
         accounts,
         allow_ntlmv1: cfg.allow_ntlmv1,
         allow_anonymous: cfg.allow_anonymous,
@@ -150,33 +191,19 @@ pub fn build_with_keytab(
         ntlm_target_names: ntlm_target_names(cfg),
         replay_cache_capacity: cfg.replay_cache_entries,
     };
-    let keytab = acceptor_cfg.keytab.clone();
-    let auth = Arc::new(acceptor::SpnegoProvider::new(Arc::new(acceptor_cfg)));
-    let mut ctx = ServerContext::new(
-        settings,
-        shares,
-        auth,
-        &crypto::DEFAULT_PROVIDER,
-        cfg.server_comment.clone(),
-    );
-    let audit =
-        crate::audit::AuditLog::open(cfg.audit, cfg.audit_file.as_deref()).map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!(
-                    "audit_file {}: {e}",
-                    cfg.audit_file
-                        .as_deref()
-                        .unwrap_or(std::path::Path::new(""))
-                        .display()
-                ),
-            )
-        })?;
-    ctx = ctx.with_audit(audit);
-    if cfg.shares.iter().any(|s| s.continuous_availability) {
-        // Persistent handles outlive the process: kept in a journal in the state directory.
-        let journal = crate::durable::JournalStore::open(&cfg.state_dir)?;
-        ctx = ctx.with_handle_store(Arc::new(journal));
-    }
-    Ok((Arc::new(ctx), keytab))
+    Ok(Arc::new(acceptor::SpnegoProvider::with_replay_cache(
+        Arc::new(acceptor_cfg),
+        replay,
+    )))
+}
+
+/// The audit log a configuration asks for.
+pub fn audit_log(cfg: &Config) -> std::io::Result<crate::audit::AuditLog> {
+    crate::audit::AuditLog::open(cfg.audit, cfg.audit_file.as_deref()).map_err(|e| {
+        let file = cfg
+            .audit_file
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""));
+        std::io::Error::new(e.kind(), format!("audit_file {}: {e}", file.display()))
+    })
 }

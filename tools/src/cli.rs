@@ -50,6 +50,16 @@ pub enum Command {
             and --locks pick sections; without any, all three are shown."
     )]
     Status(StatusArgs),
+    /// Make the running server re-read its whole configuration now (as SIGHUP does).
+    #[command(
+        long_about = "Make the running server re-read its whole configuration file now, as \
+            SIGHUP does: shares added, removed or changed (the trees of a removed or changed \
+            share end; clients connect again), accounts, keytabs, principals, limits, the log \
+            level and the audit log, without dropping other sessions. A file with an error is \
+            refused as a whole (exit status 1) and the running configuration stays. Keys that \
+            only apply at start (listen, server_name, ciphers...) are named in the reply."
+    )]
+    Reload(AdminSocket),
     /// Shell completions and man pages, for packaging.
     #[command(subcommand, hide = true)]
     Generate(GenerateCommand),
@@ -147,7 +157,8 @@ pub enum KeytabCommand {
     Add(KeytabAddArgs),
     /// List a keytab's entries: KVNO, principal and enctype (like klist -k -e).
     List(KeytabListArgs),
-    /// Make the running server re-read its keytabs now (as SIGHUP does).
+    /// Make the running server re-read its keytabs now (with the rest of its configuration,
+    /// as SIGHUP does).
     Reload(AdminSocket),
 }
 

@@ -78,9 +78,9 @@ fn execute(cmd: Command, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result
         }
         Command::Keytab(KeytabCommand::Add(a)) => keytab::add(&a, stdin, out),
         Command::Keytab(KeytabCommand::List(a)) => keytab::list(&a.file, out),
-        Command::Keytab(KeytabCommand::Reload(s)) | Command::ReloadKeytabs(s) => {
-            status::reload(&s, out)
-        }
+        Command::Keytab(KeytabCommand::Reload(s))
+        | Command::ReloadKeytabs(s)
+        | Command::Reload(s) => status::reload(&s, out),
         Command::Acl(a) => acls::run(&a, out),
         Command::Status(a) => status::status(&a, out),
         Command::Generate(g) => generate::run(&g, out),

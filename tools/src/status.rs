@@ -1,5 +1,5 @@
-//! `smbd-tools status` and `keytab reload`: the running server's sessions, opens and locks, and
-//! a keytab reload, through its admin socket.
+//! `smbd-tools status` and `reload`: the running server's sessions, opens and locks, and a
+//! reload of its configuration, through its admin socket.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -81,12 +81,17 @@ fn json_member(name: &str, reply: &str, first: bool) -> String {
     format!("{open}\"{name}\":[\n{}\n]", items.join(",\n"))
 }
 
-/// Runs `keytab reload`: the server re-reads its keytabs and says how it went.
+/// Runs `reload` (and `keytab reload`): the server re-reads its configuration and says what
+/// changed; exit status 1 when it refused the file.
 pub fn reload(target: &AdminSocket, out: &mut dyn Write) -> Result<i32, ToolError> {
     let reply = ask(&socket_path(target)?, "reload")?;
     out.write_all(reply.as_bytes())
         .map_err(|e| ToolError::io("stdout", e))?;
-    Ok(0)
+    Ok(if reply.starts_with("reload refused") {
+        1
+    } else {
+        0
+    })
 }
 
 #[cfg(test)]

@@ -457,7 +457,7 @@ pub(super) fn bound_reply(
 /// path (the name a CREATE asked for, or the open's file), the command and, for a CREATE,
 /// the access asked for.
 fn audit_denial(ctx: &Ctx<'_>, status: NtStatus) {
-    if !ctx.server().audit.enabled() {
+    if !ctx.server().auditing() {
         return;
     }
     let mut details = Vec::new();

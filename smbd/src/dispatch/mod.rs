@@ -92,6 +92,7 @@ use check::check;
 use interim::{ASYNC_AFTER, may_go_async, send_interim};
 use protect::{Decrypted, decrypt, heavy, protect_out_of_band, seal_with, sign, take_signatures};
 pub(crate) use protect::{off_worker_if, seal, send_async_final, send_async_final_as};
+pub use tree_connect::end_trees_of_unserved_shares;
 
 /// The connection must be dropped: the client broke the protocol in a way that has no reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -105,3 +105,33 @@ pub(crate) async fn tree_disconnect(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HRe
     encode_fixed4(out);
     Ok(Reply::Done(NtStatus::SUCCESS))
 }
+
+/// Ends every tree whose share is no longer served as it was (a reload removed or changed
+/// it): the tree is forgotten, so the client's next request on it gets NETWORK_NAME_DELETED
+/// and it connects again, and its opens close. Returns how many trees ended.
+pub fn end_trees_of_unserved_shares(ctx: &Arc<crate::state::ServerContext>) -> usize {
+    let served = ctx.shares();
+    let mut ended = 0;
+    for session in ctx.sessions.all() {
+        let conn = session
+            .bound_channels()
+            .into_iter()
+            .find_map(|id| ctx.channels.get(id))
+            .and_then(|c| c.into_any().downcast::<crate::conn::Connection>().ok());
+        for tree in session.trees() {
+            if served.iter().any(|s| Arc::ptr_eq(s, &tree.share)) {
+                continue;
+            }
+            session.remove_tree(tree.id);
+            ended += 1;
+            match &conn {
+                Some(conn) => super::close::close_all(conn, &session, Some(tree.id)),
+                None => tracing::warn!(
+                    tree = tree.id,
+                    "tree of a session without a connection left its opens"
+                ),
+            }
+        }
+    }
+    ended
+}

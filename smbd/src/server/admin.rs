@@ -1,7 +1,7 @@
 //! The local admin socket (Unix, mode 0600): one command line in, the reply out. `sessions`,
 //! `opens` and `locks` followed by `json` (one object a line) or `table` give the report of
 //! [`crate::status`]; `status`, `status json` and `opens` are the earlier spellings (session and
-//! open blocks as text); `reload` re-reads the keytabs.
+//! open blocks as text); `reload` re-reads the configuration ([`crate::reload`]).
 
 use std::path::Path;
 use std::sync::Arc;

@@ -245,8 +245,8 @@ pub struct ServerContext {
     pub notify: notify::NotifyTable,
     /// Counters of requests, authentication failures and refusals (the metrics endpoint).
     pub metrics: crate::metrics::Metrics,
-    /// Where logons, logoffs, share access and access denials are recorded.
-    pub audit: crate::audit::AuditLog,
+    /// Where logons, logoffs, share access and access denials are recorded ([`Self::audit`]).
+    audit: RwLock<Arc<crate::audit::AuditLog>>,
     next_id: AtomicU64,
 }
 
@@ -283,7 +283,7 @@ impl ServerContext {
             channels: Default::default(),
             notify: Default::default(),
             metrics: Default::default(),
-            audit: Default::default(),
+            audit: RwLock::new(Arc::default()),
             next_id: AtomicU64::new(1),
         }
     }
@@ -302,15 +302,26 @@ impl ServerContext {
     }
 
     /// The same context recording audit events in `audit`.
-    pub fn with_audit(mut self, audit: crate::audit::AuditLog) -> Self {
-        self.audit = audit;
+    pub fn with_audit(self, audit: crate::audit::AuditLog) -> Self {
+        self.set_audit(audit);
         self
+    }
+
+    /// Records audit events in `audit` from now on (a reload).
+    pub fn set_audit(&self, audit: crate::audit::AuditLog) {
+        *self.audit.write().unwrap() = Arc::new(audit);
+    }
+
+    /// Whether audit events are recorded.
+    pub fn auditing(&self) -> bool {
+        self.audit.read().unwrap().enabled()
     }
 
     /// Records an audit event, stamped with the server's clock.
     pub fn audit(&self, record: &crate::audit::Record) {
-        if self.audit.enabled() {
-            self.audit.record(self.clock.now(), record);
+        let audit = self.audit.read().unwrap().clone();
+        if audit.enabled() {
+            audit.record(self.clock.now(), record);
         }
     }
 

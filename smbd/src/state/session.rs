@@ -327,6 +327,11 @@ impl Session {
         self.trees.lock().unwrap().get(&id).cloned()
     }
 
+    /// Every tree connect of the session.
+    pub fn trees(&self) -> Vec<Arc<Tree>> {
+        self.trees.lock().unwrap().values().cloned().collect()
+    }
+
     /// Removes the tree connect with this id.
     pub fn remove_tree(&self, id: u32) -> Option<Arc<Tree>> {
         self.trees.lock().unwrap().remove(&id)
