@@ -396,7 +396,7 @@ impl Client {
     }
 
     /// Binds a new connection to this client's session as another channel (MS-SMB2
-    /// 3.2.4.2.3, 3.2.5.3.3): NEGOTIATE of the same dialect with the same ClientGuid, then
+    /// 3.3.5.5, 3.2.5.3.3): NEGOTIATE of the same dialect with the same ClientGuid, then
     /// NTLMv2 again for `cfg`'s user in SESSION_SETUPs flagged BINDING that carry the
     /// SessionId and are signed with the session's key. The channel signs with a key of its own
     /// ([`channel_signing_key`]), encrypts with the session's keys and shares the session's
