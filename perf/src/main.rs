@@ -5,8 +5,10 @@
 //!   data checked; exits non-zero on any error.
 //! - `perf compare --server-bin target/release/smbd [--secs S] [--file-mib N] [--many N]
 //!   [--samba-many N] [--smb-server-many N] [--peers samba,smb-server] [--smb-server-bin PATH]
-//!   [--out DIR] [--only TEXT]`: every workload against our server and the peers (a private
-//!   Samba and the `smb-server` crate), alternating, with ratios ours/peer and ceilings.
+//!   [--out DIR] [--only TEXT] [--multichannel]`: every workload against our server and the
+//!   peers (a private Samba and the `smb-server` crate), alternating, with ratios ours/peer and
+//!   ceilings; with `--multichannel`, the multichannel set instead (one client, 1 MiB
+//!   sequential I/O over 1, 2 and 4 channels of one session, plain and aes128gcm).
 //! - `perf ceilings`: loopback TCP, AES-GCM and the generator's own ceiling.
 //!
 //! See perf/README.md.
@@ -23,7 +25,7 @@ use smbd::crypto::{Cipher, SigningAlgorithm};
 const USAGE: &str = "usage:\n  perf smoke --server-bin PATH\n  perf compare --server-bin PATH \
                      [--secs S] [--file-mib N] [--many N] [--samba-many N] [--smb-server-many N] \
                      [--peers samba,smb-server|none] [--smb-server-bin PATH] [--out DIR] \
-                     [--only TEXT] [--ours-ca]\n  perf ceilings";
+                     [--only TEXT] [--ours-ca] [--multichannel]\n  perf ceilings";
 
 /// The peers `compare` knows, in the order they run.
 const PEERS: [&str; 2] = ["samba", servers::SMB_SERVER];
@@ -44,6 +46,8 @@ struct Options {
     only: Option<String>,
     /// Our share is continuously available (every write on stable storage before its reply).
     ours_ca: bool,
+    /// Run the multichannel set ([`workloads::multichannel`]) instead of the standard one.
+    multichannel: bool,
 }
 
 /// Parses `--peers`: comma-separated names from [`PEERS`], or "none".
@@ -78,11 +82,17 @@ fn parse_args() -> Result<Options, String> {
         out: PathBuf::from("perf-results"),
         only: None,
         ours_ca: false,
+        multichannel: false,
     };
     let mut i = 1;
     while i < args.len() {
         if args[i] == "--ours-ca" {
             o.ours_ca = true;
+            i += 1;
+            continue;
+        }
+        if args[i] == "--multichannel" {
+            o.multichannel = true;
             i += 1;
             continue;
         }
@@ -160,6 +170,7 @@ fn client_config(addr: std::net::SocketAddr) -> ClientConfig {
         dialect: 0x0311,
         security: Security::Plain,
         verify: true,
+        multichannel: false,
     }
 }
 
@@ -209,6 +220,12 @@ fn securities_full() -> Vec<Security> {
         Security::Encrypted(Cipher::Aes128Gcm),
         Security::Encrypted(Cipher::Aes256Gcm),
     ]
+}
+
+/// The protections of the multichannel set: unprotected, and sealed with the session's keys
+/// on every channel.
+fn securities_multichannel() -> Vec<Security> {
+    vec![Security::Plain, Security::Encrypted(Cipher::Aes128Gcm)]
 }
 
 async fn smoke(opts: &Options) -> i32 {
@@ -273,6 +290,26 @@ async fn smoke(opts: &Options) -> i32 {
             .filter(|w| matches!(w.kind, Kind::SeqRead | Kind::SeqWrite) && w.qd == 16)
         {
             let mut o = run_one(&env, &smoke_sized(w), sec, "ours").await;
+            o.security = format!("{}@{:x}", o.security, dialect);
+            outcomes.push(o);
+        }
+    }
+    // Session binding: 2 channels of one session, data checked; the channel's own signing key
+    // (signed runs check every reply with it), the session's encryption keys, and the 3.0
+    // derivation without a preauth hash.
+    let bound = [
+        (0x0311, Security::Plain),
+        (0x0311, Security::Signed(SigningAlgorithm::AesGmac)),
+        (0x0311, Security::Encrypted(Cipher::Aes128Gcm)),
+        (0x0300, Security::Signed(SigningAlgorithm::AesCmac)),
+    ];
+    for (dialect, sec) in bound {
+        env.client.dialect = dialect;
+        for w in workloads::multichannel()
+            .into_iter()
+            .filter(|w| w.channels == Some(2) && selected(opts, &w.name))
+        {
+            let mut o = run_one(&env, &w, sec, "ours").await;
             o.security = format!("{}@{:x}", o.security, dialect);
             outcomes.push(o);
         }
@@ -465,9 +502,13 @@ async fn compare(opts: &Options) -> i32 {
     // The many-clients test first: its memory figure is the growth of each server's private
     // memory, which memory freed by earlier workloads (kept by the allocator for reuse) would
     // hide.
-    let mut order = workloads::standard(opts.many);
+    let (mut order, securities) = if opts.multichannel {
+        (workloads::multichannel(), securities_multichannel())
+    } else {
+        (workloads::standard(opts.many), securities_full())
+    };
     order.sort_by_key(|w| w.kind != Kind::ManyClients);
-    for sec in securities_full() {
+    for sec in securities {
         for w in order.iter().cloned() {
             if !selected(opts, &w.name) {
                 continue;

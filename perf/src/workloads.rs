@@ -52,6 +52,10 @@ pub struct Workload {
     pub qd: usize,
     /// Connections.
     pub conns: usize,
+    /// Multichannel runs: the channels of each connection's session (the first connection
+    /// and `n - 1` bound to its session), `qd` spread over them; every connection offers
+    /// SMB2_GLOBAL_CAP_MULTI_CHANNEL. `None` for the standard set (one channel, no offer).
+    pub channels: Option<usize>,
 }
 
 /// Where the workloads run and how long.
@@ -89,6 +93,7 @@ pub fn standard(conns_many: usize) -> Vec<Workload> {
         io,
         qd,
         conns,
+        channels: None,
     };
     let mib = 1 << 20;
     vec![
@@ -111,6 +116,32 @@ pub fn standard(conns_many: usize) -> Vec<Workload> {
         w("session setups", Kind::SessionSetup, 0, 8, 1),
         w("many clients", Kind::ManyClients, 4096, 1, conns_many),
     ]
+}
+
+/// The multichannel set: one client, one open of the file, 1 MiB sequential reads and writes
+/// with 16 in flight in all, over 1, 2 and 4 channels of one session ("seq-read 1M qd16 ch2":
+/// 8 in flight on each of 2 channels).
+pub fn multichannel() -> Vec<Workload> {
+    let mut v = Vec::new();
+    for (kind, verb) in [(Kind::SeqRead, "seq-read"), (Kind::SeqWrite, "seq-write")] {
+        for ch in [1, 2, 4] {
+            v.push(Workload {
+                name: format!("{verb} 1M qd16 ch{ch}"),
+                kind,
+                io: 1 << 20,
+                qd: 16,
+                conns: 1,
+                channels: Some(ch),
+            });
+        }
+    }
+    v
+}
+
+/// Operations in flight on each channel when a connection's `qd` is spread over `channels`
+/// (at least one each).
+pub fn per_channel_depth(qd: usize, channels: usize) -> usize {
+    (qd / channels.max(1)).max(1)
 }
 
 /// The pattern word at `word` (offset / 8): SplitMix64.
@@ -368,7 +399,10 @@ async fn data_workload(
         env.subdir,
         if write { "write.dat" } else { "read.dat" }
     );
-    let clients = connect_all(cfg, w.conns).await?;
+    let channels = w.channels.unwrap_or(1).max(1);
+    let mut cfg = cfg.clone();
+    cfg.multichannel = w.channels.is_some();
+    let clients = connect_all(&cfg, w.conns).await?;
     let first = clients.first().ok_or(ClientError::Closed)?;
     if std::env::var_os("PERF_TRACE").is_some() {
         eprintln!("  credits after connect: {}", first.credits());
@@ -379,11 +413,20 @@ async fn data_workload(
         first.max_read
     } as usize;
     let io = w.io.min(limit).max(4096);
-    let fid = first.open_rw(&name, wire::FILE_OPEN).await?;
-    let mut fids = vec![fid];
-    for c in clients.iter().skip(1) {
-        fids.push(c.open_rw(&name, wire::FILE_OPEN).await?);
+    // One open per connection, made on its first channel: the open belongs to the session,
+    // so its FileId is valid on every channel bound to it.
+    let mut lanes = Vec::with_capacity(clients.len() * channels);
+    let mut lane_fids = Vec::with_capacity(clients.len() * channels);
+    for c in &clients {
+        let fid = c.open_rw(&name, wire::FILE_OPEN).await?;
+        lanes.push(c.clone());
+        lane_fids.push(fid);
+        for _ in 1..channels {
+            lanes.push(Arc::new(c.bind(&cfg).await?));
+            lane_fids.push(fid);
+        }
     }
+    let depth = per_channel_depth(w.qd, channels);
     let blocks = (env.file_size / io as u64).max(1);
     let random = matches!(w.kind, Kind::RandRead | Kind::RandWrite);
     let verify = env.verify;
@@ -392,10 +435,10 @@ async fn data_workload(
     let mut fixed = vec![0u8; io];
     fill_pattern(&mut fixed, 0);
     let fixed = Arc::new(fixed);
-    let fids = Arc::new(fids);
-    let clients_for_fid = clients.clone();
+    let fids = Arc::new(lane_fids);
+    let lanes_for_fid = lanes.clone();
     let op: Op = Arc::new(move |c, n| {
-        let idx = clients_for_fid
+        let idx = lanes_for_fid
             .iter()
             .position(|x| Arc::ptr_eq(x, &c))
             .unwrap_or(0);
@@ -433,7 +476,7 @@ async fn data_workload(
         (None, Some(b)) => Some((b / io as u64).max(4)),
     };
     // Handles are closed with their connections.
-    Ok(drive(&clients, w.qd, env.duration, cap, op).await)
+    Ok(drive(&lanes, depth, env.duration, cap, op).await)
 }
 
 /// Size of the small files of the metadata workloads.
@@ -622,6 +665,25 @@ mod tests {
         let mut whole = vec![0u8; 16384];
         fill_pattern(&mut whole, 0);
         assert_eq!(&whole[8192..12288], &a[..]);
+    }
+
+    #[test]
+    fn queue_depth_is_spread_over_the_channels() {
+        for ch in [1, 2, 4] {
+            assert_eq!(per_channel_depth(16, ch) * ch, 16);
+        }
+        assert_eq!(per_channel_depth(1, 4), 1);
+        assert_eq!(per_channel_depth(16, 0), 16);
+        let set = multichannel();
+        assert_eq!(set.len(), 6);
+        assert!(
+            set.iter()
+                .all(|w| w.qd == 16 && w.conns == 1 && w.io == 1 << 20)
+        );
+        let names: Vec<&str> = set.iter().map(|w| w.name.as_str()).collect();
+        assert!(names.contains(&"seq-read 1M qd16 ch2"));
+        assert!(names.contains(&"seq-write 1M qd16 ch4"));
+        assert!(standard(1).iter().all(|w| w.channels.is_none()));
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! A lean async SMB2/3 client: negotiate (2.1, 3.0, 3.0.2, 3.1.1 with preauth integrity),
-//! NTLMv2 session setup, tree connect, and the file operations the workloads need, with
-//! optional signing and encryption and credit-driven pipelining.
+//! NTLMv2 session setup, tree connect, session binding (multichannel, 3.x), and the file
+//! operations the workloads need, with optional signing and encryption and credit-driven
+//! pipelining.
 
 pub mod ntlm;
 pub mod transport;
 pub mod wire;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use smbd::crypto::{Cipher, CryptoError, DEFAULT_PROVIDER, SigningAlgorithm};
-use smbd::crypto::{derive_session_keys, preauth_update};
+use smbd::crypto::{derive_session_keys, preauth_update, verify_message};
 use smbd::proto::{Command, DecodeError, NtStatus};
 use tokio::net::TcpStream;
 
@@ -127,9 +129,13 @@ pub struct ClientConfig {
     pub security: Security,
     /// Check the signatures of signed responses.
     pub verify: bool,
+    /// Offer SMB2_GLOBAL_CAP_MULTI_CHANNEL in NEGOTIATE, so that more connections can be
+    /// bound to the session with [`Client::bind`].
+    pub multichannel: bool,
 }
 
-/// A connected, authenticated client with one tree.
+/// A connected, authenticated client with one tree: one channel of its session. More
+/// channels of the same session come from [`Client::bind`].
 pub struct Client {
     t: Transport,
     /// The negotiated dialect.
@@ -138,6 +144,81 @@ pub struct Client {
     pub max_read: u32,
     /// MaxWriteSize of the server.
     pub max_write: u32,
+    /// What another channel of the session needs (the same for every channel).
+    session: Arc<SessionState>,
+}
+
+/// The session as its channels share it (MS-SMB2 3.2.1.3, 3.2.1.8).
+struct SessionState {
+    /// The ClientGuid of every NEGOTIATE of this client: a binding connection must carry the
+    /// session's.
+    client_guid: [u8; 16],
+    /// The signing algorithm and Session.SigningKey (3.x), which signs binding requests.
+    signing: Option<(SigningAlgorithm, Vec<u8>)>,
+    /// The first channel's protection: its encryption keys are the session's, used by every
+    /// channel; its signing key is the first channel's (Session.SigningKey).
+    protection: Protection,
+}
+
+/// The session a binding exchange joins: its SessionId is the transport's, its requests are
+/// signed with the session's signing key.
+#[derive(Clone, Copy)]
+struct Binding<'a> {
+    alg: SigningAlgorithm,
+    key: &'a [u8],
+}
+
+/// Channel.SigningKey of a bound channel (MS-SMB2 3.2.5.3.3, derived as 3.2.5.3.1 says): the
+/// signing key of the binding exchange's own session key, and on 3.1.1 of that exchange's
+/// preauth hash (the new connection's NEGOTIATE and the binding SESSION_SETUP legs), not the
+/// session's. On 3.0 and 3.0.2 the hash plays no part.
+pub fn channel_signing_key(dialect: u16, binding_key: &[u8; 16], preauth: &[u8; 64]) -> Vec<u8> {
+    let pre = (dialect == 0x0311).then_some(preauth);
+    derive_session_keys(&DEFAULT_PROVIDER, dialect, binding_key, pre, None).signing
+}
+
+/// A bound channel's protection: signing (when the session signs) with the channel's own key
+/// under the session's algorithm, the same requests signed, and the session's encryption keys.
+pub fn channel_protection(session: &Protection, channel_key: Vec<u8>) -> Protection {
+    Protection {
+        signing: session.signing.as_ref().map(|(alg, _)| (*alg, channel_key)),
+        sign_all: session.sign_all,
+        encryption: session.encryption.clone(),
+    }
+}
+
+/// Checks the signature of a SESSION_SETUP response in a binding exchange (the reader task
+/// cannot: the channel has no key yet). An unsigned response passes unless `required`.
+fn check_signature(
+    verify: bool,
+    alg: SigningAlgorithm,
+    key: &[u8],
+    reply: &Reply,
+    required: bool,
+) -> Result<(), ClientError> {
+    if !reply.header.is_signed() {
+        return if required {
+            Err(ClientError::Protocol(
+                "binding SESSION_SETUP response not signed",
+            ))
+        } else {
+            Ok(())
+        };
+    }
+    if verify && !verify_message(&DEFAULT_PROVIDER, alg, key, reply.msg()) {
+        return Err(ClientError::BadSignature);
+    }
+    Ok(())
+}
+
+/// A refused binding is something the server does not offer ("n/a"), not a failure.
+fn binding_refused(e: ClientError) -> ClientError {
+    match e {
+        ClientError::Status { status, .. } => ClientError::Unsupported(format!(
+            "session binding refused with status {status:#010x}"
+        )),
+        other => other,
+    }
 }
 
 fn random<const N: usize>() -> [u8; N] {
@@ -206,45 +287,59 @@ fn check_offer(
     Ok(())
 }
 
+/// Opens a TCP connection and negotiates `cfg.dialect` with `client_guid`; returns the
+/// transport, the NEGOTIATE response and, on 3.1.1, the preauth hash after NEGOTIATE.
+async fn negotiate(
+    cfg: &ClientConfig,
+    client_guid: [u8; 16],
+) -> Result<(Transport, wire::NegotiateReply, [u8; 64]), ClientError> {
+    let stream = TcpStream::connect(cfg.addr).await?;
+    let t = Transport::new(stream, cfg.verify);
+    let (ciphers, signing) = match cfg.security {
+        Security::Encrypted(c) => (vec![c.to_wire()], vec![SigningAlgorithm::AesCmac.to_wire()]),
+        Security::Signed(a) => (vec![], vec![a.to_wire()]),
+        Security::Plain => (vec![], vec![SigningAlgorithm::AesGmac.to_wire()]),
+    };
+    let mut capabilities = wire::CAP_LARGE_MTU | wire::CAP_ENCRYPTION;
+    if cfg.multichannel {
+        capabilities |= wire::CAP_MULTI_CHANNEL;
+    }
+    let offer = wire::NegotiateOffer {
+        dialects: vec![cfg.dialect],
+        security_mode: wire::SIGNING_ENABLED,
+        client_guid,
+        capabilities,
+        salt: random(),
+        ciphers,
+        signing,
+    };
+    let (req, reply) = t
+        .call_raw(Request::new(Command::Negotiate, 1, |m| {
+            wire::negotiate(m, &offer)
+        }))
+        .await?;
+    let reply = reply.expect(NtStatus::SUCCESS).map_err(|e| match e {
+        ClientError::Status { status, .. } => ClientError::Unsupported(format!(
+            "dialect {:x} refused with status {status:#010x}",
+            cfg.dialect
+        )),
+        other => other,
+    })?;
+    let neg = wire::negotiate_reply(reply.msg())?;
+    check_offer(cfg.security, cfg.dialect, &neg)?;
+    let mut preauth = [0u8; 64];
+    if neg.dialect == 0x0311 {
+        preauth_update(&DEFAULT_PROVIDER, &mut preauth, &req);
+        preauth_update(&DEFAULT_PROVIDER, &mut preauth, reply.msg());
+    }
+    Ok((t, neg, preauth))
+}
+
 impl Client {
     /// Connects, negotiates, authenticates and connects the tree.
     pub async fn connect(cfg: &ClientConfig) -> Result<Self, ClientError> {
-        let stream = TcpStream::connect(cfg.addr).await?;
-        let t = Transport::new(stream, cfg.verify);
-        let (ciphers, signing) = match cfg.security {
-            Security::Encrypted(c) => {
-                (vec![c.to_wire()], vec![SigningAlgorithm::AesCmac.to_wire()])
-            }
-            Security::Signed(a) => (vec![], vec![a.to_wire()]),
-            Security::Plain => (vec![], vec![SigningAlgorithm::AesGmac.to_wire()]),
-        };
-        let offer = wire::NegotiateOffer {
-            dialects: vec![cfg.dialect],
-            security_mode: wire::SIGNING_ENABLED,
-            client_guid: random(),
-            salt: random(),
-            ciphers,
-            signing,
-        };
-        let (req, reply) = t
-            .call_raw(Request::new(Command::Negotiate, 1, |m| {
-                wire::negotiate(m, &offer)
-            }))
-            .await?;
-        let reply = reply.expect(NtStatus::SUCCESS).map_err(|e| match e {
-            ClientError::Status { status, .. } => ClientError::Unsupported(format!(
-                "dialect {:x} refused with status {status:#010x}",
-                cfg.dialect
-            )),
-            other => other,
-        })?;
-        let neg = wire::negotiate_reply(reply.msg())?;
-        check_offer(cfg.security, cfg.dialect, &neg)?;
-        let mut preauth = [0u8; 64];
-        if neg.dialect == 0x0311 {
-            preauth_update(&DEFAULT_PROVIDER, &mut preauth, &req);
-            preauth_update(&DEFAULT_PROVIDER, &mut preauth, reply.msg());
-        }
+        let client_guid = random();
+        let (t, neg, mut preauth) = negotiate(cfg, client_guid).await?;
         let cipher = match cfg.security {
             Security::Encrypted(_) if neg.dialect == 0x0311 => {
                 Some(Cipher::from_wire(neg.cipher).ok_or(ClientError::Protocol("no cipher"))?)
@@ -252,7 +347,7 @@ impl Client {
             Security::Encrypted(_) => Some(Cipher::Aes128Ccm),
             _ => None,
         };
-        let session_key = Self::authenticate(&t, cfg, &mut preauth, neg.dialect).await?;
+        let (session_key, _) = Self::authenticate(&t, cfg, &mut preauth, neg.dialect, None).await?;
         let keys = derive_session_keys(
             &DEFAULT_PROVIDER,
             neg.dialect,
@@ -268,12 +363,13 @@ impl Client {
             0x0300 | 0x0302 => SigningAlgorithm::AesCmac,
             _ => SigningAlgorithm::HmacSha256,
         };
-        t.protect(Protection {
+        let protection = Protection {
             signing: (neg.dialect == 0x0311 || matches!(cfg.security, Security::Signed(_)))
                 .then(|| (signing_alg, keys.signing.clone())),
             sign_all: matches!(cfg.security, Security::Signed(_)),
             encryption: cipher.map(|c| (c, keys.decryption.clone(), keys.encryption.clone())),
-        });
+        };
+        t.protect(protection.clone());
         let unc = format!("\\\\{}\\{}", cfg.addr.ip(), cfg.share);
         let tree = t
             .call(Request::new(Command::TreeConnect, 1, |m| {
@@ -283,40 +379,113 @@ impl Client {
             .expect(NtStatus::SUCCESS)?;
         t.tree_id
             .store(u64::from(tree.header.tree_id), Ordering::Relaxed);
+        let session = SessionState {
+            client_guid,
+            signing: (neg.dialect >= 0x0300).then_some((signing_alg, keys.signing)),
+            protection,
+        };
         let client = Self {
             t,
             dialect: neg.dialect,
             max_read: neg.max_read,
             max_write: neg.max_write,
+            session: Arc::new(session),
         };
         client.warm_credits(256).await?;
         Ok(client)
     }
 
-    /// The NTLMv2 exchange (raw NTLMSSP); folds the 3.1.1 preauth hash; returns the session key.
+    /// Binds a new connection to this client's session as another channel (MS-SMB2
+    /// 3.3.5.5, 3.2.5.3.3): NEGOTIATE of the same dialect with the same ClientGuid, then
+    /// NTLMv2 again for `cfg`'s user in SESSION_SETUPs flagged BINDING that carry the
+    /// SessionId and are signed with the session's key. The channel signs with a key of its own
+    /// ([`channel_signing_key`]), encrypts with the session's keys and shares the session's
+    /// tree and opens. A server that refuses (no multichannel, or an error status) yields
+    /// [`ClientError::Unsupported`].
+    pub async fn bind(&self, cfg: &ClientConfig) -> Result<Self, ClientError> {
+        let Some((alg, key)) = &self.session.signing else {
+            return Err(ClientError::Unsupported(
+                "session binding needs SMB 3.x".into(),
+            ));
+        };
+        let cfg = ClientConfig {
+            dialect: self.dialect,
+            multichannel: true,
+            ..cfg.clone()
+        };
+        let (t, neg, mut preauth) = negotiate(&cfg, self.session.client_guid).await?;
+        if neg.capabilities & wire::CAP_MULTI_CHANNEL == 0 {
+            return Err(ClientError::Unsupported(
+                "server does not offer multichannel (no SMB2_GLOBAL_CAP_MULTI_CHANNEL)".into(),
+            ));
+        }
+        t.set_session(self.t.session_id());
+        let binding = Binding { alg: *alg, key };
+        let (binding_key, done) =
+            Self::authenticate(&t, &cfg, &mut preauth, self.dialect, Some(binding))
+                .await
+                .map_err(binding_refused)?;
+        let channel_key = channel_signing_key(self.dialect, &binding_key, &preauth);
+        // The final response is signed with the channel's new key (MS-SMB2 3.3.5.5.3).
+        check_signature(cfg.verify, *alg, &channel_key, &done, true)?;
+        t.protect(channel_protection(&self.session.protection, channel_key));
+        t.tree_id
+            .store(self.t.tree_id.load(Ordering::Relaxed), Ordering::Relaxed);
+        let channel = Self {
+            t,
+            dialect: neg.dialect,
+            max_read: neg.max_read,
+            max_write: neg.max_write,
+            session: self.session.clone(),
+        };
+        channel.warm_credits(256).await?;
+        Ok(channel)
+    }
+
+    /// The SessionId (the same on every channel of the session).
+    pub fn session_id(&self) -> u64 {
+        self.t.session_id()
+    }
+
+    /// The NTLMv2 exchange (raw NTLMSSP); folds the 3.1.1 preauth hash; returns the session
+    /// key and the final response. With `bind`, the legs are flagged BINDING and signed with
+    /// the session's key, and the interim response's signature is checked with it.
     async fn authenticate(
         t: &Transport,
         cfg: &ClientConfig,
         preauth: &mut [u8; 64],
         dialect: u16,
-    ) -> Result<[u8; 16], ClientError> {
+        bind: Option<Binding<'_>>,
+    ) -> Result<([u8; 16], Reply), ClientError> {
         let mode = if matches!(cfg.security, Security::Signed(_)) {
             wire::SIGNING_REQUIRED as u8
         } else {
             wire::SIGNING_ENABLED as u8
         };
+        let flags = if bind.is_some() {
+            wire::SESSION_FLAG_BINDING
+        } else {
+            0
+        };
+        let sign = |r: Request| match bind {
+            Some(b) => r.signed_with(b.alg, b.key),
+            None => r,
+        };
         let hash = dialect == 0x0311;
         let neg = ntlm::negotiate_message();
         let (req, reply) = t
-            .call_raw(Request::new(Command::SessionSetup, 1, |m| {
-                wire::session_setup(m, mode, &neg)
-            }))
+            .call_raw(sign(Request::new(Command::SessionSetup, 1, |m| {
+                wire::session_setup(m, flags, mode, &neg)
+            })))
             .await?;
         let reply = reply.expect(NtStatus::MORE_PROCESSING_REQUIRED)?;
         if reply.status() != NtStatus::MORE_PROCESSING_REQUIRED {
             return Err(ClientError::Protocol(
                 "SESSION_SETUP finished after one leg",
             ));
+        }
+        if let Some(b) = bind {
+            check_signature(cfg.verify, b.alg, b.key, &reply, false)?;
         }
         if hash {
             preauth_update(&DEFAULT_PROVIDER, preauth, &req);
@@ -332,15 +501,15 @@ impl Client {
         let auth = ntlm::authenticate(challenge, &cfg.user, &cfg.domain, &cfg.password, &rnd)
             .map_err(ClientError::Ntlm)?;
         let (req, reply) = t
-            .call_raw(Request::new(Command::SessionSetup, 1, |m| {
-                wire::session_setup(m, mode, &auth.message)
-            }))
+            .call_raw(sign(Request::new(Command::SessionSetup, 1, |m| {
+                wire::session_setup(m, flags, mode, &auth.message)
+            })))
             .await?;
-        reply.expect(NtStatus::SUCCESS)?;
+        let reply = reply.expect(NtStatus::SUCCESS)?;
         if hash {
             preauth_update(&DEFAULT_PROVIDER, preauth, &req);
         }
-        Ok(auth.session_key)
+        Ok((auth.session_key, reply))
     }
 
     /// Sends ECHOs until `target` credits are available or the server stops granting more.
@@ -605,6 +774,55 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_channel_signs_with_its_own_key_and_seals_with_the_sessions() {
+        let (session_key, binding_key) = ([1u8; 16], [2u8; 16]);
+        let (pre_a, pre_b) = ([3u8; 64], [4u8; 64]);
+        // 3.1.1: the binding exchange's session key and its preauth hash both count.
+        let k = channel_signing_key(0x0311, &binding_key, &pre_a);
+        let expected =
+            derive_session_keys(&DEFAULT_PROVIDER, 0x0311, &binding_key, Some(&pre_a), None);
+        assert_eq!(k, expected.signing);
+        assert_ne!(k, channel_signing_key(0x0311, &binding_key, &pre_b));
+        assert_ne!(k, channel_signing_key(0x0311, &session_key, &pre_a));
+        // 3.0 and 3.0.2: no hash, the binding exchange's key alone.
+        for d in [0x0300, 0x0302] {
+            let k = channel_signing_key(d, &binding_key, &pre_a);
+            assert_eq!(k.len(), 16);
+            assert_eq!(k, channel_signing_key(d, &binding_key, &pre_b));
+            assert_ne!(k, channel_signing_key(d, &session_key, &pre_a));
+        }
+        let session = Protection {
+            signing: Some((SigningAlgorithm::AesGmac, vec![9; 16])),
+            sign_all: true,
+            encryption: Some((Cipher::Aes128Gcm, vec![5; 16], vec![6; 16])),
+        };
+        let channel = channel_protection(&session, k.clone());
+        assert_eq!(channel.signing, Some((SigningAlgorithm::AesGmac, k)));
+        assert!(channel.sign_all);
+        assert_eq!(channel.encryption, session.encryption);
+        // A session that signs nothing gives its channels nothing to sign with either.
+        let plain = Protection {
+            signing: None,
+            sign_all: false,
+            encryption: None,
+        };
+        assert!(channel_protection(&plain, vec![1; 16]).signing.is_none());
+    }
+
+    #[test]
+    fn a_refused_binding_is_unsupported_other_failures_stay() {
+        let refused = binding_refused(ClientError::Status {
+            command: 1,
+            status: NtStatus::REQUEST_NOT_ACCEPTED.0,
+        });
+        assert!(matches!(refused, ClientError::Unsupported(ref why) if why.contains("0xc00000d0")));
+        assert_eq!(
+            binding_refused(ClientError::BadSignature),
+            ClientError::BadSignature
+        );
+    }
 
     fn reply(dialect: u16, cipher: u16, signing: Option<u16>) -> wire::NegotiateReply {
         wire::NegotiateReply {

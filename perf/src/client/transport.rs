@@ -85,6 +85,10 @@ pub struct Request {
     pub charge: u16,
     /// Whether this message is related to the previous one of the chain.
     pub related: bool,
+    /// Sign with this algorithm and key rather than the connection's protection: a binding
+    /// SESSION_SETUP is signed with the session's key before the channel has one of its own
+    /// (MS-SMB2 3.2.4.1.1).
+    pub sign_with: Option<(SigningAlgorithm, Vec<u8>)>,
 }
 
 impl Request {
@@ -97,7 +101,14 @@ impl Request {
             msg,
             charge: charge.max(1),
             related: false,
+            sign_with: None,
         }
+    }
+
+    /// Signs the request with `alg` and `key` (whatever the connection's protection).
+    pub fn signed_with(mut self, alg: SigningAlgorithm, key: &[u8]) -> Self {
+        self.sign_with = Some((alg, key.to_vec()));
+        self
     }
 
     /// Marks the request as related to the previous one.
@@ -266,7 +277,10 @@ impl Transport {
             } else {
                 0
             };
-            let sign = signing.filter(|_| sign_all || req.command == Command::TreeConnect);
+            let own = req.sign_with.take();
+            let sign = own
+                .as_ref()
+                .or(signing.filter(|_| sign_all || req.command == Command::TreeConnect));
             if sign.is_some() {
                 flag_bits |= flags::SIGNED;
             }
@@ -437,5 +451,77 @@ fn deliver(shared: &Shared, mut frame: Vec<u8>) -> Result<(), ClientError> {
             return Ok(());
         }
         start = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// Reads one framed message as a server would.
+    async fn read_one(s: &mut TcpStream) -> Vec<u8> {
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).await.unwrap();
+        let mut msg = vec![0u8; u32::from_be_bytes(len) as usize];
+        s.read_exact(&mut msg).await.unwrap();
+        msg
+    }
+
+    #[tokio::test]
+    async fn a_request_signed_with_its_own_key_ignores_the_connections() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        let t = Arc::new(Transport::new(stream, true));
+        let alg = SigningAlgorithm::AesCmac;
+        let (session_key, channel_key) = ([1u8; 16], [2u8; 16]);
+        t.set_session(7);
+        t.protect(Protection {
+            signing: Some((alg, channel_key.to_vec())),
+            sign_all: true,
+            encryption: None,
+        });
+        // A binding leg: signed with the session's key, not the channel's.
+        let t2 = t.clone();
+        let call = tokio::spawn(async move {
+            t2.call(Request::new(Command::SessionSetup, 1, |_| {}).signed_with(alg, &session_key))
+                .await
+        });
+        let msg = read_one(&mut server).await;
+        let header = Header::decode(&msg).unwrap();
+        assert!(header.is_signed());
+        assert_eq!(header.session_id, 7);
+        assert!(verify_message(&DEFAULT_PROVIDER, alg, &session_key, &msg));
+        assert!(!verify_message(&DEFAULT_PROVIDER, alg, &channel_key, &msg));
+        call.abort();
+        // Any other request: the connection's (the channel's) key.
+        let t3 = t.clone();
+        let call =
+            tokio::spawn(async move { t3.call(Request::new(Command::Echo, 1, |_| {})).await });
+        // The first request's credit never came back: grant one with a reply to it.
+        let mut reply = Vec::new();
+        Header {
+            credit_charge: 1,
+            status: 0,
+            command: Command::SessionSetup,
+            credits: 1,
+            flags: flags::SERVER_TO_REDIR,
+            next_command: 0,
+            message_id: header.message_id,
+            async_id: 0,
+            tree_id: 0,
+            session_id: 7,
+            signature: [0; 16],
+        }
+        .encode(&mut reply);
+        let mut frame = u32::try_from(reply.len()).unwrap().to_be_bytes().to_vec();
+        frame.extend_from_slice(&reply);
+        server.write_all(&frame).await.unwrap();
+        let msg = read_one(&mut server).await;
+        assert!(verify_message(&DEFAULT_PROVIDER, alg, &channel_key, &msg));
+        call.abort();
     }
 }

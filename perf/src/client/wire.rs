@@ -13,8 +13,13 @@ const HDR: usize = 64;
 
 /// Negotiate capabilities (2.2.3): LARGE_MTU and ENCRYPTION.
 pub const CAP_LARGE_MTU: u32 = 0x04;
+/// SMB2_GLOBAL_CAP_MULTI_CHANNEL: the client may bind more connections to a session.
+pub const CAP_MULTI_CHANNEL: u32 = 0x08;
 /// SMB2_GLOBAL_CAP_ENCRYPTION (3.0 and 3.0.2 only).
 pub const CAP_ENCRYPTION: u32 = 0x40;
+/// SMB2_SESSION_FLAG_BINDING (2.2.5): the SESSION_SETUP binds this connection to an existing
+/// session as another channel.
+pub const SESSION_FLAG_BINDING: u8 = 0x01;
 /// SMB2_NEGOTIATE_SIGNING_ENABLED.
 pub const SIGNING_ENABLED: u16 = 0x01;
 /// SMB2_NEGOTIATE_SIGNING_REQUIRED.
@@ -29,6 +34,8 @@ pub struct NegotiateOffer {
     pub security_mode: u16,
     /// ClientGuid.
     pub client_guid: [u8; 16],
+    /// Capabilities (LARGE_MTU and ENCRYPTION, plus MULTI_CHANNEL for a client that binds).
+    pub capabilities: u32,
     /// Preauth salt (3.1.1).
     pub salt: [u8; 32],
     /// Cipher ids to offer, most preferred first (3.1.1).
@@ -53,7 +60,7 @@ pub fn negotiate(out: &mut Vec<u8>, o: &NegotiateOffer) {
     out.put_u16(u16::try_from(o.dialects.len()).unwrap_or(0));
     out.put_u16(o.security_mode);
     out.put_u16(0);
-    out.put_u32(CAP_LARGE_MTU | CAP_ENCRYPTION);
+    out.put_u32(o.capabilities);
     out.extend_from_slice(&o.client_guid);
     let ctx_offset_at = out.len();
     out.put_u64(0); // NegotiateContextOffset/Count/Reserved2, or ClientStartTime
@@ -169,10 +176,11 @@ pub fn negotiate_reply(msg: &[u8]) -> Result<NegotiateReply, DecodeError> {
     Ok(reply)
 }
 
-/// Encodes a SESSION_SETUP request body (2.2.5) carrying `blob`.
-pub fn session_setup(out: &mut Vec<u8>, security_mode: u8, blob: &[u8]) {
+/// Encodes a SESSION_SETUP request body (2.2.5) carrying `blob`; `flags` is 0 or
+/// [`SESSION_FLAG_BINDING`].
+pub fn session_setup(out: &mut Vec<u8>, flags: u8, security_mode: u8, blob: &[u8]) {
     out.put_u16(25);
-    out.push(0); // Flags
+    out.push(flags);
     out.push(security_mode);
     out.put_u32(0); // Capabilities
     out.put_u32(0); // Channel
@@ -465,6 +473,7 @@ mod tests {
             dialects: vec![0x0202, 0x0311],
             security_mode: SIGNING_ENABLED,
             client_guid: [1; 16],
+            capabilities: CAP_LARGE_MTU | CAP_MULTI_CHANNEL,
             salt: [2; 32],
             ciphers: vec![2, 4],
             signing: vec![2],
@@ -473,9 +482,19 @@ mod tests {
         // The server's own decoder accepts what we send.
         let req = smbd::proto::negotiate::NegotiateRequest::decode(&m).unwrap();
         assert_eq!(req.dialects.len(), 2);
+        assert_eq!(req.capabilities, CAP_LARGE_MTU | CAP_MULTI_CHANNEL);
         let off = u32::from_le_bytes(m[HDR + 28..HDR + 32].try_into().unwrap()) as usize;
         assert_eq!(off % 8, 0);
         assert_eq!(u16::from_le_bytes([m[HDR + 32], m[HDR + 33]]), 3);
+    }
+
+    #[test]
+    fn binding_session_setup_decodes_with_the_server_codec() {
+        let m = with_header(|m| session_setup(m, SESSION_FLAG_BINDING, 1, b"NTLMSSP\0"));
+        let req = smbd::proto::session::SessionSetupRequest::decode(&m).unwrap();
+        assert_eq!(req.flags, smbd::proto::session::SESSION_FLAG_BINDING);
+        assert_eq!(req.security_buffer, b"NTLMSSP\0");
+        assert_eq!(req.previous_session_id, 0);
     }
 
     #[test]
