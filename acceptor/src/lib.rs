@@ -8,8 +8,10 @@
 //! - Local accounts are matched by user name alone, case-insensitively; any domain the client
 //!   sends (the server name, empty, or another) is accepted, as Samba does for local accounts.
 //!   The NTLMv2 proof is checked with the domain exactly as sent, since the client hashed that.
-//! - Only NTLMv2 is implemented: 24-byte (NTLMv1) and LM-only responses are refused with
-//!   [`AuthError::NotAccepted`] even when [`AcceptorConfig::allow_ntlmv1`] is set.
+//! - Only NTLMv2 is implemented: 24-byte (NTLMv1) and LM-only responses are always refused
+//!   with [`AuthError::NotAccepted`]; there is no switch to accept them.
+//! - An account may carry its previous NT hash with a deadline ([`PreviousHash`]): during a
+//!   password change-over both passwords log on, judged by the `now` the step receives.
 //! - Anonymous logons get the ANONYMOUS LOGON SID with Everyone and NETWORK (not Authenticated
 //!   Users) and an empty session key.
 //! - Raw NTLMSSP first legs (Linux cifs) are answered with raw NTLMSSP and a final empty blob.
@@ -52,6 +54,39 @@ pub struct LocalAccount {
     pub rid: u32,
     /// Extra group SIDs for the account's token.
     pub groups: Vec<acl::Sid>,
+    /// The hash of the password before the last change, still accepted until its deadline
+    /// (a change-over window, so clients holding the old password keep working meanwhile).
+    pub previous: Option<PreviousHash>,
+}
+
+/// An account's previous NT hash and the time until which it is still accepted.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PreviousHash {
+    /// The NT hash of the previous password.
+    pub nt_hash: [u8; 16],
+    /// Accepted while `now` is before this time (the `now` the authenticator's step receives).
+    pub valid_until: SystemTime,
+}
+
+impl std::fmt::Debug for PreviousHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreviousHash")
+            .field("valid_until", &self.valid_until)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalAccount {
+    /// The NT hashes this account accepts at `now`: the current one, then the previous one
+    /// while its window is open.
+    pub fn hashes_at(&self, now: SystemTime) -> impl Iterator<Item = &[u8; 16]> {
+        std::iter::once(&self.nt_hash).chain(
+            self.previous
+                .as_ref()
+                .filter(|p| now < p.valid_until)
+                .map(|p| &p.nt_hash),
+        )
+    }
 }
 
 impl std::fmt::Debug for LocalAccount {
@@ -60,6 +95,7 @@ impl std::fmt::Debug for LocalAccount {
             .field("name", &self.name)
             .field("rid", &self.rid)
             .field("groups", &self.groups)
+            .field("previous", &self.previous)
             .finish_non_exhaustive()
     }
 }
@@ -77,8 +113,6 @@ pub struct AcceptorConfig {
     pub machine_sid: acl::Sid,
     /// Local accounts for NTLM.
     pub accounts: Vec<LocalAccount>,
-    /// Accept NTLMv1 responses (off by default: they are weak).
-    pub allow_ntlmv1: bool,
     /// Accept anonymous (null) sessions.
     pub allow_anonymous: bool,
     /// The service keys; Kerberos is offered only when set.
@@ -111,8 +145,6 @@ pub const DEFAULT_REPLAY_CACHE_CAPACITY: usize = krb5::replay::DEFAULT_CAPACITY;
 pub enum AuthMethod {
     /// NTLMv2 against a local account.
     Ntlmv2,
-    /// NTLMv1 against a local account (only when allowed).
-    Ntlmv1,
     /// Kerberos AP-REQ.
     Kerberos,
     /// Anonymous (null session).
@@ -120,12 +152,11 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
-    /// Its name in reports and logs: "kerberos", "ntlmv2", "ntlmv1" or "anonymous".
+    /// Its name in reports and logs: "kerberos", "ntlmv2" or "anonymous".
     pub fn name(self) -> &'static str {
         match self {
             Self::Kerberos => "kerberos",
             Self::Ntlmv2 => "ntlmv2",
-            Self::Ntlmv1 => "ntlmv1",
             Self::Anonymous => "anonymous",
         }
     }

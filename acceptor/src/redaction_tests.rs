@@ -73,6 +73,10 @@ fn debug_output_never_shows_keys() {
         nt_hash: [SECRET; 16],
         rid: 1001,
         groups: Vec::new(),
+        previous: Some(PreviousHash {
+            nt_hash: [SECRET; 16],
+            valid_until: SystemTime::UNIX_EPOCH,
+        }),
     };
     assert_redacted("LocalAccount", format!("{account:?}"));
     let config = AcceptorConfig {
@@ -81,7 +85,6 @@ fn debug_output_never_shows_keys() {
         dns_name: "fs.example.com".into(),
         machine_sid: "S-1-5-21-1-2-3".parse().unwrap(),
         accounts: vec![account],
-        allow_ntlmv1: false,
         allow_anonymous: false,
         keytab: Some(Arc::new(KeytabSource::fixed(keytab))),
         allow_rc4: false,

@@ -500,6 +500,7 @@ fn fuzz_server() -> Arc<ServerContext> {
         nt_hash: acceptor::nt_hash("Secret123"),
         rid: 1001,
         groups: Vec::new(),
+        previous: None,
     };
     let auth = spnego_with("FUZZ", "fuzz.example.com", vec![account]);
     let rw: Arc<dyn vfs::Vfs> = Arc::new(vfs::mem::MemFs::new());

@@ -158,12 +158,7 @@ pub fn auth_provider(
     let accounts = cfg
         .accounts
         .iter()
-        .map(|a| acceptor::LocalAccount {
-            name: a.name.clone(),
-            nt_hash: a.nt_hash,
-            rid: a.rid,
-            groups: a.groups.clone(),
-        })
+        .map(config::AccountConfig::to_local_account)
         .collect();
     let keytab = if cfg.keytabs.is_empty() {
         None
@@ -178,7 +173,6 @@ pub fn auth_provider(
         dns_name: cfg.server_name.to_lowercase(),
         machine_sid: machine_sid(&guid),
         accounts,
-        allow_ntlmv1: cfg.allow_ntlmv1,
         allow_anonymous: cfg.allow_anonymous,
         keytab,
         allow_rc4: cfg.allow_rc4,

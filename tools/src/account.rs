@@ -21,6 +21,9 @@ pub struct NewAccount<'a> {
     pub rid: Option<u32>,
     /// The groups to set, or `None` to keep the existing ones (none for a new account).
     pub groups: Option<&'a [acl::Sid]>,
+    /// When an existing account's hash changes: keep the old one as `previous_nt_hash`,
+    /// accepted until this time, or drop it (`None`).
+    pub keep_old_until: Option<std::time::SystemTime>,
 }
 
 /// Whether the account was new.
@@ -60,6 +63,7 @@ pub fn upsert_account(
     let outcome = match existing {
         Some(table) => {
             table.remove("password");
+            keep_previous(table, account, &hash);
             fill(table, account, hash);
             Outcome::Replaced
         }
@@ -72,6 +76,34 @@ pub fn upsert_account(
         }
     };
     Ok((doc.to_string(), outcome))
+}
+
+/// Before an existing account's hash is replaced: keeps the old hash as the previous one until
+/// `keep_old_until`, or drops any previous hash when there is no window. Storing the same
+/// password again changes nothing.
+fn keep_previous(table: &mut Table, account: &NewAccount<'_>, new_hash: &str) {
+    let old = table
+        .get("nt_hash")
+        .and_then(Item::as_str)
+        .map(str::to_owned);
+    let Some(old) = old.filter(|o| !o.eq_ignore_ascii_case(new_hash)) else {
+        return;
+    };
+    match account.keep_old_until {
+        Some(until) => {
+            let until = humantime::format_rfc3339_seconds(until).to_string();
+            set_keep_decor(
+                table,
+                "previous_nt_hash",
+                Value::from(old.to_ascii_lowercase()),
+            );
+            set_keep_decor(table, "previous_valid_until", Value::from(until));
+        }
+        None => {
+            table.remove("previous_nt_hash");
+            table.remove("previous_valid_until");
+        }
+    }
 }
 
 fn fill(table: &mut Table, account: &NewAccount<'_>, hash: String) {
@@ -105,6 +137,7 @@ mod tests {
             nt_hash: HASH,
             rid,
             groups,
+            keep_old_until: None,
         }
     }
 
@@ -171,6 +204,54 @@ path = \"/s\"
                         [[account]]\nname = \"b\"\nnt_hash = \"abababababababababababababababab\"\nrid = 7\n\n\
                         [[share]] # shares\nname = \"s\"\npath = \"/s\"\n";
         assert_eq!(after, expected);
+    }
+
+    #[test]
+    fn replaced_password_keeps_the_old_hash_for_the_window() {
+        let old = smbd::config::format_hex(&acceptor::nt_hash("old"));
+        let before = format!("[[account]]\nname = \"a\"\nnt_hash = \"{old}\"\n");
+        let until = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_472_000);
+        let account = NewAccount {
+            keep_old_until: Some(until),
+            ..new("A", None, None)
+        };
+        let (after, outcome) = upsert_account(&before, &account).unwrap();
+        assert_eq!(outcome, Outcome::Replaced);
+        let expected = format!(
+            "[[account]]\nname = \"a\"\nnt_hash = \"abababababababababababababababab\"\n\
+             previous_nt_hash = \"{old}\"\nprevious_valid_until = \"2026-12-05T12:00:00Z\"\n"
+        );
+        assert_eq!(after, expected);
+        let c = smbd::config::Config::parse(&after, "t").unwrap();
+        assert_eq!(
+            c.accounts[0].previous,
+            Some((acceptor::nt_hash("old"), until))
+        );
+
+        // The same password again leaves the window alone.
+        let (again, _) = upsert_account(&after, &account).unwrap();
+        assert_eq!(again, after);
+        // A change with no window (--keep-old-for 0) drops the previous hash.
+        let third = NewAccount {
+            nt_hash: [0xCD; 16],
+            ..new("a", None, None)
+        };
+        let (dropped, _) = upsert_account(&after, &third).unwrap();
+        let c = smbd::config::Config::parse(&dropped, "t").unwrap();
+        assert_eq!(c.accounts[0].nt_hash, [0xCD; 16]);
+        assert_eq!(c.accounts[0].previous, None);
+        assert!(!dropped.contains("previous"));
+        // A new account has no previous hash, whatever the window.
+        let (fresh, outcome) = upsert_account(
+            "",
+            &NewAccount {
+                keep_old_until: Some(until),
+                ..new("b", None, None)
+            },
+        )
+        .unwrap();
+        assert_eq!(outcome, Outcome::Added);
+        assert!(!fresh.contains("previous"));
     }
 
     #[test]

@@ -87,6 +87,9 @@ pub enum AccountCommand {
             missing, readable by its owner only), storing only the NT hash of the password. The \
             password is read from one line of standard input unless --password is given. \
             Replacing an account keeps its rid and groups unless --rid or --group are given. \
+            Replacing an account's password keeps the old hash as previous_nt_hash, still \
+            accepted for --keep-old-for (24h by default; 0 drops it), so clients can change \
+            over. \
             The file's comments and other tables are kept, and it is replaced atomically only \
             if the result is a valid configuration."
     )]
@@ -110,6 +113,10 @@ pub struct AccountAddArgs {
     /// A group SID of the account's token (repeat for several; default: kept, or none).
     #[arg(long = "group", value_name = "SID", value_parser = parse_sid)]
     pub groups: Vec<acl::Sid>,
+    /// When replacing a password, how long the old one still logs on (e.g. 24h, 7d, 90min;
+    /// 0 drops it at once).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_duration)]
+    pub keep_old_for: std::time::Duration,
     /// Where the password comes from.
     #[command(flatten)]
     pub password: PasswordArgs,
@@ -291,6 +298,10 @@ pub struct ManArgs {
     /// The directory to write into (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e}"))
 }
 
 fn parse_sid(s: &str) -> Result<acl::Sid, String> {

@@ -102,13 +102,25 @@ fn account_add(
         nt_hash: acceptor::nt_hash(&password),
         rid: a.rid,
         groups: (!a.groups.is_empty()).then_some(a.groups.as_slice()),
+        keep_old_until: (!a.keep_old_for.is_zero())
+            .then(|| std::time::SystemTime::now() + a.keep_old_for),
     };
-    let verb = match add_account(&a.config, &account)? {
+    let outcome = add_account(&a.config, &account)?;
+    let verb = match outcome {
         Outcome::Added => "added to",
         Outcome::Replaced => "updated in",
     };
     writeln!(out, "account {} {verb} {}", a.user, a.config.display())
         .map_err(|e| ToolError::io("stdout", e))?;
+    if let (Outcome::Replaced, Some(until)) = (outcome, account.keep_old_until) {
+        writeln!(
+            out,
+            "a changed password's previous one still logs on until {}; \
+             run `smbd-tools reload` to apply",
+            humantime::format_rfc3339_seconds(until)
+        )
+        .map_err(|e| ToolError::io("stdout", e))?;
+    }
     Ok(0)
 }
 

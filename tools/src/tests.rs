@@ -144,18 +144,43 @@ fn add_account_round_trip_keeps_comments_and_tables() {
         "",
     );
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, format!("account BOB updated in {f}\n"));
+    assert!(
+        out.starts_with(&format!("account BOB updated in {f}\n")),
+        "{out}"
+    );
+    assert!(out.contains("still logs on until"), "{out}");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("# Production config -- keep this comment!\n"));
     assert!(text.contains("listen = \"0.0.0.0:445\"   # all interfaces\n"));
     assert!(text.contains("# the team share\n"));
-    assert!(!text.contains("00112233445566778899aabbccddeeff"));
+    assert!(text.contains("previous_nt_hash = \"00112233445566778899aabbccddeeff\""));
     let c = Config::load(&file).unwrap();
     assert_eq!(c.accounts.len(), 2);
     assert_eq!(c.accounts[0].name, "bob");
     assert_eq!(c.accounts[0].rid, 1500);
     assert_eq!(c.accounts[0].nt_hash, acceptor::nt_hash("new"));
     assert_eq!(c.accounts[1].nt_hash, acceptor::nt_hash("s3cret pass"));
+    // The old hash stays for the default window of 24 hours.
+    let (old, until) = c.accounts[0].previous.expect("previous hash kept");
+    assert_eq!(
+        smbd::config::format_hex(&old),
+        "00112233445566778899aabbccddeeff"
+    );
+    let window = until
+        .duration_since(std::time::SystemTime::now())
+        .unwrap()
+        .as_secs();
+    assert!((24 * 3600 - 120..=24 * 3600).contains(&window), "{window}");
+
+    // A change with --keep-old-for 0 drops every previous hash.
+    let args = ["account", "add", "--config", f, "--user", "bob"];
+    let (code, out, err) = tool(&[&args[..], &["--keep-old-for", "0"]].concat(), "newer\n");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("account bob updated in {f}\n"));
+    let c = Config::load(&file).unwrap();
+    assert_eq!(c.accounts[0].nt_hash, acceptor::nt_hash("newer"));
+    assert_eq!(c.accounts[0].previous, None);
+    assert!(!std::fs::read_to_string(&file).unwrap().contains("previous"));
 
     // No temporary file is left behind.
     let names: Vec<_> = std::fs::read_dir(dir.path())

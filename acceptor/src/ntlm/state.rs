@@ -217,10 +217,12 @@ fn is_anonymous(m: &AuthenticateMessage<'_>) -> bool {
 }
 
 impl ExpectAuthenticate {
-    /// Consumes the AUTHENTICATE message and checks the client's proof.
+    /// Consumes the AUTHENTICATE message and checks the client's proof; `now` decides whether
+    /// an account's previous hash is still accepted.
     pub fn authenticate(
         self,
         config: &AcceptorConfig,
+        now: SystemTime,
         local: Option<std::net::IpAddr>,
         msg: &[u8],
     ) -> Result<NtlmSuccess, NtlmError> {
@@ -279,9 +281,18 @@ impl ExpectAuthenticate {
         messages::parse_av_pairs(client_av).map_err(|_| NtlmError::MalformedClientChallenge)?;
         let account = find_account(config, &user);
         // Unknown users still cost one HMAC chain, so timing does not reveal account names.
-        let hash = account.map_or([0u8; 16], |a| a.nt_hash);
-        let key = crypto::ntowf_v2(&hash, &user, &domain);
-        let base = crypto::verify_ntlmv2(&key, &self.server_challenge, m.nt_response);
+        // During a password change-over the previous hash is tried too (its window is judged
+        // by the `now` of this step).
+        let base = match account {
+            None => {
+                let key = crypto::ntowf_v2(&[0u8; 16], &user, &domain);
+                crypto::verify_ntlmv2(&key, &self.server_challenge, m.nt_response)
+            }
+            Some(a) => a.hashes_at(now).find_map(|hash| {
+                let key = crypto::ntowf_v2(hash, &user, &domain);
+                crypto::verify_ntlmv2(&key, &self.server_challenge, m.nt_response)
+            }),
+        };
         let (account, base) = match (account, base) {
             (None, _) => return Err(NtlmError::UnknownUser),
             (Some(_), None) => return Err(NtlmError::WrongPassword),

@@ -32,7 +32,8 @@ fn exchange(cfg: &AcceptorConfig, client: &mut TestNtlmClient) -> Result<bool, N
         .negotiate(cfg, now(), &client.negotiate())
         .unwrap();
     let msg = client.authenticate(&challenge);
-    next.authenticate(cfg, None, &msg).map(|s| s.mic_present)
+    next.authenticate(cfg, now(), None, &msg)
+        .map(|s| s.mic_present)
 }
 
 fn target(spn: &str) -> (u16, Vec<u8>) {
@@ -253,10 +254,53 @@ fn a_client_challenge_whose_av_pairs_do_not_parse_is_an_invalid_parameter() {
     let at = u32::from_le_bytes(msg[24..28].try_into().unwrap()) as usize;
     let av_len = at + super::crypto::NTLMV2_RESPONSE_MIN + 2;
     msg[av_len..av_len + 2].copy_from_slice(&[0xFF, 0xFF]);
-    let e = next.authenticate(&cfg, None, &msg).err();
+    let e = next.authenticate(&cfg, now(), None, &msg).err();
     assert_eq!(e, Some(NtlmError::MalformedClientChallenge));
     assert!(matches!(
         AuthError::from(NtlmError::MalformedClientChallenge),
         AuthError::InvalidParameter(_)
     ));
+}
+
+/// NEGOTIATE / CHALLENGE / AUTHENTICATE with `password`, the AUTHENTICATE judged at `at`.
+fn logon_at(cfg: &AcceptorConfig, password: &str, at: SystemTime) -> Result<(), NtlmError> {
+    let mut c = ntlm_self_test_client("alice", "SERVER", password);
+    let (next, challenge) = ExpectNegotiate.negotiate(cfg, at, &c.negotiate()).unwrap();
+    let msg = c.authenticate(&challenge);
+    next.authenticate(cfg, at, None, &msg).map(|_| ())
+}
+
+#[test]
+fn previous_hash_is_accepted_until_its_window_closes() {
+    // Alice changed Secret123 to NewSecret456; the old password works until `until`.
+    let until = now() + Duration::from_secs(24 * 3600);
+    let mut cfg = config();
+    cfg.accounts[0].nt_hash = nt_hash("NewSecret456");
+    cfg.accounts[0].previous = Some(PreviousHash {
+        nt_hash: nt_hash("Secret123"),
+        valid_until: until,
+    });
+    let before = now();
+    assert_eq!(logon_at(&cfg, "NewSecret456", before), Ok(()));
+    assert_eq!(logon_at(&cfg, "Secret123", before), Ok(()));
+    assert_eq!(
+        logon_at(&cfg, "Wrong", before),
+        Err(NtlmError::WrongPassword)
+    );
+    let last = until - Duration::from_secs(1);
+    assert_eq!(logon_at(&cfg, "Secret123", last), Ok(()));
+    // At and after the deadline only the new password logs on.
+    for after in [until, until + Duration::from_secs(3600)] {
+        assert_eq!(logon_at(&cfg, "NewSecret456", after), Ok(()));
+        assert_eq!(
+            logon_at(&cfg, "Secret123", after),
+            Err(NtlmError::WrongPassword)
+        );
+    }
+    // Without a previous hash the old password is refused at once.
+    cfg.accounts[0].previous = None;
+    assert_eq!(
+        logon_at(&cfg, "Secret123", before),
+        Err(NtlmError::WrongPassword)
+    );
 }

@@ -280,6 +280,7 @@ impl SpnegoAcceptor {
 
     fn authenticate(
         &self,
+        now: SystemTime,
         input: &[u8],
         ntlm: ExpectAuthenticate,
         framing: Framing,
@@ -291,7 +292,7 @@ impl SpnegoAcceptor {
                         "expected a raw NTLMSSP AUTHENTICATE",
                     ));
                 }
-                let done = ntlm.authenticate(&self.config, self.local, input)?;
+                let done = ntlm.authenticate(&self.config, now, self.local, input)?;
                 let step = Step::Done {
                     out: Vec::new(),
                     auth: Box::new(done.auth),
@@ -311,7 +312,7 @@ impl SpnegoAcceptor {
             auth,
             security,
             mic_present,
-        } = ntlm.authenticate(&self.config, self.local, token)?;
+        } = ntlm.authenticate(&self.config, now, self.local, token)?;
         let out = match security {
             Some(mut sec) => {
                 match r.mech_list_mic {
@@ -362,7 +363,9 @@ impl SpnegoAcceptor {
                 mech_list,
                 mic_required,
             } => self.ntlm_negotiate(now, input, mech_list, mic_required),
-            State::ExpectAuthenticate { ntlm, framing } => self.authenticate(input, ntlm, framing),
+            State::ExpectAuthenticate { ntlm, framing } => {
+                self.authenticate(now, input, ntlm, framing)
+            }
             State::ExpectKerberosRetry { mech, mech_list } => {
                 self.kerberos_retry(now, input, mech, mech_list)
             }

@@ -74,8 +74,6 @@ pub struct Config {
     pub log_level: String,
     /// Accept anonymous (null) sessions (`allow_anonymous`).
     pub allow_anonymous: bool,
-    /// Accept NTLMv1 responses (`allow_ntlmv1`).
-    pub allow_ntlmv1: bool,
     /// Offer multichannel on 3.x: clients may bind more connections to a session
     /// (`multichannel`, on by default).
     pub multichannel: bool,
@@ -183,6 +181,10 @@ pub struct AccountConfig {
     pub rid: u32,
     /// Extra group SIDs for the account's token.
     pub groups: Vec<acl::Sid>,
+    /// The NT hash of the password before the last change and the time until which it is
+    /// still accepted (`previous_nt_hash` and `previous_valid_until`, RFC 3339), for a
+    /// change-over window.
+    pub previous: Option<([u8; 16], std::time::SystemTime)>,
 }
 
 impl std::fmt::Debug for AccountConfig {
@@ -191,6 +193,7 @@ impl std::fmt::Debug for AccountConfig {
             .field("name", &self.name)
             .field("rid", &self.rid)
             .field("groups", &self.groups)
+            .field("previous_valid_until", &self.previous.map(|(_, t)| t))
             .finish_non_exhaustive()
     }
 }
@@ -203,6 +206,12 @@ impl AccountConfig {
             nt_hash: self.nt_hash,
             rid: self.rid,
             groups: self.groups.clone(),
+            previous: self
+                .previous
+                .map(|(nt_hash, valid_until)| acceptor::PreviousHash {
+                    nt_hash,
+                    valid_until,
+                }),
         }
     }
 }
@@ -255,6 +264,7 @@ impl Config {
             nt_hash: acceptor::nt_hash("demo"),
             rid: FIRST_ACCOUNT_RID,
             groups: Vec::new(),
+            previous: None,
         });
         config
     }
@@ -280,7 +290,6 @@ impl Config {
             max_credits: 8192,
             log_level: "info".to_owned(),
             allow_anonymous: false,
-            allow_ntlmv1: false,
             multichannel: true,
             interfaces: Vec::new(),
             shares: Vec::new(),

@@ -76,7 +76,16 @@ const SHARE_KEYS: &[&str] = &[
     "hide_dot_files",
     "hide_files",
 ];
-const ACCOUNT_KEYS: &[&str] = &["name", "nt_hash", "rid", "groups"];
+const ACCOUNT_KEYS: &[&str] = &[
+    "name",
+    "nt_hash",
+    "rid",
+    "groups",
+    "previous_nt_hash",
+    "previous_valid_until",
+];
+const NTLMV1_REFUSED: &str = "NTLMv1 is not supported (its responses can be cracked offline); \
+     remove this key, and give old clients NTLMv2 or Kerberos";
 const PASSWORD_REFUSED: &str = "plain-text passwords are not accepted; store the NT hash with \
      `smbd-tools account add --config FILE --user NAME --password-stdin`";
 
@@ -178,8 +187,15 @@ fn read_server(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigEr
             .map_err(|m| root.value_error(&i, format!("\"{}\": {m}", i.value)))?;
         config.interfaces.push(spec);
     }
-    if let Some(v) = root.bool("allow_ntlmv1")? {
-        config.allow_ntlmv1 = v;
+    // `allow_ntlmv1` was documented but never honoured; it is gone. `false` states what the
+    // server does and is still read, so older configurations keep working; `true` cannot be
+    // honoured and is refused rather than silently ignored.
+    if let Some(true) = root.bool("allow_ntlmv1")? {
+        return Err(root.error_at(
+            root.span_of("allow_ntlmv1"),
+            "allow_ntlmv1",
+            NTLMV1_REFUSED.to_owned(),
+        ));
     }
     Ok(())
 }
@@ -416,14 +432,44 @@ fn read_accounts(root: &TableView<'_>) -> Result<Vec<AccountConfig>, ConfigError
                 Err(e) => return Err(table.value_error(&sid, format!("\"{}\": {e}", sid.value))),
             }
         }
+        let previous = read_previous_hash(&table)?;
         accounts.push(AccountConfig {
             name: name.value,
             nt_hash,
             rid,
             groups,
+            previous,
         });
     }
     Ok(accounts)
+}
+
+/// An account's `previous_nt_hash` and `previous_valid_until`: both or neither.
+fn read_previous_hash(
+    table: &TableView<'_>,
+) -> Result<Option<([u8; 16], std::time::SystemTime)>, ConfigError> {
+    let hash = table.string("previous_nt_hash")?;
+    let until = table.string("previous_valid_until")?;
+    match (hash, until) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(table.error_at(
+            table.span_of("previous_nt_hash"),
+            "previous_valid_until",
+            "previous_nt_hash needs previous_valid_until (RFC 3339, e.g. 2026-12-05T12:00:00Z)",
+        )),
+        (None, Some(_)) => Err(table.error_at(
+            table.span_of("previous_valid_until"),
+            "previous_nt_hash",
+            "previous_valid_until needs previous_nt_hash",
+        )),
+        (Some(hash), Some(until)) => {
+            let nt_hash = parse_nt_hash(&hash.value)
+                .ok_or_else(|| table.value_error(&hash, "must be exactly 32 hexadecimal digits"))?;
+            let time = humantime::parse_rfc3339_weak(&until.value)
+                .map_err(|e| table.value_error(&until, format!("not an RFC 3339 time ({e})")))?;
+            Ok(Some((nt_hash, time)))
+        }
+    }
 }
 
 /// Checks a server name: 1 to 15 characters, no spaces, none of `\ / : * ? " < > | .`.

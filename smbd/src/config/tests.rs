@@ -71,7 +71,7 @@ fn example_config_parses() {
     assert_eq!(c.max_connections, 10_000);
     assert_eq!(c.max_credits, 8192);
     assert_eq!(c.log_level, "info");
-    assert!(!c.allow_anonymous && !c.allow_ntlmv1);
+    assert!(!c.allow_anonymous);
 
     assert_eq!(c.shares.len(), 2);
     assert_eq!(c.shares[0].name, "public");
@@ -724,4 +724,62 @@ fn audit_format_and_file() {
         "expected text, json or off",
     );
     assert_err("audit_file = \"\"\n", 1, "audit_file", "must not be empty");
+}
+
+#[test]
+fn account_previous_hash() {
+    let account = |extra: &str| {
+        format!(
+            "[[account]]\nname = \"a\"\nnt_hash = \"8846f7eaee8fb117ad06bdd830b7586c\"\n{extra}"
+        )
+    };
+    let old = format_hex(&acceptor::nt_hash("old"));
+    let text = account(&format!(
+        "previous_nt_hash = \"{old}\"\nprevious_valid_until = \"2026-12-05T12:00:00Z\"\n"
+    ));
+    let c = Config::parse(&text, "x").unwrap();
+    let until = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_796_472_000);
+    assert_eq!(
+        c.accounts[0].previous,
+        Some((acceptor::nt_hash("old"), until))
+    );
+    let local = c.accounts[0].to_local_account();
+    let previous = local
+        .previous
+        .expect("previous hash passed to the acceptor");
+    assert_eq!(previous.nt_hash, acceptor::nt_hash("old"));
+    assert_eq!(previous.valid_until, until);
+    assert!(!format!("{:?}", c.accounts[0]).contains(&old));
+
+    assert_err(
+        &account(&format!("previous_nt_hash = \"{old}\"\n")),
+        4,
+        "account[0].previous_valid_until",
+        "needs previous_valid_until",
+    );
+    assert_err(
+        &account("previous_valid_until = \"2026-12-05T12:00:00Z\"\n"),
+        4,
+        "account[0].previous_nt_hash",
+        "needs previous_nt_hash",
+    );
+    assert_err(
+        &account(&format!(
+            "previous_nt_hash = \"{old}\"\nprevious_valid_until = \"tomorrow\"\n"
+        )),
+        5,
+        "account[0].previous_valid_until",
+        "RFC 3339",
+    );
+}
+
+#[test]
+fn allow_ntlmv1_false_is_read_and_true_is_refused() {
+    assert!(Config::parse("allow_ntlmv1 = false\n", "x").is_ok());
+    assert_err(
+        "\nallow_ntlmv1 = true\n",
+        2,
+        "allow_ntlmv1",
+        "NTLMv1 is not supported",
+    );
 }

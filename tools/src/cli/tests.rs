@@ -21,6 +21,7 @@ fn add_args(groups: Vec<acl::Sid>, rid: Option<u32>, password: Option<&str>) -> 
         user: "alice".into(),
         rid,
         groups,
+        keep_old_for: std::time::Duration::from_secs(24 * 3600),
         password: PasswordArgs {
             password_stdin: false,
             password: password.map(str::to_owned),
