@@ -164,6 +164,22 @@ pub enum KeytabCommand {
     Add(KeytabAddArgs),
     /// List a keytab's entries: KVNO, principal and enctype (like klist -k -e).
     List(KeytabListArgs),
+    /// Rotate a principal's keys: new keys from the new password at the next kvno, the
+    /// previous kvno kept, older ones removed.
+    #[command(
+        long_about = "Rotate a principal's keys, as an Active Directory computer-account password \
+            change or Entra's server key rotation does: keys derived from the new password (as \
+            `keytab add`) are written with the next kvno (the principal's newest + 1; kvnos are \
+            32-bit and wrap past 4294967295 to 1) or --kvno. The keys of the previous kvno are \
+            kept, so tickets issued before the change stay valid for their lifetime (10 hours \
+            by default in AD and MIT); older generations of that principal are removed (keep \
+            more with --keep). Other principals are untouched. The keytab is replaced \
+            atomically with mode 0600. Change the password in the KDC first (or in the same \
+            minute): tickets for the new kvno fail until the server has reloaded. With --socket \
+            or --config the running server is told to reload; otherwise run `smbd-tools \
+            reload`. Remove the previous generation later by rotating again, or with --keep 1."
+    )]
+    Rotate(KeytabRotateArgs),
     /// Make the running server re-read its keytabs now (with the rest of its configuration,
     /// as SIGHUP does).
     Reload(AdminSocket),
@@ -192,6 +208,41 @@ pub struct KeytabAddArgs {
     /// Where the password comes from.
     #[command(flatten)]
     pub password: PasswordArgs,
+}
+
+/// `keytab rotate`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct KeytabRotateArgs {
+    /// The keytab file (created if missing).
+    #[arg(long, value_name = "FILE")]
+    pub keytab: PathBuf,
+    /// The service principal, e.g. cifs/fs.example.test@EXAMPLE.TEST.
+    #[arg(long, value_name = "NAME@REALM")]
+    pub principal: String,
+    /// The new key version number [default: the principal's newest kvno + 1, or 1].
+    #[arg(long, value_name = "N")]
+    pub kvno: Option<u32>,
+    /// Generations of the principal's keys to keep, the new one included (2: the new and the
+    /// previous one).
+    #[arg(long, value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub keep: u32,
+    /// An enctype to write (repeat for several), as for `keytab add` [default: the two AES
+    /// SHA-1 ones].
+    #[arg(long = "etype", value_name = "ENCTYPE", value_parser = parse_etype)]
+    pub etypes: Vec<Etype>,
+    /// The salt, instead of the default one.
+    #[arg(long, value_name = "SALT")]
+    pub salt: Option<String>,
+    /// Where the password comes from.
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// Then make the server behind this admin socket reload.
+    #[arg(long, value_name = "PATH", conflicts_with = "config")]
+    pub socket: Option<PathBuf>,
+    /// Then make the server of this configuration file reload (through its admin socket).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `keytab list`'s arguments.

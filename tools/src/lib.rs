@@ -1,5 +1,5 @@
 //! Admin command-line tools for the SMB server: `account add|nt-hash`, `config check`,
-//! `keytab add|list|reload`, `acl get|set`, `status`, and the hidden `generate
+//! `keytab add|list|rotate|reload`, `acl get|set`, `status`, and the hidden `generate
 //! completions|man` for packaging. The command line is [`cli::Cli`] (clap).
 //!
 //! The binary is a thin wrapper over [`run`], so every command is testable with in-memory
@@ -78,6 +78,7 @@ fn execute(cmd: Command, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result
         }
         Command::Keytab(KeytabCommand::Add(a)) => keytab::add(&a, stdin, out),
         Command::Keytab(KeytabCommand::List(a)) => keytab::list(&a.file, out),
+        Command::Keytab(KeytabCommand::Rotate(a)) => keytab::rotate(&a, stdin, out),
         Command::Keytab(KeytabCommand::Reload(s))
         | Command::ReloadKeytabs(s)
         | Command::Reload(s) => status::reload(&s, out),

@@ -357,6 +357,100 @@ fn keytab_add_then_list() {
 }
 
 #[test]
+fn keytab_rotate_adds_the_next_kvno_and_keeps_the_previous() {
+    let dir = TempDir::new("keytab-rotate");
+    let kt = dir.path().join("k.keytab");
+    let k = kt.to_str().unwrap();
+    let spn = "cifs/fs.example.test@EXAMPLE.TEST";
+    for kvno in ["192271", "192272"] {
+        let add = [
+            "keytab",
+            "add",
+            "--keytab",
+            k,
+            "--principal",
+            spn,
+            "--kvno",
+            kvno,
+        ];
+        assert_eq!(tool(&add, "old\n").0, 0);
+    }
+    let rotate = ["keytab", "rotate", "--keytab", k, "--principal", spn];
+    let (code, out, err) = tool(&rotate, "new\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "2 key(s) for {spn} kvno 192273 written to {k}; kept kvno 192272; removed kvno 192271\n"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("smbd-tools reload"), "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kt).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let (_, list, _) = tool(&["keytab", "list", k], "");
+    assert!(
+        list.contains(&format!("192273 {spn} (aes256-cts-hmac-sha1-96)")),
+        "{list}"
+    );
+    assert!(
+        list.contains(&format!("192272 {spn} (aes256-cts-hmac-sha1-96)")),
+        "{list}"
+    );
+    assert!(!list.contains("192271"), "{list}");
+    // The new keys are the new password's, the kept ones the old password's.
+    let parsed = acceptor::krb5::keytab::Keytab::parse(&std::fs::read(&kt).unwrap()).unwrap();
+    let key_of = |kvno: u32| {
+        parsed
+            .entries
+            .iter()
+            .find(|e| e.kvno == kvno && e.etype == acceptor::krb5::crypto::Etype::AES256_SHA1)
+            .unwrap()
+            .key
+            .clone()
+    };
+    let principal = acceptor::krb5::keytab::Principal::parse(spn, 3).unwrap();
+    let derived = |pw: &str| {
+        acceptor::krb5::keytab::KeytabEntry::from_password(
+            principal.clone(),
+            1,
+            acceptor::krb5::crypto::Etype::AES256_SHA1,
+            pw,
+            None,
+            0,
+        )
+        .unwrap()
+        .key
+    };
+    assert_eq!(key_of(192_273), derived("new"));
+    assert_eq!(key_of(192_272), derived("old"));
+    // An explicit --kvno and a server reload through a socket that is not there: the keytab
+    // is written, the reload failure is reported.
+    let sock = dir.path().join("admin.sock");
+    let args = [
+        &rotate[..],
+        &["--kvno", "7", "--socket", sock.to_str().unwrap()],
+    ]
+    .concat();
+    let (code, out, err) = tool(&args, "newer\n");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("kvno 7 written") && out.contains("kept kvno 192273"),
+        "{out}"
+    );
+    assert!(err.contains("admin.sock"), "{err}");
+    let (code, out, _) = tool(&["keytab", "rotate", "--help"], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("previous kvno are kept") && out.contains("--keep"),
+        "{out}"
+    );
+}
+
+#[test]
 fn status_without_a_server_fails_with_the_socket_named() {
     let dir = TempDir::new("status");
     let sock = dir.path().join("admin.sock");
