@@ -397,4 +397,6 @@ fn netbios_name_from_host(host: &str) -> String {
 }
 
 #[cfg(test)]
+mod keys_tests;
+#[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use super::{
     MIN_MAX_IO_SIZE, ShareConfig,
 };
 
-const TOP_KEYS: &[&str] = &[
+pub(super) const TOP_KEYS: &[&str] = &[
     "listen",
     "server_name",
     "server_comment",
@@ -59,8 +59,8 @@ const TOP_KEYS: &[&str] = &[
     "max_locks_per_file",
     "max_pipes_per_session",
 ];
-const PRINCIPAL_KEYS: &[&str] = &["name", "sid", "groups"];
-const SHARE_KEYS: &[&str] = &[
+pub(super) const PRINCIPAL_KEYS: &[&str] = &["name", "sid", "groups"];
+pub(super) const SHARE_KEYS: &[&str] = &[
     "name",
     "path",
     "read_only",
@@ -76,7 +76,7 @@ const SHARE_KEYS: &[&str] = &[
     "hide_dot_files",
     "hide_files",
 ];
-const ACCOUNT_KEYS: &[&str] = &[
+pub(super) const ACCOUNT_KEYS: &[&str] = &[
     "name",
     "nt_hash",
     "rid",
