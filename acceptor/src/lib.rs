@@ -8,8 +8,9 @@
 //! - Local accounts are matched by user name alone, case-insensitively; any domain the client
 //!   sends (the server name, empty, or another) is accepted, as Samba does for local accounts.
 //!   The NTLMv2 proof is checked with the domain exactly as sent, since the client hashed that.
-//! - Only NTLMv2 is implemented: 24-byte (NTLMv1) and LM-only responses are always refused
-//!   with [`AuthError::NotAccepted`]; there is no switch to accept them.
+//! - NTLMv2 is accepted; NTLMv1 (24-byte responses, with or without extended session
+//!   security, [`ntlm::v1`]) only when [`AcceptorConfig::allow_ntlmv1`] is set; LM-only
+//!   responses never. Refusals are [`AuthError::NotAccepted`].
 //! - An account may carry its previous NT hash with a deadline ([`PreviousHash`]): during a
 //!   password change-over both passwords log on, judged by the `now` the step receives.
 //! - Anonymous logons get the ANONYMOUS LOGON SID with Everyone and NETWORK (not Authenticated
@@ -113,6 +114,8 @@ pub struct AcceptorConfig {
     pub machine_sid: acl::Sid,
     /// Local accounts for NTLM.
     pub accounts: Vec<LocalAccount>,
+    /// Accept NTLMv1 responses (off by default: they can be cracked offline and carry no MIC).
+    pub allow_ntlmv1: bool,
     /// Accept anonymous (null) sessions.
     pub allow_anonymous: bool,
     /// The service keys; Kerberos is offered only when set.
@@ -145,6 +148,8 @@ pub const DEFAULT_REPLAY_CACHE_CAPACITY: usize = krb5::replay::DEFAULT_CAPACITY;
 pub enum AuthMethod {
     /// NTLMv2 against a local account.
     Ntlmv2,
+    /// NTLMv1 against a local account (only when `allow_ntlmv1` is set).
+    Ntlmv1,
     /// Kerberos AP-REQ.
     Kerberos,
     /// Anonymous (null session).
@@ -152,11 +157,12 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
-    /// Its name in reports and logs: "kerberos", "ntlmv2" or "anonymous".
+    /// Its name in reports and logs: "kerberos", "ntlmv2", "ntlmv1" or "anonymous".
     pub fn name(self) -> &'static str {
         match self {
             Self::Kerberos => "kerberos",
             Self::Ntlmv2 => "ntlmv2",
+            Self::Ntlmv1 => "ntlmv1",
             Self::Anonymous => "anonymous",
         }
     }

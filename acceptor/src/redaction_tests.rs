@@ -85,6 +85,7 @@ fn debug_output_never_shows_keys() {
         dns_name: "fs.example.com".into(),
         machine_sid: "S-1-5-21-1-2-3".parse().unwrap(),
         accounts: vec![account],
+        allow_ntlmv1: false,
         allow_anonymous: false,
         keytab: Some(Arc::new(KeytabSource::fixed(keytab))),
         allow_rc4: false,

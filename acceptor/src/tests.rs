@@ -24,6 +24,7 @@ pub(crate) fn config() -> Arc<AcceptorConfig> {
             groups: vec![acl::Sid::builtin_users()],
             previous: None,
         }],
+        allow_ntlmv1: false,
         allow_anonymous: false,
         keytab: None,
         allow_rc4: false,
@@ -301,29 +302,97 @@ fn anonymous_refused_unless_allowed() {
     assert_eq!(auth.expires_at, None);
 }
 
-#[test]
-fn ntlmv1_response_is_refused() {
-    let mut client = ntlm_self_test_client("alice", "", "Secret123");
-    let mut auth = provider(config()).start();
-    let challenge = cont(auth.step(now(), &client.negotiate()));
-    let _ = client.authenticate(&challenge);
+/// A bare AUTHENTICATE for `user` with 24-byte LM and NT responses and `flags`.
+fn v1_authenticate(user: &str, lm: &[u8; 24], nt: &[u8; 24], flags: u32) -> Vec<u8> {
     let mut m = Vec::new();
     m.extend_from_slice(b"NTLMSSP\0");
     m.extend_from_slice(&3u32.to_le_bytes());
-    let user = ntlm::messages::string_to_utf16le("alice");
+    let user = ntlm::messages::string_to_utf16le(user);
     ntlm::messages::push_field(&mut m, 24, 64);
     ntlm::messages::push_field(&mut m, 24, 88);
     ntlm::messages::push_field(&mut m, 0, 112);
     ntlm::messages::push_field(&mut m, user.len(), 112);
     ntlm::messages::push_field(&mut m, 0, 112);
     ntlm::messages::push_field(&mut m, 0, 112);
-    m.extend_from_slice(&1u32.to_le_bytes());
-    m.extend_from_slice(&[0x11; 48]);
+    m.extend_from_slice(&flags.to_le_bytes());
+    m.extend_from_slice(lm);
+    m.extend_from_slice(nt);
     m.extend_from_slice(&user);
+    m
+}
+
+/// Starts a bare NTLM exchange; the authenticator and the server challenge.
+fn v1_start(cfg: AcceptorConfig) -> (Box<dyn Authenticator>, [u8; 8]) {
+    let mut client = ntlm_self_test_client("alice", "", "Secret123");
+    let mut auth = provider(Arc::new(cfg)).start();
+    let challenge = cont(auth.step(now(), &client.negotiate()));
+    // CHALLENGE_MESSAGE: signature, type, target name fields, flags, then ServerChallenge.
+    let server_challenge = challenge[24..32].try_into().unwrap();
+    (auth, server_challenge)
+}
+
+#[test]
+fn ntlmv1_response_is_refused() {
+    let (mut auth, _) = v1_start((*config()).clone());
+    let m = v1_authenticate("alice", &[0x11; 24], &[0x11; 24], 1);
     assert_eq!(
         failed(auth.step(now(), &m)),
-        AuthError::NotAccepted("NTLMv1 responses are not accepted")
+        AuthError::NotAccepted("NTLMv1 responses are not accepted (allow_ntlmv1 is off)")
     );
+}
+
+#[test]
+fn ntlmv1_is_accepted_when_allowed() {
+    use ntlm::messages::flags;
+    let mut cfg = (*config()).clone();
+    cfg.allow_ntlmv1 = true;
+    let hash = nt_hash("Secret123");
+    let base = ntlm::v1::session_base_key(&hash);
+
+    // Plain NTLMv1: DESL of the NT hash over the server challenge; the session key is the
+    // session base key (MS-NLMP 3.4.5.1, no KEY_EXCH).
+    let (mut auth, server) = v1_start(cfg.clone());
+    let nt = ntlm::v1::desl(&hash, &server);
+    let Step::Done { auth: ctx, .. } = auth.step(
+        now(),
+        &v1_authenticate("ALICE", &[0; 24], &nt, flags::UNICODE),
+    ) else {
+        panic!("NTLMv1 not accepted")
+    };
+    assert_eq!(ctx.method, AuthMethod::Ntlmv1);
+    assert_eq!(ctx.method.name(), "ntlmv1");
+    assert_eq!(ctx.session_key, base.to_vec());
+    assert_eq!(ctx.token.user.to_string(), "S-1-5-21-1-2-3-1001");
+
+    // With extended session security: the client challenge leads the LM response.
+    let (mut auth, server) = v1_start(cfg.clone());
+    let mut lm = [0u8; 24];
+    lm[..8].copy_from_slice(&[0x5a; 8]);
+    let digest = ntlm::crypto::md5(&[&server, &lm[..8]]);
+    let nt = ntlm::v1::desl(&hash, digest[..8].try_into().unwrap());
+    let ess = flags::UNICODE | flags::EXTENDED_SESSIONSECURITY;
+    let Step::Done { auth: ctx, .. } = auth.step(now(), &v1_authenticate("alice", &lm, &nt, ess))
+    else {
+        panic!("NTLMv1 with ESS not accepted")
+    };
+    assert_eq!(ctx.method, AuthMethod::Ntlmv1);
+    let kx = ntlm::crypto::hmac_md5(&base, &[&server, &lm[..8]]);
+    assert_eq!(ctx.session_key, kx.to_vec());
+
+    // A wrong password and an unknown user are logon failures.
+    let (mut auth, server) = v1_start(cfg.clone());
+    let wrong = ntlm::v1::desl(&nt_hash("Secret124"), &server);
+    let m = v1_authenticate("alice", &[0; 24], &wrong, flags::UNICODE);
+    assert!(matches!(
+        failed(auth.step(now(), &m)),
+        AuthError::LogonFailure(_)
+    ));
+    let (mut auth, server) = v1_start(cfg);
+    let m = v1_authenticate("mallory", &[0; 24], &ntlm::v1::desl(&hash, &server), 1);
+    assert!(matches!(
+        failed(auth.step(now(), &m)),
+        AuthError::LogonFailure(_)
+    ));
 }
 
 #[test]

@@ -173,6 +173,7 @@ pub fn auth_provider(
         dns_name: cfg.server_name.to_lowercase(),
         machine_sid: machine_sid(&guid),
         accounts,
+        allow_ntlmv1: cfg.allow_ntlmv1,
         allow_anonymous: cfg.allow_anonymous,
         keytab,
         allow_rc4: cfg.allow_rc4,

@@ -18,7 +18,7 @@ pub struct SessionInfo {
     pub user: String,
     /// Domain or realm.
     pub domain: String,
-    /// "kerberos", "ntlmv2" or "anonymous".
+    /// "kerberos", "ntlmv2", "ntlmv1" or "anonymous".
     pub auth: &'static str,
     /// Dialect, e.g. "3.1.1".
     pub dialect: String,

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use acceptor::{AcceptorConfig, LocalAccount, nt_hash};
 
-/// A configuration with one account and anonymous logons allowed (to reach that path too).
+/// A configuration with one account, and anonymous logons and NTLMv1 allowed (to reach those
+/// paths too).
 pub fn config() -> Arc<AcceptorConfig> {
     Arc::new(AcceptorConfig {
         server_name: "SERVER".into(),
@@ -18,6 +19,7 @@ pub fn config() -> Arc<AcceptorConfig> {
             groups: Vec::new(),
             previous: None,
         }],
+        allow_ntlmv1: true,
         allow_anonymous: true,
         keytab: None,
         allow_rc4: false,

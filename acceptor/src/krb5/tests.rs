@@ -35,6 +35,7 @@ fn config(principal_map: Vec<(String, acl::Sid, Vec<acl::Sid>)>) -> Arc<Acceptor
         dns_name: "fs.example.com".into(),
         machine_sid: "S-1-5-21-1-2-3".parse().unwrap(),
         accounts: Vec::new(),
+        allow_ntlmv1: false,
         allow_anonymous: false,
         keytab: Some(Arc::new(KeytabSource::fixed(Keytab {
             entries: vec![service_entry()],

@@ -7,5 +7,6 @@ pub mod messages;
 pub mod state;
 #[cfg(test)]
 mod tests;
+pub mod v1;
 
 pub use state::{ExpectAuthenticate, ExpectNegotiate, NtlmError, NtlmSuccess, SessionSecurity};

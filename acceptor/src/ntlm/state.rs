@@ -14,6 +14,7 @@ use super::crypto::{self, Direction, SigningContext};
 use super::messages::{
     self, AuthenticateMessage, ChallengeMessage, MessageError, NegotiateMessage, av_id, flags,
 };
+use super::v1;
 use crate::{AcceptorConfig, AuthContext, AuthError, AuthMethod, LocalAccount};
 
 /// Why the NTLM exchange failed.
@@ -23,7 +24,7 @@ pub enum NtlmError {
     Message(MessageError),
     /// The system random number generator failed.
     NoRandomness,
-    /// The NT response is 24 bytes (NTLMv1), which is not accepted.
+    /// The NT response is 24 bytes (NTLMv1) and `allow_ntlmv1` is off.
     NtlmV1Refused,
     /// Only an LM/LMv2 response was sent.
     LmOnlyRefused,
@@ -65,7 +66,9 @@ impl From<NtlmError> for AuthError {
         match e {
             NtlmError::Message(m) => Self::InvalidToken(m.describe()),
             NtlmError::NoRandomness => Self::NotAccepted("no system randomness for the challenge"),
-            NtlmError::NtlmV1Refused => Self::NotAccepted("NTLMv1 responses are not accepted"),
+            NtlmError::NtlmV1Refused => {
+                Self::NotAccepted("NTLMv1 responses are not accepted (allow_ntlmv1 is off)")
+            }
             NtlmError::LmOnlyRefused => Self::NotAccepted("LM-only responses are not accepted"),
             NtlmError::AnonymousRefused => Self::NotAccepted("anonymous logon is not allowed"),
             NtlmError::NtlmV2ResponseTooShort => Self::InvalidToken("NTLMv2 response too short"),
@@ -265,43 +268,29 @@ impl ExpectAuthenticate {
                 mic_present: false,
             });
         }
-        match m.nt_response.len() {
+        let v1 = match m.nt_response.len() {
             0 => return Err(NtlmError::LmOnlyRefused),
-            24 => return Err(NtlmError::NtlmV1Refused),
+            v1::RESPONSE_LEN if !config.allow_ntlmv1 => return Err(NtlmError::NtlmV1Refused),
+            v1::RESPONSE_LEN => true,
             n if n < crypto::NTLMV2_RESPONSE_MIN => return Err(NtlmError::NtlmV2ResponseTooShort),
-            _ => {}
-        }
-        // The client challenge's AV_PAIR list must be well formed before any proof is checked:
-        // a malformed one is a bad token (STATUS_INVALID_PARAMETER, as Samba and Windows answer;
-        // smbtorture smb2.session.ntlmssp_bug14932), whoever the user.
-        let client_av = m
-            .nt_response
-            .get(crypto::NTLMV2_RESPONSE_MIN..)
-            .unwrap_or(&[]);
-        messages::parse_av_pairs(client_av).map_err(|_| NtlmError::MalformedClientChallenge)?;
-        let account = find_account(config, &user);
-        // Unknown users still cost one HMAC chain, so timing does not reveal account names.
-        // During a password change-over the previous hash is tried too (its window is judged
-        // by the `now` of this step).
-        let base = match account {
-            None => {
-                let key = crypto::ntowf_v2(&[0u8; 16], &user, &domain);
-                crypto::verify_ntlmv2(&key, &self.server_challenge, m.nt_response)
-            }
-            Some(a) => a.hashes_at(now).find_map(|hash| {
-                let key = crypto::ntowf_v2(hash, &user, &domain);
-                crypto::verify_ntlmv2(&key, &self.server_challenge, m.nt_response)
-            }),
+            _ => false,
         };
-        let (account, base) = match (account, base) {
+        let (account, key_exchange_key) = if v1 {
+            self.check_v1(config, now, &m, &user, neg_flags)
+        } else {
+            self.check_v2(config, now, &m, &user, &domain)?
+        };
+        let (account, key_exchange_key) = match (account, key_exchange_key) {
             (None, _) => return Err(NtlmError::UnknownUser),
             (Some(_), None) => return Err(NtlmError::WrongPassword),
-            (Some(a), Some(b)) => (a, b),
+            (Some(a), Some(k)) => (a, k),
         };
-        let exported = crypto::exported_session_key(&base, neg_flags, m.encrypted_session_key)
-            .ok_or(NtlmError::BadEncryptedSessionKey)?;
+        let exported =
+            crypto::exported_session_key(&key_exchange_key, neg_flags, m.encrypted_session_key)
+                .ok_or(NtlmError::BadEncryptedSessionKey)?;
 
-        let mic_present = client_av::check(config, local, m.nt_response)?.mic_present;
+        // An NTLMv1 response has no AV_PAIRs, hence no MIC, target name or channel bindings.
+        let mic_present = !v1 && client_av::check(config, local, m.nt_response)?.mic_present;
         if mic_present {
             if !m.has_mic_room(msg.len()) {
                 return Err(NtlmError::MicMissing);
@@ -341,7 +330,11 @@ impl ExpectAuthenticate {
             domain,
             token: Token::network_logon(user_sid, groups),
             session_key: exported.to_vec(),
-            method: AuthMethod::Ntlmv2,
+            method: if v1 {
+                AuthMethod::Ntlmv1
+            } else {
+                AuthMethod::Ntlmv2
+            },
             expires_at: None,
         };
         Ok(NtlmSuccess {
@@ -349,5 +342,70 @@ impl ExpectAuthenticate {
             security,
             mic_present,
         })
+    }
+
+    /// The NTLMv2 proof (MS-NLMP 3.3.2): the account named, and the session base key when
+    /// the proof matches one of its hashes.
+    fn check_v2<'c>(
+        &self,
+        config: &'c AcceptorConfig,
+        now: SystemTime,
+        m: &AuthenticateMessage<'_>,
+        user: &str,
+        domain: &str,
+    ) -> Result<(Option<&'c LocalAccount>, Option<[u8; 16]>), NtlmError> {
+        // The client challenge's AV_PAIR list must be well formed before any proof is checked:
+        // a malformed one is a bad token (STATUS_INVALID_PARAMETER, as Samba and Windows answer;
+        // smbtorture smb2.session.ntlmssp_bug14932), whoever the user.
+        let client_av = m
+            .nt_response
+            .get(crypto::NTLMV2_RESPONSE_MIN..)
+            .unwrap_or(&[]);
+        messages::parse_av_pairs(client_av).map_err(|_| NtlmError::MalformedClientChallenge)?;
+        let account = find_account(config, user);
+        // Unknown users still cost one HMAC chain, so timing does not reveal account names.
+        // During a password change-over the previous hash is tried too (its window is judged
+        // by the `now` of this step).
+        let base = match account {
+            None => {
+                let key = crypto::ntowf_v2(&[0u8; 16], user, domain);
+                crypto::verify_ntlmv2(&key, &self.server_challenge, m.nt_response)
+            }
+            Some(a) => a.hashes_at(now).find_map(|hash| {
+                let key = crypto::ntowf_v2(hash, user, domain);
+                crypto::verify_ntlmv2(&key, &self.server_challenge, m.nt_response)
+            }),
+        };
+        Ok((account, base))
+    }
+
+    /// The NTLMv1 response (MS-NLMP 3.3.1, with extended session security when negotiated):
+    /// the account named, and the key exchange key (3.4.5.1) when the response matches one
+    /// of its hashes.
+    fn check_v1<'c>(
+        &self,
+        config: &'c AcceptorConfig,
+        now: SystemTime,
+        m: &AuthenticateMessage<'_>,
+        user: &str,
+        neg_flags: u32,
+    ) -> (Option<&'c LocalAccount>, Option<[u8; 16]>) {
+        let ess = neg_flags & flags::EXTENDED_SESSIONSECURITY != 0;
+        let check = |hash: &[u8; 16]| {
+            v1::verify(
+                hash,
+                &self.server_challenge,
+                m.lm_response,
+                m.nt_response,
+                ess,
+            )
+        };
+        let account = find_account(config, user);
+        let key = match account {
+            // Unknown users cost the same DES work, so timing does not reveal account names.
+            None => check(&[0u8; 16]).and(None),
+            Some(a) => a.hashes_at(now).find_map(check),
+        };
+        (account, key)
     }
 }

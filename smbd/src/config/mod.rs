@@ -74,6 +74,8 @@ pub struct Config {
     pub log_level: String,
     /// Accept anonymous (null) sessions (`allow_anonymous`).
     pub allow_anonymous: bool,
+    /// Accept NTLMv1 responses (`allow_ntlmv1`; off by default).
+    pub allow_ntlmv1: bool,
     /// Offer multichannel on 3.x: clients may bind more connections to a session
     /// (`multichannel`, on by default).
     pub multichannel: bool,
@@ -290,6 +292,7 @@ impl Config {
             max_credits: 8192,
             log_level: "info".to_owned(),
             allow_anonymous: false,
+            allow_ntlmv1: false,
             multichannel: true,
             interfaces: Vec::new(),
             shares: Vec::new(),

@@ -84,8 +84,6 @@ pub(super) const ACCOUNT_KEYS: &[&str] = &[
     "previous_nt_hash",
     "previous_valid_until",
 ];
-const NTLMV1_REFUSED: &str = "NTLMv1 is not supported (its responses can be cracked offline); \
-     remove this key, and give old clients NTLMv2 or Kerberos";
 const PASSWORD_REFUSED: &str = "plain-text passwords are not accepted; store the NT hash with \
      `smbd-tools account add --config FILE --user NAME --password-stdin`";
 
@@ -187,15 +185,8 @@ fn read_server(root: &TableView<'_>, config: &mut Config) -> Result<(), ConfigEr
             .map_err(|m| root.value_error(&i, format!("\"{}\": {m}", i.value)))?;
         config.interfaces.push(spec);
     }
-    // `allow_ntlmv1` was documented but never honoured; it is gone. `false` states what the
-    // server does and is still read, so older configurations keep working; `true` cannot be
-    // honoured and is refused rather than silently ignored.
-    if let Some(true) = root.bool("allow_ntlmv1")? {
-        return Err(root.error_at(
-            root.span_of("allow_ntlmv1"),
-            "allow_ntlmv1",
-            NTLMV1_REFUSED.to_owned(),
-        ));
+    if let Some(v) = root.bool("allow_ntlmv1")? {
+        config.allow_ntlmv1 = v;
     }
     Ok(())
 }

@@ -71,7 +71,7 @@ fn example_config_parses() {
     assert_eq!(c.max_connections, 10_000);
     assert_eq!(c.max_credits, 8192);
     assert_eq!(c.log_level, "info");
-    assert!(!c.allow_anonymous);
+    assert!(!c.allow_anonymous && !c.allow_ntlmv1);
 
     assert_eq!(c.shares.len(), 2);
     assert_eq!(c.shares[0].name, "public");
@@ -774,12 +774,16 @@ fn account_previous_hash() {
 }
 
 #[test]
-fn allow_ntlmv1_false_is_read_and_true_is_refused() {
-    assert!(Config::parse("allow_ntlmv1 = false\n", "x").is_ok());
-    assert_err(
-        "\nallow_ntlmv1 = true\n",
-        2,
-        "allow_ntlmv1",
-        "NTLMv1 is not supported",
+fn allow_ntlmv1_key() {
+    assert!(
+        !Config::parse("allow_ntlmv1 = false\n", "x")
+            .unwrap()
+            .allow_ntlmv1
     );
+    assert!(
+        Config::parse("allow_ntlmv1 = true\n", "x")
+            .unwrap()
+            .allow_ntlmv1
+    );
+    assert_err("allow_ntlmv1 = 1\n", 1, "allow_ntlmv1", "");
 }

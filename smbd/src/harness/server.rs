@@ -162,6 +162,7 @@ pub fn spnego_with(
         dns_name: dns.into(),
         machine_sid: acl::Sid::new(5, &[21, 1, 2, 3]),
         accounts,
+        allow_ntlmv1: false,
         allow_anonymous: true,
         keytab: None,
         allow_rc4: false,
