@@ -10,9 +10,8 @@
 //!   The NTLMv2 proof is checked with the domain exactly as sent, since the client hashed that.
 //! - NTLMv2 is accepted; NTLMv1 (24-byte responses, with or without extended session
 //!   security, [`ntlm::v1`]) only when [`AcceptorConfig::allow_ntlmv1`] is set; LM-only
-//!   responses never. Refusals are [`AuthError::NotAccepted`]. Plain NTLMv1 (without extended
-//!   session security) gets no SPNEGO mechListMIC: its RC4/CRC32 NTLMSSP signing is not
-//!   implemented, so a client that insists on one (smbclient --client-protection=sign) fails.
+//!   responses never. Refusals are [`AuthError::NotAccepted`]. Plain NTLMv1's SPNEGO
+//!   mechListMIC uses its own signing (RC4 over a CRC-32, one handle for both directions).
 //! - An account may carry its previous NT hash with a deadline ([`PreviousHash`]): during a
 //!   password change-over both passwords log on, judged by the `now` the step receives.
 //! - Anonymous logons get the ANONYMOUS LOGON SID with Everyone and NETWORK (not Authenticated

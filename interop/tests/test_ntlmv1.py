@@ -73,11 +73,9 @@ def test_ntlmv1_refused_by_default(default_server, options):
 @pytest.mark.parametrize("options", [V1_ESS, V1_PLAIN], ids=["ess", "plain"])
 def test_ntlmv1_accepted_when_allowed(v1_server, options):
     assert_ok(run_smbclient(v1_server, "share", "ls", extra=options, timeout=60))
-    if options == V1_ESS:
-        # A client that insists on NTLMSSP signing checks the SPNEGO mechListMIC, which the
-        # server gives only with extended session security (plain NTLMv1's RC4/CRC32 signing
-        # is not implemented; the SMB session itself is signed with the v1 key either way).
-        assert_ok(run_smbclient(v1_server, "share", "ls", extra=options, protection="sign", timeout=60))
+    # A client that insists on NTLMSSP signing checks the SPNEGO mechListMIC: HMAC-MD5 with
+    # ESS, RC4 over a CRC-32 without it (MS-NLMP 3.4.4.1).
+    assert_ok(run_smbclient(v1_server, "share", "ls", extra=options, protection="sign", timeout=60))
     wrong = run_smbclient(v1_server, "share", "ls", extra=options, password="Not-The-Pass", timeout=60)
     assert "NT_STATUS_LOGON_FAILURE" in wrong.stdout, wrong.stdout
     # The audit line of the logon names the method.

@@ -145,15 +145,27 @@ pub fn seal_key(exported: &[u8; 16], neg_flags: u32, dir: Direction) -> [u8; 16]
     md5(&[&exported[..len], magic])
 }
 
-/// Message integrity for one direction with extended session security (MS-NLMP 3.4.4.2).
+/// Message integrity for one direction with extended session security (MS-NLMP 3.4.4.2), or
+/// NTLMv1's without it (3.4.4.1, [`super::v1::Ntlm1Signing`], shared by both directions).
 ///
 /// The RC4 sealing state runs across messages, as the specification's sealing handle does.
 pub struct SigningContext {
     sign_key: [u8; 16],
     seal: Option<Rc4<U16>>,
+    ntlm1: Option<std::sync::Arc<std::sync::Mutex<super::v1::Ntlm1Signing>>>,
 }
 
 impl SigningContext {
+    /// A direction of NTLMv1 signing without extended session security: both directions use
+    /// `shared`, one RC4 handle and one sequence number, in the order messages are signed.
+    pub fn ntlm1(shared: std::sync::Arc<std::sync::Mutex<super::v1::Ntlm1Signing>>) -> Self {
+        Self {
+            sign_key: [0; 16],
+            seal: None,
+            ntlm1: Some(shared),
+        }
+    }
+
     /// The context for `dir` derived from the exported session key and negotiated flags.
     pub fn new(exported: &[u8; 16], neg_flags: u32, dir: Direction) -> Self {
         let seal = (neg_flags & flags::KEY_EXCH != 0)
@@ -161,6 +173,7 @@ impl SigningContext {
         Self {
             sign_key: sign_key(exported, dir),
             seal,
+            ntlm1: None,
         }
     }
 
@@ -173,6 +186,12 @@ impl SigningContext {
 
     /// The 16-byte NTLMSSP_MESSAGE_SIGNATURE over `msg` with sequence number `seq`.
     pub fn sign(&mut self, seq: u32, msg: &[u8]) -> [u8; 16] {
+        if let Some(shared) = &self.ntlm1 {
+            let mut state = shared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            return state.sign(msg);
+        }
         let seq_bytes = seq.to_le_bytes();
         let mac = hmac_md5(&self.sign_key, &[&seq_bytes, msg]);
         let mut checksum = [0u8; 8];
@@ -189,6 +208,12 @@ impl SigningContext {
 
     /// Checks a received signature in constant time.
     pub fn verify(&mut self, seq: u32, msg: &[u8], signature: &[u8]) -> bool {
+        if let Some(shared) = &self.ntlm1 {
+            let mut state = shared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            return state.verify(msg, signature);
+        }
         let expected = self.sign(seq, msg);
         bool::from(expected.ct_eq(signature))
     }

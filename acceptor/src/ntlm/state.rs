@@ -319,12 +319,25 @@ impl ExpectAuthenticate {
                 attributes: GroupAttributes::DEFAULT,
             })
             .collect();
-        let security = (neg_flags & flags::EXTENDED_SESSIONSECURITY != 0
-            && neg_flags & flags::SIGN != 0)
-            .then(|| SessionSecurity {
+        let ess = neg_flags & flags::EXTENDED_SESSIONSECURITY != 0;
+        let security = if neg_flags & flags::SIGN == 0 {
+            None
+        } else if ess {
+            Some(SessionSecurity {
                 client: SigningContext::new(&exported, neg_flags, Direction::ClientToServer),
                 server: SigningContext::new(&exported, neg_flags, Direction::ServerToClient),
-            });
+            })
+        } else if v1 {
+            // NTLMv1 without ESS: one handle for both directions (MS-NLMP 3.4.4.1).
+            let shared =
+                std::sync::Arc::new(std::sync::Mutex::new(v1::Ntlm1Signing::new(&exported)));
+            Some(SessionSecurity {
+                client: SigningContext::ntlm1(shared.clone()),
+                server: SigningContext::ntlm1(shared),
+            })
+        } else {
+            None
+        };
         let auth = AuthContext {
             user,
             domain,

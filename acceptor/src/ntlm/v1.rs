@@ -8,6 +8,7 @@
 use des::Des;
 use des::cipher::{BlockEncrypt, KeyInit};
 use md4::{Digest, Md4};
+use rc4::{Rc4, StreamCipher, consts::U16};
 use subtle::ConstantTimeEq;
 
 use super::crypto::{hmac_md5, md5};
@@ -109,6 +110,65 @@ pub fn verify(
     Some(key_exchange_key(&base, server, lm_response, ess))
 }
 
+/// CRC-32 (IEEE 802.3, reflected, as MS-NLMP 6's CRC32()), bit by bit: it runs over a
+/// SPNEGO mechanism list once per logon.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for b in data {
+        crc ^= u32::from(*b);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
+}
+
+/// NTLMSSP message integrity without extended session security (MS-NLMP 3.4.4.1): one RC4
+/// handle keyed with the exported session key (SEALKEY, 3.4.5.3, when LM_KEY is not
+/// negotiated) and one sequence number, which both directions advance in turn, as Samba's
+/// NTLMv1 signing does.
+pub struct Ntlm1Signing {
+    rc4: Rc4<U16>,
+    seq: u32,
+}
+
+impl Ntlm1Signing {
+    /// The state after authentication, from the exported session key.
+    pub fn new(exported: &[u8; 16]) -> Self {
+        Self {
+            rc4: Rc4::<U16>::new(exported.into()),
+            seq: 0,
+        }
+    }
+
+    /// The next NTLMSSP_MESSAGE_SIGNATURE: version 1, RandomPad 0, then RC4 of the CRC-32 of
+    /// `msg` and of the sequence number.
+    pub fn sign(&mut self, msg: &[u8]) -> [u8; 16] {
+        let mut body = [0u8; 12];
+        body[4..8].copy_from_slice(&crc32(msg).to_le_bytes());
+        body[8..].copy_from_slice(&self.seq.to_le_bytes());
+        // The RandomPad (zero) goes through the handle first, then checksum and number.
+        self.rc4.apply_keystream(&mut body);
+        self.seq = self.seq.wrapping_add(1);
+        let mut sig = [0u8; 16];
+        sig[..4].copy_from_slice(&1u32.to_le_bytes());
+        sig[8..].copy_from_slice(&body[4..]);
+        sig
+    }
+
+    /// Checks a received signature: version, checksum and sequence number (the RandomPad is
+    /// not checked: senders differ on whether they send it encrypted or zero).
+    pub fn verify(&mut self, msg: &[u8], signature: &[u8]) -> bool {
+        let expected = self.sign(msg);
+        let (Some(version), Some(rest)) = (signature.get(..4), signature.get(8..16)) else {
+            return false;
+        };
+        bool::from(expected[..4].ct_eq(version) & expected[8..].ct_eq(rest))
+            && signature.len() == 16
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +241,52 @@ mod tests {
         lm[0] = 0xab;
         assert_eq!(verify(&hash, &SERVER_CHALLENGE, &lm, &expected, true), None);
         assert_eq!(verify(&hash, &SERVER_CHALLENGE, &[], &expected, true), None);
+    }
+
+    #[test]
+    fn crc32_check_value() {
+        // The standard check value of CRC-32/ISO-HDLC.
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    /// MS-NLMP 4.2.2.4 (GSS_WrapEx examples, NTLMv1 without extended session security): the
+    /// exported key is the random session key 55 55 ..., the plaintext "Plaintext" in
+    /// UTF-16LE is sealed through the handle, then signed (CRC-32 of the plaintext,
+    /// sequence number 0) through the same handle.
+    #[test]
+    fn ms_nlmp_4_2_2_4_ntlm1_signature() {
+        let key = [0x55u8; 16];
+        let msg = crate::ntlm::messages::string_to_utf16le("Plaintext");
+        let mut state = Ntlm1Signing::new(&key);
+        let mut sealed = msg.clone();
+        state.rc4.apply_keystream(&mut sealed);
+        assert_eq!(
+            sealed,
+            hex("56 fe 04 d8 61 f9 31 9a f0 d7 23 8a 2e 3b 4d 45 7f b8")
+        );
+        let sig = state.sign(&msg);
+        assert_eq!(
+            sig.to_vec(),
+            hex("01 00 00 00 00 00 00 00 09 dc d1 df 2e 45 9d 36")
+        );
+    }
+
+    #[test]
+    fn ntlm1_signature_shares_one_handle() {
+        let key = [0x55u8; 16];
+        let msg = crate::ntlm::messages::string_to_utf16le("Plaintext");
+        let mut signer = Ntlm1Signing::new(&key);
+        let sig = signer.sign(&msg);
+        assert_eq!(sig[..8], [1, 0, 0, 0, 0, 0, 0, 0]);
+        // The receiver with its own copy of the state verifies it, and the next signature
+        // (the reply) uses the next sequence number and keystream on both sides.
+        let mut receiver = Ntlm1Signing::new(&key);
+        assert!(receiver.verify(&msg, &sig));
+        let reply = receiver.sign(b"reply");
+        assert!(signer.verify(b"reply", &reply));
+        assert_ne!(reply[8..], sig[8..]);
+        let mut other = Ntlm1Signing::new(&key);
+        assert!(!other.verify(b"other", &sig));
     }
 }
