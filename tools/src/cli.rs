@@ -171,8 +171,8 @@ pub enum KeytabCommand {
             change or Entra's server key rotation does: keys derived from the new password (as \
             `keytab add`) are written with the next kvno (the principal's newest + 1; kvnos are \
             32-bit and wrap past 4294967295 to 1) or --kvno. The keys of the previous kvno are \
-            kept, so tickets issued before the change stay valid for their lifetime (10 hours \
-            by default in AD and MIT); older generations of that principal are removed (keep \
+            kept, so tickets issued before the change stay valid for their lifetime (by default \
+            10 hours in AD, a day in MIT); older generations of that principal are removed (keep \
             more with --keep). Other principals are untouched. The keytab is replaced \
             atomically with mode 0600. Change the password in the KDC first (or in the same \
             minute): tickets for the new kvno fail until the server has reloaded. With --socket \
