@@ -493,7 +493,7 @@ fn share_add_list_and_remove_keep_the_rest_of_the_file() {
     let text = std::fs::read_to_string(&cfg).unwrap();
     assert!(text.contains("# Production config -- keep this comment!"));
     assert!(text.contains("# the team share"));
-    let config = smbd::config::Config::load(&cfg).unwrap();
+    let config = Config::load(&cfg).unwrap();
     let added = config
         .shares
         .iter()
@@ -561,7 +561,7 @@ fn share_add_list_and_remove_keep_the_rest_of_the_file() {
         "",
     );
     assert_eq!(code, 0);
-    let config = smbd::config::Config::load(&cfg).unwrap();
+    let config = Config::load(&cfg).unwrap();
     assert_eq!(config.shares.len(), 1);
     let (code, _, err) = tool(
         &[
