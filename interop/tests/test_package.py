@@ -1,12 +1,13 @@
 """The Debian package (tools/packaging/build-deb.sh) and the service integration.
 
-The package is built from the release binaries already in target/release (no cargo run),
-its contents and control fields are checked, and it is unpacked into a scratch root with
-`dpkg -x`. The *installed* server, ROOT/usr/sbin/smbd, then runs from a config derived from
-the installed ROOT/etc/smbd/smbd.toml (a temp share, a free port, an account added with the
-installed smbd-tools) and serves a file to smbclient, while a Unix datagram socket standing in
-for systemd (NOTIFY_SOCKET) receives READY=1 once it listens, RELOADING=1 and READY=1 around
-a SIGHUP reload, and STOPPING=1 at SIGTERM.
+The package is built from the release binaries already in target/release (no cargo run), its
+contents and control fields are checked, and dpkg itself installs and purges it in a scratch
+root (the maintainer scripts run under DPKG_ROOT). Unpacked into another with `dpkg -x`, the
+*installed* server, ROOT/usr/sbin/smbd, runs from a config derived from the installed
+ROOT/etc/smbd/smbd.toml (a temp share, a free port, an account added with the installed
+smbd-tools) and serves a file to smbclient, while a Unix datagram socket standing in for
+systemd (NOTIFY_SOCKET) receives READY=1 once it listens, RELOADING=1 and READY=1 around a
+SIGHUP reload, and STOPPING=1 at SIGTERM.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import signal
 import socket
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -114,6 +114,35 @@ def test_package_contents_and_control(package):
                               capture_output=True, text=True, env={**os.environ, "MANPAGER": "cat", "COLUMNS": "80"})
         shown = page.stdout
         assert page.returncode == 0 and "NAME" in shown and "--password-stdin" in shown, shown + page.stderr
+
+
+def test_install_and_purge_with_dpkg(package, tmp_path):
+    """dpkg itself installs and purges the package in a scratch root, running the maintainer
+    scripts outside a chroot with DPKG_ROOT set (they and deb-systemd-helper honour it): the
+    install makes the state, log and share folders and enables the unit; a purge removes the
+    configuration, state and logs and the unit's enablement, and keeps the share folder."""
+    deb, _root = package
+    root = tmp_path / "dpkg-root"
+    admin = root / "var/lib/dpkg"
+    (admin / "info").mkdir(parents=True)
+    (admin / "updates").mkdir()
+    (admin / "status").touch()
+    dpkg = ["dpkg", f"--root={root}", "--force-script-chrootless"]
+    # --force-depends: the scratch root's database has no libc6.
+    run = subprocess.run([*dpkg, "--force-depends", "-i", str(deb)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert stat.S_IMODE((root / "var/lib/smbd").stat().st_mode) == 0o700
+    assert (root / "var/log/smbd").is_dir() and (root / "srv/smb/share").is_dir()
+    wants = root / "etc/systemd/system/multi-user.target.wants/smbd.service"
+    assert wants.is_symlink() and os.readlink(wants) == "/lib/systemd/system/smbd.service"
+    (root / "srv/smb/share/kept.txt").write_text("a user's file")
+
+    run = subprocess.run([*dpkg, "--purge", PACKAGE], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for gone in ("usr/sbin/smbd", "etc/smbd/smbd.toml", "var/lib/smbd", "var/log/smbd"):
+        assert not (root / gone).exists(), f"{gone} left after purge"
+    assert not wants.is_symlink(), "the unit is still enabled after purge"
+    assert (root / "srv/smb/share/kept.txt").read_text() == "a user's file"
 
 
 def packaged_config(root: Path, port: int, share: Path, state: Path) -> str:
