@@ -78,7 +78,9 @@ install -D -m 0644 "$here/debian/copyright" "$doc/copyright"
 install -m 0644 "$repo/tools/grafana-dashboard.json" "$doc/grafana-dashboard.json"
 install -m 0644 "$repo/smbd/smbd.example.toml" "$doc/smbd.example.toml"
 for f in README.md docs/ADMIN.md docs/SECURITY.md; do
-    [ -f "$repo/$f" ] && install -m 0644 "$repo/$f" "$doc/$(basename "$f")"
+    if [ -f "$repo/$f" ]; then
+        install -m 0644 "$repo/$f" "$doc/$(basename "$f")"
+    fi
 done
 commit="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 when="$(date -R -d "@${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct 2>/dev/null || date +%s)}")"
