@@ -128,8 +128,10 @@ def test_install_and_purge_with_dpkg(package, tmp_path):
     (admin / "updates").mkdir()
     (admin / "status").touch()
     dpkg = ["dpkg", f"--root={root}", "--force-script-chrootless"]
+    # dpkg wants ldconfig and start-stop-daemon in PATH, which a non-login root may lack.
+    env = {**os.environ, "PATH": os.environ.get("PATH", "/usr/bin:/bin") + ":/usr/sbin:/sbin"}
     # --force-depends: the scratch root's database has no libc6.
-    run = subprocess.run([*dpkg, "--force-depends", "-i", str(deb)], capture_output=True, text=True)
+    run = subprocess.run([*dpkg, "--force-depends", "-i", str(deb)], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     assert stat.S_IMODE((root / "var/lib/smbd").stat().st_mode) == 0o700
     assert (root / "var/log/smbd").is_dir() and (root / "srv/smb/share").is_dir()
@@ -137,7 +139,7 @@ def test_install_and_purge_with_dpkg(package, tmp_path):
     assert wants.is_symlink() and os.readlink(wants) == "/lib/systemd/system/smbd.service"
     (root / "srv/smb/share/kept.txt").write_text("a user's file")
 
-    run = subprocess.run([*dpkg, "--purge", PACKAGE], capture_output=True, text=True)
+    run = subprocess.run([*dpkg, "--purge", PACKAGE], capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     for gone in ("usr/sbin/smbd", "etc/smbd/smbd.toml", "var/lib/smbd", "var/log/smbd"):
         assert not (root / gone).exists(), f"{gone} left after purge"
