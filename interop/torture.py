@@ -76,6 +76,10 @@ OWN_SHARES = {"smb2.create_no_streams": ("nostreams", ["streams = false"]),
               # Samba3.pm's [tmpenc]: server smb encrypt = required.
               "smb2.session@enc": ("tmpenc", ['encrypt = "required"']),
               "smb2.session@enc-krb5": ("tmpenc", ['encrypt = "required"'])}
+#: Top-level config lines by suite name: smb2.session reauthenticates sessions as the anonymous
+#: logon (reauth2-5), which Samba's selftest servers admit; ours refuse it unless
+#: `allow_anonymous` is on.
+OWN_TOP_LEVEL = {"smb2.session": ["allow_anonymous = true"]}
 KNOWN_FILE = Path(os.environ.get("TORTURE_KNOWN_FAILURES", Path(__file__).resolve().parent / "torture-known-failures.txt"))
 #: A test's name runs to the end of the line or to the ` [` that opens a failure's details: some
 #: names have spaces (smb2.delete-on-close-perms.OVERWRITE_IF Existing).
@@ -437,6 +441,7 @@ def server_config(spec: SuiteSpec, root: Path, realm=None) -> dict:
         # An MIT ticket's PAC has no LOGON_INFO: the principal is mapped to a SID here.
         extra["tables"] += ["[[principal]]", f'name = "alice@{krb5_realm.REALM}"', 'sid = "S-1-5-21-1-2-3-1105"',
                             'groups = ["S-1-5-21-1-2-3-513"]', ""]
+    top.extend(OWN_TOP_LEVEL.get(spec.name, []))
     if spec.name in ADMIN_SUITES:
         top.append(f'admin_groups = ["{ADMIN_GROUP}"]')
         extra["account_lines"] = {"alice": [f'groups = ["{ADMIN_GROUP}"]']}

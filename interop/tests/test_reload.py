@@ -144,3 +144,22 @@ def test_reload_adds_and_removes_shares_without_dropping_a_session(reloadable):
     held.close()
     # Not a clean logoff: it would disconnect the tree on `gone` too, which the server ended.
     conn.disconnect(False)
+
+
+def test_share_add_and_remove_commands_reload_the_server(reloadable):
+    """`smbd-tools share add|remove --config` edit the file and make the server reload."""
+    server, cfg, _ = reloadable
+    base = server.root
+    (base / "new" / "n.txt").write_text("n\n")
+    r = subprocess.run([str(tools()), "share", "add", "--config", str(cfg), "--name", "new", "--path",
+                        str(base / "new"), "--comment", "added live"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "added new" in r.stdout, r.stdout + r.stderr
+    listing = run_smbclient(server, "new", "ls")
+    assert listing.returncode == 0 and "n.txt" in listing.stdout, listing.stdout
+    r = subprocess.run([str(tools()), "share", "remove", "--config", str(cfg), "--name", "gone"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "removed gone" in r.stdout, r.stdout + r.stderr
+    assert "BAD_NETWORK_NAME" in run_smbclient(server, "gone", "ls").stdout
+    listed = subprocess.run([str(tools()), "share", "list", "--config", str(cfg)], capture_output=True, text=True,
+                            timeout=30).stdout
+    assert [line.split()[0] for line in listed.splitlines()[1:]] == ["keep", "new"], listed

@@ -28,6 +28,7 @@ pub mod proto;
 pub mod reload;
 pub mod rpc;
 pub mod server;
+pub mod service;
 pub mod setup;
 pub mod state;
 pub mod status;

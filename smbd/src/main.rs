@@ -71,16 +71,21 @@ fn main() -> ExitCode {
         let reloader = smbd::reload::Reloader::new(path, cfg.clone(), guid, built.replay, set_log_level);
         let reload: std::sync::Arc<dyn Fn() -> String + Send + Sync> = {
             let ctx = ctx.clone();
-            std::sync::Arc::new(move || match reloader.reload(&ctx) {
-                Ok(applied) => {
-                    let line = applied.summary();
-                    tracing::info!("{line}");
-                    line + "\n"
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "configuration reload refused; the running one stays");
-                    format!("reload refused, the running configuration stays: {e}\n")
-                }
+            std::sync::Arc::new(move || {
+                smbd::service::reloading();
+                let outcome = match reloader.reload(&ctx) {
+                    Ok(applied) => {
+                        let line = applied.summary();
+                        tracing::info!("{line}");
+                        line + "\n"
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "configuration reload refused; the running one stays");
+                        format!("reload refused, the running configuration stays: {e}\n")
+                    }
+                };
+                smbd::service::reloaded(&outcome);
+                outcome
             })
         };
         let admin = cfg.admin_socket_path();
@@ -98,6 +103,7 @@ fn main() -> ExitCode {
         let listener = listen(cfg.listen)?;
         let addr = listener.local_addr()?;
         eprintln!("smbd: listening on {addr}");
+        smbd::service::ready(addr);
         if let Some(h) = hint {
             eprintln!("smbd: {h}");
         }
@@ -115,8 +121,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stderr (the journal under systemd) at `RUST_LOG`, else at the configured level;
-/// returns how a reload changes the level (none when `RUST_LOG` decides it).
+/// Logs to stderr (the journal under systemd; colours only on a terminal) at `RUST_LOG`, else
+/// at the configured level; returns how a reload changes the level (none when `RUST_LOG`
+/// decides it).
 fn init_logging(level: &str) -> Option<smbd::reload::LogLevelSetter> {
     use tracing_subscriber::EnvFilter;
     use tracing_subscriber::layer::SubscriberExt as _;
@@ -127,7 +134,11 @@ fn init_logging(level: &str) -> Option<smbd::reload::LogLevelSetter> {
     let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
         .init();
     if fixed {
         return None;
@@ -171,7 +182,7 @@ fn raise_descriptor_limit(max_connections: usize) {
     }
 }
 
-/// Re-reads the keytabs on every SIGHUP (key rotation without a restart).
+/// Re-reads the whole configuration on every SIGHUP (`systemctl reload smbd`).
 async fn reload_on_sighup(reload: std::sync::Arc<dyn Fn() -> String + Send + Sync>) {
     use tokio::signal::unix::{SignalKind, signal};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
@@ -192,4 +203,5 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+    smbd::service::stopping();
 }

@@ -10,7 +10,7 @@ use crate::crypto::{Cipher, SigningAlgorithm};
 use crate::state::ServerContext;
 
 /// One session as the report shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SessionInfo {
     /// SessionId.
     pub session_id: u64,
@@ -40,7 +40,7 @@ pub struct SessionInfo {
 }
 
 /// One channel of a session: a connection it is bound to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ChannelInfo {
     /// The server's id of the connection.
     pub conn_id: u64,
@@ -150,71 +150,10 @@ fn dialect_of(conn: &Connection) -> String {
         .map_or_else(|| "-".into(), |d| dialect_name(d.0))
 }
 
-fn json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 impl SessionInfo {
     /// One JSON object on one line.
     pub fn to_json(&self) -> String {
-        let mut o = String::from("{");
-        let _ = write!(o, "\"session_id\":{},\"user\":", self.session_id);
-        json_str(&mut o, &self.user);
-        o.push_str(",\"domain\":");
-        json_str(&mut o, &self.domain);
-        let _ = write!(
-            o,
-            ",\"auth\":\"{}\",\"dialect\":\"{}\",\"signing\":\"{}\",\"cipher\":",
-            self.auth, self.dialect, self.signing
-        );
-        match self.cipher {
-            Some(c) => {
-                let _ = write!(o, "\"{c}\"");
-            }
-            None => o.push_str("null"),
-        }
-        let _ = write!(o, ",\"encrypted\":{},\"peer\":", self.encrypted);
-        json_str(&mut o, &self.peer);
-        o.push_str(",\"user_sid\":");
-        json_str(&mut o, &self.user_sid);
-        o.push_str(",\"groups\":[");
-        for (i, g) in self.groups.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            json_str(&mut o, g);
-        }
-        o.push_str("],\"channels\":[");
-        for (i, c) in self.channels.iter().enumerate() {
-            if i > 0 {
-                o.push(',');
-            }
-            let _ = write!(o, "{{\"conn_id\":{},\"peer\":", c.conn_id);
-            json_str(&mut o, &c.peer);
-            o.push_str(",\"local\":");
-            match &c.local {
-                Some(l) => json_str(&mut o, l),
-                None => o.push_str("null"),
-            }
-            let _ = write!(
-                o,
-                ",\"dialect\":\"{}\",\"signing\":\"{}\"}}",
-                c.dialect, c.signing
-            );
-        }
-        o.push_str("]}");
-        o
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// A readable block of text: the session, then one line per channel.
@@ -253,7 +192,7 @@ impl SessionInfo {
 }
 
 /// One open as the report shows it (like smbstatus's locked files).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OpenInfo {
     /// FileId.Persistent.
     pub file_id: u64,
@@ -330,23 +269,7 @@ fn caching_of(o: &crate::state::opens::Open) -> String {
 impl OpenInfo {
     /// One JSON object on one line.
     pub fn to_json(&self) -> String {
-        let mut o = format!("{{\"file_id\":{},\"share\":", self.file_id);
-        json_str(&mut o, &self.share);
-        o.push_str(",\"path\":");
-        json_str(&mut o, &self.path);
-        let _ = write!(
-            o,
-            ",\"access\":{},\"share_access\":{},\"durable\":\"{}\",\"disconnected\":{},\"locks\":{},\"caching\":\"{}\",\"user_sid\":",
-            self.access,
-            self.share_access,
-            self.durable,
-            self.disconnected,
-            self.locks,
-            self.caching
-        );
-        json_str(&mut o, &self.user_sid);
-        o.push('}');
-        o
+        serde_json::to_string(self).unwrap_or_default()
     }
 
     /// One line of text.
@@ -380,7 +303,7 @@ impl OpenInfo {
 }
 
 /// One byte-range lock as the report shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LockInfo {
     /// FileId.Persistent of the open that holds it.
     pub file_id: u64,
@@ -423,18 +346,7 @@ pub fn locks(ctx: &ServerContext) -> Vec<LockInfo> {
 impl LockInfo {
     /// One JSON object on one line.
     pub fn to_json(&self) -> String {
-        let mut o = format!("{{\"file_id\":{},\"share\":", self.file_id);
-        json_str(&mut o, &self.share);
-        o.push_str(",\"path\":");
-        json_str(&mut o, &self.path);
-        let _ = write!(
-            o,
-            ",\"offset\":{},\"length\":{},\"exclusive\":{},\"user_sid\":",
-            self.offset, self.length, self.exclusive
-        );
-        json_str(&mut o, &self.user_sid);
-        o.push('}');
-        o
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 

@@ -36,6 +36,10 @@ pub enum Command {
     /// Kerberos keytabs: write service keys, list them, make the server re-read them.
     #[command(subcommand)]
     Keytab(KeytabCommand),
+    /// Shares of the configuration file ([[share]] tables): list, add, remove; the running
+    /// server is told to reload.
+    #[command(subcommand)]
+    Share(ShareCommand),
     /// The security descriptor stored for a file or folder in a share folder (an admin's
     /// icacls on the server's own disk).
     #[command(subcommand)]
@@ -140,6 +144,75 @@ pub enum ConfigCommand {
     /// Load a configuration file and check its share paths; print "ok" or the error (exit
     /// code 0 or 1).
     Check(ConfigCheckArgs),
+}
+
+/// `share ...`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum ShareCommand {
+    /// The configuration's shares: name, path, read-only, encryption, comment.
+    List(ShareListArgs),
+    /// Add a [[share]] to the configuration file and make the running server serve it.
+    #[command(
+        long_about = "Add a [[share]] table to the configuration file (its comments and other \
+            tables are kept; it is replaced atomically only if the result is a valid \
+            configuration whose share folders exist), then make the running server reload it \
+            through its admin socket, unless --no-reload. A share of that name must not exist."
+    )]
+    Add(ShareAddArgs),
+    /// Remove a [[share]] from the configuration file; the running server ends its trees.
+    Remove(ShareRemoveArgs),
+}
+
+/// `share list`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ShareListArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// One JSON object per share instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `share add`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ShareAddArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The share's name as clients see it.
+    #[arg(long)]
+    pub name: String,
+    /// The folder it serves (must exist).
+    #[arg(long, value_name = "DIR")]
+    pub path: PathBuf,
+    /// Comment shown in share lists.
+    #[arg(long, default_value = "")]
+    pub comment: String,
+    /// Refuse every change through this share.
+    #[arg(long)]
+    pub read_only: bool,
+    /// Encryption: off, desired or required.
+    #[arg(long, value_name = "POLICY", default_value = "off",
+          value_parser = ["off", "desired", "required"])]
+    pub encrypt: String,
+    /// Only edit the file; do not tell the running server.
+    #[arg(long)]
+    pub no_reload: bool,
+}
+
+/// `share remove`'s arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ShareRemoveArgs {
+    /// The configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The share's name (case-insensitive).
+    #[arg(long)]
+    pub name: String,
+    /// Only edit the file; do not tell the running server.
+    #[arg(long)]
+    pub no_reload: bool,
 }
 
 /// `config check`'s arguments.

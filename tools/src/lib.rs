@@ -12,6 +12,7 @@ pub mod cli;
 pub mod error;
 pub mod generate;
 pub mod keytab;
+pub mod share;
 pub mod status;
 
 use std::ffi::OsString;
@@ -82,6 +83,7 @@ fn execute(cmd: Command, stdin: &mut dyn BufRead, out: &mut dyn Write) -> Result
         Command::Keytab(KeytabCommand::Reload(s))
         | Command::ReloadKeytabs(s)
         | Command::Reload(s) => status::reload(&s, out),
+        Command::Share(c) => share::run(&c, out),
         Command::Acl(a) => acls::run(&a, out),
         Command::Status(a) => status::status(&a, out),
         Command::Generate(g) => generate::run(&g, out),
@@ -155,7 +157,9 @@ pub fn add_account(path: &Path, account: &NewAccount<'_>) -> Result<Outcome, Too
     Ok(outcome)
 }
 
-fn write_atomically(path: &Path, bytes: &[u8], existing: bool) -> Result<(), ToolError> {
+/// Replaces `path` with `bytes` atomically (a temporary file renamed over it); an existing
+/// file keeps its permissions, a new one is readable by its owner only.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], existing: bool) -> Result<(), ToolError> {
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(format!(".smbd-tools-{}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);

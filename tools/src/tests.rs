@@ -579,3 +579,121 @@ fn generate_writes_completions_and_man_pages() {
         std::fs::read_dir(&man).unwrap().count()
     );
 }
+
+#[test]
+fn share_add_list_and_remove_keep_the_rest_of_the_file() {
+    let dir = TempDir::new("share");
+    let cfg = dir.path().join("smbd.toml");
+    std::fs::write(&cfg, ORIGINAL).unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let c = cfg.to_str().unwrap();
+    let d = data.to_str().unwrap();
+    let (code, out, err) = tool(
+        &[
+            "share",
+            "add",
+            "--config",
+            c,
+            "--name",
+            "data",
+            "--path",
+            d,
+            "--read-only",
+            "--encrypt",
+            "required",
+            "--comment",
+            "Data files",
+            "--no-reload",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("# Production config -- keep this comment!"));
+    assert!(text.contains("# the team share"));
+    let config = Config::load(&cfg).unwrap();
+    let added = config
+        .shares
+        .iter()
+        .find(|s| s.name == "data")
+        .expect("added");
+    assert!(added.read_only);
+    assert_eq!(added.comment, "Data files");
+
+    let (code, out, _) = tool(&["share", "list", "--config", c], "");
+    assert_eq!(code, 0);
+    assert!(out.lines().next().unwrap().starts_with("NAME"));
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("data ") && l.contains("required"))
+    );
+    let (_, json, _) = tool(&["share", "list", "--config", c, "--json"], "");
+    assert!(json.contains("\"name\":\"team\"") && json.contains("\"read_only\":true"));
+
+    // The same name twice, a missing folder: refused, the file unchanged.
+    let before = std::fs::read_to_string(&cfg).unwrap();
+    let (code, _, err) = tool(
+        &[
+            "share",
+            "add",
+            "--config",
+            c,
+            "--name",
+            "DATA",
+            "--path",
+            d,
+            "--no-reload",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("exists already"), "{err}");
+    let missing = dir.path().join("missing");
+    let (code, _, _) = tool(
+        &[
+            "share",
+            "add",
+            "--config",
+            c,
+            "--name",
+            "other",
+            "--path",
+            missing.to_str().unwrap(),
+            "--no-reload",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), before);
+
+    let (code, _, _) = tool(
+        &[
+            "share",
+            "remove",
+            "--config",
+            c,
+            "--name",
+            "Data",
+            "--no-reload",
+        ],
+        "",
+    );
+    assert_eq!(code, 0);
+    let config = Config::load(&cfg).unwrap();
+    assert_eq!(config.shares.len(), 1);
+    let (code, _, err) = tool(
+        &[
+            "share",
+            "remove",
+            "--config",
+            c,
+            "--name",
+            "data",
+            "--no-reload",
+        ],
+        "",
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("no share named"), "{err}");
+}

@@ -96,11 +96,16 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
             let preauth = session.end_exchange().unwrap_or(neg.preauth);
             let reauth = session.security().is_some();
             let sec = match session.security() {
-                Some(old) if old.auth.token.user != auth.token.user => {
+                Some(old)
+                    if old.auth.token.user != auth.token.user
+                        && auth.method != acceptor::AuthMethod::Anonymous
+                        && auth.token.user != old.first_user =>
+                {
                     // Reauthentication as someone else would hand the new identity keys the
                     // old user knows (a relayed exchange): refused, and the session ends, as
                     // Windows and ksmbd compare the user (an anonymous session cannot become a
-                    // named one either).
+                    // named one either). Dropping to the anonymous logon and coming back to
+                    // the session's first user are allowed (smbtorture smb2.session.reauth2).
                     tracing::warn!(
                         peer = %conn.peer,
                         was = %old.auth.token.user,
@@ -118,7 +123,8 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
                     delete(conn, &session);
                     return Err(NtStatus::LOGON_FAILURE);
                 }
-                // Reauthentication of the same user: a fresh token, the same keys.
+                // Reauthentication of the same user (or a drop to anonymous, or the way back
+                // to the first user): a fresh token, the same keys.
                 Some(old) => Arc::new(SessionSecurity {
                     auth: *auth,
                     ..(*old).clone()
@@ -345,6 +351,7 @@ fn new_security(
     let open = prepare(&decryption_key);
     let signer = SigningKey::new(p, signing_alg, &signing_key);
     Ok(SessionSecurity {
+        first_user: auth.token.user.clone(),
         auth,
         signer,
         seal,

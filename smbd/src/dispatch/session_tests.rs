@@ -181,6 +181,26 @@ async fn an_anonymous_session_cannot_become_a_named_one() {
 }
 
 #[tokio::test]
+async fn a_session_may_drop_to_anonymous_and_come_back_to_its_first_user_only() {
+    let mut c = Client::new(&server()).await;
+    let (status, sid) = c.setup(0, b"u\x01").await;
+    assert_eq!(status, NtStatus::SUCCESS);
+    // smbtorture smb2.session.reauth2: fewer rights, the same keys.
+    assert_eq!(c.setup(sid, b"u\x07").await.0, NtStatus::SUCCESS);
+    let sec = c
+        .conn
+        .session(sid)
+        .and_then(|s| s.security())
+        .expect("session");
+    assert_eq!(sec.auth.method, AuthMethod::Anonymous);
+    assert_eq!(c.setup(sid, b"u\x01").await.0, NtStatus::SUCCESS);
+    // From anonymous to anyone but the first user: refused, the session ends.
+    assert_eq!(c.setup(sid, b"u\x07").await.0, NtStatus::SUCCESS);
+    assert_eq!(c.setup(sid, b"u\x02").await.0, NtStatus::LOGON_FAILURE);
+    assert!(c.conn.session(sid).is_none());
+}
+
+#[tokio::test]
 async fn exchanges_under_way_are_capped_per_connection() {
     let (server, _) = server_with(Limits {
         max_pending_sessions_per_connection: 2,

@@ -19,6 +19,9 @@ use crate::state::Share;
 pub struct SessionSecurity {
     /// The authenticated identity.
     pub auth: acceptor::AuthContext,
+    /// The user the session was set up as. A reauthentication may drop to the anonymous
+    /// logon (fewer rights, the same keys) and come back to this user, never become another.
+    pub first_user: acl::Sid,
     /// Key that encrypts server-to-client messages (3.x only).
     pub encryption_key: Vec<u8>,
     /// Key that decrypts client-to-server messages (3.x only).
