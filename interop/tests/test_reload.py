@@ -60,7 +60,8 @@ def reloadable(tmp_path):
     port = free_port()
     cfg = tmp_path / "smbd.toml"
     cfg.write_text(config_text(port, tmp_path, ["keep", "gone"], {"alice": ACCOUNTS["alice"]}))
-    log = log_dir() / f"smbd-reload-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    # One log per server: the wait below looks for this start's "listening on".
+    log = log_dir() / f"smbd-reload-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen([str(binary), "--config", str(cfg)], stdout=out, stderr=out,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
