@@ -224,13 +224,7 @@ mod tests {
     use super::*;
     use crate::nt_hash;
 
-    fn hex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::krb5::crypto::tests::hex;
 
     // MS-NLMP 4.2.1 common values: User "User", UserDom "Domain", Passwd "Password",
     // RandomSessionKey 0x55 * 16, Time 0, ClientChallenge 0xaa * 8,

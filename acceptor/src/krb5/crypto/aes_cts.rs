@@ -134,9 +134,7 @@ pub fn decrypt(key: &AesKey, data: &[u8]) -> Result<Vec<u8>, CryptoError> {
 mod tests {
     use super::*;
 
-    fn hex(s: &str) -> Vec<u8> {
-        super::super::tests::hex(s)
-    }
+    use crate::krb5::crypto::tests::hex;
 
     /// RFC 3962 appendix B, the CBC with ciphertext stealing vectors.
     #[test]

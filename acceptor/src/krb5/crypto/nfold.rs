@@ -60,9 +60,7 @@ pub fn nfold(input: &[u8], out_len: usize) -> Vec<u8> {
 mod tests {
     use super::nfold;
 
-    fn hex(s: &str) -> Vec<u8> {
-        super::super::tests::hex(s)
-    }
+    use crate::krb5::crypto::tests::hex;
 
     /// RFC 3961 appendix A.1.
     #[test]
