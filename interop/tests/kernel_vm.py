@@ -37,6 +37,10 @@ INIT_SCRIPT = Path(__file__).with_name("kernel_vm_init.sh")
 #: only inside the test's namespace).
 HOST_ADDR = "198.18.0.1"
 GUEST_ADDR = "198.18.0.2"
+#: More addresses of the host end, so the server advertises several interfaces (FSCTL_QUERY_
+#: NETWORK_INTERFACE_INFO) and a multichannel mount opens a channel to each (Linux 6.1 opens
+#: one channel per advertised address).
+EXTRA_HOST_ADDRS = ("198.18.0.3", "198.18.0.4", "198.18.0.5")
 PREFIX_LEN = 24
 #: What the guest's /init prints first (kernel_vm_init.sh).
 BOOT_MARKER = "KVMTEST INFO boot"
@@ -295,10 +299,11 @@ def parse_console(text: str) -> tuple[dict[str, tuple[str, str]], list[str]]:
 
 
 def setup_tap(ns_name: str, tap: str = "tap0") -> str:
-    """A tap device inside the namespace with the host end's address, up."""
+    """A tap device inside the namespace with the host end's addresses, up."""
     for cmd in (
         ["ip", "-n", ns_name, "tuntap", "add", "dev", tap, "mode", "tap"],
         ["ip", "-n", ns_name, "addr", "add", f"{HOST_ADDR}/{PREFIX_LEN}", "dev", tap],
+        *(["ip", "-n", ns_name, "addr", "add", f"{a}/{PREFIX_LEN}", "dev", tap] for a in EXTRA_HOST_ADDRS),
         ["ip", "-n", ns_name, "link", "set", tap, "up"],
     ):
         subprocess.run(cmd, check=True, capture_output=True, timeout=20)

@@ -170,7 +170,9 @@ def vm_run(tmp_path_factory, request) -> VmRun:
         krb_files, top, tables, krb_why = _kerberos(request, img, base)
         variants = list(VARIANTS) + ([KRB_VARIANT] if krb_files else [])
         try:
-            proc, _ = start_server(binary, root, state, log, host=HOST_ADDR, port=PORT, prefix=ns.prefix(),
+            # Every address of the namespace (the tap's four): a multichannel mount binds a
+            # channel to each address the server advertises.
+            proc, _ = start_server(binary, root, state, log, host="0.0.0.0", port=PORT, prefix=ns.prefix(),
                                    top_level=top, tables=tables)
         except StartError as e:
             pytest.fail(str(e))
