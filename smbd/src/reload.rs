@@ -112,9 +112,9 @@ impl Reloader {
         old: &Config,
         new: &Config,
     ) -> Result<Applied, String> {
-        let log_filter_ok = tracing_subscriber::EnvFilter::try_new(&new.log_level)
+        // Checked now, applied by `set_log_level` once everything else is built.
+        tracing_subscriber::EnvFilter::try_new(&new.log_level)
             .map_err(|e| format!("log_level {:?}: {e}", new.log_level))?;
-        drop(log_filter_ok);
         let mut applied = Applied {
             need_restart: restart_only_changes(old, new),
             ..Applied::default()

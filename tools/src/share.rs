@@ -176,8 +176,8 @@ fn remove(doc: &mut DocumentMut, a: &ShareRemoveArgs) -> Result<(), ToolError> {
     Ok(())
 }
 
-/// Tells the server of `config` to reload, unless asked not to; a server that is not running
-/// is not an error (it reads the file when it starts).
+/// Tells the server of `config` to reload (as `smbd-tools reload` does), unless asked not to;
+/// a server that is not running is not an error (it reads the file when it starts).
 fn reload_unless(config: &Path, skip: bool, out: &mut dyn Write) -> Result<i32, ToolError> {
     if skip {
         return Ok(0);
@@ -186,26 +186,17 @@ fn reload_unless(config: &Path, skip: bool, out: &mut dyn Write) -> Result<i32, 
         socket: None,
         config: Some(config.to_path_buf()),
     };
-    let socket = crate::status::socket_path(&target)?;
-    match crate::status::ask(&socket, "reload") {
-        Ok(reply) => {
-            out.write_all(reply.as_bytes())
-                .map_err(|e| ToolError::io("stdout", e))?;
-            Ok(if reply.starts_with("reload refused") {
-                1
-            } else {
-                0
-            })
-        }
-        Err(_) => {
+    match crate::status::reload(&target, out) {
+        Err(ToolError::Io { what, .. }) => {
             say(
                 out,
                 &format!(
                     "no server answered on {} (not running?): the change applies when it starts",
-                    socket.display()
+                    what.display()
                 ),
             )?;
             Ok(0)
         }
+        answered => answered,
     }
 }

@@ -94,8 +94,9 @@ pub(crate) fn session_setup(ctx: &mut Ctx<'_>, out: &mut Vec<u8>) -> HResult {
         }
         acceptor::Step::Done { out: blob, auth } => {
             let preauth = session.end_exchange().unwrap_or(neg.preauth);
-            let reauth = session.security().is_some();
-            let sec = match session.security() {
+            let previous = session.security();
+            let reauth = previous.is_some();
+            let sec = match previous {
                 Some(old)
                     if old.auth.token.user != auth.token.user
                         && auth.method != acceptor::AuthMethod::Anonymous
